@@ -1,0 +1,212 @@
+// Event bodies (FlatBuffers) and the stored value: see the grammar in event_codec.h.
+#include "ledger/event_codec.h"
+
+#include <cstring>
+#include <string>
+
+#include "ledger/sha256.h"
+
+namespace refah {
+
+static_assert(static_cast<int>(fb::Role::Venue) == static_cast<int>(Role::kVenue));
+static_assert(static_cast<int>(fb::Role::Admin) == static_cast<int>(Role::kAdmin));
+static_assert(static_cast<int>(fb::Role::Auditor) == static_cast<int>(Role::kAuditor));
+static_assert(static_cast<int>(fb::VenueCategory::Children) == static_cast<int>(VenueCategory::kChildren));
+static_assert(static_cast<int>(fb::VenueCategory::MAX) + 1 == kVenueCategoryCount);
+static_assert(static_cast<int>(fb::CardCategory::MAX) + 1 == kCardCategoryCount);
+static_assert(static_cast<int>(fb::FundingSource::MAX) + 1 == kFundingSourceCount);
+static_assert(static_cast<int>(fb::VisitCancelReason::MAX) + 1 == kVisitCancelReasonCount);
+static_assert(static_cast<int>(fb::CardCancelReason::MAX) + 1 == kCardCancelReasonCount);
+
+void put_seq_key(Seq seq, std::uint8_t out[kSeqKeyBytes]) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<std::uint8_t>(seq);
+    seq >>= 8;
+  }
+}
+
+Seq get_seq_key(std::span<const std::uint8_t> key) {
+  if (key.size() != kSeqKeyBytes) return 0;
+  Seq s = 0;
+  for (auto b : key) s = (s << 8) | b;
+  return s;
+}
+
+Hash32 chain_hash(const Hash32& prev_hash, std::span<const std::uint8_t> body) {
+  return sha256(prev_hash, body);
+}
+
+Bytes16 to_bytes16(const fb::Bytes16* b) {
+  Bytes16 out;
+  if (b != nullptr) std::memcpy(out.bytes.data(), b->b()->data(), 16);
+  return out;
+}
+
+Hash32 to_hash32(const fb::Hash32* h) {
+  Hash32 out{};
+  if (h != nullptr) std::memcpy(out.data(), h->b()->data(), 32);
+  return out;
+}
+
+namespace {
+fb::Bytes16 fb_bytes16(const Bytes16& b) {
+  return fb::Bytes16(flatbuffers::span<const std::uint8_t, 16>(b.bytes.data(), 16));
+}
+fb::Hash32 fb_hash32(const Hash32& h) {
+  return fb::Hash32(flatbuffers::span<const std::uint8_t, 32>(h.data(), 32));
+}
+
+struct PayloadBuilder {
+  flatbuffers::FlatBufferBuilder& fbb;
+  const Decided& d;
+  using Off = flatbuffers::Offset<void>;
+
+  std::pair<fb::Payload, Off> operator()(const DefineNeighbourhood& c) {
+    auto name = fbb.CreateString(c.name);
+    return {fb::Payload::NeighbourhoodDefined,
+            fb::CreateNeighbourhoodDefined(fbb, c.id, c.county, name, c.target_population, c.tier,
+                                           c.active_from_us).Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const RegisterVenue& c) {
+    auto name = fbb.CreateString(c.name);
+    return {fb::Payload::VenueRegistered,
+            fb::CreateVenueRegistered(fbb, c.id, name, c.neighbourhood,
+                                      static_cast<fb::VenueCategory>(c.category), c.daily_capacity)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const SuspendVenue& c) {
+    auto reason = fbb.CreateString(c.reason);
+    return {fb::Payload::VenueSuspended, fb::CreateVenueSuspended(fbb, c.venue, reason).Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const PublishRuleSet& c) {
+    const RuleSet& r = c.rules;
+    auto shares = fbb.CreateVector(r.subsidy_share_bp.data(), r.subsidy_share_bp.size());
+    auto caps = fbb.CreateVector(r.visit_cap_rials.data(), r.visit_cap_rials.size());
+    return {fb::Payload::RuleSetPublished,
+            fb::CreateRuleSetPublished(fbb, r.version, r.effective_from_us, shares, caps,
+                                       r.visits_per_card_per_day,
+                                       r.visits_per_card_per_venue_per_day, r.cancel_window_us,
+                                       r.visit_max_age_us, r.utc_offset_minutes)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const IssueCard& c) {
+    auto holder = fb_bytes16(c.holder_ref);
+    return {fb::Payload::CardIssued,
+            fb::CreateCardIssued(fbb, c.card, &holder, c.neighbourhood,
+                                 static_cast<fb::CardCategory>(c.category), c.initial_credit_rials,
+                                 c.valid_until_us)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const TopUpCard& c) {
+    return {fb::Payload::CardToppedUp,
+            fb::CreateCardToppedUp(fbb, c.card, c.amount_rials,
+                                   static_cast<fb::FundingSource>(c.source), d.balance_after_rials)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const RecordVisit& c) {
+    return {fb::Payload::VisitRecorded,
+            fb::CreateVisitRecorded(fbb, c.card, c.venue, c.venue_txn_id, c.list_price_rials,
+                                    d.subsidy_rials, d.copay_rials, c.occurred_at_us,
+                                    d.balance_after_rials)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const CancelVisit& c) {
+    return {fb::Payload::VisitCancelled,
+            fb::CreateVisitCancelled(fbb, c.visit_seq, static_cast<fb::VisitCancelReason>(c.reason),
+                                     d.refund_rials, d.card, d.venue, d.balance_after_rials)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const CancelCard& c) {
+    return {fb::Payload::CardCancelled,
+            fb::CreateCardCancelled(fbb, c.card, static_cast<fb::CardCancelReason>(c.reason),
+                                    d.released_rials)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const ReplaceCard& c) {
+    return {fb::Payload::CardReplaced,
+            fb::CreateCardReplaced(fbb, c.old_card, c.new_card, d.carried_rials, c.valid_until_us)
+                .Union()};
+  }
+};
+}  // namespace
+
+std::span<const std::uint8_t> EventEncoder::encode(const Envelope& env, const CommandBody& body,
+                                                   const Decided& decided) {
+  fbb_.Clear();
+  auto [type, payload] = std::visit(PayloadBuilder{fbb_, decided}, body);
+  auto client_id = fb_bytes16(env.client_event_id);
+  auto prev = fb_hash32(env.prev_hash);
+  auto ev = fb::CreateEvent(fbb_, env.seq, env.recorded_at_us, env.actor.id,
+                            static_cast<fb::Role>(env.actor.role), &client_id, env.ruleset_version,
+                            &prev, env.command_digest, type, payload);
+  fbb_.Finish(ev, fb::EventIdentifier());
+  return {fbb_.GetBufferPointer(), fbb_.GetSize()};
+}
+
+Envelope envelope_of(const fb::Event& e) {
+  Envelope env;
+  env.seq = e.seq();
+  env.recorded_at_us = e.recorded_at_us();
+  env.actor.id = e.actor_id();
+  env.actor.role = static_cast<Role>(e.actor_role());
+  env.client_event_id = to_bytes16(e.client_event_id());
+  env.ruleset_version = e.ruleset_version();
+  env.prev_hash = to_hash32(e.prev_hash());
+  env.command_digest = e.command_digest();
+  return env;
+}
+
+namespace {
+Status corrupt(Seq seq, const char* what) {
+  return Status::corruption("event " + std::to_string(seq) + ": " + what);
+}
+
+// Enum ranges of the payload: a verified FlatBuffer can still carry an out-of-range enum value.
+bool enums_in_range(const fb::Event& e) {
+  switch (e.payload_type()) {
+    case fb::Payload::VenueRegistered:
+      return e.payload_as_VenueRegistered()->category() <= fb::VenueCategory::MAX;
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      return p->category() <= fb::CardCategory::MAX && p->holder_ref() != nullptr;
+    }
+    case fb::Payload::CardToppedUp:
+      return e.payload_as_CardToppedUp()->funding_source() <= fb::FundingSource::MAX;
+    case fb::Payload::VisitCancelled:
+      return e.payload_as_VisitCancelled()->reason() <= fb::VisitCancelReason::MAX;
+    case fb::Payload::CardCancelled:
+      return e.payload_as_CardCancelled()->reason() <= fb::CardCancelReason::MAX;
+    default:
+      return true;
+  }
+}
+}  // namespace
+
+Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
+                                       std::span<const std::uint8_t> value) {
+  if (value.size() < kEventHeaderBytes + 8) return corrupt(expected_seq, "value too short");
+  if (value[0] != kEventFormatV1) return corrupt(expected_seq, "unknown format byte");
+  StoredEvent out;
+  std::memcpy(out.hash.data(), value.data() + 1, 32);
+  out.body = value.subspan(kEventHeaderBytes);
+  flatbuffers::Verifier verifier(out.body.data(), out.body.size(), /*max_depth=*/16,
+                                 /*max_tables=*/64);
+  if (!fb::VerifyEventBuffer(verifier)) return corrupt(expected_seq, "body fails verification");
+  out.event = fb::GetEvent(out.body.data());
+  const fb::Event& e = *out.event;
+  if (e.payload_type() == fb::Payload::NONE || e.payload_type() > fb::Payload::MAX ||
+      e.payload() == nullptr)
+    return corrupt(expected_seq, "unknown or missing payload");
+  if (e.actor_role() > fb::Role::MAX) return corrupt(expected_seq, "unknown actor role");
+  if (e.client_event_id() == nullptr || e.prev_hash() == nullptr)
+    return corrupt(expected_seq, "envelope misses an id or hash");
+  if (!enums_in_range(e)) return corrupt(expected_seq, "enum out of range");
+  if (e.seq() != expected_seq) return corrupt(expected_seq, "sequence number does not match key");
+  if (to_hash32(e.prev_hash()) != expected_prev_hash)
+    return corrupt(expected_seq, "previous hash does not chain");
+  if (chain_hash(expected_prev_hash, out.body) != out.hash)
+    return corrupt(expected_seq, "hash does not match contents");
+  return out;
+}
+
+}  // namespace refah

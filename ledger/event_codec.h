@@ -1,0 +1,71 @@
+// Encoding and checking of stored events. Byte format (events column family):
+//
+//   key    := seq : u64 big-endian                  (so RocksDB's order is sequence order)
+//   value  := format : u8 (= 1) | hash : 32 bytes | body
+//   body   := FlatBuffer, root Event, file identifier "RFEV" (ledger/schema/events.fbs)
+//   hash   := SHA-256( prev_hash : 32 bytes || body )
+//
+// prev_hash is the hash of event seq-1 (32 zero bytes for seq 1) and is also inside the body's
+// envelope. The format byte is persisted: do not change its meaning, add a new value instead.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "ledger/command.h"
+#include "ledger/events_generated.h"
+#include "ledger/rules.h"
+#include "ledger/status.h"
+#include "ledger/types.h"
+
+namespace refah {
+
+inline constexpr std::uint8_t kEventFormatV1 = 1;
+inline constexpr std::size_t kEventHeaderBytes = 1 + 32;
+inline constexpr std::size_t kSeqKeyBytes = 8;
+
+void put_seq_key(Seq seq, std::uint8_t out[kSeqKeyBytes]);
+// Returns 0 for a key that is not 8 bytes.
+Seq get_seq_key(std::span<const std::uint8_t> key);
+
+Hash32 chain_hash(const Hash32& prev_hash, std::span<const std::uint8_t> body);
+
+struct Envelope {
+  Seq seq = 0;
+  TimeUs recorded_at_us = 0;
+  Actor actor;
+  Bytes16 client_event_id;
+  std::uint32_t ruleset_version = 0;
+  Hash32 prev_hash{};
+  std::uint64_t command_digest = 0;
+};
+
+// Builds event bodies. One per writer; the returned span is valid until the next encode().
+class EventEncoder {
+ public:
+  EventEncoder() : fbb_(1024) {}
+  std::span<const std::uint8_t> encode(const Envelope& env, const CommandBody& body,
+                                       const Decided& decided);
+
+ private:
+  flatbuffers::FlatBufferBuilder fbb_;
+};
+
+struct StoredEvent {
+  const fb::Event* event = nullptr;  // points into the checked value
+  Hash32 hash{};
+  std::span<const std::uint8_t> body;
+};
+
+// Checks a stored value before any field is used: length, format byte, FlatBuffers Verifier and
+// identifier, union tag and enum ranges, the envelope's seq and prev_hash against the expected ones,
+// and the stored hash against the recomputed one. Errors are corruption statuses naming the seq.
+Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
+                                       std::span<const std::uint8_t> value);
+
+// Reads the fields of an envelope into plain values.
+Envelope envelope_of(const fb::Event& e);
+Bytes16 to_bytes16(const fb::Bytes16* b);
+Hash32 to_hash32(const fb::Hash32* h);
+
+}  // namespace refah

@@ -1,0 +1,320 @@
+// The event log on RocksDB. Storage format (format version 1):
+//
+//   column family "events"    key := seq : u64 big-endian      value := stored event (event_codec.h)
+//   column family "meta"      "format" := version : u32 little-endian (= 1)
+//                             "head"   := seq : u64 big-endian | hash : 32 bytes
+//   column family "dedup"     reserved for the persisted idempotency index (see ARCHITECTURE.md);
+//                             today the index is rebuilt in memory from the events on open
+//   column family "snapshots" reserved for projection snapshots (issue 3)
+//
+// Every append is one WriteBatch holding the batch's events and the new "head", written with
+// sync=true: the head and the events it covers become durable together or not at all.
+#include "ledger/event_log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+#include <vector>
+
+#include "ledger/event_codec.h"
+
+namespace refah {
+namespace {
+
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr char kCfEvents[] = "events";
+constexpr char kCfDedup[] = "dedup";
+constexpr char kCfSnapshots[] = "snapshots";
+constexpr char kCfMeta[] = "meta";
+constexpr char kMetaFormat[] = "format";
+constexpr char kMetaHead[] = "head";
+
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::ok();
+  if (s.IsCorruption()) return Status::corruption(what + ": " + s.ToString());
+  if (s.IsNotFound()) return Status::not_found(what + ": " + s.ToString());
+  if (s.IsInvalidArgument()) return Status::invalid_argument(what + ": " + s.ToString());
+  return Status::io_error(what + ": " + s.ToString());
+}
+
+std::span<const std::uint8_t> as_bytes(const rocksdb::Slice& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+rocksdb::ColumnFamilyOptions events_cf_options() {
+  rocksdb::ColumnFamilyOptions o;
+  // Keys arrive in order, so memtables flush into non-overlapping files that compaction moves
+  // down without rewriting. Large memtables keep flushes rare under sustained load.
+  o.write_buffer_size = 128 << 20;
+  o.max_write_buffer_number = 4;
+  o.level0_slowdown_writes_trigger = 40;
+  o.level0_stop_writes_trigger = 60;
+  o.target_file_size_base = 128 << 20;
+  o.max_bytes_for_level_base = 1024 << 20;
+  // No compression where data is young (flushes stay cheap on the writer's second core); LZ4
+  // further down, ZSTD at the bottom where most of the history lives.
+  // Sequence keys share their first four bytes for the first 2^32 events: with this hint RocksDB
+  // inserts each key right after the previous one instead of searching the memtable from the top.
+  o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
+  o.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression, rocksdb::kZSTD, rocksdb::kZSTD};
+  rocksdb::BlockBasedTableOptions t;
+  t.block_size = 32 << 10;
+  t.checksum = rocksdb::kXXH3;  // this RocksDB build computes CRC32C without SSE4.2
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+}  // namespace
+
+struct EventLog::Impl {
+  std::string dir;
+  bool read_only = false;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  Seq head_seq = 0;
+  Hash32 head_hash{};
+
+  ~Impl() {
+    for (auto* h : handles) {
+      if (db) db->DestroyColumnFamilyHandle(h);
+    }
+    if (db) db->Close().PermitUncheckedError();
+  }
+  Status restore_head();
+};
+
+struct EventLog::Batch::Impl {
+  rocksdb::WriteBatch wb;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+};
+
+EventLog::Batch::Batch(const EventLog& log) : impl_(std::make_unique<Impl>()) {
+  impl_->events = log.impl_->events;
+}
+EventLog::Batch::~Batch() = default;
+
+void EventLog::Batch::clear() {
+  impl_->wb.Clear();
+  count_ = 0;
+  bytes_ = 0;
+  last_seq_ = 0;
+}
+
+void EventLog::Batch::add(Seq seq, const Hash32& hash, std::span<const std::uint8_t> body) {
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  std::uint8_t header[kEventHeaderBytes];
+  header[0] = kEventFormatV1;
+  std::memcpy(header + 1, hash.data(), 32);
+  rocksdb::Slice key_slice(reinterpret_cast<const char*>(key), kSeqKeyBytes);
+  rocksdb::Slice value_slices[2] = {
+      rocksdb::Slice(reinterpret_cast<const char*>(header), kEventHeaderBytes),
+      rocksdb::Slice(reinterpret_cast<const char*>(body.data()), body.size())};
+  // WriteBatch copies the parts into its buffer: body may be reused after add() returns.
+  impl_->wb.Put(impl_->events, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value_slices, 2))
+      .PermitUncheckedError();
+  ++count_;
+  bytes_ += kEventHeaderBytes + body.size();
+  last_seq_ = seq;
+  last_hash_ = hash;
+}
+
+struct EventLog::Reader::Impl {
+  std::unique_ptr<rocksdb::Iterator> it;
+};
+
+EventLog::Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventLog::Reader::~Reader() = default;
+bool EventLog::Reader::valid() const { return impl_->it->Valid(); }
+Seq EventLog::Reader::seq() const { return get_seq_key(as_bytes(impl_->it->key())); }
+std::span<const std::uint8_t> EventLog::Reader::value() const { return as_bytes(impl_->it->value()); }
+void EventLog::Reader::next() { impl_->it->Next(); }
+Status EventLog::Reader::status() const { return from_rocks(impl_->it->status(), "reading events"); }
+
+EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventLog::~EventLog() = default;
+Seq EventLog::head_seq() const { return impl_->head_seq; }
+Hash32 EventLog::head_hash() const { return impl_->head_hash; }
+const std::string& EventLog::dir() const { return impl_->dir; }
+
+Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = options.dir;
+  impl->read_only = options.read_only;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.paranoid_checks = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 4;
+
+  rocksdb::ColumnFamilyOptions small;
+  small.write_buffer_size = 8 << 20;
+  // Open order fixes the handles' positions below: default, events, dedup, snapshots, meta.
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, small},
+      {kCfEvents, events_cf_options()},
+      {kCfDedup, small},
+      {kCfSnapshots, small},
+      {kCfMeta, small},
+  };
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options.dir, cfs, &impl->handles, &raw)
+          : rocksdb::DB::Open(db_options, options.dir, cfs, &impl->handles, &raw);
+  if (!s.ok()) return from_rocks(s, "opening " + options.dir);
+  impl->db.reset(raw);
+  impl->events = impl->handles[1];
+  impl->meta = impl->handles[4];
+
+  std::string format;
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kMetaFormat, &format);
+  if (s.IsNotFound()) {
+    if (options.read_only) return Status::invalid_argument(options.dir + " holds no ledger");
+    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), impl->events));
+    it->SeekToFirst();
+    if (it->Valid()) return Status::corruption("events stored but no format record");
+    std::uint8_t v[4] = {kFormatVersion & 0xFF, 0, 0, 0};
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = impl->db->Put(wo, impl->meta, kMetaFormat, rocksdb::Slice(reinterpret_cast<char*>(v), 4));
+    if (!s.ok()) return from_rocks(s, "writing format record");
+  } else if (!s.ok()) {
+    return from_rocks(s, "reading format record");
+  } else {
+    if (format.size() != 4) return Status::corruption("format record malformed");
+    std::uint32_t version = 0;
+    for (int i = 3; i >= 0; --i) version = (version << 8) | static_cast<std::uint8_t>(format[i]);
+    if (version != kFormatVersion)
+      return Status::invalid_argument("data format version " + std::to_string(version) +
+                                      " is not supported (this build reads " +
+                                      std::to_string(kFormatVersion) + ")");
+  }
+  Status hs = impl->restore_head();
+  if (!hs.is_ok()) return hs;
+  return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
+}
+
+Status EventLog::Impl::restore_head() {
+  std::string head;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMetaHead, &head);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+  if (s.IsNotFound()) {
+    it->SeekToFirst();
+    if (it->Valid()) return Status::corruption("events stored but no head record");
+    head_seq = 0;
+    head_hash = Hash32{};
+    return Status::ok();
+  }
+  if (!s.ok()) return from_rocks(s, "reading head record");
+  if (head.size() != kSeqKeyBytes + 32) return Status::corruption("head record malformed");
+  head_seq = get_seq_key(as_bytes(rocksdb::Slice(head.data(), kSeqKeyBytes)));
+  std::memcpy(head_hash.data(), head.data() + kSeqKeyBytes, 32);
+  if (head_seq == 0) return Status::corruption("head record names sequence 0");
+
+  // The newest event: present, well formed, hashed as the head says, chained to its predecessor.
+  std::string value;
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(head_seq, key);
+  s = db->Get(rocksdb::ReadOptions(), events, rocksdb::Slice(reinterpret_cast<char*>(key), 8), &value);
+  if (s.IsNotFound())
+    return Status::corruption("head event " + std::to_string(head_seq) + " is missing");
+  if (!s.ok()) return from_rocks(s, "reading head event");
+  Hash32 prev{};
+  if (head_seq > 1) {
+    std::string prev_value;
+    put_seq_key(head_seq - 1, key);
+    s = db->Get(rocksdb::ReadOptions(), events, rocksdb::Slice(reinterpret_cast<char*>(key), 8),
+                &prev_value);
+    if (!s.ok() || prev_value.size() < kEventHeaderBytes)
+      return Status::corruption("event " + std::to_string(head_seq - 1) + " before the head is missing");
+    std::memcpy(prev.data(), prev_value.data() + 1, 32);
+  }
+  auto checked = check_stored_event(head_seq, prev, as_bytes(value));
+  if (!checked.is_ok()) return checked.status();
+  if (checked.value().hash != head_hash)
+    return Status::corruption("head event " + std::to_string(head_seq) + " does not have the head's hash");
+  put_seq_key(head_seq + 1, key);
+  it->Seek(rocksdb::Slice(reinterpret_cast<char*>(key), 8));
+  if (it->Valid())
+    return Status::corruption("event stored past the head at " +
+                              std::to_string(get_seq_key(as_bytes(it->key()))));
+  return Status::ok();
+}
+
+Status EventLog::append(Batch& batch) {
+  if (batch.count() == 0) return Status::ok();
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  std::uint8_t head[kSeqKeyBytes + 32];
+  put_seq_key(batch.last_seq(), head);
+  std::memcpy(head + kSeqKeyBytes, batch.last_hash().data(), 32);
+  rocksdb::WriteBatch& wb = batch.impl_->wb;
+  rocksdb::Status s = wb.Put(impl_->meta, kMetaHead,
+                             rocksdb::Slice(reinterpret_cast<const char*>(head), sizeof head));
+  if (!s.ok()) return from_rocks(s, "staging head");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) return from_rocks(s, "appending events");
+  impl_->head_seq = batch.last_seq();
+  impl_->head_hash = batch.last_hash();
+  return Status::ok();
+}
+
+Result<std::string> EventLog::get(Seq seq) const {
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events,
+                                     rocksdb::Slice(reinterpret_cast<char*>(key), 8), &value);
+  if (!s.ok()) return from_rocks(s, "reading event " + std::to_string(seq));
+  return value;
+}
+
+std::unique_ptr<EventLog::Reader> EventLog::read_from(Seq first_seq) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4 << 20;
+  ro.fill_cache = false;
+  ro.verify_checksums = true;
+  auto impl = std::make_unique<Reader::Impl>();
+  impl->it.reset(impl_->db->NewIterator(ro, impl_->events));
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(first_seq, key);
+  impl->it->Seek(rocksdb::Slice(reinterpret_cast<char*>(key), 8));
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
+}
+
+Status EventLog::debug_put_raw(Seq seq, std::span<const std::uint8_t> value) {
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(impl_->db->Put(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8),
+                                   rocksdb::Slice(reinterpret_cast<const char*>(value.data()),
+                                                  value.size())),
+                    "raw put");
+}
+
+Status EventLog::debug_delete(Seq seq) {
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(impl_->db->Delete(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8)),
+                    "raw delete");
+}
+
+}  // namespace refah

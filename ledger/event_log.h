@@ -1,0 +1,97 @@
+// The append-only event log on RocksDB (one data directory, embedded). Byte formats: the grammar
+// at the top of event_log.cc. append() is for the single writer thread; get(), the reader and
+// head() may be used from any thread. RocksDB types stay out of this header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "ledger/status.h"
+#include "ledger/types.h"
+
+namespace refah {
+
+class EventLog {
+ public:
+  struct Options {
+    std::string dir;
+    bool create_if_missing = true;
+    bool read_only = false;  // no writes; for auditors and tools over a stopped ledger
+  };
+
+  // Opens (or creates) the log. Restores the head (sequence number and hash) from meta and checks
+  // that the newest event is there, well formed, chains to its predecessor and has the head's
+  // hash, and that nothing is stored past the head. Corruption is reported, never repaired.
+  [[nodiscard]] static Result<std::unique_ptr<EventLog>> open(const Options& options);
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  Seq head_seq() const;
+  Hash32 head_hash() const;
+  const std::string& dir() const;
+
+  // Events to append, in sequence order from head_seq() + 1.
+  class Batch {
+   public:
+    explicit Batch(const EventLog& log);
+    ~Batch();
+    void add(Seq seq, const Hash32& hash, std::span<const std::uint8_t> body);
+    std::size_t count() const { return count_; }
+    std::size_t bytes() const { return bytes_; }  // stored value bytes staged
+    Seq last_seq() const { return last_seq_; }
+    const Hash32& last_hash() const { return last_hash_; }
+    void clear();
+
+   private:
+    friend class EventLog;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::size_t count_ = 0;
+    std::size_t bytes_ = 0;
+    Seq last_seq_ = 0;
+    Hash32 last_hash_{};
+  };
+
+  // Writes the batch's events and the new head in one WriteBatch with sync=true. On success the
+  // head moves to the batch's last event; on failure nothing may be assumed written and the
+  // caller must stop writing (fail-stop). An empty batch is a no-op.
+  [[nodiscard]] Status append(Batch& batch);
+
+  // The stored value (event_codec.h grammar) of event seq; kNotFound past the head.
+  [[nodiscard]] Result<std::string> get(Seq seq) const;
+
+  // Forward reader over stored values from a sequence number. Values are unchecked bytes: pass
+  // them to check_stored_event() before use.
+  class Reader {
+   public:
+    ~Reader();
+    bool valid() const;
+    Seq seq() const;  // key decoded; 0 when the key is malformed
+    std::span<const std::uint8_t> value() const;  // valid until next()
+    void next();
+    [[nodiscard]] Status status() const;  // an I/O error that ended the scan early
+
+   private:
+    friend class EventLog;
+    struct Impl;
+    explicit Reader(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+  };
+  std::unique_ptr<Reader> read_from(Seq first_seq) const;
+
+  // Writes one raw value at seq, around the writer and without touching the head. Only for tests
+  // and tools that simulate damage or forgery; the ledger never calls it.
+  [[nodiscard]] Status debug_put_raw(Seq seq, std::span<const std::uint8_t> value);
+  // Deletes the event at seq, around the writer. Only for tests that simulate damage.
+  [[nodiscard]] Status debug_delete(Seq seq);
+
+ private:
+  struct Impl;
+  explicit EventLog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refah

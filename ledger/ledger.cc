@@ -1,0 +1,356 @@
+// Ledger: open (replay), the submission queue, and the writer loop with group commit.
+//
+// Writer loop, one thread: take queued submissions up to batch_commands_max commands; under the
+// state lock decide each command in order (dedup first), encode and hash its event, stage it in one
+// WriteBatch and apply it to the state so later commands in the batch see it; write the batch with
+// sync=true; only then complete the submissions. A failed write poisons the state (it holds events
+// that are not durable): the ledger goes fail-stop and answers STORAGE_FAILED from then on.
+#include "ledger/ledger.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "ledger/assert.h"
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "ledger/rules.h"
+
+namespace refah {
+
+LogReplay replay_log(const EventLog& log, Seq up_to_seq) {
+  LogReplay out{std::make_unique<State>(), Status::ok()};
+  Hash32 prev{};
+  Seq expected = 1;
+  auto reader = log.read_from(1);
+  for (; reader->valid() && expected <= up_to_seq; reader->next(), ++expected) {
+    const Seq seq = reader->seq();
+    if (seq != expected) {
+      out.bad_seq = expected;
+      out.status = Status::corruption("event " + std::to_string(expected) + " is missing" +
+                                      (seq ? " (next stored is " + std::to_string(seq) + ")" : ""));
+      return out;
+    }
+    auto checked = check_stored_event(expected, prev, reader->value());
+    if (!checked.is_ok()) {
+      out.bad_seq = expected;
+      out.status = checked.status();
+      return out;
+    }
+    Status s = out.state->apply(*checked.value().event, checked.value().hash);
+    if (!s.is_ok()) {
+      out.bad_seq = expected;
+      out.status = s;
+      return out;
+    }
+    prev = checked.value().hash;
+    out.events = expected;
+  }
+  if (Status s = reader->status(); !s.is_ok()) {
+    out.status = s;
+    return out;
+  }
+  if (expected <= up_to_seq && up_to_seq != ~Seq{0}) {
+    out.bad_seq = expected;
+    out.status = Status::corruption("event " + std::to_string(expected) + " is missing (log ends)");
+  }
+  return out;
+}
+
+namespace {
+struct Submission {
+  std::vector<Command> commands;
+  Ledger::Completion done;
+  std::vector<Outcome> outcomes;
+};
+
+// The answer a duplicate gets: the first answer, rebuilt from the stored event.
+Outcome outcome_of_event(const fb::Event& e) {
+  Outcome o;
+  o.seq = e.seq();
+  o.duplicate = true;
+  switch (e.payload_type()) {
+    case fb::Payload::CardIssued:
+      o.balance_after_rials = e.payload_as_CardIssued()->initial_credit_rials();
+      break;
+    case fb::Payload::CardToppedUp:
+      o.balance_after_rials = e.payload_as_CardToppedUp()->balance_after_rials();
+      break;
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      o.balance_after_rials = p->balance_after_rials();
+      o.subsidy_rials = p->subsidy_rials();
+      o.copay_rials = p->copay_rials();
+      break;
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      o.balance_after_rials = p->balance_after_rials();
+      o.subsidy_rials = p->refund_rials();
+      break;
+    }
+    case fb::Payload::CardReplaced:
+      o.balance_after_rials = e.payload_as_CardReplaced()->carried_rials();
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+}  // namespace
+
+struct Ledger::Impl {
+  Options options;
+  Clock* clock = nullptr;
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
+
+  mutable std::mutex state_mu;
+  mutable std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<Submission> queue;  // guarded by queue_mu
+  std::size_t queued_commands = 0;
+  bool closing = false;
+  bool failed = false;
+  std::string failure;
+  std::thread writer;
+
+  // Writer-thread scratch, reused across batches.
+  EventEncoder encoder;
+  std::vector<Submission> taken;
+  std::vector<std::pair<Seq, Outcome>> batch_outcomes;  // accepted in the current batch
+  WriterStats stats;  // guarded by state_mu
+
+  void run();
+  void process(std::vector<Submission>& subs);
+  Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
+  Outcome duplicate_answer(const DedupTable::Entry& entry, std::uint64_t digest);
+  void fail(const std::string& why, std::vector<Submission>& subs);
+};
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
+  if (options.batch_commands_max == 0 || options.batch_commands_max > limits::writer_batch_commands_max)
+    return Status::invalid_argument("batch_commands_max out of range");
+  if (options.queue_commands_max < options.batch_commands_max ||
+      options.queue_commands_max > limits::writer_queue_commands_max)
+    return Status::invalid_argument("queue_commands_max out of range");
+  auto opened = EventLog::open(EventLog::Options{options.data_dir});
+  if (!opened.is_ok()) return opened.status();
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->clock = &clock;
+  impl->log = std::move(opened).value();
+  LogReplay replay = replay_log(*impl->log, impl->log->head_seq());
+  if (!replay.status.is_ok()) return replay.status;
+  if (replay.state->head_hash() != impl->log->head_hash())
+    return Status::corruption("replayed head hash differs from the stored head");
+  impl->state = std::move(replay.state);
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+Ledger::~Ledger() { close(); }
+
+void Ledger::close() {
+  {
+    std::lock_guard lk(impl_->queue_mu);
+    if (impl_->closing && !impl_->writer.joinable()) return;
+    impl_->closing = true;
+  }
+  impl_->queue_cv.notify_all();
+  if (impl_->writer.joinable()) impl_->writer.join();
+  std::lock_guard lk(impl_->state_mu);
+  impl_->log.reset();  // releases the data directory; the state stays readable
+}
+
+Reason Ledger::submit(std::vector<Command> commands, Completion done) {
+  if (commands.empty() || commands.size() > limits::submission_commands_max ||
+      commands.size() > impl_->options.batch_commands_max)
+    return Reason::kInvalidArgument;
+  {
+    std::lock_guard lk(impl_->queue_mu);
+    if (impl_->failed) return Reason::kStorageFailed;
+    if (impl_->closing) return Reason::kShuttingDown;
+    if (impl_->queued_commands + commands.size() > impl_->options.queue_commands_max)
+      return Reason::kOverloaded;
+    impl_->queued_commands += commands.size();
+    impl_->queue.push_back(Submission{std::move(commands), std::move(done), {}});
+  }
+  impl_->queue_cv.notify_one();
+  return Reason::kOk;
+}
+
+std::vector<Outcome> Ledger::execute(std::vector<Command> commands) {
+  const std::size_t n = commands.size();
+  std::promise<std::vector<Outcome>> promise;
+  auto future = promise.get_future();
+  Reason r = submit(std::move(commands),
+                    [&promise](std::vector<Outcome>&& o) { promise.set_value(std::move(o)); });
+  if (r != Reason::kOk) return std::vector<Outcome>(n, Outcome{r});
+  return future.get();
+}
+
+Outcome Ledger::execute(Command command) {
+  std::vector<Command> one;
+  one.push_back(std::move(command));
+  return execute(std::move(one)).front();
+}
+
+void Ledger::read(const std::function<void(const State&)>& f) const {
+  std::lock_guard lk(impl_->state_mu);
+  f(*impl_->state);
+}
+
+Seq Ledger::head_seq() const {
+  std::lock_guard lk(impl_->state_mu);
+  return impl_->state->head_seq();
+}
+
+bool Ledger::failed() const {
+  std::lock_guard lk(impl_->queue_mu);
+  return impl_->failed;
+}
+
+std::string Ledger::failure_message() const {
+  std::lock_guard lk(impl_->queue_mu);
+  return impl_->failure;
+}
+
+void Ledger::Impl::run() {
+  for (;;) {
+    {
+      std::unique_lock lk(queue_mu);
+      queue_cv.wait(lk, [&] { return !queue.empty() || closing; });
+      if (queue.empty()) return;  // closing, and everything queued is done
+      std::size_t n = 0;
+      while (!queue.empty() && n + queue.front().commands.size() <= options.batch_commands_max) {
+        n += queue.front().commands.size();
+        taken.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+      queued_commands -= n;
+      if (failed) {
+        lk.unlock();
+        fail(failure, taken);
+        continue;
+      }
+    }
+    process(taken);
+    for (auto& s : taken) s.done(std::move(s.outcomes));
+    taken.clear();
+  }
+}
+
+void Ledger::Impl::fail(const std::string& why, std::vector<Submission>& subs) {
+  {
+    std::lock_guard lk(queue_mu);
+    if (!failed) {
+      failed = true;
+      failure = why;
+    }
+  }
+  for (auto& s : subs) {
+    s.outcomes.assign(s.commands.size(), Outcome{Reason::kStorageFailed});
+    s.done(std::move(s.outcomes));
+  }
+  subs.clear();
+}
+
+Ledger::WriterStats Ledger::writer_stats() const {
+  std::lock_guard lk(impl_->state_mu);
+  return impl_->stats;
+}
+
+void Ledger::Impl::process(std::vector<Submission>& subs) {
+  std::unique_lock lk(state_mu);
+  const auto t0 = std::chrono::steady_clock::now();
+  const TimeUs now = std::max(clock->now_us(), state->head_time_us());
+  EventLog::Batch batch(*log);
+  batch_outcomes.clear();
+  for (auto& s : subs) {
+    s.outcomes.clear();
+    s.outcomes.reserve(s.commands.size());
+    // The idempotency table is far larger than the caches: start loading a few commands ahead.
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t i = 0; i < std::min(kAhead, s.commands.size()); ++i)
+      state->dedup().prefetch(s.commands[i].client_event_id);
+    for (std::size_t i = 0; i < s.commands.size(); ++i) {
+      if (i + kAhead < s.commands.size()) state->dedup().prefetch(s.commands[i + kAhead].client_event_id);
+      s.outcomes.push_back(decide_one(s.commands[i], now, batch));
+    }
+    stats.commands += s.commands.size();
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
+  if (batch.count() == 0) return;
+  const Seq first = batch.last_seq() - batch.count() + 1;
+  Status st = options.write_fault_hook && !options.write_fault_hook(first, batch.count())
+                  ? Status::io_error("write refused by fault hook")
+                  : log->append(batch);
+  if (!st.is_ok()) {
+    lk.unlock();
+    fail("event log write failed at sequence " + std::to_string(first) + ": " + st.to_string(),
+         subs);
+    return;
+  }
+  stats.write_ns += static_cast<std::uint64_t>(
+      std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
+  stats.batches += 1;
+  stats.events += batch.count();
+  stats.event_bytes += batch.bytes();
+  REFAH_ASSERT(log->head_seq() == state->head_seq());
+  REFAH_ASSERT(log->head_hash() == state->head_hash());
+}
+
+Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch) {
+  const std::uint64_t digest = command_digest(cmd.body);
+  if (const DedupTable::Entry* e = state->dedup().find(cmd.client_event_id))
+    return duplicate_answer(*e, digest);
+  Decided decided;
+  Outcome o = decide(*state, cmd, now, decided);
+  if (!o.accepted()) return o;
+  Envelope env;
+  env.seq = state->head_seq() + 1;
+  env.recorded_at_us = now;
+  env.actor = cmd.actor;
+  env.client_event_id = cmd.client_event_id;
+  env.ruleset_version = decided.ruleset_version;
+  env.prev_hash = state->head_hash();
+  env.command_digest = digest;
+  auto body = encoder.encode(env, cmd.body, decided);
+  const Hash32 hash = chain_hash(env.prev_hash, body);
+  batch.add(env.seq, hash, body);
+  Status s = state->apply(*fb::GetEvent(body.data()), hash);
+  REFAH_ASSERT(s.is_ok());  // decide() accepted it, so the fold must take it
+  o.seq = env.seq;
+  batch_outcomes.emplace_back(env.seq, o);
+  return o;
+}
+
+Outcome Ledger::Impl::duplicate_answer(const DedupTable::Entry& entry, std::uint64_t digest) {
+  if (entry.digest != digest) return Outcome{Reason::kIdConflict};
+  for (const auto& [seq, o] : batch_outcomes) {
+    if (seq == entry.seq) {
+      Outcome dup = o;
+      dup.duplicate = true;
+      return dup;
+    }
+  }
+  auto value = log->get(entry.seq);
+  if (!value.is_ok()) return Outcome{Reason::kStorageFailed};
+  const auto& v = value.value();
+  std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
+  if (bytes.size() <= kEventHeaderBytes) return Outcome{Reason::kStorageFailed};
+  auto body = bytes.subspan(kEventHeaderBytes);
+  flatbuffers::Verifier verifier(body.data(), body.size());
+  if (!fb::VerifyEventBuffer(verifier)) return Outcome{Reason::kStorageFailed};
+  return outcome_of_event(*fb::GetEvent(body.data()));
+}
+
+}  // namespace refah

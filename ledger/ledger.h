@@ -1,0 +1,98 @@
+// The ledger: an event log on RocksDB, the decision state folded from it, and one writer thread
+// that turns queued commands into durable, rule-checked, exactly-once events.
+//
+// Thread safety: every public method may be called from any thread. Completions run on the writer
+// thread, after the batch holding their events is durable (sync=true); they must be quick and must
+// not call back into execute() (submit() is fine).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/command.h"
+#include "ledger/limits.h"
+#include "ledger/state.h"
+#include "ledger/status.h"
+
+namespace refah {
+
+class Ledger {
+ public:
+  struct Options {
+    std::string data_dir;
+    std::size_t batch_commands_max = limits::writer_batch_commands_max;
+    std::size_t queue_commands_max = limits::writer_queue_commands_max;
+    // Test hook, never set in production: called before each synced write with the batch's first
+    // sequence number and size; returning false makes that write fail as a refusing disk would.
+    std::function<bool(Seq first_seq, std::size_t events)> write_fault_hook;
+  };
+
+  // Opens the data directory, checks the head and rebuilds the decision state by replaying every
+  // event (each one checked: format, FlatBuffers verifier, hash chain). Fails on any corruption.
+  // The clock must outlive the ledger.
+  [[nodiscard]] static Result<std::unique_ptr<Ledger>> open(const Options& options, Clock& clock);
+  // Finishes every queued command, then stops the writer.
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  using Completion = std::function<void(std::vector<Outcome>&& outcomes)>;
+
+  // Queues commands (one outcome each, in order) for the writer. Returns kOk when queued: `done`
+  // will run exactly once. Otherwise returns why not and never calls `done`:
+  //   kInvalidArgument  empty, or more than limits::submission_commands_max commands
+  //   kOverloaded       the queue holds queue_commands_max commands already
+  //   kStorageFailed    a write failed earlier; the ledger accepts no more writes
+  //   kShuttingDown     close() has begun
+  Reason submit(std::vector<Command> commands, Completion done);
+
+  // Blocking conveniences over submit(): a refused submission yields that reason for every command.
+  std::vector<Outcome> execute(std::vector<Command> commands);
+  Outcome execute(Command command);
+
+  // Runs f on the state as of the last durable batch; the writer waits meanwhile.
+  void read(const std::function<void(const State&)>& f) const;
+
+  Seq head_seq() const;
+
+  // Cumulative writer figures since open, for benchmarks and operators.
+  struct WriterStats {
+    std::uint64_t batches = 0;        // synced writes
+    std::uint64_t events = 0;         // events appended
+    std::uint64_t commands = 0;       // commands decided (accepted, rejected or duplicate)
+    std::uint64_t decide_ns = 0;      // deciding, encoding, hashing, staging, applying
+    std::uint64_t write_ns = 0;       // the synced RocksDB write
+    std::uint64_t event_bytes = 0;    // stored value bytes appended
+  };
+  WriterStats writer_stats() const;
+
+  // True once a write has failed; failure_message() says what failed.
+  bool failed() const;
+  std::string failure_message() const;
+
+  // Stops taking commands, finishes those queued, joins the writer and closes the data directory
+  // (another process may open it then); read() and head_seq() still answer. Idempotent.
+  void close();
+
+ private:
+  struct Impl;
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Rebuilds a decision state by reading the log at `dir` from the first event, checking every event
+// (format, verifier, sequence, hash chain) as it goes. The first bad event is reported with its
+// sequence number. Used by open() and by the auditor.
+struct LogReplay {
+  std::unique_ptr<State> state;
+  Status status;     // ok, or the first problem (the state then holds the events before it)
+  Seq bad_seq = 0;   // the sequence number of the first problem, 0 when there is none
+  Seq events = 0;    // events read and applied
+};
+class EventLog;
+LogReplay replay_log(const EventLog& log, Seq up_to_seq);
+
+}  // namespace refah

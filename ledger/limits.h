@@ -1,0 +1,53 @@
+// Every limit of the ledger in one place, with the reason for its value. Tests exercise each at the
+// limit and one past it. Units are in the names.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ledger/types.h"
+
+namespace refah::limits {
+
+// Money: the largest single amount (price, credit, top-up, cap) is 10^12 rials (about 24,000 USD at
+// the 2025 free-market rate): far above any real visit or credit, and small enough that any sum of
+// 10^6 such amounts still fits int64 (9.2e18), so balances cannot overflow from valid inputs.
+inline constexpr Rials amount_rials_max = 1'000'000'000'000;
+// A card's balance may never exceed this: 1,000 top-ups of the maximum amount.
+inline constexpr Rials balance_rials_max = 1'000 * amount_rials_max;
+
+// Text fields: names are shown in tables and reports; 200 bytes of UTF-8 is ~100 Persian letters.
+inline constexpr std::size_t name_bytes_max = 200;
+inline constexpr std::size_t suspend_reason_bytes_max = 200;
+
+// Population of one neighbourhood: the largest county (Ahvaz, 1.3 million in 2016) with headroom.
+inline constexpr std::uint32_t target_population_max = 5'000'000;
+// Daily capacity of a venue (visits/day): a stadium with several sessions.
+inline constexpr std::uint32_t venue_daily_capacity_max = 100'000;
+
+// Rule sets: how many the ledger keeps (one a week for twenty years).
+inline constexpr std::size_t rule_sets_max = 1'000;
+inline constexpr std::uint16_t visits_per_day_max = 100;
+// The cancellation window can never be longer than this; the writer forgets visits older than it
+// (CANCEL_WINDOW_CLOSED for any of them), which bounds the memory of the visit index.
+inline constexpr TimeUs cancel_window_us_max = 30LL * 24 * 3600 * 1'000'000;
+// How old an occurred-at may be is set by the rule set, up to this.
+inline constexpr TimeUs visit_max_age_us_max = 7LL * 24 * 3600 * 1'000'000;
+// How far ahead of the ledger's clock a venue's clock may run before a visit is STALE_VISIT.
+inline constexpr TimeUs visit_future_skew_us_max = 5LL * 60 * 1'000'000;
+// Card validity: at most ten years ahead of issuance.
+inline constexpr TimeUs card_validity_us_max = 10LL * 366 * 24 * 3600 * 1'000'000;
+// Time-zone offsets: UTC-12:00 .. UTC+14:00.
+inline constexpr int utc_offset_minutes_min = -12 * 60;
+inline constexpr int utc_offset_minutes_max = 14 * 60;
+
+// Writer: commands decided and written with one synced WriteBatch. 4,096 keeps a batch's WAL write
+// about 1 MB (events ~230 bytes each) and the batch's latency a few milliseconds.
+inline constexpr std::size_t writer_batch_commands_max = 4'096;
+// Commands queued for the writer before submit() answers OVERLOADED: 16 full batches. Bounds memory
+// and the wait a queued command can see (16 batches at ~3 ms each).
+inline constexpr std::size_t writer_queue_commands_max = 65'536;
+// Commands in one submission (a batch request from one client).
+inline constexpr std::size_t submission_commands_max = writer_batch_commands_max;
+
+}  // namespace refah::limits

@@ -1,0 +1,285 @@
+// The programme's rules (see rules.h). Each decide_* checks, in order: the actor's role, the
+// command's own fields, then the state; the first failing check is the answer.
+#include "ledger/rules.h"
+
+#include <string>
+
+#include "ledger/limits.h"
+#include "ledger/province.h"
+
+namespace refah {
+namespace {
+
+Outcome reject(Reason r) { return Outcome{r}; }
+Outcome invalid(const char* field) {
+  Outcome o{Reason::kInvalidArgument};
+  o.field = field;
+  return o;
+}
+Outcome accept() { return Outcome{Reason::kOk}; }
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int extra;
+    std::uint32_t cp;
+    if (c < 0x80) { ++i; continue; }
+    if ((c >> 5) == 0x6) { extra = 1; cp = c & 0x1F; }
+    else if ((c >> 4) == 0xE) { extra = 2; cp = c & 0x0F; }
+    else if ((c >> 3) == 0x1E) { extra = 3; cp = c & 0x07; }
+    else return false;
+    if (i + static_cast<std::size_t>(extra) >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return true;
+}
+
+bool valid_name(const std::string& s, std::size_t max_bytes) {
+  return !s.empty() && s.size() <= max_bytes && valid_utf8(s);
+}
+bool valid_amount(Rials a) { return a >= 0 && a <= limits::amount_rials_max; }
+
+bool is_admin(const Actor& a) { return a.role == Role::kAdmin; }
+
+Outcome decide_neighbourhood(const State& st, const Actor& actor, const DefineNeighbourhood& c) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.id == 0) return invalid("id");
+  if (find_county(c.county) == nullptr) return invalid("county");
+  if (!valid_name(c.name, limits::name_bytes_max)) return invalid("name");
+  if (c.target_population == 0 || c.target_population > limits::target_population_max)
+    return invalid("target_population");
+  if (c.tier < 1 || c.tier > kTierCount) return invalid("tier");
+  if (c.active_from_us < 0) return invalid("active_from_us");
+  if (st.neighbourhood(c.id) != nullptr) return reject(Reason::kAlreadyExists);
+  return accept();
+}
+
+Outcome decide_venue(const State& st, const Actor& actor, const RegisterVenue& c) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.id == 0) return invalid("id");
+  if (!valid_name(c.name, limits::name_bytes_max)) return invalid("name");
+  if (static_cast<int>(c.category) >= kVenueCategoryCount) return invalid("category");
+  if (c.daily_capacity == 0 || c.daily_capacity > limits::venue_daily_capacity_max)
+    return invalid("daily_capacity");
+  if (st.venue(c.id) != nullptr) return reject(Reason::kAlreadyExists);
+  if (st.neighbourhood(c.neighbourhood) == nullptr) return reject(Reason::kUnknownNeighbourhood);
+  return accept();
+}
+
+Outcome decide_suspend(const State& st, const Actor& actor, const SuspendVenue& c) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.reason.size() > limits::suspend_reason_bytes_max || !valid_utf8(c.reason))
+    return invalid("reason");
+  const VenueState* v = st.venue(c.venue);
+  if (v == nullptr) return reject(Reason::kUnknownVenue);
+  if (v->status != VenueStatus::kActive) return reject(Reason::kVenueNotActive);
+  return accept();
+}
+
+Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& c, TimeUs now) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  const RuleSet& r = c.rules;
+  if (r.version == 0) return invalid("version");
+  if (r.effective_from_us < now) return invalid("effective_from_us");
+  for (auto s : r.subsidy_share_bp)
+    if (s > 10'000) return invalid("subsidy_share_bp");
+  for (auto cap : r.visit_cap_rials)
+    if (!valid_amount(cap)) return invalid("visit_cap_rials");
+  if (r.visits_per_card_per_day == 0 || r.visits_per_card_per_day > limits::visits_per_day_max)
+    return invalid("visits_per_card_per_day");
+  if (r.visits_per_card_per_venue_per_day == 0 ||
+      r.visits_per_card_per_venue_per_day > r.visits_per_card_per_day)
+    return invalid("visits_per_card_per_venue_per_day");
+  if (r.cancel_window_us < 0 || r.cancel_window_us > limits::cancel_window_us_max)
+    return invalid("cancel_window_us");
+  if (r.visit_max_age_us < 0 || r.visit_max_age_us > limits::visit_max_age_us_max)
+    return invalid("visit_max_age_us");
+  if (r.utc_offset_minutes < limits::utc_offset_minutes_min ||
+      r.utc_offset_minutes > limits::utc_offset_minutes_max)
+    return invalid("utc_offset_minutes");
+  const RuleSet* latest = st.latest_rules();
+  if (latest != nullptr && r.version <= latest->version) return reject(Reason::kRuleSetVersion);
+  return accept();
+}
+
+Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, TimeUs now) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.card == 0) return invalid("card");
+  if (c.holder_ref.is_zero()) return invalid("holder_ref");
+  if (static_cast<int>(c.category) >= kCardCategoryCount) return invalid("category");
+  if (!valid_amount(c.initial_credit_rials)) return invalid("initial_credit_rials");
+  if (c.valid_until_us <= now || c.valid_until_us - now > limits::card_validity_us_max)
+    return invalid("valid_until_us");
+  if (st.card(c.card) != nullptr) return reject(Reason::kAlreadyExists);
+  const NeighbourhoodState* n = st.neighbourhood(c.neighbourhood);
+  if (n == nullptr) return reject(Reason::kUnknownNeighbourhood);
+  if (n->active_from_us > now) return reject(Reason::kAreaNotActive);
+  if (st.active_card_of(c.holder_ref) != 0) return reject(Reason::kDuplicateHolder);
+  return accept();
+}
+
+Outcome decide_top_up(const State& st, const Actor& actor, const TopUpCard& c, TimeUs now,
+                      Decided& d) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.amount_rials <= 0 || c.amount_rials > limits::amount_rials_max) return invalid("amount_rials");
+  if (static_cast<int>(c.source) >= kFundingSourceCount) return invalid("source");
+  const CardState* card = st.card(c.card);
+  if (card == nullptr) return reject(Reason::kUnknownCard);
+  if (card->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
+  if (card->valid_until_us < now) return reject(Reason::kCardExpired);
+  Rials after = 0;
+  if (__builtin_add_overflow(card->balance_rials, c.amount_rials, &after) ||
+      after > limits::balance_rials_max)
+    return invalid("amount_rials");
+  d.card = c.card;
+  d.balance_after_rials = after;
+  return accept();
+}
+
+Outcome decide_visit(const State& st, const Actor& actor, const RecordVisit& c, TimeUs now,
+                     Decided& d) {
+  if (actor.role == Role::kAuditor) return reject(Reason::kNotPermitted);
+  if (actor.role != Role::kVenue || actor.venue != c.venue) return reject(Reason::kNotYourVenue);
+  if (!valid_amount(c.list_price_rials)) return invalid("list_price_rials");
+  const VenueState* venue = st.venue(c.venue);
+  if (venue == nullptr) return reject(Reason::kUnknownVenue);
+  if (venue->status != VenueStatus::kActive) return reject(Reason::kVenueNotActive);
+  const CardState* card = st.card(c.card);
+  if (card == nullptr) return reject(Reason::kUnknownCard);
+  if (card->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
+  if (card->valid_until_us < now) return reject(Reason::kCardExpired);
+  const RuleSet* rules = st.rules_at(now);
+  if (rules == nullptr) return reject(Reason::kNoRulesInForce);
+  if (c.occurred_at_us < now - rules->visit_max_age_us ||
+      c.occurred_at_us > now + limits::visit_future_skew_us_max)
+    return reject(Reason::kStaleVisit);
+  if (card->day == local_day(now, rules->utc_offset_minutes)) {
+    if (card->visits_today >= rules->visits_per_card_per_day) return reject(Reason::kDailyLimit);
+    for (const auto& [v, count] : card->venue_visits_today)
+      if (v == c.venue && count >= rules->visits_per_card_per_venue_per_day)
+        return reject(Reason::kVenueDailyLimit);
+  }
+  const NeighbourhoodState* n = st.neighbourhood(card->neighbourhood);
+  if (n == nullptr || n->tier < 1 || n->tier > kTierCount) return reject(Reason::kUnknownNeighbourhood);
+  const Rials subsidy =
+      visit_subsidy(c.list_price_rials, rules->subsidy_share_bp[n->tier - 1],
+                    rules->visit_cap_rials[static_cast<int>(venue->category)]);
+  if (card->balance_rials < subsidy) return reject(Reason::kInsufficientBalance);
+  d.ruleset_version = rules->version;
+  d.card = c.card;
+  d.venue = c.venue;
+  d.subsidy_rials = subsidy;
+  d.copay_rials = c.list_price_rials - subsidy;
+  d.balance_after_rials = card->balance_rials - subsidy;
+  return accept();
+}
+
+Outcome decide_cancel_visit(const State& st, const Actor& actor, const CancelVisit& c, TimeUs now,
+                            Decided& d) {
+  if (actor.role == Role::kAuditor) return reject(Reason::kNotPermitted);
+  if (static_cast<int>(c.reason) >= kVisitCancelReasonCount) return invalid("reason");
+  if (c.visit_seq == 0 || c.visit_seq > st.head_seq()) return reject(Reason::kUnknownVisit);
+  if (c.visit_seq < st.recent_visits_base_seq()) return reject(Reason::kCancelWindowClosed);
+  const VisitRecord* r = st.recent_visit(c.visit_seq);
+  if (r == nullptr) return reject(Reason::kUnknownVisit);
+  if (actor.role == Role::kVenue && actor.venue != r->venue) return reject(Reason::kNotYourVenue);
+  if (r->cancelled) return reject(Reason::kAlreadyCancelled);
+  const RuleSet* rules = st.rules_at(now);
+  if (rules == nullptr) return reject(Reason::kNoRulesInForce);
+  if (now - r->recorded_at_us > rules->cancel_window_us) return reject(Reason::kCancelWindowClosed);
+  const CardState* card = st.card(r->card);
+  if (card == nullptr) return reject(Reason::kUnknownCard);
+  // The refund goes back to the card; a card no longer active cannot take it.
+  if (card->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
+  d.ruleset_version = rules->version;
+  d.card = r->card;
+  d.venue = r->venue;
+  d.refund_rials = r->subsidy_rials;
+  d.balance_after_rials = card->balance_rials + r->subsidy_rials;
+  return accept();
+}
+
+Outcome decide_cancel_card(const State& st, const Actor& actor, const CancelCard& c, Decided& d) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (static_cast<int>(c.reason) >= kCardCancelReasonCount) return invalid("reason");
+  const CardState* card = st.card(c.card);
+  if (card == nullptr) return reject(Reason::kUnknownCard);
+  if (card->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
+  d.card = c.card;
+  d.released_rials = card->balance_rials;
+  d.balance_after_rials = 0;
+  return accept();
+}
+
+Outcome decide_replace(const State& st, const Actor& actor, const ReplaceCard& c, TimeUs now,
+                       Decided& d) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.new_card == 0 || c.new_card == c.old_card) return invalid("new_card");
+  if (c.valid_until_us <= now || c.valid_until_us - now > limits::card_validity_us_max)
+    return invalid("valid_until_us");
+  const CardState* old = st.card(c.old_card);
+  if (old == nullptr) return reject(Reason::kUnknownCard);
+  if (old->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
+  if (st.card(c.new_card) != nullptr) return reject(Reason::kAlreadyExists);
+  d.card = c.new_card;
+  d.carried_rials = old->balance_rials;
+  d.balance_after_rials = old->balance_rials;
+  return accept();
+}
+
+}  // namespace
+
+Rials visit_subsidy(Rials list_price_rials, std::uint16_t share_bp, Rials cap_rials) {
+  // list price <= 1e12 and share <= 1e4, so the product fits int64.
+  const Rials share = list_price_rials * static_cast<Rials>(share_bp) / 10'000;
+  return share < cap_rials ? share : cap_rials;
+}
+
+Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
+  d = Decided{};
+  if (cmd.client_event_id.is_zero()) return invalid("client_event_id");
+  const RuleSet* in_force = state.rules_at(now);
+  d.ruleset_version = in_force ? in_force->version : 0;
+  struct Visitor {
+    const State& st;
+    const Actor& a;
+    TimeUs now;
+    Decided& d;
+    Outcome operator()(const DefineNeighbourhood& c) { return decide_neighbourhood(st, a, c); }
+    Outcome operator()(const RegisterVenue& c) { return decide_venue(st, a, c); }
+    Outcome operator()(const SuspendVenue& c) {
+      d.venue = c.venue;
+      return decide_suspend(st, a, c);
+    }
+    Outcome operator()(const PublishRuleSet& c) { return decide_rules(st, a, c, now); }
+    Outcome operator()(const IssueCard& c) {
+      Outcome o = decide_issue(st, a, c, now);
+      d.card = c.card;
+      d.balance_after_rials = c.initial_credit_rials;
+      return o;
+    }
+    Outcome operator()(const TopUpCard& c) { return decide_top_up(st, a, c, now, d); }
+    Outcome operator()(const RecordVisit& c) { return decide_visit(st, a, c, now, d); }
+    Outcome operator()(const CancelVisit& c) { return decide_cancel_visit(st, a, c, now, d); }
+    Outcome operator()(const CancelCard& c) { return decide_cancel_card(st, a, c, d); }
+    Outcome operator()(const ReplaceCard& c) { return decide_replace(st, a, c, now, d); }
+  };
+  Outcome o = std::visit(Visitor{state, cmd.actor, now, d}, cmd.body);
+  if (o.accepted()) {
+    o.balance_after_rials = d.balance_after_rials;
+    o.subsidy_rials = d.subsidy_rials != 0 ? d.subsidy_rials : d.refund_rials;
+    o.copay_rials = d.copay_rials;
+  }
+  return o;
+}
+
+}  // namespace refah

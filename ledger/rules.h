@@ -1,0 +1,33 @@
+// The programme's rules: decide one command against the state. Pure and deterministic: reads only
+// its arguments (no clock, randomness or I/O), so the writer, replay and the auditor agree.
+#pragma once
+
+#include "ledger/command.h"
+#include "ledger/state.h"
+#include "ledger/types.h"
+
+namespace refah {
+
+// What the ledger decided for an accepted command, beyond the command's own fields.
+struct Decided {
+  std::uint32_t ruleset_version = 0;  // rule set in force at now_us, 0 if none
+  CardId card = 0;                    // the card the event touches (visit cancellation: the visit's)
+  VenueId venue = 0;                  // visit cancellation: the visit's venue
+  Rials subsidy_rials = 0;            // visit: subsidy debited
+  Rials copay_rials = 0;              // visit: list price - subsidy
+  Rials refund_rials = 0;             // visit cancellation
+  Rials released_rials = 0;           // card cancellation
+  Rials carried_rials = 0;            // card replacement
+  Rials balance_after_rials = 0;      // top-up, visit, visit cancellation
+};
+
+// Decides `cmd` as if recorded at now_us. On acceptance returns an Outcome with reason kOk (seq
+// still 0: the writer assigns it) and fills `decided`; otherwise the typed rejection, and for
+// kInvalidArgument the offending field. Never throws, never touches `state`.
+Outcome decide(const State& state, const Command& cmd, TimeUs now_us, Decided& decided);
+
+// The subsidy of a visit: list price x share (basis points) for the tier, floored, capped per
+// category. list_price_rials must be within 0..limits::amount_rials_max.
+Rials visit_subsidy(Rials list_price_rials, std::uint16_t share_bp, Rials cap_rials);
+
+}  // namespace refah

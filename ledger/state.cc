@@ -1,0 +1,365 @@
+// The decision state's fold (apply) and its canonical digest.
+//
+// Digest grammar (all integers little-endian, collections in ascending key order):
+//   digest      := SHA-256( "refah-state-v1" | head_seq:u64 | head_hash:32 | head_time:i64
+//                           | totals | nbhds | venues | rules | cards | visits | dedup )
+//   totals      := issued topped_up spent refunded released : i64, visits visits_cancelled : u64
+//   nbhds       := count:u64 { id:u32 county:u16 tier:u8 target:u32 active_from:i64 name_len:u32 name }
+//   venues      := count:u64 { id:u32 nbhd:u32 category:u8 status:u8 capacity:u32 name_len:u32 name }
+//   rules       := count:u64 { version:u32 effective:i64 share_bp:u16*5 caps:i64*6 per_day:u16
+//                              per_venue_day:u16 window:i64 max_age:i64 utc_offset:i16 }
+//   cards       := count:u64 { id:u64 balance credited spent refunded released carried_in
+//                              carried_out valid_until last_visit : i64, holder:16 nbhd:u32
+//                              visits:u32 day:i32 visits_today:u16 status:u8 category:u8
+//                              n:u32 { venue:u32 count:u16 } (in venue order) }
+//   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
+//                                           subsidy:i64 recorded:i64 }
+//   dedup       := count:u64 { id:16 seq:u64 digest:u64 }
+#include "ledger/state.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ledger/assert.h"
+#include "ledger/event_codec.h"
+#include "ledger/limits.h"
+#include "ledger/sha256.h"
+
+namespace refah {
+
+std::int32_t local_day(TimeUs t_us, int utc_offset_minutes) {
+  constexpr TimeUs kDayUs = 86'400LL * 1'000'000;
+  const TimeUs local = t_us + static_cast<TimeUs>(utc_offset_minutes) * 60 * 1'000'000;
+  TimeUs day = local / kDayUs;
+  if (local % kDayUs < 0) --day;  // floor for times before 1970
+  return static_cast<std::int32_t>(day);
+}
+
+std::size_t State::Bytes16Hash::operator()(const Bytes16& b) const {
+  std::uint64_t a, c;
+  std::memcpy(&a, b.bytes.data(), 8);
+  std::memcpy(&c, b.bytes.data() + 8, 8);
+  return static_cast<std::size_t>((a ^ (c * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL);
+}
+
+const NeighbourhoodState* State::neighbourhood(NeighbourhoodId id) const {
+  auto it = neighbourhoods_.find(id);
+  return it == neighbourhoods_.end() ? nullptr : &it->second;
+}
+const VenueState* State::venue(VenueId id) const {
+  auto it = venues_.find(id);
+  return it == venues_.end() ? nullptr : &it->second;
+}
+const CardState* State::card(CardId id) const {
+  auto it = cards_.find(id);
+  return it == cards_.end() ? nullptr : &it->second;
+}
+CardId State::active_card_of(const Bytes16& holder_ref) const {
+  auto it = active_holders_.find(holder_ref);
+  return it == active_holders_.end() ? 0 : it->second;
+}
+const VisitRecord* State::recent_visit(Seq seq) const {
+  if (seq < visits_base_seq_ || seq - visits_base_seq_ >= recent_visits_.size()) return nullptr;
+  const VisitRecord& r = recent_visits_[seq - visits_base_seq_];
+  return r.is_visit ? &r : nullptr;
+}
+const RuleSet* State::rules_at(TimeUs t) const {
+  const RuleSet* best = nullptr;
+  for (const auto& r : rule_sets_)
+    if (r.effective_from_us <= t && (best == nullptr || r.version > best->version)) best = &r;
+  return best;
+}
+
+void State::remember_visit(Seq seq, VisitRecord record, TimeUs now_us) {
+  REFAH_ASSERT(seq == visits_base_seq_ + recent_visits_.size());
+  recent_visits_.push_back(record);
+  // Forget what can no longer be cancelled under any rule set, so the index stays bounded.
+  while (!recent_visits_.empty() &&
+         recent_visits_.front().recorded_at_us < now_us - limits::cancel_window_us_max) {
+    recent_visits_.pop_front();
+    ++visits_base_seq_;
+  }
+}
+
+Status State::apply(const fb::Event& e, const Hash32& event_hash) {
+  if (e.seq() != head_seq_ + 1)
+    return Status::corruption("event " + std::to_string(e.seq()) + " applied after " +
+                              std::to_string(head_seq_));
+  if (e.recorded_at_us() < head_time_us_)
+    return Status::corruption("event " + std::to_string(e.seq()) + " goes back in time");
+  Status s = apply_payload(e);
+  if (!s.is_ok()) return s;
+  head_seq_ = e.seq();
+  head_hash_ = event_hash;
+  head_time_us_ = e.recorded_at_us();
+  if (e.payload_type() != fb::Payload::VisitRecorded) {
+    VisitRecord placeholder;  // keeps the window indexed by seq; not a visit
+    placeholder.recorded_at_us = e.recorded_at_us();
+    remember_visit(e.seq(), placeholder, e.recorded_at_us());
+  }
+  dedup_.insert(to_bytes16(e.client_event_id()), e.seq(), e.command_digest());
+  return Status::ok();
+}
+
+namespace {
+Status bad(const fb::Event& e, const char* what) {
+  return Status::corruption("event " + std::to_string(e.seq()) + ": " + what);
+}
+}  // namespace
+
+Status State::apply_payload(const fb::Event& e) {
+  const TimeUs now = e.recorded_at_us();
+  switch (e.payload_type()) {
+    case fb::Payload::NeighbourhoodDefined: {
+      const auto* p = e.payload_as_NeighbourhoodDefined();
+      if (neighbourhoods_.count(p->id())) return bad(e, "neighbourhood defined twice");
+      neighbourhoods_[p->id()] = NeighbourhoodState{
+          p->county(), p->tier(), p->target_population(), p->active_from_us(),
+          p->name() ? p->name()->str() : std::string()};
+      return Status::ok();
+    }
+    case fb::Payload::VenueRegistered: {
+      const auto* p = e.payload_as_VenueRegistered();
+      if (venues_.count(p->id())) return bad(e, "venue registered twice");
+      venues_[p->id()] = VenueState{p->neighbourhood(), static_cast<VenueCategory>(p->category()),
+                                    VenueStatus::kActive, p->daily_capacity(),
+                                    p->name() ? p->name()->str() : std::string()};
+      return Status::ok();
+    }
+    case fb::Payload::VenueSuspended: {
+      auto it = venues_.find(e.payload_as_VenueSuspended()->venue());
+      if (it == venues_.end()) return bad(e, "suspension of an unknown venue");
+      it->second.status = VenueStatus::kSuspended;
+      return Status::ok();
+    }
+    case fb::Payload::RuleSetPublished: {
+      const auto* p = e.payload_as_RuleSetPublished();
+      if (!p->subsidy_share_bp() || p->subsidy_share_bp()->size() != kTierCount ||
+          !p->visit_cap_rials() || p->visit_cap_rials()->size() != kVenueCategoryCount)
+        return bad(e, "rule set with wrong table sizes");
+      RuleSet r;
+      r.version = p->version();
+      r.effective_from_us = p->effective_from_us();
+      for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = p->subsidy_share_bp()->Get(i);
+      for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = p->visit_cap_rials()->Get(i);
+      r.visits_per_card_per_day = p->visits_per_card_per_day();
+      r.visits_per_card_per_venue_per_day = p->visits_per_card_per_venue_per_day();
+      r.cancel_window_us = p->cancel_window_us();
+      r.visit_max_age_us = p->visit_max_age_us();
+      r.utc_offset_minutes = p->utc_offset_minutes();
+      if (!rule_sets_.empty() && r.version <= rule_sets_.back().version)
+        return bad(e, "rule set version not increasing");
+      rule_sets_.push_back(r);
+      return Status::ok();
+    }
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      if (cards_.count(p->card())) return bad(e, "card issued twice");
+      CardState c;
+      c.balance_rials = c.credited_rials = p->initial_credit_rials();
+      c.valid_until_us = p->valid_until_us();
+      c.holder_ref = to_bytes16(p->holder_ref());
+      c.neighbourhood = p->neighbourhood();
+      c.category = static_cast<CardCategory>(p->category());
+      if (active_holders_.count(c.holder_ref)) return bad(e, "holder already has an active card");
+      active_holders_[c.holder_ref] = p->card();
+      cards_.emplace(p->card(), std::move(c));
+      totals_.issued_rials += p->initial_credit_rials();
+      return Status::ok();
+    }
+    case fb::Payload::CardToppedUp: {
+      const auto* p = e.payload_as_CardToppedUp();
+      auto it = cards_.find(p->card());
+      if (it == cards_.end()) return bad(e, "top-up of an unknown card");
+      it->second.balance_rials += p->amount_rials();
+      it->second.credited_rials += p->amount_rials();
+      if (it->second.balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
+      totals_.topped_up_rials += p->amount_rials();
+      return Status::ok();
+    }
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      auto it = cards_.find(p->card());
+      if (it == cards_.end()) return bad(e, "visit of an unknown card");
+      const RuleSet* rules = rules_at(now);
+      if (rules == nullptr) return bad(e, "visit without a rule set in force");
+      CardState& c = it->second;
+      c.balance_rials -= p->subsidy_rials();
+      c.spent_rials += p->subsidy_rials();
+      c.visits += 1;
+      c.last_visit_us = now;
+      const std::int32_t day = local_day(now, rules->utc_offset_minutes);
+      if (day != c.day) {
+        c.day = day;
+        c.visits_today = 0;
+        c.venue_visits_today.clear();
+      }
+      c.visits_today += 1;
+      auto v = std::find_if(c.venue_visits_today.begin(), c.venue_visits_today.end(),
+                            [&](const auto& x) { return x.first == p->venue(); });
+      if (v == c.venue_visits_today.end())
+        c.venue_visits_today.emplace_back(p->venue(), 1);
+      else
+        v->second += 1;
+      if (c.balance_rials != p->balance_after_rials()) return bad(e, "visit balance mismatch");
+      totals_.spent_rials += p->subsidy_rials();
+      totals_.visits += 1;
+      remember_visit(e.seq(), VisitRecord{p->card(), p->venue(), true, false, p->subsidy_rials(), now},
+                     now);
+      return Status::ok();
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      if (p->visit_seq() < visits_base_seq_ ||
+          p->visit_seq() - visits_base_seq_ >= recent_visits_.size())
+        return bad(e, "cancellation of a visit outside the window");
+      VisitRecord& r = recent_visits_[p->visit_seq() - visits_base_seq_];
+      if (!r.is_visit || r.cancelled) return bad(e, "cancellation of a non-visit or twice");
+      auto it = cards_.find(r.card);
+      if (it == cards_.end()) return bad(e, "cancellation for an unknown card");
+      r.cancelled = true;
+      CardState& c = it->second;
+      c.balance_rials += p->refund_rials();
+      c.refunded_rials += p->refund_rials();
+      const RuleSet* rules = rules_at(r.recorded_at_us);
+      // A visit cancelled on the local day it was recorded gives its daily slots back.
+      if (rules != nullptr && local_day(r.recorded_at_us, rules->utc_offset_minutes) == c.day) {
+        if (c.visits_today > 0) c.visits_today -= 1;
+        for (auto& [venue, count] : c.venue_visits_today)
+          if (venue == r.venue && count > 0) count -= 1;
+      }
+      if (c.balance_rials != p->balance_after_rials()) return bad(e, "refund balance mismatch");
+      totals_.refunded_rials += p->refund_rials();
+      totals_.visits_cancelled += 1;
+      return Status::ok();
+    }
+    case fb::Payload::CardCancelled: {
+      const auto* p = e.payload_as_CardCancelled();
+      auto it = cards_.find(p->card());
+      if (it == cards_.end()) return bad(e, "cancellation of an unknown card");
+      CardState& c = it->second;
+      if (c.status != CardStatus::kActive) return bad(e, "cancellation of an inactive card");
+      if (p->released_rials() != c.balance_rials) return bad(e, "released amount is not the balance");
+      c.released_rials += c.balance_rials;
+      c.balance_rials = 0;
+      c.status = CardStatus::kCancelled;
+      active_holders_.erase(c.holder_ref);
+      totals_.released_rials += p->released_rials();
+      return Status::ok();
+    }
+    case fb::Payload::CardReplaced: {
+      const auto* p = e.payload_as_CardReplaced();
+      auto it = cards_.find(p->old_card());
+      if (it == cards_.end() || cards_.count(p->new_card()))
+        return bad(e, "replacement of an unknown card or into an existing one");
+      CardState& old = it->second;
+      if (old.status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
+      if (p->carried_rials() != old.balance_rials) return bad(e, "carried amount is not the balance");
+      CardState fresh;
+      fresh.balance_rials = fresh.carried_in_rials = old.balance_rials;
+      fresh.valid_until_us = p->valid_until_us();
+      fresh.holder_ref = old.holder_ref;
+      fresh.neighbourhood = old.neighbourhood;
+      fresh.category = old.category;
+      // The daily counters follow the holder, so a replacement does not reset the daily limit.
+      fresh.day = old.day;
+      fresh.visits_today = old.visits_today;
+      fresh.venue_visits_today = old.venue_visits_today;
+      old.carried_out_rials += old.balance_rials;
+      old.balance_rials = 0;
+      old.status = CardStatus::kReplaced;
+      active_holders_[fresh.holder_ref] = p->new_card();
+      cards_.emplace(p->new_card(), std::move(fresh));
+      return Status::ok();
+    }
+    case fb::Payload::NONE:
+      break;
+  }
+  return bad(e, "unknown payload");
+}
+
+namespace {
+class DigestWriter {
+ public:
+  template <class T>
+  void num(T v) {
+    static_assert(std::is_integral_v<T>);
+    std::uint8_t b[sizeof(T)];
+    for (std::size_t i = 0; i < sizeof(T); ++i) b[i] = static_cast<std::uint8_t>(
+        static_cast<std::make_unsigned_t<T>>(v) >> (8 * i));
+    h_.update(b, sizeof(T));
+  }
+  void bytes(const void* p, std::size_t n) { h_.update(p, n); }
+  void str(const std::string& s) {
+    num<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
+    bytes(s.data(), s.size());
+  }
+  Hash32 finish() { return h_.finish(); }
+
+ private:
+  Sha256 h_;
+};
+}  // namespace
+
+Hash32 State::digest() const {
+  DigestWriter w;
+  w.bytes("refah-state-v1", 14);
+  w.num(head_seq_);
+  w.bytes(head_hash_.data(), 32);
+  w.num(head_time_us_);
+  w.num(totals_.issued_rials); w.num(totals_.topped_up_rials); w.num(totals_.spent_rials);
+  w.num(totals_.refunded_rials); w.num(totals_.released_rials);
+  w.num(totals_.visits); w.num(totals_.visits_cancelled);
+  w.num<std::uint64_t>(neighbourhoods_.size());
+  for (const auto& [id, n] : neighbourhoods_) {
+    w.num(id); w.num(n.county); w.num(n.tier); w.num(n.target_population); w.num(n.active_from_us);
+    w.str(n.name);
+  }
+  w.num<std::uint64_t>(venues_.size());
+  for (const auto& [id, v] : venues_) {
+    w.num(id); w.num(v.neighbourhood); w.num(static_cast<std::uint8_t>(v.category));
+    w.num(static_cast<std::uint8_t>(v.status)); w.num(v.daily_capacity); w.str(v.name);
+  }
+  w.num<std::uint64_t>(rule_sets_.size());
+  for (const auto& r : rule_sets_) {
+    w.num(r.version); w.num(r.effective_from_us);
+    for (auto s : r.subsidy_share_bp) w.num(s);
+    for (auto c : r.visit_cap_rials) w.num(c);
+    w.num(r.visits_per_card_per_day); w.num(r.visits_per_card_per_venue_per_day);
+    w.num(r.cancel_window_us); w.num(r.visit_max_age_us); w.num(r.utc_offset_minutes);
+  }
+  std::vector<CardId> ids;
+  ids.reserve(cards_.size());
+  for (const auto& kv : cards_) ids.push_back(kv.first);
+  std::sort(ids.begin(), ids.end());
+  w.num<std::uint64_t>(ids.size());
+  for (CardId id : ids) {
+    const CardState& c = cards_.at(id);
+    w.num(id);
+    w.num(c.balance_rials); w.num(c.credited_rials); w.num(c.spent_rials); w.num(c.refunded_rials);
+    w.num(c.released_rials); w.num(c.carried_in_rials); w.num(c.carried_out_rials);
+    w.num(c.valid_until_us); w.num(c.last_visit_us);
+    w.bytes(c.holder_ref.bytes.data(), 16);
+    w.num(c.neighbourhood); w.num(c.visits); w.num(c.day); w.num(c.visits_today);
+    w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
+    auto vv = c.venue_visits_today;
+    std::sort(vv.begin(), vv.end());
+    w.num<std::uint32_t>(static_cast<std::uint32_t>(vv.size()));
+    for (const auto& [venue, count] : vv) { w.num(venue); w.num(count); }
+  }
+  w.num(visits_base_seq_);
+  w.num<std::uint64_t>(recent_visits_.size());
+  for (const auto& r : recent_visits_) {
+    w.num(r.card); w.num(r.venue); w.num<std::uint8_t>(r.is_visit); w.num<std::uint8_t>(r.cancelled);
+    w.num(r.subsidy_rials); w.num(r.recorded_at_us);
+  }
+  std::vector<DedupTable::Entry> dedup;
+  dedup.reserve(dedup_.size());
+  dedup_.for_each([&](const DedupTable::Entry& e) { dedup.push_back(e); });
+  std::sort(dedup.begin(), dedup.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  w.num<std::uint64_t>(dedup.size());
+  for (const auto& e : dedup) { w.bytes(e.id.bytes.data(), 16); w.num(e.seq); w.num(e.digest); }
+  return w.finish();
+}
+
+}  // namespace refah

@@ -1,0 +1,138 @@
+// The ledger's decision state: everything the rules need, folded from the event stream by apply().
+// The writer thread owns the live instance; replay builds another from the log. Not thread-safe.
+// Two states that have applied the same events have the same digest(), byte for byte.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ledger/command.h"
+#include "ledger/dedup_table.h"
+#include "ledger/status.h"
+#include "ledger/types.h"
+
+namespace refah {
+namespace fb {
+struct Event;
+}
+
+struct NeighbourhoodState {
+  CountyCode county = 0;
+  std::uint8_t tier = 0;
+  std::uint32_t target_population = 0;
+  TimeUs active_from_us = 0;
+  std::string name;
+};
+
+struct VenueState {
+  NeighbourhoodId neighbourhood = 0;
+  VenueCategory category = VenueCategory::kSport;
+  VenueStatus status = VenueStatus::kActive;
+  std::uint32_t daily_capacity = 0;
+  std::string name;
+};
+
+// Per card. Conservation, per card: credited + carried_in = balance + spent - refunded + released
+// + carried_out (checked by tests and by the auditor).
+struct CardState {
+  Rials balance_rials = 0;
+  Rials credited_rials = 0;     // initial credit + top-ups
+  Rials spent_rials = 0;        // subsidy of every recorded visit
+  Rials refunded_rials = 0;     // subsidy given back by visit cancellations
+  Rials released_rials = 0;     // balance taken off when the card was cancelled
+  Rials carried_in_rials = 0;   // balance received from the card this one replaced
+  Rials carried_out_rials = 0;  // balance moved to the replacement card
+  TimeUs valid_until_us = 0;
+  TimeUs last_visit_us = 0;     // recorded time of the last visit
+  Bytes16 holder_ref;
+  NeighbourhoodId neighbourhood = 0;
+  std::uint32_t visits = 0;     // recorded visits, cancelled ones included
+  std::int32_t day = 0;         // local day (days since epoch) the two counters below are for
+  std::uint16_t visits_today = 0;
+  CardStatus status = CardStatus::kActive;
+  CardCategory category = CardCategory::kYouth;
+  std::vector<std::pair<VenueId, std::uint16_t>> venue_visits_today;
+};
+
+// A recent visit, kept while it may still be cancelled (limits::cancel_window_us_max).
+struct VisitRecord {
+  CardId card = 0;
+  VenueId venue = 0;
+  bool is_visit = false;  // false for a sequence number that is not a VisitRecorded
+  bool cancelled = false;
+  Rials subsidy_rials = 0;
+  TimeUs recorded_at_us = 0;
+};
+
+struct Totals {
+  Rials issued_rials = 0;     // initial credit of every card issued
+  Rials topped_up_rials = 0;
+  Rials spent_rials = 0;
+  Rials refunded_rials = 0;
+  Rials released_rials = 0;
+  std::uint64_t visits = 0;
+  std::uint64_t visits_cancelled = 0;
+  friend bool operator==(const Totals&, const Totals&) = default;
+};
+
+class State {
+ public:
+  // Applies one committed (or replayed) event. An event that contradicts the state (for example a
+  // visit to an unknown card, or a sequence number out of order) is reported as corruption; the
+  // state may then be half-updated and must be thrown away (replay stops at that event).
+  [[nodiscard]] Status apply(const fb::Event& event, const Hash32& event_hash);
+
+  // SHA-256 over a canonical serialization of the whole state (grammar in state.cc).
+  Hash32 digest() const;
+
+  Seq head_seq() const { return head_seq_; }
+  const Hash32& head_hash() const { return head_hash_; }
+  TimeUs head_time_us() const { return head_time_us_; }
+
+  const NeighbourhoodState* neighbourhood(NeighbourhoodId id) const;
+  const VenueState* venue(VenueId id) const;
+  const CardState* card(CardId id) const;
+  // The active card of a holder, or 0.
+  CardId active_card_of(const Bytes16& holder_ref) const;
+  // The recent visit with this sequence number; nullptr if unknown or already forgotten.
+  const VisitRecord* recent_visit(Seq seq) const;
+  // The lowest sequence number still remembered in the recent-visit window.
+  Seq recent_visits_base_seq() const { return visits_base_seq_; }
+  // The rule set in force at time t (highest version whose effective_from <= t), or nullptr.
+  const RuleSet* rules_at(TimeUs t) const;
+  const RuleSet* latest_rules() const { return rule_sets_.empty() ? nullptr : &rule_sets_.back(); }
+  const DedupTable& dedup() const { return dedup_; }
+  const Totals& totals() const { return totals_; }
+  const std::unordered_map<CardId, CardState>& cards() const { return cards_; }
+  std::size_t venue_count() const { return venues_.size(); }
+  std::size_t neighbourhood_count() const { return neighbourhoods_.size(); }
+
+ private:
+  Status apply_payload(const fb::Event& e);
+  void remember_visit(Seq seq, VisitRecord record, TimeUs now_us);
+
+  Seq head_seq_ = 0;
+  Hash32 head_hash_{};
+  TimeUs head_time_us_ = 0;
+  std::map<NeighbourhoodId, NeighbourhoodState> neighbourhoods_;
+  std::map<VenueId, VenueState> venues_;
+  std::vector<RuleSet> rule_sets_;  // in version order
+  std::unordered_map<CardId, CardState> cards_;
+  struct Bytes16Hash {
+    std::size_t operator()(const Bytes16& b) const;
+  };
+  std::unordered_map<Bytes16, CardId, Bytes16Hash> active_holders_;
+  std::deque<VisitRecord> recent_visits_;  // index = seq - visits_base_seq_
+  Seq visits_base_seq_ = 1;
+  DedupTable dedup_;
+  Totals totals_;
+};
+
+// The local day (days since 1970-01-01 in the programme's time zone) of a UTC time.
+std::int32_t local_day(TimeUs t_us, int utc_offset_minutes);
+
+}  // namespace refah

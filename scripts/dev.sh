@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up, build, then run the demo or the tests, on Debian 12 as root.
+#   scripts/dev.sh run    install what is missing, build, load the demo programme and show it
+#   scripts/dev.sh test   install what is missing, build, run the default test suite (ctest)
+#   scripts/dev.sh build  install what is missing and build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; }
+case "${1:-}" in
+  run|test|build) ;;
+  -h|--help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+# Debian 12 packages the build uses (README.md names each library and why).
+packages=(g++ cmake ninja-build ccache pkg-config
+          librocksdb-dev libflatbuffers-dev flatbuffers-compiler libssl-dev libcli11-dev catch2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]} (run as root, or install them first)" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake --preset default >/dev/null
+cmake --build --preset default
+
+case "$1" in
+  run)  exec ./build/tools/refah-load demo --data "${REFAH_DEMO_DATA:-data/demo}" ;;
+  test) exec ctest --preset default -j2 ;;
+  build) ;;
+esac

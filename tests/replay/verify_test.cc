@@ -1,0 +1,2 @@
+// placeholder, filled in below
+#include <catch2/catch.hpp>

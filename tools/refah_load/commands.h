@@ -1,0 +1,45 @@
+// refah-load's subcommands. Each returns the process exit status.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace refah::load {
+
+struct WriterBenchOptions {
+  std::string data_dir;
+  std::string counties_csv;
+  std::uint64_t events = 5'000'000;  // visit events to commit in the timed phase
+  std::size_t cards = 1'000'000;
+  std::size_t batch = 1024;          // commands per submission
+  std::size_t inflight = 4;          // submissions outstanding at once
+  std::uint64_t seed = 1;
+};
+int run_writer_bench(const WriterBenchOptions& o);
+
+struct GenerateOptions {
+  std::string data_dir;
+  std::string counties_csv;
+  std::uint64_t seed = 1;
+  std::size_t cards = 100'000;
+  std::uint64_t events = 1'000'000;  // stop once the log holds this many events
+  std::uint32_t days_max = 3'650;    // or after this many simulated days
+  bool all_counties = false;
+  bool quiet = false;
+};
+int run_generate(const GenerateOptions& o);
+
+struct DemoOptions {
+  std::string data_dir;
+  std::string counties_csv;
+  std::uint64_t seed = 1;
+  std::size_t cards = 2'000;
+  std::uint32_t days = 7;
+};
+int run_demo(const DemoOptions& o);
+
+// One line of JSON with the benchmark contract's fields; printed last by every benchmark.
+std::string bench_json(const std::string& scenario, std::uint64_t events, double seconds,
+                       double p50_us, double p99_us, const std::string& extra_fields);
+
+}  // namespace refah::load

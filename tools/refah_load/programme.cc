@@ -1,0 +1,240 @@
+// The generated programme: see programme.h.
+#include "tools/refah_load/programme.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "ledger/province.h"
+
+namespace refah::load {
+namespace {
+std::uint64_t splitmix(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+std::string persian_digits(std::uint64_t n) {
+  static const char* kDigits[] = {"۰", "۱", "۲", "۳", "۴", "۵", "۶", "۷", "۸", "۹"};
+  std::string s = std::to_string(n), out;
+  for (char c : s) out += kDigits[c - '0'];
+  return out;
+}
+
+// Tier weights (tier 1..5): the pilot counties' margins are poorer.
+constexpr double kPilotTiers[5] = {0.05, 0.10, 0.20, 0.30, 0.35};
+constexpr double kOtherTiers[5] = {0.15, 0.25, 0.30, 0.20, 0.10};
+// Venue category mix and daily capacity: sport, pool, culture, library, cinema, children.
+constexpr double kCategoryMix[6] = {0.30, 0.10, 0.15, 0.20, 0.10, 0.15};
+constexpr std::uint32_t kCapacity[6] = {400, 300, 150, 250, 600, 120};
+constexpr const char* kCategoryFa[6] = {"سالن ورزشی", "استخر", "فرهنگسرا", "کتابخانه", "سینما",
+                                        "کانون پرورش فکری"};
+
+int pick_weighted(const double* w, int n, Rng& rng) {
+  double u = rng.unit(), acc = 0;
+  for (int i = 0; i < n; ++i) {
+    acc += w[i];
+    if (u < acc) return i;
+  }
+  return n - 1;
+}
+}  // namespace
+
+Rng::Rng(std::uint64_t seed) {
+  for (auto& s : s_) s = splitmix(seed);
+}
+std::uint64_t Rng::next() {
+  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const std::uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+std::uint64_t Rng::below(std::uint64_t n) {
+  __extension__ using u128 = unsigned __int128;  // Lemire's multiply-shift: unbiased enough here
+  return static_cast<std::uint64_t>((static_cast<u128>(next()) * n) >> 64);
+}
+bool Rng::chance(double p) { return unit() < p; }
+double Rng::unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+Bytes16 Rng::bytes16() {
+  Bytes16 b;
+  std::uint64_t a = next(), c = next();
+  for (int i = 0; i < 8; ++i) {
+    b.bytes[i] = static_cast<std::uint8_t>(a >> (8 * i));
+    b.bytes[8 + i] = static_cast<std::uint8_t>(c >> (8 * i));
+  }
+  if (b.is_zero()) b.bytes[0] = 1;
+  return b;
+}
+
+Result<std::vector<CountyRow>> read_counties_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found("cannot read " + path);
+  std::vector<CountyRow> rows;
+  std::string line;
+  bool header_seen = false;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    if (!header_seen) {
+      header_seen = true;
+      continue;
+    }
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) f.push_back(cell);
+    if (f.size() != 4) return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": want 4 fields");
+    auto code = county_by_name(f[0]);
+    if (!code) return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": unknown county " + f[0]);
+    CountyRow r;
+    r.code = *code;
+    r.name_en = f[0];
+    r.name_fa = f[1];
+    try {
+      r.population = static_cast<std::uint32_t>(std::stoul(f[2]));
+    } catch (...) {
+      return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": bad population");
+    }
+    r.pilot = f[3] == "1";
+    rows.push_back(std::move(r));
+  }
+  if (rows.empty()) return Status::invalid_argument(path + ": no counties");
+  return rows;
+}
+
+Rials list_price(VenueCategory category, Rng& rng) {
+  switch (category) {
+    case VenueCategory::kSport: return 500'000 + 50'000 * static_cast<Rials>(rng.below(21));
+    case VenueCategory::kPool: return 1'000'000 + 100'000 * static_cast<Rials>(rng.below(11));
+    case VenueCategory::kCulture: return rng.chance(0.3) ? 0 : 300'000;
+    case VenueCategory::kLibrary: return 0;  // public libraries: free idle capacity
+    case VenueCategory::kCinema: return 800'000 + 100'000 * static_cast<Rials>(rng.below(8));
+    case VenueCategory::kChildren: return rng.chance(0.5) ? 0 : 200'000;
+  }
+  return 0;
+}
+
+Programme build_programme(const std::vector<CountyRow>& counties, const ProgrammeSpec& spec) {
+  Rng rng(spec.seed);
+  Programme p;
+  p.neighbourhoods_of_county.resize(64);
+  std::vector<double> card_weight;
+  for (const auto& c : counties) {
+    if (spec.pilot_only && !c.pilot) continue;
+    if (c.population == 0) continue;
+    const std::uint32_t n = std::max<std::uint32_t>(3, c.population / spec.people_per_neighbourhood);
+    // Random shares of the county's population that sum to it exactly.
+    std::vector<double> w(n);
+    double total = 0;
+    for (auto& x : w) total += (x = 0.5 + rng.unit());
+    std::uint32_t assigned = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const auto id = static_cast<NeighbourhoodId>(p.neighbourhoods.size() + 1);
+      std::uint32_t pop = i + 1 == n ? c.population - assigned
+                                     : static_cast<std::uint32_t>(c.population * (w[i] / total));
+      assigned += pop;
+      int tier = 1 + pick_weighted(c.pilot ? kPilotTiers : kOtherTiers, 5, rng);
+      std::string name = c.name_fa + " - محله " + persian_digits(i + 1);
+      if (c.name_en == "Ahvaz" && i < 3) {  // neighbourhood profiles announced for these three
+        static const char* kNamed[] = {"قلعه چنعان", "کوی علوی", "عین دو"};
+        name = kNamed[i];
+        tier = 5;
+      }
+      p.neighbourhoods.push_back(DefineNeighbourhood{id, c.code, name, std::max<std::uint32_t>(pop, 1),
+                                                     static_cast<std::uint8_t>(tier),
+                                                     spec.start_us});
+      p.neighbourhoods_of_county[c.code].push_back(id);
+      // Cards go where people are, more to the deprived.
+      card_weight.push_back(static_cast<double>(pop) * (0.5 + 0.25 * tier));
+      // Venues: about one per 8,000 people, at least two per neighbourhood.
+      const std::uint32_t venues = std::max<std::uint32_t>(2, pop / 8'000);
+      p.venues_of_neighbourhood.emplace_back();
+      for (std::uint32_t v = 0; v < venues; ++v) {
+        const auto cat = static_cast<VenueCategory>(pick_weighted(kCategoryMix, 6, rng));
+        const auto vid = static_cast<VenueId>(p.venues.size() + 1);
+        p.venues.push_back(RegisterVenue{vid, std::string(kCategoryFa[static_cast<int>(cat)]) + " " +
+                                                  persian_digits(vid),
+                                         id, cat, kCapacity[static_cast<int>(cat)]});
+        p.venues_of_neighbourhood.back().push_back(vid);
+      }
+    }
+  }
+  RuleSet& r = p.rules;
+  r.version = 1;
+  r.effective_from_us = spec.start_us;
+  r.subsidy_share_bp = {2000, 3500, 5000, 6500, 8000};
+  r.visit_cap_rials = {800'000, 1'200'000, 300'000, 300'000, 700'000, 400'000};
+  r.visits_per_card_per_day = 3;
+  r.visits_per_card_per_venue_per_day = 2;
+  r.cancel_window_us = 24LL * 3600 * 1'000'000;
+  r.visit_max_age_us = 24LL * 3600 * 1'000'000;
+  r.utc_offset_minutes = 210;
+
+  std::vector<double> cum(card_weight.size());
+  double acc = 0;
+  for (std::size_t i = 0; i < card_weight.size(); ++i) cum[i] = (acc += card_weight[i]);
+  p.cards.reserve(spec.cards);
+  for (std::size_t i = 0; i < spec.cards; ++i) {
+    const double u = rng.unit() * acc;
+    const auto nb = static_cast<NeighbourhoodId>(
+        std::upper_bound(cum.begin(), cum.end(), u) - cum.begin() + 1);
+    const double k = rng.unit();
+    const CardCategory cat = k < 0.6 ? CardCategory::kYouth : k < 0.85 ? CardCategory::kFamily
+                                                                        : CardCategory::kChild;
+    const Rials credit = cat == CardCategory::kFamily ? 8'000'000 : cat == CardCategory::kYouth ? 5'000'000
+                                                                                                : 3'000'000;
+    p.cards.push_back(IssueCard{static_cast<CardId>(1'000'000 + i), rng.bytes16(),
+                                std::min<NeighbourhoodId>(nb, static_cast<NeighbourhoodId>(p.neighbourhoods.size())),
+                                cat, credit, spec.start_us + 366LL * 24 * 3600 * 1'000'000});
+  }
+  return p;
+}
+
+namespace {
+Status run_all(Ledger& ledger, std::vector<Command>& batch, const char* what) {
+  if (batch.empty()) return Status::ok();
+  auto outcomes = ledger.execute(std::move(batch));
+  batch.clear();
+  for (const auto& o : outcomes)
+    if (!o.accepted())
+      return Status::failed(std::string(what) + " refused: " + std::string(reason_name(o.reason)) +
+                            (o.field[0] ? std::string(" (") + o.field + ")" : ""));
+  return Status::ok();
+}
+}  // namespace
+
+Status register_programme(Ledger& ledger, const Programme& p, Rng& rng) {
+  std::vector<Command> batch;
+  auto flush_if_full = [&](const char* what) -> Status {
+    if (batch.size() < 1024) return Status::ok();
+    return run_all(ledger, batch, what);
+  };
+  for (const auto& n : p.neighbourhoods) {
+    batch.push_back(Command{admin_actor(), rng.bytes16(), n});
+    if (Status s = flush_if_full("neighbourhood"); !s.is_ok()) return s;
+  }
+  if (Status s = run_all(ledger, batch, "neighbourhood"); !s.is_ok()) return s;
+  for (const auto& v : p.venues) {
+    batch.push_back(Command{admin_actor(), rng.bytes16(), v});
+    if (Status s = flush_if_full("venue"); !s.is_ok()) return s;
+  }
+  batch.push_back(Command{admin_actor(), rng.bytes16(), PublishRuleSet{p.rules}});
+  if (Status s = run_all(ledger, batch, "venue or rule set"); !s.is_ok()) return s;
+  for (const auto& c : p.cards) {
+    batch.push_back(Command{admin_actor(), rng.bytes16(), c});
+    if (Status s = flush_if_full("card"); !s.is_ok()) return s;
+  }
+  return run_all(ledger, batch, "card");
+}
+
+}  // namespace refah::load

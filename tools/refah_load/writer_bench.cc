@@ -1,0 +1,176 @@
+// refah-load writer: the in-process writer benchmark. Registers a programme (not timed), then
+// posts visits in submissions of --batch commands with --inflight submissions outstanding, through
+// the real writer (decide, hash chain, one synced WriteBatch per group). Reports committed visit
+// events per second and the latency of a submission from submit() to its completion.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <condition_variable>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "tools/refah_load/commands.h"
+#include "tools/refah_load/programme.h"
+
+namespace refah::load {
+
+std::string bench_json(const std::string& scenario, std::uint64_t events, double seconds,
+                       double p50_us, double p99_us, const std::string& extra) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "{\"scenario\":\"%s\",\"events\":%llu,\"seconds\":%.3f,\"events_per_s\":%.0f,"
+                "\"p50_us\":%.0f,\"p99_us\":%.0f",
+                scenario.c_str(), static_cast<unsigned long long>(events), seconds,
+                seconds > 0 ? static_cast<double>(events) / seconds : 0.0, p50_us, p99_us);
+  std::string s = buf;
+  if (!extra.empty()) s += "," + extra;
+  return s + "}";
+}
+
+namespace {
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+}  // namespace
+
+int run_writer_bench(const WriterBenchOptions& o) {
+  if (std::filesystem::exists(o.data_dir) && !std::filesystem::is_empty(o.data_dir)) {
+    std::fprintf(stderr, "refah-load writer: %s is not empty; the benchmark needs a fresh directory\n",
+                 o.data_dir.c_str());
+    return 2;
+  }
+  if (o.batch == 0 || o.batch > limits::submission_commands_max || o.inflight == 0 || o.cards == 0) {
+    std::fprintf(stderr, "refah-load writer: --batch must be 1..%zu, --inflight and --cards > 0\n",
+                 limits::submission_commands_max);
+    return 2;
+  }
+  auto counties = read_counties_csv(o.counties_csv);
+  if (!counties.is_ok()) {
+    std::fprintf(stderr, "refah-load writer: %s\n", counties.status().to_string().c_str());
+    return 2;
+  }
+  const TimeUs start_us = 1'774'051'200'000'000LL;  // 2026-03-21 00:00 UTC
+  ManualClock clock(start_us);
+  ProgrammeSpec spec;
+  spec.cards = o.cards;
+  spec.seed = o.seed;
+  spec.start_us = start_us;
+  Programme programme = build_programme(counties.value(), spec);
+  // Enough credit that the timed phase measures accepted visits, not INSUFFICIENT_BALANCE.
+  for (auto& c : programme.cards) c.initial_credit_rials = 1'000'000'000;
+
+  Ledger::Options options;
+  options.data_dir = o.data_dir;
+  options.batch_commands_max = std::max(o.batch, limits::writer_batch_commands_max);
+  auto opened = Ledger::open(options, clock);
+  if (!opened.is_ok()) {
+    std::fprintf(stderr, "refah-load writer: %s\n", opened.status().to_string().c_str());
+    return 1;
+  }
+  Ledger& ledger = *opened.value();
+  Rng rng(o.seed ^ 0xB0B);
+  if (Status s = register_programme(ledger, programme, rng); !s.is_ok()) {
+    std::fprintf(stderr, "refah-load writer: registering the programme: %s\n", s.to_string().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "programme: %zu neighbourhoods, %zu venues, %zu cards (%llu events)\n",
+               programme.neighbourhoods.size(), programme.venues.size(), programme.cards.size(),
+               static_cast<unsigned long long>(ledger.head_seq()));
+
+  // Timed phase. Each card is visited once per round over all cards, and a round spans one
+  // simulated day, so the daily limits are never what is measured.
+  const std::uint64_t submissions = (o.events + o.batch - 1) / o.batch;
+  std::vector<double> latency_us(submissions, 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t outstanding = 0;
+  std::uint64_t accepted = 0, rejected = 0, failed_submits = 0;
+  const std::uint64_t stride = 7'919;  // prime: i * stride mod cards walks every card once a round
+  const TimeUs day_us = 24LL * 3600 * 1'000'000;
+  const Seq head_before = ledger.head_seq();
+  const Ledger::WriterStats stats_before = ledger.writer_stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t i = 0;
+  for (std::uint64_t s = 0; s < submissions; ++s) {
+    std::vector<Command> batch;
+    const std::uint64_t n = std::min<std::uint64_t>(o.batch, o.events - s * o.batch);
+    batch.reserve(n);
+    const TimeUs now = clock.now_us();
+    for (std::uint64_t k = 0; k < n; ++k, ++i) {
+      const IssueCard& card = programme.cards[(i * stride) % programme.cards.size()];
+      const auto& venues = programme.venues_of_neighbourhood[card.neighbourhood - 1];
+      const VenueId v = venues[rng.below(venues.size())];
+      const RegisterVenue& venue = programme.venues[v - 1];
+      batch.push_back(Command{venue_actor(v), rng.bytes16(),
+                              RecordVisit{card.card, v, i, list_price(venue.category, rng), now}});
+    }
+    clock.advance_us(static_cast<TimeUs>(day_us * static_cast<double>(n) /
+                                         static_cast<double>(programme.cards.size())));
+    {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return outstanding < o.inflight; });
+      ++outstanding;
+    }
+    const auto submitted = std::chrono::steady_clock::now();
+    Reason r = ledger.submit(std::move(batch), [&, s, submitted](std::vector<Outcome>&& outs) {
+      const auto done = std::chrono::steady_clock::now();
+      std::uint64_t ok = 0;
+      for (const auto& out : outs) ok += out.accepted();
+      std::lock_guard lk(mu);
+      latency_us[s] = std::chrono::duration<double, std::micro>(done - submitted).count();
+      accepted += ok;
+      rejected += outs.size() - ok;
+      --outstanding;
+      cv.notify_all();
+    });
+    if (r != Reason::kOk) {
+      std::lock_guard lk(mu);
+      --outstanding;
+      ++failed_submits;
+    }
+  }
+  {
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return outstanding == 0; });
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const Seq committed = ledger.head_seq() - head_before;
+  Ledger::WriterStats st = ledger.writer_stats();
+  st.batches -= stats_before.batches;
+  st.events -= stats_before.events;
+  st.decide_ns -= stats_before.decide_ns;
+  st.write_ns -= stats_before.write_ns;
+  st.event_bytes -= stats_before.event_bytes;
+  ledger.close();
+  if (ledger.failed()) {
+    std::fprintf(stderr, "refah-load writer: the ledger failed: %s\n", ledger.failure_message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "committed %llu visit events (%llu rejected, %llu submissions refused) in %.3f s\n",
+               static_cast<unsigned long long>(committed), static_cast<unsigned long long>(rejected),
+               static_cast<unsigned long long>(failed_submits), seconds);
+  const double ev = st.events ? static_cast<double>(st.events) : 1.0;
+  std::fprintf(stderr, "writer: %llu synced writes, %.0f events each; per event %.2f us deciding, "
+               "%.2f us in the synced write; %.0f bytes stored per event\n",
+               static_cast<unsigned long long>(st.batches), ev / static_cast<double>(st.batches ? st.batches : 1),
+               static_cast<double>(st.decide_ns) / ev / 1e3, static_cast<double>(st.write_ns) / ev / 1e3,
+               static_cast<double>(st.event_bytes) / ev);
+  char extra[384];
+  std::snprintf(extra, sizeof extra,
+                "\"batch\":%zu,\"inflight\":%zu,\"cards\":%zu,\"rejected\":%llu,\"sync\":true,"
+                "\"synced_writes\":%llu,\"decide_us_per_event\":%.3f,\"write_us_per_event\":%.3f,"
+                "\"bytes_per_event\":%.0f",
+                o.batch, o.inflight, programme.cards.size(), static_cast<unsigned long long>(rejected),
+                static_cast<unsigned long long>(st.batches), static_cast<double>(st.decide_ns) / ev / 1e3,
+                static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev);
+  std::printf("%s\n", bench_json("writer", committed, seconds, percentile(latency_us, 0.50),
+                                 percentile(latency_us, 0.99), extra)
+                          .c_str());
+  return committed == accepted ? 0 : 1;
+}
+
+}  // namespace refah::load
