@@ -182,17 +182,48 @@ bool enums_in_range(const fb::Event& e) {
 }
 }  // namespace
 
+std::span<const std::uint8_t> EventScratch::hold(std::span<const std::uint8_t> bytes) {
+  words_.resize((bytes.size() + 7) / 8);
+  if (!bytes.empty()) std::memcpy(words_.data(), bytes.data(), bytes.size());
+  return {reinterpret_cast<const std::uint8_t*>(words_.data()), bytes.size()};
+}
+
+namespace {
+// Format byte, length, verifier: the body copied into scratch, or nullptr.
+const fb::Event* verify_body(std::span<const std::uint8_t> value, EventScratch& scratch,
+                             std::span<const std::uint8_t>& body) {
+  if (value.size() < kEventHeaderBytes + 8 || value[0] != kEventFormatV1) return nullptr;
+  body = scratch.hold(value.subspan(kEventHeaderBytes));
+  flatbuffers::Verifier verifier(body.data(), body.size(), /*max_depth=*/16, /*max_tables=*/64);
+  if (!fb::VerifyEventBuffer(verifier)) return nullptr;
+  return fb::GetEvent(body.data());
+}
+}  // namespace
+
+const fb::Event* verified_event(std::span<const std::uint8_t> value, EventScratch& scratch) {
+  std::span<const std::uint8_t> body;
+  return verify_body(value, scratch, body);
+}
+
 Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
                                        std::span<const std::uint8_t> value) {
+  StoredEvent out;
+  auto r = check_stored_event(expected_seq, expected_prev_hash, value, out.own);
+  if (!r.is_ok()) return r.status();
+  out.event = r.value().event;
+  out.hash = r.value().hash;
+  out.body = r.value().body;
+  return out;  // moving `own` keeps its heap buffer, so event and body stay valid
+}
+
+Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
+                                       std::span<const std::uint8_t> value, EventScratch& scratch) {
   if (value.size() < kEventHeaderBytes + 8) return corrupt(expected_seq, "value too short");
   if (value[0] != kEventFormatV1) return corrupt(expected_seq, "unknown format byte");
   StoredEvent out;
   std::memcpy(out.hash.data(), value.data() + 1, 32);
-  out.body = value.subspan(kEventHeaderBytes);
-  flatbuffers::Verifier verifier(out.body.data(), out.body.size(), /*max_depth=*/16,
-                                 /*max_tables=*/64);
-  if (!fb::VerifyEventBuffer(verifier)) return corrupt(expected_seq, "body fails verification");
-  out.event = fb::GetEvent(out.body.data());
+  out.event = verify_body(value, scratch, out.body);
+  if (out.event == nullptr) return corrupt(expected_seq, "body fails verification");
   const fb::Event& e = *out.event;
   if (e.payload_type() == fb::Payload::NONE || e.payload_type() > fb::Payload::MAX ||
       e.payload() == nullptr)

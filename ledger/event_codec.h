@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "ledger/command.h"
 #include "ledger/events_generated.h"
@@ -51,17 +52,36 @@ class EventEncoder {
   flatbuffers::FlatBufferBuilder fbb_;
 };
 
+// An 8-byte-aligned copy of an event body. FlatBuffers reads fields in place and needs them
+// naturally aligned; a stored body starts at offset 33 of its value, and RocksDB's memory promises
+// no alignment at all, so every body is copied here before it is verified and read.
+class EventScratch {
+ public:
+  std::span<const std::uint8_t> hold(std::span<const std::uint8_t> bytes);
+
+ private:
+  std::vector<std::uint64_t> words_;
+};
+
 struct StoredEvent {
-  const fb::Event* event = nullptr;  // points into the checked value
+  const fb::Event* event = nullptr;  // points into the aligned copy of the body
   Hash32 hash{};
-  std::span<const std::uint8_t> body;
+  std::span<const std::uint8_t> body;  // the aligned copy
+  EventScratch own;                    // holds the copy when no scratch was passed in
 };
 
 // Checks a stored value before any field is used: length, format byte, FlatBuffers Verifier and
 // identifier, union tag and enum ranges, the envelope's seq and prev_hash against the expected ones,
 // and the stored hash against the recomputed one. Errors are corruption statuses naming the seq.
+// With `scratch`, the body is copied there (valid until its next use); else into the result.
+Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
+                                       std::span<const std::uint8_t> value, EventScratch& scratch);
 Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
                                        std::span<const std::uint8_t> value);
+
+// Only the format byte and the FlatBuffers verifier (no sequence or chain checks): for reading one
+// event by sequence number, as the writer does to answer a duplicate. nullptr if malformed.
+const fb::Event* verified_event(std::span<const std::uint8_t> value, EventScratch& scratch);
 
 // Reads the fields of an envelope into plain values.
 Envelope envelope_of(const fb::Event& e);

@@ -88,7 +88,7 @@ struct EventLog::Impl {
     }
     if (db) db->Close().PermitUncheckedError();
   }
-  Status restore_head();
+  Status restore_head(bool check_head_event);
 };
 
 struct EventLog::Batch::Impl {
@@ -203,12 +203,12 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
                                       " is not supported (this build reads " +
                                       std::to_string(kFormatVersion) + ")");
   }
-  Status hs = impl->restore_head();
+  Status hs = impl->restore_head(options.check_head_event);
   if (!hs.is_ok()) return hs;
   return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
 }
 
-Status EventLog::Impl::restore_head() {
+Status EventLog::Impl::restore_head(bool check_head_event) {
   std::string head;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMetaHead, &head);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
@@ -224,6 +224,7 @@ Status EventLog::Impl::restore_head() {
   head_seq = get_seq_key(as_bytes(rocksdb::Slice(head.data(), kSeqKeyBytes)));
   std::memcpy(head_hash.data(), head.data() + kSeqKeyBytes, 32);
   if (head_seq == 0) return Status::corruption("head record names sequence 0");
+  if (!check_head_event) return Status::ok();
 
   // The newest event: present, well formed, hashed as the head says, chained to its predecessor.
   std::string value;

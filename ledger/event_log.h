@@ -19,11 +19,15 @@ class EventLog {
     std::string dir;
     bool create_if_missing = true;
     bool read_only = false;  // no writes; for auditors and tools over a stopped ledger
+    // Check the newest event against the head record on open (see open()). The verifier turns this
+    // off so that it can walk the whole log and name the first bad event itself.
+    bool check_head_event = true;
   };
 
-  // Opens (or creates) the log. Restores the head (sequence number and hash) from meta and checks
-  // that the newest event is there, well formed, chains to its predecessor and has the head's
-  // hash, and that nothing is stored past the head. Corruption is reported, never repaired.
+  // Opens (or creates) the log. Restores the head (sequence number and hash) from meta and, unless
+  // check_head_event is off, checks that the newest event is there, well formed, chains to its
+  // predecessor and has the head's hash, and that nothing is stored past the head. Corruption is
+  // reported, never repaired.
   [[nodiscard]] static Result<std::unique_ptr<EventLog>> open(const Options& options);
   ~EventLog();
   EventLog(const EventLog&) = delete;

@@ -26,6 +26,7 @@ LogReplay replay_log(const EventLog& log, Seq up_to_seq) {
   Hash32 prev{};
   Seq expected = 1;
   auto reader = log.read_from(1);
+  EventScratch scratch;
   for (; reader->valid() && expected <= up_to_seq; reader->next(), ++expected) {
     const Seq seq = reader->seq();
     if (seq != expected) {
@@ -34,7 +35,7 @@ LogReplay replay_log(const EventLog& log, Seq up_to_seq) {
                                       (seq ? " (next stored is " + std::to_string(seq) + ")" : ""));
       return out;
     }
-    auto checked = check_stored_event(expected, prev, reader->value());
+    auto checked = check_stored_event(expected, prev, reader->value(), scratch);
     if (!checked.is_ok()) {
       out.bad_seq = expected;
       out.status = checked.status();
@@ -107,6 +108,7 @@ struct Ledger::Impl {
   Clock* clock = nullptr;
   std::unique_ptr<EventLog> log;
   std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
+  bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
 
   mutable std::mutex state_mu;
   mutable std::mutex queue_mu;
@@ -202,9 +204,11 @@ Outcome Ledger::execute(Command command) {
   return execute(std::move(one)).front();
 }
 
-void Ledger::read(const std::function<void(const State&)>& f) const {
+bool Ledger::read(const std::function<void(const State&)>& f) const {
   std::lock_guard lk(impl_->state_mu);
+  if (impl_->state_poisoned) return false;
   f(*impl_->state);
+  return true;
 }
 
 Seq Ledger::head_seq() const {
@@ -294,6 +298,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
                   ? Status::io_error("write refused by fault hook")
                   : log->append(batch);
   if (!st.is_ok()) {
+    state_poisoned = true;  // before the lock is released: no reader may see undurable events
     lk.unlock();
     fail("event log write failed at sequence " + std::to_string(first) + ": " + st.to_string(),
          subs);
@@ -345,12 +350,11 @@ Outcome Ledger::Impl::duplicate_answer(const DedupTable::Entry& entry, std::uint
   auto value = log->get(entry.seq);
   if (!value.is_ok()) return Outcome{Reason::kStorageFailed};
   const auto& v = value.value();
-  std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
-  if (bytes.size() <= kEventHeaderBytes) return Outcome{Reason::kStorageFailed};
-  auto body = bytes.subspan(kEventHeaderBytes);
-  flatbuffers::Verifier verifier(body.data(), body.size());
-  if (!fb::VerifyEventBuffer(verifier)) return Outcome{Reason::kStorageFailed};
-  return outcome_of_event(*fb::GetEvent(body.data()));
+  EventScratch scratch;
+  const fb::Event* e = verified_event(
+      {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
+  if (e == nullptr || e->seq() != entry.seq) return Outcome{Reason::kStorageFailed};
+  return outcome_of_event(*e);
 }
 
 }  // namespace refah

@@ -53,8 +53,10 @@ class Ledger {
   std::vector<Outcome> execute(std::vector<Command> commands);
   Outcome execute(Command command);
 
-  // Runs f on the state as of the last durable batch; the writer waits meanwhile.
-  void read(const std::function<void(const State&)>& f) const;
+  // Runs f on the state as of the last durable batch (the writer waits meanwhile) and returns true.
+  // Once a write has failed the state may hold events that are not durable: then f is not run and
+  // read() returns false.
+  bool read(const std::function<void(const State&)>& f) const;
 
   Seq head_seq() const;
 

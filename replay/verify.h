@@ -23,8 +23,9 @@ struct VerifyReport {
   bool ok() const { return !first_problem.has_value(); }
 };
 
-// Verifies the ledger in data_dir. A log so damaged that it cannot be opened (the head record or
-// the newest event is bad) is reported as a finding at the head; I/O errors are a Status.
+// Verifies the ledger in data_dir: every event from 1 to the head record's sequence number, the
+// head record's hash, and that nothing is stored past it. A missing or malformed head record or
+// format record is a finding at sequence 0; I/O errors are a Status.
 [[nodiscard]] Result<VerifyReport> verify_log(const std::string& data_dir);
 
 }  // namespace refah::replay

@@ -95,6 +95,10 @@ TEST_CASE("A failed write makes the ledger fail-stop: nothing of the batch is ac
   // Everything after is refused at once, rejections included: the state can no longer be trusted.
   CHECK(f.visit(100, 10, 1'000'000).reason == Reason::kStorageFailed);
   CHECK(f.run(admin(), TopUpCard{100, 5, FundingSource::kProvince}).reason == Reason::kStorageFailed);
+  // The state now holds an event that never became durable: nobody may read it.
+  bool ran = false;
+  CHECK_FALSE(f.ledger().read([&](const State&) { ran = true; }));
+  CHECK_FALSE(ran);
 
   refuse = false;
   f.reopen();
