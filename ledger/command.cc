@@ -75,7 +75,9 @@ class Canon {
   }
   void body(const CancelVisit& c) { num(c.visit_seq); num(c.reason); }
   void body(const CancelCard& c) { num(c.card); num(c.reason); }
-  void body(const ReplaceCard& c) { num(c.old_card); num(c.new_card); num(c.valid_until_us); }
+  void body(const ReplaceCard& c) {
+    num(c.old_card); num(c.new_card); num(c.valid_until_us); num(c.neighbourhood);
+  }
 
  private:
   Sha256& h_;

@@ -85,6 +85,7 @@ struct ReplaceCard {
   CardId old_card = 0;
   CardId new_card = 0;
   TimeUs valid_until_us = 0;
+  NeighbourhoodId neighbourhood = 0;  // 0: the old card's; else the holder moved there
 };
 
 using CommandBody = std::variant<DefineNeighbourhood, RegisterVenue, SuspendVenue, PublishRuleSet,

@@ -100,31 +100,34 @@ struct PayloadBuilder {
   std::pair<fb::Payload, Off> operator()(const TopUpCard& c) {
     return {fb::Payload::CardToppedUp,
             fb::CreateCardToppedUp(fbb, c.card, c.amount_rials,
-                                   static_cast<fb::FundingSource>(c.source), d.balance_after_rials)
+                                   static_cast<fb::FundingSource>(c.source), d.balance_after_rials,
+                                   d.card_prev_seq)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const RecordVisit& c) {
     return {fb::Payload::VisitRecorded,
             fb::CreateVisitRecorded(fbb, c.card, c.venue, c.venue_txn_id, c.list_price_rials,
                                     d.subsidy_rials, d.copay_rials, c.occurred_at_us,
-                                    d.balance_after_rials)
+                                    d.balance_after_rials, d.card_prev_seq)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const CancelVisit& c) {
     return {fb::Payload::VisitCancelled,
             fb::CreateVisitCancelled(fbb, c.visit_seq, static_cast<fb::VisitCancelReason>(c.reason),
-                                     d.refund_rials, d.card, d.venue, d.balance_after_rials)
+                                     d.refund_rials, d.card, d.venue, d.balance_after_rials,
+                                     d.card_prev_seq, d.visit_recorded_at_us)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const CancelCard& c) {
     return {fb::Payload::CardCancelled,
             fb::CreateCardCancelled(fbb, c.card, static_cast<fb::CardCancelReason>(c.reason),
-                                    d.released_rials)
+                                    d.released_rials, d.card_prev_seq)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const ReplaceCard& c) {
     return {fb::Payload::CardReplaced,
-            fb::CreateCardReplaced(fbb, c.old_card, c.new_card, d.carried_rials, c.valid_until_us)
+            fb::CreateCardReplaced(fbb, c.old_card, c.new_card, d.carried_rials, c.valid_until_us,
+                                   d.card_prev_seq, d.neighbourhood)
                 .Union()};
   }
 };

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -21,35 +22,46 @@
 
 namespace refah {
 
-LogReplay replay_log(const EventLog& log, Seq up_to_seq) {
+LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink) {
   LogReplay out{std::make_unique<State>(), Status::ok()};
   Hash32 prev{};
   Seq expected = 1;
   auto reader = log.read_from(1);
   EventScratch scratch;
+  std::size_t in_batch = 0;  // events given to the sink since its begin_batch()
   for (; reader->valid() && expected <= up_to_seq; reader->next(), ++expected) {
     const Seq seq = reader->seq();
     if (seq != expected) {
       out.bad_seq = expected;
       out.status = Status::corruption("event " + std::to_string(expected) + " is missing" +
                                       (seq ? " (next stored is " + std::to_string(seq) + ")" : ""));
-      return out;
+      break;
     }
     auto checked = check_stored_event(expected, prev, reader->value(), scratch);
     if (!checked.is_ok()) {
       out.bad_seq = expected;
       out.status = checked.status();
-      return out;
+      break;
     }
     Status s = out.state->apply(*checked.value().event, checked.value().hash);
     if (!s.is_ok()) {
       out.bad_seq = expected;
       out.status = s;
-      return out;
+      break;
+    }
+    if (sink != nullptr) {
+      if (in_batch == 0) sink->begin_batch();
+      sink->apply(*checked.value().event);
+      if (++in_batch == limits::writer_batch_commands_max) {
+        sink->end_batch(out.state->head_seq(), out.state->head_time_us());
+        in_batch = 0;
+      }
     }
     prev = checked.value().hash;
     out.events = expected;
   }
+  if (sink != nullptr && in_batch > 0) sink->end_batch(out.state->head_seq(), out.state->head_time_us());
+  if (!out.status.is_ok()) return out;
   if (Status s = reader->status(); !s.is_ok()) {
     out.status = s;
     return out;
@@ -124,6 +136,9 @@ struct Ledger::Impl {
   EventEncoder encoder;
   std::vector<Submission> taken;
   std::vector<std::pair<Seq, Outcome>> batch_outcomes;  // accepted in the current batch
+  // Aligned copies of the current batch's event bodies, for the sink after the synced write.
+  std::vector<std::uint64_t> batch_arena;
+  std::vector<std::pair<std::size_t, std::size_t>> batch_bodies;  // (word offset, bytes)
   WriterStats stats;  // guarded by state_mu
 
   void run();
@@ -147,7 +162,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->options = options;
   impl->clock = &clock;
   impl->log = std::move(opened).value();
-  LogReplay replay = replay_log(*impl->log, impl->log->head_seq());
+  LogReplay replay = replay_log(*impl->log, impl->log->head_seq(), options.sink);
   if (!replay.status.is_ok()) return replay.status;
   if (replay.state->head_hash() != impl->log->head_hash())
     return Status::corruption("replayed head hash differs from the stored head");
@@ -277,6 +292,8 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   const TimeUs now = std::max(clock->now_us(), state->head_time_us());
   EventLog::Batch batch(*log);
   batch_outcomes.clear();
+  batch_arena.clear();
+  batch_bodies.clear();
   for (auto& s : subs) {
     s.outcomes.clear();
     s.outcomes.reserve(s.commands.size());
@@ -306,6 +323,12 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   }
   stats.write_ns += static_cast<std::uint64_t>(
       std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
+  if (options.sink != nullptr) {
+    options.sink->begin_batch();
+    for (const auto& [offset, bytes] : batch_bodies)
+      options.sink->apply(*fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset)));
+    options.sink->end_batch(state->head_seq(), state->head_time_us());
+  }
   stats.batches += 1;
   stats.events += batch.count();
   stats.event_bytes += batch.bytes();
@@ -331,6 +354,12 @@ Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch
   auto body = encoder.encode(env, cmd.body, decided);
   const Hash32 hash = chain_hash(env.prev_hash, body);
   batch.add(env.seq, hash, body);
+  if (options.sink != nullptr) {
+    const std::size_t offset = batch_arena.size();
+    batch_arena.resize(offset + (body.size() + 7) / 8);
+    std::memcpy(batch_arena.data() + offset, body.data(), body.size());
+    batch_bodies.emplace_back(offset, body.size());
+  }
   Status s = state->apply(*fb::GetEvent(body.data()), hash);
   REFAH_ASSERT(s.is_ok());  // decide() accepted it, so the fold must take it
   o.seq = env.seq;

@@ -19,6 +19,21 @@
 
 namespace refah {
 
+namespace fb {
+struct Event;
+}
+
+// Receives every durable event in sequence order, on the writer thread: first the whole log during
+// open(), then each batch after its synced write (before any of its submissions completes). The
+// read models (projections/) implement it; ledger/ does not depend on them.
+class CommitSink {
+ public:
+  virtual ~CommitSink() = default;
+  virtual void begin_batch() = 0;
+  virtual void apply(const fb::Event& event) = 0;  // valid only during the call
+  virtual void end_batch(Seq head_seq, TimeUs head_time_us) = 0;
+};
+
 class Ledger {
  public:
   struct Options {
@@ -28,6 +43,8 @@ class Ledger {
     // Test hook, never set in production: called before each synced write with the batch's first
     // sequence number and size; returning false makes that write fail as a refusing disk would.
     std::function<bool(Seq first_seq, std::size_t events)> write_fault_hook;
+    // Optional; must outlive the ledger. Fed the log on open, then every committed batch.
+    CommitSink* sink = nullptr;
   };
 
   // Opens the data directory, checks the head and rebuilds the decision state by replaying every
@@ -85,9 +102,10 @@ class Ledger {
   std::unique_ptr<Impl> impl_;
 };
 
-// Rebuilds a decision state by reading the log at `dir` from the first event, checking every event
-// (format, verifier, sequence, hash chain) as it goes. The first bad event is reported with its
-// sequence number. Used by open() and by the auditor.
+// Rebuilds a decision state by reading the log from the first event, checking every event (format,
+// verifier, sequence, hash chain) as it goes, and feeding each good one to `sink` too (in batches of
+// up to 4,096). The first bad event is reported with its sequence number. Used by open() and by the
+// auditor.
 struct LogReplay {
   std::unique_ptr<State> state;
   Status status;     // ok, or the first problem (the state then holds the events before it)
@@ -95,6 +113,6 @@ struct LogReplay {
   Seq events = 0;    // events read and applied
 };
 class EventLog;
-LogReplay replay_log(const EventLog& log, Seq up_to_seq);
+LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink = nullptr);
 
 }  // namespace refah

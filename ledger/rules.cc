@@ -142,6 +142,7 @@ Outcome decide_top_up(const State& st, const Actor& actor, const TopUpCard& c, T
     return invalid("amount_rials");
   d.card = c.card;
   d.balance_after_rials = after;
+  d.card_prev_seq = card->last_event_seq;
   return accept();
 }
 
@@ -180,6 +181,7 @@ Outcome decide_visit(const State& st, const Actor& actor, const RecordVisit& c, 
   d.subsidy_rials = subsidy;
   d.copay_rials = c.list_price_rials - subsidy;
   d.balance_after_rials = card->balance_rials - subsidy;
+  d.card_prev_seq = card->last_event_seq;
   return accept();
 }
 
@@ -205,6 +207,8 @@ Outcome decide_cancel_visit(const State& st, const Actor& actor, const CancelVis
   d.venue = r->venue;
   d.refund_rials = r->subsidy_rials;
   d.balance_after_rials = card->balance_rials + r->subsidy_rials;
+  d.card_prev_seq = card->last_event_seq;
+  d.visit_recorded_at_us = r->recorded_at_us;
   return accept();
 }
 
@@ -217,6 +221,7 @@ Outcome decide_cancel_card(const State& st, const Actor& actor, const CancelCard
   d.card = c.card;
   d.released_rials = card->balance_rials;
   d.balance_after_rials = 0;
+  d.card_prev_seq = card->last_event_seq;
   return accept();
 }
 
@@ -230,9 +235,18 @@ Outcome decide_replace(const State& st, const Actor& actor, const ReplaceCard& c
   if (old == nullptr) return reject(Reason::kUnknownCard);
   if (old->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
   if (st.card(c.new_card) != nullptr) return reject(Reason::kAlreadyExists);
+  NeighbourhoodId nb = old->neighbourhood;
+  if (c.neighbourhood != 0) {
+    const NeighbourhoodState* n = st.neighbourhood(c.neighbourhood);
+    if (n == nullptr) return reject(Reason::kUnknownNeighbourhood);
+    if (n->active_from_us > now) return reject(Reason::kAreaNotActive);
+    nb = c.neighbourhood;
+  }
   d.card = c.new_card;
   d.carried_rials = old->balance_rials;
   d.balance_after_rials = old->balance_rials;
+  d.card_prev_seq = old->last_event_seq;
+  d.neighbourhood = nb;
   return accept();
 }
 

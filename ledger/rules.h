@@ -19,6 +19,9 @@ struct Decided {
   Rials released_rials = 0;           // card cancellation
   Rials carried_rials = 0;            // card replacement
   Rials balance_after_rials = 0;      // top-up, visit, visit cancellation
+  Seq card_prev_seq = 0;              // the card's previous event (the old card's, for a replacement)
+  TimeUs visit_recorded_at_us = 0;    // visit cancellation: when the visit was recorded
+  NeighbourhoodId neighbourhood = 0;  // replacement: the new card's neighbourhood
 };
 
 // Decides `cmd` as if recorded at now_us. On acceptance returns an Outcome with reason kOk (seq

@@ -9,7 +9,7 @@
 //   rules       := count:u64 { version:u32 effective:i64 share_bp:u16*5 caps:i64*6 per_day:u16
 //                              per_venue_day:u16 window:i64 max_age:i64 utc_offset:i16 }
 //   cards       := count:u64 { id:u64 balance credited spent refunded released carried_in
-//                              carried_out valid_until last_visit : i64, holder:16 nbhd:u32
+//                              carried_out valid_until last_visit : i64, last_event:u64, holder:16 nbhd:u32
 //                              visits:u32 day:i32 visits_today:u16 status:u8 category:u8
 //                              n:u32 { venue:u32 count:u16 } (in venue order) }
 //   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
@@ -161,6 +161,7 @@ Status State::apply_payload(const fb::Event& e) {
       c.holder_ref = to_bytes16(p->holder_ref());
       c.neighbourhood = p->neighbourhood();
       c.category = static_cast<CardCategory>(p->category());
+      c.last_event_seq = e.seq();
       if (active_holders_.count(c.holder_ref)) return bad(e, "holder already has an active card");
       active_holders_[c.holder_ref] = p->card();
       cards_.emplace(p->card(), std::move(c));
@@ -171,6 +172,8 @@ Status State::apply_payload(const fb::Event& e) {
       const auto* p = e.payload_as_CardToppedUp();
       auto it = cards_.find(p->card());
       if (it == cards_.end()) return bad(e, "top-up of an unknown card");
+      if (p->card_prev_seq() != it->second.last_event_seq) return bad(e, "card chain broken");
+      it->second.last_event_seq = e.seq();
       it->second.balance_rials += p->amount_rials();
       it->second.credited_rials += p->amount_rials();
       if (it->second.balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
@@ -184,6 +187,8 @@ Status State::apply_payload(const fb::Event& e) {
       const RuleSet* rules = rules_at(now);
       if (rules == nullptr) return bad(e, "visit without a rule set in force");
       CardState& c = it->second;
+      if (p->card_prev_seq() != c.last_event_seq) return bad(e, "card chain broken");
+      c.last_event_seq = e.seq();
       c.balance_rials -= p->subsidy_rials();
       c.spent_rials += p->subsidy_rials();
       c.visits += 1;
@@ -217,8 +222,11 @@ Status State::apply_payload(const fb::Event& e) {
       if (!r.is_visit || r.cancelled) return bad(e, "cancellation of a non-visit or twice");
       auto it = cards_.find(r.card);
       if (it == cards_.end()) return bad(e, "cancellation for an unknown card");
-      r.cancelled = true;
       CardState& c = it->second;
+      if (p->card_prev_seq() != c.last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
+        return bad(e, "card chain or visit time does not match");
+      c.last_event_seq = e.seq();
+      r.cancelled = true;
       c.balance_rials += p->refund_rials();
       c.refunded_rials += p->refund_rials();
       const RuleSet* rules = rules_at(r.recorded_at_us);
@@ -240,6 +248,8 @@ Status State::apply_payload(const fb::Event& e) {
       CardState& c = it->second;
       if (c.status != CardStatus::kActive) return bad(e, "cancellation of an inactive card");
       if (p->released_rials() != c.balance_rials) return bad(e, "released amount is not the balance");
+      if (p->card_prev_seq() != c.last_event_seq) return bad(e, "card chain broken");
+      c.last_event_seq = e.seq();
       c.released_rials += c.balance_rials;
       c.balance_rials = 0;
       c.status = CardStatus::kCancelled;
@@ -255,16 +265,21 @@ Status State::apply_payload(const fb::Event& e) {
       CardState& old = it->second;
       if (old.status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
       if (p->carried_rials() != old.balance_rials) return bad(e, "carried amount is not the balance");
+      if (p->old_card_prev_seq() != old.last_event_seq) return bad(e, "card chain broken");
+      if (p->neighbourhood() != 0 && neighbourhoods_.count(p->neighbourhood()) == 0)
+        return bad(e, "replacement into an unknown neighbourhood");
       CardState fresh;
       fresh.balance_rials = fresh.carried_in_rials = old.balance_rials;
       fresh.valid_until_us = p->valid_until_us();
       fresh.holder_ref = old.holder_ref;
-      fresh.neighbourhood = old.neighbourhood;
+      fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old.neighbourhood;
       fresh.category = old.category;
+      fresh.last_event_seq = e.seq();
       // The daily counters follow the holder, so a replacement does not reset the daily limit.
       fresh.day = old.day;
       fresh.visits_today = old.visits_today;
       fresh.venue_visits_today = old.venue_visits_today;
+      old.last_event_seq = e.seq();
       old.carried_out_rials += old.balance_rials;
       old.balance_rials = 0;
       old.status = CardStatus::kReplaced;
@@ -338,7 +353,7 @@ Hash32 State::digest() const {
     w.num(id);
     w.num(c.balance_rials); w.num(c.credited_rials); w.num(c.spent_rials); w.num(c.refunded_rials);
     w.num(c.released_rials); w.num(c.carried_in_rials); w.num(c.carried_out_rials);
-    w.num(c.valid_until_us); w.num(c.last_visit_us);
+    w.num(c.valid_until_us); w.num(c.last_visit_us); w.num(c.last_event_seq);
     w.bytes(c.holder_ref.bytes.data(), 16);
     w.num(c.neighbourhood); w.num(c.visits); w.num(c.day); w.num(c.visits_today);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));

@@ -48,6 +48,7 @@ struct CardState {
   Rials carried_out_rials = 0;  // balance moved to the replacement card
   TimeUs valid_until_us = 0;
   TimeUs last_visit_us = 0;     // recorded time of the last visit
+  Seq last_event_seq = 0;       // the card's newest event: the head of its statement chain
   Bytes16 holder_ref;
   NeighbourhoodId neighbourhood = 0;
   std::uint32_t visits = 0;     // recorded visits, cancelled ones included

@@ -331,6 +331,7 @@ TEST_CASE("A forged event k, well formed and chained to the true event k - 1, is
     d.subsidy_rials = p->subsidy_rials();
     d.copay_rials = p->copay_rials();
     d.balance_after_rials = p->balance_after_rials();
+    d.card_prev_seq = p->card_prev_seq();  // keep the card's statement chain, as a careful forger would
     EventEncoder encoder;
     const auto body = encoder.encode(env, forged_cmd, d);
     const Hash32 hash = chain_hash(prev, body);

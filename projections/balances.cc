@@ -1,0 +1,119 @@
+// The balances fold. Canonical bytes for the digest, cards in id order, integers little-endian:
+//   count:u64 { id:u64 balance credited spent refunded released carried_in carried_out issued_at
+//               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8 }
+#include "projections/balances.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "ledger/event_codec.h"
+#include "ledger/sha256.h"
+#include "projections/canon.h"
+
+namespace refah::proj {
+
+const CardBalance* Balances::card(CardId id) const {
+  auto it = cards_.find(id);
+  return it == cards_.end() ? nullptr : &it->second;
+}
+
+void Balances::apply(const fb::Event& e) {
+  const TimeUs now = e.recorded_at_us();
+  auto find = [&](CardId id) -> CardBalance* {
+    auto it = cards_.find(id);
+    return it == cards_.end() ? nullptr : &it->second;
+  };
+  switch (e.payload_type()) {
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      CardBalance c;
+      c.balance_rials = c.credited_rials = p->initial_credit_rials();
+      c.issued_at_us = now;
+      c.last_event_seq = e.seq();
+      c.neighbourhood = p->neighbourhood();
+      c.category = static_cast<CardCategory>(p->category());
+      cards_[p->card()] = c;
+      break;
+    }
+    case fb::Payload::CardToppedUp: {
+      const auto* p = e.payload_as_CardToppedUp();
+      if (CardBalance* c = find(p->card())) {
+        c->balance_rials += p->amount_rials();
+        c->credited_rials += p->amount_rials();
+        c->last_event_seq = e.seq();
+      }
+      break;
+    }
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      if (CardBalance* c = find(p->card())) {
+        c->balance_rials -= p->subsidy_rials();
+        c->spent_rials += p->subsidy_rials();
+        c->visits += 1;
+        c->last_visit_us = now;
+        c->last_event_seq = e.seq();
+      }
+      break;
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      if (CardBalance* c = find(p->card())) {
+        c->balance_rials += p->refund_rials();
+        c->refunded_rials += p->refund_rials();
+        c->visits_cancelled += 1;
+        c->last_event_seq = e.seq();
+      }
+      break;
+    }
+    case fb::Payload::CardCancelled: {
+      const auto* p = e.payload_as_CardCancelled();
+      if (CardBalance* c = find(p->card())) {
+        c->released_rials += p->released_rials();
+        c->balance_rials -= p->released_rials();
+        c->status = CardStatus::kCancelled;
+        c->last_event_seq = e.seq();
+      }
+      break;
+    }
+    case fb::Payload::CardReplaced: {
+      const auto* p = e.payload_as_CardReplaced();
+      CardBalance* old = find(p->old_card());
+      if (old == nullptr) break;
+      CardBalance fresh;
+      fresh.balance_rials = fresh.carried_in_rials = p->carried_rials();
+      fresh.issued_at_us = now;
+      fresh.last_visit_us = old->last_visit_us;
+      fresh.last_event_seq = e.seq();
+      fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old->neighbourhood;
+      fresh.category = old->category;
+      old->carried_out_rials += p->carried_rials();
+      old->balance_rials -= p->carried_rials();
+      old->status = CardStatus::kReplaced;
+      old->last_event_seq = e.seq();
+      cards_[p->new_card()] = fresh;  // may rehash: `old` is not used after this
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Balances::digest_into(Sha256& h) const {
+  std::vector<CardId> ids;
+  ids.reserve(cards_.size());
+  for (const auto& kv : cards_) ids.push_back(kv.first);
+  std::sort(ids.begin(), ids.end());
+  Canon w(h);
+  w.num<std::uint64_t>(ids.size());
+  for (CardId id : ids) {
+    const CardBalance& c = cards_.at(id);
+    w.num(id);
+    w.num(c.balance_rials); w.num(c.credited_rials); w.num(c.spent_rials); w.num(c.refunded_rials);
+    w.num(c.released_rials); w.num(c.carried_in_rials); w.num(c.carried_out_rials);
+    w.num(c.issued_at_us); w.num(c.last_visit_us); w.num(c.last_event_seq);
+    w.num(c.neighbourhood); w.num(c.visits); w.num(c.visits_cancelled);
+    w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
+  }
+}
+
+}  // namespace refah::proj

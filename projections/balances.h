@@ -1,0 +1,49 @@
+// Balances projection: per card its money, visits, status and last visit. A pure fold over events
+// (apply); figures defined in docs/PROJECTIONS.md. Not thread-safe: Projections guards it.
+#pragma once
+
+#include <unordered_map>
+
+#include "ledger/types.h"
+
+namespace refah {
+class Sha256;
+namespace fb {
+struct Event;
+}
+}  // namespace refah
+
+namespace refah::proj {
+
+struct CardBalance {
+  Rials balance_rials = 0;
+  Rials credited_rials = 0;     // initial credit + top-ups
+  Rials spent_rials = 0;        // subsidy of every recorded visit
+  Rials refunded_rials = 0;     // subsidy given back by visit cancellations
+  Rials released_rials = 0;     // balance taken off by card cancellation
+  Rials carried_in_rials = 0;   // from the card this one replaced
+  Rials carried_out_rials = 0;  // to the replacement card
+  TimeUs issued_at_us = 0;
+  TimeUs last_visit_us = 0;     // the holder's last visit (a replacement card inherits it)
+  Seq last_event_seq = 0;       // newest event of this card: where its statement starts
+  NeighbourhoodId neighbourhood = 0;
+  std::uint32_t visits = 0;            // recorded visits, cancelled ones included
+  std::uint32_t visits_cancelled = 0;
+  CardStatus status = CardStatus::kActive;
+  CardCategory category = CardCategory::kYouth;
+};
+
+class Balances {
+ public:
+  void apply(const fb::Event& e);
+  const CardBalance* card(CardId id) const;
+  std::size_t size() const { return cards_.size(); }
+  const std::unordered_map<CardId, CardBalance>& cards() const { return cards_; }
+  // Canonical bytes (cards in id order) into a running digest.
+  void digest_into(Sha256& h) const;
+
+ private:
+  std::unordered_map<CardId, CardBalance> cards_;
+};
+
+}  // namespace refah::proj

@@ -1,0 +1,185 @@
+// The coverage fold and its report. A holder's last visit is kept as a count in a per-neighbourhood
+// bucket of its local day, so reach over the last 30 days is a sum of 30 buckets; buckets older
+// than any reach window are dropped as recording days advance. Canonical bytes:
+//   areas := count:u64 { id:u32 county:u16 tier:u8 target:u32 name issued:u32 active:u32
+//                        visits:u64 cancelled:u64 subsidy:i64 n:u64 { day:i32 count:u32 } }
+//   horizon_day:i32
+#include "projections/coverage.h"
+
+#include <algorithm>
+
+#include "ledger/event_codec.h"
+#include "ledger/state.h"
+#include "projections/canon.h"
+
+namespace refah::proj {
+
+std::int32_t Coverage::day_of(TimeUs t) const { return local_day(t, offset_at(offsets_, t)); }
+
+void Coverage::move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us) {
+  if (from_us != 0) {
+    auto a = areas_.find(from);
+    if (a != areas_.end()) {
+      auto b = a->second.last_visit_days.find(day_of(from_us));
+      if (b != a->second.last_visit_days.end() && --b->second == 0) a->second.last_visit_days.erase(b);
+    }
+  }
+  if (to_us != 0) {
+    auto a = areas_.find(to);
+    if (a != areas_.end() && day_of(to_us) >= horizon_day_) a->second.last_visit_days[day_of(to_us)] += 1;
+  }
+}
+
+void Coverage::apply(const fb::Event& e, const Balances& before) {
+  switch (e.payload_type()) {
+    case fb::Payload::NeighbourhoodDefined: {
+      const auto* p = e.payload_as_NeighbourhoodDefined();
+      Area& a = areas_[p->id()];
+      a.county = p->county();
+      a.tier = p->tier();
+      a.target_population = p->target_population();
+      a.name = p->name() ? p->name()->str() : std::string();
+      break;
+    }
+    case fb::Payload::RuleSetPublished: {
+      const auto* p = e.payload_as_RuleSetPublished();
+      offsets_.emplace_back(p->effective_from_us(), p->utc_offset_minutes());
+      break;
+    }
+    case fb::Payload::CardIssued: {
+      auto a = areas_.find(e.payload_as_CardIssued()->neighbourhood());
+      if (a != areas_.end()) {
+        a->second.cards_issued += 1;
+        a->second.active_cards += 1;
+      }
+      break;
+    }
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      const CardBalance* c = before.card(p->card());
+      if (c == nullptr) break;
+      const std::int32_t today = day_of(e.recorded_at_us());
+      if (today - kReachDays + 1 > horizon_day_) {  // a new recording day: drop stale buckets
+        horizon_day_ = today - kReachDays + 1;
+        for (auto& [id, area] : areas_)
+          area.last_visit_days.erase(area.last_visit_days.begin(),
+                                     area.last_visit_days.lower_bound(horizon_day_));
+      }
+      auto a = areas_.find(c->neighbourhood);
+      if (a == areas_.end()) break;
+      a->second.visits += 1;
+      a->second.subsidy_rials += p->subsidy_rials();
+      move_last_visit(c->neighbourhood, c->last_visit_us, c->neighbourhood, e.recorded_at_us());
+      break;
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      const CardBalance* c = before.card(p->card());
+      if (c == nullptr) break;
+      auto a = areas_.find(c->neighbourhood);
+      if (a == areas_.end()) break;
+      a->second.visits_cancelled += 1;
+      a->second.subsidy_rials -= p->refund_rials();
+      break;
+    }
+    case fb::Payload::CardCancelled: {
+      const CardBalance* c = before.card(e.payload_as_CardCancelled()->card());
+      if (c == nullptr) break;
+      auto a = areas_.find(c->neighbourhood);
+      if (a != areas_.end() && a->second.active_cards > 0) a->second.active_cards -= 1;
+      move_last_visit(c->neighbourhood, c->last_visit_us, 0, 0);  // no longer a holder in reach
+      break;
+    }
+    case fb::Payload::CardReplaced: {
+      const auto* p = e.payload_as_CardReplaced();
+      const CardBalance* old = before.card(p->old_card());
+      if (old == nullptr) break;
+      const NeighbourhoodId to = p->neighbourhood() != 0 ? p->neighbourhood() : old->neighbourhood;
+      if (to != old->neighbourhood) {  // the holder moved: their card counts where they live now
+        auto from = areas_.find(old->neighbourhood);
+        if (from != areas_.end() && from->second.active_cards > 0) from->second.active_cards -= 1;
+        auto dest = areas_.find(to);
+        if (dest != areas_.end()) {
+          dest->second.active_cards += 1;
+          dest->second.cards_issued += 1;
+        }
+        move_last_visit(old->neighbourhood, old->last_visit_us, to, old->last_visit_us);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+namespace {
+double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+}  // namespace
+
+CoverageReport Coverage::report(std::int32_t today) const {
+  CoverageReport r;
+  std::map<std::uint32_t, Rollup> counties, tiers;
+  std::vector<double> coverages;
+  for (const auto& [id, a] : areas_) {
+    NeighbourhoodFigures f;
+    f.id = id;
+    f.county = a.county;
+    f.tier = a.tier;
+    f.target_population = a.target_population;
+    f.name = a.name;
+    f.cards_issued = a.cards_issued;
+    f.active_cards = a.active_cards;
+    for (auto it = a.last_visit_days.lower_bound(today - kReachDays + 1);
+         it != a.last_visit_days.end() && it->first <= today; ++it)
+      f.reach += it->second;
+    f.visits = a.visits;
+    f.visits_cancelled = a.visits_cancelled;
+    f.subsidy_rials = a.subsidy_rials;
+    f.coverage = ratio(a.active_cards, a.target_population);
+    f.subsidy_per_capita_rials = ratio(static_cast<double>(a.subsidy_rials), a.target_population);
+    coverages.push_back(f.coverage);
+    for (auto* roll : {&counties[a.county], &tiers[a.tier]}) {
+      roll->neighbourhoods += 1;
+      roll->target_population += a.target_population;
+      roll->cards_issued += a.cards_issued;
+      roll->active_cards += a.active_cards;
+      roll->reach += f.reach;
+      roll->visits += a.visits;
+      roll->subsidy_rials += a.subsidy_rials;
+    }
+    r.neighbourhoods.push_back(std::move(f));
+  }
+  std::sort(coverages.begin(), coverages.end());
+  if (!coverages.empty()) {
+    const std::size_t n = coverages.size();
+    r.provincial_median_coverage =
+        n % 2 ? coverages[n / 2] : (coverages[n / 2 - 1] + coverages[n / 2]) / 2.0;
+  }
+  for (auto& f : r.neighbourhoods)
+    f.flagged = f.tier >= 4 && f.coverage < r.provincial_median_coverage;
+  auto finish = [](std::uint32_t key, Rollup roll) {
+    roll.key = key;
+    roll.coverage = ratio(static_cast<double>(roll.active_cards), static_cast<double>(roll.target_population));
+    roll.subsidy_per_capita_rials =
+        ratio(static_cast<double>(roll.subsidy_rials), static_cast<double>(roll.target_population));
+    return roll;
+  };
+  for (const auto& [k, roll] : counties) r.counties.push_back(finish(k, roll));
+  for (auto it = tiers.rbegin(); it != tiers.rend(); ++it) r.tiers.push_back(finish(it->first, it->second));
+  return r;
+}
+
+void Coverage::digest_into(Sha256& h) const {
+  Canon w(h);
+  w.num<std::uint64_t>(areas_.size());
+  for (const auto& [id, a] : areas_) {
+    w.num(id); w.num(a.county); w.num(a.tier); w.num(a.target_population); w.str(a.name);
+    w.num(a.cards_issued); w.num(a.active_cards); w.num(a.visits); w.num(a.visits_cancelled);
+    w.num(a.subsidy_rials);
+    w.num<std::uint64_t>(a.last_visit_days.size());
+    for (const auto& [d, n] : a.last_visit_days) { w.num(d); w.num(n); }
+  }
+  w.num(horizon_day_);
+}
+
+}  // namespace refah::proj

@@ -1,0 +1,77 @@
+// Neighbourhood coverage projection: per neighbourhood its target population, cards issued and
+// active, coverage, reach, visits and subsidy; rollups per county and per deprivation tier. A pure
+// fold that reads the Balances projection as it was before the event. See docs/PROJECTIONS.md.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ledger/types.h"
+#include "projections/balances.h"
+
+namespace refah::proj {
+
+inline constexpr int kReachDays = 30;
+
+struct NeighbourhoodFigures {
+  NeighbourhoodId id = 0;
+  CountyCode county = 0;
+  std::uint8_t tier = 0;
+  std::uint32_t target_population = 0;
+  std::string name;
+  std::uint32_t cards_issued = 0;   // issued here, or replaced into here from elsewhere
+  std::uint32_t active_cards = 0;
+  std::uint32_t reach = 0;          // cards whose holder visited in the last 30 local days
+  std::uint64_t visits = 0;         // recorded visits of its cards, cancelled ones included
+  std::uint64_t visits_cancelled = 0;
+  Rials subsidy_rials = 0;          // net subsidy spent by its cards
+  double coverage = 0;              // active_cards / target_population
+  double subsidy_per_capita_rials = 0;
+  bool flagged = false;             // tier 4-5 and coverage below the provincial median
+};
+
+struct Rollup {
+  std::uint32_t key = 0;  // county code or tier
+  std::uint32_t neighbourhoods = 0;
+  std::uint64_t target_population = 0;
+  std::uint64_t cards_issued = 0, active_cards = 0, reach = 0, visits = 0;
+  Rials subsidy_rials = 0;
+  double coverage = 0;
+  double subsidy_per_capita_rials = 0;
+};
+
+struct CoverageReport {
+  std::vector<NeighbourhoodFigures> neighbourhoods;  // in id order
+  std::vector<Rollup> counties;                      // in county code order
+  std::vector<Rollup> tiers;                         // tier 5 (most deprived) first
+  double provincial_median_coverage = 0;
+};
+
+class Coverage {
+ public:
+  // Call before Balances::apply for the same event: it reads the cards as they were.
+  void apply(const fb::Event& e, const Balances& before);
+  // Figures as of the local day `today` (reach counts days today-29 .. today).
+  CoverageReport report(std::int32_t today) const;
+  void digest_into(Sha256& h) const;
+
+ private:
+  struct Area {
+    CountyCode county = 0;
+    std::uint8_t tier = 0;
+    std::uint32_t target_population = 0;
+    std::string name;
+    std::uint32_t cards_issued = 0, active_cards = 0;
+    std::uint64_t visits = 0, visits_cancelled = 0;
+    Rials subsidy_rials = 0;
+    std::map<std::int32_t, std::uint32_t> last_visit_days;  // local day -> holders whose last visit it was
+  };
+  std::int32_t day_of(TimeUs t) const;
+  void move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us);
+  std::map<NeighbourhoodId, Area> areas_;
+  std::vector<std::pair<TimeUs, std::int16_t>> offsets_;  // rule sets' time zones
+  std::int32_t horizon_day_ = 0;  // buckets before this day are dropped: older than any reach window
+};
+
+}  // namespace refah::proj

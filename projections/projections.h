@@ -1,0 +1,46 @@
+// The read models: balances, venue usage and coverage, kept live from the writer (a CommitSink)
+// and readable from any thread. Every read states the sequence number it reflects and sees the
+// three projections at that same number.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+
+#include "ledger/ledger.h"
+#include "projections/balances.h"
+#include "projections/coverage.h"
+#include "projections/venue_usage.h"
+
+namespace refah::proj {
+
+struct View {
+  Seq seq = 0;              // every figure reflects events 1..seq
+  TimeUs head_time_us = 0;  // recorded time of event seq
+  const Balances& balances;
+  const VenueUsage& usage;
+  const Coverage& coverage;
+};
+
+class Projections final : public CommitSink {
+ public:
+  // CommitSink, called by the writer thread: a batch is applied under the write lock.
+  void begin_batch() override;
+  void apply(const fb::Event& event) override;
+  void end_batch(Seq head_seq, TimeUs head_time_us) override;
+
+  // Runs f with a consistent view (readers share; the writer waits only between batches).
+  void read(const std::function<void(const View&)>& f) const;
+  // SHA-256 over the canonical bytes of all three (grammar in projections.cc), with the seq.
+  Hash32 digest() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  Seq seq_ = 0;
+  TimeUs head_time_us_ = 0;
+  Balances balances_;
+  VenueUsage usage_;
+  Coverage coverage_;
+};
+
+}  // namespace refah::proj

@@ -1,0 +1,156 @@
+// The venue usage fold. Local day: recorded time shifted by the UTC offset of the rule set in
+// force at that time (the programme's zone; +03:30 before any rule set). Canonical bytes:
+//   venues := count:u64 { id:u32 nbhd:u32 county:u16 category:u8 status:u8 capacity:u32 name }
+//   days   := count:u64 { venue:u32 day:i32 visits cancelled distinct : u32, subsidy copay : i64 }
+//   open   := open_day:i32 count:u64 { venue:u32 card:u64 } (sorted)
+#include "projections/venue_usage.h"
+
+#include <algorithm>
+
+#include "ledger/event_codec.h"
+#include "ledger/state.h"
+#include "projections/canon.h"
+
+namespace refah::proj {
+
+void UsageTotals::add(const VenueDay& d) {
+  visits += d.visits;
+  cancelled += d.cancelled;
+  card_days += d.distinct_cards;
+  subsidy_rials += d.subsidy_rials;
+  copay_rials += d.copay_rials;
+}
+
+std::size_t VenueUsage::PairHash::operator()(const std::pair<VenueId, CardId>& p) const {
+  return static_cast<std::size_t>((p.second * 0x9E3779B97F4A7C15ULL) ^ (p.first * 0xBF58476D1CE4E5B9ULL));
+}
+
+std::int32_t VenueUsage::day_of(TimeUs t) const { return local_day(t, offset_at(offsets_, t)); }
+
+const VenueInfo* VenueUsage::venue(VenueId id) const {
+  auto it = venues_.find(id);
+  return it == venues_.end() ? nullptr : &it->second;
+}
+
+const VenueDay* VenueUsage::day(VenueId venue, std::int32_t d) const {
+  auto it = days_.find(Key{venue, d});
+  return it == days_.end() ? nullptr : &it->second;
+}
+
+void VenueUsage::apply(const fb::Event& e) {
+  switch (e.payload_type()) {
+    case fb::Payload::NeighbourhoodDefined: {
+      const auto* p = e.payload_as_NeighbourhoodDefined();
+      county_of_[p->id()] = p->county();
+      break;
+    }
+    case fb::Payload::VenueRegistered: {
+      const auto* p = e.payload_as_VenueRegistered();
+      VenueInfo v;
+      v.neighbourhood = p->neighbourhood();
+      auto c = county_of_.find(p->neighbourhood());
+      v.county = c == county_of_.end() ? 0 : c->second;
+      v.category = static_cast<VenueCategory>(p->category());
+      v.daily_capacity = p->daily_capacity();
+      v.name = p->name() ? p->name()->str() : std::string();
+      venues_[p->id()] = std::move(v);
+      break;
+    }
+    case fb::Payload::VenueSuspended: {
+      auto it = venues_.find(e.payload_as_VenueSuspended()->venue());
+      if (it != venues_.end()) it->second.status = VenueStatus::kSuspended;
+      break;
+    }
+    case fb::Payload::RuleSetPublished: {
+      const auto* p = e.payload_as_RuleSetPublished();
+      offsets_.emplace_back(p->effective_from_us(), p->utc_offset_minutes());  // version order
+      utc_offset_minutes_ = p->utc_offset_minutes();
+      break;
+    }
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      const std::int32_t d = day_of(e.recorded_at_us());
+      if (d != open_day_) {
+        open_day_ = d;
+        seen_today_.clear();
+      }
+      VenueDay& vd = days_[Key{p->venue(), d}];
+      vd.visits += 1;
+      vd.subsidy_rials += p->subsidy_rials();
+      vd.copay_rials += p->copay_rials();
+      if (seen_today_.emplace(p->venue(), p->card()).second) vd.distinct_cards += 1;
+      break;
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      VenueDay& vd = days_[Key{p->venue(), day_of(p->visit_recorded_at_us())}];
+      vd.cancelled += 1;
+      vd.subsidy_rials -= p->refund_rials();
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+std::vector<std::pair<std::int32_t, VenueDay>> VenueUsage::days(VenueId venue, std::int32_t from_day,
+                                                                std::int32_t to_day) const {
+  std::vector<std::pair<std::int32_t, VenueDay>> out;
+  for (auto it = days_.lower_bound(Key{venue, from_day});
+       it != days_.end() && it->first.venue == venue && it->first.day <= to_day; ++it)
+    out.emplace_back(it->first.day, it->second);
+  return out;
+}
+
+UsageTotals VenueUsage::venue_total(VenueId venue, std::int32_t from_day, std::int32_t to_day) const {
+  UsageTotals t;
+  for (const auto& [d, vd] : days(venue, from_day, to_day)) t.add(vd);
+  return t;
+}
+
+std::map<VenueCategory, UsageTotals> VenueUsage::by_category(std::int32_t from_day,
+                                                            std::int32_t to_day) const {
+  std::map<VenueCategory, UsageTotals> out;
+  for (const auto& [k, vd] : days_)
+    if (k.day >= from_day && k.day <= to_day)
+      if (const VenueInfo* v = venue(k.venue)) out[v->category].add(vd);
+  return out;
+}
+
+std::map<CountyCode, UsageTotals> VenueUsage::by_county(std::int32_t from_day, std::int32_t to_day) const {
+  std::map<CountyCode, UsageTotals> out;
+  for (const auto& [k, vd] : days_)
+    if (k.day >= from_day && k.day <= to_day)
+      if (const VenueInfo* v = venue(k.venue)) out[v->county].add(vd);
+  return out;
+}
+
+UsageTotals VenueUsage::total(std::int32_t from_day, std::int32_t to_day) const {
+  UsageTotals t;
+  for (const auto& [k, vd] : days_)
+    if (k.day >= from_day && k.day <= to_day) t.add(vd);
+  return t;
+}
+
+void VenueUsage::digest_into(Sha256& h) const {
+  Canon w(h);
+  w.num<std::uint64_t>(venues_.size());
+  for (const auto& [id, v] : venues_) {
+    w.num(id); w.num(v.neighbourhood); w.num(v.county);
+    w.num(static_cast<std::uint8_t>(v.category)); w.num(static_cast<std::uint8_t>(v.status));
+    w.num(v.daily_capacity); w.str(v.name);
+  }
+  w.num<std::uint64_t>(days_.size());
+  for (const auto& [k, d] : days_) {
+    w.num(k.venue); w.num(k.day);
+    w.num(d.visits); w.num(d.cancelled); w.num(d.distinct_cards);
+    w.num(d.subsidy_rials); w.num(d.copay_rials);
+  }
+  std::vector<std::pair<VenueId, CardId>> open(seen_today_.begin(), seen_today_.end());
+  std::sort(open.begin(), open.end());
+  w.num(open_day_);
+  w.num<std::uint64_t>(open.size());
+  for (const auto& [v, c] : open) { w.num(v); w.num(c); }
+}
+
+}  // namespace refah::proj

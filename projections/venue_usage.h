@@ -1,0 +1,87 @@
+// Venue usage projection: per venue and local day, visits, cancellations, subsidy, co-payments and
+// distinct cards; totals per category, county and period. A pure fold; see docs/PROJECTIONS.md.
+#pragma once
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ledger/types.h"
+
+namespace refah {
+class Sha256;
+namespace fb {
+struct Event;
+}
+}  // namespace refah
+
+namespace refah::proj {
+
+struct VenueDay {
+  std::uint32_t visits = 0;          // recorded that day, cancelled ones included
+  std::uint32_t cancelled = 0;       // of those, cancelled since
+  std::uint32_t distinct_cards = 0;  // cards with at least one visit recorded that day
+  Rials subsidy_rials = 0;           // net: debited minus refunded for that day's visits
+  Rials copay_rials = 0;             // co-payments asked at recording (gross: a cancelled visit's
+                                     // co-payment is the venue's to give back)
+};
+
+struct UsageTotals {
+  std::uint64_t visits = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t card_days = 0;  // sum of distinct cards over venue-days
+  Rials subsidy_rials = 0;
+  Rials copay_rials = 0;
+  void add(const VenueDay& d);
+};
+
+struct VenueInfo {
+  NeighbourhoodId neighbourhood = 0;
+  CountyCode county = 0;
+  VenueCategory category = VenueCategory::kSport;
+  VenueStatus status = VenueStatus::kActive;
+  std::uint32_t daily_capacity = 0;
+  std::string name;
+};
+
+class VenueUsage {
+ public:
+  void apply(const fb::Event& e);
+
+  const VenueInfo* venue(VenueId id) const;
+  const VenueDay* day(VenueId venue, std::int32_t local_day) const;
+  // Every venue-day of one venue in [from_day, to_day], in day order.
+  std::vector<std::pair<std::int32_t, VenueDay>> days(VenueId venue, std::int32_t from_day,
+                                                       std::int32_t to_day) const;
+  UsageTotals venue_total(VenueId venue, std::int32_t from_day, std::int32_t to_day) const;
+  std::map<VenueCategory, UsageTotals> by_category(std::int32_t from_day, std::int32_t to_day) const;
+  std::map<CountyCode, UsageTotals> by_county(std::int32_t from_day, std::int32_t to_day) const;
+  UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
+  int utc_offset_minutes() const { return utc_offset_minutes_; }
+  void digest_into(Sha256& h) const;
+
+ private:
+  struct Key {
+    VenueId venue;
+    std::int32_t day;
+    friend auto operator<=>(const Key&, const Key&) = default;
+  };
+  std::int32_t day_of(TimeUs t) const;
+  std::map<Key, VenueDay> days_;
+  std::map<VenueId, VenueInfo> venues_;
+  std::map<NeighbourhoodId, CountyCode> county_of_;
+  // Rule sets' time zones, to find the local day of an event (version order).
+  std::vector<std::pair<TimeUs, std::int16_t>> offsets_;
+  int utc_offset_minutes_ = 210;
+  // Distinct cards of the current recording day: (venue, card) pairs seen. Recording time never
+  // goes back, so only one day is ever open.
+  std::int32_t open_day_ = 0;
+  struct PairHash {
+    std::size_t operator()(const std::pair<VenueId, CardId>& p) const;
+  };
+  std::unordered_set<std::pair<VenueId, CardId>, PairHash> seen_today_;
+};
+
+}  // namespace refah::proj
