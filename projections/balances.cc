@@ -13,16 +13,30 @@
 namespace refah::proj {
 
 const CardBalance* Balances::card(CardId id) const {
-  auto it = cards_.find(id);
-  return it == cards_.end() ? nullptr : &it->second;
+  const std::uint32_t i = index_.find(id);
+  return i == FlatIndex::kNone ? nullptr : &dense_[i];
+}
+
+CardBalance* Balances::find(CardId id) {
+  const std::uint32_t i = index_.find(id);
+  return i == FlatIndex::kNone ? nullptr : &dense_[i];
+}
+
+CardBalance& Balances::add(CardId id) {
+  const std::uint32_t i = index_.find(id);
+  if (i != FlatIndex::kNone) return dense_[i];
+  index_.insert(id, static_cast<std::uint32_t>(ids_.size()));
+  ids_.push_back(id);
+  return dense_.emplace_back();
+}
+
+void Balances::prefetch_card(CardId id) const {
+  const std::uint32_t i = index_.find(id);
+  if (i != FlatIndex::kNone) __builtin_prefetch(&dense_[i]);
 }
 
 void Balances::apply(const fb::Event& e) {
   const TimeUs now = e.recorded_at_us();
-  auto find = [&](CardId id) -> CardBalance* {
-    auto it = cards_.find(id);
-    return it == cards_.end() ? nullptr : &it->second;
-  };
   switch (e.payload_type()) {
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();
@@ -32,7 +46,7 @@ void Balances::apply(const fb::Event& e) {
       c.last_event_seq = e.seq();
       c.neighbourhood = p->neighbourhood();
       c.category = static_cast<CardCategory>(p->category());
-      cards_[p->card()] = c;
+      add(p->card()) = c;
       break;
     }
     case fb::Payload::CardToppedUp: {
@@ -77,8 +91,10 @@ void Balances::apply(const fb::Event& e) {
     }
     case fb::Payload::CardReplaced: {
       const auto* p = e.payload_as_CardReplaced();
-      CardBalance* old = find(p->old_card());
-      if (old == nullptr) break;
+      const CardBalance* found = find(p->old_card());
+      if (found == nullptr) break;
+      const CardBalance old_copy = *found;  // add() below may move the dense storage
+      const CardBalance* old = &old_copy;
       CardBalance fresh;
       fresh.balance_rials = fresh.carried_in_rials = p->carried_rials();
       fresh.issued_at_us = now;
@@ -86,11 +102,12 @@ void Balances::apply(const fb::Event& e) {
       fresh.last_event_seq = e.seq();
       fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old->neighbourhood;
       fresh.category = old->category;
-      old->carried_out_rials += p->carried_rials();
-      old->balance_rials -= p->carried_rials();
-      old->status = CardStatus::kReplaced;
-      old->last_event_seq = e.seq();
-      cards_[p->new_card()] = fresh;  // may rehash: `old` is not used after this
+      add(p->new_card()) = fresh;
+      CardBalance* o = find(p->old_card());
+      o->carried_out_rials += p->carried_rials();
+      o->balance_rials -= p->carried_rials();
+      o->status = CardStatus::kReplaced;
+      o->last_event_seq = e.seq();
       break;
     }
     default:
@@ -99,14 +116,12 @@ void Balances::apply(const fb::Event& e) {
 }
 
 void Balances::digest_into(Sha256& h) const {
-  std::vector<CardId> ids;
-  ids.reserve(cards_.size());
-  for (const auto& kv : cards_) ids.push_back(kv.first);
+  std::vector<CardId> ids = ids_;
   std::sort(ids.begin(), ids.end());
   Canon w(h);
   w.num<std::uint64_t>(ids.size());
   for (CardId id : ids) {
-    const CardBalance& c = cards_.at(id);
+    const CardBalance& c = *card(id);
     w.num(id);
     w.num(c.balance_rials); w.num(c.credited_rials); w.num(c.spent_rials); w.num(c.refunded_rials);
     w.num(c.released_rials); w.num(c.carried_in_rials); w.num(c.carried_out_rials);

@@ -2,9 +2,11 @@
 // (apply); figures defined in docs/PROJECTIONS.md. Not thread-safe: Projections guards it.
 #pragma once
 
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "ledger/types.h"
+#include "projections/flat_index.h"
 
 namespace refah {
 class Sha256;
@@ -37,13 +39,39 @@ class Balances {
  public:
   void apply(const fb::Event& e);
   const CardBalance* card(CardId id) const;
-  std::size_t size() const { return cards_.size(); }
-  const std::unordered_map<CardId, CardBalance>& cards() const { return cards_; }
+  std::size_t size() const { return ids_.size(); }
+  // Starts loading a card's index slot (stage 1) or its figures (stage 2, once the slot is cached).
+  void prefetch_slot(CardId id) const { index_.prefetch(id); }
+  void prefetch_card(CardId id) const;
+
+  // Every card as (id, figures), in issue order: for (const auto& [id, c] : balances.cards()).
+  class Range {
+   public:
+    struct Iterator {
+      const Balances* b;
+      std::size_t i;
+      std::pair<CardId, const CardBalance&> operator*() const { return {b->ids_[i], b->dense_[i]}; }
+      Iterator& operator++() { ++i; return *this; }
+      bool operator!=(const Iterator& o) const { return i != o.i; }
+    };
+    Iterator begin() const { return {b_, 0}; }
+    Iterator end() const { return {b_, b_->ids_.size()}; }
+    explicit Range(const Balances* b) : b_(b) {}
+
+   private:
+    const Balances* b_;
+  };
+  Range cards() const { return Range(this); }
+
   // Canonical bytes (cards in id order) into a running digest.
   void digest_into(Sha256& h) const;
 
  private:
-  std::unordered_map<CardId, CardBalance> cards_;
+  CardBalance* find(CardId id);
+  CardBalance& add(CardId id);
+  FlatIndex index_;                 // card id -> position in ids_ and dense_
+  std::vector<CardId> ids_;
+  std::vector<CardBalance> dense_;  // ~100 bytes a card, contiguous
 };
 
 }  // namespace refah::proj

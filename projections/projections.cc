@@ -17,6 +17,18 @@ void Projections::apply(const fb::Event& event) {
   usage_.apply(event);
 }
 
+void Projections::prefetch(const fb::Event& e, int stage) const {
+  CardId card = 0;
+  switch (e.payload_type()) {
+    case fb::Payload::VisitRecorded: card = e.payload_as_VisitRecorded()->card(); break;
+    case fb::Payload::VisitCancelled: card = e.payload_as_VisitCancelled()->card(); break;
+    case fb::Payload::CardToppedUp: card = e.payload_as_CardToppedUp()->card(); break;
+    default: return;
+  }
+  if (stage == 1) balances_.prefetch_slot(card);
+  else balances_.prefetch_card(card);
+}
+
 void Projections::end_batch(Seq head_seq, TimeUs head_time_us) {
   seq_ = head_seq;
   head_time_us_ = head_time_us;

@@ -29,6 +29,10 @@ class Projections final : public CommitSink {
   void apply(const fb::Event& event) override;
   void end_batch(Seq head_seq, TimeUs head_time_us) override;
 
+  // Starts loading what apply() will touch for an event a few events ahead (stage 1: 16 ahead,
+  // stage 2: 8 ahead). Optional; only speeds up bulk folding.
+  void prefetch(const fb::Event& event, int stage) const;
+
   // Runs f with a consistent view (readers share; the writer waits only between batches).
   void read(const std::function<void(const View&)>& f) const;
   // SHA-256 over the canonical bytes of all three (grammar in projections.cc), with the seq.

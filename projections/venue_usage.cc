@@ -21,10 +21,6 @@ void UsageTotals::add(const VenueDay& d) {
   copay_rials += d.copay_rials;
 }
 
-std::size_t VenueUsage::PairHash::operator()(const std::pair<VenueId, CardId>& p) const {
-  return static_cast<std::size_t>((p.second * 0x9E3779B97F4A7C15ULL) ^ (p.first * 0xBF58476D1CE4E5B9ULL));
-}
-
 std::int32_t VenueUsage::day_of(TimeUs t) const { return local_day(t, offset_at(offsets_, t)); }
 
 const VenueInfo* VenueUsage::venue(VenueId id) const {
@@ -78,7 +74,7 @@ void VenueUsage::apply(const fb::Event& e) {
       vd.visits += 1;
       vd.subsidy_rials += p->subsidy_rials();
       vd.copay_rials += p->copay_rials();
-      if (seen_today_.emplace(p->venue(), p->card()).second) vd.distinct_cards += 1;
+      if (seen_today_.insert(p->venue(), p->card())) vd.distinct_cards += 1;
       break;
     }
     case fb::Payload::VisitCancelled: {
@@ -146,7 +142,7 @@ void VenueUsage::digest_into(Sha256& h) const {
     w.num(d.visits); w.num(d.cancelled); w.num(d.distinct_cards);
     w.num(d.subsidy_rials); w.num(d.copay_rials);
   }
-  std::vector<std::pair<VenueId, CardId>> open(seen_today_.begin(), seen_today_.end());
+  std::vector<std::pair<VenueId, CardId>> open = seen_today_.items();
   std::sort(open.begin(), open.end());
   w.num(open_day_);
   w.num<std::uint64_t>(open.size());

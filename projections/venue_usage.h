@@ -5,10 +5,10 @@
 #include <map>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "ledger/types.h"
+#include "projections/day_set.h"
 
 namespace refah {
 class Sha256;
@@ -78,10 +78,7 @@ class VenueUsage {
   // Distinct cards of the current recording day: (venue, card) pairs seen. Recording time never
   // goes back, so only one day is ever open.
   std::int32_t open_day_ = 0;
-  struct PairHash {
-    std::size_t operator()(const std::pair<VenueId, CardId>& p) const;
-  };
-  std::unordered_set<std::pair<VenueId, CardId>, PairHash> seen_today_;
+  DaySet seen_today_;
 };
 
 }  // namespace refah::proj

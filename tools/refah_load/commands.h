@@ -38,6 +38,12 @@ struct DemoOptions {
 };
 int run_demo(const DemoOptions& o);
 
+struct ReplayOptions {
+  std::string data_dir;
+  bool full = false;  // decision state too, as open() does
+};
+int run_replay_bench(const ReplayOptions& o);
+
 // One line of JSON with the benchmark contract's fields; printed last by every benchmark.
 std::string bench_json(const std::string& scenario, std::uint64_t events, double seconds,
                        double p50_us, double p99_us, const std::string& extra_fields);

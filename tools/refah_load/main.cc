@@ -41,9 +41,15 @@ int main(int argc, char** argv) {
   d->add_option("--days", demo.days, "Simulated days")->capture_default_str();
   d->add_option("--counties-csv", demo.counties_csv, "Census CSV")->capture_default_str();
 
+  ReplayOptions rp;
+  auto* r = app.add_subcommand("replay", "Rebuild the projections from zero over a data directory (read-only)");
+  r->add_option("--data", rp.data_dir, "Data directory")->required();
+  r->add_flag("--full", rp.full, "Replay the decision state too, as the ledger does on open");
+
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);
   if (w->parsed()) return run_writer_bench(wb);
   if (d->parsed()) return run_demo(demo);
+  if (r->parsed()) return run_replay_bench(rp);
   return 2;
 }
