@@ -50,4 +50,7 @@ inline constexpr std::size_t writer_queue_commands_max = 65'536;
 // Commands in one submission (a batch request from one client).
 inline constexpr std::size_t submission_commands_max = writer_batch_commands_max;
 
+// Statement lines in one page: each line is one read from the log.
+inline constexpr std::size_t statement_page_max = 1'000;
+
 }  // namespace refah::limits

@@ -2,13 +2,17 @@
 // in-process: it generates a week of a small pilot programme through the real writer (or reopens
 // the one already in --data), verifies the log from scratch, and prints what happened.
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <vector>
 
 #include "ledger/ledger.h"
 #include "ledger/province.h"
+#include "ledger/event_log.h"
 #include "ledger/sha256.h"
+#include "projections/projections.h"
+#include "projections/rebuild.h"
 #include "replay/verify.h"
 #include "tools/refah_load/commands.h"
 #include "tools/refah_load/generator.h"
@@ -42,26 +46,44 @@ void print_summary(const State& st) {
               rials(balances + t.spent_rials - t.refunded_rials + t.released_rials).c_str());
   std::printf("Visits: %llu recorded, %llu cancelled\n", static_cast<unsigned long long>(t.visits),
               static_cast<unsigned long long>(t.visits_cancelled));
-  // Spending per county, from the cards' neighbourhoods.
-  std::map<CountyCode, std::pair<std::uint64_t, Rials>> per_county;
-  for (const auto& [id, c] : st.cards()) {
-    const NeighbourhoodState* n = st.neighbourhood(c.neighbourhood);
-    if (!n) continue;
-    per_county[n->county].first += c.visits;
-    per_county[n->county].second += c.spent_rials - c.refunded_rials;
-  }
-  std::printf("\n%-12s %10s %18s\n", "county", "visits", "net subsidy (IRR)");
-  for (const auto& [code, v] : per_county)
-    std::printf("%-12s %10llu %18s\n", std::string(find_county(code)->name_en).c_str(),
-                static_cast<unsigned long long>(v.first), rials(v.second).c_str());
+}
+
+void print_projections(const proj::View& v) {
+  const std::int32_t today = local_day(v.head_time_us, v.usage.utc_offset_minutes());
+  const proj::CoverageReport report = v.coverage.report(today);
+  std::printf("\nCoverage at event %llu (reach: holders with a visit in the last 30 days)\n",
+              static_cast<unsigned long long>(v.seq));
+  std::printf("%-10s %6s %12s %12s %10s %8s %18s %10s\n", "", "areas", "population", "active cards",
+              "coverage", "reach", "net subsidy (IRR)", "per capita");
+  auto row = [](const std::string& name, const proj::Rollup& r) {
+    std::printf("%-10s %6u %12llu %12llu %9.2f%% %8llu %18s %10.0f\n", name.c_str(), r.neighbourhoods,
+                static_cast<unsigned long long>(r.target_population),
+                static_cast<unsigned long long>(r.active_cards), 100 * r.coverage,
+                static_cast<unsigned long long>(r.reach), rials(r.subsidy_rials).c_str(),
+                r.subsidy_per_capita_rials);
+  };
+  for (const auto& r : report.tiers) row("tier " + std::to_string(r.key), r);
+  for (const auto& r : report.counties) row(std::string(find_county(static_cast<CountyCode>(r.key))->name_en), r);
+  int flagged = 0;
+  for (const auto& n : report.neighbourhoods) flagged += n.flagged;
+  std::printf("Provincial median coverage %.2f%%; %d neighbourhoods of tiers 4-5 below it are flagged\n",
+              100 * report.provincial_median_coverage, flagged);
+  std::printf("\nVisits per venue category over the whole period\n");
+  for (const auto& [cat, tot] : v.usage.by_category(INT32_MIN, INT32_MAX))
+    std::printf("  %-10s %8llu visits, %5llu cancelled, net subsidy %s, co-payments %s\n",
+                std::string(venue_category_name(cat)).c_str(), static_cast<unsigned long long>(tot.visits),
+                static_cast<unsigned long long>(tot.cancelled), rials(tot.subsidy_rials).c_str(),
+                rials(tot.copay_rials).c_str());
 }
 }  // namespace
 
 int run_demo(const DemoOptions& o) {
   const TimeUs start_us = 1'774'051'200'000'000LL;
   ManualClock clock(start_us);
+  proj::Projections projections;  // kept live by the writer
   Ledger::Options options;
   options.data_dir = o.data_dir;
+  options.sink = &projections;
   auto opened = Ledger::open(options, clock);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "refah-load demo: %s\n", opened.status().to_string().c_str());
@@ -101,6 +123,8 @@ int run_demo(const DemoOptions& o) {
     print_summary(st);
     live = st.digest();
   });
+  projections.read(print_projections);
+  const Hash32 live_projections = projections.digest();
   ledger.close();
   opened.value().reset();
   auto report = replay::verify_log(o.data_dir);
@@ -113,7 +137,21 @@ int run_demo(const DemoOptions& o) {
               "the live one (%s)\n",
               static_cast<unsigned long long>(r.events_checked), r.ok() ? "yes" : "NO",
               r.state_digest == live ? "equals" : "DIFFERS FROM", to_hex(live).substr(0, 16).c_str());
-  return r.ok() && r.state_digest == live ? 0 : 1;
+  EventLog::Options lo;
+  lo.dir = o.data_dir;
+  lo.create_if_missing = false;
+  lo.read_only = true;
+  auto log = EventLog::open(lo);
+  if (!log.is_ok()) {
+    std::fprintf(stderr, "refah-load demo: %s\n", log.status().to_string().c_str());
+    return 1;
+  }
+  proj::Projections rebuilt;
+  const proj::RebuildResult rr = proj::rebuild(*log.value(), log.value()->head_seq(), rebuilt);
+  const bool same = rr.status.is_ok() && rebuilt.digest() == live_projections;
+  std::printf("Projections rebuilt from zero: digest %s the live one (%s)\n",
+              same ? "equals" : "DIFFERS FROM", to_hex(live_projections).substr(0, 16).c_str());
+  return r.ok() && r.state_digest == live && same ? 0 : 1;
 }
 
 }  // namespace refah::load
