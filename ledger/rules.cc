@@ -107,6 +107,10 @@ Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& 
       r.utc_offset_minutes > limits::utc_offset_minutes_max)
     return invalid("utc_offset_minutes");
   const RuleSet* latest = st.latest_rules();
+  // The programme's time zone is fixed by its first rule set: a later change would move past
+  // visits to other local days (daily limits, venue-days, reach all count by local day).
+  if (latest != nullptr && r.utc_offset_minutes != latest->utc_offset_minutes)
+    return invalid("utc_offset_minutes");
   if (latest != nullptr && r.version <= latest->version) return reject(Reason::kRuleSetVersion);
   return accept();
 }

@@ -465,11 +465,20 @@ TEST_CASE("A rule set with a UTC offset outside -12:00..+14:00 is refused with I
   REQUIRE_INVALID(f, admin(), PublishRuleSet{r}, "utc_offset_minutes");
   r.utc_offset_minutes = limits::utc_offset_minutes_max + 1;
   REQUIRE_INVALID(f, admin(), PublishRuleSet{r}, "utc_offset_minutes");
-  r.utc_offset_minutes = limits::utc_offset_minutes_min;
-  REQUIRE_RUN_OK(f, admin(), PublishRuleSet{r});
-  r.version = 2;
   r.utc_offset_minutes = limits::utc_offset_minutes_max;
   REQUIRE_RUN_OK(f, admin(), PublishRuleSet{r});
+}
+
+TEST_CASE("The first rule set fixes the programme's time zone: a later one with another UTC offset is "
+          "refused with INVALID_ARGUMENT utc_offset_minutes",
+          "[rules]") {
+  LedgerFixture f;
+  REQUIRE_RUN_OK(f, admin(), PublishRuleSet{standard_rules(1, kT0)});  // +03:30
+  RuleSet v2 = standard_rules(2, kT0 + kDayUs);
+  v2.utc_offset_minutes = 0;
+  REQUIRE_INVALID(f, admin(), PublishRuleSet{v2}, "utc_offset_minutes");
+  v2.utc_offset_minutes = 210;
+  REQUIRE_RUN_OK(f, admin(), PublishRuleSet{v2});
 }
 
 TEST_CASE("Only an admin may publish a rule set: a venue or an auditor is refused with "
