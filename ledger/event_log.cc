@@ -3,8 +3,11 @@
 //   column family "events"    key := seq : u64 big-endian      value := stored event (event_codec.h)
 //   column family "meta"      "format" := version : u32 little-endian (= 1)
 //                             "head"   := seq : u64 big-endian | hash : 32 bytes
-//   column family "dedup"     reserved for the persisted idempotency index (see ARCHITECTURE.md);
-//                             today the index is rebuilt in memory from the events on open
+//   column family "dedup"     key := client event id : 16 bytes
+//                             value := seq : u64 big-endian | command digest : u64 little-endian
+//                             written only by ingesting sorted table files (ingest_dedup)
+//   column family "meta"      "dedup_through" := seq : u64 big-endian: every id of events up to
+//                             it is in "dedup" (written after each ingest, sync=true)
 //   column family "snapshots" reserved for projection snapshots (issue 3)
 //
 // Every append is one WriteBatch holding the batch's events and the new "head", written with
@@ -12,11 +15,14 @@
 #include "ledger/event_log.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -32,6 +38,7 @@ constexpr char kCfSnapshots[] = "snapshots";
 constexpr char kCfMeta[] = "meta";
 constexpr char kMetaFormat[] = "format";
 constexpr char kMetaHead[] = "head";
+constexpr char kMetaDedupThrough[] = "dedup_through";
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::ok();
@@ -78,7 +85,10 @@ struct EventLog::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* dedup = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::Options dedup_options;  // for the SstFileWriter
+  std::atomic<Seq> dedup_through{0};
   Seq head_seq = 0;
   Hash32 head_hash{};
 
@@ -162,11 +172,20 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
 
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 8 << 20;
+  rocksdb::ColumnFamilyOptions dedup_cf = small;
+  {
+    // Point lookups of random ids that are mostly absent: whole-key Bloom filters in the tables.
+    rocksdb::BlockBasedTableOptions t;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.checksum = rocksdb::kXXH3;
+    dedup_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    dedup_cf.compression = rocksdb::kLZ4Compression;
+  }
   // Open order fixes the handles' positions below: default, events, dedup, snapshots, meta.
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, small},
       {kCfEvents, events_cf_options()},
-      {kCfDedup, small},
+      {kCfDedup, dedup_cf},
       {kCfSnapshots, small},
       {kCfMeta, small},
   };
@@ -178,7 +197,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   if (!s.ok()) return from_rocks(s, "opening " + options.dir);
   impl->db.reset(raw);
   impl->events = impl->handles[1];
+  impl->dedup = impl->handles[2];
   impl->meta = impl->handles[4];
+  impl->dedup_options = rocksdb::Options(db_options, dedup_cf);
 
   std::string format;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kMetaFormat, &format);
@@ -205,6 +226,14 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   }
   Status hs = impl->restore_head(options.check_head_event);
   if (!hs.is_ok()) return hs;
+  std::string through;
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kMetaDedupThrough, &through);
+  if (s.ok()) {
+    if (through.size() != kSeqKeyBytes) return Status::corruption("dedup_through record malformed");
+    impl->dedup_through = get_seq_key(as_bytes(rocksdb::Slice(through)));
+  } else if (!s.IsNotFound()) {
+    return from_rocks(s, "reading dedup_through");
+  }
   return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
 }
 
@@ -296,6 +325,70 @@ std::unique_ptr<EventLog::Reader> EventLog::read_from(Seq first_seq) const {
   put_seq_key(first_seq, key);
   impl->it->Seek(rocksdb::Slice(reinterpret_cast<char*>(key), 8));
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
+}
+
+Seq EventLog::dedup_through() const { return impl_->dedup_through.load(); }
+
+Status EventLog::ingest_dedup(std::span<const DedupRecord> sorted, Seq through) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  if (!sorted.empty()) {
+    const std::string path = impl_->dir + "/dedup-" + std::to_string(through) + ".sst";
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->dedup_options, impl_->dedup);
+    rocksdb::Status s = writer.Open(path);
+    if (!s.ok()) return from_rocks(s, "opening " + path);
+    for (const auto& r : sorted) {
+      std::uint8_t value[16];
+      put_seq_key(r.seq, value);
+      for (int i = 0; i < 8; ++i) value[8 + i] = static_cast<std::uint8_t>(r.digest >> (8 * i));
+      s = writer.Put(rocksdb::Slice(reinterpret_cast<const char*>(r.id.bytes.data()), 16),
+                     rocksdb::Slice(reinterpret_cast<const char*>(value), 16));
+      if (!s.ok()) return from_rocks(s, "writing " + path);
+    }
+    s = writer.Finish();
+    if (!s.ok()) return from_rocks(s, "finishing " + path);
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;  // link the file into the database instead of copying it
+    s = impl_->db->IngestExternalFile(impl_->dedup, {path}, io);
+    if (!s.ok()) return from_rocks(s, "ingesting " + path);
+  }
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(through, key);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = impl_->db->Put(wo, impl_->meta, kMetaDedupThrough,
+                                     rocksdb::Slice(reinterpret_cast<const char*>(key), 8));
+  if (!s.ok()) return from_rocks(s, "writing dedup_through");
+  impl_->dedup_through = through;
+  return Status::ok();
+}
+
+Result<std::optional<EventLog::DedupRecord>> EventLog::get_dedup(const Bytes16& id) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->dedup,
+                                     rocksdb::Slice(reinterpret_cast<const char*>(id.bytes.data()), 16),
+                                     &value);
+  if (s.IsNotFound()) return std::optional<DedupRecord>();
+  if (!s.ok()) return from_rocks(s, "reading the idempotency index");
+  if (value.size() != 16) return Status::corruption("idempotency record malformed");
+  DedupRecord r;
+  r.id = id;
+  r.seq = get_seq_key(as_bytes(rocksdb::Slice(value.data(), 8)));
+  for (int i = 7; i >= 0; --i) r.digest = (r.digest << 8) | static_cast<std::uint8_t>(value[8 + i]);
+  return std::optional<DedupRecord>(r);
+}
+
+Status EventLog::scan_dedup_ids(const std::function<void(const Bytes16&)>& f) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 4 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->dedup));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 16) return Status::corruption("idempotency key malformed");
+    Bytes16 id;
+    std::memcpy(id.bytes.data(), it->key().data(), 16);
+    f(id);
+  }
+  return from_rocks(it->status(), "scanning the idempotency index");
 }
 
 Status EventLog::debug_put_raw(Seq seq, std::span<const std::uint8_t> value) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -85,6 +87,23 @@ class EventLog {
     std::unique_ptr<Impl> impl_;
   };
   std::unique_ptr<Reader> read_from(Seq first_seq) const;
+
+  // The idempotency index on disk (column family "dedup"; grammar in event_log.cc). Only ids of
+  // events up to dedup_through() are guaranteed there; later ones live in the writer's memory and
+  // are rebuilt from the events on open.
+  struct DedupRecord {
+    Bytes16 id;
+    Seq seq = 0;
+    std::uint64_t digest = 0;
+  };
+  // Writes records (sorted by id, no repeats) as one ingested table file, durably, then records
+  // `through`. Safe from a thread other than the writer's.
+  [[nodiscard]] Status ingest_dedup(std::span<const DedupRecord> sorted, Seq through);
+  // The record of id, or nullopt.
+  [[nodiscard]] Result<std::optional<DedupRecord>> get_dedup(const Bytes16& id) const;
+  Seq dedup_through() const;
+  // Calls f for every id on disk, in id order.
+  [[nodiscard]] Status scan_dedup_ids(const std::function<void(const Bytes16&)>& f) const;
 
   // Writes one raw value at seq, around the writer and without touching the head. Only for tests
   // and tools that simulate damage or forgery; the ledger never calls it.

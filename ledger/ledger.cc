@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "ledger/assert.h"
+#include "ledger/dedup_index.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/rules.h"
@@ -120,6 +121,7 @@ struct Ledger::Impl {
   Clock* clock = nullptr;
   std::unique_ptr<EventLog> log;
   std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
+  std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
 
   mutable std::mutex state_mu;
@@ -144,7 +146,7 @@ struct Ledger::Impl {
   void run();
   void process(std::vector<Submission>& subs);
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
-  Outcome duplicate_answer(const DedupTable::Entry& entry, std::uint64_t digest);
+  Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
   void fail(const std::string& why, std::vector<Submission>& subs);
 };
 
@@ -162,7 +164,20 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->options = options;
   impl->clock = &clock;
   impl->log = std::move(opened).value();
-  LogReplay replay = replay_log(*impl->log, impl->log->head_seq(), options.sink);
+  auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
+  if (!dedup.is_ok()) return dedup.status();
+  impl->dedup = std::move(dedup).value();
+  // One pass over the log feeds the state, the idempotency ids past the disk part, and the sink.
+  struct Tee final : CommitSink {
+    CommitSink* a;
+    CommitSink* b;
+    void begin_batch() override { a->begin_batch(); if (b) b->begin_batch(); }
+    void apply(const fb::Event& e) override { a->apply(e); if (b) b->apply(e); }
+    void end_batch(Seq s, TimeUs t) override { a->end_batch(s, t); if (b) b->end_batch(s, t); }
+  } tee;
+  tee.a = impl->dedup.get();
+  tee.b = options.sink;
+  LogReplay replay = replay_log(*impl->log, impl->log->head_seq(), &tee);
   if (!replay.status.is_ok()) return replay.status;
   if (replay.state->head_hash() != impl->log->head_hash())
     return Status::corruption("replayed head hash differs from the stored head");
@@ -183,7 +198,8 @@ void Ledger::close() {
   impl_->queue_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
   std::lock_guard lk(impl_->state_mu);
-  impl_->log.reset();  // releases the data directory; the state stays readable
+  impl_->dedup.reset();  // finishes a running spill, which writes to the log
+  impl_->log.reset();    // releases the data directory; the state stays readable
 }
 
 Reason Ledger::submit(std::vector<Command> commands, Completion done) {
@@ -282,8 +298,17 @@ void Ledger::Impl::fail(const std::string& why, std::vector<Submission>& subs) {
 }
 
 Ledger::WriterStats Ledger::writer_stats() const {
-  std::lock_guard lk(impl_->state_mu);
-  return impl_->stats;
+  std::lock_guard lk(impl_->state_mu);  // the writer touches the index only under this lock
+  WriterStats s = impl_->stats;
+  if (impl_->dedup) {
+    const DedupIndex::Stats ds = impl_->dedup->stats();
+    s.dedup_in_memory = ds.recent + ds.spilling;
+    s.dedup_on_disk = ds.on_disk;
+    s.dedup_bloom_bytes = ds.bloom_bytes;
+    s.dedup_spills = ds.spills;
+    s.dedup_disk_lookups = ds.disk_lookups;
+  }
+  return s;
 }
 
 void Ledger::Impl::process(std::vector<Submission>& subs) {
@@ -300,9 +325,9 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
     // The idempotency table is far larger than the caches: start loading a few commands ahead.
     constexpr std::size_t kAhead = 8;
     for (std::size_t i = 0; i < std::min(kAhead, s.commands.size()); ++i)
-      state->dedup().prefetch(s.commands[i].client_event_id);
+      dedup->prefetch(s.commands[i].client_event_id);
     for (std::size_t i = 0; i < s.commands.size(); ++i) {
-      if (i + kAhead < s.commands.size()) state->dedup().prefetch(s.commands[i + kAhead].client_event_id);
+      if (i + kAhead < s.commands.size()) dedup->prefetch(s.commands[i + kAhead].client_event_id);
       s.outcomes.push_back(decide_one(s.commands[i], now, batch));
     }
     stats.commands += s.commands.size();
@@ -332,14 +357,16 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   stats.batches += 1;
   stats.events += batch.count();
   stats.event_bytes += batch.bytes();
+  dedup->after_commit(state->head_seq());
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
 }
 
 Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch) {
   const std::uint64_t digest = command_digest(cmd.body);
-  if (const DedupTable::Entry* e = state->dedup().find(cmd.client_event_id))
-    return duplicate_answer(*e, digest);
+  auto found = dedup->find(cmd.client_event_id);
+  if (!found.is_ok()) return Outcome{Reason::kStorageFailed};  // the index could not be read
+  if (found.value()) return duplicate_answer(found.value()->seq, found.value()->digest, digest);
   Decided decided;
   Outcome o = decide(*state, cmd, now, decided);
   if (!o.accepted()) return o;
@@ -362,27 +389,28 @@ Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch
   }
   Status s = state->apply(*fb::GetEvent(body.data()), hash);
   REFAH_ASSERT(s.is_ok());  // decide() accepted it, so the fold must take it
+  dedup->insert(cmd.client_event_id, env.seq, digest);
   o.seq = env.seq;
   batch_outcomes.emplace_back(env.seq, o);
   return o;
 }
 
-Outcome Ledger::Impl::duplicate_answer(const DedupTable::Entry& entry, std::uint64_t digest) {
-  if (entry.digest != digest) return Outcome{Reason::kIdConflict};
+Outcome Ledger::Impl::duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest) {
+  if (first_digest != digest) return Outcome{Reason::kIdConflict};
   for (const auto& [seq, o] : batch_outcomes) {
-    if (seq == entry.seq) {
+    if (seq == first_seq) {
       Outcome dup = o;
       dup.duplicate = true;
       return dup;
     }
   }
-  auto value = log->get(entry.seq);
+  auto value = log->get(first_seq);
   if (!value.is_ok()) return Outcome{Reason::kStorageFailed};
   const auto& v = value.value();
   EventScratch scratch;
   const fb::Event* e = verified_event(
       {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
-  if (e == nullptr || e->seq() != entry.seq) return Outcome{Reason::kStorageFailed};
+  if (e == nullptr || e->seq() != first_seq) return Outcome{Reason::kStorageFailed};
   return outcome_of_event(*e);
 }
 

@@ -45,6 +45,8 @@ class Ledger {
     std::function<bool(Seq first_seq, std::size_t events)> write_fault_hook;
     // Optional; must outlive the ledger. Fed the log on open, then every committed batch.
     CommitSink* sink = nullptr;
+    // Idempotency ids kept in memory before a table of them is moved to disk.
+    std::size_t dedup_memory_ids_max = limits::dedup_memory_ids_max;
   };
 
   // Opens the data directory, checks the head and rebuilds the decision state by replaying every
@@ -85,6 +87,11 @@ class Ledger {
     std::uint64_t decide_ns = 0;      // deciding, encoding, hashing, staging, applying
     std::uint64_t write_ns = 0;       // the synced RocksDB write
     std::uint64_t event_bytes = 0;    // stored value bytes appended
+    std::size_t dedup_in_memory = 0;  // idempotency ids in memory (recent and being spilled)
+    std::size_t dedup_on_disk = 0;    // idempotency ids on disk
+    std::size_t dedup_bloom_bytes = 0;
+    std::uint64_t dedup_spills = 0;
+    std::uint64_t dedup_disk_lookups = 0;
   };
   WriterStats writer_stats() const;
 

@@ -50,6 +50,10 @@ inline constexpr std::size_t writer_queue_commands_max = 65'536;
 // Commands in one submission (a batch request from one client).
 inline constexpr std::size_t submission_commands_max = writer_batch_commands_max;
 
+// Idempotency ids kept in memory (32-byte slots, at most half full: 64-128 MiB at 2^20) before
+// a table of them moves to disk; sized so a spill runs every few seconds at full load, not more.
+inline constexpr std::size_t dedup_memory_ids_max = std::size_t{1} << 20;
+
 // Statement lines in one page: each line is one read from the log.
 inline constexpr std::size_t statement_page_max = 1'000;
 

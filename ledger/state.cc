@@ -2,7 +2,7 @@
 //
 // Digest grammar (all integers little-endian, collections in ascending key order):
 //   digest      := SHA-256( "refah-state-v1" | head_seq:u64 | head_hash:32 | head_time:i64
-//                           | totals | nbhds | venues | rules | cards | visits | dedup )
+//                           | totals | nbhds | venues | rules | cards | visits )
 //   totals      := issued topped_up spent refunded released : i64, visits visits_cancelled : u64
 //   nbhds       := count:u64 { id:u32 county:u16 tier:u8 target:u32 active_from:i64 name_len:u32 name }
 //   venues      := count:u64 { id:u32 nbhd:u32 category:u8 status:u8 capacity:u32 name_len:u32 name }
@@ -14,7 +14,8 @@
 //                              n:u32 { venue:u32 count:u16 } (in venue order) }
 //   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
 //                                           subsidy:i64 recorded:i64 }
-//   dedup       := count:u64 { id:16 seq:u64 digest:u64 }
+// The idempotency index is not part of the state: it is an index of the events' client ids
+// (ledger/dedup_index.h), kept by the writer.
 #include "ledger/state.h"
 
 #include <algorithm>
@@ -97,7 +98,6 @@ Status State::apply(const fb::Event& e, const Hash32& event_hash) {
     placeholder.recorded_at_us = e.recorded_at_us();
     remember_visit(e.seq(), placeholder, e.recorded_at_us());
   }
-  dedup_.insert(to_bytes16(e.client_event_id()), e.seq(), e.command_digest());
   return Status::ok();
 }
 
@@ -368,12 +368,6 @@ Hash32 State::digest() const {
     w.num(r.card); w.num(r.venue); w.num<std::uint8_t>(r.is_visit); w.num<std::uint8_t>(r.cancelled);
     w.num(r.subsidy_rials); w.num(r.recorded_at_us);
   }
-  std::vector<DedupTable::Entry> dedup;
-  dedup.reserve(dedup_.size());
-  dedup_.for_each([&](const DedupTable::Entry& e) { dedup.push_back(e); });
-  std::sort(dedup.begin(), dedup.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-  w.num<std::uint64_t>(dedup.size());
-  for (const auto& e : dedup) { w.bytes(e.id.bytes.data(), 16); w.num(e.seq); w.num(e.digest); }
   return w.finish();
 }
 

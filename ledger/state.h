@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "ledger/command.h"
-#include "ledger/dedup_table.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -106,7 +105,6 @@ class State {
   // The rule set in force at time t (highest version whose effective_from <= t), or nullptr.
   const RuleSet* rules_at(TimeUs t) const;
   const RuleSet* latest_rules() const { return rule_sets_.empty() ? nullptr : &rule_sets_.back(); }
-  const DedupTable& dedup() const { return dedup_; }
   const Totals& totals() const { return totals_; }
   const std::unordered_map<CardId, CardState>& cards() const { return cards_; }
   std::size_t venue_count() const { return venues_.size(); }
@@ -129,7 +127,6 @@ class State {
   std::unordered_map<Bytes16, CardId, Bytes16Hash> active_holders_;
   std::deque<VisitRecord> recent_visits_;  // index = seq - visits_base_seq_
   Seq visits_base_seq_ = 1;
-  DedupTable dedup_;
   Totals totals_;
 };
 

@@ -139,7 +139,7 @@ int run_writer_bench(const WriterBenchOptions& o) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Seq committed = ledger.head_seq() - head_before;
-  Ledger::WriterStats st = ledger.writer_stats();
+  Ledger::WriterStats st = ledger.writer_stats();  // dedup figures are totals, not differences
   st.batches -= stats_before.batches;
   st.events -= stats_before.events;
   st.decide_ns -= stats_before.decide_ns;
@@ -159,6 +159,10 @@ int run_writer_bench(const WriterBenchOptions& o) {
                static_cast<unsigned long long>(st.batches), ev / static_cast<double>(st.batches ? st.batches : 1),
                static_cast<double>(st.decide_ns) / ev / 1e3, static_cast<double>(st.write_ns) / ev / 1e3,
                static_cast<double>(st.event_bytes) / ev);
+  std::fprintf(stderr, "idempotency index: %zu ids in memory, %zu on disk (%llu spills), Bloom filter %zu bytes, "
+               "%llu disk lookups\n", st.dedup_in_memory, st.dedup_on_disk,
+               static_cast<unsigned long long>(st.dedup_spills), st.dedup_bloom_bytes,
+               static_cast<unsigned long long>(st.dedup_disk_lookups));
   char extra[384];
   std::snprintf(extra, sizeof extra,
                 "\"batch\":%zu,\"inflight\":%zu,\"cards\":%zu,\"rejected\":%llu,\"sync\":true,"

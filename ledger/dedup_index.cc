@@ -1,0 +1,146 @@
+// DedupIndex: see dedup_index.h. The spill thread only reads the table it was handed and writes the
+// disk and the Bloom filter; the writer drops that table only once the thread reports its ids are
+// durable on disk and in the filter, so an id is findable at every moment.
+#include "ledger/dedup_index.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "ledger/event_codec.h"
+
+namespace refah {
+
+DedupIndex::DedupIndex(EventLog& log, std::size_t recent_ids_max)
+    : log_(log), recent_max_(recent_ids_max), recent_(std::make_unique<DedupTable>()) {}
+
+Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t recent_ids_max) {
+  std::unique_ptr<DedupIndex> index(new DedupIndex(log, recent_ids_max));
+  std::vector<Bytes16> ids;
+  Status s = log.scan_dedup_ids([&](const Bytes16& id) { ids.push_back(id); });
+  if (!s.is_ok()) return s;
+  index->bloom_ = std::make_shared<BlockedBloom>(std::max(recent_ids_max, ids.size() * 2));
+  for (const auto& id : ids) index->bloom_->add(id);
+  index->on_disk_ = ids.size();
+  index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
+  return index;
+}
+
+DedupIndex::~DedupIndex() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DedupIndex::prefetch(const Bytes16& id) const {
+  recent_->prefetch(id);
+  bloom_->prefetch(id);
+}
+
+Result<std::optional<DedupIndex::Found>> DedupIndex::find(const Bytes16& id) {
+  if (const auto* e = recent_->find(id)) return std::optional<Found>(Found{e->seq, e->digest});
+  if (spilling_)
+    if (const auto* e = spilling_->find(id)) return std::optional<Found>(Found{e->seq, e->digest});
+  if (!bloom_->may_contain(id)) return std::optional<Found>();
+  ++stats_.disk_lookups;
+  auto r = log_.get_dedup(id);
+  if (!r.is_ok()) return r.status();
+  if (!r.value()) return std::optional<Found>();
+  return std::optional<Found>(Found{r.value()->seq, r.value()->digest});
+}
+
+void DedupIndex::insert(const Bytes16& id, Seq seq, std::uint64_t digest) {
+  recent_->insert(id, seq, digest);
+}
+
+void DedupIndex::apply(const fb::Event& e) {
+  if (e.seq() > log_.dedup_through()) insert(to_bytes16(e.client_event_id()), e.seq(), e.command_digest());
+}
+
+void DedupIndex::collect_spill() {
+  std::lock_guard lk(mu_);
+  if (!done_) return;
+  done_ = false;
+  if (spill_status_.is_ok()) {
+    on_disk_ += spilling_->size();
+    bloom_ = spill_bloom_;
+    spilling_.reset();
+    ++stats_.spills;
+  } else {
+    // The ids stay findable in memory; the next full table retries after merging them back.
+    stats_.last_error = spill_status_.to_string();
+    spilling_->for_each([&](const DedupTable::Entry& e) { recent_->insert(e.id, e.seq, e.digest); });
+    spilling_.reset();
+  }
+}
+
+void DedupIndex::after_commit(Seq durable_seq) {
+  collect_spill();
+  if (spilling_ && recent_->size() >= 2 * recent_max_) {
+    // The disk is not keeping up: wait for the running spill rather than grow without bound.
+    wait_for_spill();
+  }
+  if (spilling_ || recent_->size() < recent_max_) return;
+  spilling_ = std::move(recent_);
+  recent_ = std::make_unique<DedupTable>();
+  {
+    std::lock_guard lk(mu_);
+    spill_through_ = durable_seq;
+    // Add to the current filter while it has room; past that, build one twice the size.
+    spill_bloom_ = on_disk_ + spilling_->size() <= bloom_->capacity()
+                       ? bloom_
+                       : std::make_shared<BlockedBloom>(2 * (on_disk_ + spilling_->size()));
+    requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DedupIndex::wait_for_spill() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !requested_; });
+  lk.unlock();
+  collect_spill();
+}
+
+DedupIndex::Stats DedupIndex::stats() const {
+  Stats s = stats_;
+  s.recent = recent_->size();
+  s.spilling = spilling_ ? spilling_->size() : 0;
+  s.on_disk = on_disk_;
+  s.bloom_bytes = bloom_->memory_bytes();
+  return s;
+}
+
+void DedupIndex::spill_loop() {
+  for (;;) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return requested_ || stop_; });
+    if (stop_ && !requested_) return;
+    const DedupTable* table = spilling_.get();
+    const Seq through = spill_through_;
+    std::shared_ptr<BlockedBloom> bloom = spill_bloom_;
+    const bool fresh_bloom = bloom != bloom_;
+    lk.unlock();
+
+    std::vector<EventLog::DedupRecord> records;
+    records.reserve(table->size());
+    table->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
+    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    Status s = log_.ingest_dedup(records, through);
+    if (s.is_ok()) {
+      if (fresh_bloom)  // every id on disk, this run included
+        s = log_.scan_dedup_ids([&](const Bytes16& id) { bloom->add(id); });
+      else
+        for (const auto& r : records) bloom->add(r.id);
+    }
+    lk.lock();
+    spill_status_ = s;
+    requested_ = false;
+    done_ = true;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace refah

@@ -1,0 +1,86 @@
+// The idempotency index: client event id -> (sequence number, command digest), for every event.
+// Recent ids live in memory (DedupTable); when that table is full the writer hands it to a
+// background thread that writes it to disk as one sorted table file (EventLog::ingest_dedup) and
+// adds its ids to an in-memory Bloom filter, which keeps lookups of new ids off the disk. Memory is
+// bounded: a new table reaching twice the limit while a spill still runs makes the writer wait for
+// it, so at most ~4 x recent_ids_max ids (plus a batch) are in memory, and ~10 bits per id on disk.
+// Used by the writer thread only.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "ledger/bloom.h"
+#include "ledger/dedup_table.h"
+#include "ledger/event_log.h"
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace refah {
+
+class DedupIndex final : public CommitSink {
+ public:
+  struct Found {
+    Seq seq = 0;
+    std::uint64_t digest = 0;
+  };
+  struct Stats {
+    std::size_t recent = 0;         // ids in memory, newest table
+    std::size_t spilling = 0;       // ids in the table being written to disk
+    std::size_t on_disk = 0;        // ids the Bloom filter covers
+    std::size_t bloom_bytes = 0;
+    std::uint64_t spills = 0;
+    std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
+    std::string last_error;         // of a failed spill (its ids stay in memory)
+  };
+
+  // Opens over the log: builds the Bloom filter from the ids on disk. The ids of events after
+  // log.dedup_through() must then be fed through the CommitSink side (open's replay does that).
+  [[nodiscard]] static Result<std::unique_ptr<DedupIndex>> open(EventLog& log, std::size_t recent_ids_max);
+  ~DedupIndex() override;
+
+  void prefetch(const Bytes16& id) const;
+  // The entry of id, nullopt if the id is new, or an I/O error reading the disk part.
+  [[nodiscard]] Result<std::optional<Found>> find(const Bytes16& id);
+  void insert(const Bytes16& id, Seq seq, std::uint64_t digest);
+  // After each durable batch (events up to durable_seq): collects a finished spill and, when the
+  // recent table is full and no spill runs, hands it to the spill thread.
+  void after_commit(Seq durable_seq);
+  // Waits for a running spill to finish (for tests and clean shutdown).
+  void wait_for_spill();
+  Stats stats() const;
+
+  // CommitSink: ids of replayed events past the disk part go into memory.
+  void begin_batch() override {}
+  void apply(const fb::Event& event) override;
+  void end_batch(Seq, TimeUs) override {}
+
+ private:
+  DedupIndex(EventLog& log, std::size_t recent_ids_max);
+  void spill_loop();
+  void collect_spill();
+
+  EventLog& log_;
+  const std::size_t recent_max_;
+  std::unique_ptr<DedupTable> recent_;
+  std::unique_ptr<DedupTable> spilling_;  // read-only while the spill thread writes it out
+  std::shared_ptr<BlockedBloom> bloom_;
+  std::size_t on_disk_ = 0;
+  Stats stats_;
+
+  // Shared with the spill thread, under mu_.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool requested_ = false;
+  bool done_ = false;
+  bool stop_ = false;
+  Seq spill_through_ = 0;
+  std::shared_ptr<BlockedBloom> spill_bloom_;  // the filter the spill adds to, or a bigger new one
+  Status spill_status_;
+  std::thread thread_;
+};
+
+}  // namespace refah

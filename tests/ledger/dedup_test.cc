@@ -1,0 +1,104 @@
+// The idempotency index across memory and disk: ids moved to disk still name their command forever,
+// across reopens, and new ids rarely cost a disk read.
+#include <catch2/catch.hpp>
+
+#include "ledger/bloom.h"
+#include "support/fixture.h"
+
+using namespace refah;
+using namespace refah::test;
+
+namespace {
+constexpr std::size_t kMemoryIds = 64;
+
+Ledger::Options small_memory() {
+  Ledger::Options o;
+  o.dedup_memory_ids_max = kMemoryIds;
+  return o;
+}
+
+// Top-ups of card 100 with ids first_id.., `n` of them, one command per submission.
+std::vector<Outcome> top_ups(LedgerFixture& f, std::uint64_t first_id, int n, Rials amount = 10) {
+  std::vector<Outcome> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(f.run_with_id(admin(), Ids::make(first_id + static_cast<std::uint64_t>(i)),
+                                TopUpCard{100, amount, FundingSource::kProvince}));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Ids moved to disk still return the first answer, or ID_CONFLICT for another payload",
+          "[dedup]") {
+  LedgerFixture f;
+  f.reopen(small_memory());
+  f.standard_programme();
+  const auto first = top_ups(f, 1'000'000, 400);
+  for (const auto& o : first) REQUIRE(o.accepted());
+  const auto stats = f.ledger().writer_stats();
+  CHECK(stats.dedup_spills >= 1);
+  CHECK(stats.dedup_on_disk >= kMemoryIds);
+  CHECK(stats.dedup_on_disk + stats.dedup_in_memory == f.ledger().head_seq());
+  const Seq head = f.ledger().head_seq();
+
+  // The oldest ids are on disk by now.
+  const auto again = top_ups(f, 1'000'000, 10);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(again[i].duplicate);
+    CHECK(again[i].seq == first[i].seq);
+    CHECK(again[i].balance_after_rials == first[i].balance_after_rials);
+  }
+  const auto conflict = top_ups(f, 1'000'000, 3, 11);
+  for (const auto& o : conflict) CHECK(o.reason == Reason::kIdConflict);
+  CHECK(f.ledger().head_seq() == head);
+  CHECK(f.ledger().writer_stats().dedup_disk_lookups > stats.dedup_disk_lookups);
+}
+
+TEST_CASE("After a reopen, ids on disk and ids only in the log are both known", "[dedup]") {
+  LedgerFixture f;
+  f.reopen(small_memory());
+  f.standard_programme();
+  const auto first = top_ups(f, 2'000'000, 300);
+  const Seq head = f.ledger().head_seq();
+  f.reopen(small_memory());
+  const auto early = top_ups(f, 2'000'000, 5);
+  const auto late = top_ups(f, 2'000'000 + 295, 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(early[i].duplicate);
+    CHECK(early[i].seq == first[i].seq);
+    CHECK(late[i].duplicate);
+    CHECK(late[i].seq == first[295 + i].seq);
+  }
+  CHECK(f.ledger().head_seq() == head);
+  const auto stats = f.ledger().writer_stats();
+  CHECK(stats.dedup_on_disk + stats.dedup_in_memory == head);
+}
+
+TEST_CASE("Every event's id is indexed exactly once and memory holds a bounded part of them",
+          "[dedup]") {
+  LedgerFixture f;
+  f.reopen(small_memory());
+  f.standard_programme();
+  std::vector<Command> batch;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 100; ++i)
+      batch.push_back(Command{admin(), f.ids().next(), TopUpCard{100, 1, FundingSource::kDonor}});
+    for (const auto& o : f.ledger().execute(std::move(batch))) REQUIRE(o.accepted());
+    batch.clear();
+  }
+  const auto stats = f.ledger().writer_stats();
+  CHECK(stats.dedup_on_disk + stats.dedup_in_memory == f.ledger().head_seq());
+  // The table being filled may reach twice the limit (plus a batch) while another is written.
+  CHECK(stats.dedup_in_memory <= 4 * kMemoryIds + 2 * 100);
+  CHECK(stats.dedup_on_disk > 0);
+  // New ids were answered from memory and the Bloom filter, almost never from disk.
+  CHECK(stats.dedup_disk_lookups < 2'000 / 20);
+}
+
+TEST_CASE("The Bloom filter never forgets an id and rarely claims an absent one", "[dedup]") {
+  BlockedBloom bloom(10'000);
+  for (std::uint64_t i = 1; i <= 10'000; ++i) bloom.add(Ids::make(i));
+  for (std::uint64_t i = 1; i <= 10'000; ++i) REQUIRE(bloom.may_contain(Ids::make(i)));
+  int false_positives = 0;
+  for (std::uint64_t i = 20'001; i <= 30'000; ++i) false_positives += bloom.may_contain(Ids::make(i));
+  CHECK(false_positives < 300);  // ~1 % expected at 10 bits a key; 3 % is far out
+}
