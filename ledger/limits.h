@@ -28,8 +28,9 @@ inline constexpr std::uint32_t venue_daily_capacity_max = 100'000;
 // Rule sets: how many the ledger keeps (one a week for twenty years).
 inline constexpr std::size_t rule_sets_max = 1'000;
 inline constexpr std::uint16_t visits_per_day_max = 100;
-// The cancellation window can never be longer than this; the writer forgets visits older than it
-// (CANCEL_WINDOW_CLOSED for any of them), which bounds the memory of the visit index.
+// The cancellation window can never be longer than this. The writer remembers each event until the
+// window in force when it was recorded closes (CANCEL_WINDOW_CLOSED for any older sequence number),
+// so the visit index holds about one window of events, at most this long.
 inline constexpr TimeUs cancel_window_us_max = 30LL * 24 * 3600 * 1'000'000;
 // How old an occurred-at may be is set by the rule set, up to this.
 inline constexpr TimeUs visit_max_age_us_max = 7LL * 24 * 3600 * 1'000'000;

@@ -201,7 +201,8 @@ Outcome decide_cancel_visit(const State& st, const Actor& actor, const CancelVis
   if (r->cancelled) return reject(Reason::kAlreadyCancelled);
   const RuleSet* rules = st.rules_at(now);
   if (rules == nullptr) return reject(Reason::kNoRulesInForce);
-  if (now - r->recorded_at_us > rules->cancel_window_us) return reject(Reason::kCancelWindowClosed);
+  // The window is the one in force when the visit was recorded: the terms the venue knew.
+  if (now > r->cancel_until_us) return reject(Reason::kCancelWindowClosed);
   const CardState* card = st.card(r->card);
   if (card == nullptr) return reject(Reason::kUnknownCard);
   // The refund goes back to the card; a card no longer active cannot take it.

@@ -13,7 +13,7 @@
 //                              visits:u32 day:i32 visits_today:u16 status:u8 category:u8
 //                              n:u32 { venue:u32 count:u16 } (in venue order) }
 //   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
-//                                           subsidy:i64 recorded:i64 }
+//                                           subsidy:i64 recorded:i64 cancel_until:i64 }
 // The idempotency index is not part of the state: it is an index of the events' client ids
 // (ledger/dedup_index.h), kept by the writer.
 #include "ledger/state.h"
@@ -71,12 +71,17 @@ const RuleSet* State::rules_at(TimeUs t) const {
   return best;
 }
 
+TimeUs State::cancel_until(TimeUs recorded_at_us) const {
+  const RuleSet* rules = rules_at(recorded_at_us);
+  return recorded_at_us + (rules ? rules->cancel_window_us : 0);
+}
+
 void State::remember_visit(Seq seq, VisitRecord record, TimeUs now_us) {
   REFAH_ASSERT(seq == visits_base_seq_ + recent_visits_.size());
+  record.cancel_until_us = cancel_until(record.recorded_at_us);
   recent_visits_.push_back(record);
-  // Forget what can no longer be cancelled under any rule set, so the index stays bounded.
-  while (!recent_visits_.empty() &&
-         recent_visits_.front().recorded_at_us < now_us - limits::cancel_window_us_max) {
+  // Forget what can no longer be cancelled, so the index holds about one window of events.
+  while (!recent_visits_.empty() && recent_visits_.front().cancel_until_us < now_us) {
     recent_visits_.pop_front();
     ++visits_base_seq_;
   }
@@ -366,7 +371,7 @@ Hash32 State::digest() const {
   w.num<std::uint64_t>(recent_visits_.size());
   for (const auto& r : recent_visits_) {
     w.num(r.card); w.num(r.venue); w.num<std::uint8_t>(r.is_visit); w.num<std::uint8_t>(r.cancelled);
-    w.num(r.subsidy_rials); w.num(r.recorded_at_us);
+    w.num(r.subsidy_rials); w.num(r.recorded_at_us); w.num(r.cancel_until_us);
   }
   return w.finish();
 }

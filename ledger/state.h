@@ -58,7 +58,8 @@ struct CardState {
   std::vector<std::pair<VenueId, std::uint16_t>> venue_visits_today;
 };
 
-// A recent visit, kept while it may still be cancelled (limits::cancel_window_us_max).
+// A recent event, kept while a visit recorded with it could still be cancelled: until the
+// cancellation window of the rule set in force when it was recorded closes.
 struct VisitRecord {
   CardId card = 0;
   VenueId venue = 0;
@@ -66,6 +67,7 @@ struct VisitRecord {
   bool cancelled = false;
   Rials subsidy_rials = 0;
   TimeUs recorded_at_us = 0;
+  TimeUs cancel_until_us = 0;  // recorded_at + the window then in force
 };
 
 struct Totals {
@@ -113,6 +115,7 @@ class State {
  private:
   Status apply_payload(const fb::Event& e);
   void remember_visit(Seq seq, VisitRecord record, TimeUs now_us);
+  TimeUs cancel_until(TimeUs recorded_at_us) const;
 
   Seq head_seq_ = 0;
   Hash32 head_hash_{};

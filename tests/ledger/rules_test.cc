@@ -1361,3 +1361,25 @@ TEST_CASE("Cancelling a visit of the previous local day does not free a slot of 
                   Reason::kDailyLimit);
   CHECK(balance_of(f, 100) == 2'000'000 - 3 * 80'000);
 }
+
+TEST_CASE("A visit's cancellation window is the one in force when it was recorded: a later rule set "
+          "neither reopens nor shortens it",
+          "[rules]") {
+  LedgerFixture f;
+  f.standard_programme();  // v1: 2-hour window
+  const Outcome early = f.visit(100, 10, 100'000, 1);
+  REQUIRE(early.accepted());
+  // v2 from now on: a 6-hour window, and later v3: a 1-hour window.
+  RuleSet v2 = standard_rules(2, f.clock().now_us());
+  v2.cancel_window_us = 6 * kHourUs;
+  REQUIRE(f.run(admin(), PublishRuleSet{v2}).accepted());
+  const Outcome late = f.visit(100, 11, 100'000, 2);  // recorded under v2
+  REQUIRE(late.accepted());
+  f.clock().advance_us(3 * kHourUs);
+  CHECK(f.run(venue_actor(10), CancelVisit{early.seq, VisitCancelReason::kVenueError}).reason ==
+        Reason::kCancelWindowClosed);  // v1's 2 hours have passed, v2 does not reopen it
+  RuleSet v3 = standard_rules(3, f.clock().now_us());
+  v3.cancel_window_us = kHourUs;
+  REQUIRE(f.run(admin(), PublishRuleSet{v3}).accepted());
+  CHECK(f.run(venue_actor(11), CancelVisit{late.seq, VisitCancelReason::kVenueError}).accepted());
+}
