@@ -63,6 +63,7 @@ void DedupIndex::collect_spill() {
   std::lock_guard lk(mu_);
   if (!done_) return;
   done_ = false;
+  if (spill_status_.is_ok()) spill_status_ = log_.ingest_dedup_file(spill_path_, spill_through_);
   if (spill_status_.is_ok()) {
     on_disk_ += spilling_->size();
     bloom_ = spill_bloom_;
@@ -88,6 +89,7 @@ void DedupIndex::after_commit(Seq durable_seq) {
   {
     std::lock_guard lk(mu_);
     spill_through_ = durable_seq;
+    spill_path_ = log_.dir() + "/dedup-" + std::to_string(durable_seq) + ".sst";
     // Add to the current filter while it has room; past that, build one twice the size.
     spill_bloom_ = on_disk_ + spilling_->size() <= bloom_->capacity()
                        ? bloom_
@@ -119,7 +121,7 @@ void DedupIndex::spill_loop() {
     cv_.wait(lk, [&] { return requested_ || stop_; });
     if (stop_ && !requested_) return;
     const DedupTable* table = spilling_.get();
-    const Seq through = spill_through_;
+    const std::string path = spill_path_;
     std::shared_ptr<BlockedBloom> bloom = spill_bloom_;
     const bool fresh_bloom = bloom != bloom_;
     lk.unlock();
@@ -128,12 +130,11 @@ void DedupIndex::spill_loop() {
     records.reserve(table->size());
     table->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
     std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    Status s = log_.ingest_dedup(records, through);
+    Status s = log_.write_dedup_file(records, path);
     if (s.is_ok()) {
-      if (fresh_bloom)  // every id on disk, this run included
-        s = log_.scan_dedup_ids([&](const Bytes16& id) { bloom->add(id); });
-      else
-        for (const auto& r : records) bloom->add(r.id);
+      // A fresh, bigger filter needs every id already on disk too (read-only scan), then this run.
+      if (fresh_bloom) s = log_.scan_dedup_ids([&](const Bytes16& id) { bloom->add(id); });
+      for (const auto& r : records) bloom->add(r.id);
     }
     lk.lock();
     spill_status_ = s;

@@ -1,7 +1,8 @@
 // The idempotency index: client event id -> (sequence number, command digest), for every event.
 // Recent ids live in memory (DedupTable); when that table is full the writer hands it to a
-// background thread that writes it to disk as one sorted table file (EventLog::ingest_dedup) and
-// adds its ids to an in-memory Bloom filter, which keeps lookups of new ids off the disk. Memory is
+// background thread that writes it as one sorted table file and adds its ids to an in-memory Bloom
+// filter (which keeps lookups of new ids off the disk); the writer then ingests the file. Only the
+// writer thread writes to the database. Memory is
 // bounded: a new table reaching twice the limit while a spill still runs makes the writer wait for
 // it, so at most ~4 x recent_ids_max ids (plus a batch) are in memory, and ~10 bits per id on disk.
 // Used by the writer thread only.
@@ -79,6 +80,7 @@ class DedupIndex final : public CommitSink {
   bool stop_ = false;
   Seq spill_through_ = 0;
   std::shared_ptr<BlockedBloom> spill_bloom_;  // the filter the spill adds to, or a bigger new one
+  std::string spill_path_;
   Status spill_status_;
   std::thread thread_;
 };

@@ -5,9 +5,10 @@
 //                             "head"   := seq : u64 big-endian | hash : 32 bytes
 //   column family "dedup"     key := client event id : 16 bytes
 //                             value := seq : u64 big-endian | command digest : u64 little-endian
-//                             written only by ingesting sorted table files (ingest_dedup)
+//                             written only by ingesting sorted table files (ingest_dedup_file)
 //   column family "meta"      "dedup_through" := seq : u64 big-endian: every id of events up to
-//                             it is in "dedup" (written after each ingest, sync=true)
+//                             it is in "dedup" (written after each ingest; durable with the next
+//                             synced batch)
 //   column family "snapshots" reserved for projection snapshots (issue 3)
 //
 // Every append is one WriteBatch holding the batch's events and the new "head", written with
@@ -329,34 +330,31 @@ std::unique_ptr<EventLog::Reader> EventLog::read_from(Seq first_seq) const {
 
 Seq EventLog::dedup_through() const { return impl_->dedup_through.load(); }
 
-Status EventLog::ingest_dedup(std::span<const DedupRecord> sorted, Seq through) {
-  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
-  if (!sorted.empty()) {
-    const std::string path = impl_->dir + "/dedup-" + std::to_string(through) + ".sst";
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->dedup_options, impl_->dedup);
-    rocksdb::Status s = writer.Open(path);
-    if (!s.ok()) return from_rocks(s, "opening " + path);
-    for (const auto& r : sorted) {
-      std::uint8_t value[16];
-      put_seq_key(r.seq, value);
-      for (int i = 0; i < 8; ++i) value[8 + i] = static_cast<std::uint8_t>(r.digest >> (8 * i));
-      s = writer.Put(rocksdb::Slice(reinterpret_cast<const char*>(r.id.bytes.data()), 16),
-                     rocksdb::Slice(reinterpret_cast<const char*>(value), 16));
-      if (!s.ok()) return from_rocks(s, "writing " + path);
-    }
-    s = writer.Finish();
-    if (!s.ok()) return from_rocks(s, "finishing " + path);
-    rocksdb::IngestExternalFileOptions io;
-    io.move_files = true;  // link the file into the database instead of copying it
-    s = impl_->db->IngestExternalFile(impl_->dedup, {path}, io);
-    if (!s.ok()) return from_rocks(s, "ingesting " + path);
+Status EventLog::write_dedup_file(std::span<const DedupRecord> sorted, const std::string& path) const {
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->dedup_options, impl_->dedup);
+  rocksdb::Status s = writer.Open(path);
+  if (!s.ok()) return from_rocks(s, "opening " + path);
+  for (const auto& r : sorted) {
+    std::uint8_t value[16];
+    put_seq_key(r.seq, value);
+    for (int i = 0; i < 8; ++i) value[8 + i] = static_cast<std::uint8_t>(r.digest >> (8 * i));
+    s = writer.Put(rocksdb::Slice(reinterpret_cast<const char*>(r.id.bytes.data()), 16),
+                   rocksdb::Slice(reinterpret_cast<const char*>(value), 16));
+    if (!s.ok()) return from_rocks(s, "writing " + path);
   }
+  return from_rocks(writer.Finish(), "finishing " + path);
+}
+
+Status EventLog::ingest_dedup_file(const std::string& path, Seq through) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  rocksdb::IngestExternalFileOptions io;
+  io.move_files = true;  // link the file into the database instead of copying it
+  rocksdb::Status s = impl_->db->IngestExternalFile(impl_->dedup, {path}, io);
+  if (!s.ok()) return from_rocks(s, "ingesting " + path);
   std::uint8_t key[kSeqKeyBytes];
   put_seq_key(through, key);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::Status s = impl_->db->Put(wo, impl_->meta, kMetaDedupThrough,
-                                     rocksdb::Slice(reinterpret_cast<const char*>(key), 8));
+  s = impl_->db->Put(rocksdb::WriteOptions(), impl_->meta, kMetaDedupThrough,
+                     rocksdb::Slice(reinterpret_cast<const char*>(key), 8));
   if (!s.ok()) return from_rocks(s, "writing dedup_through");
   impl_->dedup_through = through;
   return Status::ok();

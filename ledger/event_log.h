@@ -96,9 +96,13 @@ class EventLog {
     Seq seq = 0;
     std::uint64_t digest = 0;
   };
-  // Writes records (sorted by id, no repeats) as one ingested table file, durably, then records
-  // `through`. Safe from a thread other than the writer's.
-  [[nodiscard]] Status ingest_dedup(std::span<const DedupRecord> sorted, Seq through);
+  // Writes records (sorted by id, no repeats) to a table file at `path`, synced. Touches no database
+  // state: safe on a thread other than the writer's.
+  [[nodiscard]] Status write_dedup_file(std::span<const DedupRecord> sorted, const std::string& path) const;
+  // Ingests a file from write_dedup_file into the index (moving it into the database) and records
+  // `through` (unsynced: the writer's next synced batch makes it durable; after a crash before that,
+  // the ids past the old mark are refilled from the log, harmlessly twice). Writer thread only.
+  [[nodiscard]] Status ingest_dedup_file(const std::string& path, Seq through);
   // The record of id, or nullopt.
   [[nodiscard]] Result<std::optional<DedupRecord>> get_dedup(const Bytes16& id) const;
   Seq dedup_through() const;
