@@ -27,7 +27,9 @@ inline constexpr std::uint32_t venue_daily_capacity_max = 100'000;
 
 // Rule sets: how many the ledger keeps (one a week for twenty years).
 inline constexpr std::size_t rule_sets_max = 1'000;
-inline constexpr std::uint16_t visits_per_day_max = 100;
+// Visits a card may make in one local day under any rule set: the decision state keeps the venue of
+// each of a card's visits today in a fixed array of this size (32 bytes a card).
+inline constexpr std::uint16_t visits_per_day_max = 8;
 // The cancellation window can never be longer than this. The writer remembers each event until the
 // window in force when it was recorded closes (CANCEL_WINDOW_CLOSED for any older sequence number),
 // so the visit index holds about one window of events, at most this long.

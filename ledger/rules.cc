@@ -169,9 +169,8 @@ Outcome decide_visit(const State& st, const Actor& actor, const RecordVisit& c, 
     return reject(Reason::kStaleVisit);
   if (card->day == local_day(now, rules->utc_offset_minutes)) {
     if (card->visits_today >= rules->visits_per_card_per_day) return reject(Reason::kDailyLimit);
-    for (const auto& [v, count] : card->venue_visits_today)
-      if (v == c.venue && count >= rules->visits_per_card_per_venue_per_day)
-        return reject(Reason::kVenueDailyLimit);
+    if (card->visits_today_at(c.venue) >= rules->visits_per_card_per_venue_per_day)
+      return reject(Reason::kVenueDailyLimit);
   }
   const NeighbourhoodState* n = st.neighbourhood(card->neighbourhood);
   if (n == nullptr || n->tier < 1 || n->tier > kTierCount) return reject(Reason::kUnknownNeighbourhood);

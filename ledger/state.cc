@@ -8,10 +8,9 @@
 //   venues      := count:u64 { id:u32 nbhd:u32 category:u8 status:u8 capacity:u32 name_len:u32 name }
 //   rules       := count:u64 { version:u32 effective:i64 share_bp:u16*5 caps:i64*6 per_day:u16
 //                              per_venue_day:u16 window:i64 max_age:i64 utc_offset:i16 }
-//   cards       := count:u64 { id:u64 balance credited spent refunded released carried_in
-//                              carried_out valid_until last_visit : i64, last_event:u64, holder:16 nbhd:u32
-//                              visits:u32 day:i32 visits_today:u16 status:u8 category:u8
-//                              n:u32 { venue:u32 count:u16 } (in venue order) }
+//   cards       := count:u64 { id:u64 balance:i64 valid_until:i64 last_event:u64 holder:16
+//                              nbhd:u32 day:i32 visits_today:u8 venue:u32 * visits_today
+//                              status:u8 category:u8 }
 //   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
 //                                           subsidy:i64 recorded:i64 cancel_until:i64 }
 // The idempotency index is not part of the state: it is an index of the events' client ids
@@ -36,13 +35,6 @@ std::int32_t local_day(TimeUs t_us, int utc_offset_minutes) {
   return static_cast<std::int32_t>(day);
 }
 
-std::size_t State::Bytes16Hash::operator()(const Bytes16& b) const {
-  std::uint64_t a, c;
-  std::memcpy(&a, b.bytes.data(), 8);
-  std::memcpy(&c, b.bytes.data() + 8, 8);
-  return static_cast<std::size_t>((a ^ (c * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL);
-}
-
 const NeighbourhoodState* State::neighbourhood(NeighbourhoodId id) const {
   auto it = neighbourhoods_.find(id);
   return it == neighbourhoods_.end() ? nullptr : &it->second;
@@ -52,12 +44,23 @@ const VenueState* State::venue(VenueId id) const {
   return it == venues_.end() ? nullptr : &it->second;
 }
 const CardState* State::card(CardId id) const {
-  auto it = cards_.find(id);
-  return it == cards_.end() ? nullptr : &it->second;
+  const std::uint32_t i = card_index_.find(id);
+  return i == FlatIndex::kNone ? nullptr : &cards_[i];
+}
+CardState* State::find_card(CardId id) {
+  const std::uint32_t i = card_index_.find(id);
+  return i == FlatIndex::kNone ? nullptr : &cards_[i];
+}
+std::uint32_t State::add_card(CardId id, const CardState& c) {
+  const auto i = static_cast<std::uint32_t>(card_ids_.size());
+  card_index_.insert(id, i);
+  card_ids_.push_back(id);
+  cards_.push_back(c);
+  return i;
 }
 CardId State::active_card_of(const Bytes16& holder_ref) const {
-  auto it = active_holders_.find(holder_ref);
-  return it == active_holders_.end() ? 0 : it->second;
+  const std::uint32_t i = active_holders_.find(holder_ref);
+  return i == HolderIndex::kNone ? 0 : card_ids_[i];
 }
 const VisitRecord* State::recent_visit(Seq seq) const {
   if (seq < visits_base_seq_ || seq - visits_base_seq_ >= recent_visits_.size()) return nullptr;
@@ -159,63 +162,57 @@ Status State::apply_payload(const fb::Event& e) {
     }
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();
-      if (cards_.count(p->card())) return bad(e, "card issued twice");
+      if (card_index_.find(p->card()) != FlatIndex::kNone) return bad(e, "card issued twice");
       CardState c;
-      c.balance_rials = c.credited_rials = p->initial_credit_rials();
+      c.balance_rials = p->initial_credit_rials();
       c.valid_until_us = p->valid_until_us();
       c.holder_ref = to_bytes16(p->holder_ref());
       c.neighbourhood = p->neighbourhood();
       c.category = static_cast<CardCategory>(p->category());
       c.last_event_seq = e.seq();
-      if (active_holders_.count(c.holder_ref)) return bad(e, "holder already has an active card");
-      active_holders_[c.holder_ref] = p->card();
-      cards_.emplace(p->card(), std::move(c));
+      if (active_holders_.find(c.holder_ref) != HolderIndex::kNone)
+        return bad(e, "holder already has an active card");
+      active_holders_.set(c.holder_ref, add_card(p->card(), c));
       totals_.issued_rials += p->initial_credit_rials();
       return Status::ok();
     }
     case fb::Payload::CardToppedUp: {
       const auto* p = e.payload_as_CardToppedUp();
-      auto it = cards_.find(p->card());
-      if (it == cards_.end()) return bad(e, "top-up of an unknown card");
-      if (p->card_prev_seq() != it->second.last_event_seq) return bad(e, "card chain broken");
-      it->second.last_event_seq = e.seq();
-      it->second.balance_rials += p->amount_rials();
-      it->second.credited_rials += p->amount_rials();
-      if (it->second.balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
+      CardState* c = find_card(p->card());
+      if (c == nullptr) return bad(e, "top-up of an unknown card");
+      if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+      c->last_event_seq = e.seq();
+      c->balance_rials += p->amount_rials();
+      if (c->balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
       totals_.topped_up_rials += p->amount_rials();
       return Status::ok();
     }
     case fb::Payload::VisitRecorded: {
       const auto* p = e.payload_as_VisitRecorded();
-      auto it = cards_.find(p->card());
-      if (it == cards_.end()) return bad(e, "visit of an unknown card");
+      CardState* c = find_card(p->card());
+      if (c == nullptr) return bad(e, "visit of an unknown card");
       const RuleSet* rules = rules_at(now);
       if (rules == nullptr) return bad(e, "visit without a rule set in force");
-      CardState& c = it->second;
-      if (p->card_prev_seq() != c.last_event_seq) return bad(e, "card chain broken");
-      c.last_event_seq = e.seq();
-      c.balance_rials -= p->subsidy_rials();
-      c.spent_rials += p->subsidy_rials();
-      c.visits += 1;
-      c.last_visit_us = now;
+      if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+      c->last_event_seq = e.seq();
+      c->balance_rials -= p->subsidy_rials();
       const std::int32_t day = local_day(now, rules->utc_offset_minutes);
-      if (day != c.day) {
-        c.day = day;
-        c.visits_today = 0;
-        c.venue_visits_today.clear();
+      if (day != c->day) {
+        c->day = day;
+        c->visits_today = 0;
       }
-      c.visits_today += 1;
-      auto v = std::find_if(c.venue_visits_today.begin(), c.venue_visits_today.end(),
-                            [&](const auto& x) { return x.first == p->venue(); });
-      if (v == c.venue_visits_today.end())
-        c.venue_visits_today.emplace_back(p->venue(), 1);
-      else
-        v->second += 1;
-      if (c.balance_rials != p->balance_after_rials()) return bad(e, "visit balance mismatch");
+      if (c->visits_today >= limits::visits_per_day_max) return bad(e, "more visits in a day than any rule allows");
+      c->venues_today[c->visits_today++] = p->venue();
+      if (c->balance_rials != p->balance_after_rials()) return bad(e, "visit balance mismatch");
       totals_.spent_rials += p->subsidy_rials();
       totals_.visits += 1;
-      remember_visit(e.seq(), VisitRecord{p->card(), p->venue(), true, false, p->subsidy_rials(), now},
-                     now);
+      VisitRecord r;
+      r.card = p->card();
+      r.venue = p->venue();
+      r.is_visit = true;
+      r.subsidy_rials = p->subsidy_rials();
+      r.recorded_at_us = now;
+      remember_visit(e.seq(), r, now);
       return Status::ok();
     }
     case fb::Payload::VisitCancelled: {
@@ -225,71 +222,64 @@ Status State::apply_payload(const fb::Event& e) {
         return bad(e, "cancellation of a visit outside the window");
       VisitRecord& r = recent_visits_[p->visit_seq() - visits_base_seq_];
       if (!r.is_visit || r.cancelled) return bad(e, "cancellation of a non-visit or twice");
-      auto it = cards_.find(r.card);
-      if (it == cards_.end()) return bad(e, "cancellation for an unknown card");
-      CardState& c = it->second;
-      if (p->card_prev_seq() != c.last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
+      CardState* c = find_card(r.card);
+      if (c == nullptr) return bad(e, "cancellation for an unknown card");
+      if (p->card_prev_seq() != c->last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
         return bad(e, "card chain or visit time does not match");
-      c.last_event_seq = e.seq();
+      c->last_event_seq = e.seq();
       r.cancelled = true;
-      c.balance_rials += p->refund_rials();
-      c.refunded_rials += p->refund_rials();
+      c->balance_rials += p->refund_rials();
       const RuleSet* rules = rules_at(r.recorded_at_us);
       // A visit cancelled on the local day it was recorded gives its daily slots back.
-      if (rules != nullptr && local_day(r.recorded_at_us, rules->utc_offset_minutes) == c.day) {
-        if (c.visits_today > 0) c.visits_today -= 1;
-        for (auto& [venue, count] : c.venue_visits_today)
-          if (venue == r.venue && count > 0) count -= 1;
+      if (rules != nullptr && local_day(r.recorded_at_us, rules->utc_offset_minutes) == c->day) {
+        for (int i = c->visits_today - 1; i >= 0; --i) {
+          if (c->venues_today[i] != r.venue) continue;
+          for (int k = i; k + 1 < c->visits_today; ++k) c->venues_today[k] = c->venues_today[k + 1];
+          c->venues_today[--c->visits_today] = 0;
+          break;
+        }
       }
-      if (c.balance_rials != p->balance_after_rials()) return bad(e, "refund balance mismatch");
+      if (c->balance_rials != p->balance_after_rials()) return bad(e, "refund balance mismatch");
       totals_.refunded_rials += p->refund_rials();
       totals_.visits_cancelled += 1;
       return Status::ok();
     }
     case fb::Payload::CardCancelled: {
       const auto* p = e.payload_as_CardCancelled();
-      auto it = cards_.find(p->card());
-      if (it == cards_.end()) return bad(e, "cancellation of an unknown card");
-      CardState& c = it->second;
-      if (c.status != CardStatus::kActive) return bad(e, "cancellation of an inactive card");
-      if (p->released_rials() != c.balance_rials) return bad(e, "released amount is not the balance");
-      if (p->card_prev_seq() != c.last_event_seq) return bad(e, "card chain broken");
-      c.last_event_seq = e.seq();
-      c.released_rials += c.balance_rials;
-      c.balance_rials = 0;
-      c.status = CardStatus::kCancelled;
-      active_holders_.erase(c.holder_ref);
+      CardState* c = find_card(p->card());
+      if (c == nullptr) return bad(e, "cancellation of an unknown card");
+      if (c->status != CardStatus::kActive) return bad(e, "cancellation of an inactive card");
+      if (p->released_rials() != c->balance_rials) return bad(e, "released amount is not the balance");
+      if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+      c->last_event_seq = e.seq();
+      c->balance_rials = 0;
+      c->status = CardStatus::kCancelled;
+      active_holders_.erase(c->holder_ref);
       totals_.released_rials += p->released_rials();
       return Status::ok();
     }
     case fb::Payload::CardReplaced: {
       const auto* p = e.payload_as_CardReplaced();
-      auto it = cards_.find(p->old_card());
-      if (it == cards_.end() || cards_.count(p->new_card()))
+      const CardState* found = find_card(p->old_card());
+      if (found == nullptr || card_index_.find(p->new_card()) != FlatIndex::kNone)
         return bad(e, "replacement of an unknown card or into an existing one");
-      CardState& old = it->second;
-      if (old.status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
-      if (p->carried_rials() != old.balance_rials) return bad(e, "carried amount is not the balance");
-      if (p->old_card_prev_seq() != old.last_event_seq) return bad(e, "card chain broken");
+      if (found->status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
+      if (p->carried_rials() != found->balance_rials) return bad(e, "carried amount is not the balance");
+      if (p->old_card_prev_seq() != found->last_event_seq) return bad(e, "card chain broken");
       if (p->neighbourhood() != 0 && neighbourhoods_.count(p->neighbourhood()) == 0)
         return bad(e, "replacement into an unknown neighbourhood");
-      CardState fresh;
-      fresh.balance_rials = fresh.carried_in_rials = old.balance_rials;
+      // The new card takes the holder, the balance and today's visits (the daily limit follows
+      // the holder, not the plastic).
+      CardState fresh = *found;
       fresh.valid_until_us = p->valid_until_us();
-      fresh.holder_ref = old.holder_ref;
-      fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old.neighbourhood;
-      fresh.category = old.category;
+      if (p->neighbourhood() != 0) fresh.neighbourhood = p->neighbourhood();
       fresh.last_event_seq = e.seq();
-      // The daily counters follow the holder, so a replacement does not reset the daily limit.
-      fresh.day = old.day;
-      fresh.visits_today = old.visits_today;
-      fresh.venue_visits_today = old.venue_visits_today;
-      old.last_event_seq = e.seq();
-      old.carried_out_rials += old.balance_rials;
-      old.balance_rials = 0;
-      old.status = CardStatus::kReplaced;
-      active_holders_[fresh.holder_ref] = p->new_card();
-      cards_.emplace(p->new_card(), std::move(fresh));
+      const std::uint32_t index = add_card(p->new_card(), fresh);  // may move cards_
+      CardState* old = find_card(p->old_card());
+      old->last_event_seq = e.seq();
+      old->balance_rials = 0;
+      old->status = CardStatus::kReplaced;
+      active_holders_.set(fresh.holder_ref, index);
       return Status::ok();
     }
     case fb::Payload::NONE:
@@ -348,24 +338,17 @@ Hash32 State::digest() const {
     w.num(r.visits_per_card_per_day); w.num(r.visits_per_card_per_venue_per_day);
     w.num(r.cancel_window_us); w.num(r.visit_max_age_us); w.num(r.utc_offset_minutes);
   }
-  std::vector<CardId> ids;
-  ids.reserve(cards_.size());
-  for (const auto& kv : cards_) ids.push_back(kv.first);
+  std::vector<CardId> ids = card_ids_;
   std::sort(ids.begin(), ids.end());
   w.num<std::uint64_t>(ids.size());
   for (CardId id : ids) {
-    const CardState& c = cards_.at(id);
+    const CardState& c = *card(id);
     w.num(id);
-    w.num(c.balance_rials); w.num(c.credited_rials); w.num(c.spent_rials); w.num(c.refunded_rials);
-    w.num(c.released_rials); w.num(c.carried_in_rials); w.num(c.carried_out_rials);
-    w.num(c.valid_until_us); w.num(c.last_visit_us); w.num(c.last_event_seq);
+    w.num(c.balance_rials); w.num(c.valid_until_us); w.num(c.last_event_seq);
     w.bytes(c.holder_ref.bytes.data(), 16);
-    w.num(c.neighbourhood); w.num(c.visits); w.num(c.day); w.num(c.visits_today);
+    w.num(c.neighbourhood); w.num(c.day); w.num(c.visits_today);
+    for (std::uint8_t i = 0; i < c.visits_today; ++i) w.num(c.venues_today[i]);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
-    auto vv = c.venue_visits_today;
-    std::sort(vv.begin(), vv.end());
-    w.num<std::uint32_t>(static_cast<std::uint32_t>(vv.size()));
-    for (const auto& [venue, count] : vv) { w.num(venue); w.num(count); }
   }
   w.num(visits_base_seq_);
   w.num<std::uint64_t>(recent_visits_.size());

@@ -3,14 +3,16 @@
 // Two states that have applied the same events have the same digest(), byte for byte.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "ledger/command.h"
+#include "ledger/flat_index.h"
+#include "ledger/limits.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -35,27 +37,25 @@ struct VenueState {
   std::string name;
 };
 
-// Per card. Conservation, per card: credited + carried_in = balance + spent - refunded + released
-// + carried_out (checked by tests and by the auditor).
+// Per card: what the rules need, nothing more (the money figures of a card are the balances
+// projection's, projections/balances.h).
 struct CardState {
   Rials balance_rials = 0;
-  Rials credited_rials = 0;     // initial credit + top-ups
-  Rials spent_rials = 0;        // subsidy of every recorded visit
-  Rials refunded_rials = 0;     // subsidy given back by visit cancellations
-  Rials released_rials = 0;     // balance taken off when the card was cancelled
-  Rials carried_in_rials = 0;   // balance received from the card this one replaced
-  Rials carried_out_rials = 0;  // balance moved to the replacement card
   TimeUs valid_until_us = 0;
-  TimeUs last_visit_us = 0;     // recorded time of the last visit
   Seq last_event_seq = 0;       // the card's newest event: the head of its statement chain
   Bytes16 holder_ref;
   NeighbourhoodId neighbourhood = 0;
-  std::uint32_t visits = 0;     // recorded visits, cancelled ones included
-  std::int32_t day = 0;         // local day (days since epoch) the two counters below are for
-  std::uint16_t visits_today = 0;
+  std::int32_t day = 0;         // local day (days since epoch) the visits below are for
+  std::array<VenueId, limits::visits_per_day_max> venues_today{};  // venue of each visit that day
+  std::uint8_t visits_today = 0;
   CardStatus status = CardStatus::kActive;
   CardCategory category = CardCategory::kYouth;
-  std::vector<std::pair<VenueId, std::uint16_t>> venue_visits_today;
+  // Visits recorded at `venue` on `day`.
+  int visits_today_at(VenueId venue) const {
+    int n = 0;
+    for (std::uint8_t i = 0; i < visits_today; ++i) n += venues_today[i] == venue;
+    return n;
+  }
 };
 
 // A recent event, kept while a visit recorded with it could still be cancelled: until the
@@ -108,7 +108,8 @@ class State {
   const RuleSet* rules_at(TimeUs t) const;
   const RuleSet* latest_rules() const { return rule_sets_.empty() ? nullptr : &rule_sets_.back(); }
   const Totals& totals() const { return totals_; }
-  const std::unordered_map<CardId, CardState>& cards() const { return cards_; }
+  // Every card as (id, state), in no particular order.
+  DenseRange<CardId, CardState> cards() const { return {card_ids_, cards_}; }
   std::size_t venue_count() const { return venues_.size(); }
   std::size_t neighbourhood_count() const { return neighbourhoods_.size(); }
 
@@ -123,11 +124,12 @@ class State {
   std::map<NeighbourhoodId, NeighbourhoodState> neighbourhoods_;
   std::map<VenueId, VenueState> venues_;
   std::vector<RuleSet> rule_sets_;  // in version order
-  std::unordered_map<CardId, CardState> cards_;
-  struct Bytes16Hash {
-    std::size_t operator()(const Bytes16& b) const;
-  };
-  std::unordered_map<Bytes16, CardId, Bytes16Hash> active_holders_;
+  CardState* find_card(CardId id);
+  std::uint32_t add_card(CardId id, const CardState& c);
+  FlatIndex card_index_;            // card id -> position in card_ids_ and cards_
+  std::vector<CardId> card_ids_;
+  std::vector<CardState> cards_;    // ~88 bytes a card, contiguous
+  HolderIndex active_holders_;      // holder ref -> position of their active card
   std::deque<VisitRecord> recent_visits_;  // index = seq - visits_base_seq_
   Seq visits_base_seq_ = 1;
   Totals totals_;

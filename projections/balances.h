@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "ledger/types.h"
-#include "projections/flat_index.h"
+#include "ledger/flat_index.h"
 
 namespace refah {
 class Sha256;
@@ -44,24 +44,9 @@ class Balances {
   void prefetch_slot(CardId id) const { index_.prefetch(id); }
   void prefetch_card(CardId id) const;
 
-  // Every card as (id, figures), in issue order: for (const auto& [id, c] : balances.cards()).
-  class Range {
-   public:
-    struct Iterator {
-      const Balances* b;
-      std::size_t i;
-      std::pair<CardId, const CardBalance&> operator*() const { return {b->ids_[i], b->dense_[i]}; }
-      Iterator& operator++() { ++i; return *this; }
-      bool operator!=(const Iterator& o) const { return i != o.i; }
-    };
-    Iterator begin() const { return {b_, 0}; }
-    Iterator end() const { return {b_, b_->ids_.size()}; }
-    explicit Range(const Balances* b) : b_(b) {}
-
-   private:
-    const Balances* b_;
-  };
-  Range cards() const { return Range(this); }
+  // Every card as (id, figures), in no particular order:
+  // for (const auto& [id, c] : balances.cards()).
+  DenseRange<CardId, CardBalance> cards() const { return {ids_, dense_}; }
 
   // Canonical bytes (cards in id order) into a running digest.
   void digest_into(Sha256& h) const;

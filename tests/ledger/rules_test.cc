@@ -693,7 +693,7 @@ TEST_CASE("A top-up adds its amount to the balance and reports balance_after", "
   const Outcome max =
       REQUIRE_RUN_OK(f, admin(), (TopUpCard{100, limits::amount_rials_max, FundingSource::kDonor}));
   CHECK(max.balance_after_rials == 2'250'000 + limits::amount_rials_max);
-  const CardState c = f.card(100);
+  const auto c = f.card(100);
   CHECK(c.balance_rials == 2'250'000 + limits::amount_rials_max);
   CHECK(c.credited_rials == 2'000'000 + 250'000 + limits::amount_rials_max);
 }
@@ -746,7 +746,7 @@ TEST_CASE("The subsidy of a visit is list price times the tier share, floored, c
     CHECK(o.subsidy_rials == row.subsidy);
     CHECK(o.copay_rials == row.price - row.subsidy);
     CHECK(o.balance_after_rials == 3'000'000 - row.subsidy);
-    const CardState c = f.card(card);
+    const auto c = f.card(card);
     CHECK(c.balance_rials == 3'000'000 - row.subsidy);
     CHECK(c.spent_rials == row.subsidy);
     CHECK(c.visits == 1);
@@ -766,7 +766,7 @@ TEST_CASE("A visit with list price 0 is accepted, counted and debits nothing", "
   CHECK(o.subsidy_rials == 0);
   CHECK(o.copay_rials == 0);
   CHECK(o.balance_after_rials == 2'000'000);
-  const CardState c = f.card(100);
+  const auto c = f.card(100);
   CHECK(c.balance_rials == 2'000'000);
   CHECK(c.visits == 1);
   CHECK(c.visits_today == 1);
@@ -936,7 +936,7 @@ TEST_CASE("Cancelling a visit refunds its subsidy to the card", "[rules]") {
       REQUIRE_RUN_OK(f, venue_actor(10), (CancelVisit{v.seq, VisitCancelReason::kHolderRequest}));
   CHECK(c.subsidy_rials == 80'000);
   CHECK(c.balance_after_rials == 2'000'000);
-  const CardState card = f.card(100);
+  const auto card = f.card(100);
   CHECK(card.balance_rials == 2'000'000);
   CHECK(card.refunded_rials == 80'000);
   CHECK(card.spent_rials == 80'000);
@@ -1086,7 +1086,7 @@ TEST_CASE("Cancelling a card releases its balance and marks it cancelled", "[rul
   REQUIRE(f.visit(100, 10, 100'000).accepted());
   const Outcome o = REQUIRE_RUN_OK(f, admin(), (CancelCard{100, CardCancelReason::kHolderRequest}));
   CHECK(o.balance_after_rials == 0);
-  const CardState c = f.card(100);
+  const auto c = f.card(100);
   CHECK(c.status == CardStatus::kCancelled);
   CHECK(c.balance_rials == 0);
   CHECK(c.released_rials == 1'920'000);
@@ -1124,11 +1124,11 @@ TEST_CASE("Replacing a card carries balance, holder and neighbourhood to the new
   const Outcome r = REQUIRE_RUN_OK(f, admin(), (ReplaceCard{200, 201, kT0 + 100 * kDayUs}));
   CHECK(r.balance_after_rials == 965'000);
 
-  const CardState old_card = f.card(200);
+  const auto old_card = f.card(200);
   CHECK(old_card.status == CardStatus::kReplaced);
   CHECK(old_card.balance_rials == 0);
   CHECK(old_card.carried_out_rials == 965'000);
-  const CardState new_card = f.card(201);
+  const auto new_card = f.card(201);
   CHECK(new_card.status == CardStatus::kActive);
   CHECK(new_card.balance_rials == 965'000);
   CHECK(new_card.carried_in_rials == 965'000);

@@ -10,6 +10,7 @@
 #include "ledger/clock.h"
 #include "ledger/command.h"
 #include "ledger/ledger.h"
+#include "projections/projections.h"
 
 namespace refah::test {
 
@@ -88,13 +89,19 @@ class LedgerFixture {
   LedgerFixture() : clock_(kT0) { reopen(); }
   ~LedgerFixture() { ledger_.reset(); }
 
+  // Reopens the ledger with fresh projections of its own, teed with extra.sink when a test passes one.
   void reopen(Ledger::Options extra = {}) {
     ledger_.reset();
+    projections_ = std::make_unique<proj::Projections>();
+    tee_.own = projections_.get();
+    tee_.theirs = extra.sink;
+    extra.sink = &tee_;
     extra.data_dir = dir_.path();
     auto opened = Ledger::open(extra, clock_);
     if (!opened.is_ok()) throw std::runtime_error(opened.status().to_string());
     ledger_ = std::move(opened).value();
   }
+  proj::Projections& projections() { return *projections_; }
   Ledger& ledger() { return *ledger_; }
   ManualClock& clock() { return clock_; }
   const TempDir& dir() const { return dir_; }
@@ -137,18 +144,40 @@ class LedgerFixture {
     issue(100, 1, 2'000'000);
   }
 
-  CardState card(CardId id) {
-    CardState out;
+  // A card as the rules see it (State) and as the balances projection reports it.
+  struct CardView : proj::CardBalance {
+    TimeUs valid_until_us = 0;
+    Bytes16 holder_ref;
+    int visits_today = 0;
+  };
+  CardView card(CardId id) {
+    CardView out;
+    projections_->read([&](const proj::View& v) {
+      if (const proj::CardBalance* b = v.balances.card(id)) static_cast<proj::CardBalance&>(out) = *b;
+    });
     ledger_->read([&](const State& s) {
-      if (const CardState* c = s.card(id)) out = *c;
+      if (const CardState* c = s.card(id)) {
+        out.valid_until_us = c->valid_until_us;
+        out.holder_ref = c->holder_ref;
+        out.visits_today = c->day == local_day(s.head_time_us(), 210) ? c->visits_today : 0;
+      }
     });
     return out;
   }
 
  private:
+  struct Tee final : CommitSink {
+    CommitSink* own = nullptr;
+    CommitSink* theirs = nullptr;
+    void begin_batch() override { own->begin_batch(); if (theirs) theirs->begin_batch(); }
+    void apply(const fb::Event& e) override { own->apply(e); if (theirs) theirs->apply(e); }
+    void end_batch(Seq s, TimeUs t) override { own->end_batch(s, t); if (theirs) theirs->end_batch(s, t); }
+  };
   TempDir dir_;
   ManualClock clock_;
   Ids ids_;
+  std::unique_ptr<proj::Projections> projections_;
+  Tee tee_;
   std::unique_ptr<Ledger> ledger_;
 };
 
