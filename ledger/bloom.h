@@ -7,7 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "ledger/types.h"
 
@@ -44,6 +47,31 @@ class BlockedBloom {
     return true;
   }
   void prefetch(const Bytes16& id) const { __builtin_prefetch(&words_[(hash(id) % blocks_) * 8]); }
+
+  // Serialized form: capacity:u64 blocks:u64 words:u64 * (blocks * 8), little-endian.
+  void save(std::string& out) const {
+    auto put = [&](std::uint64_t v) {
+      for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    put(capacity_);
+    put(blocks_);
+    for (std::size_t i = 0; i < blocks_ * 8; ++i) put(words_[i].load(std::memory_order_relaxed));
+  }
+  // nullptr if the bytes are not exactly one saved filter.
+  static std::unique_ptr<BlockedBloom> load(std::string_view in) {
+    auto get = [&](std::size_t at) {
+      std::uint64_t v = 0;
+      for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(in[at + static_cast<std::size_t>(i)]);
+      return v;
+    };
+    if (in.size() < 16) return nullptr;
+    const std::uint64_t capacity = get(0), blocks = get(8);
+    if (blocks != std::max<std::size_t>(1, (capacity * 10 + 511) / 512) || in.size() != 16 + blocks * 64)
+      return nullptr;
+    auto bloom = std::make_unique<BlockedBloom>(capacity);
+    for (std::size_t i = 0; i < blocks * 8; ++i) bloom->words_[i].store(get(16 + 8 * i), std::memory_order_relaxed);
+    return bloom;
+  }
 
  private:
   static std::uint64_t hash(const Bytes16& id) {

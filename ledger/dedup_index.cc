@@ -7,14 +7,45 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/sha256.h"
+
+#include <cstring>
 
 namespace refah {
 
 DedupIndex::DedupIndex(EventLog& log, std::size_t recent_ids_max)
     : log_(log), recent_max_(recent_ids_max), recent_(std::make_unique<DedupTable>()) {}
 
+namespace {
+constexpr char kBloomKey[] = "dedup_bloom";
+
+// The filter saved at the last clean close, if it covers exactly the ids on disk now.
+std::unique_ptr<BlockedBloom> saved_bloom(const EventLog& log, std::size_t& on_disk) {
+  auto blob = log.get_meta(kBloomKey);
+  if (!blob.is_ok() || !blob.value()) return nullptr;
+  const std::string& b = *blob.value();
+  if (b.size() < 16 + 32) return nullptr;
+  const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(b.data()), b.size() - 32});
+  if (std::memcmp(check.data(), b.data() + b.size() - 32, 32) != 0) return nullptr;
+  std::uint64_t through = 0, count = 0;
+  for (int i = 7; i >= 0; --i) through = (through << 8) | static_cast<std::uint8_t>(b[static_cast<std::size_t>(i)]);
+  for (int i = 7; i >= 0; --i) count = (count << 8) | static_cast<std::uint8_t>(b[8 + static_cast<std::size_t>(i)]);
+  if (through != log.dedup_through()) return nullptr;  // ids were added since it was saved
+  auto bloom = BlockedBloom::load(std::string_view(b).substr(16, b.size() - 16 - 32));
+  if (bloom) on_disk = count;
+  return bloom;
+}
+}  // namespace
+
 Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t recent_ids_max) {
   std::unique_ptr<DedupIndex> index(new DedupIndex(log, recent_ids_max));
+  std::size_t saved_count = 0;
+  if (auto bloom = saved_bloom(log, saved_count)) {
+    index->bloom_ = std::move(bloom);
+    index->on_disk_ = saved_count;
+    index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
+    return index;
+  }
   std::vector<Bytes16> ids;
   Status s = log.scan_dedup_ids([&](const Bytes16& id) { ids.push_back(id); });
   if (!s.is_ok()) return s;
@@ -104,6 +135,44 @@ void DedupIndex::wait_for_spill() {
   cv_.wait(lk, [&] { return !requested_; });
   lk.unlock();
   collect_spill();
+}
+
+Status DedupIndex::spill_all(Seq durable_seq) {
+  wait_for_spill();
+  if (spilling_) {  // a failed spill was merged back; nothing is running
+    spilling_->for_each([&](const DedupTable::Entry& e) { recent_->insert(e.id, e.seq, e.digest); });
+    spilling_.reset();
+  }
+  std::vector<EventLog::DedupRecord> records;
+  records.reserve(recent_->size());
+  recent_->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  if (!records.empty() || log_.dedup_through() < durable_seq) {
+    const std::string path = log_.dir() + "/dedup-" + std::to_string(durable_seq) + ".sst";
+    Status s = records.empty() ? Status::ok() : log_.write_dedup_file(records, path);
+    if (s.is_ok()) s = log_.ingest_dedup_file(records.empty() ? std::string() : path, durable_seq);
+    if (!s.is_ok()) return s;
+    // Exactly-once rests on the filter never missing an id that is on disk: when this run does not
+    // fit, build one twice the size from every id on disk (this run included).
+    if (on_disk_ + records.size() > bloom_->capacity()) {
+      auto bigger = std::make_shared<BlockedBloom>(2 * (on_disk_ + records.size()));
+      s = log_.scan_dedup_ids([&](const Bytes16& id) { bigger->add(id); });
+      if (!s.is_ok()) return s;
+      bloom_ = std::move(bigger);
+    } else {
+      for (const auto& r : records) bloom_->add(r.id);
+    }
+    on_disk_ += records.size();
+    recent_ = std::make_unique<DedupTable>();
+  }
+  // Save the filter with the mark it covers, so the next open need not scan every id on disk.
+  std::string blob;
+  for (std::uint64_t v : {static_cast<std::uint64_t>(durable_seq), static_cast<std::uint64_t>(on_disk_)})
+    for (int i = 0; i < 8; ++i) blob.push_back(static_cast<char>(v >> (8 * i)));
+  bloom_->save(blob);
+  const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()});
+  blob.append(reinterpret_cast<const char*>(check.data()), check.size());
+  return log_.put_meta(kBloomKey, blob);
 }
 
 DedupIndex::Stats DedupIndex::stats() const {

@@ -52,6 +52,9 @@ class DedupIndex final : public CommitSink {
   void after_commit(Seq durable_seq);
   // Waits for a running spill to finish (for tests and clean shutdown).
   void wait_for_spill();
+  // At clean shutdown: every id in memory to disk now, on this thread, so that the next open
+  // refills nothing (dedup_through = durable_seq). Writer thread, with no batch in flight.
+  [[nodiscard]] Status spill_all(Seq durable_seq);
   Stats stats() const;
 
   // CommitSink: ids of replayed events past the disk part go into memory.

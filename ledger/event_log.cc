@@ -9,7 +9,9 @@
 //   column family "meta"      "dedup_through" := seq : u64 big-endian: every id of events up to
 //                             it is in "dedup" (written after each ingest; durable with the next
 //                             synced batch)
-//   column family "snapshots" reserved for projection snapshots (issue 3)
+//                             "dedup_bloom" := through:u64 | on_disk:u64 | filter (bloom.h save)
+//                             | sha256:32 over what precedes; written at clean close
+//   column family "snapshots" key := seq : u64 big-endian   value := snapshot (ledger/snapshot.h)
 //
 // Every append is one WriteBatch holding the batch's events and the new "head", written with
 // sync=true: the head and the events it covers become durable together or not at all.
@@ -87,6 +89,7 @@ struct EventLog::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* events = nullptr;
   rocksdb::ColumnFamilyHandle* dedup = nullptr;
+  rocksdb::ColumnFamilyHandle* snapshots = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::Options dedup_options;  // for the SstFileWriter
   std::atomic<Seq> dedup_through{0};
@@ -199,6 +202,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   impl->db.reset(raw);
   impl->events = impl->handles[1];
   impl->dedup = impl->handles[2];
+  impl->snapshots = impl->handles[3];
   impl->meta = impl->handles[4];
   impl->dedup_options = rocksdb::Options(db_options, dedup_cf);
 
@@ -347,10 +351,13 @@ Status EventLog::write_dedup_file(std::span<const DedupRecord> sorted, const std
 
 Status EventLog::ingest_dedup_file(const std::string& path, Seq through) {
   if (impl_->read_only) return Status::invalid_argument("log opened read-only");
-  rocksdb::IngestExternalFileOptions io;
-  io.move_files = true;  // link the file into the database instead of copying it
-  rocksdb::Status s = impl_->db->IngestExternalFile(impl_->dedup, {path}, io);
-  if (!s.ok()) return from_rocks(s, "ingesting " + path);
+  rocksdb::Status s;
+  if (!path.empty()) {  // an empty path only records `through` (nothing new to ingest)
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;  // link the file into the database instead of copying it
+    s = impl_->db->IngestExternalFile(impl_->dedup, {path}, io);
+    if (!s.ok()) return from_rocks(s, "ingesting " + path);
+  }
   std::uint8_t key[kSeqKeyBytes];
   put_seq_key(through, key);
   s = impl_->db->Put(rocksdb::WriteOptions(), impl_->meta, kMetaDedupThrough,
@@ -387,6 +394,56 @@ Status EventLog::scan_dedup_ids(const std::function<void(const Bytes16&)>& f) co
     f(id);
   }
   return from_rocks(it->status(), "scanning the idempotency index");
+}
+
+Status EventLog::put_meta(const std::string& key, const std::string& value) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  if (key == kMetaFormat || key == kMetaHead || key == kMetaDedupThrough)
+    return Status::invalid_argument("meta key " + key + " is the log's own");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(impl_->db->Put(wo, impl_->meta, key, value), "writing meta " + key);
+}
+
+Result<std::optional<std::string>> EventLog::get_meta(const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_rocks(s, "reading meta " + key);
+  return std::optional<std::string>(std::move(value));
+}
+
+Status EventLog::sync_wal() {
+  if (impl_->read_only) return Status::ok();
+  return from_rocks(impl_->db->SyncWAL(), "syncing the write-ahead log");
+}
+
+Status EventLog::put_snapshot(Seq seq, const std::string& value) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(impl_->db->Put(wo, impl_->snapshots, rocksdb::Slice(reinterpret_cast<char*>(key), 8), value),
+                    "writing snapshot " + std::to_string(seq));
+}
+
+Status EventLog::newest_snapshots(
+    const std::function<bool(Seq, std::span<const std::uint8_t>)>& f) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->snapshots));
+  for (it->SeekToLast(); it->Valid(); it->Prev())
+    if (f(get_seq_key(as_bytes(it->key())), as_bytes(it->value()))) break;
+  return from_rocks(it->status(), "reading snapshots");
+}
+
+Status EventLog::delete_snapshots_before(Seq seq) {
+  std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
+  put_seq_key(0, begin);
+  put_seq_key(seq, end);
+  return from_rocks(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots,
+                                           rocksdb::Slice(reinterpret_cast<char*>(begin), 8),
+                                           rocksdb::Slice(reinterpret_cast<char*>(end), 8)),
+                    "deleting old snapshots");
 }
 
 Status EventLog::debug_put_raw(Seq seq, std::span<const std::uint8_t> value) {

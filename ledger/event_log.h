@@ -109,6 +109,21 @@ class EventLog {
   // Calls f for every id on disk, in id order.
   [[nodiscard]] Status scan_dedup_ids(const std::function<void(const Bytes16&)>& f) const;
 
+  // Snapshots (column family "snapshots", key seq big-endian; value grammar in ledger/snapshot.h).
+  [[nodiscard]] Status put_snapshot(Seq seq, const std::string& value);  // sync=true
+  // Calls f(seq, value) for stored snapshots, newest first, until f returns true.
+  [[nodiscard]] Status newest_snapshots(
+      const std::function<bool(Seq seq, std::span<const std::uint8_t> value)>& f) const;
+  // Deletes every snapshot older than seq.
+  [[nodiscard]] Status delete_snapshots_before(Seq seq);
+
+  // A small named record in the meta column family (for the idempotency index's saved filter).
+  [[nodiscard]] Status put_meta(const std::string& key, const std::string& value);  // sync=true
+  [[nodiscard]] Result<std::optional<std::string>> get_meta(const std::string& key) const;
+
+  // Makes every write so far durable (fsync of the write-ahead log).
+  [[nodiscard]] Status sync_wal();
+
   // Writes one raw value at seq, around the writer and without touching the head. Only for tests
   // and tools that simulate damage or forgery; the ledger never calls it.
   [[nodiscard]] Status debug_put_raw(Seq seq, std::span<const std::uint8_t> value);

@@ -20,14 +20,21 @@
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/rules.h"
+#include "ledger/snapshot.h"
 
 namespace refah {
 
 LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink) {
-  LogReplay out{std::make_unique<State>(), Status::ok()};
-  Hash32 prev{};
-  Seq expected = 1;
-  auto reader = log.read_from(1);
+  return replay_log_from(log, std::make_unique<State>(), up_to_seq, sink);
+}
+
+LogReplay replay_log_from(const EventLog& log, std::unique_ptr<State> start, Seq up_to_seq,
+                          CommitSink* sink) {
+  LogReplay out{std::move(start), Status::ok()};
+  Hash32 prev = out.state->head_hash();
+  Seq expected = out.state->head_seq() + 1;
+  out.events = out.state->head_seq();
+  auto reader = log.read_from(expected);
   EventScratch scratch;
   std::size_t in_batch = 0;  // events given to the sink since its begin_batch()
   for (; reader->valid() && expected <= up_to_seq; reader->next(), ++expected) {
@@ -145,12 +152,76 @@ struct Ledger::Impl {
 
   void run();
   void process(std::vector<Submission>& subs);
+  std::unique_ptr<State> load_snapshot();
+  Status refill_dedup(Seq up_to_seq);
+  void write_snapshot();
+  Seq last_snapshot_seq = 0;
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
   void fail(const std::string& why, std::vector<Submission>& subs);
 };
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<State> Ledger::Impl::load_snapshot() {
+  std::unique_ptr<State> loaded;
+  Status s = log->newest_snapshots([&](Seq seq, std::span<const std::uint8_t> value) {
+    if (seq > log->head_seq()) {  // written ahead of a head that did not survive: unusable
+      ++stats.snapshots_ignored;
+      return false;
+    }
+    auto decoded = decode_snapshot(value, options.sink);
+    if (!decoded.is_ok() || (options.sink != nullptr && !decoded.value().sink_loaded)) {
+      ++stats.snapshots_ignored;
+      return false;
+    }
+    // The snapshot must describe this log: its head hash is the stored hash of event seq.
+    auto event = log->get(seq);
+    if (!event.is_ok() || event.value().size() < kEventHeaderBytes ||
+        std::memcmp(event.value().data() + 1, decoded.value().state->head_hash().data(), 32) != 0) {
+      ++stats.snapshots_ignored;
+      return false;
+    }
+    loaded = std::move(decoded.value().state);
+    return true;
+  });
+  if (!s.is_ok()) return nullptr;
+  if (loaded != nullptr) {
+    stats.snapshot_loaded_seq = loaded->head_seq();
+    last_snapshot_seq = loaded->head_seq();
+  }
+  return loaded;
+}
+
+Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
+  const Seq from = log->dedup_through() + 1;
+  if (from > up_to_seq) return Status::ok();
+  EventScratch scratch;
+  Seq expected = from;
+  for (auto r = log->read_from(from); r->valid() && expected <= up_to_seq; r->next(), ++expected) {
+    const fb::Event* e = verified_event(r->value(), scratch);
+    if (r->seq() != expected || e == nullptr || e->seq() != expected)
+      return Status::corruption("event " + std::to_string(expected) + ": unreadable while refilling the idempotency index");
+    dedup->apply(*e);
+  }
+  return expected > up_to_seq ? Status::ok()
+                              : Status::corruption("event " + std::to_string(expected) + " is missing");
+}
+
+void Ledger::Impl::write_snapshot() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string bytes = encode_snapshot(*state, options.sink);
+  Status s = log->put_snapshot(state->head_seq(), bytes);
+  if (s.is_ok()) {
+    // Keep the newest limits::snapshots_kept; the ones before the previous are of no more use.
+    if (last_snapshot_seq != 0) s = log->delete_snapshots_before(last_snapshot_seq);
+    last_snapshot_seq = state->head_seq();
+    stats.snapshots_written += 1;
+  }
+  if (!s.is_ok()) stats.snapshot_error = s.to_string();
+  stats.snapshot_write_ns += static_cast<std::uint64_t>(
+      std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
+}
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
   if (options.batch_commands_max == 0 || options.batch_commands_max > limits::writer_batch_commands_max)
@@ -177,7 +248,11 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   } tee;
   tee.a = impl->dedup.get();
   tee.b = options.sink;
-  LogReplay replay = replay_log(*impl->log, impl->log->head_seq(), &tee);
+  std::unique_ptr<State> start = options.replay_from_zero ? nullptr : impl->load_snapshot();
+  if (start == nullptr) start = std::make_unique<State>();
+  // The idempotency ids of events between the disk part and the snapshot are not in the tail.
+  if (Status s = impl->refill_dedup(start->head_seq()); !s.is_ok()) return s;
+  LogReplay replay = replay_log_from(*impl->log, std::move(start), impl->log->head_seq(), &tee);
   if (!replay.status.is_ok()) return replay.status;
   if (replay.state->head_hash() != impl->log->head_hash())
     return Status::corruption("replayed head hash differs from the stored head");
@@ -198,6 +273,16 @@ void Ledger::close() {
   impl_->queue_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
   std::lock_guard lk(impl_->state_mu);
+  if (impl_->log && !impl_->state_poisoned) {
+    // A clean close: every idempotency id to disk and a snapshot at the head, so the next open
+    // reads neither events nor ids back. A failure here costs the next open time, not data.
+    if (Status s = impl_->dedup->spill_all(impl_->state->head_seq()); !s.is_ok())
+      impl_->stats.snapshot_error = s.to_string();
+    // The spill's dedup_through record was written unsynced: the snapshot's synced write makes it
+    // durable (one WAL), and a head already snapshotted gets an explicit sync instead.
+    if (impl_->state->head_seq() > impl_->last_snapshot_seq) impl_->write_snapshot();
+    else (void)impl_->log->sync_wal();
+  }
   impl_->dedup.reset();  // finishes a running spill, which writes to the log
   impl_->log.reset();    // releases the data directory; the state stays readable
 }
@@ -358,6 +443,9 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   stats.events += batch.count();
   stats.event_bytes += batch.bytes();
   dedup->after_commit(state->head_seq());
+  if (options.snapshot_every_events != 0 &&
+      state->head_seq() - last_snapshot_seq >= options.snapshot_every_events)
+    write_snapshot();
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
 }

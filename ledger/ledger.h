@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,13 @@ class CommitSink {
   virtual void begin_batch() = 0;
   virtual void apply(const fb::Event& event) = 0;  // valid only during the call
   virtual void end_batch(Seq head_seq, TimeUs head_time_us) = 0;
+  // Snapshots: the sink's whole state as bytes (appended to out), and back into a fresh sink. A
+  // sink whose load() returns false is rebuilt from the log instead. Called on the writer thread.
+  virtual void save(std::string& out) const { (void)out; }
+  virtual bool load(std::span<const std::uint8_t> bytes) {
+    (void)bytes;
+    return false;  // a sink that cannot load is rebuilt from the log
+  }
 };
 
 class Ledger {
@@ -47,10 +55,17 @@ class Ledger {
     CommitSink* sink = nullptr;
     // Idempotency ids kept in memory before a table of them is moved to disk.
     std::size_t dedup_memory_ids_max = limits::dedup_memory_ids_max;
+    // Write a snapshot (state and sink) after this many events, and at close(); 0: only at close().
+    Seq snapshot_every_events = limits::snapshot_every_events;
+    // Ignore snapshots: replay and check the whole log on open (slow; the auditor's check). By
+    // default open trusts the newest valid snapshot and checks only the events after it.
+    bool replay_from_zero = false;
   };
 
-  // Opens the data directory, checks the head and rebuilds the decision state by replaying every
-  // event (each one checked: format, FlatBuffers verifier, hash chain). Fails on any corruption.
+  // Opens the data directory, checks the head, loads the newest usable snapshot (ledger/snapshot.h:
+  // its digest, format and head hash checked; unless replay_from_zero) and replays the events after
+  // it, each one checked (format, FlatBuffers verifier, hash chain). Fails on any corruption it
+  // reads; events before the snapshot are not re-read (replay::verify_log checks the whole log).
   // The clock must outlive the ledger.
   [[nodiscard]] static Result<std::unique_ptr<Ledger>> open(const Options& options, Clock& clock);
   // Finishes every queued command, then stops the writer.
@@ -92,6 +107,11 @@ class Ledger {
     std::size_t dedup_bloom_bytes = 0;
     std::uint64_t dedup_spills = 0;
     std::uint64_t dedup_disk_lookups = 0;
+    Seq snapshot_loaded_seq = 0;        // the snapshot open() started from, 0 if none
+    std::uint64_t snapshots_ignored = 0;  // found at open() but unusable (format, damage, sink)
+    std::uint64_t snapshots_written = 0;
+    std::uint64_t snapshot_write_ns = 0;  // time the writer spent writing them
+    std::string snapshot_error;           // of the last failed snapshot write
   };
   WriterStats writer_stats() const;
 
@@ -121,5 +141,8 @@ struct LogReplay {
 };
 class EventLog;
 LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink = nullptr);
+// The same from a state at some sequence number (a snapshot's), checking the chain from its head.
+LogReplay replay_log_from(const EventLog& log, std::unique_ptr<State> start, Seq up_to_seq,
+                          CommitSink* sink);
 
 }  // namespace refah

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "ledger/assert.h"
+#include "ledger/canon.h"
 #include "ledger/event_codec.h"
 #include "ledger/limits.h"
 #include "ledger/sha256.h"
@@ -288,31 +289,7 @@ Status State::apply_payload(const fb::Event& e) {
   return bad(e, "unknown payload");
 }
 
-namespace {
-class DigestWriter {
- public:
-  template <class T>
-  void num(T v) {
-    static_assert(std::is_integral_v<T>);
-    std::uint8_t b[sizeof(T)];
-    for (std::size_t i = 0; i < sizeof(T); ++i) b[i] = static_cast<std::uint8_t>(
-        static_cast<std::make_unsigned_t<T>>(v) >> (8 * i));
-    h_.update(b, sizeof(T));
-  }
-  void bytes(const void* p, std::size_t n) { h_.update(p, n); }
-  void str(const std::string& s) {
-    num<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-    bytes(s.data(), s.size());
-  }
-  Hash32 finish() { return h_.finish(); }
-
- private:
-  Sha256 h_;
-};
-}  // namespace
-
-Hash32 State::digest() const {
-  DigestWriter w;
+void State::write(CanonWriter& w) const {
   w.bytes("refah-state-v1", 14);
   w.num(head_seq_);
   w.bytes(head_hash_.data(), 32);
@@ -356,7 +333,110 @@ Hash32 State::digest() const {
     w.num(r.card); w.num(r.venue); w.num<std::uint8_t>(r.is_visit); w.num<std::uint8_t>(r.cancelled);
     w.num(r.subsidy_rials); w.num(r.recorded_at_us); w.num(r.cancel_until_us);
   }
-  return w.finish();
+}
+
+Hash32 State::digest() const {
+  Sha256 h;
+  {
+    CanonWriter w(&h, nullptr);
+    write(w);
+  }
+  return h.finish();
+}
+
+std::string State::serialize() const {
+  std::string out;
+  CanonWriter w(nullptr, &out);
+  write(w);
+  w.flush();
+  return out;
+}
+
+namespace {
+template <class E>
+bool read_enum(CanonReader& r, E& e, int count) {
+  std::uint8_t v = 0;
+  if (!r.num(v) || v >= count) return r.fail();
+  e = static_cast<E>(v);
+  return true;
+}
+}  // namespace
+
+Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes) {
+  auto st = std::make_unique<State>();
+  CanonReader r(bytes);
+  char magic[14];
+  if (!r.bytes(magic, 14) || std::memcmp(magic, "refah-state-v1", 14) != 0)
+    return Status::corruption("state: not a v1 state");
+  r.num(st->head_seq_);
+  r.bytes(st->head_hash_.data(), 32);
+  r.num(st->head_time_us_);
+  Totals& t = st->totals_;
+  r.num(t.issued_rials); r.num(t.topped_up_rials); r.num(t.spent_rials);
+  r.num(t.refunded_rials); r.num(t.released_rials); r.num(t.visits); r.num(t.visits_cancelled);
+  std::uint64_t n = 0;
+  r.count(n, 23);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    NeighbourhoodId id = 0;
+    NeighbourhoodState s;
+    r.num(id); r.num(s.county); r.num(s.tier); r.num(s.target_population); r.num(s.active_from_us);
+    r.str(s.name, limits::name_bytes_max);
+    st->neighbourhoods_[id] = std::move(s);
+  }
+  r.count(n, 18);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    VenueId id = 0;
+    VenueState v;
+    r.num(id); r.num(v.neighbourhood);
+    read_enum(r, v.category, kVenueCategoryCount);
+    read_enum(r, v.status, 2);
+    r.num(v.daily_capacity); r.str(v.name, limits::name_bytes_max);
+    st->venues_[id] = std::move(v);
+  }
+  r.count(n, 90);
+  if (n > limits::rule_sets_max) r.fail();
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    RuleSet rs;
+    r.num(rs.version); r.num(rs.effective_from_us);
+    for (auto& s : rs.subsidy_share_bp) r.num(s);
+    for (auto& c : rs.visit_cap_rials) r.num(c);
+    r.num(rs.visits_per_card_per_day); r.num(rs.visits_per_card_per_venue_per_day);
+    r.num(rs.cancel_window_us); r.num(rs.visit_max_age_us); r.num(rs.utc_offset_minutes);
+    st->rule_sets_.push_back(rs);
+  }
+  r.count(n, 59);  // smallest card record: no visits today
+  st->card_ids_.reserve(n);
+  st->cards_.reserve(n);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    CardId id = 0;
+    CardState c;
+    r.num(id);
+    r.num(c.balance_rials); r.num(c.valid_until_us); r.num(c.last_event_seq);
+    r.bytes(c.holder_ref.bytes.data(), 16);
+    r.num(c.neighbourhood); r.num(c.day); r.num(c.visits_today);
+    if (c.visits_today > limits::visits_per_day_max) r.fail();
+    for (std::uint8_t k = 0; k < c.visits_today && r.ok(); ++k) r.num(c.venues_today[k]);
+    read_enum(r, c.status, 3);
+    read_enum(r, c.category, kCardCategoryCount);
+    if (!r.ok() || id == 0 || st->card_index_.find(id) != FlatIndex::kNone) return Status::corruption("state: bad card");
+    const std::uint32_t index = st->add_card(id, c);
+    if (c.status == CardStatus::kActive) st->active_holders_.set(c.holder_ref, index);
+  }
+  r.num(st->visits_base_seq_);
+  r.count(n, 38);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    VisitRecord v;
+    std::uint8_t is_visit = 0, cancelled = 0;
+    r.num(v.card); r.num(v.venue); r.num(is_visit); r.num(cancelled);
+    r.num(v.subsidy_rials); r.num(v.recorded_at_us); r.num(v.cancel_until_us);
+    v.is_visit = is_visit != 0;
+    v.cancelled = cancelled != 0;
+    st->recent_visits_.push_back(v);
+  }
+  if (!r.at_end()) return Status::corruption("state: malformed or trailing bytes");
+  if (st->visits_base_seq_ + st->recent_visits_.size() != st->head_seq_ + 1)
+    return Status::corruption("state: visit window does not end at the head");
+  return st;
 }
 
 }  // namespace refah

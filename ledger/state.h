@@ -5,6 +5,8 @@
 
 #include <array>
 #include <deque>
+#include <memory>
+#include <span>
 #include <map>
 #include <string>
 #include <utility>
@@ -20,6 +22,7 @@ namespace refah {
 namespace fb {
 struct Event;
 }
+class CanonWriter;
 
 struct NeighbourhoodState {
   CountyCode county = 0;
@@ -90,6 +93,10 @@ class State {
 
   // SHA-256 over a canonical serialization of the whole state (grammar in state.cc).
   Hash32 digest() const;
+  // That serialization (a snapshot's state part), and back. parse() checks every count, range and
+  // enum and that nothing is left over; the digest of the parsed state equals the original's.
+  std::string serialize() const;
+  [[nodiscard]] static Result<std::unique_ptr<State>> parse(std::span<const std::uint8_t> bytes);
 
   Seq head_seq() const { return head_seq_; }
   const Hash32& head_hash() const { return head_hash_; }
@@ -115,6 +122,7 @@ class State {
 
  private:
   Status apply_payload(const fb::Event& e);
+  void write(CanonWriter& w) const;
   void remember_visit(Seq seq, VisitRecord record, TimeUs now_us);
   TimeUs cancel_until(TimeUs recorded_at_us) const;
 

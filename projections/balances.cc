@@ -1,4 +1,4 @@
-// The balances fold. Canonical bytes for the digest, cards in id order, integers little-endian:
+// The balances fold. Canonical bytes (digest and snapshot), cards in id order, little-endian:
 //   count:u64 { id:u64 balance credited spent refunded released carried_in carried_out issued_at
 //               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8 }
 #include "projections/balances.h"
@@ -115,10 +115,9 @@ void Balances::apply(const fb::Event& e) {
   }
 }
 
-void Balances::digest_into(Sha256& h) const {
+void Balances::write(CanonWriter& w) const {
   std::vector<CardId> ids = ids_;
   std::sort(ids.begin(), ids.end());
-  Canon w(h);
   w.num<std::uint64_t>(ids.size());
   for (CardId id : ids) {
     const CardBalance& c = *card(id);
@@ -129,6 +128,29 @@ void Balances::digest_into(Sha256& h) const {
     w.num(c.neighbourhood); w.num(c.visits); w.num(c.visits_cancelled);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
   }
+}
+
+bool Balances::read(CanonReader& r) {
+  std::uint64_t n = 0;
+  if (!r.count(n, 102)) return false;
+  ids_.reserve(n);
+  dense_.reserve(n);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    CardId id = 0;
+    CardBalance c;
+    std::uint8_t status = 0, category = 0;
+    r.num(id);
+    r.num(c.balance_rials); r.num(c.credited_rials); r.num(c.spent_rials); r.num(c.refunded_rials);
+    r.num(c.released_rials); r.num(c.carried_in_rials); r.num(c.carried_out_rials);
+    r.num(c.issued_at_us); r.num(c.last_visit_us); r.num(c.last_event_seq);
+    r.num(c.neighbourhood); r.num(c.visits); r.num(c.visits_cancelled);
+    r.num(status); r.num(category);
+    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || card(id) != nullptr) return r.fail();
+    c.status = static_cast<CardStatus>(status);
+    c.category = static_cast<CardCategory>(category);
+    add(id) = c;
+  }
+  return r.ok();
 }
 
 }  // namespace refah::proj

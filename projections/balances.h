@@ -9,6 +9,8 @@
 #include "ledger/flat_index.h"
 
 namespace refah {
+class CanonReader;
+class CanonWriter;
 class Sha256;
 namespace fb {
 struct Event;
@@ -48,8 +50,9 @@ class Balances {
   // for (const auto& [id, c] : balances.cards()).
   DenseRange<CardId, CardBalance> cards() const { return {ids_, dense_}; }
 
-  // Canonical bytes (cards in id order) into a running digest.
-  void digest_into(Sha256& h) const;
+  // Canonical bytes (cards in id order; grammar in balances.cc), and back (false if malformed).
+  void write(CanonWriter& w) const;
+  bool read(CanonReader& r);
 
  private:
   CardBalance* find(CardId id);

@@ -1,6 +1,7 @@
 // The coverage fold and its report. A holder's last visit is kept as a count in a per-neighbourhood
 // bucket of its local day, so reach over the last 30 days is a sum of 30 buckets; buckets older
 // than any reach window are dropped as recording days advance. Canonical bytes:
+//   offsets := count:u64 { from:i64 offset:i16 }
 //   areas := count:u64 { id:u32 county:u16 tier:u8 target:u32 name issued:u32 active:u32
 //                        visits:u64 cancelled:u64 subsidy:i64 n:u64 { day:i32 count:u32 } }
 //   horizon_day:i32
@@ -9,6 +10,7 @@
 #include <algorithm>
 
 #include "ledger/event_codec.h"
+#include "ledger/limits.h"
 #include "ledger/state.h"
 #include "projections/canon.h"
 
@@ -169,8 +171,9 @@ CoverageReport Coverage::report(std::int32_t today) const {
   return r;
 }
 
-void Coverage::digest_into(Sha256& h) const {
-  Canon w(h);
+void Coverage::write(CanonWriter& w) const {
+  w.num<std::uint64_t>(offsets_.size());
+  for (const auto& [from, off] : offsets_) { w.num(from); w.num(off); }
   w.num<std::uint64_t>(areas_.size());
   for (const auto& [id, a] : areas_) {
     w.num(id); w.num(a.county); w.num(a.tier); w.num(a.target_population); w.str(a.name);
@@ -180,6 +183,38 @@ void Coverage::digest_into(Sha256& h) const {
     for (const auto& [d, n] : a.last_visit_days) { w.num(d); w.num(n); }
   }
   w.num(horizon_day_);
+}
+
+bool Coverage::read(CanonReader& r) {
+  std::uint64_t n = 0;
+  r.count(n, 10);
+  if (n > limits::rule_sets_max) return r.fail();
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    TimeUs from = 0;
+    std::int16_t off = 0;
+    r.num(from); r.num(off);
+    offsets_.emplace_back(from, off);
+  }
+  r.count(n, 51);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    NeighbourhoodId id = 0;
+    Area a;
+    std::uint64_t days = 0;
+    r.num(id); r.num(a.county); r.num(a.tier); r.num(a.target_population);
+    r.str(a.name, limits::name_bytes_max);
+    r.num(a.cards_issued); r.num(a.active_cards); r.num(a.visits); r.num(a.visits_cancelled);
+    r.num(a.subsidy_rials);
+    r.count(days, 8);
+    for (std::uint64_t k = 0; k < days && r.ok(); ++k) {
+      std::int32_t d = 0;
+      std::uint32_t count = 0;
+      r.num(d); r.num(count);
+      a.last_visit_days[d] = count;
+    }
+    areas_[id] = std::move(a);
+  }
+  r.num(horizon_day_);
+  return r.ok();
 }
 
 }  // namespace refah::proj

@@ -54,7 +54,8 @@ class Coverage {
   void apply(const fb::Event& e, const Balances& before);
   // Figures as of the local day `today` (reach counts days today-29 .. today).
   CoverageReport report(std::int32_t today) const;
-  void digest_into(Sha256& h) const;
+  void write(CanonWriter& w) const;
+  bool read(CanonReader& r);  // false if malformed
 
  private:
   struct Area {

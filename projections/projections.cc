@@ -7,6 +7,9 @@
 #include "ledger/sha256.h"
 #include "projections/canon.h"
 
+#include <cstring>
+#include <mutex>
+
 namespace refah::proj {
 
 void Projections::begin_batch() { mu_.lock(); }
@@ -40,17 +43,55 @@ void Projections::read(const std::function<void(const View&)>& f) const {
   f(View{seq_, head_time_us_, balances_, usage_, coverage_});
 }
 
+namespace {
+constexpr char kMagic[] = "refah-projections-v1";
+constexpr std::size_t kMagicBytes = sizeof kMagic - 1;
+}  // namespace
+
+void Projections::write(CanonWriter& w) const {
+  w.bytes(kMagic, kMagicBytes);
+  w.num(seq_);
+  w.num(head_time_us_);
+  balances_.write(w);
+  usage_.write(w);
+  coverage_.write(w);
+}
+
 Hash32 Projections::digest() const {
   std::shared_lock lk(mu_);
   Sha256 h;
-  h.update("refah-projections-v1", 20);
-  Canon w(h);
-  w.num(seq_);
-  w.num(head_time_us_);
-  balances_.digest_into(h);
-  usage_.digest_into(h);
-  coverage_.digest_into(h);
+  {
+    CanonWriter w(&h, nullptr);
+    write(w);
+  }
   return h.finish();
+}
+
+void Projections::save(std::string& out) const {
+  std::shared_lock lk(mu_);
+  CanonWriter w(nullptr, &out);
+  write(w);
+}
+
+bool Projections::load(std::span<const std::uint8_t> bytes) {
+  std::unique_lock lk(mu_);
+  CanonReader r(bytes);
+  char magic[kMagicBytes];
+  if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return false;
+  Balances balances;
+  VenueUsage usage;
+  Coverage coverage;
+  Seq seq = 0;
+  TimeUs head_time = 0;
+  r.num(seq);
+  r.num(head_time);
+  if (!balances.read(r) || !usage.read(r) || !coverage.read(r) || !r.at_end()) return false;
+  seq_ = seq;
+  head_time_us_ = head_time;
+  balances_ = std::move(balances);
+  usage_ = std::move(usage);
+  coverage_ = std::move(coverage);
+  return true;
 }
 
 }  // namespace refah::proj

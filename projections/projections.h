@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <span>
+#include <string>
 
 #include "ledger/ledger.h"
 #include "projections/balances.h"
@@ -38,7 +40,12 @@ class Projections final : public CommitSink {
   // SHA-256 over the canonical bytes of all three (grammar in projections.cc), with the seq.
   Hash32 digest() const;
 
+  // CommitSink snapshots: the canonical bytes, and back into these (fresh) projections.
+  void save(std::string& out) const override;
+  bool load(std::span<const std::uint8_t> bytes) override;
+
  private:
+  void write(CanonWriter& w) const;
   mutable std::shared_mutex mu_;
   Seq seq_ = 0;
   TimeUs head_time_us_ = 0;

@@ -1,5 +1,7 @@
 // The venue usage fold. Local day: recorded time shifted by the UTC offset of the rule set in
 // force at that time (the programme's zone; +03:30 before any rule set). Canonical bytes:
+//   counties := count:u64 { nbhd:u32 county:u16 }   offsets := count:u64 { from:i64 offset:i16 }
+//   utc_offset:i32
 //   venues := count:u64 { id:u32 nbhd:u32 county:u16 category:u8 status:u8 capacity:u32 name }
 //   days   := count:u64 { venue:u32 day:i32 visits cancelled distinct : u32, subsidy copay : i64 }
 //   open   := open_day:i32 count:u64 { venue:u32 card:u64 } (sorted)
@@ -8,6 +10,7 @@
 #include <algorithm>
 
 #include "ledger/event_codec.h"
+#include "ledger/limits.h"
 #include "ledger/state.h"
 #include "projections/canon.h"
 
@@ -128,8 +131,12 @@ UsageTotals VenueUsage::total(std::int32_t from_day, std::int32_t to_day) const 
   return t;
 }
 
-void VenueUsage::digest_into(Sha256& h) const {
-  Canon w(h);
+void VenueUsage::write(CanonWriter& w) const {
+  w.num<std::uint64_t>(county_of_.size());
+  for (const auto& [n, c] : county_of_) { w.num(n); w.num(c); }
+  w.num<std::uint64_t>(offsets_.size());
+  for (const auto& [from, off] : offsets_) { w.num(from); w.num(off); }
+  w.num(static_cast<std::int32_t>(utc_offset_minutes_));
   w.num<std::uint64_t>(venues_.size());
   for (const auto& [id, v] : venues_) {
     w.num(id); w.num(v.neighbourhood); w.num(v.county);
@@ -147,6 +154,58 @@ void VenueUsage::digest_into(Sha256& h) const {
   w.num(open_day_);
   w.num<std::uint64_t>(open.size());
   for (const auto& [v, c] : open) { w.num(v); w.num(c); }
+}
+
+bool VenueUsage::read(CanonReader& r) {
+  std::uint64_t n = 0;
+  r.count(n, 6);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    NeighbourhoodId id = 0;
+    CountyCode c = 0;
+    r.num(id); r.num(c);
+    county_of_[id] = c;
+  }
+  r.count(n, 10);
+  if (n > limits::rule_sets_max) return r.fail();
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    TimeUs from = 0;
+    std::int16_t off = 0;
+    r.num(from); r.num(off);
+    offsets_.emplace_back(from, off);
+  }
+  std::int32_t offset = 0;
+  r.num(offset);
+  utc_offset_minutes_ = offset;
+  r.count(n, 18);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    VenueId id = 0;
+    VenueInfo v;
+    std::uint8_t category = 0, status = 0;
+    r.num(id); r.num(v.neighbourhood); r.num(v.county); r.num(category); r.num(status);
+    r.num(v.daily_capacity); r.str(v.name, limits::name_bytes_max);
+    if (category >= kVenueCategoryCount || status > 1) return r.fail();
+    v.category = static_cast<VenueCategory>(category);
+    v.status = static_cast<VenueStatus>(status);
+    venues_[id] = std::move(v);
+  }
+  r.count(n, 36);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    Key k{};
+    VenueDay d;
+    r.num(k.venue); r.num(k.day);
+    r.num(d.visits); r.num(d.cancelled); r.num(d.distinct_cards);
+    r.num(d.subsidy_rials); r.num(d.copay_rials);
+    days_[k] = d;
+  }
+  r.num(open_day_);
+  r.count(n, 12);
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    VenueId v = 0;
+    CardId c = 0;
+    r.num(v); r.num(c);
+    seen_today_.insert(v, c);
+  }
+  return r.ok();
 }
 
 }  // namespace refah::proj

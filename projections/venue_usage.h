@@ -11,6 +11,8 @@
 #include "projections/day_set.h"
 
 namespace refah {
+class CanonReader;
+class CanonWriter;
 class Sha256;
 namespace fb {
 struct Event;
@@ -60,7 +62,8 @@ class VenueUsage {
   std::map<CountyCode, UsageTotals> by_county(std::int32_t from_day, std::int32_t to_day) const;
   UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
   int utc_offset_minutes() const { return utc_offset_minutes_; }
-  void digest_into(Sha256& h) const;
+  void write(CanonWriter& w) const;
+  bool read(CanonReader& r);  // false if malformed
 
  private:
   struct Key {

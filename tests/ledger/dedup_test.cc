@@ -102,3 +102,24 @@ TEST_CASE("The Bloom filter never forgets an id and rarely claims an absent one"
   for (std::uint64_t i = 20'001; i <= 30'000; ++i) false_positives += bloom.may_contain(Ids::make(i));
   CHECK(false_positives < 300);  // ~1 % expected at 10 bits a key; 3 % is far out
 }
+
+TEST_CASE("After a clean close the saved Bloom filter covers every id, also past its first size",
+          "[dedup]") {
+  LedgerFixture f;
+  Ledger::Options tiny;
+  tiny.dedup_memory_ids_max = 16;  // the filter is first sized for 16 ids; 300 outgrow it
+  f.reopen(tiny);
+  f.standard_programme();
+  const auto first = top_ups(f, 3'000'000, 300);
+  const Seq head = f.ledger().head_seq();
+  for (int round = 0; round < 2; ++round) {  // the second reopen loads the filter saved by the first
+    f.reopen(tiny);
+    const auto again = top_ups(f, 3'000'000, 300);
+    for (int i = 0; i < 300; ++i) {
+      INFO("id " << i << " after reopen " << round);
+      CHECK(again[i].duplicate);
+      CHECK(again[i].seq == first[i].seq);
+    }
+    CHECK(f.ledger().head_seq() == head);
+  }
+}

@@ -181,10 +181,12 @@ void require_first_problem_at(const ClosableLedger& L, const CleanLog& clean, Se
   CHECK(report.state_digest != clean.digest);
 }
 
-// Ledger::open must refuse the directory with a corruption status that names `bad`.
+// Ledger::open, checking the whole log (not trusting the snapshot a clean close wrote), must refuse
+// the directory with a corruption status that names `bad`.
 void require_open_refused_at(ClosableLedger& L, Seq bad) {
   Ledger::Options o;
   o.data_dir = L.dir();
+  o.replay_from_zero = true;
   auto opened = Ledger::open(o, L.clock());
   REQUIRE_FALSE(opened.is_ok());
   INFO("open said: " << opened.status().to_string());

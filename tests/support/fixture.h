@@ -172,6 +172,13 @@ class LedgerFixture {
     void begin_batch() override { own->begin_batch(); if (theirs) theirs->begin_batch(); }
     void apply(const fb::Event& e) override { own->apply(e); if (theirs) theirs->apply(e); }
     void end_batch(Seq s, TimeUs t) override { own->end_batch(s, t); if (theirs) theirs->end_batch(s, t); }
+    // Snapshots carry the fixture's projections when the test brings no sink of its own.
+    void save(std::string& out) const override {
+      if (theirs == nullptr) own->save(out);
+    }
+    bool load(std::span<const std::uint8_t> bytes) override {
+      return theirs == nullptr && own->load(bytes);
+    }
   };
   TempDir dir_;
   ManualClock clock_;

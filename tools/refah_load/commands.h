@@ -40,7 +40,8 @@ int run_demo(const DemoOptions& o);
 
 struct ReplayOptions {
   std::string data_dir;
-  bool full = false;  // decision state too, as open() does
+  bool full = false;     // decision state too, as open() does
+  bool restart = false;  // open the ledger, close it cleanly, time the second open
 };
 int run_replay_bench(const ReplayOptions& o);
 

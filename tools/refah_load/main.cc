@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   auto* r = app.add_subcommand("replay", "Rebuild the projections from zero over a data directory (read-only)");
   r->add_option("--data", rp.data_dir, "Data directory")->required();
   r->add_flag("--full", rp.full, "Replay the decision state too, as the ledger does on open");
+  r->add_flag("--restart", rp.restart, "Open the ledger, close it (writing a snapshot), time the reopen (writes to --data)");
 
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ledger/event_log.h"
+#include "ledger/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/sha256.h"
 #include "projections/rebuild.h"
@@ -23,7 +24,51 @@ std::uint64_t resident_bytes() {
 }
 }  // namespace
 
+namespace {
+// Opens the ledger with live projections, as refahd will, and returns the seconds until ready.
+double open_ledger(const std::string& dir, Ledger::WriterStats& stats, Seq& head) {
+  ManualClock clock(0);
+  proj::Projections projections;
+  Ledger::Options options;
+  options.data_dir = dir;
+  options.sink = &projections;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto opened = Ledger::open(options, clock);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!opened.is_ok()) {
+    std::fprintf(stderr, "refah-load replay: %s\n", opened.status().to_string().c_str());
+    return -1;
+  }
+  head = opened.value()->head_seq();
+  opened.value()->close();  // a clean close: writes a snapshot at the head
+  stats = opened.value()->writer_stats();
+  return seconds;
+}
+
+int run_restart_bench(const ReplayOptions& o) {
+  Ledger::WriterStats first{}, second{};
+  Seq head = 0;
+  const double cold = open_ledger(o.data_dir, first, head);
+  if (cold < 0) return 1;
+  std::fprintf(stderr, "first open: %.3f s (snapshot loaded at %llu); closing wrote %llu snapshot(s) in %.3f s\n",
+               cold, static_cast<unsigned long long>(first.snapshot_loaded_seq),
+               static_cast<unsigned long long>(first.snapshots_written), first.snapshot_write_ns / 1e9);
+  const std::uint64_t rss_before = resident_bytes();
+  const double warm = open_ledger(o.data_dir, second, head);
+  if (warm < 0) return 1;
+  std::fprintf(stderr, "second open: %.3f s from the snapshot at %llu\n", warm,
+               static_cast<unsigned long long>(second.snapshot_loaded_seq));
+  std::printf("%s\n", bench_json("restart", head, warm, 0, 0,
+                                 "\"snapshot_seq\":" + std::to_string(second.snapshot_loaded_seq) +
+                                     ",\"first_open_seconds\":" + std::to_string(cold) +
+                                     ",\"rss_bytes_delta\":" + std::to_string(static_cast<long long>(resident_bytes()) - static_cast<long long>(rss_before)))
+                          .c_str());
+  return second.snapshot_loaded_seq == head ? 0 : 1;
+}
+}  // namespace
+
 int run_replay_bench(const ReplayOptions& o) {
+  if (o.restart) return run_restart_bench(o);
   EventLog::Options lo;
   lo.dir = o.data_dir;
   lo.create_if_missing = false;

@@ -1,0 +1,65 @@
+// Snapshot encoding and checking: see the grammar in snapshot.h.
+#include "ledger/snapshot.h"
+
+#include <cstring>
+
+#include "ledger/canon.h"
+#include "ledger/sha256.h"
+
+namespace refah {
+
+std::string encode_snapshot(const State& state, const CommitSink* sink) {
+  std::string state_bytes = state.serialize();
+  std::string sink_bytes;
+  if (sink != nullptr) sink->save(sink_bytes);
+  std::string out;
+  out.reserve(4 + 4 + 8 + 32 + 8 + state_bytes.size() + 8 + sink_bytes.size() + 32);
+  {
+    CanonWriter w(nullptr, &out);
+    w.bytes("RFSN", 4);
+    w.num(kSnapshotFormatV1);
+    w.num(state.head_seq());
+    w.bytes(state.head_hash().data(), 32);
+    w.num<std::uint64_t>(state_bytes.size());
+    w.bytes(state_bytes.data(), state_bytes.size());
+    w.num<std::uint64_t>(sink_bytes.size());
+    w.bytes(sink_bytes.data(), sink_bytes.size());
+  }
+  const Hash32 digest = sha256({reinterpret_cast<const std::uint8_t*>(out.data()), out.size()});
+  out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  return out;
+}
+
+Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, CommitSink* sink) {
+  if (bytes.size() < 4 + 4 + 8 + 32 + 8 + 8 + 32 || std::memcmp(bytes.data(), "RFSN", 4) != 0)
+    return Status::corruption("snapshot: not a snapshot");
+  CanonReader r(bytes.subspan(4, bytes.size() - 4 - 32));
+  std::uint32_t format = 0;
+  r.num(format);
+  if (format != kSnapshotFormatV1)
+    return Status::invalid_argument("snapshot format " + std::to_string(format) + " is not " +
+                                    std::to_string(kSnapshotFormatV1));
+  const Hash32 digest = sha256(bytes.subspan(0, bytes.size() - 32));
+  if (std::memcmp(digest.data(), bytes.data() + bytes.size() - 32, 32) != 0)
+    return Status::corruption("snapshot: digest does not match");
+  Seq seq = 0;
+  Hash32 head{};
+  std::uint64_t state_len = 0, sink_len = 0;
+  r.num(seq);
+  r.bytes(head.data(), 32);
+  r.count(state_len, 1);
+  if (!r.ok()) return Status::corruption("snapshot: malformed header");
+  const auto state_bytes = r.rest().subspan(0, state_len);
+  CanonReader after(r.rest().subspan(state_len));
+  after.count(sink_len, 1);
+  if (!after.ok() || after.rest().size() != sink_len) return Status::corruption("snapshot: malformed lengths");
+  auto state = State::parse(state_bytes);
+  if (!state.is_ok()) return state.status();
+  if (state.value()->head_seq() != seq || state.value()->head_hash() != head)
+    return Status::corruption("snapshot: state does not match its header");
+  DecodedSnapshot out{std::move(state).value(), false};
+  if (sink != nullptr) out.sink_loaded = sink->load(after.rest());
+  return out;
+}
+
+}  // namespace refah
