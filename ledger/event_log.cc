@@ -26,6 +26,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstring>
 #include <vector>
 
@@ -93,6 +94,7 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::Options dedup_options;  // for the SstFileWriter
   std::atomic<Seq> dedup_through{0};
+  mutable std::mutex head_mu;  // head_seq and head_hash: written by the writer, read by anyone
   Seq head_seq = 0;
   Hash32 head_hash{};
 
@@ -155,8 +157,14 @@ Status EventLog::Reader::status() const { return from_rocks(impl_->it->status(),
 
 EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EventLog::~EventLog() = default;
-Seq EventLog::head_seq() const { return impl_->head_seq; }
-Hash32 EventLog::head_hash() const { return impl_->head_hash; }
+Seq EventLog::head_seq() const {
+  std::lock_guard lk(impl_->head_mu);
+  return impl_->head_seq;
+}
+Hash32 EventLog::head_hash() const {
+  std::lock_guard lk(impl_->head_mu);
+  return impl_->head_hash;
+}
 const std::string& EventLog::dir() const { return impl_->dir; }
 
 Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
@@ -304,6 +312,7 @@ Status EventLog::append(Batch& batch) {
   wo.sync = true;
   s = impl_->db->Write(wo, &wb);
   if (!s.ok()) return from_rocks(s, "appending events");
+  std::lock_guard lk(impl_->head_mu);
   impl_->head_seq = batch.last_seq();
   impl_->head_hash = batch.last_hash();
   return Status::ok();

@@ -1,6 +1,7 @@
 // The append-only event log on RocksDB (one data directory, embedded). Byte formats: the grammar
-// at the top of event_log.cc. append() is for the single writer thread; get(), the reader and
-// head() may be used from any thread. RocksDB types stay out of this header.
+// at the top of event_log.cc. append(), the dedup writes and put_snapshot() are for the single
+// writer thread; get(), the readers, head_seq() and head_hash() may be used from any thread.
+// RocksDB types stay out of this header.
 #pragma once
 
 #include <cstdint>

@@ -327,6 +327,11 @@ bool Ledger::read(const std::function<void(const State&)>& f) const {
   return true;
 }
 
+const EventLog* Ledger::log() const {
+  std::lock_guard lk(impl_->state_mu);
+  return impl_->log.get();
+}
+
 Seq Ledger::head_seq() const {
   std::lock_guard lk(impl_->state_mu);
   return impl_->state->head_seq();

@@ -23,6 +23,7 @@ namespace refah {
 namespace fb {
 struct Event;
 }
+class EventLog;
 
 // Receives every durable event in sequence order, on the writer thread: first the whole log during
 // open(), then each batch after its synced write (before any of its submissions completes). The
@@ -93,6 +94,9 @@ class Ledger {
   bool read(const std::function<void(const State&)>& f) const;
 
   Seq head_seq() const;
+  // The log, read-only, for queries that read history (statements, as-of) from any thread while
+  // the writer runs. Valid until close(); nullptr after.
+  const EventLog* log() const;
 
   // Cumulative writer figures since open, for benchmarks and operators.
   struct WriterStats {
@@ -139,7 +143,6 @@ struct LogReplay {
   Seq bad_seq = 0;   // the sequence number of the first problem, 0 when there is none
   Seq events = 0;    // events read and applied
 };
-class EventLog;
 LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink = nullptr);
 // The same from a state at some sequence number (a snapshot's), checking the chain from its head.
 LogReplay replay_log_from(const EventLog& log, std::unique_ptr<State> start, Seq up_to_seq,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/snapshot.h"
 
 namespace refah::proj {
 namespace {
@@ -63,14 +64,20 @@ class ChunkQueue {
 }  // namespace
 
 RebuildResult rebuild(const EventLog& log, Seq up_to_seq, Projections& into) {
+  return rebuild_from(log, 0, Hash32{}, up_to_seq, into);
+}
+
+RebuildResult rebuild_from(const EventLog& log, Seq after_seq, const Hash32& after_hash, Seq up_to_seq,
+                           Projections& into) {
   RebuildResult result;
+  result.events = after_seq;
   ChunkQueue queue;
   std::thread reader([&] {
-    Hash32 prev{};
-    Seq expected = 1;
+    Hash32 prev = after_hash;
+    Seq expected = after_seq + 1;
     EventScratch scratch;
     Chunk chunk;
-    auto it = log.read_from(1);
+    auto it = log.read_from(expected);
     for (; it->valid() && expected <= up_to_seq; it->next(), ++expected) {
       if (it->seq() != expected) {
         result.bad_seq = expected;
@@ -124,6 +131,49 @@ RebuildResult rebuild(const EventLog& log, Seq up_to_seq, Projections& into) {
   }
   reader.join();
   return result;
+}
+
+Result<std::unique_ptr<Projections>> as_of_seq(const EventLog& log, Seq seq) {
+  if (seq > log.head_seq())
+    return Status::invalid_argument("sequence " + std::to_string(seq) + " is past the head " +
+                                    std::to_string(log.head_seq()));
+  auto out = std::make_unique<Projections>();
+  Seq from = 0;
+  Hash32 from_hash{};
+  Status s = log.newest_snapshots([&](Seq snap, std::span<const std::uint8_t> value) {
+    if (snap > seq) return false;  // newer than asked: keep looking
+    auto decoded = decode_snapshot(value, out.get());
+    if (!decoded.is_ok() || !decoded.value().sink_loaded) return false;
+    from = snap;
+    from_hash = decoded.value().state->head_hash();
+    return true;
+  });
+  if (!s.is_ok()) return s;
+  RebuildResult r = rebuild_from(log, from, from_hash, seq, *out);
+  if (!r.status.is_ok()) return r.status;
+  return out;
+}
+
+Result<Seq> seq_at_time(const EventLog& log, TimeUs t_us) {
+  Seq lo = 0, hi = log.head_seq();  // invariant: event lo is at or before t (0: none); hi+1 is after
+  EventScratch scratch;
+  while (lo < hi) {
+    const Seq mid = lo + (hi - lo + 1) / 2;
+    auto value = log.get(mid);
+    if (!value.is_ok()) return value.status();
+    const std::string& v = value.value();
+    const fb::Event* e = verified_event({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
+    if (e == nullptr || e->seq() != mid) return Status::corruption("event " + std::to_string(mid) + ": malformed");
+    if (e->recorded_at_us() <= t_us) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+Result<std::unique_ptr<Projections>> as_of_time(const EventLog& log, TimeUs t_us) {
+  auto seq = seq_at_time(log, t_us);
+  if (!seq.is_ok()) return seq.status();
+  return as_of_seq(log, seq.value());
 }
 
 }  // namespace refah::proj
