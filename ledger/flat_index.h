@@ -28,6 +28,30 @@ class FlatIndex {
     if ((size_ + 1) * 2 > slots_.size()) grow();
     place(id, index);
   }
+  // Inserts id -> index unless id is present; returns false (and changes nothing) if it was.
+  bool insert_new(CardId id, std::uint32_t index) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash(id) & mask;; i = (i + 1) & mask) {
+      if (slots_[i].id == id) return false;
+      if (slots_[i].id == 0) {
+        slots_[i] = Slot{id, index};
+        ++size_;
+        return true;
+      }
+    }
+  }
+  // Room for n entries without growing (loading a snapshot).
+  void reserve(std::size_t n) {
+    std::size_t want = slots_.size();
+    while (n * 2 > want) want *= 2;
+    if (want == slots_.size()) return;
+    std::vector<Slot> old(want);
+    old.swap(slots_);
+    size_ = 0;
+    for (const auto& s : old)
+      if (s.id != 0) place(s.id, s.index);
+  }
   void prefetch(CardId id) const { __builtin_prefetch(&slots_[hash(id) & (slots_.size() - 1)]); }
   std::size_t size() const { return size_; }
 
@@ -103,6 +127,17 @@ class HolderIndex {
     }
   }
   std::size_t size() const { return size_; }
+  // Room for n live entries without growing (loading a snapshot).
+  void reserve(std::size_t n) {
+    std::size_t want = slots_.size();
+    while (n * 2 > want) want *= 2;
+    if (want == slots_.size()) return;
+    std::vector<Slot> old(want, Slot{});
+    old.swap(slots_);
+    used_ = size_ = 0;
+    for (const auto& s : old)
+      if (s.state == kFull) set(s.key, s.index);
+  }
 
  private:
   static constexpr std::uint8_t kEmpty = 0, kFull = 1, kDeleted = 2;

@@ -2,6 +2,7 @@
 #include "ledger/snapshot.h"
 
 #include <cstring>
+#include <future>
 
 #include "ledger/canon.h"
 #include "ledger/sha256.h"
@@ -30,18 +31,14 @@ std::string encode_snapshot(const State& state, const CommitSink* sink) {
   return out;
 }
 
-Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, CommitSink* sink) {
-  if (bytes.size() < 4 + 4 + 8 + 32 + 8 + 8 + 32 || std::memcmp(bytes.data(), "RFSN", 4) != 0)
-    return Status::corruption("snapshot: not a snapshot");
-  CanonReader r(bytes.subspan(4, bytes.size() - 4 - 32));
-  std::uint32_t format = 0;
-  r.num(format);
-  if (format != kSnapshotFormatV1)
-    return Status::invalid_argument("snapshot format " + std::to_string(format) + " is not " +
-                                    std::to_string(kSnapshotFormatV1));
-  const Hash32 digest = sha256(bytes.subspan(0, bytes.size() - 32));
-  if (std::memcmp(digest.data(), bytes.data() + bytes.size() - 32, 32) != 0)
-    return Status::corruption("snapshot: digest does not match");
+namespace {
+struct Body {
+  std::unique_ptr<State> state;
+  std::span<const std::uint8_t> sink_bytes;
+};
+
+// Everything after the format field: header, state (parsed), sink bytes (not yet loaded).
+Result<Body> parse_body(CanonReader& r) {
   Seq seq = 0;
   Hash32 head{};
   std::uint64_t state_len = 0, sink_len = 0;
@@ -57,8 +54,31 @@ Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, Com
   if (!state.is_ok()) return state.status();
   if (state.value()->head_seq() != seq || state.value()->head_hash() != head)
     return Status::corruption("snapshot: state does not match its header");
-  DecodedSnapshot out{std::move(state).value(), false};
-  if (sink != nullptr) out.sink_loaded = sink->load(after.rest());
+  return Body{std::move(state).value(), after.rest()};
+}
+
+}  // namespace
+
+Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, CommitSink* sink) {
+  if (bytes.size() < 4 + 4 + 8 + 32 + 8 + 8 + 32 || std::memcmp(bytes.data(), "RFSN", 4) != 0)
+    return Status::corruption("snapshot: not a snapshot");
+  CanonReader r(bytes.subspan(4, bytes.size() - 4 - 32));
+  std::uint32_t format = 0;
+  r.num(format);
+  if (format != kSnapshotFormatV1)
+    return Status::invalid_argument("snapshot format " + std::to_string(format) + " is not " +
+                                    std::to_string(kSnapshotFormatV1));
+  // The digest is checked on a second thread while the state is parsed; the sink gets its part
+  // only once both hold.
+  auto digest_ok = std::async(std::launch::async, [bytes] {
+    const Hash32 digest = sha256(bytes.subspan(0, bytes.size() - 32));
+    return std::memcmp(digest.data(), bytes.data() + bytes.size() - 32, 32) == 0;
+  });
+  auto parsed = parse_body(r);
+  if (!digest_ok.get()) return Status::corruption("snapshot: digest does not match");
+  if (!parsed.is_ok()) return parsed.status();
+  DecodedSnapshot out{std::move(parsed.value().state), false};
+  if (sink != nullptr) out.sink_loaded = sink->load(parsed.value().sink_bytes);
   return out;
 }
 

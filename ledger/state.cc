@@ -407,6 +407,8 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   r.count(n, 59);  // smallest card record: no visits today
   st->card_ids_.reserve(n);
   st->cards_.reserve(n);
+  st->card_index_.reserve(n);
+  st->active_holders_.reserve(n);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     CardId id = 0;
     CardState c;
@@ -418,9 +420,16 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     for (std::uint8_t k = 0; k < c.visits_today && r.ok(); ++k) r.num(c.venues_today[k]);
     read_enum(r, c.status, 3);
     read_enum(r, c.category, kCardCategoryCount);
-    if (!r.ok() || id == 0 || st->card_index_.find(id) != FlatIndex::kNone) return Status::corruption("state: bad card");
-    const std::uint32_t index = st->add_card(id, c);
-    if (c.status == CardStatus::kActive) st->active_holders_.set(c.holder_ref, index);
+    const auto index = static_cast<std::uint32_t>(st->card_ids_.size());
+    if (!r.ok() || id == 0 || !st->card_index_.insert_new(id, index))
+      return Status::corruption("state: bad or repeated card");
+    st->card_ids_.push_back(id);
+    st->cards_.push_back(c);
+    if (c.status == CardStatus::kActive) {
+      if (st->active_holders_.find(c.holder_ref) != HolderIndex::kNone)
+        return Status::corruption("state: a holder with two active cards");
+      st->active_holders_.set(c.holder_ref, index);
+    }
   }
   r.num(st->visits_base_seq_);
   r.count(n, 38);

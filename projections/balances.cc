@@ -135,6 +135,7 @@ bool Balances::read(CanonReader& r) {
   if (!r.count(n, 102)) return false;
   ids_.reserve(n);
   dense_.reserve(n);
+  index_.reserve(n);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     CardId id = 0;
     CardBalance c;
@@ -145,10 +146,12 @@ bool Balances::read(CanonReader& r) {
     r.num(c.issued_at_us); r.num(c.last_visit_us); r.num(c.last_event_seq);
     r.num(c.neighbourhood); r.num(c.visits); r.num(c.visits_cancelled);
     r.num(status); r.num(category);
-    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || card(id) != nullptr) return r.fail();
+    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount) return r.fail();
     c.status = static_cast<CardStatus>(status);
     c.category = static_cast<CardCategory>(category);
-    add(id) = c;
+    if (!index_.insert_new(id, static_cast<std::uint32_t>(ids_.size()))) return r.fail();  // repeated
+    ids_.push_back(id);
+    dense_.push_back(c);
   }
   return r.ok();
 }
