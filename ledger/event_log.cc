@@ -250,6 +250,14 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
 }
 
+Result<std::unique_ptr<EventLog>> EventLog::open_read_only(const std::string& dir) {
+  Options o;
+  o.dir = dir;
+  o.create_if_missing = false;
+  o.read_only = true;
+  return open(o);
+}
+
 Status EventLog::Impl::restore_head(bool check_head_event) {
   std::string head;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMetaHead, &head);

@@ -32,6 +32,8 @@ class EventLog {
   // predecessor and has the head's hash, and that nothing is stored past the head. Corruption is
   // reported, never repaired.
   [[nodiscard]] static Result<std::unique_ptr<EventLog>> open(const Options& options);
+  // An existing log, read-only (no create, no writes), with the usual head checks.
+  [[nodiscard]] static Result<std::unique_ptr<EventLog>> open_read_only(const std::string& dir);
   ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

@@ -4,22 +4,36 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
-#include <utility>
-#include <vector>
 
 #include "ledger/canon.h"
 #include "ledger/sha256.h"
+#include "ledger/state.h"
 
 namespace refah::proj {
 
 using Canon = CanonWriter;
 
-// The UTC offset in force at t, as the rules choose a rule set: the highest version whose
-// effective-from has passed. `offsets` holds (effective_from_us, offset) in version order.
-inline int offset_at(const std::vector<std::pair<std::int64_t, std::int16_t>>& offsets, std::int64_t t) {
-  for (auto it = offsets.rbegin(); it != offsets.rend(); ++it)
-    if (it->first <= t) return it->second;
-  return 210;  // Asia/Tehran, the programme's zone, before any rule set
-}
+// The programme's UTC offset: +03:30 (Asia/Tehran) until the first rule set fixes it; the rules
+// refuse a later rule set with another offset (ledger/rules.cc), so one number serves every event.
+struct ProgrammeZone {
+  std::int16_t offset_minutes = 210;
+  bool fixed = false;
+  void on_rule_set(std::int16_t offset) {
+    if (!fixed) offset_minutes = offset;
+    fixed = true;
+  }
+  std::int32_t day_of(std::int64_t t_us) const { return local_day(t_us, offset_minutes); }
+  void write(CanonWriter& w) const {
+    w.num(offset_minutes);
+    w.num<std::uint8_t>(fixed);
+  }
+  bool read(CanonReader& r) {
+    std::uint8_t f = 0;
+    r.num(offset_minutes);
+    r.num(f);
+    fixed = f != 0;
+    return r.ok() && f <= 1;
+  }
+};
 
 }  // namespace refah::proj

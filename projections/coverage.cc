@@ -1,7 +1,7 @@
 // The coverage fold and its report. A holder's last visit is kept as a count in a per-neighbourhood
 // bucket of its local day, so reach over the last 30 days is a sum of 30 buckets; buckets older
 // than any reach window are dropped as recording days advance. Canonical bytes:
-//   offsets := count:u64 { from:i64 offset:i16 }
+//   zone := offset_minutes:i16 fixed:u8
 //   areas := count:u64 { id:u32 county:u16 tier:u8 target:u32 name issued:u32 active:u32
 //                        visits:u64 cancelled:u64 subsidy:i64 n:u64 { day:i32 count:u32 } }
 //   horizon_day:i32
@@ -16,7 +16,7 @@
 
 namespace refah::proj {
 
-std::int32_t Coverage::day_of(TimeUs t) const { return local_day(t, offset_at(offsets_, t)); }
+std::int32_t Coverage::day_of(TimeUs t) const { return zone_.day_of(t); }
 
 void Coverage::move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us) {
   if (from_us != 0) {
@@ -45,7 +45,7 @@ void Coverage::apply(const fb::Event& e, const Balances& before) {
     }
     case fb::Payload::RuleSetPublished: {
       const auto* p = e.payload_as_RuleSetPublished();
-      offsets_.emplace_back(p->effective_from_us(), p->utc_offset_minutes());
+      zone_.on_rule_set(p->utc_offset_minutes());
       break;
     }
     case fb::Payload::CardIssued: {
@@ -172,8 +172,7 @@ CoverageReport Coverage::report(std::int32_t today) const {
 }
 
 void Coverage::write(CanonWriter& w) const {
-  w.num<std::uint64_t>(offsets_.size());
-  for (const auto& [from, off] : offsets_) { w.num(from); w.num(off); }
+  zone_.write(w);
   w.num<std::uint64_t>(areas_.size());
   for (const auto& [id, a] : areas_) {
     w.num(id); w.num(a.county); w.num(a.tier); w.num(a.target_population); w.str(a.name);
@@ -187,14 +186,7 @@ void Coverage::write(CanonWriter& w) const {
 
 bool Coverage::read(CanonReader& r) {
   std::uint64_t n = 0;
-  r.count(n, 10);
-  if (n > limits::rule_sets_max) return r.fail();
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    TimeUs from = 0;
-    std::int16_t off = 0;
-    r.num(from); r.num(off);
-    offsets_.emplace_back(from, off);
-  }
+  if (!zone_.read(r)) return r.fail();
   r.count(n, 51);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     NeighbourhoodId id = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ledger/types.h"
+#include "projections/canon.h"
 #include "projections/balances.h"
 
 namespace refah::proj {
@@ -71,7 +72,7 @@ class Coverage {
   std::int32_t day_of(TimeUs t) const;
   void move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us);
   std::map<NeighbourhoodId, Area> areas_;
-  std::vector<std::pair<TimeUs, std::int16_t>> offsets_;  // rule sets' time zones
+  ProgrammeZone zone_;
   std::int32_t horizon_day_ = 0;  // buckets before this day are dropped: older than any reach window
 };
 

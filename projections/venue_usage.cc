@@ -1,7 +1,6 @@
-// The venue usage fold. Local day: recorded time shifted by the UTC offset of the rule set in
-// force at that time (the programme's zone; +03:30 before any rule set). Canonical bytes:
-//   counties := count:u64 { nbhd:u32 county:u16 }   offsets := count:u64 { from:i64 offset:i16 }
-//   utc_offset:i32
+// The venue usage fold. Local day: recorded time shifted by the programme's UTC offset (fixed by
+// the first rule set; +03:30 before it). Canonical bytes:
+//   counties := count:u64 { nbhd:u32 county:u16 }   zone := offset_minutes:i16 fixed:u8
 //   venues := count:u64 { id:u32 nbhd:u32 county:u16 category:u8 status:u8 capacity:u32 name }
 //   days   := count:u64 { venue:u32 day:i32 visits cancelled distinct : u32, subsidy copay : i64 }
 //   open   := open_day:i32 count:u64 { venue:u32 card:u64 } (sorted)
@@ -24,7 +23,7 @@ void UsageTotals::add(const VenueDay& d) {
   copay_rials += d.copay_rials;
 }
 
-std::int32_t VenueUsage::day_of(TimeUs t) const { return local_day(t, offset_at(offsets_, t)); }
+std::int32_t VenueUsage::day_of(TimeUs t) const { return zone_.day_of(t); }
 
 const VenueInfo* VenueUsage::venue(VenueId id) const {
   auto it = venues_.find(id);
@@ -62,8 +61,7 @@ void VenueUsage::apply(const fb::Event& e) {
     }
     case fb::Payload::RuleSetPublished: {
       const auto* p = e.payload_as_RuleSetPublished();
-      offsets_.emplace_back(p->effective_from_us(), p->utc_offset_minutes());  // version order
-      utc_offset_minutes_ = p->utc_offset_minutes();
+      zone_.on_rule_set(p->utc_offset_minutes());
       break;
     }
     case fb::Payload::VisitRecorded: {
@@ -134,9 +132,7 @@ UsageTotals VenueUsage::total(std::int32_t from_day, std::int32_t to_day) const 
 void VenueUsage::write(CanonWriter& w) const {
   w.num<std::uint64_t>(county_of_.size());
   for (const auto& [n, c] : county_of_) { w.num(n); w.num(c); }
-  w.num<std::uint64_t>(offsets_.size());
-  for (const auto& [from, off] : offsets_) { w.num(from); w.num(off); }
-  w.num(static_cast<std::int32_t>(utc_offset_minutes_));
+  zone_.write(w);
   w.num<std::uint64_t>(venues_.size());
   for (const auto& [id, v] : venues_) {
     w.num(id); w.num(v.neighbourhood); w.num(v.county);
@@ -165,17 +161,7 @@ bool VenueUsage::read(CanonReader& r) {
     r.num(id); r.num(c);
     county_of_[id] = c;
   }
-  r.count(n, 10);
-  if (n > limits::rule_sets_max) return r.fail();
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    TimeUs from = 0;
-    std::int16_t off = 0;
-    r.num(from); r.num(off);
-    offsets_.emplace_back(from, off);
-  }
-  std::int32_t offset = 0;
-  r.num(offset);
-  utc_offset_minutes_ = offset;
+  if (!zone_.read(r)) return r.fail();
   r.count(n, 18);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     VenueId id = 0;

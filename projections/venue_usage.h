@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ledger/types.h"
+#include "projections/canon.h"
 #include "projections/day_set.h"
 
 namespace refah {
@@ -61,7 +62,7 @@ class VenueUsage {
   std::map<VenueCategory, UsageTotals> by_category(std::int32_t from_day, std::int32_t to_day) const;
   std::map<CountyCode, UsageTotals> by_county(std::int32_t from_day, std::int32_t to_day) const;
   UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
-  int utc_offset_minutes() const { return utc_offset_minutes_; }
+  int utc_offset_minutes() const { return zone_.offset_minutes; }
   void write(CanonWriter& w) const;
   bool read(CanonReader& r);  // false if malformed
 
@@ -75,9 +76,7 @@ class VenueUsage {
   std::map<Key, VenueDay> days_;
   std::map<VenueId, VenueInfo> venues_;
   std::map<NeighbourhoodId, CountyCode> county_of_;
-  // Rule sets' time zones, to find the local day of an event (version order).
-  std::vector<std::pair<TimeUs, std::int16_t>> offsets_;
-  int utc_offset_minutes_ = 210;
+  ProgrammeZone zone_;
   // Distinct cards of the current recording day: (venue, card) pairs seen. Recording time never
   // goes back, so only one day is ever open.
   std::int32_t open_day_ = 0;

@@ -137,11 +137,7 @@ int run_demo(const DemoOptions& o) {
               "the live one (%s)\n",
               static_cast<unsigned long long>(r.events_checked), r.ok() ? "yes" : "NO",
               r.state_digest == live ? "equals" : "DIFFERS FROM", to_hex(live).substr(0, 16).c_str());
-  EventLog::Options lo;
-  lo.dir = o.data_dir;
-  lo.create_if_missing = false;
-  lo.read_only = true;
-  auto log = EventLog::open(lo);
+  auto log = EventLog::open_read_only(o.data_dir);
   if (!log.is_ok()) {
     std::fprintf(stderr, "refah-load demo: %s\n", log.status().to_string().c_str());
     return 1;

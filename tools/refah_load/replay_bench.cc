@@ -69,11 +69,7 @@ int run_restart_bench(const ReplayOptions& o) {
 
 int run_replay_bench(const ReplayOptions& o) {
   if (o.restart) return run_restart_bench(o);
-  EventLog::Options lo;
-  lo.dir = o.data_dir;
-  lo.create_if_missing = false;
-  lo.read_only = true;
-  auto opened = EventLog::open(lo);
+  auto opened = EventLog::open_read_only(o.data_dir);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "refah-load replay: %s\n", opened.status().to_string().c_str());
     return 1;
