@@ -14,6 +14,7 @@ struct WriterBenchOptions {
   std::size_t batch = 1024;          // commands per submission
   std::size_t inflight = 4;          // submissions outstanding at once
   std::uint64_t seed = 1;
+  bool projections = false;          // keep the read models live, as the server does
 };
 int run_writer_bench(const WriterBenchOptions& o);
 

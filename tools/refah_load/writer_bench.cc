@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "projections/projections.h"
 #include "tools/refah_load/commands.h"
 #include "tools/refah_load/programme.h"
 
@@ -63,9 +64,11 @@ int run_writer_bench(const WriterBenchOptions& o) {
   // Enough credit that the timed phase measures accepted visits, not INSUFFICIENT_BALANCE.
   for (auto& c : programme.cards) c.initial_credit_rials = 1'000'000'000;
 
+  proj::Projections projections;
   Ledger::Options options;
   options.data_dir = o.data_dir;
   options.batch_commands_max = std::max(o.batch, limits::writer_batch_commands_max);
+  if (o.projections) options.sink = &projections;
   auto opened = Ledger::open(options, clock);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "refah-load writer: %s\n", opened.status().to_string().c_str());
@@ -159,6 +162,8 @@ int run_writer_bench(const WriterBenchOptions& o) {
                static_cast<unsigned long long>(st.batches), ev / static_cast<double>(st.batches ? st.batches : 1),
                static_cast<double>(st.decide_ns) / ev / 1e3, static_cast<double>(st.write_ns) / ev / 1e3,
                static_cast<double>(st.event_bytes) / ev);
+  std::fprintf(stderr, "snapshots: %llu written, the writer stopped %.3f s for them\n",
+               static_cast<unsigned long long>(st.snapshots_written), static_cast<double>(st.snapshot_write_ns) / 1e9);
   std::fprintf(stderr, "idempotency index: %zu ids in memory, %zu on disk (%llu spills), Bloom filter %zu bytes, "
                "%llu disk lookups\n", st.dedup_in_memory, st.dedup_on_disk,
                static_cast<unsigned long long>(st.dedup_spills), st.dedup_bloom_bytes,
@@ -167,10 +172,10 @@ int run_writer_bench(const WriterBenchOptions& o) {
   std::snprintf(extra, sizeof extra,
                 "\"batch\":%zu,\"inflight\":%zu,\"cards\":%zu,\"rejected\":%llu,\"sync\":true,"
                 "\"synced_writes\":%llu,\"decide_us_per_event\":%.3f,\"write_us_per_event\":%.3f,"
-                "\"bytes_per_event\":%.0f",
+                "\"bytes_per_event\":%.0f,\"projections\":%s",
                 o.batch, o.inflight, programme.cards.size(), static_cast<unsigned long long>(rejected),
                 static_cast<unsigned long long>(st.batches), static_cast<double>(st.decide_ns) / ev / 1e3,
-                static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev);
+                static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev, o.projections ? "true" : "false");
   std::printf("%s\n", bench_json("writer", committed, seconds, percentile(latency_us, 0.50),
                                  percentile(latency_us, 0.99), extra)
                           .c_str());
