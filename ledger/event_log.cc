@@ -445,6 +445,25 @@ Status EventLog::put_snapshot(Seq seq, const std::string& value) {
                     "writing snapshot " + std::to_string(seq));
 }
 
+Status EventLog::write_snapshot_file(Seq seq, const std::string& value, const std::string& path) const {
+  const rocksdb::Options o{rocksdb::DBOptions(), rocksdb::ColumnFamilyOptions()};
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), o, impl_->snapshots);
+  rocksdb::Status s = writer.Open(path);
+  if (!s.ok()) return from_rocks(s, "opening " + path);
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  s = writer.Put(rocksdb::Slice(reinterpret_cast<char*>(key), 8), value);
+  if (!s.ok()) return from_rocks(s, "writing " + path);
+  return from_rocks(writer.Finish(), "finishing " + path);
+}
+
+Status EventLog::ingest_snapshot_file(const std::string& path) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  rocksdb::IngestExternalFileOptions io;
+  io.move_files = true;
+  return from_rocks(impl_->db->IngestExternalFile(impl_->snapshots, {path}, io), "ingesting " + path);
+}
+
 Status EventLog::newest_snapshots(
     const std::function<bool(Seq, std::span<const std::uint8_t>)>& f) const {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->snapshots));

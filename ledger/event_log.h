@@ -114,6 +114,10 @@ class EventLog {
 
   // Snapshots (column family "snapshots", key seq big-endian; value grammar in ledger/snapshot.h).
   [[nodiscard]] Status put_snapshot(Seq seq, const std::string& value);  // sync=true
+  // A snapshot written to a table file (any thread; no database state touched), then ingested
+  // by the writer thread: how periodic snapshots stay off the writer's path.
+  [[nodiscard]] Status write_snapshot_file(Seq seq, const std::string& value, const std::string& path) const;
+  [[nodiscard]] Status ingest_snapshot_file(const std::string& path);
   // Calls f(seq, value) for stored snapshots, newest first, until f returns true.
   [[nodiscard]] Status newest_snapshots(
       const std::function<bool(Seq seq, std::span<const std::uint8_t> value)>& f) const;

@@ -156,6 +156,24 @@ struct Ledger::Impl {
   Status refill_dedup(Seq up_to_seq);
   void write_snapshot();
   Seq last_snapshot_seq = 0;
+
+  // Periodic snapshots off the writer's path: the writer copies the state and asks the sink for a
+  // copy (start_snapshot), this thread encodes and writes them to a table file, and the writer
+  // ingests the file after a later batch (collect_snapshot).
+  void start_snapshot();
+  void collect_snapshot();
+  void wait_snapshot();
+  void snapshot_loop();
+  std::thread snapshot_thread;
+  std::mutex snap_mu;
+  std::condition_variable snap_cv;
+  std::unique_ptr<State> snap_state;                 // the copy being written; guarded by snap_mu
+  std::function<void(std::string&)> snap_sink_save;  // the sink's copy
+  std::string snap_path;
+  Seq snap_seq = 0;
+  bool snap_running = false;  // writer thread only
+  bool snap_requested = false, snap_done = false, snap_stop = false;  // guarded by snap_mu
+  Status snap_status;
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
   void fail(const std::string& why, std::vector<Submission>& subs);
@@ -206,6 +224,83 @@ Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
   }
   return expected > up_to_seq ? Status::ok()
                               : Status::corruption("event " + std::to_string(expected) + " is missing");
+}
+
+void Ledger::Impl::start_snapshot() {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::function<void(std::string&)> sink_save;
+  if (options.sink != nullptr) {
+    sink_save = options.sink->snapshot_copy();
+    if (!sink_save) {  // a sink that cannot copy itself: write the snapshot here and now
+      write_snapshot();
+      return;
+    }
+  }
+  {
+    std::lock_guard lk(snap_mu);
+    snap_state = std::make_unique<State>(*state);
+    snap_sink_save = std::move(sink_save);
+    snap_seq = state->head_seq();
+    snap_path = log->dir() + "/snapshot-" + std::to_string(snap_seq) + ".sst";
+    snap_requested = true;
+  }
+  snap_running = true;
+  snap_cv.notify_all();
+  stats.snapshot_write_ns += static_cast<std::uint64_t>(
+      std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
+}
+
+void Ledger::Impl::snapshot_loop() {
+  for (;;) {
+    std::unique_lock lk(snap_mu);
+    snap_cv.wait(lk, [&] { return snap_requested || snap_stop; });
+    if (!snap_requested) return;
+    std::unique_ptr<State> copy = std::move(snap_state);
+    auto sink_save = std::move(snap_sink_save);
+    const Seq seq = snap_seq;
+    const std::string path = snap_path;
+    lk.unlock();
+    const std::string bytes = encode_snapshot(*copy, sink_save);
+    copy.reset();
+    Status st = log->write_snapshot_file(seq, bytes, path);
+    lk.lock();
+    snap_status = st;
+    snap_requested = false;
+    snap_done = true;
+    snap_cv.notify_all();
+  }
+}
+
+void Ledger::Impl::collect_snapshot() {
+  if (!snap_running) return;
+  Status st;
+  Seq seq = 0;
+  std::string path;
+  {
+    std::lock_guard lk(snap_mu);
+    if (!snap_done) return;
+    snap_done = false;
+    st = snap_status;
+    seq = snap_seq;
+    path = snap_path;
+  }
+  snap_running = false;
+  if (st.is_ok()) st = log->ingest_snapshot_file(path);
+  if (st.is_ok()) {
+    if (last_snapshot_seq != 0) st = log->delete_snapshots_before(last_snapshot_seq);
+    last_snapshot_seq = seq;
+    stats.snapshots_written += 1;
+  }
+  if (!st.is_ok()) stats.snapshot_error = st.to_string();
+}
+
+void Ledger::Impl::wait_snapshot() {
+  if (!snap_running) return;
+  {
+    std::unique_lock lk(snap_mu);
+    snap_cv.wait(lk, [&] { return snap_done; });
+  }
+  collect_snapshot();
 }
 
 void Ledger::Impl::write_snapshot() {
@@ -259,6 +354,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->state = std::move(replay.state);
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] { raw->run(); });
+  impl->snapshot_thread = std::thread([raw] { raw->snapshot_loop(); });
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
@@ -273,6 +369,13 @@ void Ledger::close() {
   impl_->queue_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
   std::lock_guard lk(impl_->state_mu);
+  impl_->wait_snapshot();  // a periodic snapshot in flight is finished and ingested first
+  {
+    std::lock_guard slk(impl_->snap_mu);
+    impl_->snap_stop = true;
+  }
+  impl_->snap_cv.notify_all();
+  if (impl_->snapshot_thread.joinable()) impl_->snapshot_thread.join();
   if (impl_->log && !impl_->state_poisoned) {
     // A clean close: every idempotency id to disk and a snapshot at the head, so the next open
     // reads neither events nor ids back. A failure here costs the next open time, not data.
@@ -448,9 +551,10 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   stats.events += batch.count();
   stats.event_bytes += batch.bytes();
   dedup->after_commit(state->head_seq());
-  if (options.snapshot_every_events != 0 &&
+  collect_snapshot();
+  if (options.snapshot_every_events != 0 && !snap_running &&
       state->head_seq() - last_snapshot_seq >= options.snapshot_every_events)
-    write_snapshot();
+    start_snapshot();
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
 }

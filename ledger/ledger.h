@@ -37,6 +37,9 @@ class CommitSink {
   // Snapshots: the sink's whole state as bytes (appended to out), and back into a fresh sink. A
   // sink whose load() returns false is rebuilt from the log instead. Called on the writer thread.
   virtual void save(std::string& out) const { (void)out; }
+  // A self-contained copy of the sink's state that save()s the same bytes later, on another
+  // thread, so the writer stops only for the copy. nullptr: the sink takes no snapshots this way.
+  virtual std::function<void(std::string& out)> snapshot_copy() const { return nullptr; }
   virtual bool load(std::span<const std::uint8_t> bytes) {
     (void)bytes;
     return false;  // a sink that cannot load is rebuilt from the log
@@ -114,7 +117,7 @@ class Ledger {
     Seq snapshot_loaded_seq = 0;        // the snapshot open() started from, 0 if none
     std::uint64_t snapshots_ignored = 0;  // found at open() but unusable (format, damage, sink)
     std::uint64_t snapshots_written = 0;
-    std::uint64_t snapshot_write_ns = 0;  // time the writer spent writing them
+    std::uint64_t snapshot_write_ns = 0;  // time the writer stopped for them (copy, or whole write)
     std::string snapshot_error;           // of the last failed snapshot write
   };
   WriterStats writer_stats() const;

@@ -10,9 +10,15 @@
 namespace refah {
 
 std::string encode_snapshot(const State& state, const CommitSink* sink) {
+  return encode_snapshot(state, [sink](std::string& out) {
+    if (sink != nullptr) sink->save(out);
+  });
+}
+
+std::string encode_snapshot(const State& state, const std::function<void(std::string&)>& sink_save) {
   std::string state_bytes = state.serialize();
   std::string sink_bytes;
-  if (sink != nullptr) sink->save(sink_bytes);
+  if (sink_save) sink_save(sink_bytes);
   std::string out;
   out.reserve(4 + 4 + 8 + 32 + 8 + state_bytes.size() + 8 + sink_bytes.size() + 32);
   {

@@ -24,6 +24,9 @@ namespace refah {
 inline constexpr std::uint32_t kSnapshotFormatV1 = 1;
 
 std::string encode_snapshot(const State& state, const CommitSink* sink);
+// The same with the sink's part written by `sink_save` (a CommitSink::snapshot_copy()), so that
+// it can run on a thread other than the writer's, over copies.
+std::string encode_snapshot(const State& state, const std::function<void(std::string&)>& sink_save);
 
 struct DecodedSnapshot {
   std::unique_ptr<State> state;

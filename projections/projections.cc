@@ -8,6 +8,7 @@
 #include "projections/canon.h"
 
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 namespace refah::proj {
@@ -71,6 +72,30 @@ void Projections::save(std::string& out) const {
   std::shared_lock lk(mu_);
   CanonWriter w(nullptr, &out);
   write(w);
+}
+
+std::function<void(std::string& out)> Projections::snapshot_copy() const {
+  struct Copy {
+    Seq seq;
+    TimeUs head_time_us;
+    Balances balances;
+    VenueUsage usage;
+    Coverage coverage;
+  };
+  std::shared_ptr<Copy> copy;
+  {
+    std::shared_lock lk(mu_);
+    copy = std::make_shared<Copy>(Copy{seq_, head_time_us_, balances_, usage_, coverage_});
+  }
+  return [copy](std::string& out) {
+    CanonWriter w(nullptr, &out);
+    w.bytes(kMagic, kMagicBytes);
+    w.num(copy->seq);
+    w.num(copy->head_time_us);
+    copy->balances.write(w);
+    copy->usage.write(w);
+    copy->coverage.write(w);
+  };
 }
 
 bool Projections::load(std::span<const std::uint8_t> bytes) {

@@ -42,6 +42,7 @@ class Projections final : public CommitSink {
 
   // CommitSink snapshots: the canonical bytes, and back into these (fresh) projections.
   void save(std::string& out) const override;
+  std::function<void(std::string& out)> snapshot_copy() const override;
   bool load(std::span<const std::uint8_t> bytes) override;
 
  private:

@@ -105,24 +105,28 @@ TEST_CASE("Periodic snapshots: a damaged newest snapshot is ignored, the one bef
   f.reopen(every10);
   f.standard_programme();
   for (int i = 0; i < 30; ++i) REQUIRE(f.run(admin(), TopUpCard{100, 1, FundingSource::kDonor}).accepted());
-  const auto written = f.ledger().writer_stats();
-  CHECK(written.snapshots_written == 3);  // at events 10, 20 and 30
-  const Digests live = digests(f);         // head 35
-  f.ledger().close();                      // writes the snapshot at 35 (and keeps 30 and 35)
+  const Digests live = digests(f);  // head 35
+  f.ledger().close();  // finishes a periodic snapshot in flight, then writes one at 35
+  // Periodic snapshots are written in the background, so which sequence numbers they landed on
+  // depends on timing; two are kept: the close's at 35 and one periodic one before it.
+  CHECK(f.ledger().writer_stats().snapshots_written >= 2);
+  std::vector<Seq> kept;
   {
     auto log = open_log(f.dir().path());
-    std::vector<Seq> kept;
     REQUIRE(log->newest_snapshots([&](Seq seq, auto) {
       kept.push_back(seq);
       return false;
     }).is_ok());
-    CHECK(kept == std::vector<Seq>{35, 30});
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0] == 35);
+    CHECK(kept[1] >= 10);
+    CHECK(kept[1] < 35);
     REQUIRE(log->put_snapshot(35, "RFSN damaged").is_ok());
   }
   f.reopen(every10);
   const auto stats = f.ledger().writer_stats();
   CHECK(stats.snapshots_ignored == 1);
-  CHECK(stats.snapshot_loaded_seq == 30);
+  CHECK(stats.snapshot_loaded_seq == kept[1]);
   CHECK(digests(f) == live);
 }
 

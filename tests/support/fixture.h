@@ -179,6 +179,9 @@ class LedgerFixture {
     bool load(std::span<const std::uint8_t> bytes) override {
       return theirs == nullptr && own->load(bytes);
     }
+    std::function<void(std::string&)> snapshot_copy() const override {
+      return theirs == nullptr ? own->snapshot_copy() : nullptr;
+    }
   };
   TempDir dir_;
   ManualClock clock_;
