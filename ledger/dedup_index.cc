@@ -138,11 +138,7 @@ void DedupIndex::wait_for_spill() {
 }
 
 Status DedupIndex::spill_all(Seq durable_seq) {
-  wait_for_spill();
-  if (spilling_) {  // a failed spill was merged back; nothing is running
-    spilling_->for_each([&](const DedupTable::Entry& e) { recent_->insert(e.id, e.seq, e.digest); });
-    spilling_.reset();
-  }
+  wait_for_spill();  // collects it: its table is on disk, or merged back into recent_ if it failed
   std::vector<EventLog::DedupRecord> records;
   records.reserve(recent_->size());
   recent_->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
