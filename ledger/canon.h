@@ -61,10 +61,14 @@ class CanonWriter {
 class CanonReader {
  public:
   explicit CanonReader(std::span<const std::uint8_t> in) : in_(in) {}
+  // On failure the output is zeroed (never left holding half-read or garbage values).
   template <class T>
   bool num(T& v) {
     static_assert(std::is_integral_v<T>);
-    if (!ok_ || in_.size() - pos_ < sizeof(T)) return ok_ = false;
+    if (!ok_ || in_.size() - pos_ < sizeof(T)) {
+      v = 0;
+      return ok_ = false;
+    }
     std::make_unsigned_t<T> x = 0;
     for (std::size_t i = 0; i < sizeof(T); ++i)
       x |= static_cast<std::make_unsigned_t<T>>(static_cast<std::make_unsigned_t<T>>(in_[pos_ + i]) << (8 * i));
@@ -89,7 +93,10 @@ class CanonReader {
   // damaged length never makes the caller reserve gigabytes.
   bool count(std::uint64_t& n, std::size_t min_item_bytes) {
     if (!num(n)) return false;
-    if (min_item_bytes > 0 && n > (in_.size() - pos_) / min_item_bytes) return ok_ = false;
+    if (min_item_bytes > 0 && n > (in_.size() - pos_) / min_item_bytes) {
+      n = 0;  // a count the input cannot hold: refused, and never used to reserve
+      return ok_ = false;
+    }
     return true;
   }
   bool ok() const { return ok_; }

@@ -188,15 +188,11 @@ std::unique_ptr<State> Ledger::Impl::load_snapshot() {
       ++stats.snapshots_ignored;
       return false;
     }
-    auto decoded = decode_snapshot(value, options.sink);
-    if (!decoded.is_ok() || (options.sink != nullptr && !decoded.value().sink_loaded)) {
-      ++stats.snapshots_ignored;
-      return false;
-    }
-    // The snapshot must describe this log: its head hash is the stored hash of event seq.
-    auto event = log->get(seq);
-    if (!event.is_ok() || event.value().size() < kEventHeaderBytes ||
-        std::memcmp(event.value().data() + 1, decoded.value().state->head_hash().data(), 32) != 0) {
+    auto decoded = decode_snapshot(value);
+    // The snapshot must describe this log (its head hash is the stored hash of event seq) before
+    // the sink may take its part; a sink only takes a part whole, or nothing.
+    if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) ||
+        (options.sink != nullptr && !options.sink->load(decoded.value().sink_bytes))) {
       ++stats.snapshots_ignored;
       return false;
     }

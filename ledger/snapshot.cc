@@ -5,6 +5,8 @@
 #include <future>
 
 #include "ledger/canon.h"
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -65,7 +67,7 @@ Result<Body> parse_body(CanonReader& r) {
 
 }  // namespace
 
-Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, CommitSink* sink) {
+Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
   if (bytes.size() < 4 + 4 + 8 + 32 + 8 + 8 + 32 || std::memcmp(bytes.data(), "RFSN", 4) != 0)
     return Status::corruption("snapshot: not a snapshot");
   CanonReader r(bytes.subspan(4, bytes.size() - 4 - 32));
@@ -74,8 +76,7 @@ Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, Com
   if (format != kSnapshotFormatV1)
     return Status::invalid_argument("snapshot format " + std::to_string(format) + " is not " +
                                     std::to_string(kSnapshotFormatV1));
-  // The digest is checked on a second thread while the state is parsed; the sink gets its part
-  // only once both hold.
+  // The digest is checked on a second thread while the state is parsed.
   auto digest_ok = std::async(std::launch::async, [bytes] {
     const Hash32 digest = sha256(bytes.subspan(0, bytes.size() - 32));
     return std::memcmp(digest.data(), bytes.data() + bytes.size() - 32, 32) == 0;
@@ -83,9 +84,13 @@ Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, Com
   auto parsed = parse_body(r);
   if (!digest_ok.get()) return Status::corruption("snapshot: digest does not match");
   if (!parsed.is_ok()) return parsed.status();
-  DecodedSnapshot out{std::move(parsed.value().state), false};
-  if (sink != nullptr) out.sink_loaded = sink->load(parsed.value().sink_bytes);
-  return out;
+  return DecodedSnapshot{std::move(parsed.value().state), parsed.value().sink_bytes};
+}
+
+bool snapshot_matches_log(const EventLog& log, const State& state) {
+  auto event = log.get(state.head_seq());
+  return event.is_ok() && event.value().size() >= kEventHeaderBytes &&
+         std::memcmp(event.value().data() + 1, state.head_hash().data(), 32) == 0;
 }
 
 }  // namespace refah

@@ -30,11 +30,16 @@ std::string encode_snapshot(const State& state, const std::function<void(std::st
 
 struct DecodedSnapshot {
   std::unique_ptr<State> state;
-  bool sink_loaded = false;  // the sink took its part (false when there is no sink)
+  std::span<const std::uint8_t> sink_bytes;  // the sink's part, inside the decoded bytes
 };
 
 // Checks the magic, the format (kInvalidArgument for another format: ignore it), the digest and
-// the state's grammar, then hands the sink its part. The sink is only touched when all else holds.
-[[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes, CommitSink* sink);
+// the state's grammar. Touches no sink: callers check the snapshot against the log first
+// (snapshot_matches_log), and only then hand a sink its part.
+[[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes);
+
+class EventLog;
+// True if the snapshot's head hash is the stored hash of its event in this log.
+bool snapshot_matches_log(const EventLog& log, const State& state);
 
 }  // namespace refah

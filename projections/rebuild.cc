@@ -142,8 +142,10 @@ Result<std::unique_ptr<Projections>> as_of_seq(const EventLog& log, Seq seq) {
   Hash32 from_hash{};
   Status s = log.newest_snapshots([&](Seq snap, std::span<const std::uint8_t> value) {
     if (snap > seq) return false;  // newer than asked: keep looking
-    auto decoded = decode_snapshot(value, out.get());
-    if (!decoded.is_ok() || !decoded.value().sink_loaded) return false;
+    auto decoded = decode_snapshot(value);
+    if (!decoded.is_ok() || !snapshot_matches_log(log, *decoded.value().state) ||
+        !out->load(decoded.value().sink_bytes))
+      return false;
     from = snap;
     from_hash = decoded.value().state->head_hash();
     return true;

@@ -171,3 +171,57 @@ TEST_CASE("A sink that cannot load its part makes the snapshot unusable, never h
   CHECK(f.ledger().writer_stats().snapshot_loaded_seq == 0);
   CHECK(counter.applied == head);
 }
+
+TEST_CASE("A snapshot's counts are checked against its size before anything is reserved", "[snapshot]") {
+  LedgerFixture f;
+  busy_programme(f);
+  std::string bytes;
+  f.ledger().read([&](const State& s) { bytes = s.serialize(); });
+  // The neighbourhood count follows the 14-byte magic, head (8 + 32 + 8) and totals (7 x 8).
+  const std::size_t at = 14 + 48 + 56;
+  for (std::size_t i = 0; i < 8; ++i) bytes[at + i] = static_cast<char>(0xFF);  // 2^64 - 1 of them
+  auto parsed = State::parse({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+  CHECK_FALSE(parsed.is_ok());
+}
+
+TEST_CASE("A snapshot whose head hash is not the log's is ignored", "[snapshot]") {
+  LedgerFixture f;
+  busy_programme(f);
+  const Digests live = digests(f);
+  // A snapshot of another ledger with the same length of history cannot stand in for this one's.
+  LedgerFixture other;
+  other.clock().advance_us(1);  // same commands a microsecond later: another history, same length
+  busy_programme(other);
+  REQUIRE(other.ledger().head_seq() == live.head);
+  other.ledger().close();
+  std::string foreign;
+  {
+    auto log = open_log(other.dir().path());
+    REQUIRE(log->newest_snapshots([&](Seq, std::span<const std::uint8_t> v) {
+      foreign.assign(reinterpret_cast<const char*>(v.data()), v.size());
+      return true;
+    }).is_ok());
+  }
+  f.ledger().close();
+  {
+    auto log = open_log(f.dir().path());
+    REQUIRE(log->put_snapshot(live.head, foreign).is_ok());
+  }
+  f.reopen();
+  CHECK(f.ledger().writer_stats().snapshots_ignored == 1);
+  CHECK(digests(f) == live);
+}
+
+TEST_CASE("The log's own meta records cannot be overwritten, and the log is not reachable after close",
+          "[snapshot]") {
+  LedgerFixture f;
+  f.standard_programme();
+  REQUIRE(f.ledger().log() != nullptr);
+  f.ledger().close();
+  CHECK(f.ledger().log() == nullptr);
+  auto log = open_log(f.dir().path());
+  CHECK(log->put_meta("head", "x").code() == Status::Code::kInvalidArgument);
+  CHECK(log->put_meta("format", "x").code() == Status::Code::kInvalidArgument);
+  CHECK(log->put_meta("dedup_through", "x").code() == Status::Code::kInvalidArgument);
+  CHECK(log->put_meta("something_else", "x").is_ok());
+}
