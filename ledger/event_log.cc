@@ -26,6 +26,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <cstring>
 #include <vector>
@@ -168,6 +169,12 @@ Hash32 EventLog::head_hash() const {
 const std::string& EventLog::dir() const { return impl_->dir; }
 
 Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
+  if (options.create_if_missing && !options.read_only) {
+    // RocksDB makes the data directory but not its parents (data/demo on a fresh clone).
+    std::error_code ec;
+    std::filesystem::create_directories(options.dir, ec);
+    if (ec) return Status::io_error("creating " + options.dir + ": " + ec.message());
+  }
   auto impl = std::make_unique<Impl>();
   impl->dir = options.dir;
   impl->read_only = options.read_only;

@@ -138,3 +138,12 @@ TEST_CASE("A read-only open of a directory without a ledger fails cleanly", "[lo
   auto r = EventLog::open(EventLog::Options{dir.path(), false, true});
   CHECK_FALSE(r.is_ok());
 }
+
+TEST_CASE("A new log is created under directories that do not exist yet", "[log]") {
+  TempDir dir;
+  const std::string nested = dir.path() + "/data/demo";
+  auto log = EventLog::open(EventLog::Options{nested});
+  REQUIRE(log.is_ok());
+  CHECK(log.value()->head_seq() == 0);
+  CHECK(std::filesystem::exists(nested + "/CURRENT"));
+}
