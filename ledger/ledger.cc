@@ -88,6 +88,13 @@ struct Submission {
   std::vector<Outcome> outcomes;
 };
 
+// The card a command reads, for prefetching (0: none, or not worth it).
+CardId card_of(const CommandBody& body) {
+  if (const auto* v = std::get_if<RecordVisit>(&body)) return v->card;
+  if (const auto* t = std::get_if<TopUpCard>(&body)) return t->card;
+  return 0;
+}
+
 // The answer a duplicate gets: the first answer, rebuilt from the stored event.
 Outcome outcome_of_event(const fb::Event& e) {
   Outcome o;
@@ -512,11 +519,20 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
     s.outcomes.clear();
     s.outcomes.reserve(s.commands.size());
     // The idempotency table is far larger than the caches: start loading a few commands ahead.
+    // So are the cards: their index slots 8 ahead, their records 4 ahead.
     constexpr std::size_t kAhead = 8;
-    for (std::size_t i = 0; i < std::min(kAhead, s.commands.size()); ++i)
+    const std::size_t n = s.commands.size();
+    for (std::size_t i = 0; i < std::min(kAhead, n); ++i) {
       dedup->prefetch(s.commands[i].client_event_id);
-    for (std::size_t i = 0; i < s.commands.size(); ++i) {
-      if (i + kAhead < s.commands.size()) dedup->prefetch(s.commands[i + kAhead].client_event_id);
+      if (const CardId c = card_of(s.commands[i].body)) state->prefetch_card_slot(c);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) {
+        dedup->prefetch(s.commands[i + kAhead].client_event_id);
+        if (const CardId c = card_of(s.commands[i + kAhead].body)) state->prefetch_card_slot(c);
+      }
+      if (i + kAhead / 2 < n)
+        if (const CardId c = card_of(s.commands[i + kAhead / 2].body)) state->prefetch_card(c);
       s.outcomes.push_back(decide_one(s.commands[i], now, batch));
     }
     stats.commands += s.commands.size();
@@ -538,9 +554,16 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   stats.write_ns += static_cast<std::uint64_t>(
       std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
   if (options.sink != nullptr) {
+    auto event_at = [&](std::size_t i) {
+      return fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + batch_bodies[i].first));
+    };
+    const std::size_t n = batch_bodies.size();
     options.sink->begin_batch();
-    for (const auto& [offset, bytes] : batch_bodies)
-      options.sink->apply(*fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset)));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + 16 < n) options.sink->prefetch(*event_at(i + 16), 1);
+      if (i + 8 < n) options.sink->prefetch(*event_at(i + 8), 2);
+      options.sink->apply(*event_at(i));
+    }
     options.sink->end_batch(state->head_seq(), state->head_time_us());
   }
   stats.batches += 1;

@@ -45,22 +45,26 @@ const VenueState* State::venue(VenueId id) const {
   return it == venues_.end() ? nullptr : &it->second;
 }
 const CardState* State::card(CardId id) const {
-  const std::uint32_t i = card_index_.find(id);
+  const std::uint32_t i = card_index_.find(id, card_ids_);
   return i == FlatIndex::kNone ? nullptr : &cards_[i];
 }
+void State::prefetch_card(CardId id) const {
+  const std::uint32_t i = card_index_.find(id, card_ids_);
+  if (i != FlatIndex::kNone) __builtin_prefetch(&cards_[i]);
+}
 CardState* State::find_card(CardId id) {
-  const std::uint32_t i = card_index_.find(id);
+  const std::uint32_t i = card_index_.find(id, card_ids_);
   return i == FlatIndex::kNone ? nullptr : &cards_[i];
 }
 std::uint32_t State::add_card(CardId id, const CardState& c) {
   const auto i = static_cast<std::uint32_t>(card_ids_.size());
-  card_index_.insert(id, i);
   card_ids_.push_back(id);
   cards_.push_back(c);
+  REFAH_ASSERT(card_index_.insert_new(i, card_ids_));  // callers check the id is new
   return i;
 }
 CardId State::active_card_of(const Bytes16& holder_ref) const {
-  const std::uint32_t i = active_holders_.find(holder_ref);
+  const std::uint32_t i = active_holders_.find(holder_ref, holder_of());
   return i == HolderIndex::kNone ? 0 : card_ids_[i];
 }
 const VisitRecord* State::recent_visit(Seq seq) const {
@@ -163,7 +167,7 @@ Status State::apply_payload(const fb::Event& e) {
     }
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();
-      if (card_index_.find(p->card()) != FlatIndex::kNone) return bad(e, "card issued twice");
+      if (card_index_.find(p->card(), card_ids_) != FlatIndex::kNone) return bad(e, "card issued twice");
       CardState c;
       c.balance_rials = p->initial_credit_rials();
       c.valid_until_us = p->valid_until_us();
@@ -171,9 +175,10 @@ Status State::apply_payload(const fb::Event& e) {
       c.neighbourhood = p->neighbourhood();
       c.category = static_cast<CardCategory>(p->category());
       c.last_event_seq = e.seq();
-      if (active_holders_.find(c.holder_ref) != HolderIndex::kNone)
+      if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
         return bad(e, "holder already has an active card");
-      active_holders_.set(c.holder_ref, add_card(p->card(), c));
+      const std::uint32_t index = add_card(p->card(), c);
+      active_holders_.set(c.holder_ref, index, holder_of());
       totals_.issued_rials += p->initial_credit_rials();
       return Status::ok();
     }
@@ -255,14 +260,14 @@ Status State::apply_payload(const fb::Event& e) {
       c->last_event_seq = e.seq();
       c->balance_rials = 0;
       c->status = CardStatus::kCancelled;
-      active_holders_.erase(c->holder_ref);
+      active_holders_.erase(c->holder_ref, holder_of());
       totals_.released_rials += p->released_rials();
       return Status::ok();
     }
     case fb::Payload::CardReplaced: {
       const auto* p = e.payload_as_CardReplaced();
       const CardState* found = find_card(p->old_card());
-      if (found == nullptr || card_index_.find(p->new_card()) != FlatIndex::kNone)
+      if (found == nullptr || card_index_.find(p->new_card(), card_ids_) != FlatIndex::kNone)
         return bad(e, "replacement of an unknown card or into an existing one");
       if (found->status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
       if (p->carried_rials() != found->balance_rials) return bad(e, "carried amount is not the balance");
@@ -280,7 +285,7 @@ Status State::apply_payload(const fb::Event& e) {
       old->last_event_seq = e.seq();
       old->balance_rials = 0;
       old->status = CardStatus::kReplaced;
-      active_holders_.set(fresh.holder_ref, index);
+      active_holders_.set(fresh.holder_ref, index, holder_of());
       return Status::ok();
     }
     case fb::Payload::NONE:
@@ -407,8 +412,8 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   r.count(n, 59);  // smallest card record: no visits today
   st->card_ids_.reserve(n);
   st->cards_.reserve(n);
-  st->card_index_.reserve(n);
-  st->active_holders_.reserve(n);
+  st->card_index_.reserve(n, st->card_ids_);
+  st->active_holders_.reserve(n, st->holder_of());
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     CardId id = 0;
     CardState c;
@@ -421,14 +426,14 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     read_enum(r, c.status, 3);
     read_enum(r, c.category, kCardCategoryCount);
     const auto index = static_cast<std::uint32_t>(st->card_ids_.size());
-    if (!r.ok() || id == 0 || !st->card_index_.insert_new(id, index))
-      return Status::corruption("state: bad or repeated card");
+    if (!r.ok() || id == 0) return Status::corruption("state: bad card");
     st->card_ids_.push_back(id);
     st->cards_.push_back(c);
+    if (!st->card_index_.insert_new(index, st->card_ids_)) return Status::corruption("state: repeated card");
     if (c.status == CardStatus::kActive) {
-      if (st->active_holders_.find(c.holder_ref) != HolderIndex::kNone)
+      if (st->active_holders_.find(c.holder_ref, st->holder_of()) != HolderIndex::kNone)
         return Status::corruption("state: a holder with two active cards");
-      st->active_holders_.set(c.holder_ref, index);
+      st->active_holders_.set(c.holder_ref, index, st->holder_of());
     }
   }
   r.num(st->visits_base_seq_);

@@ -105,6 +105,9 @@ class State {
   const NeighbourhoodState* neighbourhood(NeighbourhoodId id) const;
   const VenueState* venue(VenueId id) const;
   const CardState* card(CardId id) const;
+  // Start loading what card(id) will read: its index slot (stage 1), then its record (stage 2).
+  void prefetch_card_slot(CardId id) const { card_index_.prefetch(id); }
+  void prefetch_card(CardId id) const;
   // The active card of a holder, or 0.
   CardId active_card_of(const Bytes16& holder_ref) const;
   // The recent visit with this sequence number; nullptr if unknown or already forgotten.
@@ -133,6 +136,10 @@ class State {
   std::map<VenueId, VenueState> venues_;
   std::vector<RuleSet> rule_sets_;  // in version order
   CardState* find_card(CardId id);
+  // The holder ref of the card at a position, for the holder index.
+  auto holder_of() const {
+    return [this](std::uint32_t p) -> const Bytes16& { return cards_[p].holder_ref; };
+  }
   std::uint32_t add_card(CardId id, const CardState& c);
   FlatIndex card_index_;            // card id -> position in card_ids_ and cards_
   std::vector<CardId> card_ids_;

@@ -13,25 +13,25 @@
 namespace refah::proj {
 
 const CardBalance* Balances::card(CardId id) const {
-  const std::uint32_t i = index_.find(id);
+  const std::uint32_t i = index_.find(id, ids_);
   return i == FlatIndex::kNone ? nullptr : &dense_[i];
 }
 
 CardBalance* Balances::find(CardId id) {
-  const std::uint32_t i = index_.find(id);
+  const std::uint32_t i = index_.find(id, ids_);
   return i == FlatIndex::kNone ? nullptr : &dense_[i];
 }
 
 CardBalance& Balances::add(CardId id) {
-  const std::uint32_t i = index_.find(id);
+  const std::uint32_t i = index_.find(id, ids_);
   if (i != FlatIndex::kNone) return dense_[i];
-  index_.insert(id, static_cast<std::uint32_t>(ids_.size()));
   ids_.push_back(id);
+  index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_);
   return dense_.emplace_back();
 }
 
 void Balances::prefetch_card(CardId id) const {
-  const std::uint32_t i = index_.find(id);
+  const std::uint32_t i = index_.find(id, ids_);
   if (i != FlatIndex::kNone) __builtin_prefetch(&dense_[i]);
 }
 
@@ -135,7 +135,7 @@ bool Balances::read(CanonReader& r) {
   if (!r.count(n, 102)) return false;
   ids_.reserve(n);
   dense_.reserve(n);
-  index_.reserve(n);
+  index_.reserve(n, ids_);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     CardId id = 0;
     CardBalance c;
@@ -149,9 +149,9 @@ bool Balances::read(CanonReader& r) {
     if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount) return r.fail();
     c.status = static_cast<CardStatus>(status);
     c.category = static_cast<CardCategory>(category);
-    if (!index_.insert_new(id, static_cast<std::uint32_t>(ids_.size()))) return r.fail();  // repeated
     ids_.push_back(id);
     dense_.push_back(c);
+    if (!index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_)) return r.fail();  // repeated
   }
   return r.ok();
 }

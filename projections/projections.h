@@ -33,7 +33,7 @@ class Projections final : public CommitSink {
 
   // Starts loading what apply() will touch for an event a few events ahead (stage 1: 16 ahead,
   // stage 2: 8 ahead). Optional; only speeds up bulk folding.
-  void prefetch(const fb::Event& event, int stage) const;
+  void prefetch(const fb::Event& event, int stage) const override;
 
   // Runs f with a consistent view (readers share; the writer waits only between batches).
   void read(const std::function<void(const View&)>& f) const;
