@@ -36,6 +36,8 @@ class FlatIndex {
     return place(p, ids);
   }
   void prefetch(CardId id) const { __builtin_prefetch(&slots_[hash(id) & (slots_.size() - 1)]); }
+  // The position in id's home slot, unverified (kNone if empty): a prefetch hint that reads no key.
+  std::uint32_t peek(CardId id) const { return slots_[hash(id) & (slots_.size() - 1)]; }
   // Room for n entries without growing (loading a snapshot).
   void reserve(std::size_t n, const Ids& ids) {
     std::size_t want = slots_.size();

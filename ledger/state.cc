@@ -49,8 +49,11 @@ const CardState* State::card(CardId id) const {
   return i == FlatIndex::kNone ? nullptr : &cards_[i];
 }
 void State::prefetch_card(CardId id) const {
-  const std::uint32_t i = card_index_.find(id, card_ids_);
-  if (i != FlatIndex::kNone) __builtin_prefetch(&cards_[i]);
+  const std::uint32_t i = card_index_.peek(id);  // a hint: reads no key, so it never stalls
+  if (i < cards_.size()) {
+    __builtin_prefetch(&card_ids_[i]);
+    __builtin_prefetch(&cards_[i]);
+  }
 }
 CardState* State::find_card(CardId id) {
   const std::uint32_t i = card_index_.find(id, card_ids_);

@@ -31,8 +31,11 @@ CardBalance& Balances::add(CardId id) {
 }
 
 void Balances::prefetch_card(CardId id) const {
-  const std::uint32_t i = index_.find(id, ids_);
-  if (i != FlatIndex::kNone) __builtin_prefetch(&dense_[i]);
+  const std::uint32_t i = index_.peek(id);  // a hint: reads no key, so it never stalls
+  if (i < dense_.size()) {
+    __builtin_prefetch(&ids_[i]);
+    __builtin_prefetch(&dense_[i]);
+  }
 }
 
 void Balances::apply(const fb::Event& e) {
