@@ -7,47 +7,30 @@
 // The actor and client event id are not part of it: the same command from a retry matches.
 #include "ledger/command.h"
 
-#include <cstring>
 #include <string>
 #include <type_traits>
 
+#include "ledger/canon.h"
 #include "ledger/sha256.h"
 
 namespace refah {
 namespace {
 
-// Streams the canonical bytes into SHA-256 through a small buffer: no allocation per command.
+// The field grammar over the shared canonical writer (ledger/canon.h), which buffers into SHA-256:
+// no allocation per command. Enums are written as u8.
 class Canon {
  public:
-  explicit Canon(Sha256& h) : h_(h) {}
+  explicit Canon(Sha256& h) : w_(&h, nullptr) {}
   template <class T>
   void num(T v) {
-    if constexpr (std::is_enum_v<T>) {
-      num(static_cast<std::uint8_t>(v));
-    } else {
-      if (n_ + sizeof(T) > sizeof buf_) flush();
-      for (std::size_t i = 0; i < sizeof(T); ++i)
-        buf_[n_++] = static_cast<std::uint8_t>(static_cast<std::make_unsigned_t<T>>(v) >> (8 * i));
-    }
+    if constexpr (std::is_enum_v<T>)
+      w_.num(static_cast<std::uint8_t>(v));
+    else
+      w_.num(v);
   }
-  void str(const std::string& s) {
-    num(static_cast<std::uint32_t>(s.size()));
-    raw(s.data(), s.size());
-  }
-  void b16(const Bytes16& b) { raw(b.bytes.data(), 16); }
-  void raw(const void* p, std::size_t n) {
-    if (n_ + n > sizeof buf_) flush();
-    if (n > sizeof buf_) {
-      h_.update(p, n);
-      return;
-    }
-    std::memcpy(buf_ + n_, p, n);
-    n_ += n;
-  }
-  void flush() {
-    h_.update(buf_, n_);
-    n_ = 0;
-  }
+  void str(const std::string& s) { w_.str(s); }
+  void b16(const Bytes16& b) { w_.bytes(b.bytes.data(), 16); }
+  void flush() { w_.flush(); }
 
   void body(const DefineNeighbourhood& c) {
     num(c.id); num(c.county); str(c.name); num(c.target_population); num(c.tier);
@@ -80,9 +63,7 @@ class Canon {
   }
 
  private:
-  Sha256& h_;
-  std::uint8_t buf_[256];
-  std::size_t n_ = 0;
+  CanonWriter w_;
 };
 
 }  // namespace

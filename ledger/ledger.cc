@@ -311,7 +311,7 @@ void Ledger::Impl::write_snapshot() {
   const std::string bytes = encode_snapshot(*state, options.sink);
   Status s = log->put_snapshot(state->head_seq(), bytes);
   if (s.is_ok()) {
-    // Keep the newest limits::snapshots_kept; the ones before the previous are of no more use.
+    // Two are kept: the new one and the one before it, in case the newest proves unusable.
     if (last_snapshot_seq != 0) s = log->delete_snapshots_before(last_snapshot_seq);
     last_snapshot_seq = state->head_seq();
     stats.snapshots_written += 1;

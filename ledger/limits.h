@@ -61,8 +61,6 @@ inline constexpr std::size_t dedup_memory_ids_max = std::size_t{1} << 20;
 // projections are serialized (about 0.1 s per 100,000 cards), so not too often; a restart after a
 // crash replays at most this many events (about 10 s at 5M), and a clean close writes one at the head.
 inline constexpr Seq snapshot_every_events = 5'000'000;
-// Snapshots kept: the newest and the one before it, in case the newest proves unusable.
-inline constexpr int snapshots_kept = 2;
 
 // Statement lines in one page: each line is one read from the log.
 inline constexpr std::size_t statement_page_max = 1'000;

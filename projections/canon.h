@@ -11,8 +11,6 @@
 
 namespace refah::proj {
 
-using Canon = CanonWriter;
-
 // The programme's UTC offset: +03:30 (Asia/Tehran) until the first rule set fixes it; the rules
 // refuse a later rule set with another offset (ledger/rules.cc), so one number serves every event.
 struct ProgrammeZone {

@@ -581,11 +581,7 @@ TEST_CASE("A concurrent randomized workload conserves money, appends one event p
   // --- Replay of the stored log gives the live state --------------------------------------------
   f.ledger().close();
   {
-    EventLog::Options o;
-    o.dir = f.dir().path();
-    o.create_if_missing = false;
-    o.read_only = true;
-    auto opened = EventLog::open(o);
+    auto opened = EventLog::open_read_only(f.dir().path());
     INFO(opened.status().to_string());
     REQUIRE(opened.is_ok());
     const EventLog& log = *opened.value();

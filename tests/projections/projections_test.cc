@@ -1153,11 +1153,7 @@ TEST_CASE("After a seeded random workload the live projections equal a replay of
   const Seq head = f.ledger().head_seq();
   f.ledger().close();
   {
-    EventLog::Options o;
-    o.dir = f.dir().path();
-    o.create_if_missing = false;
-    o.read_only = true;
-    auto opened = EventLog::open(o);
+    auto opened = EventLog::open_read_only(f.dir().path());
     INFO(opened.status().to_string());
     REQUIRE(opened.is_ok());
     const EventLog& log = *opened.value();

@@ -363,11 +363,7 @@ TEST_CASE("A flipped byte in the head event makes the log unopenable, reported a
   }
   // The event log itself refuses to open: the newest event no longer matches the head record.
   {
-    EventLog::Options o;
-    o.dir = L.dir();
-    o.create_if_missing = false;
-    o.read_only = true;
-    auto opened = EventLog::open(o);
+    auto opened = EventLog::open_read_only(L.dir());
     REQUIRE_FALSE(opened.is_ok());
     CHECK(opened.status().code() == Status::Code::kCorruption);
     CHECK(names_seq(opened.status().message(), clean.head));
