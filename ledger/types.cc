@@ -31,6 +31,14 @@ std::string_view reason_name(Reason r) {
     case Reason::kOverloaded: return "OVERLOADED";
     case Reason::kStorageFailed: return "STORAGE_FAILED";
     case Reason::kShuttingDown: return "SHUTTING_DOWN";
+    case Reason::kMalformed: return "MALFORMED";
+    case Reason::kUnknownRequest: return "UNKNOWN_REQUEST";
+    case Reason::kFrameTooLarge: return "FRAME_TOO_LARGE";
+    case Reason::kTooManyInFlight: return "TOO_MANY_IN_FLIGHT";
+    case Reason::kAuthFailed: return "AUTH_FAILED";
+    case Reason::kNotAuthenticated: return "NOT_AUTHENTICATED";
+    case Reason::kTimeout: return "TIMEOUT";
+    case Reason::kBatchTooLarge: return "BATCH_TOO_LARGE";
   }
   return "UNKNOWN_REASON";
 }

@@ -88,7 +88,17 @@ enum class Reason : std::uint16_t {
   kOverloaded = 23,
   kStorageFailed = 24,
   kShuttingDown = 25,
+  // Wire-level refusals (server/): a request refused as a whole, before the ledger sees it.
+  kMalformed = 26,          // the frame is not a verified Message FlatBuffer, or a field is missing
+  kUnknownRequest = 27,     // a body kind this server does not know, or one only a server sends
+  kFrameTooLarge = 28,      // the length prefix is over the frame limit (the connection is closed)
+  kTooManyInFlight = 29,    // the connection already has its limit of requests in flight
+  kAuthFailed = 30,         // unknown client or wrong MAC (the connection is closed)
+  kNotAuthenticated = 31,   // a request before the handshake finished (the connection is closed)
+  kTimeout = 32,            // a handshake, frame or idle deadline passed (the connection is closed)
+  kBatchTooLarge = 33,      // more commands in one Submit than the batch limit
 };
+inline constexpr std::uint16_t kReasonMax = 33;
 
 // Upper-case name used on the wire docs, in logs and by the tools, e.g. "INSUFFICIENT_BALANCE".
 std::string_view reason_name(Reason r);

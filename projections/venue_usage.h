@@ -62,6 +62,7 @@ class VenueUsage {
   std::map<CountyCode, UsageTotals> by_county(std::int32_t from_day, std::int32_t to_day) const;
   UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
   int utc_offset_minutes() const { return zone_.offset_minutes; }
+  std::size_t venue_count() const { return venues_.size(); }
   void write(CanonWriter& w) const;
   bool read(CanonReader& r);  // false if malformed
 

@@ -1,0 +1,126 @@
+// Keys file parsing (toml++) and the HMAC-SHA256 challenge-response (OpenSSL); see server/auth.h.
+#include "server/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>  // Debian's build throws toml::parse_error; caught here, never passed on
+
+namespace refah::server {
+
+namespace {
+constexpr std::string_view kAuthContext = "refah-auth-v1";
+
+Status bad(const std::string& origin, const std::string& what) {
+  return Status::invalid_argument(origin + ": " + what);
+}
+}  // namespace
+
+Result<KeyStore> KeyStore::load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::io_error("cannot read keys file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
+
+Result<KeyStore> KeyStore::parse(std::string_view toml_text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, path);
+  } catch (const toml::parse_error& e) {
+    return bad(path, std::string(e.description()) + " at line " + std::to_string(e.source().begin.line));
+  }
+  KeyStore store;
+  const toml::array* clients = root["client"].as_array();
+  if (clients == nullptr) return bad(path, "no [[client]] tables");
+  std::size_t index = 0;
+  for (const toml::node& node : *clients) {
+    ++index;
+    const std::string where = "client #" + std::to_string(index);
+    const toml::table* t = node.as_table();
+    if (t == nullptr) return bad(path, where + " is not a table");
+    ClientKey key;
+    auto id = (*t)["id"].value<std::int64_t>();
+    if (!id || *id < 1 || *id > 0xFFFFFFFFLL) return bad(path, where + ": id must be 1..4294967295");
+    key.actor.id = static_cast<ClientId>(*id);
+    key.name = (*t)["name"].value_or(std::string());
+    const std::string role = (*t)["role"].value_or(std::string());
+    if (role == "venue") key.actor.role = Role::kVenue;
+    else if (role == "admin") key.actor.role = Role::kAdmin;
+    else if (role == "auditor") key.actor.role = Role::kAuditor;
+    else return bad(path, where + ": role must be venue, admin or auditor");
+    auto venue = (*t)["venue"].value<std::int64_t>();
+    if (key.actor.role == Role::kVenue) {
+      if (!venue || *venue < 1 || *venue > 0xFFFFFFFFLL) return bad(path, where + ": a venue client needs venue = 1..4294967295");
+      key.actor.venue = static_cast<VenueId>(*venue);
+    } else if (venue && *venue != 0) {
+      return bad(path, where + ": only venue clients have a venue");
+    }
+    const std::string secret = (*t)["secret"].value_or(std::string());
+    if (!from_hex(secret, key.secret)) return bad(path, where + ": secret must be 64 hex digits");
+    if (store.find(key.actor.id) != nullptr) return bad(path, where + ": id " + std::to_string(*id) + " repeated");
+    store.add(std::move(key));
+  }
+  if (store.size() == 0) return bad(path, "no clients");
+  return store;
+}
+
+const ClientKey* KeyStore::find(ClientId id) const {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : &it->second;
+}
+
+Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client) {
+  std::string msg(kAuthContext);
+  msg.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  for (int i = 0; i < 4; ++i) msg.push_back(static_cast<char>((client >> (8 * i)) & 0xFF));
+  Mac out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len);
+  return out;
+}
+
+bool mac_equal(std::span<const std::uint8_t> a, const Mac& b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), b.size()) == 0;
+}
+
+bool random_bytes(std::span<std::uint8_t> out) {
+  return RAND_bytes(out.data(), static_cast<int>(out.size())) == 1;
+}
+
+std::string to_hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (auto b : bytes) {
+    s.push_back(kDigits[b >> 4]);
+    s.push_back(kDigits[b & 15]);
+  }
+  return s;
+}
+
+bool from_hex(std::string_view hex, std::span<std::uint8_t> out) {
+  if (hex.size() != out.size() * 2) return false;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+}  // namespace refah::server

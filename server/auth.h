@@ -1,0 +1,59 @@
+// Client authentication: the keys file and the challenge-response MAC. No secret ever crosses the
+// wire: the server sends a fresh 32-byte nonce, the client answers
+//   mac = HMAC-SHA256(secret, "refah-auth-v1" || nonce || client_id : u32 little-endian)
+// and the server compares it with its own in constant time.
+//
+// Keys file (TOML; one [[client]] table per client, ids unique):
+//   [[client]]
+//   id = 1                      # 1 .. 2^32-1
+//   name = "programme office"   # for logs
+//   role = "admin"              # "venue" | "admin" | "auditor"
+//   venue = 0                   # the venue a venue client acts for (required, non-zero, for venues)
+//   secret = "<64 hex digits>"  # 32 random bytes
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+#include "ledger/command.h"
+#include "ledger/status.h"
+
+namespace refah::server {
+
+inline constexpr std::size_t kSecretBytes = 32;
+using Secret = std::array<std::uint8_t, kSecretBytes>;
+using Mac = std::array<std::uint8_t, 32>;
+
+struct ClientKey {
+  Actor actor;       // id, role, venue
+  std::string name;
+  Secret secret{};
+};
+
+class KeyStore {
+ public:
+  // Parses a keys file; the error names the file, the client and the field.
+  [[nodiscard]] static Result<KeyStore> load_file(const std::string& path);
+  [[nodiscard]] static Result<KeyStore> parse(std::string_view toml_text, const std::string& origin);
+  const ClientKey* find(ClientId id) const;
+  std::size_t size() const { return clients_.size(); }
+  void add(ClientKey key) { clients_[key.actor.id] = std::move(key); }
+
+ private:
+  std::map<ClientId, ClientKey> clients_;
+};
+
+Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client);
+// Constant time in the length of the MAC (CRYPTO_memcmp).
+bool mac_equal(std::span<const std::uint8_t> a, const Mac& b);
+// Cryptographically random bytes (the nonce); false if the system's generator failed.
+[[nodiscard]] bool random_bytes(std::span<std::uint8_t> out);
+
+std::string to_hex(std::span<const std::uint8_t> bytes);
+// Exactly 2*N hex digits into out; false otherwise.
+bool from_hex(std::string_view hex, std::span<std::uint8_t> out);
+
+}  // namespace refah::server

@@ -1,0 +1,43 @@
+// refahd's configuration: a TOML file, then flags on top (refahd --help). Every key, its default
+// and its meaning are in docs/OPERATIONS.md; an unknown key is an error (a typo must not be
+// silently ignored).
+//
+//   data_dir = "data/refahd"        # the RocksDB data directory
+//   listen = "127.0.0.1:7600"       # host:port
+//   keys_file = "keys.toml"         # clients and secrets (server/auth.h), relative to the config
+//   io_threads = 1
+//   log_level = "info"              # trace | debug | info | warn | error
+//   snapshot_every_events = 5000000
+//   status_every_s = 10             # a one-line summary at info; 0: none
+//   [limits]                        # server/limits.h, same names
+//   frame_bytes_max = 1048576
+//   ...
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ledger/status.h"
+#include "ledger/types.h"
+#include "server/limits.h"
+
+namespace refah::server {
+
+struct Config {
+  std::string data_dir = "data/refahd";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7600;
+  std::string keys_file;
+  int io_threads = 1;
+  std::string log_level = "info";
+  Seq snapshot_every_events = limits::snapshot_every_events;
+  std::uint32_t status_every_s = 10;
+  Limits limits;
+};
+
+// Reads a config file over `base` (keys not in the file keep base's values).
+[[nodiscard]] Result<Config> load_config(const std::string& path, Config base);
+// "host:port" (host may be [v6]); false if malformed.
+bool parse_listen(const std::string& text, std::string& host, std::uint16_t& port);
+
+}  // namespace refah::server

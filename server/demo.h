@@ -1,0 +1,59 @@
+// refahd --demo: a generated pilot programme (tools/refah_load/programme.h) loaded into an empty
+// ledger, a keys file for it, and a few simulated venue systems that post visits over real TCP
+// connections, so a fresh checkout shows a live system. Not used outside the demo.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "server/auth.h"
+#include "tools/refah_load/programme.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace refah::server {
+
+struct DemoOptions {
+  std::string counties_csv;
+  std::size_t cards = 2'000;
+  std::uint64_t seed = 1;
+  int venue_clients = 4;            // simulated venue systems, one connection each
+  double visits_per_second = 20;    // across all of them
+};
+
+// The programme for the options (deterministic from the seed); registered in the ledger only if
+// the ledger is empty.
+[[nodiscard]] Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions& o);
+
+// Writes (if missing) a keys file with random secrets: admin client 1, auditor client 2, and a
+// venue client 100000 + v for every venue v.
+[[nodiscard]] Status ensure_demo_keys(const std::string& path, const load::Programme& p);
+
+class DemoVenues {
+ public:
+  DemoVenues(const load::Programme& p, const KeyStore& keys, const DemoOptions& o,
+             std::shared_ptr<spdlog::logger> log);
+  ~DemoVenues();
+  void start(const std::string& host, std::uint16_t port);
+  void stop();
+  std::uint64_t accepted() const { return accepted_.load(); }
+  std::uint64_t rejected() const { return rejected_.load(); }
+
+ private:
+  void run(int index, std::string host, std::uint16_t port);
+  const load::Programme& programme_;
+  const KeyStore& keys_;
+  DemoOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> accepted_{0}, rejected_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace refah::server

@@ -1,0 +1,50 @@
+// Every limit of the server in one place, with the reason for its default. refahd's TOML config
+// ([limits]) and flags may change each one; docs/PROTOCOL.md lists them. The ledger's own limits
+// (amounts, batch sizes, queue depth) are in ledger/limits.h. Units are in the names.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ledger/limits.h"
+
+namespace refah::server {
+
+struct Limits {
+  // A frame's length prefix above this closes the connection before anything is allocated. A
+  // Submit of 4,096 visits is about 400 KiB; 1 MiB leaves room for long names.
+  std::uint32_t frame_bytes_max = 1u << 20;
+  // Commands in one Submit: the ledger's submission limit (one writer batch).
+  std::size_t batch_commands_max = limits::submission_commands_max;
+  // Requests read but not yet answered, per connection. Enough to keep a venue gateway's pipe full
+  // (64 x 256 visits) while bounding what one client can queue.
+  std::size_t requests_in_flight_max = 64;
+  // Connections at once; one more is answered OVERLOADED and closed. Each costs about 100 KiB at
+  // most (read buffer grows to the frame limit only while a big frame arrives).
+  std::size_t connections_max = 1'024;
+  // Time from accept to a good Authenticate.
+  std::uint32_t handshake_timeout_ms = 5'000;
+  // Time from a frame's first byte to its last: a stalled half frame is closed at this deadline.
+  std::uint32_t read_timeout_ms = 10'000;
+  // Time with no request and nothing in flight (a subscription is never idle).
+  std::uint32_t idle_timeout_ms = 300'000;
+  // Answer bytes queued for a client that does not read. Past it the connection is closed; a
+  // subscription stops reading the log at half of it and resumes when the client catches up.
+  std::size_t write_queue_bytes_max = 8u << 20;
+  // Expensive queries (as-of rebuilds, statements, coverage) running or queued at once, server-wide;
+  // one more is answered OVERLOADED. Each as-of rebuild holds a copy of the projections.
+  std::size_t heavy_queries_max = 4;
+  // FlatBuffers Verifier limits for a request: nesting depth and number of tables. A Submit of
+  // 4,096 commands has about 8,200 tables.
+  std::uint32_t verifier_depth_max = 16;
+  std::uint32_t verifier_tables_max = 16'384;
+  // Events in one EventBatch frame of a subscription (each at most a few hundred bytes).
+  std::size_t subscription_batch_events_max = 1'024;
+};
+
+// Checks the values are usable (each at least 1, frames at least 64 bytes, and so on); the message
+// names the first bad one.
+[[nodiscard]] std::string check_limits(const Limits& limits);
+
+}  // namespace refah::server

@@ -1,0 +1,808 @@
+// The TCP server (server/server.h): the listener, one Session per connection, and the pool for
+// expensive queries. A session reads into a FrameDecoder, answers on its strand, keeps one write
+// in flight over a bounded queue of answer frames, and checks its deadlines on a timer.
+#include "server/server.h"
+
+#include <utility>  // Boost 1.74's asio needs std::exchange declared first (DESIGN.md, stack notes)
+
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "ledger/event_log.h"
+#include "projections/rebuild.h"
+#include "projections/statement.h"
+#include "server/frame.h"
+#include "server/wire.h"
+
+namespace refah::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+using proto::Frame;
+
+namespace {
+std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds(v); }
+
+std::int32_t local_day(TimeUs t_us, int offset_minutes) {
+  const std::int64_t s = t_us / 1'000'000 + std::int64_t{offset_minutes} * 60;
+  return static_cast<std::int32_t>(s >= 0 ? s / 86'400 : -((-s + 86'399) / 86'400));
+}
+
+// Projections as of a past moment, for queries that ask for one.
+Result<std::unique_ptr<proj::Projections>> projections_as_of(const EventLog& log, proto::AsOf a) {
+  if (a.seq != 0) {
+    if (a.seq > log.head_seq()) {
+      return Status::invalid_argument("as_of seq " + std::to_string(a.seq) + " is past the head " +
+                                      std::to_string(log.head_seq()));
+    }
+    return proj::as_of_seq(log, a.seq);
+  }
+  return proj::as_of_time(log, a.time_us);
+}
+}  // namespace
+
+class Session;
+
+struct Server::Impl {
+  Impl(const Options& o, Ledger& l, proj::Projections& p, Feed& f, const KeyStore& k,
+       std::shared_ptr<spdlog::logger> lg)
+      : options(o), ledger(l), projections(p), feed(f), keys(k), log(std::move(lg)),
+        acceptor(io), work(asio::make_work_guard(io)) {}
+
+  void do_accept();
+  void on_session_closed(Session* s);
+  void add_waiting(const std::shared_ptr<Session>& s);
+  void wake_waiting();
+
+  const Options options;
+  Ledger& ledger;
+  proj::Projections& projections;
+  Feed& feed;
+  const KeyStore& keys;
+  std::shared_ptr<spdlog::logger> log;
+
+  asio::io_context io;  // first member destroyed last: sockets and timers need it
+  tcp::acceptor acceptor;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  asio::thread_pool heavy{1};
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> heavy_in_flight{0};
+  std::atomic<bool> draining{false};
+  bool stopped = false;
+
+  std::mutex sessions_mu;
+  std::condition_variable sessions_cv;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  std::mutex waiting_mu;
+  std::vector<std::weak_ptr<Session>> waiting;  // subscriptions caught up with the head
+  std::atomic<std::size_t> waiting_count{0};
+
+  struct Counters {
+    std::atomic<std::uint64_t> accepted{0}, refused{0}, auth_failures{0}, requests{0}, commands{0},
+        refusals{0};
+  } counters;
+};
+
+// One connection. Every handler runs on the socket's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl& server, tcp::socket socket)
+      : s_(server), limits_(server.options.limits), socket_(std::move(socket)),
+        timer_(socket_.get_executor()), decoder_(limits_.frame_bytes_max) {
+    error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    socket_.set_option(tcp::no_delay(true), ec);
+  }
+
+  void start() {
+    accepted_at_ = last_activity_ = SteadyClock::now();
+    if (!random_bytes(nonce_)) {
+      s_.log->error("no random bytes for a nonce; closing {}", peer_);
+      return close_now();
+    }
+    send(proto::encode_challenge(nonce_));
+    arm_timer();
+    do_read();
+  }
+
+  // Stops reading (graceful shutdown): requests already read are answered, then the session closes.
+  void drain() {
+    if (closed_) return;
+    subscribed_ = false;
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_receive, ec);
+    reading_ = false;
+    finish_if_done();
+  }
+
+  void wake() {
+    sub_waiting_ = false;
+    pump();
+  }
+
+  tcp::socket::executor_type executor() { return socket_.get_executor(); }
+
+  void close_now() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
+    s_.on_session_closed(this);
+  }
+
+ private:
+  // ---- reading ----
+  void do_read() {
+    if (closed_ || !reading_ || closing_) return;
+    auto buf = decoder_.prepare(4096);
+    socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
+  }
+
+  void on_read(const error_code& ec, std::size_t n) {
+    if (closed_) return;
+    if (ec) {  // EOF, reset, or shutdown_receive while draining
+      reading_ = false;
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted && !s_.draining) {
+        s_.log->debug("read from {}: {}", peer_, ec.message());
+      }
+      return finish_if_done();
+    }
+    decoder_.commit(n);
+    const bool was_mid = frame_pending_;
+    bool completed = false;
+    for (;;) {
+      std::span<const std::uint8_t> body;
+      const auto next = decoder_.next(body);
+      if (next == FrameDecoder::Next::kNeedMore) break;
+      if (next == FrameDecoder::Next::kTooLarge) {
+        s_.log->warn("{}: frame of {} bytes refused (limit {}); closing", who(), decoder_.refused_length(),
+                     limits_.frame_bytes_max);
+        return refuse(0, Reason::kFrameTooLarge,
+                      "frame of " + std::to_string(decoder_.refused_length()) + " bytes; the limit is " +
+                          std::to_string(limits_.frame_bytes_max),
+                      true);
+      }
+      completed = true;
+      last_activity_ = SteadyClock::now();
+      handle_frame(body);
+      if (closed_ || closing_) return;
+    }
+    frame_pending_ = decoder_.mid_frame();
+    if (frame_pending_ && (!was_mid || completed)) frame_started_ = SteadyClock::now();
+    do_read();
+  }
+
+  void handle_frame(std::span<const std::uint8_t> body) {
+    const wire::Message* m =
+        proto::verify_message(body, limits_.verifier_depth_max, limits_.verifier_tables_max);
+    if (m == nullptr) {
+      s_.log->warn("{}: malformed frame of {} bytes", who(), body.size());
+      return refuse(0, Reason::kMalformed, "the frame is not a valid Message (RFW1)", !actor_);
+    }
+    if (!actor_) return handshake(*m);
+    s_.counters.requests.fetch_add(1, std::memory_order_relaxed);
+    const auto kind = m->body_type();
+    if (!proto::is_request(kind) || kind == wire::Body::Authenticate) {
+      s_.log->warn("{}: unknown request kind {}", who(), static_cast<int>(kind));
+      return refuse(m->id(), Reason::kUnknownRequest,
+                    "body kind " + std::to_string(static_cast<int>(kind)) + " is not a request", false);
+    }
+    if (in_flight_ >= limits_.requests_in_flight_max) {
+      return refuse(m->id(), Reason::kTooManyInFlight,
+                    std::to_string(in_flight_) + " requests in flight; the limit is " +
+                        std::to_string(limits_.requests_in_flight_max),
+                    false);
+    }
+    request(*m);
+  }
+
+  void handshake(const wire::Message& m) {
+    if (m.body_type() != wire::Body::Authenticate) {
+      s_.log->warn("{}: request before the handshake; closing", peer_);
+      return refuse(m.id(), Reason::kNotAuthenticated, "authenticate first", true);
+    }
+    const auto* a = m.body_as_Authenticate();
+    const ClientKey* key = s_.keys.find(a->client_id());
+    static const Secret kNoSecret{};
+    const Mac expected = auth_mac(key != nullptr ? key->secret : kNoSecret, nonce_, a->client_id());
+    const bool good = key != nullptr && a->mac() != nullptr &&
+                      mac_equal(std::span(a->mac()->data(), a->mac()->size()), expected);
+    if (!good) {
+      s_.counters.auth_failures.fetch_add(1, std::memory_order_relaxed);
+      s_.log->warn("authentication failed for client {} from {} ({})", a->client_id(), peer_,
+                   key == nullptr ? "unknown client" : "wrong MAC");
+      return refuse(m.id(), Reason::kAuthFailed, "authentication failed", true);
+    }
+    actor_ = key->actor;
+    s_.log->info("client {} ({}, {}) authenticated from {}", key->actor.id, key->name,
+                 role_name(key->actor.role), peer_);
+    const EventLog* log = s_.ledger.log();
+    send(proto::encode_authenticated(m.id(), actor_->id, actor_->role, actor_->venue,
+                                     log != nullptr ? log->head_seq() : 0));
+  }
+
+  void request(const wire::Message& m) {
+    const std::uint64_t id = m.id();
+    const bool reader = actor_->role != Role::kVenue;  // admins and auditors read everything
+    switch (m.body_type()) {
+      case wire::Body::Submit: return submit(id, *m.body_as_Submit());
+      case wire::Body::GetBalance: return get_balance(id, *m.body_as_GetBalance());
+      case wire::Body::GetStatement:
+        if (!reader) break;
+        return get_statement(id, *m.body_as_GetStatement());
+      case wire::Body::GetVenueUsage:
+        if (!reader) break;
+        return get_venue_usage(id, *m.body_as_GetVenueUsage());
+      case wire::Body::GetCoverage:
+        if (!reader) break;
+        return get_coverage(id, *m.body_as_GetCoverage());
+      case wire::Body::GetTotals:
+        if (!reader) break;
+        return get_totals(id, *m.body_as_GetTotals());
+      case wire::Body::Subscribe:
+        if (!reader) break;
+        return subscribe(id, *m.body_as_Subscribe());
+      default: break;
+    }
+    s_.log->warn("{}: {} refused: not permitted for a {} client", who(),
+                 wire::EnumNameBody(m.body_type()), role_name(actor_->role));
+    refuse(id, Reason::kNotPermitted, "not permitted for this client's role", false);
+  }
+
+  // ---- commands ----
+  void submit(std::uint64_t id, const wire::Submit& sub) {
+    if (actor_->role == Role::kAuditor) {
+      s_.log->warn("{}: Submit refused: auditors only read", who());
+      return refuse(id, Reason::kNotPermitted, "auditors only read", false);
+    }
+    const std::size_t n = sub.commands() == nullptr ? 0 : sub.commands()->size();
+    if (n == 0) return refuse(id, Reason::kInvalidArgument, "a Submit needs at least one command", false);
+    if (n > limits_.batch_commands_max) {
+      return refuse(id, Reason::kBatchTooLarge,
+                    std::to_string(n) + " commands; the limit is " + std::to_string(limits_.batch_commands_max),
+                    false);
+    }
+    s_.counters.commands.fetch_add(n, std::memory_order_relaxed);
+    std::vector<Command> commands;
+    commands.reserve(n);
+    std::vector<Outcome> outcomes;        // filled only when a command was refused here
+    std::vector<std::uint32_t> positions;  // of the commands sent to the ledger, then
+    for (std::uint32_t i = 0; i < n; ++i) {
+      proto::Converted c = proto::to_command(sub.commands()->Get(i), *actor_);
+      if (auto* cmd = std::get_if<Command>(&c)) {
+        commands.push_back(std::move(*cmd));
+        if (!outcomes.empty()) positions.push_back(i);
+        continue;
+      }
+      if (outcomes.empty()) {
+        outcomes.resize(n);
+        for (std::uint32_t k = 0; k < i; ++k) positions.push_back(k);
+      }
+      outcomes[i] = Outcome{Reason::kInvalidArgument, std::get<const char*>(c)};
+    }
+    if (commands.empty()) return send(proto::encode_submit_result(id, outcomes));
+    ++in_flight_;
+    auto self = shared_from_this();
+    const Reason queued = s_.ledger.submit(
+        std::move(commands),
+        [self, id, outcomes, positions](std::vector<Outcome>&& results) mutable {
+          asio::post(self->socket_.get_executor(),
+                     [self, id, outcomes = std::move(outcomes), positions = std::move(positions),
+                      results = std::move(results)]() mutable {
+                       self->on_submitted(id, std::move(outcomes), positions, std::move(results));
+                     });
+        });
+    if (queued != Reason::kOk) {
+      --in_flight_;
+      if (queued != Reason::kOverloaded) s_.log->error("{}: ledger refused a submission: {}", who(), reason_name(queued));
+      std::vector<Outcome> all(n, Outcome{queued});
+      for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        if (outcomes[i].reason == Reason::kInvalidArgument) all[i] = outcomes[i];
+      }
+      send(proto::encode_submit_result(id, all));
+    }
+  }
+
+  void on_submitted(std::uint64_t id, std::vector<Outcome> outcomes,
+                    const std::vector<std::uint32_t>& positions, std::vector<Outcome> results) {
+    --in_flight_;
+    if (!outcomes.empty()) {
+      for (std::size_t k = 0; k < results.size(); ++k) outcomes[positions[k]] = results[k];
+    } else {
+      outcomes = std::move(results);
+    }
+    std::size_t refused = 0;
+    Reason why = Reason::kOk;
+    for (const auto& o : outcomes) {
+      if (o.reason == Reason::kNotPermitted || o.reason == Reason::kNotYourVenue) {
+        ++refused;
+        why = o.reason;
+      }
+    }
+    if (refused > 0) s_.log->warn("{}: {} commands refused: {}", who(), refused, reason_name(why));
+    if (!closed_) send(proto::encode_submit_result(id, outcomes));
+    finish_if_done();
+  }
+
+  // ---- queries ----
+  void get_balance(std::uint64_t id, const wire::GetBalance& q) {
+    const CardId card = q.card();
+    const proto::AsOf as_of = proto::as_of_of(q.as_of());
+    if (as_of.now()) {
+      Frame f;
+      s_.projections.read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card)); });
+      return send(std::move(f));
+    }
+    heavy(id, [this, id, card, as_of]() -> Frame {
+      auto p = projections_as_of(*s_.ledger.log(), as_of);
+      if (!p.is_ok()) return proto::encode_error(id, Reason::kInvalidArgument, p.status().message());
+      Frame f;
+      p.value()->read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card)); });
+      return f;
+    });
+  }
+
+  void get_statement(std::uint64_t id, const wire::GetStatement& q) {
+    const CardId card = q.card();
+    const Seq from = q.from_seq();
+    const std::uint32_t limit = q.limit() == 0 ? 50 : q.limit();
+    const proto::AsOf as_of = proto::as_of_of(q.as_of());
+    if (limit > limits::statement_page_max) {
+      return refuse(id, Reason::kInvalidArgument,
+                    "limit is at most " + std::to_string(limits::statement_page_max), false);
+    }
+    heavy(id, [this, id, card, from, limit, as_of]() -> Frame {
+      const EventLog& log = *s_.ledger.log();
+      Seq seq = 0, newest = 0;
+      s_.projections.read([&](const proj::View& v) {
+        seq = v.seq;
+        const proj::CardBalance* c = v.balances.card(card);
+        newest = c == nullptr ? 0 : c->last_event_seq;
+      });
+      if (!as_of.now()) {
+        if (as_of.seq != 0) {
+          if (as_of.seq > seq) return proto::encode_error(id, Reason::kInvalidArgument, "as_of seq is past the head");
+          seq = as_of.seq;
+        } else {
+          auto at = proj::seq_at_time(log, as_of.time_us);
+          if (!at.is_ok()) return proto::encode_error(id, Reason::kStorageFailed, at.status().message());
+          seq = std::min(seq, at.value());
+        }
+      }
+      if (from > seq) return proto::encode_error(id, Reason::kInvalidArgument, "from_seq is past the answer's seq");
+      proj::StatementPage out;
+      Seq next = from != 0 ? from : newest;
+      // Lines newer than `seq` (an as-of statement) are skipped; each page read is bounded.
+      while (next != 0 && out.lines.size() < limit) {
+        auto page = proj::statement(log, card, next, limit);
+        if (!page.is_ok()) {
+          return proto::encode_error(id, Reason::kInvalidArgument,
+                                     "from_seq " + std::to_string(next) + " is not an event of card " +
+                                         std::to_string(card));
+        }
+        next = page.value().next;
+        for (const auto& l : page.value().lines) {
+          if (l.seq > seq) continue;
+          if (out.lines.size() == limit) {
+            next = l.seq;
+            break;
+          }
+          out.lines.push_back(l);
+        }
+      }
+      out.next = out.lines.size() == limit ? next : 0;
+      const bool found = newest != 0 && !(out.lines.empty() && from == 0);
+      return proto::encode_statement(id, seq, card, found, out);
+    });
+  }
+
+  void get_venue_usage(std::uint64_t id, const wire::GetVenueUsage& q) {
+    const VenueId venue = q.venue();
+    const std::int32_t from = q.from_day(), to = q.to_day();
+    if (from > to) return refuse(id, Reason::kInvalidArgument, "from_day is after to_day", false);
+    with_view(id, proto::as_of_of(q.as_of()), [id, venue, from, to](const proj::View& v) {
+      return proto::encode_venue_usage(id, v, venue, from, to);
+    });
+  }
+
+  void get_coverage(std::uint64_t id, const wire::GetCoverage& q) {
+    with_view(id, proto::as_of_of(q.as_of()), [id](const proj::View& v) {
+      const std::int32_t today = v.seq == 0 ? 0 : local_day(v.head_time_us, v.usage.utc_offset_minutes());
+      return proto::encode_coverage(id, v.seq, today, v.coverage.report(today));
+    });
+  }
+
+  void get_totals(std::uint64_t id, const wire::GetTotals& q) {
+    with_view(id, proto::as_of_of(q.as_of()), [id](const proj::View& v) { return proto::encode_totals(id, v); });
+  }
+
+  // Runs f over the live projections or those as of a moment, on the query pool.
+  void with_view(std::uint64_t id, proto::AsOf as_of, std::function<Frame(const proj::View&)> f) {
+    heavy(id, [this, id, as_of, f = std::move(f)]() -> Frame {
+      Frame out;
+      if (as_of.now()) {
+        s_.projections.read([&](const proj::View& v) { out = f(v); });
+        return out;
+      }
+      auto p = projections_as_of(*s_.ledger.log(), as_of);
+      if (!p.is_ok()) return proto::encode_error(id, Reason::kInvalidArgument, p.status().message());
+      p.value()->read([&](const proj::View& v) { out = f(v); });
+      return out;
+    });
+  }
+
+  void heavy(std::uint64_t id, std::function<Frame()> work) {
+    if (s_.heavy_in_flight.fetch_add(1) >= limits_.heavy_queries_max) {
+      s_.heavy_in_flight.fetch_sub(1);
+      return refuse(id, Reason::kOverloaded, "too many expensive queries running; retry later", false);
+    }
+    ++in_flight_;
+    asio::post(s_.heavy, [self = shared_from_this(), work = std::move(work)]() mutable {
+      Frame f = work();
+      self->s_.heavy_in_flight.fetch_sub(1);
+      asio::post(self->socket_.get_executor(), [self, f = std::move(f)]() mutable {
+        --self->in_flight_;
+        if (!self->closed_) self->send(std::move(f));
+        self->finish_if_done();
+      });
+    });
+  }
+
+  // ---- subscription ----
+  void subscribe(std::uint64_t id, const wire::Subscribe& q) {
+    if (sub_id_ != 0 || subscribed_) {
+      return refuse(id, Reason::kInvalidArgument, "one subscription per connection", false);
+    }
+    const Seq head = s_.ledger.log()->head_seq();
+    const Seq from = q.from_seq() == 0 ? 1 : q.from_seq();
+    if (from > head + 1) {
+      return refuse(id, Reason::kInvalidArgument,
+                    "from_seq " + std::to_string(from) + " is past the head " + std::to_string(head), false);
+    }
+    s_.log->info("{}: subscribed from seq {}", who(), from);
+    subscribed_ = true;
+    sub_id_ = id;
+    sub_next_ = from;
+    pump();
+  }
+
+  void pump() {
+    if (closed_ || !subscribed_ || s_.draining) return;
+    if (out_bytes_ > limits_.write_queue_bytes_max / 2) {
+      sub_paused_ = true;  // on_write resumes once the client has read some
+      return;
+    }
+    const EventLog* log = s_.ledger.log();
+    if (log == nullptr) return;
+    const Seq head = log->head_seq();
+    if (sub_next_ > head) {
+      if (!sub_waiting_) {
+        sub_waiting_ = true;
+        s_.add_waiting(shared_from_this());
+        if (log->head_seq() > head) {  // moved while registering: do not wait for the next batch
+          sub_waiting_ = false;
+          asio::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
+        }
+      }
+      return;
+    }
+    const Seq last = std::min<Seq>(head, sub_next_ + limits_.subscription_batch_events_max - 1);
+    std::vector<std::string> values;
+    values.reserve(last - sub_next_ + 1);
+    auto reader = log->read_from(sub_next_);
+    for (Seq seq = sub_next_; seq <= last && reader->valid() && reader->seq() == seq; ++seq) {
+      auto v = reader->value();
+      values.emplace_back(reinterpret_cast<const char*>(v.data()), v.size());
+      reader->next();
+    }
+    if (values.empty()) {
+      s_.log->error("{}: subscription could not read seq {}", who(), sub_next_);
+      subscribed_ = false;
+      return refuse(sub_id_, Reason::kStorageFailed, "could not read the log at seq " + std::to_string(sub_next_), false);
+    }
+    send(proto::encode_event_batch(sub_id_, sub_next_, values, head));
+    sub_next_ += values.size();
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
+  }
+
+  // ---- writing ----
+  void refuse(std::uint64_t id, Reason reason, const std::string& message, bool close_after) {
+    s_.counters.refusals.fetch_add(1, std::memory_order_relaxed);
+    send(proto::encode_error(id, reason, message));
+    if (close_after) {
+      closing_ = true;
+      reading_ = false;
+      finish_if_done();
+    }
+  }
+
+  void send(Frame f) {
+    if (closed_) return;
+    if (out_bytes_ + f.size() > limits_.write_queue_bytes_max) {
+      s_.log->warn("{}: {} answer bytes queued and unread (limit {}); closing", who(), out_bytes_,
+                   limits_.write_queue_bytes_max);
+      return close_now();
+    }
+    out_bytes_ += f.size();
+    out_.push_back(std::move(f));
+    do_write();
+  }
+
+  void do_write() {
+    if (writing_ || out_.empty() || closed_) return;
+    writing_ = true;
+    gather_.clear();
+    const std::size_t n = std::min<std::size_t>(out_.size(), 64);
+    for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(out_[i]));
+    asio::async_write(socket_, gather_,
+                      [self = shared_from_this(), n](const error_code& ec, std::size_t) {
+                        self->on_write(ec, n);
+                      });
+  }
+
+  void on_write(const error_code& ec, std::size_t frames) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) {
+      s_.log->debug("write to {}: {}", peer_, ec.message());
+      return close_now();
+    }
+    for (std::size_t i = 0; i < frames; ++i) {
+      out_bytes_ -= out_.front().size();
+      out_.pop_front();
+    }
+    last_activity_ = SteadyClock::now();
+    if (sub_paused_ && out_bytes_ <= limits_.write_queue_bytes_max / 4) {
+      sub_paused_ = false;
+      pump();
+    }
+    do_write();
+    finish_if_done();
+  }
+
+  // Closes once nothing more can come: not reading, nothing in flight, nothing left to write.
+  void finish_if_done() {
+    if (closed_) return;
+    if ((closing_ || !reading_) && in_flight_ == 0 && out_.empty() && !writing_) close_now();
+  }
+
+  // ---- deadlines ----
+  void arm_timer() {
+    std::uint32_t tick = std::min({limits_.handshake_timeout_ms, limits_.read_timeout_ms, limits_.idle_timeout_ms}) / 4;
+    tick = std::clamp<std::uint32_t>(tick, 5, 500);
+    timer_.expires_after(ms(tick));
+    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (!ec) self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    if (closed_) return;
+    const auto now = SteadyClock::now();
+    if (!actor_ && now - accepted_at_ >= ms(limits_.handshake_timeout_ms)) {
+      s_.log->warn("{}: no handshake within {} ms; closing", peer_, limits_.handshake_timeout_ms);
+      return refuse(0, Reason::kTimeout, "handshake deadline passed", true);
+    }
+    if (frame_pending_ && reading_ && now - frame_started_ >= ms(limits_.read_timeout_ms)) {
+      s_.log->warn("{}: frame unfinished after {} ms; closing", who(), limits_.read_timeout_ms);
+      frame_pending_ = false;
+      return refuse(0, Reason::kTimeout, "frame not completed before the read deadline", true);
+    }
+    if (actor_ && !subscribed_ && in_flight_ == 0 && out_.empty() && !frame_pending_ &&
+        now - last_activity_ >= ms(limits_.idle_timeout_ms)) {
+      s_.log->info("{}: idle for {} ms; closing", who(), limits_.idle_timeout_ms);
+      return refuse(0, Reason::kTimeout, "idle deadline passed", true);
+    }
+    arm_timer();
+  }
+
+  std::string who() const {
+    return actor_ ? "client " + std::to_string(actor_->id) + " (" + peer_ + ")" : peer_;
+  }
+
+  Server::Impl& s_;
+  const Limits& limits_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  FrameDecoder decoder_;
+  std::array<std::uint8_t, proto::kNonceBytes> nonce_{};
+  std::optional<Actor> actor_;
+  std::string peer_;
+  std::size_t in_flight_ = 0;
+  std::deque<Frame> out_;
+  std::vector<asio::const_buffer> gather_;
+  std::size_t out_bytes_ = 0;
+  bool writing_ = false;
+  bool reading_ = true;
+  bool closing_ = false;  // an error was answered: close once it is written
+  bool closed_ = false;
+  bool frame_pending_ = false;
+  SteadyClock::time_point accepted_at_, frame_started_, last_activity_;
+  bool subscribed_ = false;
+  bool sub_waiting_ = false;
+  bool sub_paused_ = false;
+  std::uint64_t sub_id_ = 0;
+  Seq sub_next_ = 0;
+};
+
+void Server::Impl::do_accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](const error_code& ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      log->error("accept: {}", ec.message());  // e.g. out of file descriptors: try again shortly
+      auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+      t->async_wait([this, t](const error_code&) { do_accept(); });
+      return;
+    }
+    std::size_t open = 0;
+    {
+      std::lock_guard lk(sessions_mu);
+      open = sessions.size();
+    }
+    if (open >= options.limits.connections_max || draining) {
+      counters.refused.fetch_add(1, std::memory_order_relaxed);
+      log->warn("connection refused: {} open (limit {})", open, options.limits.connections_max);
+      const Frame f = proto::encode_error(0, draining ? Reason::kShuttingDown : Reason::kOverloaded,
+                                          draining ? "shutting down" : "too many connections");
+      error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(f), ignored);
+      socket.close(ignored);
+    } else {
+      counters.accepted.fetch_add(1, std::memory_order_relaxed);
+      auto session = std::make_shared<Session>(*this, std::move(socket));
+      {
+        std::lock_guard lk(sessions_mu);
+        sessions.emplace(session.get(), session);
+      }
+      session->start();
+    }
+    do_accept();
+  });
+}
+
+void Server::Impl::on_session_closed(Session* s) {
+  std::lock_guard lk(sessions_mu);
+  sessions.erase(s);
+  sessions_cv.notify_all();
+}
+
+void Server::Impl::add_waiting(const std::shared_ptr<Session>& s) {
+  std::lock_guard lk(waiting_mu);
+  waiting.push_back(s);
+  waiting_count.store(waiting.size(), std::memory_order_release);
+}
+
+void Server::Impl::wake_waiting() {
+  std::vector<std::weak_ptr<Session>> list;
+  {
+    std::lock_guard lk(waiting_mu);
+    list.swap(waiting);
+    waiting_count.store(0, std::memory_order_release);
+  }
+  for (auto& w : list) {
+    if (auto s = w.lock()) asio::post(s->executor(), [s] { s->wake(); });
+  }
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { shutdown(0); }
+
+Result<std::unique_ptr<Server>> Server::start(const Options& options, Ledger& ledger,
+                                              proj::Projections& projections, Feed& feed,
+                                              const KeyStore& keys, std::shared_ptr<spdlog::logger> log) {
+  if (std::string bad = check_limits(options.limits); !bad.empty()) return Status::invalid_argument(bad);
+  if (options.io_threads < 1 || options.io_threads > 64) return Status::invalid_argument("io_threads must be 1..64");
+  if (ledger.log() == nullptr) return Status::invalid_argument("the ledger is closed");
+  auto impl = std::make_unique<Impl>(options, ledger, projections, feed, keys, std::move(log));
+  error_code ec;
+  const auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return Status::invalid_argument("listen address " + options.host + ": " + ec.message());
+  const tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::io_error("listening on " + options.host + ":" + std::to_string(options.port) + ": " +
+                            ec.message());
+  }
+  Impl* raw = impl.get();
+  feed.set_listener([raw](Seq) {
+    if (raw->waiting_count.load(std::memory_order_acquire) > 0) asio::post(raw->io, [raw] { raw->wake_waiting(); });
+  });
+  raw->do_accept();
+  for (int i = 0; i < options.io_threads; ++i) raw->threads.emplace_back([raw] { raw->io.run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+std::uint16_t Server::port() const {
+  error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void Server::shutdown(std::uint32_t drain_timeout_ms) {
+  Impl& s = *impl_;
+  if (s.stopped) return;
+  s.stopped = true;
+  s.draining = true;
+  std::promise<void> closed_acceptor;
+  asio::post(s.io, [&s, &closed_acceptor] {
+    error_code ec;
+    s.acceptor.close(ec);
+    closed_acceptor.set_value();
+  });
+  closed_acceptor.get_future().wait();
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lk(s.sessions_mu);
+    for (auto& [p, w] : s.sessions) {
+      if (auto sp = w.lock()) open.push_back(sp);
+    }
+  }
+  for (auto& sp : open) asio::post(sp->executor(), [sp] { sp->drain(); });
+  open.clear();
+  {
+    std::unique_lock lk(s.sessions_mu);
+    s.sessions_cv.wait_for(lk, std::chrono::milliseconds(drain_timeout_ms), [&] { return s.sessions.empty(); });
+  }
+  s.feed.set_listener(nullptr);
+  s.heavy.stop();
+  s.heavy.join();
+  s.work.reset();
+  s.io.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+}
+
+Server::Stats Server::stats() const {
+  const Impl& s = *impl_;
+  Stats out;
+  out.connections_accepted = s.counters.accepted.load();
+  out.connections_refused = s.counters.refused.load();
+  {
+    std::lock_guard lk(const_cast<std::mutex&>(s.sessions_mu));
+    out.connections_open = s.sessions.size();
+  }
+  out.auth_failures = s.counters.auth_failures.load();
+  out.requests = s.counters.requests.load();
+  out.commands = s.counters.commands.load();
+  out.refusals = s.counters.refusals.load();
+  return out;
+}
+
+std::string check_limits(const Limits& l) {
+  if (l.frame_bytes_max < 64 || l.frame_bytes_max > (64u << 20)) return "frame_bytes_max must be 64 .. 67108864";
+  if (l.batch_commands_max < 1 || l.batch_commands_max > limits::submission_commands_max)
+    return "batch_commands_max must be 1 .. " + std::to_string(limits::submission_commands_max);
+  if (l.requests_in_flight_max < 1) return "requests_in_flight_max must be at least 1";
+  if (l.connections_max < 1) return "connections_max must be at least 1";
+  if (l.handshake_timeout_ms < 1 || l.read_timeout_ms < 1 || l.idle_timeout_ms < 1)
+    return "timeouts must be at least 1 ms";
+  if (l.write_queue_bytes_max < l.frame_bytes_max) return "write_queue_bytes_max must be at least frame_bytes_max";
+  if (l.heavy_queries_max < 1) return "heavy_queries_max must be at least 1";
+  if (l.verifier_depth_max < 4 || l.verifier_tables_max < 16) return "verifier limits too small (depth >= 4, tables >= 16)";
+  if (l.subscription_batch_events_max < 1) return "subscription_batch_events_max must be at least 1";
+  return {};
+}
+
+}  // namespace refah::server

@@ -1,0 +1,72 @@
+// The TCP server: accepts connections, runs the handshake, decodes requests, submits commands to
+// the ledger (whose writer commits what arrives together from every connection in one synced
+// write) and answers queries from the projections. Asio stays inside server.cc.
+//
+// Threads: `io_threads` run the sessions (each on its own strand); one more runs expensive queries
+// (as-of rebuilds, statements, reports). The ledger's writer completes submissions and posts the
+// answers back to the sessions. Nothing here reads the ledger's decision state.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+#include "projections/projections.h"
+#include "server/auth.h"
+#include "server/feed.h"
+#include "server/limits.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace refah::server {
+
+class Server {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 7600;  // 0: any free port (tests); port() tells which
+    int io_threads = 1;
+    Limits limits;
+  };
+
+  // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink), the
+  // keys and the logger must outlive the server.
+  [[nodiscard]] static Result<std::unique_ptr<Server>> start(const Options& options, Ledger& ledger,
+                                                             proj::Projections& projections,
+                                                             Feed& feed, const KeyStore& keys,
+                                                             std::shared_ptr<spdlog::logger> log);
+  ~Server();  // shutdown(0) if not done
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const;
+
+  // Graceful stop: no new connections or requests; requests already read are answered (their
+  // commands reach the ledger's queue first); then every connection closes. Waits at most
+  // drain_timeout_ms for clients to take their answers, then stops the threads. Idempotent. The
+  // ledger stays open: close it afterwards to write the final snapshot.
+  void shutdown(std::uint32_t drain_timeout_ms);
+
+  struct Stats {
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t connections_refused = 0;  // over connections_max
+    std::uint64_t connections_open = 0;
+    std::uint64_t auth_failures = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t commands = 0;
+    std::uint64_t refusals = 0;  // requests answered with an Error frame
+  };
+  Stats stats() const;
+
+  struct Impl;  // server.cc; public only so that the sessions there can name it
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refah::server

@@ -1,0 +1,533 @@
+// The wire codec (server/wire.h). Conversions check structure (a missing table, a wrong vector
+// length, an empty union); value ranges (enums, amounts, ids) are checked by the rules
+// (ledger/rules.cc), which answer INVALID_ARGUMENT naming the field, so there is one place for them.
+#include "server/wire.h"
+
+#include <algorithm>
+
+#include "projections/projections.h"
+#include "projections/statement.h"
+
+namespace refah::proto {
+
+namespace fbs = flatbuffers;
+
+static_assert(static_cast<int>(wire::Role::Venue) == static_cast<int>(Role::kVenue));
+static_assert(static_cast<int>(wire::Role::Auditor) == static_cast<int>(Role::kAuditor));
+static_assert(static_cast<int>(wire::VenueCategory::Children) == static_cast<int>(VenueCategory::kChildren));
+static_assert(static_cast<int>(wire::CardCategory::Child) == static_cast<int>(CardCategory::kChild));
+static_assert(static_cast<int>(wire::FundingSource::Other) == static_cast<int>(FundingSource::kOther));
+static_assert(static_cast<int>(wire::VisitCancelReason::Other) == static_cast<int>(VisitCancelReason::kOther));
+static_assert(static_cast<int>(wire::CardCancelReason::HolderRequest) == static_cast<int>(CardCancelReason::kHolderRequest));
+static_assert(static_cast<int>(wire::CardStatus::Replaced) == static_cast<int>(CardStatus::kReplaced));
+static_assert(static_cast<int>(wire::LineKind::ReplacedIn) == static_cast<int>(proj::LineKind::kReplacedIn));
+
+namespace {
+
+Frame finish(fbs::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind, fbs::Offset<void> body) {
+  wire::MessageBuilder m(fbb);
+  m.add_id(id);
+  m.add_body_type(kind);
+  m.add_body(body);
+  fbb.Finish(m.Finish(), wire::MessageIdentifier());
+  Frame out(4 + fbb.GetSize());
+  const auto n = static_cast<std::uint32_t>(fbb.GetSize());
+  out[0] = static_cast<std::uint8_t>(n);
+  out[1] = static_cast<std::uint8_t>(n >> 8);
+  out[2] = static_cast<std::uint8_t>(n >> 16);
+  out[3] = static_cast<std::uint8_t>(n >> 24);
+  std::copy_n(fbb.GetBufferPointer(), fbb.GetSize(), out.begin() + 4);
+  return out;
+}
+
+Bytes16 bytes16_of(const wire::Bytes16* b) {
+  Bytes16 out;
+  if (b != nullptr) std::copy_n(b->b()->data(), 16, out.bytes.begin());
+  return out;
+}
+
+wire::Bytes16 wire_bytes16(const Bytes16& b) {
+  return wire::Bytes16(flatbuffers::span<const std::uint8_t, 16>(b.bytes.data(), 16));
+}
+
+std::string str(const fbs::String* s) { return s == nullptr ? std::string() : s->str(); }
+
+fbs::Offset<wire::AsOf> as_of_offset(fbs::FlatBufferBuilder& fbb, AsOf a) {
+  if (a.now()) return 0;
+  return wire::CreateAsOf(fbb, a.seq, a.time_us);
+}
+
+// Each command kind: wire table -> ledger command body, or the missing/malformed field's name.
+using BodyOrField = std::variant<CommandBody, const char*>;
+
+BodyOrField body_of(const wire::Command& c) {
+  switch (c.body_type()) {
+    case wire::CommandBody::DefineNeighbourhood: {
+      const auto* b = c.body_as_DefineNeighbourhood();
+      return DefineNeighbourhood{b->id(), b->county(), str(b->name()), b->target_population(),
+                                 b->tier(), b->active_from_us()};
+    }
+    case wire::CommandBody::RegisterVenue: {
+      const auto* b = c.body_as_RegisterVenue();
+      return RegisterVenue{b->id(), str(b->name()), b->neighbourhood(),
+                           static_cast<VenueCategory>(b->category()), b->daily_capacity()};
+    }
+    case wire::CommandBody::SuspendVenue: {
+      const auto* b = c.body_as_SuspendVenue();
+      return SuspendVenue{b->venue(), str(b->reason())};
+    }
+    case wire::CommandBody::PublishRuleSet: {
+      const auto* b = c.body_as_PublishRuleSet();
+      RuleSet r;
+      r.version = b->version();
+      r.effective_from_us = b->effective_from_us();
+      if (b->subsidy_share_bp() == nullptr || b->subsidy_share_bp()->size() != kTierCount)
+        return "subsidy_share_bp";
+      if (b->visit_cap_rials() == nullptr || b->visit_cap_rials()->size() != kVenueCategoryCount)
+        return "visit_cap_rials";
+      for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = b->subsidy_share_bp()->Get(i);
+      for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = b->visit_cap_rials()->Get(i);
+      r.visits_per_card_per_day = b->visits_per_card_per_day();
+      r.visits_per_card_per_venue_per_day = b->visits_per_card_per_venue_per_day();
+      r.cancel_window_us = b->cancel_window_us();
+      r.visit_max_age_us = b->visit_max_age_us();
+      r.utc_offset_minutes = b->utc_offset_minutes();
+      return PublishRuleSet{r};
+    }
+    case wire::CommandBody::IssueCard: {
+      const auto* b = c.body_as_IssueCard();
+      if (b->holder_ref() == nullptr) return "holder_ref";
+      return IssueCard{b->card(), bytes16_of(b->holder_ref()), b->neighbourhood(),
+                       static_cast<CardCategory>(b->category()), b->initial_credit_rials(),
+                       b->valid_until_us()};
+    }
+    case wire::CommandBody::TopUpCard: {
+      const auto* b = c.body_as_TopUpCard();
+      return TopUpCard{b->card(), b->amount_rials(), static_cast<FundingSource>(b->source())};
+    }
+    case wire::CommandBody::RecordVisit: {
+      const auto* b = c.body_as_RecordVisit();
+      return RecordVisit{b->card(), b->venue(), b->venue_txn_id(), b->list_price_rials(),
+                         b->occurred_at_us()};
+    }
+    case wire::CommandBody::CancelVisit: {
+      const auto* b = c.body_as_CancelVisit();
+      return CancelVisit{b->visit_seq(), static_cast<VisitCancelReason>(b->reason())};
+    }
+    case wire::CommandBody::CancelCard: {
+      const auto* b = c.body_as_CancelCard();
+      return CancelCard{b->card(), static_cast<CardCancelReason>(b->reason())};
+    }
+    case wire::CommandBody::ReplaceCard: {
+      const auto* b = c.body_as_ReplaceCard();
+      return ReplaceCard{b->old_card(), b->new_card(), b->valid_until_us(), b->neighbourhood()};
+    }
+    default:
+      return "body";  // NONE, or a kind newer than this server
+  }
+}
+
+}  // namespace
+
+const wire::Message* verify_message(std::span<const std::uint8_t> body, std::uint32_t depth_max,
+                                    std::uint32_t tables_max) {
+  if (body.size() < fbs::kFileIdentifierLength + sizeof(fbs::uoffset_t)) return nullptr;
+  if (!wire::MessageBufferHasIdentifier(body.data())) return nullptr;
+  fbs::Verifier v(body.data(), body.size(), depth_max, tables_max);
+  if (!wire::VerifyMessageBuffer(v)) return nullptr;
+  return wire::GetMessage(body.data());
+}
+
+bool is_request(wire::Body kind) {
+  switch (kind) {
+    case wire::Body::Authenticate:
+    case wire::Body::Submit:
+    case wire::Body::GetBalance:
+    case wire::Body::GetStatement:
+    case wire::Body::GetVenueUsage:
+    case wire::Body::GetCoverage:
+    case wire::Body::GetTotals:
+    case wire::Body::Subscribe:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Converted to_command(const wire::Command* c, const Actor& actor) {
+  if (c == nullptr) return "command";
+  if (c->client_event_id() == nullptr) return "client_event_id";
+  BodyOrField body = body_of(*c);
+  if (const auto* field = std::get_if<const char*>(&body)) return *field;
+  return Command{actor, bytes16_of(c->client_event_id()), std::move(std::get<CommandBody>(body))};
+}
+
+AsOf as_of_of(const wire::AsOf* a) {
+  if (a == nullptr) return {};
+  return AsOf{a->seq(), a->time_us()};
+}
+
+// ---- Answers ----
+
+Frame encode_challenge(std::span<const std::uint8_t> nonce) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto n = fbb.CreateVector(nonce.data(), nonce.size());
+  auto body = wire::CreateChallenge(fbb, kProtocolVersion, n);
+  return finish(fbb, 0, wire::Body::Challenge, body.Union());
+}
+
+Frame encode_authenticated(std::uint64_t id, ClientId client, Role role, VenueId venue, Seq head) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto body = wire::CreateAuthenticated(fbb, client, static_cast<wire::Role>(role), venue, head);
+  return finish(fbb, id, wire::Body::Authenticated, body.Union());
+}
+
+Frame encode_error(std::uint64_t id, Reason reason, std::string_view message) {
+  fbs::FlatBufferBuilder fbb(128 + message.size());
+  auto m = fbb.CreateString(message.data(), message.size());
+  auto body = wire::CreateError(fbb, static_cast<std::uint16_t>(reason), m);
+  return finish(fbb, id, wire::Body::Error, body.Union());
+}
+
+Frame encode_submit_result(std::uint64_t id, std::span<const Outcome> outcomes) {
+  fbs::FlatBufferBuilder fbb(64 + outcomes.size() * sizeof(wire::Outcome));
+  bool any_field = false;
+  for (const auto& o : outcomes) any_field = any_field || (o.field != nullptr && o.field[0] != 0);
+  fbs::Offset<fbs::Vector<fbs::Offset<fbs::String>>> fields = 0;
+  if (any_field) {
+    std::vector<fbs::Offset<fbs::String>> names;
+    names.reserve(outcomes.size());
+    for (const auto& o : outcomes) names.push_back(fbb.CreateSharedString(o.field == nullptr ? "" : o.field));
+    fields = fbb.CreateVector(names);
+  }
+  wire::Outcome* out = nullptr;
+  auto vec = fbb.CreateUninitializedVectorOfStructs(outcomes.size(), &out);
+  for (const auto& o : outcomes) {
+    *out++ = wire::Outcome(static_cast<std::uint16_t>(o.reason), o.duplicate, o.seq,
+                           o.balance_after_rials, o.subsidy_rials, o.copay_rials);
+  }
+  auto body = wire::CreateSubmitResult(fbb, vec, fields);
+  return finish(fbb, id, wire::Body::SubmitResult, body.Union());
+}
+
+Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b) {
+  fbs::FlatBufferBuilder fbb(256);
+  wire::BalanceBuilder m(fbb);
+  m.add_seq(seq);
+  m.add_card(card);
+  m.add_found(b != nullptr);
+  if (b != nullptr) {
+    m.add_status(static_cast<wire::CardStatus>(b->status));
+    m.add_category(static_cast<wire::CardCategory>(b->category));
+    m.add_neighbourhood(b->neighbourhood);
+    m.add_balance_rials(b->balance_rials);
+    m.add_credited_rials(b->credited_rials);
+    m.add_spent_rials(b->spent_rials);
+    m.add_refunded_rials(b->refunded_rials);
+    m.add_released_rials(b->released_rials);
+    m.add_carried_in_rials(b->carried_in_rials);
+    m.add_carried_out_rials(b->carried_out_rials);
+    m.add_visits(b->visits);
+    m.add_visits_cancelled(b->visits_cancelled);
+    m.add_issued_at_us(b->issued_at_us);
+    m.add_last_visit_us(b->last_visit_us);
+    m.add_last_event_seq(b->last_event_seq);
+  }
+  auto body = m.Finish();
+  return finish(fbb, id, wire::Body::Balance, body.Union());
+}
+
+Frame encode_statement(std::uint64_t id, Seq seq, CardId card, bool found,
+                       const proj::StatementPage& page) {
+  fbs::FlatBufferBuilder fbb(128 + page.lines.size() * sizeof(wire::StatementLine));
+  std::vector<wire::StatementLine> lines;
+  lines.reserve(page.lines.size());
+  for (const auto& l : page.lines) {
+    lines.emplace_back(l.seq, l.recorded_at_us, static_cast<wire::LineKind>(l.kind), l.amount_rials,
+                       l.balance_after_rials, l.venue, l.list_price_rials, l.visit_seq, l.other_card);
+  }
+  auto v = fbb.CreateVectorOfStructs(lines);
+  auto body = wire::CreateStatement(fbb, seq, card, found, v, page.next);
+  return finish(fbb, id, wire::Body::Statement, body.Union());
+}
+
+namespace {
+wire::UsageRow usage_row(std::uint32_t key, const proj::UsageTotals& t) {
+  return wire::UsageRow(key, t.visits, t.cancelled, t.card_days, t.subsidy_rials, t.copay_rials);
+}
+}  // namespace
+
+Frame encode_venue_usage(std::uint64_t id, const proj::View& view, VenueId venue,
+                         std::int32_t from_day, std::int32_t to_day) {
+  fbs::FlatBufferBuilder fbb(1024);
+  const auto& usage = view.usage;
+  const auto offset = static_cast<std::int16_t>(usage.utc_offset_minutes());
+  if (venue == 0) {
+    std::vector<wire::UsageRow> cats, counties;
+    for (const auto& [c, t] : usage.by_category(from_day, to_day)) cats.push_back(usage_row(static_cast<std::uint32_t>(c), t));
+    for (const auto& [c, t] : usage.by_county(from_day, to_day)) counties.push_back(usage_row(c, t));
+    auto cv = fbb.CreateVectorOfStructs(cats);
+    auto kv = fbb.CreateVectorOfStructs(counties);
+    const auto total = usage_row(0, usage.total(from_day, to_day));
+    wire::VenueUsageBuilder m(fbb);
+    m.add_seq(view.seq);
+    m.add_found(true);
+    m.add_total(&total);
+    m.add_by_category(cv);
+    m.add_by_county(kv);
+    m.add_utc_offset_minutes(offset);
+    auto body = m.Finish();
+    return finish(fbb, id, wire::Body::VenueUsage, body.Union());
+  }
+  const proj::VenueInfo* info = usage.venue(venue);
+  if (info == nullptr) {
+    wire::VenueUsageBuilder m(fbb);
+    m.add_seq(view.seq);
+    m.add_venue(venue);
+    m.add_found(false);
+    m.add_utc_offset_minutes(offset);
+    auto body = m.Finish();
+    return finish(fbb, id, wire::Body::VenueUsage, body.Union());
+  }
+  std::vector<wire::UsageDay> days;
+  for (const auto& [day, d] : usage.days(venue, from_day, to_day)) {
+    days.emplace_back(day, d.visits, d.cancelled, d.distinct_cards, d.subsidy_rials, d.copay_rials);
+  }
+  auto name = fbb.CreateString(info->name);
+  auto dv = fbb.CreateVectorOfStructs(days);
+  const auto total = usage_row(venue, usage.venue_total(venue, from_day, to_day));
+  wire::VenueUsageBuilder m(fbb);
+  m.add_seq(view.seq);
+  m.add_venue(venue);
+  m.add_found(true);
+  m.add_name(name);
+  m.add_category(static_cast<wire::VenueCategory>(info->category));
+  m.add_county(info->county);
+  m.add_neighbourhood(info->neighbourhood);
+  m.add_daily_capacity(info->daily_capacity);
+  m.add_status(static_cast<wire::VenueStatus>(info->status));
+  m.add_days(dv);
+  m.add_total(&total);
+  m.add_utc_offset_minutes(offset);
+  auto body = m.Finish();
+  return finish(fbb, id, wire::Body::VenueUsage, body.Union());
+}
+
+Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today, const proj::CoverageReport& report) {
+  fbs::FlatBufferBuilder fbb(4096);
+  std::vector<fbs::Offset<wire::NeighbourhoodRow>> rows;
+  rows.reserve(report.neighbourhoods.size());
+  for (const auto& n : report.neighbourhoods) {
+    auto name = fbb.CreateString(n.name);
+    rows.push_back(wire::CreateNeighbourhoodRow(
+        fbb, n.id, n.county, n.tier, n.target_population, name, n.cards_issued, n.active_cards,
+        n.reach, n.visits, n.visits_cancelled, n.subsidy_rials, n.coverage,
+        n.subsidy_per_capita_rials, n.flagged));
+  }
+  auto roll = [](const proj::Rollup& r) {
+    return wire::RollupRow(r.key, r.neighbourhoods, r.target_population, r.cards_issued,
+                           r.active_cards, r.reach, r.visits, r.subsidy_rials, r.coverage,
+                           r.subsidy_per_capita_rials);
+  };
+  std::vector<wire::RollupRow> counties, tiers;
+  for (const auto& r : report.counties) counties.push_back(roll(r));
+  for (const auto& r : report.tiers) tiers.push_back(roll(r));
+  auto nv = fbb.CreateVector(rows);
+  auto cv = fbb.CreateVectorOfStructs(counties);
+  auto tv = fbb.CreateVectorOfStructs(tiers);
+  auto body = wire::CreateCoverage(fbb, seq, today, nv, cv, tv, report.provincial_median_coverage);
+  return finish(fbb, id, wire::Body::Coverage, body.Union());
+}
+
+Frame encode_totals(std::uint64_t id, const proj::View& view) {
+  std::uint64_t cards = 0, active = 0, visits = 0, cancelled = 0;
+  Rials balance = 0, credited = 0, spent = 0, refunded = 0, released = 0;
+  for (const auto& [card, c] : view.balances.cards()) {
+    (void)card;
+    ++cards;
+    if (c.status == CardStatus::kActive) ++active;
+    visits += c.visits;
+    cancelled += c.visits_cancelled;
+    balance += c.balance_rials;
+    credited += c.credited_rials;
+    spent += c.spent_rials;
+    refunded += c.refunded_rials;
+    released += c.released_rials;
+  }
+  const auto report = view.coverage.report(0);
+  const auto venues = static_cast<std::uint32_t>(view.usage.venue_count());
+  fbs::FlatBufferBuilder fbb(256);
+  auto body = wire::CreateTotals(fbb, view.seq, view.head_time_us, cards, active, balance, credited,
+                                 spent, refunded, released, visits, cancelled, venues,
+                                 static_cast<std::uint32_t>(report.neighbourhoods.size()));
+  return finish(fbb, id, wire::Body::Totals, body.Union());
+}
+
+Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
+                         Seq head_seq) {
+  std::size_t bytes = 128;
+  for (const auto& v : values) bytes += v.size() + 32;
+  fbs::FlatBufferBuilder fbb(bytes);
+  std::vector<fbs::Offset<wire::StoredEvent>> events;
+  events.reserve(values.size());
+  Seq seq = first_seq;
+  for (const auto& v : values) {
+    auto bytes_v = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
+    events.push_back(wire::CreateStoredEvent(fbb, seq++, bytes_v));
+  }
+  auto ev = fbb.CreateVector(events);
+  auto body = wire::CreateEventBatch(fbb, ev, head_seq);
+  return finish(fbb, id, wire::Body::EventBatch, body.Union());
+}
+
+// ---- Requests ----
+
+Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std::uint8_t> mac) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto m = fbb.CreateVector(mac.data(), mac.size());
+  auto body = wire::CreateAuthenticate(fbb, client, m);
+  return finish(fbb, id, wire::Body::Authenticate, body.Union());
+}
+
+namespace {
+fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& body, wire::CommandBody& kind) {
+  return std::visit(
+      [&](const auto& c) -> fbs::Offset<void> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, DefineNeighbourhood>) {
+          kind = wire::CommandBody::DefineNeighbourhood;
+          return wire::CreateDefineNeighbourhoodDirect(fbb, c.id, c.county, c.name.c_str(),
+                                                       c.target_population, c.tier, c.active_from_us).Union();
+        } else if constexpr (std::is_same_v<T, RegisterVenue>) {
+          kind = wire::CommandBody::RegisterVenue;
+          return wire::CreateRegisterVenueDirect(fbb, c.id, c.name.c_str(), c.neighbourhood,
+                                                 static_cast<wire::VenueCategory>(c.category),
+                                                 c.daily_capacity).Union();
+        } else if constexpr (std::is_same_v<T, SuspendVenue>) {
+          kind = wire::CommandBody::SuspendVenue;
+          return wire::CreateSuspendVenueDirect(fbb, c.venue, c.reason.c_str()).Union();
+        } else if constexpr (std::is_same_v<T, PublishRuleSet>) {
+          kind = wire::CommandBody::PublishRuleSet;
+          const RuleSet& r = c.rules;
+          auto shares = fbb.CreateVector(r.subsidy_share_bp.data(), r.subsidy_share_bp.size());
+          auto caps = fbb.CreateVector(r.visit_cap_rials.data(), r.visit_cap_rials.size());
+          return wire::CreatePublishRuleSet(fbb, r.version, r.effective_from_us, shares, caps,
+                                            r.visits_per_card_per_day,
+                                            r.visits_per_card_per_venue_per_day, r.cancel_window_us,
+                                            r.visit_max_age_us, r.utc_offset_minutes).Union();
+        } else if constexpr (std::is_same_v<T, IssueCard>) {
+          kind = wire::CommandBody::IssueCard;
+          const auto holder = wire_bytes16(c.holder_ref);
+          return wire::CreateIssueCard(fbb, c.card, &holder, c.neighbourhood,
+                                       static_cast<wire::CardCategory>(c.category),
+                                       c.initial_credit_rials, c.valid_until_us).Union();
+        } else if constexpr (std::is_same_v<T, TopUpCard>) {
+          kind = wire::CommandBody::TopUpCard;
+          return wire::CreateTopUpCard(fbb, c.card, c.amount_rials,
+                                       static_cast<wire::FundingSource>(c.source)).Union();
+        } else if constexpr (std::is_same_v<T, RecordVisit>) {
+          kind = wire::CommandBody::RecordVisit;
+          return wire::CreateRecordVisit(fbb, c.card, c.venue, c.venue_txn_id, c.list_price_rials,
+                                         c.occurred_at_us).Union();
+        } else if constexpr (std::is_same_v<T, CancelVisit>) {
+          kind = wire::CommandBody::CancelVisit;
+          return wire::CreateCancelVisit(fbb, c.visit_seq, static_cast<wire::VisitCancelReason>(c.reason)).Union();
+        } else if constexpr (std::is_same_v<T, CancelCard>) {
+          kind = wire::CommandBody::CancelCard;
+          return wire::CreateCancelCard(fbb, c.card, static_cast<wire::CardCancelReason>(c.reason)).Union();
+        } else {
+          static_assert(std::is_same_v<T, ReplaceCard>);
+          kind = wire::CommandBody::ReplaceCard;
+          return wire::CreateReplaceCard(fbb, c.old_card, c.new_card, c.valid_until_us, c.neighbourhood).Union();
+        }
+      },
+      body);
+}
+}  // namespace
+
+Frame encode_submit(std::uint64_t id, std::span<const Command> commands) {
+  fbs::FlatBufferBuilder fbb(128 + commands.size() * 96);
+  std::vector<fbs::Offset<wire::Command>> cmds;
+  cmds.reserve(commands.size());
+  for (const auto& c : commands) {
+    wire::CommandBody kind = wire::CommandBody::NONE;
+    auto body = command_body(fbb, c.body, kind);
+    const auto ceid = wire_bytes16(c.client_event_id);
+    cmds.push_back(wire::CreateCommand(fbb, &ceid, kind, body));
+  }
+  auto v = fbb.CreateVector(cmds);
+  auto body = wire::CreateSubmit(fbb, v);
+  return finish(fbb, id, wire::Body::Submit, body.Union());
+}
+
+Frame encode_get_balance(std::uint64_t id, CardId card, AsOf as_of) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto a = as_of_offset(fbb, as_of);
+  auto body = wire::CreateGetBalance(fbb, card, a);
+  return finish(fbb, id, wire::Body::GetBalance, body.Union());
+}
+
+Frame encode_get_statement(std::uint64_t id, CardId card, Seq from_seq, std::uint32_t limit, AsOf as_of) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto a = as_of_offset(fbb, as_of);
+  auto body = wire::CreateGetStatement(fbb, card, from_seq, limit, a);
+  return finish(fbb, id, wire::Body::GetStatement, body.Union());
+}
+
+Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_day,
+                             std::int32_t to_day, AsOf as_of) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto a = as_of_offset(fbb, as_of);
+  auto body = wire::CreateGetVenueUsage(fbb, venue, from_day, to_day, a);
+  return finish(fbb, id, wire::Body::GetVenueUsage, body.Union());
+}
+
+Frame encode_get_coverage(std::uint64_t id, AsOf as_of) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto a = as_of_offset(fbb, as_of);
+  auto body = wire::CreateGetCoverage(fbb, a);
+  return finish(fbb, id, wire::Body::GetCoverage, body.Union());
+}
+
+Frame encode_get_totals(std::uint64_t id, AsOf as_of) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto a = as_of_offset(fbb, as_of);
+  auto body = wire::CreateGetTotals(fbb, a);
+  return finish(fbb, id, wire::Body::GetTotals, body.Union());
+}
+
+Frame encode_subscribe(std::uint64_t id, Seq from_seq) {
+  fbs::FlatBufferBuilder fbb(64);
+  auto body = wire::CreateSubscribe(fbb, from_seq);
+  return finish(fbb, id, wire::Body::Subscribe, body.Union());
+}
+
+std::vector<Outcome> outcomes_of(const wire::SubmitResult& r, std::vector<std::string>* fields) {
+  std::vector<Outcome> out;
+  if (r.outcomes() == nullptr) return out;
+  out.reserve(r.outcomes()->size());
+  for (const wire::Outcome* o : *r.outcomes()) {
+    Outcome x;
+    x.reason = static_cast<Reason>(o->reason());
+    x.duplicate = o->duplicate();
+    x.seq = o->seq();
+    x.balance_after_rials = o->balance_after_rials();
+    x.subsidy_rials = o->subsidy_rials();
+    x.copay_rials = o->copay_rials();
+    out.push_back(x);
+  }
+  if (fields != nullptr) {
+    fields->assign(out.size(), std::string());
+    if (r.fields() != nullptr) {
+      for (std::size_t i = 0; i < out.size() && i < r.fields()->size(); ++i) fields->at(i) = str(r.fields()->Get(i));
+    }
+  }
+  return out;
+}
+
+std::string reason_text(std::uint16_t code) {
+  if (code > kReasonMax) return "REASON_" + std::to_string(code);
+  return std::string(reason_name(static_cast<Reason>(code)));
+}
+
+}  // namespace refah::proto

@@ -1,0 +1,92 @@
+// The wire codec: verifying request frames and turning them into ledger commands, and building
+// every answer frame (server side) and every request frame (client side: refahctl, refah-load,
+// tests). Pure functions over bytes; no sockets. The generated protocol types (refah::wire::*, from
+// server/schema/protocol.fbs) are the public contract and are used directly for reading fields.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ledger/command.h"
+#include "ledger/types.h"
+#include "server/protocol_generated.h"
+
+namespace refah::proj {
+struct CardBalance;
+struct StatementPage;
+struct CoverageReport;
+class VenueUsage;
+struct View;
+}  // namespace refah::proj
+
+namespace refah::proto {
+
+using Frame = std::vector<std::uint8_t>;  // length prefix included
+
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::size_t kNonceBytes = 32;
+inline constexpr std::size_t kMacBytes = 32;
+
+// Verifies a frame body (FlatBuffers Verifier with the given depth and table limits, the file
+// identifier, the body's union tag) and returns its Message, or nullptr if it is malformed.
+// Unknown union tags verify (forward compatibility); check body_type() before use.
+const wire::Message* verify_message(std::span<const std::uint8_t> body, std::uint32_t depth_max,
+                                    std::uint32_t tables_max);
+
+// A body kind a client may send after the handshake.
+bool is_request(wire::Body kind);
+
+// One wire command, converted: the ledger command, or the name of the field that is out of range
+// (an unknown enum value, a negative or too large amount, a missing table, a zero client event id).
+using Converted = std::variant<Command, const char*>;
+Converted to_command(const wire::Command* c, const Actor& actor);
+// The as-of of a query: 0 for now.
+struct AsOf {
+  Seq seq = 0;
+  TimeUs time_us = 0;
+  bool now() const { return seq == 0 && time_us == 0; }
+};
+AsOf as_of_of(const wire::AsOf* a);
+
+// ---- Answers (server) ----
+Frame encode_challenge(std::span<const std::uint8_t> nonce);
+Frame encode_authenticated(std::uint64_t id, ClientId client, Role role, VenueId venue, Seq head);
+Frame encode_error(std::uint64_t id, Reason reason, std::string_view message);
+// fields[i]: for an INVALID_ARGUMENT outcome the field name ("" otherwise).
+Frame encode_submit_result(std::uint64_t id, std::span<const Outcome> outcomes);
+Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b);
+Frame encode_statement(std::uint64_t id, Seq seq, CardId card, bool found,
+                       const proj::StatementPage& page);
+// venue 0: the programme's totals by category and county; else that venue's days.
+Frame encode_venue_usage(std::uint64_t id, const proj::View& view, VenueId venue,
+                         std::int32_t from_day, std::int32_t to_day);
+Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today,
+                      const proj::CoverageReport& report);
+Frame encode_totals(std::uint64_t id, const proj::View& view);
+// Stored event values (event_codec.h grammar) of seq first_seq.. in order.
+Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
+                         Seq head_seq);
+
+// ---- Requests (clients) ----
+Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std::uint8_t> mac);
+Frame encode_submit(std::uint64_t id, std::span<const Command> commands);
+Frame encode_get_balance(std::uint64_t id, CardId card, AsOf as_of = {});
+Frame encode_get_statement(std::uint64_t id, CardId card, Seq from_seq, std::uint32_t limit,
+                           AsOf as_of = {});
+Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_day,
+                             std::int32_t to_day, AsOf as_of = {});
+Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {});
+Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
+Frame encode_subscribe(std::uint64_t id, Seq from_seq);
+
+// Reads a SubmitResult's outcomes back into plain values (field names into `fields`).
+std::vector<Outcome> outcomes_of(const wire::SubmitResult& r, std::vector<std::string>* fields = nullptr);
+
+// A reason code from the wire, named; "REASON_<n>" for a code this build does not know.
+std::string reason_text(std::uint16_t code);
+
+}  // namespace refah::proto
