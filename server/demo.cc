@@ -24,6 +24,11 @@ Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions
   load::Programme p = load::build_programme(counties.value(), spec);
   // A rule set may not take effect in the past: give registration a second.
   p.rules.effective_from_us = spec.start_us + 1'000'000;
+  if (o.bench) {
+    for (auto& c : p.cards) c.initial_credit_rials = 1'000'000'000;
+    p.rules.visits_per_card_per_day = limits::visits_per_day_max;
+    p.rules.visits_per_card_per_venue_per_day = limits::visits_per_day_max;
+  }
   if (ledger.head_seq() == 0) {
     load::Rng rng(o.seed ^ 0x5eed);
     if (Status s = load::register_programme(ledger, p, rng); !s.is_ok()) return s;

@@ -25,6 +25,9 @@ struct DemoOptions {
   std::uint64_t seed = 1;
   int venue_clients = 4;            // simulated venue systems, one connection each
   double visits_per_second = 20;    // across all of them
+  // Benchmark programme: every card gets 10^9 rials and the rules allow 8 visits a day per card and
+  // per venue, so a load test measures accepted visits, not daily limits or empty cards.
+  bool bench = false;
 };
 
 // The programme for the options (deterministic from the seed); registered in the ledger only if

@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
   app.add_option("--demo-cards", f.demo_options.cards, "demo: cards issued (default 2000)")->check(CLI::Range(1, 1'000'000));
   app.add_option("--demo-rate", f.demo_options.visits_per_second, "demo: visits per second (default 20)")->check(CLI::Range(0.1, 100000.0));
   app.add_option("--demo-venues", f.demo_options.venue_clients, "demo: simulated venue systems (default 4)")->check(CLI::Range(0, 64));
+  app.add_flag("--demo-bench", f.demo_options.bench, "demo: benchmark programme (10^9 rials a card, 8 visits a day; see refah-load tcp)");
   f.demo_options.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   app.add_option("--counties-csv", f.demo_options.counties_csv, "demo: census CSV of the province's counties");
   CLI11_PARSE(app, argc, argv);

@@ -1,0 +1,129 @@
+// End-to-end fixture: a real server (server/server.h) on a loopback port over a ledger in a temp
+// dir with a ManualClock at kT0, its projections, and a keys file's worth of clients:
+//   1 admin, 2 auditor, 11 venue client of venue 10, 12 venue client of venue 11.
+// connect(id) returns an authenticated blocking client. restart() stops and reopens everything on
+// the same data directory (a new port).
+#pragma once
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
+
+#include "server/client.h"
+#include "server/feed.h"
+#include "server/server.h"
+#include "tests/support/fixture.h"
+
+namespace refah::test {
+
+inline constexpr ClientId kAdminClient = 1;
+inline constexpr ClientId kAuditorClient = 2;
+inline constexpr ClientId kVenue10Client = 11;
+inline constexpr ClientId kVenue11Client = 12;
+
+// A deterministic secret per client id (tests only).
+inline server::Secret test_secret(ClientId id) {
+  server::Secret s;
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<std::uint8_t>(id * 31 + i);
+  return s;
+}
+
+class ServerFixture {
+ public:
+  explicit ServerFixture(server::Limits limits = {}) : clock_(kT0), limits_(limits) {
+    auto add = [&](ClientId id, Role role, VenueId venue, const char* name) {
+      server::ClientKey k;
+      k.actor = Actor{id, role, venue};
+      k.name = name;
+      k.secret = test_secret(id);
+      keys_.add(k);
+    };
+    add(kAdminClient, Role::kAdmin, 0, "admin");
+    add(kAuditorClient, Role::kAuditor, 0, "auditor");
+    add(kVenue10Client, Role::kVenue, 10, "venue 10");
+    add(kVenue11Client, Role::kVenue, 11, "venue 11");
+    log_ = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    open();
+  }
+  ~ServerFixture() { stop(); }
+
+  void open() {
+    projections_ = std::make_unique<proj::Projections>();
+    feed_ = std::make_unique<server::Feed>(*projections_);
+    Ledger::Options o;
+    o.data_dir = dir_.path();
+    o.sink = feed_.get();
+    auto opened = Ledger::open(o, clock_);
+    REQUIRE(opened.is_ok());
+    ledger_ = std::move(opened).value();
+    server::Server::Options so;
+    so.host = "127.0.0.1";
+    so.port = 0;
+    so.limits = limits_;
+    auto started = server::Server::start(so, *ledger_, *projections_, *feed_, keys_, log_);
+    REQUIRE(started.is_ok());
+    server_ = std::move(started).value();
+  }
+  void stop() {
+    if (server_) server_->shutdown(2'000);
+    server_.reset();
+    if (ledger_) ledger_->close();
+    ledger_.reset();
+  }
+  void restart() {
+    stop();
+    open();
+  }
+
+  std::uint16_t port() const { return server_->port(); }
+  Ledger& ledger() { return *ledger_; }
+  server::Server& server() { return *server_; }
+  proj::Projections& projections() { return *projections_; }
+  ManualClock& clock() { return clock_; }
+  const TempDir& dir() const { return dir_; }
+
+  // A connected client that has not authenticated (reads the Challenge itself).
+  std::unique_ptr<proto::Client> raw_connect() {
+    auto c = proto::Client::connect("127.0.0.1", port(), 2'000);
+    REQUIRE(c.is_ok());
+    return std::move(c).value();
+  }
+  std::unique_ptr<proto::Client> connect(ClientId id) {
+    auto c = raw_connect();
+    Status s = c->authenticate(id, test_secret(id), 5'000);
+    INFO(s.to_string());
+    REQUIRE(s.is_ok());
+    return c;
+  }
+
+  // The standard programme of LedgerFixture, through the ledger directly: neighbourhood 1 (tier 5),
+  // sport venue 10 and pool venue 11, rules v1 in force, cards 100 and 101 with 2,000,000 rials.
+  void standard_programme() {
+    auto run = [&](CommandBody b) {
+      Outcome o = ledger_->execute(Command{admin(), ids_.next(), std::move(b)});
+      REQUIRE(o.accepted());
+    };
+    run(DefineNeighbourhood{1, 3, "کوی علوی", 20'000, 5, kT0 - kDayUs});
+    run(RegisterVenue{10, "سالن ورزشی", 1, VenueCategory::kSport, 500});
+    run(RegisterVenue{11, "استخر", 1, VenueCategory::kPool, 500});
+    run(PublishRuleSet{standard_rules(1, clock_.now_us())});
+    run(IssueCard{100, holder(100), 1, CardCategory::kYouth, 2'000'000, kT0 + 365 * kDayUs});
+    run(IssueCard{101, holder(101), 1, CardCategory::kFamily, 2'000'000, kT0 + 365 * kDayUs});
+  }
+  Ids& ids() { return ids_; }
+
+ private:
+  TempDir dir_;
+  ManualClock clock_;
+  server::Limits limits_;
+  server::KeyStore keys_;
+  std::shared_ptr<spdlog::logger> log_;
+  Ids ids_;
+  std::unique_ptr<proj::Projections> projections_;
+  std::unique_ptr<server::Feed> feed_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<server::Server> server_;
+};
+
+}  // namespace refah::test
