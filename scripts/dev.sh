@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, build, then run the demo or the tests, on Debian 12 as root.
-#   scripts/dev.sh run    install what is missing, build, load the demo programme and show it
+#   scripts/dev.sh run    install what is missing, build, start refahd with a demo programme and venues posting
 #   scripts/dev.sh test   install what is missing, build, run the default test suite (ctest)
 #   scripts/dev.sh build  install what is missing and build
 set -euo pipefail
@@ -15,7 +15,8 @@ esac
 
 # Debian 12 packages the build uses (README.md names each library and why).
 packages=(g++ cmake ninja-build ccache pkg-config
-          librocksdb-dev libflatbuffers-dev flatbuffers-compiler libssl-dev libcli11-dev catch2)
+          librocksdb-dev libflatbuffers-dev flatbuffers-compiler libssl-dev libcli11-dev catch2
+          libboost-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -34,7 +35,7 @@ cmake --preset default >/dev/null
 cmake --build --preset default
 
 case "$1" in
-  run)  exec ./build/tools/refah-load demo --data "${REFAH_DEMO_DATA:-data/demo}" ;;
+  run)  exec ./build/server/refahd --demo --data "${REFAH_DEMO_DATA:-data/demo}" --status-every 5 ;;
   test) exec ctest --preset default -j2 ;;
   build) ;;
 esac

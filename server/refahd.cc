@@ -161,7 +161,11 @@ int main(int argc, char** argv) {
   app.add_flag("--demo-bench", f.demo_options.bench, "demo: benchmark programme (10^9 rials a card, 8 visits a day; see refah-load tcp)");
   f.demo_options.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   app.add_option("--counties-csv", f.demo_options.counties_csv, "demo: census CSV of the province's counties");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2 (docs/OPERATIONS.md)
+  }
 
   server::Config config;
   if (f.demo) config.data_dir = "data/demo";
