@@ -508,8 +508,13 @@ class Session : public std::enable_shared_from_this<Session> {
     std::vector<std::string> values;
     values.reserve(last - sub_next_ + 1);
     auto reader = log->read_from(sub_next_);
+    // A batch stays under a quarter of the write queue (and so always fits in it), at least one event.
+    const std::size_t budget_bytes = limits_.write_queue_bytes_max / 4;
+    std::size_t bytes = 0;
     for (Seq seq = sub_next_; seq <= last && reader->valid() && reader->seq() == seq; ++seq) {
       auto v = reader->value();
+      if (!values.empty() && bytes + v.size() + 64 > budget_bytes) break;
+      bytes += v.size() + 64;  // value plus its StoredEvent table and vector slots
       values.emplace_back(reinterpret_cast<const char*>(v.data()), v.size());
       reader->next();
     }
@@ -528,6 +533,7 @@ class Session : public std::enable_shared_from_this<Session> {
     s_.counters.refusals.fetch_add(1, std::memory_order_relaxed);
     send(proto::encode_error(id, reason, message));
     if (close_after) {
+      if (!closing_) closing_at_ = SteadyClock::now();
       closing_ = true;
       reading_ = false;
       finish_if_done();
@@ -536,7 +542,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send(Frame f) {
     if (closed_) return;
-    if (out_bytes_ + f.size() > limits_.write_queue_bytes_max) {
+    // The limit bounds unread answers: one answer always fits into an empty queue.
+    if (out_bytes_ > 0 && out_bytes_ + f.size() > limits_.write_queue_bytes_max) {
       s_.log->warn("{}: {} answer bytes queued and unread (limit {}); closing", who(), out_bytes_,
                    limits_.write_queue_bytes_max);
       return close_now();
@@ -549,6 +556,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write() {
     if (writing_ || out_.empty() || closed_) return;
     writing_ = true;
+    write_started_ = SteadyClock::now();
     gather_.clear();
     const std::size_t n = std::min<std::size_t>(out_.size(), 64);
     for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(out_[i]));
@@ -597,19 +605,30 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_timer() {
     if (closed_) return;
     const auto now = SteadyClock::now();
+    // A refused connection gets a moment to read its Error; one that does not read is cut off.
+    if (closing_ && now - closing_at_ >= kClosingGrace) return close_now();
+    // A write that makes no progress for the idle deadline: the client has stopped reading.
+    if (writing_ && now - write_started_ >= ms(limits_.idle_timeout_ms)) {
+      s_.log->warn("{}: no answer bytes taken for {} ms; closing", who(), limits_.idle_timeout_ms);
+      return close_now();
+    }
+    if (closing_) return arm_timer();
     if (!actor_ && now - accepted_at_ >= ms(limits_.handshake_timeout_ms)) {
       s_.log->warn("{}: no handshake within {} ms; closing", peer_, limits_.handshake_timeout_ms);
-      return refuse(0, Reason::kTimeout, "handshake deadline passed", true);
+      refuse(0, Reason::kTimeout, "handshake deadline passed", true);
+      return arm_timer();
     }
     if (frame_pending_ && reading_ && now - frame_started_ >= ms(limits_.read_timeout_ms)) {
       s_.log->warn("{}: frame unfinished after {} ms; closing", who(), limits_.read_timeout_ms);
       frame_pending_ = false;
-      return refuse(0, Reason::kTimeout, "frame not completed before the read deadline", true);
+      refuse(0, Reason::kTimeout, "frame not completed before the read deadline", true);
+      return arm_timer();
     }
     if (actor_ && !subscribed_ && in_flight_ == 0 && out_.empty() && !frame_pending_ &&
         now - last_activity_ >= ms(limits_.idle_timeout_ms)) {
       s_.log->info("{}: idle for {} ms; closing", who(), limits_.idle_timeout_ms);
-      return refuse(0, Reason::kTimeout, "idle deadline passed", true);
+      refuse(0, Reason::kTimeout, "idle deadline passed", true);
+      return arm_timer();
     }
     arm_timer();
   }
@@ -635,7 +654,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // an error was answered: close once it is written
   bool closed_ = false;
   bool frame_pending_ = false;
-  SteadyClock::time_point accepted_at_, frame_started_, last_activity_;
+  SteadyClock::time_point accepted_at_, frame_started_, last_activity_, closing_at_, write_started_;
+  static constexpr auto kClosingGrace = std::chrono::milliseconds(1'000);
   bool subscribed_ = false;
   bool sub_waiting_ = false;
   bool sub_paused_ = false;

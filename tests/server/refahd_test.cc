@@ -1,1 +1,448 @@
-// (being written)
+// The real refahd binary (REFAHD_PATH) as a child process, driven over TCP the way a venue system
+// would: start on a temp data dir and a free port, post a programme and visits, stop with SIGTERM
+// or SIGINT (exit 0), restart on the same data, and the config file and flag errors.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/server_fixture.h"
+
+extern char** environ;
+
+namespace refah::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A port nobody listens on: bind port 0, read it back, close.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TimeUs wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_text(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+  REQUIRE(out.good());
+}
+
+// A keys file (server/auth.h) with the fixture's clients and secrets.
+void write_keys(const fs::path& p) {
+  std::string t;
+  auto client = [&](ClientId id, const char* role, VenueId venue) {
+    t += "[[client]]\nid = " + std::to_string(id) + "\nname = \"client " + std::to_string(id) +
+         "\"\nrole = \"" + role + "\"\n";
+    if (venue != 0) t += "venue = " + std::to_string(venue) + "\n";
+    t += "secret = \"" + server::to_hex(test_secret(id)) + "\"\n\n";
+  };
+  client(kAdminClient, "admin", 0);
+  client(kAuditorClient, "auditor", 0);
+  client(kVenue10Client, "venue", 10);
+  write_text(p, t);
+}
+
+// One refahd child process; killed and reaped if the test ends while it still runs.
+class Refahd {
+ public:
+  Refahd(const fs::path& work, const std::vector<std::string>& args, const std::string& tag = "refahd")
+      : out_(work / (tag + ".out")), err_(work / (tag + ".err")) {
+    std::vector<std::string> argv_s = {REFAHD_PATH};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    // As a shell would start it: no signals blocked, SIGINT and SIGTERM at their defaults (a test
+    // runner started in the background may have SIGINT ignored).
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int rc = ::posix_spawn(&pid_, REFAHD_PATH, &actions, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    INFO("posix_spawn " << REFAHD_PATH << ": " << std::strerror(rc));
+    REQUIRE(rc == 0);
+  }
+  ~Refahd() {
+    if (running()) {
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  Refahd(const Refahd&) = delete;
+  Refahd& operator=(const Refahd&) = delete;
+
+  bool running() const { return !status_.has_value(); }
+
+  // The wait status once the process ended within timeout, else nullopt.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (running()) {
+      int st = 0;
+      const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        status_ = st;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return status_;
+  }
+
+  // Requires a clean exit with `code` within timeout.
+  void require_exit_code(int code, std::chrono::milliseconds timeout = 5'000ms) {
+    const auto st = wait_exit(timeout);
+    INFO("stderr:\n" << stderr_text());
+    REQUIRE(st.has_value());
+    REQUIRE(WIFEXITED(*st));
+    CHECK(WEXITSTATUS(*st) == code);
+  }
+
+  void signal(int sig) {
+    REQUIRE(running());
+    REQUIRE(::kill(pid_, sig) == 0);
+  }
+
+  // An authenticated client once refahd accepts connections (retried for up to 10 s).
+  std::unique_ptr<proto::Client> connect(std::uint16_t port, ClientId id) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::string last = "never tried";
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (wait_exit(0ms).has_value()) {
+        INFO("stderr:\n" << stderr_text());
+        FAIL("refahd exited before accepting connections");
+      }
+      auto c = proto::Client::connect("127.0.0.1", port, 500);
+      if (c.is_ok()) {
+        auto client = std::move(c).value();
+        Status s = client->authenticate(id, test_secret(id), 5'000);
+        INFO(s.to_string());
+        REQUIRE(s.is_ok());
+        return client;
+      }
+      last = c.status().to_string();
+      std::this_thread::sleep_for(25ms);
+    }
+    INFO("last attempt: " << last << "\nstderr:\n" << stderr_text());
+    FAIL("refahd did not accept connections within 10 s");
+    return nullptr;
+  }
+
+  std::string stdout_text() const { return read_text(out_); }
+  std::string stderr_text() const { return read_text(err_); }
+
+ private:
+  fs::path out_, err_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// A temp working directory with a keys file in it.
+struct Work {
+  TempDir tmp;
+  fs::path dir = fs::path(tmp.path()).parent_path();
+  fs::path keys = dir / "keys.toml";
+  fs::path data = dir / "data";
+  Work() { write_keys(keys); }
+
+  std::vector<std::string> args(std::uint16_t port) const {
+    return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
+            "--status-every", "0", "--log-level", "info"};
+  }
+};
+
+Outcome submit_one(proto::Client& c, Command cmd) {
+  const std::uint64_t id = c.next_id();
+  auto m = c.call(proto::encode_submit(id, std::span(&cmd, 1)), id, 10'000);
+  INFO(m.status().to_string());
+  REQUIRE(m.is_ok());
+  INFO(proto::describe_error(*m.value()));
+  REQUIRE(m.value()->body_type() == wire::Body::SubmitResult);
+  std::vector<std::string> fields;
+  auto out = proto::outcomes_of(*m.value()->body_as_SubmitResult(), &fields);
+  REQUIRE(out.size() == 1);
+  INFO("reason " << reason_name(out[0].reason) << " field '" << fields[0] << "'");
+  return out[0];
+}
+
+Outcome accepted(proto::Client& c, Bytes16 id, CommandBody body) {
+  const Outcome o = submit_one(c, Command{Actor{}, id, std::move(body)});
+  INFO("got " << reason_name(o.reason));
+  REQUIRE(o.reason == Reason::kOk);
+  return o;
+}
+
+Rials balance_of(proto::Client& c, CardId card) {
+  const std::uint64_t id = c.next_id();
+  auto m = c.call(proto::encode_get_balance(id, card), id, 10'000);
+  REQUIRE(m.is_ok());
+  INFO(proto::describe_error(*m.value()));
+  REQUIRE(m.value()->body_type() == wire::Body::Balance);
+  REQUIRE(m.value()->body_as_Balance()->found());
+  return m.value()->body_as_Balance()->balance_rials();
+}
+
+Seq head_of(proto::Client& c) {
+  const std::uint64_t id = c.next_id();
+  auto m = c.call(proto::encode_get_totals(id), id, 10'000);
+  REQUIRE(m.is_ok());
+  INFO(proto::describe_error(*m.value()));
+  REQUIRE(m.value()->body_type() == wire::Body::Totals);
+  return m.value()->body_as_Totals()->seq();
+}
+
+// A programme on the wall clock: neighbourhood 1 (tier 5), sport venue 10, rules v1 effective
+// 300 ms from now (a rule set may not start in the past), card 100 with 2,000,000 rials; then,
+// once the rules are in force, two visits of 100,000 rials (80,000 subsidy each). Seqs 1..6.
+struct Posted {
+  Bytes16 visit_id;
+  RecordVisit visit_body;
+  Outcome visit;
+};
+Posted post_programme(proto::Client& admin_c, proto::Client& venue, Ids& ids) {
+  const TimeUs now = wall_now_us();
+  accepted(admin_c, ids.next(), DefineNeighbourhood{1, 3, "کوی علوی", 20'000, 5, now - kDayUs});
+  accepted(admin_c, ids.next(), RegisterVenue{10, "سالن ورزشی", 1, VenueCategory::kSport, 500});
+  const TimeUs effective = wall_now_us() + 300'000;
+  accepted(admin_c, ids.next(), PublishRuleSet{standard_rules(1, effective)});
+  accepted(admin_c, ids.next(),
+           IssueCard{100, holder(100), 1, CardCategory::kYouth, 2'000'000, now + 365 * kDayUs});
+  while (wall_now_us() <= effective + 20'000) std::this_thread::sleep_for(10ms);
+  Posted p;
+  p.visit_id = ids.next();
+  p.visit_body = RecordVisit{100, 10, 1, 100'000, wall_now_us()};
+  p.visit = accepted(venue, p.visit_id, p.visit_body);
+  const Outcome second = accepted(venue, ids.next(), RecordVisit{100, 10, 2, 100'000, wall_now_us()});
+  CHECK(p.visit.subsidy_rials == 80'000);
+  CHECK(second.balance_after_rials == 1'840'000);
+  CHECK(second.seq == 6);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everything across a "
+          "restart, and exits 0 on SIGINT",
+          "[server][refahd]") {
+  Work w;
+  Ids ids;
+  Posted posted;
+  {
+    const std::uint16_t port = free_port();
+    Refahd d(w.dir, w.args(port), "first");
+    auto admin_c = d.connect(port, kAdminClient);
+    CHECK(admin_c->session()->role() == wire::Role::Admin);
+    CHECK(admin_c->session()->head_seq() == 0);
+    auto venue = d.connect(port, kVenue10Client);
+    CHECK(venue->session()->venue() == 10);
+    posted = post_programme(*admin_c, *venue, ids);
+    CHECK(balance_of(*venue, 100) == 1'840'000);
+
+    // An auditor following the log live.
+    auto auditor_c = d.connect(port, kAuditorClient);
+    const std::uint64_t sub = auditor_c->next_id();
+    REQUIRE(auditor_c->send(proto::encode_subscribe(sub, 1)).is_ok());
+    Seq streamed = 0;
+    while (streamed < 6) {
+      auto m = auditor_c->receive(5'000);
+      REQUIRE(m.is_ok());
+      REQUIRE(m.value()->body_type() == wire::Body::EventBatch);
+      streamed += m.value()->body_as_EventBatch()->events()->size();
+    }
+    CHECK(streamed == 6);
+
+    // Clients still connected, one of them subscribed: SIGTERM finishes them, writes a snapshot,
+    // and exits 0.
+    d.signal(SIGTERM);
+    d.require_exit_code(0);
+    const std::string err = d.stderr_text();
+    INFO(err);
+    CHECK(err.find("SIGTERM") != std::string::npos);
+    CHECK(err.find("stopped at head seq 6; snapshot written") != std::string::npos);
+    auto after = auditor_c->receive(2'000);
+    CHECK_FALSE(after.is_ok());  // the subscription's connection was closed
+  }
+  {
+    const std::uint16_t port = free_port();
+    Refahd d(w.dir, w.args(port), "second");
+    auto auditor_c = d.connect(port, kAuditorClient);
+    CHECK(auditor_c->session()->head_seq() == 6);
+    CHECK(balance_of(*auditor_c, 100) == 1'840'000);
+    {
+      const std::string err = d.stderr_text();
+      INFO(err);
+      CHECK(err.find("snapshot at seq 6") != std::string::npos);  // the one SIGTERM wrote
+    }
+    // A resend of an old client event id is still a duplicate with the first answer.
+    auto venue = d.connect(port, kVenue10Client);
+    const Outcome again = submit_one(*venue, Command{Actor{}, posted.visit_id, posted.visit_body});
+    CHECK(again.reason == Reason::kOk);
+    CHECK(again.duplicate);
+    CHECK(again.seq == posted.visit.seq);
+    CHECK(again.balance_after_rials == posted.visit.balance_after_rials);
+    CHECK(head_of(*auditor_c) == 6);  // nothing appended
+    CHECK(balance_of(*auditor_c, 100) == 1'840'000);
+    venue.reset();
+    d.signal(SIGINT);
+    d.require_exit_code(0);
+    CHECK(d.stderr_text().find("SIGINT") != std::string::npos);
+  }
+}
+
+TEST_CASE("refahd honours a config file: paths relative to it, the listen address and a smaller "
+          "frame limit that refuses an oversize frame",
+          "[server][refahd]") {
+  Work w;
+  const std::uint16_t port = free_port();
+  const fs::path config = w.dir / "refahd.toml";
+  write_text(config, "data_dir = \"configured-data\"\n"
+                     "listen = \"127.0.0.1:" + std::to_string(port) + "\"\n"
+                     "keys_file = \"keys.toml\"\n"
+                     "status_every_s = 0\n"
+                     "[limits]\n"
+                     "frame_bytes_max = 4096\n");
+  Refahd d(w.dir, {"--config", config.string()});
+  auto admin_c = d.connect(port, kAdminClient);  // the handshake's frames are well under 4096
+  CHECK(fs::is_directory(w.dir / "configured-data"));
+
+  // A Submit of 80 visits is about 8 KB: over the configured limit, far under the default 1 MiB.
+  Ids ids;
+  std::vector<Command> batch;
+  for (std::uint64_t i = 0; i < 80; ++i) batch.push_back(Command{Actor{}, ids.next(), RecordVisit{100, 10, i, 1'000, 0}});
+  const std::uint64_t id = admin_c->next_id();
+  const proto::Frame big = proto::encode_submit(id, batch);
+  REQUIRE(big.size() > 4096 + 4);
+  REQUIRE(big.size() < (1u << 20));
+  REQUIRE(admin_c->send(big).is_ok());
+  auto m = admin_c->receive(5'000);
+  REQUIRE(m.is_ok());
+  INFO(proto::describe_error(*m.value()));
+  REQUIRE(m.value()->body_type() == wire::Body::Error);
+  CHECK(m.value()->body_as_Error()->reason() == static_cast<std::uint16_t>(Reason::kFrameTooLarge));
+  CHECK(m.value()->id() == 0);
+  auto closed = admin_c->receive(5'000);
+  CHECK_FALSE(closed.is_ok());  // the connection is closed after the refusal
+
+  // A frame under the limit on a new connection is answered.
+  auto again = d.connect(port, kAdminClient);
+  const std::uint64_t q = again->next_id();
+  auto t = again->call(proto::encode_get_totals(q), q, 5'000);
+  REQUIRE(t.is_ok());
+  CHECK(t.value()->body_type() == wire::Body::Totals);
+  again.reset();
+  admin_c.reset();
+  d.signal(SIGTERM);
+  d.require_exit_code(0);
+}
+
+TEST_CASE("refahd exits with status 2 and a message on stderr for an unknown config key",
+          "[server][refahd]") {
+  Work w;
+  SECTION("at the top level") {
+    const fs::path config = w.dir / "bad.toml";
+    write_text(config, "data_dir = \"data\"\nkeys_file = \"keys.toml\"\nlisten_adress = \"127.0.0.1:1\"\n");
+    Refahd d(w.dir, {"--config", config.string()});
+    d.require_exit_code(2);
+    const std::string err = d.stderr_text();
+    INFO(err);
+    CHECK(err.find("unknown key") != std::string::npos);
+    CHECK(err.find("listen_adress") != std::string::npos);
+  }
+  SECTION("in [limits]") {
+    const fs::path config = w.dir / "bad-limits.toml";
+    write_text(config, "keys_file = \"keys.toml\"\n[limits]\nframe_bytes = 4096\n");
+    Refahd d(w.dir, {"--config", config.string()});
+    d.require_exit_code(2);
+    const std::string err = d.stderr_text();
+    INFO(err);
+    CHECK(err.find("frame_bytes") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(w.data));
+}
+
+TEST_CASE("refahd exits non-zero with a message when the keys file is missing", "[server][refahd]") {
+  Work w;
+  std::vector<std::string> args = w.args(free_port());
+  args[3] = (w.dir / "no-such-keys.toml").string();  // the value of --keys
+  Refahd d(w.dir, args);
+  const auto st = d.wait_exit(10'000ms);
+  const std::string err = d.stderr_text();
+  INFO(err);
+  REQUIRE(st.has_value());
+  REQUIRE(WIFEXITED(*st));
+  CHECK(WEXITSTATUS(*st) != 0);
+  CHECK(err.find("no-such-keys.toml") != std::string::npos);
+}
+
+TEST_CASE("refahd exits with status 2 for a malformed --listen", "[server][refahd]") {
+  Work w;
+  std::vector<std::string> args = w.args(free_port());
+  args[5] = "127.0.0.1";  // the value of --listen, without a port
+  Refahd d(w.dir, args);
+  d.require_exit_code(2);
+  CHECK(d.stderr_text().find("--listen") != std::string::npos);
+}
+
+TEST_CASE("refahd --help prints the usage and exits 0", "[server][refahd]") {
+  Work w;
+  Refahd d(w.dir, {"--help"});
+  d.require_exit_code(0);
+  const std::string out = d.stdout_text();
+  INFO(out);
+  CHECK(out.find("--listen") != std::string::npos);
+  CHECK(out.find("--config") != std::string::npos);
+}
+
+}  // namespace refah::test
