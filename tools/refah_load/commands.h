@@ -46,6 +46,21 @@ struct ReplayOptions {
 };
 int run_replay_bench(const ReplayOptions& o);
 
+struct TcpBenchOptions {
+  std::string connect = "127.0.0.1:7600";  // refahd's --listen
+  std::string keys_file;                   // refahd --demo's <data>/demo-keys.toml
+  std::string counties_csv;
+  std::size_t cards = 2'000;               // must match refahd's --demo-cards (and --seed its seed)
+  std::uint64_t seed = 1;
+  std::size_t connections = 64;            // each a venue client, venues taken round-robin
+  std::size_t batch = 256;                 // visits per Submit
+  std::size_t inflight = 1;                // requests outstanding per connection
+  double duration_s = 10;                  // measured
+  double warmup_s = 1;                     // before it, not counted
+  double rate = 0;                         // visits/s over all connections; 0: as fast as answered
+};
+int run_tcp_bench(const TcpBenchOptions& o);
+
 // One line of JSON with the benchmark contract's fields; printed last by every benchmark.
 std::string bench_json(const std::string& scenario, std::uint64_t events, double seconds,
                        double p50_us, double p99_us, const std::string& extra_fields);

@@ -48,10 +48,28 @@ int main(int argc, char** argv) {
   r->add_flag("--full", rp.full, "Replay the decision state too, as the ledger does on open");
   r->add_flag("--restart", rp.restart, "Open the ledger, close it (writing a snapshot), time the reopen (writes to --data)");
 
+  TcpBenchOptions tcp;
+  tcp.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  auto* t = app.add_subcommand("tcp", "Benchmark a running refahd (--demo --demo-bench) over TCP, playing venue systems");
+  t->add_option("--connect", tcp.connect, "refahd's host:port")->capture_default_str();
+  t->add_option("--keys", tcp.keys_file, "Keys file with the venue clients (refahd --demo writes <data>/demo-keys.toml)")
+      ->required()->check(CLI::ExistingFile);
+  t->add_option("--cards", tcp.cards, "Cards in the programme: refahd's --demo-cards")->capture_default_str();
+  t->add_option("--seed", tcp.seed, "Programme seed: refahd's (1 unless changed)")->capture_default_str();
+  t->add_option("--counties-csv", tcp.counties_csv, "Census CSV")->capture_default_str();
+  t->add_option("--connections", tcp.connections, "TCP connections, each a venue client")->capture_default_str();
+  t->add_option("--batch", tcp.batch, "Visits per Submit request")->capture_default_str();
+  t->add_option("--inflight", tcp.inflight, "Requests outstanding per connection")->capture_default_str();
+  t->add_option("--duration", tcp.duration_s, "Seconds measured")->capture_default_str();
+  t->add_option("--warmup", tcp.warmup_s, "Seconds of load before measuring (not counted)")->capture_default_str();
+  t->add_option("--rate", tcp.rate, "Visits/s over all connections, paced (latency from the scheduled send); 0: as fast as answered")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);
   if (w->parsed()) return run_writer_bench(wb);
   if (d->parsed()) return run_demo(demo);
   if (r->parsed()) return run_replay_bench(rp);
+  if (t->parsed()) return run_tcp_bench(tcp);
   return 2;
 }

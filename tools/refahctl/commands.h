@@ -1,0 +1,152 @@
+// refahctl's subcommands: each one's flags as a plain struct (filled by CLI11 in main.cc) and a run
+// function that checks the input, connects, sends one request and prints the answer; returns the exit status.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ledger/command.h"
+#include "ledger/types.h"
+#include "tools/refahctl/format.h"
+
+namespace refah::ctl {
+
+// Exit statuses, documented in the --help footer.
+inline constexpr int kExitOk = 0;        // every command accepted, or the query answered
+inline constexpr int kExitRejected = 1;  // the ledger rejected at least one command
+inline constexpr int kExitUsage = 2;     // bad flags or input; nothing was sent
+inline constexpr int kExitError = 3;     // connection, authentication or protocol error (server Error)
+
+// The programme's local time, in which refahctl reads dates and times: Asia/Tehran, UTC+03:30 (no
+// daylight saving since 2022). The server's rule sets default to the same offset.
+inline constexpr int kProgrammeUtcOffsetMinutes = 210;
+
+// The flags every subcommand shares.
+struct Global {
+  std::string connect = "127.0.0.1:7600";  // host:port; [v6]:port
+  std::string keys_path;                   // keys TOML (server/auth.h), with client
+  ClientId client = 0;
+  std::string secret_hex;  // instead of keys_path
+  bool json = false;
+  Calendar calendar = Calendar::kGregorian;
+  int timeout_ms = 10'000;
+};
+
+// Flag values (and display names) of the persisted enums, e.g. "holder-request".
+template <class E>
+using EnumNames = std::vector<std::pair<std::string, E>>;
+const EnumNames<VenueCategory>& venue_category_names();
+const EnumNames<CardCategory>& card_category_names();
+const EnumNames<FundingSource>& funding_source_names();
+const EnumNames<VisitCancelReason>& visit_cancel_reason_names();
+const EnumNames<CardCancelReason>& card_cancel_reason_names();
+const EnumNames<Calendar>& calendar_names();
+
+// ---- Inputs ----
+// A time flag: "now", "YYYY-MM-DD" (00:00), "YYYY-MM-DD HH:MM[:SS]" (or with a T) in programme local
+// time in the calendar, or "@N" for N microseconds since the Unix epoch (UTC). nullopt if malformed.
+std::optional<TimeUs> parse_time(std::string_view text, Calendar calendar, TimeUs now_us);
+TimeUs now_us();
+// The client event id of the i-th command: base + i, as a 128-bit big-endian number.
+Bytes16 nth_id(Bytes16 base, std::uint64_t i);
+
+// ---- Commands (admin; post-visit and cancel-visit also venues) ----
+struct CommandArgs {
+  std::string id_hex;  // --id: resend a command under its first id; empty: random
+};
+struct DefineNeighbourhoodArgs : CommandArgs {
+  DefineNeighbourhood body;
+  std::string county;  // code or English name
+  unsigned tier = 0;
+  std::string active_from = "now";
+};
+struct RegisterVenueArgs : CommandArgs {
+  RegisterVenue body;
+};
+struct SuspendVenueArgs : CommandArgs {
+  SuspendVenue body;
+};
+struct PublishRulesArgs : CommandArgs {
+  RuleSet rules;
+  std::string effective_from = "now";
+  std::vector<std::uint16_t> shares_bp;
+  std::vector<Rials> caps_rials;
+  std::int64_t cancel_window_minutes = 0;
+  std::int64_t visit_max_age_minutes = 0;
+};
+struct IssueCardArgs : CommandArgs {
+  IssueCard body;
+  std::string holder_ref_hex;
+  std::string valid_until;
+};
+struct TopUpArgs : CommandArgs {
+  TopUpCard body;
+};
+struct PostVisitArgs : CommandArgs {
+  RecordVisit body;  // venue 0: the authenticated venue client's own venue
+  std::string occurred_at = "now";
+};
+struct PostVisitsArgs : CommandArgs {
+  std::string file;  // CSV: card,venue,price[,txn]; "-" for stdin
+  std::string occurred_at = "now";
+  std::size_t batch_commands = 0;  // commands a Submit; 0: the ledger's limit (refahd's default)
+};
+struct CancelVisitArgs : CommandArgs {
+  CancelVisit body;
+};
+struct CancelCardArgs : CommandArgs {
+  CancelCard body;
+};
+struct ReplaceCardArgs : CommandArgs {
+  ReplaceCard body;
+  std::string valid_until;
+};
+
+int run_define_neighbourhood(const Global& g, const DefineNeighbourhoodArgs& a);
+int run_register_venue(const Global& g, const RegisterVenueArgs& a);
+int run_suspend_venue(const Global& g, const SuspendVenueArgs& a);
+int run_publish_rules(const Global& g, const PublishRulesArgs& a);
+int run_issue_card(const Global& g, const IssueCardArgs& a);
+int run_top_up(const Global& g, const TopUpArgs& a);
+int run_post_visit(const Global& g, const PostVisitArgs& a);
+int run_post_visits(const Global& g, const PostVisitsArgs& a);
+int run_cancel_visit(const Global& g, const CancelVisitArgs& a);
+int run_cancel_card(const Global& g, const CancelCardArgs& a);
+int run_replace_card(const Global& g, const ReplaceCardArgs& a);
+
+// ---- Queries (admin, auditor; a venue may read a balance) ----
+struct QueryArgs {
+  Seq as_of_seq = 0;
+  std::string as_of;  // a time flag; empty: now
+};
+struct BalanceArgs : QueryArgs {
+  CardId card = 0;
+};
+struct StatementArgs : QueryArgs {
+  CardId card = 0;
+  Seq from_seq = 0;
+  std::uint32_t limit = 0;
+};
+struct UsageArgs : QueryArgs {
+  VenueId venue = 0;  // 0: the programme's totals
+  std::string from;
+  std::string to;
+};
+struct SubscribeArgs {
+  Seq from_seq = 0;
+  std::uint64_t count = 0;  // 0: until the connection closes
+  bool stop_at_head = false;
+};
+
+int run_balance(const Global& g, const BalanceArgs& a);
+int run_statement(const Global& g, const StatementArgs& a);
+int run_usage(const Global& g, const UsageArgs& a);
+int run_coverage(const Global& g, const QueryArgs& a);
+int run_totals(const Global& g, const QueryArgs& a);
+int run_subscribe(const Global& g, const SubscribeArgs& a);
+
+}  // namespace refah::ctl

@@ -1,0 +1,318 @@
+// refahctl: the admin, venue and auditor command-line client of refahd. Thin: CLI11 flags into the
+// structs of commands.h, then the parsed subcommand's run function, whose return is the exit status.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "tools/refahctl/commands.h"
+
+namespace {
+
+using namespace refah;
+using namespace refah::ctl;
+
+constexpr const char* kFooter = R"(
+Credentials: --keys FILE --client ID reads the client's secret from a keys file (the TOML format of
+refahd's keys); --secret HEX --client ID gives it directly. The environment may hold them instead:
+REFAHCTL_CONNECT, REFAHCTL_KEYS, REFAHCTL_CLIENT, REFAHCTL_SECRET (safer than a flag for a secret).
+
+Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-MM-DD HH:MM[:SS]";
+or @N, N microseconds since the Unix epoch (UTC). Dates are read in the --calendar calendar and times
+in programme time, Asia/Tehran, UTC+03:30 (210 minutes, the rules' default offset): with
+--calendar jalali, "1405-01-01 03:30" is 2026-03-21 00:00 UTC.
+
+Output: tables by default, rials with thousands separators and dates in the --calendar calendar.
+--json prints one JSON object a line: raw integers, ISO 8601 (Gregorian) dates and times.
+
+Commands are sent under a random 16-byte client event id, printed with the answer; --id HEX32 resends
+a command under the id it was first sent with (same flags, --occurred-at included), and the ledger
+answers with the first outcome again, marked duplicate, instead of recording it twice.
+
+Exit status:
+  0  every command accepted (or the query answered)
+  1  the ledger rejected a command; the reason on stderr, e.g. "rejected: INSUFFICIENT_BALANCE"
+  2  usage error: bad flags or input, nothing was sent
+  3  connection, authentication or protocol error; the server's reason, e.g. AUTH_FAILED, NOT_PERMITTED)";
+
+constexpr const char* kSubFooter = R"(
+Global flags (refahctl --help), before or after the subcommand: --connect, --keys, --client, --secret,
+--json, --calendar gregorian|jalali, --timeout-ms.
+Exit status: 0 accepted or answered, 1 rejected by the ledger, 2 usage error, 3 connection/auth/protocol.)";
+
+// Each subcommand and what runs it once parsed.
+struct Run {
+  CLI::App* sub;
+  std::function<int()> run;
+};
+using Runs = std::vector<Run>;
+
+// The arguments of a subcommand, kept alive for its run function.
+template <class Args>
+Args& bind(Runs& runs, CLI::App* sub, const Global& g, int (*run)(const Global&, const Args&)) {
+  auto args = std::make_shared<Args>();
+  sub->footer(kSubFooter);
+  runs.push_back(Run{sub, [args, &g, run] { return run(g, *args); }});
+  return *args;
+}
+
+// An enum flag taking one of the names (any case); --help lists them as the type. The name becomes
+// the enum's number in decimal (CLI11's own transformer prints uint8_t enums as characters).
+template <class E>
+CLI::Option* choices(CLI::Option* opt, const EnumNames<E>& names) {
+  std::string type;
+  for (const auto& [name, value] : names) type += (type.empty() ? "" : "|") + name;
+  auto to_number = [&names, type](std::string& text) -> std::string {
+    for (const auto& [name, value] : names) {
+      if (CLI::detail::to_lower(text) == name) {
+        text = std::to_string(static_cast<int>(value));
+        return {};
+      }
+    }
+    return "'" + text + "' is not one of " + type;
+  };
+  return opt->transform(CLI::Validator(to_number, ""))->type_name(type);
+}
+
+void add_global(CLI::App& app, Global& g) {
+  // A later flag overrides an earlier one (an alias or a script's defaults, then the operator's).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--connect", g.connect, "refahd's address, host:port")
+      ->capture_default_str()
+      ->envname("REFAHCTL_CONNECT");
+  app.add_option("--keys", g.keys_path, "Keys file (TOML) holding the secret of --client")
+      ->envname("REFAHCTL_KEYS");
+  app.add_option("--client", g.client, "Client id to authenticate as")->envname("REFAHCTL_CLIENT");
+  app.add_option("--secret", g.secret_hex, "The client's secret, 64 hex digits; used instead of --keys")
+      ->envname("REFAHCTL_SECRET");
+  app.add_flag("--json", g.json, "Print JSON (one object a line) instead of tables");
+  choices(
+      app.add_option("--calendar", g.calendar, "Calendar of the dates shown and read (default gregorian)"),
+      calendar_names());
+  app.add_option("--timeout-ms", g.timeout_ms, "Deadline for connecting and for each answer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
+}
+
+void add_id(CLI::App* sub, CommandArgs& a) {
+  sub->add_option("--id", a.id_hex,
+                  "Client event id, 32 hex digits: resend a command under the id printed when it was first "
+                  "sent (default: random)");
+}
+
+void add_query(CLI::App* sub, QueryArgs& a) {
+  auto* seq = sub->add_option("--as-of-seq", a.as_of_seq, "Answer as of this sequence number (default: now)");
+  sub->add_option("--as-of", a.as_of, "Answer as of the last event recorded at or before this time")
+      ->excludes(seq);
+}
+
+// ---- Programme set-up (admin) ----
+
+void add_programme(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("define-neighbourhood",
+                               "Admin: define a neighbourhood, the area cards are issued for");
+  auto& n = bind(runs, s, g, run_define_neighbourhood);
+  s->add_option("--neighbourhood", n.body.id, "New neighbourhood id")->required();
+  s->add_option("--county", n.county, "County: its code (ledger/province.h) or English name, e.g. Ahvaz")
+      ->required();
+  s->add_option("--name", n.body.name, "Name (UTF-8, Persian)")->required();
+  s->add_option("--population", n.body.target_population,
+                "Target population (residents the programme aims to reach)")
+      ->required();
+  s->add_option("--tier", n.tier, "Deprivation tier, 1 (least) .. 5 (most deprived)")
+      ->required()
+      ->check(CLI::Range(1, 5));
+  s->add_option("--active-from", n.active_from, "When cards may be issued there (a time; default now)");
+  add_id(s, n);
+
+  s = app.add_subcommand("register-venue", "Admin: register a venue (a sport hall, pool, library, ...)");
+  auto& v = bind(runs, s, g, run_register_venue);
+  s->add_option("--venue", v.body.id, "New venue id")->required();
+  s->add_option("--name", v.body.name, "Name (UTF-8)")->required();
+  s->add_option("--neighbourhood", v.body.neighbourhood, "Neighbourhood the venue is in")->required();
+  choices(s->add_option("--category", v.body.category, "Venue category")->required(), venue_category_names());
+  s->add_option("--capacity", v.body.daily_capacity, "Visits a day the venue can take")->required();
+  add_id(s, v);
+
+  s = app.add_subcommand("suspend-venue", "Admin: suspend a venue; its visits are rejected from then on");
+  auto& sv = bind(runs, s, g, run_suspend_venue);
+  s->add_option("--venue", sv.body.venue, "Venue id")->required();
+  s->add_option("--reason", sv.body.reason, "Why (kept in the event)")->required();
+  add_id(s, sv);
+}
+
+void add_publish_rules(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("publish-rules", "Admin: publish a rule set (subsidy shares, caps, limits)");
+  auto& r = bind(runs, s, g, run_publish_rules);
+  s->add_option("--rules-version", r.rules.version, "Rule set version, one more than the last published")
+      ->required();
+  s->add_option("--effective-from", r.effective_from, "When it takes effect (a time; default now)");
+  s->add_option("--shares", r.shares_bp,
+                "Subsidy share of the list price per tier 1..5, in basis points: 5 values, "
+                "comma-separated, e.g. 2000,3500,5000,6500,8000")
+      ->required()
+      ->delimiter(',');
+  s->add_option("--caps", r.caps_rials,
+                "Subsidy cap per visit in rials per venue category (sport,pool,culture,"
+                "library,cinema,children): 6 values, comma-separated")
+      ->required()
+      ->delimiter(',');
+  s->add_option("--visits-per-day", r.rules.visits_per_card_per_day, "Visits a card may make a day")
+      ->required();
+  s->add_option("--visits-per-venue-per-day", r.rules.visits_per_card_per_venue_per_day,
+                "Visits a card may make a day at one venue")
+      ->required();
+  s->add_option("--cancel-window-minutes", r.cancel_window_minutes,
+                "How long after a visit it may be cancelled")
+      ->required()
+      ->check(CLI::Range(0, 100'000'000));
+  s->add_option("--visit-max-age-minutes", r.visit_max_age_minutes,
+                "How old a visit's occurred-at may be when posted")
+      ->required()
+      ->check(CLI::Range(0, 100'000'000));
+  s->add_option("--utc-offset-minutes", r.rules.utc_offset_minutes,
+                "The programme's local day, minutes east of UTC")
+      ->capture_default_str();
+  add_id(s, r);
+}
+
+// ---- Cards (admin) ----
+
+void add_cards(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("issue-card", "Admin: issue a card with its initial credit");
+  auto& i = bind(runs, s, g, run_issue_card);
+  s->add_option("--card", i.body.card, "New card number")->required();
+  s->add_option("--holder-ref", i.holder_ref_hex,
+                "Keyed pseudonym of the holder, 32 hex digits (never a name)")
+      ->required();
+  s->add_option("--neighbourhood", i.body.neighbourhood, "Neighbourhood the holder lives in")->required();
+  choices(s->add_option("--category", i.body.category, "Card category")->required(), card_category_names());
+  s->add_option("--credit", i.body.initial_credit_rials, "Initial credit in rials")->required();
+  s->add_option("--valid-until", i.valid_until, "Expiry (a time)")->required();
+  add_id(s, i);
+
+  s = app.add_subcommand("top-up", "Admin: credit a card");
+  auto& t = bind(runs, s, g, run_top_up);
+  s->add_option("--card", t.body.card, "Card number")->required();
+  s->add_option("--amount", t.body.amount_rials, "Amount in rials")->required();
+  choices(s->add_option("--source", t.body.source, "Funding source (default province)"),
+          funding_source_names());
+  add_id(s, t);
+
+  s = app.add_subcommand("cancel-card", "Admin: cancel a card; its balance is released");
+  auto& c = bind(runs, s, g, run_cancel_card);
+  s->add_option("--card", c.body.card, "Card number")->required();
+  choices(s->add_option("--reason", c.body.reason, "Why the card is cancelled")->required(),
+          card_cancel_reason_names());
+  add_id(s, c);
+
+  s = app.add_subcommand("replace-card", "Admin: replace a card by a new one; the balance moves to it");
+  auto& r = bind(runs, s, g, run_replace_card);
+  s->add_option("--old-card", r.body.old_card, "Card replaced")->required();
+  s->add_option("--new-card", r.body.new_card, "New card number")->required();
+  s->add_option("--valid-until", r.valid_until, "Expiry of the new card (a time)")->required();
+  s->add_option("--neighbourhood", r.body.neighbourhood,
+                "The holder's new neighbourhood (default: the old card's)");
+  add_id(s, r);
+}
+
+// ---- Visits (venues; admins too) ----
+
+void add_visits(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("post-visit",
+                               "Venue: post one visit; prints the subsidy, the copay and the balance");
+  auto& v = bind(runs, s, g, run_post_visit);
+  s->add_option("--card", v.body.card, "Card number")->required();
+  s->add_option("--venue", v.body.venue, "Venue id (default: a venue client's own venue)");
+  s->add_option("--price", v.body.list_price_rials, "List price in rials")->required();
+  s->add_option("--txn", v.body.venue_txn_id, "The venue system's transaction id, for its reconciliation");
+  s->add_option("--occurred-at", v.occurred_at,
+                "When the visit happened, by the venue's clock (a time; default now)");
+  add_id(s, v);
+
+  s = app.add_subcommand("post-visits", "Venue: post a CSV file of visits in batches; one result a line");
+  auto& b = bind(runs, s, g, run_post_visits);
+  s->add_option("--file", b.file,
+                "CSV lines card,venue,price[,txn] ('-' for stdin); blank lines, # comments "
+                "and a card,... header are skipped")
+      ->required();
+  s->add_option("--occurred-at", b.occurred_at, "When the visits happened (a time; default now)");
+  s->add_option("--batch", b.batch_commands, "Visits a request, at most refahd's batch limit (default 4096)")
+      ->check(CLI::Range(1, 4096));
+  s->add_option("--id", b.id_hex,
+                "Base client event id, 32 hex digits: line i is sent as base+i, so resending "
+                "the same file with the printed base id is safe (default: random)");
+
+  s = app.add_subcommand(
+      "cancel-visit", "Venue or admin: cancel a visit within the cancellation window; refunds its subsidy");
+  auto& c = bind(runs, s, g, run_cancel_visit);
+  s->add_option("--seq", c.body.visit_seq, "Sequence number of the visit")->required();
+  choices(s->add_option("--reason", c.body.reason, "Why the visit is cancelled")->required(),
+          visit_cancel_reason_names());
+  add_id(s, c);
+}
+
+// ---- Queries (admin, auditor; venues may read a balance) ----
+
+void add_queries(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("balance", "A card's balance, credits, spending and visits");
+  auto& b = bind(runs, s, g, run_balance);
+  s->add_option("card", b.card, "Card number")->required();
+  add_query(s, b);
+
+  s = app.add_subcommand("statement", "A card's statement, newest line first");
+  auto& st = bind(runs, s, g, run_statement);
+  s->add_option("card", st.card, "Card number")->required();
+  s->add_option("--from-seq", st.from_seq, "Start at this line (the \"more\" of the previous page)");
+  s->add_option("--limit", st.limit, "Lines a page, 1..1000 (default 50)")->check(CLI::Range(1, 1000));
+  add_query(s, st);
+
+  s = app.add_subcommand("usage", "Visits and subsidy by day for a venue, or by category and county for all");
+  auto& u = bind(runs, s, g, run_usage);
+  s->add_option("--venue", u.venue, "Venue id (default: every venue, the programme's totals)");
+  s->add_option("--from", u.from, "First day, YYYY-MM-DD in the --calendar calendar")->required();
+  s->add_option("--to", u.to, "Last day (included)")->required();
+  add_query(s, u);
+
+  s = app.add_subcommand("coverage",
+                         "Reach and subsidy per neighbourhood, county and tier against target populations");
+  add_query(s, bind(runs, s, g, run_coverage));
+
+  s = app.add_subcommand("totals", "Programme-wide totals: cards, balances, credits, spending, visits");
+  add_query(s, bind(runs, s, g, run_totals));
+
+  s = app.add_subcommand("subscribe",
+                         "Print every event from a sequence number, then new ones as they are recorded");
+  auto& sub = bind(runs, s, g, run_subscribe);
+  s->add_option("--from-seq", sub.from_seq, "First event (default 1)");
+  s->add_option("--count", sub.count, "Stop after this many events (default: run until interrupted)");
+  s->add_flag("--stop-at-head", sub.stop_at_head, "Stop after the newest event at the time of connecting");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"refahctl: the command-line client of the Refah welfare-card ledger (refahd)"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", "refahctl 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags also after the subcommand
+  Global g;
+  add_global(app, g);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+  Runs runs;
+  add_programme(app, runs, g);
+  add_publish_rules(app, runs, g);
+  add_cards(app, runs, g);
+  add_visits(app, runs, g);
+  add_queries(app, runs, g);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  for (const Run& r : runs)
+    if (r.sub->parsed()) return r.run();
+  return kExitUsage;
+}
