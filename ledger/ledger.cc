@@ -168,6 +168,10 @@ struct Ledger::Impl {
   // copy (start_snapshot), this thread encodes and writes them to a table file, and the writer
   // ingests the file after a later batch (collect_snapshot).
   void start_snapshot();
+  // Writer thread: a periodic snapshot is `intervals` times snapshot_every_events overdue.
+  bool snapshot_due(Seq intervals) const;
+  void take_snapshot();
+  static constexpr auto kSnapshotQuiet = std::chrono::milliseconds(50);
   void collect_snapshot();
   void wait_snapshot();
   void snapshot_loop();
@@ -457,7 +461,15 @@ void Ledger::Impl::run() {
   for (;;) {
     {
       std::unique_lock lk(queue_mu);
-      queue_cv.wait(lk, [&] { return !queue.empty() || closing; });
+      const auto has_work = [&] { return !queue.empty() || closing; };
+      // A periodic snapshot stops the writer while it copies the state, so it waits for a quiet
+      // moment (no command for kSnapshotQuietMs) and is taken regardless once twice overdue.
+      if (snapshot_due(1) && !queue_cv.wait_for(lk, kSnapshotQuiet, has_work)) {
+        lk.unlock();
+        take_snapshot();
+        continue;
+      }
+      queue_cv.wait(lk, has_work);
       if (queue.empty()) return;  // closing, and everything queued is done
       std::size_t n = 0;
       while (!queue.empty() && n + queue.front().commands.size() <= options.batch_commands_max) {
@@ -475,7 +487,20 @@ void Ledger::Impl::run() {
     process(taken);
     for (auto& s : taken) s.done(std::move(s.outcomes));
     taken.clear();
+    if (snapshot_due(2)) take_snapshot();  // after the answers: they never wait for a copy
   }
+}
+
+bool Ledger::Impl::snapshot_due(Seq intervals) const {
+  // `failed` is written only by this thread, so it reads it without queue_mu; after a failed write
+  // the state holds events that are not durable and must never reach a snapshot.
+  return options.snapshot_every_events != 0 && !snap_running && !failed &&
+         state->head_seq() - last_snapshot_seq >= intervals * options.snapshot_every_events;
+}
+
+void Ledger::Impl::take_snapshot() {
+  std::lock_guard lk(state_mu);
+  start_snapshot();
 }
 
 void Ledger::Impl::fail(const std::string& why, std::vector<Submission>& subs) {
@@ -571,9 +596,6 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   stats.event_bytes += batch.bytes();
   dedup->after_commit(state->head_seq());
   collect_snapshot();
-  if (options.snapshot_every_events != 0 && !snap_running &&
-      state->head_seq() - last_snapshot_seq >= options.snapshot_every_events)
-    start_snapshot();
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
 }

@@ -24,7 +24,10 @@ void Projections::apply(const fb::Event& event) {
 void Projections::prefetch(const fb::Event& e, int stage) const {
   CardId card = 0;
   switch (e.payload_type()) {
-    case fb::Payload::VisitRecorded: card = e.payload_as_VisitRecorded()->card(); break;
+    case fb::Payload::VisitRecorded:
+      card = e.payload_as_VisitRecorded()->card();
+      if (stage == 1) usage_.prefetch_visit(e.payload_as_VisitRecorded()->venue(), card);
+      break;
     case fb::Payload::VisitCancelled: card = e.payload_as_VisitCancelled()->card(); break;
     case fb::Payload::CardToppedUp: card = e.payload_as_CardToppedUp()->card(); break;
     default: return;

@@ -63,6 +63,7 @@ class VenueUsage {
   UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
   int utc_offset_minutes() const { return zone_.offset_minutes; }
   std::size_t venue_count() const { return venues_.size(); }
+  void prefetch_visit(VenueId venue, CardId card) const { seen_today_.prefetch(venue, card); }
   void write(CanonWriter& w) const;
   bool read(CanonReader& r);  // false if malformed
 
