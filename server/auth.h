@@ -19,6 +19,7 @@
 #include <string>
 
 #include "ledger/command.h"
+#include "ledger/sha256.h"
 #include "ledger/status.h"
 
 namespace refah::server {
@@ -52,7 +53,7 @@ bool mac_equal(std::span<const std::uint8_t> a, const Mac& b);
 // Cryptographically random bytes (the nonce); false if the system's generator failed.
 [[nodiscard]] bool random_bytes(std::span<std::uint8_t> out);
 
-std::string to_hex(std::span<const std::uint8_t> bytes);
+using refah::to_hex;  // ledger/sha256.h
 // Exactly 2*N hex digits into out; false otherwise.
 bool from_hex(std::string_view hex, std::span<std::uint8_t> out);
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <random>
 
-#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
 
 namespace refah::test {
 
@@ -11,7 +11,6 @@ namespace {
 
 using server::FrameDecoder;
 using Next = FrameDecoder::Next;
-using Bytes = std::vector<std::uint8_t>;
 
 void feed(FrameDecoder& d, std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return;
@@ -19,11 +18,6 @@ void feed(FrameDecoder& d, std::span<const std::uint8_t> bytes) {
   REQUIRE(room.size() >= bytes.size());
   std::memcpy(room.data(), bytes.data(), bytes.size());
   d.commit(bytes.size());
-}
-
-Bytes le32(std::uint32_t n) {
-  return {static_cast<std::uint8_t>(n), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n >> 16),
-          static_cast<std::uint8_t>(n >> 24)};
 }
 
 Bytes body_of_size(std::size_t n, std::uint8_t seed) {

@@ -7,69 +7,11 @@
 #include <set>
 #include <thread>
 
-#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
 
 namespace refah::test {
 
 namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-using SteadyClock = std::chrono::steady_clock;
-
-struct Answer {
-  std::uint64_t id = 0;
-  wire::Body kind = wire::Body::NONE;
-  std::uint16_t reason = 0;  // an Error's reason
-  std::string message;
-  std::vector<Outcome> outcomes;  // a SubmitResult's
-};
-
-Answer read_answer(const wire::Message& m) {
-  Answer a{m.id(), m.body_type(), 0, {}, {}};
-  if (const auto* e = m.body_as_Error()) {
-    a.reason = e->reason();
-    if (e->message() != nullptr) a.message = e->message()->str();
-  }
-  if (const auto* r = m.body_as_SubmitResult()) a.outcomes = proto::outcomes_of(*r);
-  return a;
-}
-
-Answer next_answer(proto::Client& c, int timeout_ms = 5'000) {
-  auto m = c.receive(timeout_ms);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  return read_answer(*m.value());
-}
-
-Answer call(proto::Client& c, const proto::Frame& request, std::uint64_t id) {
-  auto m = c.call(request, id, 5'000);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  return read_answer(*m.value());
-}
-
-void require_error(const Answer& a, Reason reason, std::uint64_t id) {
-  INFO("kind " << wire::EnumNameBody(a.kind) << ", reason " << proto::reason_text(a.reason) << ": " << a.message);
-  REQUIRE(a.kind == wire::Body::Error);
-  CHECK(a.reason == static_cast<std::uint16_t>(reason));
-  CHECK(a.id == id);
-}
-
-bool is_error(const Answer& a, Reason reason) {
-  return a.kind == wire::Body::Error && a.reason == static_cast<std::uint16_t>(reason);
-}
-
-bool closed_within(proto::Client& c, int timeout_ms) {
-  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-    if (left <= 0) return false;
-    auto m = c.receive(static_cast<int>(left));
-    if (m.is_ok()) continue;
-    if (m.status().code() == Status::Code::kNotFound) return true;
-    return m.status().message().rfind("no answer", 0) != 0;
-  }
-}
 
 // Waits until the server reports `open` connections (it closes them on its own threads).
 bool connections_open_within(ServerFixture& f, std::uint64_t open, int timeout_ms) {
@@ -79,19 +21,6 @@ bool connections_open_within(ServerFixture& f, std::uint64_t open, int timeout_m
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
-}
-
-void require_serves(proto::Client& c, CardId card = 100) {
-  const std::uint64_t id = c.next_id();
-  const Answer a = call(c, proto::encode_get_balance(id, card), id);
-  REQUIRE(a.kind == wire::Body::Balance);
-}
-
-void append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
-
-Bytes le32(std::uint32_t n) {
-  return {static_cast<std::uint8_t>(n), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n >> 16),
-          static_cast<std::uint8_t>(n >> 24)};
 }
 
 // A GetBalance frame whose body is padded with zero bytes to exactly body_bytes (a FlatBuffer is read

@@ -8,62 +8,11 @@
 #include <set>
 #include <thread>
 
-#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
 
 namespace refah::test {
 
 namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-using SteadyClock = std::chrono::steady_clock;
-
-// What a test needs of one received message (the Client's pointer dies at the next receive).
-struct Answer {
-  std::uint64_t id = 0;
-  wire::Body kind = wire::Body::NONE;
-  std::uint16_t reason = 0;  // an Error's reason
-  std::string message;
-};
-
-Answer next_answer(proto::Client& c, int timeout_ms = 5'000) {
-  auto m = c.receive(timeout_ms);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  Answer a{m.value()->id(), m.value()->body_type(), 0, {}};
-  if (const auto* e = m.value()->body_as_Error()) {
-    a.reason = e->reason();
-    if (e->message() != nullptr) a.message = e->message()->str();
-  }
-  return a;
-}
-
-void require_error(const Answer& a, Reason reason, std::uint64_t id) {
-  INFO("kind " << wire::EnumNameBody(a.kind) << ", reason " << proto::reason_text(a.reason) << ": " << a.message);
-  REQUIRE(a.kind == wire::Body::Error);
-  CHECK(a.reason == static_cast<std::uint16_t>(reason));
-  CHECK(a.id == id);
-}
-
-// True once the server has closed the connection (a clean close or a reset) within timeout_ms;
-// messages before the close are skipped. False if the connection is still open at the deadline.
-bool closed_within(proto::Client& c, int timeout_ms) {
-  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-    if (left <= 0) return false;
-    auto m = c.receive(static_cast<int>(left));
-    if (m.is_ok()) continue;
-    if (m.status().code() == Status::Code::kNotFound) return true;
-    return m.status().message().rfind("no answer", 0) != 0;  // a reset, not our own timeout
-  }
-}
-
-Bytes le32(std::uint32_t n) {
-  return {static_cast<std::uint8_t>(n), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n >> 16),
-          static_cast<std::uint8_t>(n >> 24)};
-}
-
-void append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
 
 // A Message whose union tag is `tag`, carrying an empty GetTotals table as its body.
 Bytes message_with_tag(std::uint64_t id, std::uint8_t tag) {
@@ -89,16 +38,6 @@ std::unique_ptr<proto::Client> raw_after_challenge(ServerFixture& f) {
   const Answer challenge = next_answer(*c);
   REQUIRE(challenge.kind == wire::Body::Challenge);
   return c;
-}
-
-// A GetBalance answered on `c` (the connection still serves).
-void require_serves(proto::Client& c, CardId card = 100) {
-  const std::uint64_t id = c.next_id();
-  auto m = c.call(proto::encode_get_balance(id, card), id, 5'000);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  REQUIRE(m.value()->body_type() == wire::Body::Balance);
-  CHECK(m.value()->body_as_Balance()->card() == card);
 }
 
 std::int64_t ms_since(SteadyClock::time_point t) {

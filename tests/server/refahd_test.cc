@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
 
 extern char** environ;
 
@@ -203,22 +203,8 @@ struct Work {
   }
 };
 
-Outcome submit_one(proto::Client& c, Command cmd) {
-  const std::uint64_t id = c.next_id();
-  auto m = c.call(proto::encode_submit(id, std::span(&cmd, 1)), id, 10'000);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  INFO(proto::describe_error(*m.value()));
-  REQUIRE(m.value()->body_type() == wire::Body::SubmitResult);
-  std::vector<std::string> fields;
-  auto out = proto::outcomes_of(*m.value()->body_as_SubmitResult(), &fields);
-  REQUIRE(out.size() == 1);
-  INFO("reason " << reason_name(out[0].reason) << " field '" << fields[0] << "'");
-  return out[0];
-}
-
 Outcome accepted(proto::Client& c, Bytes16 id, CommandBody body) {
-  const Outcome o = submit_one(c, Command{Actor{}, id, std::move(body)});
+  const Outcome o = submit_one(c, Command{Actor{}, id, std::move(body)}, 10'000);
   INFO("got " << reason_name(o.reason));
   REQUIRE(o.reason == Reason::kOk);
   return o;
@@ -327,7 +313,7 @@ TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everyth
     }
     // A resend of an old client event id is still a duplicate with the first answer.
     auto venue = d.connect(port, kVenue10Client);
-    const Outcome again = submit_one(*venue, Command{Actor{}, posted.visit_id, posted.visit_body});
+    const Outcome again = submit_one(*venue, Command{Actor{}, posted.visit_id, posted.visit_body}, 10'000);
     CHECK(again.reason == Reason::kOk);
     CHECK(again.duplicate);
     CHECK(again.seq == posted.visit.seq);

@@ -9,7 +9,7 @@
 
 #include "ledger/limits.h"
 #include "server/frame.h"
-#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
 
 namespace refah::test {
 namespace {
@@ -18,33 +18,12 @@ namespace fbs = flatbuffers;
 
 std::string name_of(Reason r) { return std::string(reason_name(r)); }
 
-struct Answer {
-  std::vector<Outcome> outcomes;
-  std::vector<std::string> fields;  // "" where an outcome is not INVALID_ARGUMENT
-};
-
-// Sends a prepared Submit frame and reads its SubmitResult.
-Answer submit_frame(proto::Client& c, const proto::Frame& frame, std::uint64_t id) {
-  auto m = c.call(frame, id, 10'000);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  INFO(proto::describe_error(*m.value()));
-  REQUIRE(m.value()->body_type() == wire::Body::SubmitResult);
-  Answer a;
-  a.outcomes = proto::outcomes_of(*m.value()->body_as_SubmitResult(), &a.fields);
-  return a;
-}
-
-Answer submit(proto::Client& c, const std::vector<Command>& commands) {
-  const std::uint64_t id = c.next_id();
-  Answer a = submit_frame(c, proto::encode_submit(id, commands), id);
-  REQUIRE(a.outcomes.size() == commands.size());
-  return a;
-}
+// Every request here waits up to 10 s for its answer.
+constexpr int kAnswerMs = 10'000;
 
 // One command with the given client event id (the actor is the session's: Actor{} is ignored).
 Outcome submit_one(proto::Client& c, Bytes16 client_event_id, CommandBody body, std::string* field = nullptr) {
-  const Answer a = submit(c, {Command{Actor{}, client_event_id, std::move(body)}});
+  const Answer a = submit(c, {Command{Actor{}, client_event_id, std::move(body)}}, kAnswerMs);
   if (field != nullptr) *field = a.fields[0];
   return a.outcomes[0];
 }
@@ -90,10 +69,20 @@ Outcome refused_with_id(ServerFixture& f, proto::Client& c, Bytes16 id, CommandB
 #define INVALID(f, c, body, field) \
   refused_with_id(f, c, f.ids().next(), body, Reason::kInvalidArgument, field, __LINE__)
 
+// A resend's outcome: the first answer again, marked duplicate.
+void check_resent(const Outcome& again, const Outcome& first) {
+  CHECK_REASON(again, Reason::kOk);
+  CHECK(again.duplicate);
+  CHECK(again.seq == first.seq);
+  CHECK(again.balance_after_rials == first.balance_after_rials);
+  CHECK(again.subsidy_rials == first.subsidy_rials);
+  CHECK(again.copay_rials == first.copay_rials);
+}
+
 // The answer to one query; valid until the client's next receive().
 const wire::Message* ask(proto::Client& c, const std::function<proto::Frame(std::uint64_t)>& make) {
   const std::uint64_t id = c.next_id();
-  auto m = c.call(make(id), id, 10'000);
+  auto m = c.call(make(id), id, kAnswerMs);
   INFO(m.status().to_string());
   REQUIRE(m.is_ok());
   return m.value();
@@ -162,8 +151,8 @@ wire::Bytes16 wire_id(const Bytes16& b) {
   return wire::Bytes16(fbs::span<const std::uint8_t, 16>(b.bytes.data(), 16));
 }
 
-// The standard programme, then over TCP a second neighbourhood (county 5, tier 2, 5,000 people)
-// with card 200, and visits over two local days:
+// The standard programme, then over TCP (on admin and venue connections of its own, closed again) a
+// second neighbourhood (county 5, tier 2, 5,000 people) with card 200, and visits over two local days:
 //   seq 7  neighbourhood 2            seq 8  card 200 (1,000,000)          all at kT0 (day 0)
 //   seq 9  venue 10, card 100, 100,000 -> subsidy 80,000 (tier 5, 80 %)
 //   seq 10 venue 10, card 101, 200,000 -> subsidy 160,000
@@ -178,20 +167,23 @@ struct Busy {
 constexpr TimeUs kCancelAt = kT0 + kHourUs;
 constexpr TimeUs kDay1At = kT0 + 21 * kHourUs;
 
-Busy busy_programme(ServerFixture& f, proto::Client& admin_c, proto::Client& v10, proto::Client& v11) {
+Busy busy_programme(ServerFixture& f) {
+  auto admin_c = f.connect(kAdminClient);
+  auto v10 = f.connect(kVenue10Client);
+  auto v11 = f.connect(kVenue11Client);
   f.standard_programme();
   Busy b;
-  ACCEPTED(f, admin_c, (DefineNeighbourhood{2, 5, "Golestan", 5'000, 2, kT0 - kDayUs}));
-  ACCEPTED(f, admin_c, (IssueCard{200, holder(200), 2, CardCategory::kYouth, 1'000'000, kT0 + 365 * kDayUs}));
+  ACCEPTED(f, *admin_c, (DefineNeighbourhood{2, 5, "Golestan", 5'000, 2, kT0 - kDayUs}));
+  ACCEPTED(f, *admin_c, (IssueCard{200, holder(200), 2, CardCategory::kYouth, 1'000'000, kT0 + 365 * kDayUs}));
   b.v9_id = f.ids().next();
-  b.v9 = submit_one(v10, b.v9_id, visit(100, 10, 100'000, kT0, 9));
-  b.v10 = ACCEPTED(f, v10, visit(101, 10, 200'000, kT0, 10));
-  b.v11 = ACCEPTED(f, v10, visit(200, 10, 100'000, kT0, 11));
+  b.v9 = submit_one(*v10, b.v9_id, visit(100, 10, 100'000, kT0, 9));
+  b.v10 = ACCEPTED(f, *v10, visit(101, 10, 200'000, kT0, 10));
+  b.v11 = ACCEPTED(f, *v10, visit(200, 10, 100'000, kT0, 11));
   f.clock().set_us(kCancelAt);
-  b.c12 = ACCEPTED(f, v10, (CancelVisit{b.v10.seq, VisitCancelReason::kHolderRequest}));
+  b.c12 = ACCEPTED(f, *v10, (CancelVisit{b.v10.seq, VisitCancelReason::kHolderRequest}));
   f.clock().set_us(kDay1At);
-  b.v13 = ACCEPTED(f, v10, visit(100, 10, 50'000, kDay1At, 13));
-  b.v14 = ACCEPTED(f, v11, visit(100, 11, 100'000, kDay1At, 14));
+  b.v13 = ACCEPTED(f, *v10, visit(100, 10, 50'000, kDay1At, 13));
+  b.v14 = ACCEPTED(f, *v11, visit(100, 11, 100'000, kDay1At, 14));
   REQUIRE(b.v9.reason == Reason::kOk);
   REQUIRE(b.v9.seq == 9);
   REQUIRE(b.v14.seq == 14);
@@ -295,7 +287,7 @@ TEST_CASE("A batch of visits gets one outcome per visit in order, accepted and r
   add(visit(101, 10, 50'000, kT0, 5));   // 4: accepted, subsidy 40,000
   add(visit(100, 10, 200'000, kT0, 6));  // 5: accepted, card 100's second visit here today
   add(visit(100, 10, 100'000, kT0, 7));  // 6: VENUE_DAILY_LIMIT (two a day at one venue)
-  const Answer a = submit(*v, batch);
+  const Answer a = submit(*v, batch, kAnswerMs);
   REQUIRE(a.outcomes.size() == 7);
   const std::vector<Reason> want = {Reason::kOk, Reason::kUnknownCard, Reason::kNotYourVenue,
                                     Reason::kInvalidArgument, Reason::kOk, Reason::kOk,
@@ -352,7 +344,7 @@ TEST_CASE("A batch whose middle command cannot be converted answers it INVALID_A
     const auto id4 = wire_id(no_body);
     out.push_back(wire::CreateCommand(fbb, &id4));
     return out;
-  }), id);
+  }), id, kAnswerMs);
   REQUIRE(ans.outcomes.size() == 5);
   CHECK_REASON(ans.outcomes[0], Reason::kOk);
   CHECK(ans.outcomes[0].seq == 7);
@@ -379,7 +371,7 @@ TEST_CASE("A batch whose middle command cannot be converted answers it INVALID_A
     const auto w = wire_id(f.ids().next());
     out.push_back(wire::CreateCommand(fbb, &w));
     return out;
-  }), id2);
+  }), id2, kAnswerMs);
   REQUIRE(none.outcomes.size() == 2);
   CHECK_REASON(none.outcomes[0], Reason::kInvalidArgument);
   CHECK_REASON(none.outcomes[1], Reason::kInvalidArgument);
@@ -666,7 +658,7 @@ TEST_CASE("Over TCP an enum byte out of range, built with the generated FlatBuff
     const Answer ans = submit_frame(*c.client, raw_submit(id, [&](fbs::FlatBufferBuilder& fbb) {
       const auto w = wire_id(ceid);
       return std::vector<fbs::Offset<wire::Command>>{c.make(fbb, &w)};
-    }), id);
+    }), id, kAnswerMs);
     REQUIRE(ans.outcomes.size() == 1);
     CHECK_REASON(ans.outcomes[0], Reason::kInvalidArgument);
     CHECK(ans.fields[0] == c.field);
@@ -796,25 +788,18 @@ TEST_CASE("A resend with the same client event id returns the first answer with 
   CHECK_FALSE(first.duplicate);
   const Seq head = f.ledger().head_seq();
 
-  auto check_again = [&](const Outcome& again) {
-    CHECK_REASON(again, Reason::kOk);
-    CHECK(again.duplicate);
-    CHECK(again.seq == first.seq);
-    CHECK(again.balance_after_rials == first.balance_after_rials);
-    CHECK(again.subsidy_rials == first.subsidy_rials);
-    CHECK(again.copay_rials == first.copay_rials);
-  };
-  check_again(submit_one(*v, id, body));
+  check_resent(submit_one(*v, id, body), first);
   CHECK(f.ledger().head_seq() == head);
 
   // The state moves on; a resend still gets the first answer, also on a new connection.
   ACCEPTED(f, *a, (TopUpCard{100, 5'000, FundingSource::kDonor}));
   auto v_again = f.connect(kVenue10Client);
-  check_again(submit_one(*v_again, id, body));
+  check_resent(submit_one(*v_again, id, body), first);
   // And within a batch, next to a new command.
-  const Answer batch = submit(*v_again, {Command{Actor{}, id, body}, Command{Actor{}, f.ids().next(),
-                                                                             visit(101, 10, 10'000, kT0, 78)}});
-  check_again(batch.outcomes[0]);
+  const Answer batch = submit(
+      *v_again, {Command{Actor{}, id, body}, Command{Actor{}, f.ids().next(), visit(101, 10, 10'000, kT0, 78)}},
+      kAnswerMs);
+  check_resent(batch.outcomes[0], first);
   CHECK_REASON(batch.outcomes[1], Reason::kOk);
   CHECK_FALSE(batch.outcomes[1].duplicate);
   CHECK(batch.outcomes[1].seq == head + 2);
@@ -872,13 +857,7 @@ TEST_CASE("Every kind of command resent with its client event id gets its first 
     for (ClientId id : {kAdminClient, kVenue10Client, kVenue11Client}) clients[id] = f.connect(id);
     for (const Sent& s : sent) {
       INFO(s.what);
-      const Outcome again = submit_one(*clients[s.client], s.id, s.body);
-      CHECK_REASON(again, Reason::kOk);
-      CHECK(again.duplicate);
-      CHECK(again.seq == s.first.seq);
-      CHECK(again.balance_after_rials == s.first.balance_after_rials);
-      CHECK(again.subsidy_rials == s.first.subsidy_rials);
-      CHECK(again.copay_rials == s.first.copay_rials);
+      check_resent(submit_one(*clients[s.client], s.id, s.body), s.first);
     }
     CHECK(f.ledger().head_seq() == head);
   };
@@ -895,10 +874,7 @@ TEST_CASE("GetBalance over TCP answers a known card with its figures and an unkn
           "false",
           "[server]") {
   ServerFixture f;
-  auto a = f.connect(kAdminClient);
-  auto v10 = f.connect(kVenue10Client);
-  auto v11 = f.connect(kVenue11Client);
-  busy_programme(f, *a, *v10, *v11);
+  busy_programme(f);
   auto au = f.connect(kAuditorClient);
 
   const wire::Balance* b = balance(*au, 100);
@@ -1002,10 +978,8 @@ TEST_CASE("GetStatement over TCP pages a card's lines newest first through next_
 TEST_CASE("GetStatement over TCP as of a sequence number or a time leaves out the card's later lines",
           "[server]") {
   ServerFixture f;
+  busy_programme(f);  // card 100: 5, 9, 13, 14
   auto a = f.connect(kAdminClient);
-  auto v10 = f.connect(kVenue10Client);
-  auto v11 = f.connect(kVenue11Client);
-  busy_programme(f, *a, *v10, *v11);  // card 100: 5, 9, 13, 14
 
   const wire::Statement* s = statement(*a, 100, 0, 10, at_seq(12));
   CHECK(s->seq() == 12);
@@ -1045,10 +1019,7 @@ TEST_CASE("GetStatement over TCP as of a sequence number or a time leaves out th
 TEST_CASE("GetVenueUsage over TCP reports one venue's days and all venues' totals over a day range",
           "[server]") {
   ServerFixture f;
-  auto a = f.connect(kAdminClient);
-  auto v10 = f.connect(kVenue10Client);
-  auto v11 = f.connect(kVenue11Client);
-  busy_programme(f, *a, *v10, *v11);
+  busy_programme(f);
   auto au = f.connect(kAuditorClient);
 
   const wire::VenueUsage* u = usage(*au, 10, kDay0, kDay0 + 1);
@@ -1132,10 +1103,7 @@ TEST_CASE("GetVenueUsage over TCP reports one venue's days and all venues' total
 
 TEST_CASE("GetCoverage over TCP reports each neighbourhood, county and tier", "[server]") {
   ServerFixture f;
-  auto a = f.connect(kAdminClient);
-  auto v10 = f.connect(kVenue10Client);
-  auto v11 = f.connect(kVenue11Client);
-  busy_programme(f, *a, *v10, *v11);
+  busy_programme(f);
   auto au = f.connect(kAuditorClient);
 
   const wire::Coverage* c = coverage(*au);
@@ -1195,10 +1163,7 @@ TEST_CASE("GetCoverage over TCP reports each neighbourhood, county and tier", "[
 
 TEST_CASE("GetTotals over TCP reports the programme's totals", "[server]") {
   ServerFixture f;
-  auto a = f.connect(kAdminClient);
-  auto v10 = f.connect(kVenue10Client);
-  auto v11 = f.connect(kVenue11Client);
-  busy_programme(f, *a, *v10, *v11);
+  busy_programme(f);
   auto au = f.connect(kAuditorClient);
   const wire::Totals* t = totals(*au);
   CHECK(t->seq() == 14);
@@ -1221,10 +1186,7 @@ TEST_CASE("GetTotals over TCP reports the programme's totals", "[server]") {
 
 TEST_CASE("Every query as of a sequence number or a time answers the earlier figures", "[server]") {
   ServerFixture f;
-  auto a = f.connect(kAdminClient);
-  auto v10 = f.connect(kVenue10Client);
-  auto v11 = f.connect(kVenue11Client);
-  busy_programme(f, *a, *v10, *v11);
+  busy_programme(f);
   auto au = f.connect(kAuditorClient);
   const TimeUs before_cancel = kT0 + 30 * kMinuteUs;  // after seq 11, before seq 12
 
@@ -1342,13 +1304,7 @@ TEST_CASE("A restart keeps everything: the head seq, balances, totals and the fi
           "client event ids",
           "[server]") {
   ServerFixture f;
-  Busy b;
-  {
-    auto a = f.connect(kAdminClient);
-    auto v10 = f.connect(kVenue10Client);
-    auto v11 = f.connect(kVenue11Client);
-    b = busy_programme(f, *a, *v10, *v11);
-  }
+  const Busy b = busy_programme(f);
   f.restart();
 
   auto au = f.connect(kAuditorClient);

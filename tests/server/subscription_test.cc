@@ -8,7 +8,7 @@
 
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
-#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
 
 namespace refah::test {
 namespace {
@@ -78,15 +78,6 @@ std::uint64_t subscribe(proto::Client& c, Seq from_seq) {
   return id;
 }
 
-void require_error(proto::Client& c, const proto::Frame& frame, std::uint64_t id, Reason want) {
-  auto m = c.call(frame, id, 5'000);
-  INFO(m.status().to_string());
-  REQUIRE(m.is_ok());
-  INFO(proto::describe_error(*m.value()));
-  REQUIRE(m.value()->body_type() == wire::Body::Error);
-  CHECK(m.value()->body_as_Error()->reason() == static_cast<std::uint16_t>(want));
-}
-
 // The standard programme and `top_ups` top-ups of card 101, through the ledger directly.
 void programme_with_top_ups(ServerFixture& f, int top_ups) {
   f.standard_programme();
@@ -109,14 +100,9 @@ std::vector<Outcome> post_visits(ServerFixture& f, proto::Client& venue, int n, 
     batch.push_back(Command{Actor{}, f.ids().next(),
                             RecordVisit{card, 10, txn0 + static_cast<std::uint64_t>(i), 1'000, now}});
   }
-  const std::uint64_t id = venue.next_id();
-  auto m = venue.call(proto::encode_submit(id, batch), id, 5'000);
-  REQUIRE(m.is_ok());
-  REQUIRE(m.value()->body_type() == wire::Body::SubmitResult);
-  auto outcomes = proto::outcomes_of(*m.value()->body_as_SubmitResult());
-  REQUIRE(outcomes.size() == batch.size());
-  for (const auto& o : outcomes) REQUIRE(o.accepted());
-  return outcomes;
+  const Answer a = submit(venue, batch);
+  for (const auto& o : a.outcomes) REQUIRE(o.accepted());
+  return a.outcomes;
 }
 
 // The stored value of one event, read from the server's log.
@@ -244,9 +230,9 @@ TEST_CASE("Subscribing from a seq past head + 1 is refused with INVALID_ARGUMENT
   programme_with_top_ups(f, 0);  // events 1..6
   auto au = f.connect(kAuditorClient);
   std::uint64_t id = au->next_id();
-  require_error(*au, proto::encode_subscribe(id, 8), id, Reason::kInvalidArgument);
+  require_error(call(*au, proto::encode_subscribe(id, 8), id), Reason::kInvalidArgument, id);
   id = au->next_id();
-  require_error(*au, proto::encode_subscribe(id, ~Seq{0}), id, Reason::kInvalidArgument);
+  require_error(call(*au, proto::encode_subscribe(id, ~Seq{0}), id), Reason::kInvalidArgument, id);
   // The refusal leaves the connection free to subscribe properly.
   const std::uint64_t sub = subscribe(*au, 6);
   ChainFollower chain(6, hash_of(f, 5));
@@ -263,7 +249,7 @@ TEST_CASE("A second Subscribe on the same connection is refused with INVALID_ARG
   ChainFollower chain(1, Hash32{});
   chain.read_until(*au, sub, 6);
   const std::uint64_t second = au->next_id();
-  require_error(*au, proto::encode_subscribe(second, 1), second, Reason::kInvalidArgument);
+  require_error(call(*au, proto::encode_subscribe(second, 1), second), Reason::kInvalidArgument, second);
   auto venue = f.connect(kVenue10Client);
   post_visits(f, *venue, 1, 1);
   chain.read_until(*au, sub, 7);
@@ -275,7 +261,7 @@ TEST_CASE("A venue may not subscribe: Subscribe is refused with NOT_PERMITTED", 
   programme_with_top_ups(f, 0);
   auto venue = f.connect(kVenue10Client);
   const std::uint64_t id = venue->next_id();
-  require_error(*venue, proto::encode_subscribe(id, 1), id, Reason::kNotPermitted);
+  require_error(call(*venue, proto::encode_subscribe(id, 1), id), Reason::kNotPermitted, id);
   // No events follow the refusal.
   auto m = venue->receive(200);
   CHECK_FALSE(m.is_ok());
