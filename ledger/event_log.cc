@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <cstring>
@@ -90,6 +92,7 @@ rocksdb::ColumnFamilyOptions events_cf_options() {
 struct EventLog::Impl {
   std::string dir;
   bool read_only = false;
+  std::string secondary_dir;  // a secondary instance's scratch directory, removed after closing
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* events = nullptr;
@@ -107,6 +110,11 @@ struct EventLog::Impl {
       if (db) db->DestroyColumnFamilyHandle(h);
     }
     if (db) db->Close().PermitUncheckedError();
+    db.reset();
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);  // scratch only: nothing to report
+    }
   }
   Status restore_head(bool check_head_event);
 };
@@ -191,7 +199,16 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   }
   auto impl = std::make_unique<Impl>();
   impl->dir = options.dir;
-  impl->read_only = options.read_only;
+  impl->read_only = options.read_only || options.secondary;
+  if (options.secondary) {
+    std::error_code ec;
+    const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+    if (ec) return Status::io_error("finding the temp dir: " + ec.message());
+    std::string templ = (tmp / "refah-secondary-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr)
+      return Status::io_error("making a scratch directory under " + tmp.string() + ": " + std::strerror(errno));
+    impl->secondary_dir = templ;
+  }
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -205,7 +222,10 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   // Flushes and compactions bypass the page cache where the filesystem allows it: measured, the
   // server's writer goes from ~290k to 330k-365k visits/s because the flush no longer fills the
   // page cache the WAL writes need (docs/BENCHMARKS.md). tmpfs and some others refuse O_DIRECT.
-  db_options.use_direct_io_for_flush_and_compaction = !options.read_only && supports_direct_io(options.dir);
+  db_options.use_direct_io_for_flush_and_compaction = !impl->read_only && supports_direct_io(options.dir);
+  // A secondary must keep every table file open: the primary may delete files it compacts away
+  // while the secondary still reads them (an open file outlives its name).
+  if (options.secondary) db_options.max_open_files = -1;
 
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 8 << 20;
@@ -227,12 +247,23 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
       {kCfMeta, small},
   };
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, options.dir, cfs, &impl->handles, &raw)
-          : rocksdb::DB::Open(db_options, options.dir, cfs, &impl->handles, &raw);
+  rocksdb::Status s;
+  if (options.secondary) {
+    // A secondary does not check that the directory holds a database: it would make one up.
+    if (!std::filesystem::exists(std::filesystem::path(options.dir) / "CURRENT"))
+      return Status::invalid_argument(options.dir + " holds no ledger");
+    s = rocksdb::DB::OpenAsSecondary(db_options, options.dir, impl->secondary_dir, cfs, &impl->handles, &raw);
+  } else if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, options.dir, cfs, &impl->handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, options.dir, cfs, &impl->handles, &raw);
+  }
   if (!s.ok()) return from_rocks(s, "opening " + options.dir);
   impl->db.reset(raw);
+  if (options.secondary) {
+    s = impl->db->TryCatchUpWithPrimary();
+    if (!s.ok()) return from_rocks(s, "catching up with the primary of " + options.dir);
+  }
   impl->events = impl->handles[1];
   impl->dedup = impl->handles[2];
   impl->snapshots = impl->handles[3];
@@ -242,7 +273,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   std::string format;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kMetaFormat, &format);
   if (s.IsNotFound()) {
-    if (options.read_only) return Status::invalid_argument(options.dir + " holds no ledger");
+    if (impl->read_only) return Status::invalid_argument(options.dir + " holds no ledger");
     std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), impl->events));
     it->SeekToFirst();
     if (it->Valid()) return Status::corruption("events stored but no format record");
@@ -280,6 +311,16 @@ Result<std::unique_ptr<EventLog>> EventLog::open_read_only(const std::string& di
   o.dir = dir;
   o.create_if_missing = false;
   o.read_only = true;
+  return open(o);
+}
+
+Result<std::unique_ptr<EventLog>> EventLog::open_secondary(const std::string& dir) {
+  Options o;
+  o.dir = dir;
+  o.create_if_missing = false;
+  o.read_only = true;
+  o.secondary = true;
+  o.check_head_event = false;
   return open(o);
 }
 

@@ -25,6 +25,11 @@ class EventLog {
     // Check the newest event against the head record on open (see open()). The verifier turns this
     // off so that it can walk the whole log and name the first bad event itself.
     bool check_head_event = true;
+    // Open as a RocksDB secondary instance (implies read_only): safe while another process (refahd)
+    // has the directory open for writing. Its scratch files go to a fresh directory under the
+    // system temp dir, removed when the log is destroyed. It catches up with the primary once, at
+    // open: the log then reads as of that moment (head, events and snapshots alike), never later.
+    bool secondary = false;
   };
 
   // Opens (or creates) the log. Restores the head (sequence number and hash) from meta and, unless
@@ -34,6 +39,9 @@ class EventLog {
   [[nodiscard]] static Result<std::unique_ptr<EventLog>> open(const Options& options);
   // An existing log, read-only (no create, no writes), with the usual head checks.
   [[nodiscard]] static Result<std::unique_ptr<EventLog>> open_read_only(const std::string& dir);
+  // An existing log as a secondary instance (Options::secondary), without the head checks (the
+  // auditor walks the whole log itself): for reading a directory a running refahd writes.
+  [[nodiscard]] static Result<std::unique_ptr<EventLog>> open_secondary(const std::string& dir);
   ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

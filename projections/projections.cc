@@ -62,11 +62,21 @@ void Projections::write(CanonWriter& w) const {
 }
 
 Hash32 Projections::digest() const {
-  std::shared_lock lk(mu_);
+  Hash32 out{};
+  read([&](const View& v) { out = digest_of(v); });
+  return out;
+}
+
+Hash32 digest_of(const View& v) {
   Sha256 h;
   {
     CanonWriter w(&h, nullptr);
-    write(w);
+    w.bytes(kMagic, kMagicBytes);  // the same bytes as Projections::write
+    w.num(v.seq);
+    w.num(v.head_time_us);
+    v.balances.write(w);
+    v.usage.write(w);
+    v.coverage.write(w);
   }
   return h.finish();
 }

@@ -24,6 +24,10 @@ struct View {
   const Coverage& coverage;
 };
 
+// SHA-256 over the canonical bytes of a view (the grammar in projections.cc): what
+// Projections::digest() returns, for callers already inside read().
+Hash32 digest_of(const View& v);
+
 class Projections final : public CommitSink {
  public:
   // CommitSink, called by the writer thread: a batch is applied under the write lock.

@@ -9,6 +9,8 @@
 //   log_level = "info"              # trace | debug | info | warn | error
 //   snapshot_every_events = 5000000
 //   status_every_s = 10             # a one-line summary at info; 0: none
+//   checkpoint_key_file = "checkpoint-key.pem"  # Ed25519 private key (PEM); relative to the config
+//   checkpoint_every_s = 3600       # sign a checkpoint this often (and at a clean stop); 0: none
 //   [limits]                        # server/limits.h, same names
 //   frame_bytes_max = 1048576
 //   ...
@@ -32,6 +34,8 @@ struct Config {
   std::string log_level = "info";
   Seq snapshot_every_events = limits::snapshot_every_events;
   std::uint32_t status_every_s = 10;
+  std::string checkpoint_key_file;  // empty: no signed checkpoints (refahd --demo makes a key)
+  std::uint32_t checkpoint_every_s = 3'600;
   Limits limits;
 };
 

@@ -1,6 +1,8 @@
 // refahd: the Refah ledger server. Reads the config file and flags, opens the ledger (newest
 // snapshot plus the events after it), serves TCP until SIGINT or SIGTERM, then answers the requests
-// in flight, writes a snapshot and exits 0. See docs/OPERATIONS.md.
+// in flight, writes a snapshot, signs a checkpoint (with a checkpoint key) and exits 0. Meanwhile
+// the main thread logs a status line and signs a checkpoint on their schedules. See
+// docs/OPERATIONS.md.
 #include <pthread.h>
 #include <signal.h>
 
@@ -8,14 +10,18 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "ledger/clock.h"
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
+#include "ledger/sha256.h"
 #include "projections/projections.h"
+#include "replay/checkpoint.h"
 #include "server/config.h"
 #include "server/demo.h"
 #include "server/server.h"
@@ -31,11 +37,62 @@ struct Flags {
   server::DemoOptions demo_options;
   std::uint32_t drain_timeout_ms = 5'000;
   std::int64_t status_every_s = -1;
+  std::string checkpoint_key;
+  std::int64_t checkpoint_every_s = -1;
 };
+
+// The checkpoint signing key: checkpoint_key_file; with --demo and none configured,
+// <data>/checkpoint-key.pem, generated with <data>/checkpoint-key.pub.pem the first time. nullopt
+// when no key is configured (checkpoints are then not signed).
+Result<std::optional<replay::SigningKey>> checkpoint_key(const server::Config& config, bool demo) {
+  std::string path = config.checkpoint_key_file;
+  if (path.empty()) {
+    if (!demo) return std::optional<replay::SigningKey>();
+    const std::filesystem::path dir(config.data_dir);
+    path = (dir / "checkpoint-key.pem").string();
+    if (!std::filesystem::exists(path)) {
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return Status::io_error(dir.string() + ": " + ec.message());
+      auto made = replay::SigningKey::generate();
+      if (!made.is_ok()) return made.status();
+      if (Status st = made.value().save_file(path); !st.is_ok()) return st;
+      if (Status st = made.value().save_public_file((dir / "checkpoint-key.pub.pem").string()); !st.is_ok()) return st;
+      return std::optional<replay::SigningKey>(std::move(made).value());
+    }
+  }
+  auto loaded = replay::SigningKey::load_file(path);
+  if (!loaded.is_ok()) return loaded.status();
+  return std::optional<replay::SigningKey>(std::move(loaded).value());
+}
+
+// Signs a checkpoint at the head and saves it in dir; logs the outcome. False on failure.
+bool write_checkpoint(const replay::SigningKey& key, const Ledger& ledger, const proj::Projections& projections,
+                      Clock& clock, const std::string& dir, spdlog::logger& log, const char* why) {
+  auto c = server::sign_checkpoint(key, ledger, projections, clock.now_us());
+  if (!c.is_ok()) {
+    log.error("{} checkpoint not signed: {}", why, c.status().to_string());
+    return false;
+  }
+  auto saved = server::save_checkpoint_in(dir, c.value());
+  if (!saved.is_ok()) {
+    log.error("{} checkpoint at seq {} not saved: {}", why, c.value().head_seq, saved.status().to_string());
+    return false;
+  }
+  log.info("{} checkpoint signed at seq {}: {}", why, c.value().head_seq, saved.value());
+  return true;
+}
 
 int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log,
           const sigset_t& signals) {
   auto keys_file = config.keys_file;
+  auto signing = checkpoint_key(config, flags.demo);
+  if (!signing.is_ok()) {
+    log->error("checkpoint key: {}", signing.status().to_string());
+    return 2;
+  }
+  const std::optional<replay::SigningKey>& ckpt_key = signing.value();
+  const std::string checkpoints_dir = (std::filesystem::path(config.data_dir) / "checkpoints").string();
   proj::Projections projections;
   server::Feed feed(projections);
   SystemClock clock;
@@ -76,6 +133,9 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
   so.port = config.port;
   so.io_threads = config.io_threads;
   so.limits = config.limits;
+  so.checkpoint_key = ckpt_key ? &*ckpt_key : nullptr;
+  so.checkpoints_dir = checkpoints_dir;
+  so.clock = &clock;
   auto started = server::Server::start(so, *ledger, projections, feed, keys.value(), log);
   if (!started.is_ok()) {
     log->error("{}", started.status().to_string());
@@ -91,6 +151,13 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
             config.limits.frame_bytes_max, config.limits.batch_commands_max, config.limits.requests_in_flight_max,
             config.limits.connections_max, config.limits.handshake_timeout_ms, config.limits.read_timeout_ms,
             config.limits.idle_timeout_ms, config.limits.write_queue_bytes_max);
+  if (ckpt_key) {
+    log->info("checkpoints: public key {} | every {} | into {}", to_hex(ckpt_key->public_key()),
+              config.checkpoint_every_s == 0 ? std::string("on request only") : std::to_string(config.checkpoint_every_s) + " s",
+              checkpoints_dir);
+  } else {
+    log->info("checkpoints: none signed (no checkpoint_key_file)");
+  }
 
   std::unique_ptr<server::DemoVenues> demo;
   if (flags.demo) {
@@ -100,16 +167,36 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
     demo->start(config.host == "0.0.0.0" ? "127.0.0.1" : config.host, srv->port());
   }
 
-  // Wait for a signal; log a status line every status_every_s meanwhile.
+  // Wait for a signal; meanwhile log a status line every status_every_s and sign a checkpoint every
+  // checkpoint_every_s (when the head has moved since the last one).
+  using Steady = std::chrono::steady_clock;
+  constexpr auto kNever = Steady::time_point::max();
+  const auto status_period = std::chrono::seconds(config.status_every_s);
+  const auto checkpoint_period = std::chrono::seconds(config.checkpoint_every_s);
   Seq last_seq = ledger->head_seq();
-  auto last_time = std::chrono::steady_clock::now();
+  auto last_time = Steady::now();
+  auto next_status = config.status_every_s == 0 ? kNever : last_time + status_period;
+  auto next_checkpoint = !ckpt_key || config.checkpoint_every_s == 0 ? kNever : last_time + checkpoint_period;
+  Seq last_signed_seq = 0;
   int sig = 0;
   for (;;) {
-    timespec ts{config.status_every_s == 0 ? 3600 : static_cast<time_t>(config.status_every_s), 0};
+    const auto wait = std::clamp<Steady::duration>(std::min(next_status, next_checkpoint) - Steady::now(),
+                                                   Steady::duration::zero(), std::chrono::hours(1));
+    const auto wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
     sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig > 0) break;
-    if (config.status_every_s == 0) continue;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = Steady::now();
+    if (now >= next_checkpoint) {
+      next_checkpoint = now + checkpoint_period;
+      const Seq head = ledger->head_seq();
+      if (head != 0 && head != last_signed_seq &&
+          write_checkpoint(*ckpt_key, *ledger, projections, clock, checkpoints_dir, *log, "scheduled")) {
+        last_signed_seq = head;
+      }
+    }
+    if (now < next_status) continue;
+    next_status = now + status_period;
     const Seq head = ledger->head_seq();
     const double dt = std::chrono::duration<double>(now - last_time).count();
     const auto st = srv->stats();
@@ -130,6 +217,11 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
     return 1;
   }
   log->info("stopped at head seq {}; snapshot written", ledger->head_seq());
+  // The final checkpoint: every command read before the stop is in the closed ledger's head.
+  if (ckpt_key && !ledger->failed() && ledger->head_seq() != 0 &&
+      !write_checkpoint(*ckpt_key, *ledger, projections, clock, checkpoints_dir, *log, "final")) {
+    return 1;
+  }
   return ledger->failed() ? 1 : 0;
 }
 
@@ -153,6 +245,11 @@ int main(int argc, char** argv) {
   app.add_option("--io-threads", f.io_threads, "threads serving connections (default 1)")->check(CLI::Range(1, 64));
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn or error (default info)");
   app.add_option("--status-every", f.status_every_s, "seconds between status lines at info; 0: none (default 10)");
+  app.add_option("--checkpoint-key", f.checkpoint_key,
+                 "Ed25519 private key (PEM) that signs checkpoints (refah-audit keygen makes one)");
+  app.add_option("--checkpoint-every", f.checkpoint_every_s,
+                 "seconds between signed checkpoints; 0: only on request and at stop (default 3600)")
+      ->check(CLI::Range(0, 31 * 86'400));
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "on SIGINT/SIGTERM, how long clients get to take their answers");
   app.add_flag("--demo", f.demo, "load a generated pilot programme and simulate venues posting visits");
   app.add_option("--demo-cards", f.demo_options.cards, "demo: cards issued (default 2000)")->check(CLI::Range(1, 1'000'000));
@@ -186,6 +283,8 @@ int main(int argc, char** argv) {
   if (f.io_threads != 0) config.io_threads = f.io_threads;
   if (!f.log_level.empty()) config.log_level = f.log_level;
   if (f.status_every_s >= 0) config.status_every_s = static_cast<std::uint32_t>(f.status_every_s);
+  if (!f.checkpoint_key.empty()) config.checkpoint_key_file = f.checkpoint_key;
+  if (f.checkpoint_every_s >= 0) config.checkpoint_every_s = static_cast<std::uint32_t>(f.checkpoint_every_s);
   if (config.keys_file.empty()) {
     if (!f.demo) {
       std::fprintf(stderr, "refahd: a keys file is needed (--keys or keys_file in the config)\n");

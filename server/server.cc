@@ -12,12 +12,16 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include "ledger/canon.h"
+#include "ledger/event_codec.h"
 #include "ledger/event_log.h"
+#include "ledger/sha256.h"
 #include "projections/rebuild.h"
 #include "projections/statement.h"
 #include "server/frame.h"
@@ -260,6 +264,9 @@ class Session : public std::enable_shared_from_this<Session> {
       case wire::Body::Subscribe:
         if (!reader) break;
         return subscribe(id, *m.body_as_Subscribe());
+      case wire::Body::GetCheckpoint:
+        if (!reader) break;
+        return get_checkpoint(id);
       default: break;
     }
     s_.log->warn("{}: {} refused: not permitted for a {} client", who(),
@@ -432,6 +439,39 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void get_totals(std::uint64_t id, const wire::GetTotals& q) {
     with_view(id, proto::as_of_of(q.as_of()), [id](const proj::View& v) { return proto::encode_totals(id, v); });
+  }
+
+  // Signs a checkpoint at the head now (on the query pool: the digest reads all the projections),
+  // saves it, and answers it.
+  void get_checkpoint(std::uint64_t id) {
+    const replay::SigningKey* key = s_.options.checkpoint_key;
+    if (key == nullptr) {
+      s_.log->warn("{}: GetCheckpoint refused: no checkpoint key configured", who());
+      return refuse(id, Reason::kUnknownRequest, "this server signs no checkpoints (no checkpoint_key_file)", false);
+    }
+    heavy(id, [this, id, key, client = who()]() -> Frame {
+      SystemClock system;
+      Clock& clock = s_.options.clock != nullptr ? *s_.options.clock : system;
+      auto c = sign_checkpoint(*key, s_.ledger, s_.projections, clock.now_us());
+      if (!c.is_ok()) {  // an empty log is the asker's problem; anything else the server's
+        const bool empty = c.status().code() == Status::Code::kInvalidArgument;
+        s_.log->log(empty ? spdlog::level::warn : spdlog::level::err, "{}: checkpoint not signed: {}", client,
+                    c.status().to_string());
+        return proto::encode_error(id, empty ? Reason::kInvalidArgument : Reason::kStorageFailed,
+                                   "checkpoint not signed: " + c.status().message());
+      }
+      std::string where = "not saved";
+      if (!s_.options.checkpoints_dir.empty()) {
+        auto saved = save_checkpoint_in(s_.options.checkpoints_dir, c.value());
+        if (!saved.is_ok()) {
+          s_.log->error("{}: checkpoint at seq {} not saved: {}", client, c.value().head_seq, saved.status().to_string());
+          return proto::encode_error(id, Reason::kStorageFailed, "checkpoint not saved: " + saved.status().message());
+        }
+        where = saved.value();
+      }
+      s_.log->info("{}: signed checkpoint at seq {} ({})", client, c.value().head_seq, where);
+      return proto::encode_checkpoint(id, c.value());
+    });
   }
 
   // Runs f over the live projections or those as of a moment, on the query pool.
@@ -808,6 +848,72 @@ Server::Stats Server::stats() const {
   out.commands = s.counters.commands.load();
   out.refusals = s.counters.refusals.load();
   return out;
+}
+
+namespace {
+
+// Projections::digest() of a view, computed inside Projections::read() so that it belongs to
+// view.seq (digest() takes the projections' lock itself, which read() already holds). The grammar
+// of projections/projections.cc:
+//   SHA-256( "refah-projections-v1" | seq:u64 | head_time:i64 | balances | usage | coverage )
+// tests/server/checkpoint_test.cc checks that the two agree.
+// The stored hash of event seq (event_codec.h: value := format | hash 32 | body), after checking the
+// event whole against its predecessor's stored hash: a damaged head is never signed.
+Result<Hash32> checked_head_hash(const EventLog& log, Seq seq) {
+  Hash32 prev{};
+  if (seq > 1) {
+    auto p = log.get(seq - 1);
+    if (!p.is_ok()) return p.status();
+    if (p.value().size() < kEventHeaderBytes) return Status::corruption("event " + std::to_string(seq - 1) + " is too short");
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(p.value().data()) + 1, prev.size(), prev.begin());
+  }
+  auto v = log.get(seq);
+  if (!v.is_ok()) return v.status();
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(v.value().data());
+  auto checked = check_stored_event(seq, prev, std::span(bytes, v.value().size()));
+  if (!checked.is_ok()) return checked.status();
+  return checked.value().hash;
+}
+
+}  // namespace
+
+Result<replay::Checkpoint> sign_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
+                                           const proj::Projections& projections, TimeUs now_us) {
+  Seq seq = 0;
+  Hash32 digest{};
+  projections.read([&](const proj::View& v) {
+    seq = v.seq;
+    digest = proj::digest_of(v);
+  });
+  if (seq == 0) return Status::invalid_argument("the log is empty: there is no head to sign");
+  Hash32 head_hash{};
+  if (const EventLog* log = ledger.log(); log != nullptr) {
+    auto h = checked_head_hash(*log, seq);
+    if (!h.is_ok()) return h.status();
+    head_hash = h.value();
+  } else {  // closed: the final state, which the projections must have reached too
+    Seq state_seq = 0;
+    if (!ledger.read([&](const State& st) {
+          state_seq = st.head_seq();
+          head_hash = st.head_hash();
+        })) {
+      return Status::failed("a write failed: the ledger's final state is not all durable");
+    }
+    if (state_seq != seq) {
+      return Status::failed("the projections are at seq " + std::to_string(seq) + ", the closed ledger at " +
+                            std::to_string(state_seq));
+    }
+  }
+  return key.sign(seq, head_hash, digest, now_us);
+}
+
+Result<std::string> save_checkpoint_in(const std::string& dir, const replay::Checkpoint& c) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::io_error(dir + ": " + ec.message());
+  const std::string path = (std::filesystem::path(dir) / (std::to_string(c.head_seq) + ".checkpoint")).string();
+  if (Status s = replay::save_checkpoint(c, path); !s.is_ok()) return s;
+  return path;
 }
 
 std::string check_limits(const Limits& l) {

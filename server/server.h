@@ -4,16 +4,19 @@
 //
 // Threads: `io_threads` run the sessions (each on its own strand); one more runs expensive queries
 // (as-of rebuilds, statements, reports). The ledger's writer completes submissions and posts the
-// answers back to the sessions. Nothing here reads the ledger's decision state.
+// answers back to the sessions. Nothing here reads the ledger's decision state (but sign_checkpoint
+// on a closed ledger). GetCheckpoint is signed on the query thread with Options::checkpoint_key.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "ledger/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 #include "projections/projections.h"
+#include "replay/checkpoint.h"
 #include "server/auth.h"
 #include "server/feed.h"
 #include "server/limits.h"
@@ -31,6 +34,14 @@ class Server {
     std::uint16_t port = 7600;  // 0: any free port (tests); port() tells which
     int io_threads = 1;
     Limits limits;
+    // Signs the checkpoints GetCheckpoint asks for (admins and auditors); nullptr: that request is
+    // answered UNKNOWN_REQUEST. Must outlive the server.
+    const replay::SigningKey* checkpoint_key = nullptr;
+    // Each signed checkpoint is saved here as <head_seq>.checkpoint (created if missing); empty:
+    // not saved.
+    std::string checkpoints_dir;
+    // The checkpoints' signing time; nullptr: the system clock. Must outlive the server.
+    Clock* clock = nullptr;
   };
 
   // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink), the
@@ -68,5 +79,17 @@ class Server {
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Signs a checkpoint of the ledger's head as the projections hold it: their sequence number and
+// digest read together (one consistent view), and the stored hash of that event, read from the log
+// and checked against its predecessor's; once the ledger is closed, the head hash of its final
+// state, which must be at the same sequence number. Any thread. Errors: an empty log (nothing to
+// sign: INVALID_ARGUMENT), a log that cannot be read or does not chain there, a closed ledger whose
+// last write failed.
+[[nodiscard]] Result<replay::Checkpoint> sign_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
+                                                         const proj::Projections& projections, TimeUs now_us);
+// Saves c as dir/<head_seq>.checkpoint (write, fsync, rename; dir created if missing) and returns
+// that path.
+[[nodiscard]] Result<std::string> save_checkpoint_in(const std::string& dir, const replay::Checkpoint& c);
 
 }  // namespace refah::server

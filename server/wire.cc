@@ -7,6 +7,7 @@
 
 #include "projections/projections.h"
 #include "projections/statement.h"
+#include "replay/checkpoint.h"
 
 namespace refah::proto {
 
@@ -148,6 +149,7 @@ bool is_request(wire::Body kind) {
     case wire::Body::GetCoverage:
     case wire::Body::GetTotals:
     case wire::Body::Subscribe:
+    case wire::Body::GetCheckpoint:
       return true;
     default:
       return false;
@@ -380,6 +382,16 @@ Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::s
   return finish(fbb, id, wire::Body::EventBatch, body.Union());
 }
 
+Frame encode_checkpoint(std::uint64_t id, const replay::Checkpoint& c) {
+  fbs::FlatBufferBuilder fbb(512);
+  auto hash = fbb.CreateVector(c.head_hash.data(), c.head_hash.size());
+  auto digest = fbb.CreateVector(c.projections_digest.data(), c.projections_digest.size());
+  auto key = fbb.CreateVector(c.public_key.data(), c.public_key.size());
+  auto sig = fbb.CreateVector(c.signature.data(), c.signature.size());
+  auto body = wire::CreateCheckpoint(fbb, c.head_seq, hash, digest, c.signed_at_us, key, sig);
+  return finish(fbb, id, wire::Body::Checkpoint, body.Union());
+}
+
 // ---- Requests ----
 
 Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std::uint8_t> mac) {
@@ -500,6 +512,35 @@ Frame encode_subscribe(std::uint64_t id, Seq from_seq) {
   fbs::FlatBufferBuilder fbb(64);
   auto body = wire::CreateSubscribe(fbb, from_seq);
   return finish(fbb, id, wire::Body::Subscribe, body.Union());
+}
+
+Frame encode_get_checkpoint(std::uint64_t id) {
+  fbs::FlatBufferBuilder fbb(64);
+  wire::GetCheckpointBuilder b(fbb);
+  auto body = b.Finish();
+  return finish(fbb, id, wire::Body::GetCheckpoint, body.Union());
+}
+
+namespace {
+// Copies a byte vector of exactly N bytes; false when it is absent or of another length.
+template <std::size_t N>
+bool copy_exact(const fbs::Vector<std::uint8_t>* v, std::array<std::uint8_t, N>& out) {
+  if (v == nullptr || v->size() != N) return false;
+  std::copy_n(v->data(), N, out.begin());
+  return true;
+}
+}  // namespace
+
+Result<replay::Checkpoint> checkpoint_of(const wire::Checkpoint& m) {
+  replay::Checkpoint c;
+  c.head_seq = m.head_seq();
+  c.signed_at_us = m.signed_at_us();
+  if (!copy_exact(m.head_hash(), c.head_hash)) return Status::invalid_argument("head_hash is not 32 bytes");
+  if (!copy_exact(m.projections_digest(), c.projections_digest))
+    return Status::invalid_argument("projections_digest is not 32 bytes");
+  if (!copy_exact(m.public_key(), c.public_key)) return Status::invalid_argument("public_key is not 32 bytes");
+  if (!copy_exact(m.signature(), c.signature)) return Status::invalid_argument("signature is not 64 bytes");
+  return c;
 }
 
 std::vector<Outcome> outcomes_of(const wire::SubmitResult& r, std::vector<std::string>* fields) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ledger/command.h"
+#include "ledger/status.h"
 #include "ledger/types.h"
 #include "server/protocol_generated.h"
 
@@ -22,6 +23,9 @@ struct CoverageReport;
 class VenueUsage;
 struct View;
 }  // namespace refah::proj
+namespace refah::replay {
+struct Checkpoint;  // replay/checkpoint.h
+}
 
 namespace refah::proto {
 
@@ -70,6 +74,7 @@ Frame encode_totals(std::uint64_t id, const proj::View& view);
 // Stored event values (event_codec.h grammar) of seq first_seq.. in order.
 Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
                          Seq head_seq);
+Frame encode_checkpoint(std::uint64_t id, const replay::Checkpoint& c);
 
 // ---- Requests (clients) ----
 Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std::uint8_t> mac);
@@ -82,6 +87,11 @@ Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_
 Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
 Frame encode_subscribe(std::uint64_t id, Seq from_seq);
+Frame encode_get_checkpoint(std::uint64_t id);
+
+// A Checkpoint answer's fields; INVALID_ARGUMENT names a byte vector of the wrong length. The
+// signature is not checked here (replay::verify_checkpoint_signature).
+[[nodiscard]] Result<replay::Checkpoint> checkpoint_of(const wire::Checkpoint& c);
 
 // Reads a SubmitResult's outcomes back into plain values (field names into `fields`).
 std::vector<Outcome> outcomes_of(const wire::SubmitResult& r, std::vector<std::string>* fields = nullptr);

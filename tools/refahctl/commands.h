@@ -149,4 +149,10 @@ int run_coverage(const Global& g, const QueryArgs& a);
 int run_totals(const Global& g, const QueryArgs& a);
 int run_subscribe(const Global& g, const SubscribeArgs& a);
 
+// ---- Signed checkpoints (admin, auditor) ----
+struct CheckpointArgs {
+  std::string out;  // write the text form here (write, fsync, rename); empty: stdout
+};
+int run_checkpoint(const Global& g, const CheckpointArgs& a);
+
 }  // namespace refah::ctl

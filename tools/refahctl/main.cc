@@ -288,6 +288,12 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--from-seq", sub.from_seq, "First event (default 1)");
   s->add_option("--count", sub.count, "Stop after this many events (default: run until interrupted)");
   s->add_flag("--stop-at-head", sub.stop_at_head, "Stop after the newest event at the time of connecting");
+
+  s = app.add_subcommand("checkpoint",
+                         "Have refahd sign a checkpoint of its head now (admin, auditor); prints its text "
+                         "form, which refah-audit verify --checkpoint takes");
+  auto& ck = bind(runs, s, g, run_checkpoint);
+  s->add_option("--out", ck.out, "Write the checkpoint to this file instead of stdout");
 }
 
 }  // namespace

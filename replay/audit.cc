@@ -1,0 +1,1466 @@
+// The auditor's verification (audit.h), in one pass over the events with two threads:
+//
+//   scanner (a thread of its own)                       folder (the calling thread)
+//     read the stored values in order                     for each checked event, in order:
+//     key and envelope seq gap-free from the first          decide it again against the state
+//     check_stored_event: format, verifier, enum ranges,      before it and compare the figures
+//       prev_hash, recomputed SHA-256                       State::apply (the ledger's own fold)
+//     client event ids: fingerprints seen before            Projections::apply
+//     copy checked bodies into aligned chunks  --queue-->   at snapshot / checkpoint / last seqs:
+//     hashes at snapshot and checkpoint seqs                  the state and projections digests
+//     after the range: nothing stored past the head       then conservation, over the folds
+//
+// A helper thread hashes the data directory's snapshots meanwhile. The chunks are recycled, and
+// enough of them are in flight that the scanner keeps reading while the folder stops to digest.
+// After a damaged event (gap, malformed, chain) the scanner stops feeding the folder (the state
+// cannot be rebuilt past it) but keeps walking the chain, resynchronised on the next event, so
+// later damage is reported too. A re-decision finding does not stop the folder.
+#include "replay/audit.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>  // TIMING
+#include <cstdio>  // TIMING
+#include <cstdlib>  // TIMING
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "ledger/sha256.h"
+#include "ledger/snapshot.h"
+#include "ledger/state.h"
+#include "projections/projections.h"
+#include "projections/rebuild.h"
+#include "replay/export.h"
+
+namespace refah::replay {
+
+std::string_view finding_kind_name(FindingKind k) {
+  switch (k) {
+    case FindingKind::kHead: return "head";
+    case FindingKind::kGap: return "gap";
+    case FindingKind::kMalformed: return "malformed";
+    case FindingKind::kChain: return "chain";
+    case FindingKind::kPastHead: return "past-head";
+    case FindingKind::kRedecision: return "redecision";
+    case FindingKind::kSnapshot: return "snapshot";
+    case FindingKind::kConservation: return "conservation";
+    case FindingKind::kCheckpoint: return "checkpoint";
+    case FindingKind::kTruncated: return "truncated";
+    case FindingKind::kExportTrailer: return "export-trailer";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t kChunkEvents = 4096;
+// Chunks queued between the threads (~1 MB each): enough that the scanner keeps reading for a
+// while when the folder stops to compute digests at a snapshot.
+constexpr std::size_t kChunksInFlight = 48;
+// Fingerprints are inserted in batches, each slot prefetched this many ids ahead.
+constexpr std::size_t kIdsAhead = 8;
+// The folder reports progress every this many chunks.
+constexpr std::size_t kProgressEveryChunks = 16;
+
+std::string seq_str(Seq s) { return std::to_string(s); }
+std::string short_hex(const Hash32& h) { return to_hex({h.data(), 8}); }
+std::string id_hex(const Bytes16& b) { return to_hex({b.bytes.data(), 16}); }
+
+// ---------------------------------------------------------------------------------------------
+// Client event ids seen: 64-bit fingerprints in an open-addressing table sized up front (at most
+// half full) in anonymous memory with huge pages where offered. A fingerprint seen before is only
+// a candidate: the repeat is confirmed against the ids themselves by a second read (rare: a clean
+// log has none, and two distinct random ids share a fingerprint with odds ~ n^2 / 2^65).
+class IdFingerprints {
+ public:
+  explicit IdFingerprints(std::size_t expected) {
+    capacity_ = 1024;
+    while (capacity_ < expected * 2) capacity_ *= 2;
+    slots_ = allocate(capacity_);
+  }
+  ~IdFingerprints() { munmap(slots_, capacity_ * sizeof(std::uint64_t)); }
+  IdFingerprints(const IdFingerprints&) = delete;
+  IdFingerprints& operator=(const IdFingerprints&) = delete;
+
+  static std::uint64_t fingerprint(const Bytes16& id) {
+    std::uint64_t a, b;
+    std::memcpy(&a, id.bytes.data(), 8);
+    std::memcpy(&b, id.bytes.data() + 8, 8);
+    std::uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    x ^= x >> 32;
+    x *= 0xD6E8FEB86659FD93ULL;
+    x ^= x >> 32;
+    return x == 0 ? 1 : x;  // 0 marks an empty slot
+  }
+  void prefetch(std::uint64_t fp) const { __builtin_prefetch(&slots_[fp & (capacity_ - 1)]); }
+  // False when the fingerprint was there already.
+  bool insert(std::uint64_t fp) {
+    if ((size_ + 1) * 2 > capacity_) grow();
+    const std::size_t mask = capacity_ - 1;
+    for (std::size_t i = fp & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == fp) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = fp;
+        ++size_;
+        return true;
+      }
+    }
+  }
+
+ private:
+  static std::uint64_t* allocate(std::size_t capacity) {
+    const std::size_t bytes = capacity * sizeof(std::uint64_t);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (bytes >= (2u << 20)) madvise(p, bytes, MADV_HUGEPAGE);  // advice only
+    return static_cast<std::uint64_t*>(p);
+  }
+  void grow() {  // only if a source holds more events than it said
+    std::uint64_t* old = slots_;
+    const std::size_t old_capacity = capacity_;
+    capacity_ *= 2;
+    slots_ = allocate(capacity_);
+    size_ = 0;
+    for (std::size_t i = 0; i < old_capacity; ++i)
+      if (old[i] != 0) insert(old[i]);
+    munmap(old, old_capacity * sizeof(std::uint64_t));
+  }
+  std::uint64_t* slots_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
+};
+
+// A client event id whose fingerprint was seen before, to confirm after the pass.
+struct RepeatCandidate {
+  Seq seq = 0;
+  Bytes16 id;
+  std::uint64_t command_digest = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Checked events on their way from the scanner to the folder: consecutive sequence numbers from
+// first_seq, bodies copied to 8-byte-aligned memory (FlatBuffers reads fields in place).
+struct Chunk {
+  Seq first_seq = 0;
+  std::vector<std::uint64_t> arena;  // bodies back to back; grows, never shrinks
+  std::size_t used_words = 0;
+  std::vector<std::uint32_t> offset;  // word offset of each body
+  std::vector<Hash32> hash;           // each event's stored hash (checked)
+
+  std::size_t size() const { return offset.size(); }
+  const fb::Event& event(std::size_t i) const {
+    return *fb::GetEvent(reinterpret_cast<const std::uint8_t*>(arena.data() + offset[i]));
+  }
+  void add(std::span<const std::uint8_t> body, const Hash32& h) {
+    const std::size_t words = (body.size() + 7) / 8;
+    if (used_words + words > arena.size()) arena.resize(std::max(arena.size() * 2, used_words + words + 65536));
+    std::memcpy(arena.data() + used_words, body.data(), body.size());
+    offset.push_back(static_cast<std::uint32_t>(used_words));
+    used_words += words;
+    hash.push_back(h);
+  }
+  void clear() {
+    first_seq = 0;
+    used_words = 0;
+    offset.clear();
+    hash.clear();
+  }
+};
+
+// Chunks are shared by the folders (each holds a reference while it folds one) and go back to
+// the pool when the last lets go, so their memory is reused rather than faulted in afresh.
+class ChunkPool {
+ public:
+  ~ChunkPool() {
+    for (Chunk* c : free_) delete c;
+  }
+  std::shared_ptr<Chunk> take() {
+    Chunk* c = nullptr;
+    {
+      std::lock_guard lk(mu_);
+      if (!free_.empty()) {
+        c = free_.back();
+        free_.pop_back();
+      }
+    }
+    if (c == nullptr) {
+      c = new Chunk;
+      c->offset.reserve(kChunkEvents);
+      c->hash.reserve(kChunkEvents);
+    }
+    return std::shared_ptr<Chunk>(c, [this](Chunk* done) {
+      done->clear();
+      std::lock_guard lk(mu_);
+      free_.push_back(done);
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Chunk*> free_;
+};
+
+// One folder's queue of chunks, bounded.
+class ChunkQueue {
+ public:
+  void push(std::shared_ptr<Chunk> c) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return q_.size() < kChunksInFlight; });
+    q_.push_back(std::move(c));
+    cv_.notify_all();
+  }
+  bool pop(std::shared_ptr<Chunk>& out) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !q_.empty() || done_; });
+    if (q_.empty()) return false;
+    out = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+  void finish() {
+    std::lock_guard lk(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Chunk>> q_;
+  bool done_ = false;
+};
+
+// The scanner's output: every folder gets every chunk.
+class Fanout {
+ public:
+  explicit Fanout(std::vector<ChunkQueue*> queues) : queues_(std::move(queues)) {}
+  void push(const std::shared_ptr<Chunk>& c) {
+    for (ChunkQueue* q : queues_) q->push(c);
+  }
+  void finish() {
+    for (ChunkQueue* q : queues_) q->finish();
+  }
+
+ private:
+  std::vector<ChunkQueue*> queues_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Stored values in order: the events column family (keyed), or an export (positions).
+class Source {
+ public:
+  virtual ~Source() = default;
+  // The next stored value and its key (0 for a malformed key); false at the end.
+  virtual bool next(Seq& key, std::span<const std::uint8_t>& value) = 0;
+  virtual Status status() const = 0;
+  // Whether the key is the writer's (a data directory) or only the value's position (an export).
+  virtual bool keyed() const = 0;
+};
+
+class LogSource final : public Source {
+ public:
+  LogSource(const EventLog& log, Seq from) : it_(log.read_from(from)) {}
+  bool next(Seq& key, std::span<const std::uint8_t>& value) override {
+    if (started_) it_->next();
+    started_ = true;
+    if (!it_->valid()) return false;
+    key = it_->seq();
+    value = it_->value();
+    return true;
+  }
+  Status status() const override { return it_->status(); }
+  bool keyed() const override { return true; }
+
+ private:
+  std::unique_ptr<EventLog::Reader> it_;
+  bool started_ = false;
+};
+
+class ExportSource final : public Source {
+ public:
+  explicit ExportSource(ExportReader& r) : r_(r) {}
+  bool next(Seq& key, std::span<const std::uint8_t>& value) override { return r_.next(key, value); }
+  Status status() const override { return r_.status(); }
+  bool keyed() const override { return false; }
+
+ private:
+  ExportReader& r_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A snapshot of the data directory, hashed part by part (grammar in ledger/snapshot.h).
+struct SnapshotInfo {
+  Seq seq = 0;            // its key
+  std::string problem;    // why it cannot be compared (damaged, another format); empty if it can
+  bool damaged = false;   // a finding (digest, lengths, header), not merely another format
+  Hash32 head_hash{};
+  Hash32 state_digest{};        // SHA-256 of its state part (= State::digest() of that state)
+  Hash32 projections_digest{};  // SHA-256 of its sink part (= Projections::digest())
+  bool has_projections = false; // the sink part holds projections (a ledger without a sink: empty)
+};
+
+std::uint64_t get_le(const std::uint8_t* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+SnapshotInfo inspect_snapshot(Seq key, std::span<const std::uint8_t> v) {
+  SnapshotInfo s;
+  s.seq = key;
+  auto damaged = [&](std::string why) {
+    s.problem = std::move(why);
+    s.damaged = true;
+    return s;
+  };
+  constexpr std::size_t kFixed = 4 + 4 + 8 + 32 + 8;
+  if (v.size() < kFixed + 8 + 32 || std::memcmp(v.data(), "RFSN", 4) != 0) return damaged("not a snapshot");
+  const auto format = static_cast<std::uint32_t>(get_le(v.data() + 4, 4));
+  if (format != kSnapshotFormatV1) {
+    s.problem = "snapshot format " + std::to_string(format) + " is not one this build reads";
+    return s;
+  }
+  const Seq seq = get_le(v.data() + 8, 8);
+  std::memcpy(s.head_hash.data(), v.data() + 16, 32);
+  const std::uint64_t state_len = get_le(v.data() + 48, 8);
+  const std::size_t body_end = v.size() - 32;
+  if (state_len > body_end - kFixed - 8) return damaged("its lengths run past its end");
+  const std::size_t sink_at = kFixed + state_len;
+  const std::uint64_t sink_len = get_le(v.data() + sink_at, 8);
+  if (sink_len != body_end - sink_at - 8) return damaged("its lengths do not add up");
+  if (seq != key) return damaged("stored under sequence number " + seq_str(key) + " but names " + seq_str(seq));
+  if (sha256(v.subspan(0, body_end)) != [&] {
+        Hash32 h;
+        std::memcpy(h.data(), v.data() + body_end, 32);
+        return h;
+      }())
+    return damaged("its SHA-256 does not match its contents");
+  s.state_digest = sha256(v.subspan(kFixed, state_len));
+  const auto sink = v.subspan(sink_at + 8, sink_len);
+  s.has_projections = sink.size() >= 20 && std::memcmp(sink.data(), "refah-projections-v1", 20) == 0;
+  if (s.has_projections) s.projections_digest = sha256(sink);
+  else s.problem = sink.empty() ? "it holds no projections (written without them)"
+                                : "its sink part is not projections";
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What one audit reads and compares, fixed before the pass.
+struct Plan {
+  Seq first_seq = 1;
+  Seq last_seq = 0;         // the head record's (or the export header's) last event
+  Hash32 prev_hash{};       // hash of event first_seq - 1
+  Hash32 claimed_head{};    // the head record's (or header's) hash of last_seq
+  bool fold = false;        // from seq 1: rebuild the state (re-decision, conservation)
+  bool projections = false; // fold the projections too
+  bool redecide = false;
+  std::vector<Seq> hash_points;    // the scanner records the stored hash at these (sorted)
+  std::vector<Seq> digest_points;  // the folders compute digests after these events (sorted)
+  const class SnapshotList* snapshots = nullptr;  // more digest points, listed during the pass
+};
+
+// The sequence numbers of the data directory's snapshots, listed by a helper thread while the pass
+// runs (reading a snapshot costs about a second per gigabyte: it is not worth waiting for).
+class SnapshotList {
+ public:
+  void publish(std::vector<Seq> seqs) {
+    std::lock_guard lk(mu_);
+    seqs_ = std::move(seqs);
+    published_.store(true, std::memory_order_release);
+  }
+  // The list, once published (a cheap check otherwise).
+  bool get(std::vector<Seq>& out) const {
+    if (!published_.load(std::memory_order_acquire)) return false;
+    std::lock_guard lk(mu_);
+    out = seqs_;
+    return true;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::atomic<bool> published_{false};
+  std::vector<Seq> seqs_;
+};
+
+// Where a folder computes digests: the points known before the pass, and the snapshots' once they
+// are listed. A snapshot the folder has already passed when the list arrives is "missed": it is
+// compared after the pass from a fold of its own (only a short log can outrun the listing).
+class DigestPoints {
+ public:
+  explicit DigestPoints(const Plan& plan) : points_(plan.digest_points), later_(plan.snapshots) {}
+  // Before folding events from next_seq on.
+  void refresh(Seq next_seq) {
+    if (later_ == nullptr) return;
+    std::vector<Seq> listed;
+    if (!later_->get(listed)) return;
+    later_ = nullptr;
+    std::vector<Seq> ahead(points_.begin() + static_cast<std::ptrdiff_t>(next_), points_.end());
+    for (Seq s : listed) {
+      if (s >= next_seq) ahead.push_back(s);
+      else missed_.push_back(s);
+    }
+    std::sort(ahead.begin(), ahead.end());
+    ahead.erase(std::unique(ahead.begin(), ahead.end()), ahead.end());
+    points_ = std::move(ahead);
+    next_ = 0;
+  }
+  // True when a digest is wanted after event seq (call in increasing seq order).
+  bool at(Seq seq) {
+    while (next_ < points_.size() && points_[next_] < seq) ++next_;
+    if (next_ < points_.size() && points_[next_] == seq) {
+      ++next_;
+      return true;
+    }
+    return false;
+  }
+  const std::vector<Seq>& missed() const { return missed_; }
+
+ private:
+  std::vector<Seq> points_;
+  std::size_t next_ = 0;
+  const SnapshotList* later_;
+  std::vector<Seq> missed_;
+};
+
+struct ScanOut {
+  std::vector<AuditFinding> findings;
+  std::size_t dropped = 0;
+  Seq events_ok = 0;    // events that passed checks 1-2
+  Seq fed_through = 0;  // the last event handed to the folder
+  Seq last_read = 0;    // the last sequence number for which a value was read
+  Hash32 last_hash{};   // its stored hash
+  std::map<Seq, Hash32> hash_at;
+  Seq past_head = 0;    // the first key stored past last_seq (0: none)
+  Status io;
+  std::vector<RepeatCandidate> repeats;
+};
+
+void add_finding(std::vector<AuditFinding>& to, std::size_t& dropped, std::size_t max, FindingKind k,
+                 Seq seq, std::string what) {
+  if (to.size() >= max) {
+    ++dropped;
+    return;
+  }
+  to.push_back(AuditFinding{k, seq, std::move(what)});
+}
+
+// The scanner: checks 1-2 over every stored value from plan.first_seq to plan.last_seq, feeding
+// the events that pass (up to the first that does not) to the folder.
+class Scanner {
+ public:
+  Scanner(const Plan& plan, const AuditOptions& o, ChunkPool& pool, Fanout& out_chunks, ScanOut& out)
+      : plan_(plan), o_(o), pool_(pool), q_(out_chunks), out_(out) {
+    if (plan.redecide) {
+      ids_ = std::make_unique<IdFingerprints>(plan.last_seq - plan.first_seq + 1);
+      id_batch_.reserve(kChunkEvents);
+    }
+  }
+
+  void run(Source& src) {
+    keyed_ = src.keyed();
+    expected_ = plan_.first_seq;
+    prev_ = plan_.prev_hash;
+    feeding_ = plan_.fold;
+    chunk_ = pool_.take();
+    chunk_->first_seq = expected_;
+    point_ = plan_.hash_points.begin();
+    Seq key = 0;
+    std::span<const std::uint8_t> value;
+    bool have = false;
+    while (expected_ <= plan_.last_seq && (have = src.next(key, value))) {
+      if (src.keyed() && key != expected_) {
+        if (key == 0 || key < expected_) {  // not a sequence key at all
+          finding(FindingKind::kMalformed, expected_,
+                  "event " + seq_str(expected_) + ": a value is stored under a malformed key");
+          continue;
+        }
+        finding(FindingKind::kGap, expected_, "event " + seq_str(expected_) + " is missing (the next stored is " +
+                                                  seq_str(key) + ")");
+        broke();
+        expected_ = key;
+        if (expected_ > plan_.last_seq) break;  // that value is past the head: checked below
+      }
+      one(value);
+      ++expected_;
+    }
+    bool unreadable = false;
+    if (Status s = src.status(); !s.is_ok()) {
+      // Damage the storage layer itself detects (a block checksum, an export frame) is a finding
+      // at the event it hides; anything else is an I/O error.
+      if (s.code() != Status::Code::kCorruption) {
+        out_.io = s;
+      } else {
+        unreadable = true;
+        finding(FindingKind::kMalformed, expected_, "event " + seq_str(expected_) + " is unreadable: " + s.message());
+        broke();
+      }
+    }
+    flush_ids();
+    if (chunk_->size() > 0) q_.push(chunk_);
+    chunk_.reset();
+    q_.finish();
+    if (!out_.io.is_ok() || unreadable) return;
+    if (expected_ <= plan_.last_seq) {
+      if (!have) {  // the values ran out before the head
+        finding(FindingKind::kGap, expected_,
+                "event " + seq_str(expected_) + " is missing (the log ends before event " +
+                    seq_str(plan_.last_seq) + ", the last it claims)");
+      }
+      return;
+    }
+    // Nothing may be stored past the head: a write around the writer, or a head rolled back.
+    if (src.keyed()) {
+      if (have && key > plan_.last_seq) out_.past_head = key;  // found by the gap check above
+      else if (src.next(key, value)) out_.past_head = key;
+      if (Status s = src.status(); !s.is_ok()) out_.io = s;
+      if (out_.past_head != 0)
+        finding(FindingKind::kPastHead, out_.past_head,
+                "event " + seq_str(out_.past_head) + " is stored past the head record's " +
+                    seq_str(plan_.last_seq));
+    }
+  }
+
+ private:
+  void finding(FindingKind k, Seq seq, std::string what) {
+    add_finding(out_.findings, out_.dropped, o_.findings_max, k, seq, std::move(what));
+  }
+  // The folder cannot continue past a damaged event: hand it what came before, then stop.
+  void broke() {
+    if (feeding_) {
+      feeding_ = false;
+      out_.fed_through = expected_ - 1;
+      if (chunk_->size() > 0) {
+        q_.push(chunk_);
+        chunk_ = pool_.take();
+      }
+    }
+    resync_ = true;
+  }
+
+  void one(std::span<const std::uint8_t> value) {
+    Hash32 stored{};
+    if (value.size() >= kEventHeaderBytes) std::memcpy(stored.data(), value.data() + 1, 32);
+    Hash32 want_prev = prev_;
+    if (resync_) {  // after damage: continue from the prev_hash this event records
+      const fb::Event* e = verified_event(value, scratch_);
+      if (e != nullptr && e->prev_hash() != nullptr) want_prev = to_hash32(e->prev_hash());
+    }
+    auto checked = check_stored_event(expected_, want_prev, value, scratch_);
+    if (checked.is_ok()) {
+      resync_ = false;
+      ++out_.events_ok;
+      const fb::Event& e = *checked.value().event;
+      if (ids_) note_id(e);
+      if (feeding_) {
+        chunk_->add(checked.value().body, checked.value().hash);
+        if (chunk_->size() == kChunkEvents) {
+          q_.push(chunk_);
+          chunk_ = pool_.take();
+          chunk_->first_seq = expected_ + 1;
+        }
+      }
+      flush_ids_if_full();
+      if (!plan_.fold && o_.progress && out_.events_ok % (kChunkEvents * kProgressEveryChunks) == 0)
+        o_.progress(expected_ - plan_.first_seq + 1, plan_.last_seq - plan_.first_seq + 1);
+    } else {
+      classify(value, want_prev, stored, checked.status().message());
+      broke();
+    }
+    prev_ = stored;
+    out_.last_read = expected_;
+    out_.last_hash = stored;
+    while (point_ != plan_.hash_points.end() && *point_ < expected_) ++point_;
+    if (point_ != plan_.hash_points.end() && *point_ == expected_) out_.hash_at[expected_] = stored;
+  }
+
+  // Names what is wrong with a value check_stored_event refused, and where.
+  void classify(std::span<const std::uint8_t> value, const Hash32& want_prev, const Hash32& stored,
+                const std::string& message) {
+    const Seq at = expected_;
+    const fb::Event* e = verified_event(value, scratch_);
+    if (e == nullptr || e->prev_hash() == nullptr) {
+      finding(FindingKind::kMalformed, at, message);
+      return;
+    }
+    if (e->seq() != at) {
+      // In an export the position is the only key: a later envelope means events are missing.
+      if (e->seq() > at && !keyed_)
+        finding(FindingKind::kGap, at, "event " + seq_str(at) + " is missing (found event " + seq_str(e->seq()) +
+                                           " in its place)");
+      else
+        finding(FindingKind::kMalformed, at, message + " (it names event " + seq_str(e->seq()) + ")");
+      return;
+    }
+    const Hash32 recorded_prev = to_hash32(e->prev_hash());
+    const bool self_consistent = chain_hash(recorded_prev, scratch_body(value)) == stored;
+    if (recorded_prev != want_prev) {
+      if (self_consistent && at > plan_.first_seq) {
+        // This event is intact (its hash covers its prev_hash): the one before it was replaced
+        // after this one was written, with a value that is well formed and hashed on its own.
+        finding(FindingKind::kChain, at - 1,
+                "event " + seq_str(at - 1) + " was replaced: its stored hash " + short_hex(want_prev) +
+                    "... is not the " + short_hex(recorded_prev) + "... that event " + seq_str(at) +
+                    " (intact) records for it");
+      } else {
+        finding(FindingKind::kChain, at, message);
+      }
+      return;
+    }
+    finding(self_consistent ? FindingKind::kMalformed : FindingKind::kChain, at, message);
+  }
+
+  std::span<const std::uint8_t> scratch_body(std::span<const std::uint8_t> value) {
+    return value.subspan(kEventHeaderBytes);  // SHA-256 reads bytes: alignment does not matter
+  }
+
+  void note_id(const fb::Event& e) {
+    IdEntry x;
+    x.id = to_bytes16(e.client_event_id());
+    x.fp = IdFingerprints::fingerprint(x.id);
+    x.seq = expected_;
+    x.digest = e.command_digest();
+    id_batch_.push_back(x);
+  }
+  void flush_ids_if_full() {
+    if (id_batch_.size() >= kChunkEvents) flush_ids();
+  }
+  void flush_ids() {
+    if (!ids_) return;
+    const std::size_t n = id_batch_.size();
+    for (std::size_t i = 0; i < std::min(n, kIdsAhead); ++i) ids_->prefetch(id_batch_[i].fp);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kIdsAhead < n) ids_->prefetch(id_batch_[i + kIdsAhead].fp);
+      const IdEntry& x = id_batch_[i];
+      if (!ids_->insert(x.fp)) out_.repeats.push_back(RepeatCandidate{x.seq, x.id, x.digest});
+    }
+    id_batch_.clear();
+  }
+
+  struct IdEntry {
+    std::uint64_t fp;
+    Seq seq;
+    Bytes16 id;
+    std::uint64_t digest;
+  };
+
+  const Plan& plan_;
+  const AuditOptions& o_;
+  ChunkPool& pool_;
+  Fanout& q_;
+  ScanOut& out_;
+  std::unique_ptr<IdFingerprints> ids_;
+  std::vector<IdEntry> id_batch_;
+  std::shared_ptr<Chunk> chunk_;
+  EventScratch scratch_;
+  std::vector<Seq>::const_iterator point_;
+  Seq expected_ = 0;
+  Hash32 prev_{};
+  bool feeding_ = false;
+  bool resync_ = false;
+  bool keyed_ = true;  // the source's keys are the writer's (a data directory), not positions
+};
+
+// ---------------------------------------------------------------------------------------------
+// Re-decision: the command an event records, rebuilt from it, decided again.
+
+// Venue clients are bound to one venue (server/auth): the binding of each is learned from its
+// first event, and an event of that client for another venue is then NOT_YOUR_VENUE.
+class ClientVenues {
+ public:
+  VenueId bind(ClientId client, VenueId venue) {
+    if (client == last_client_ && have_last_) return last_venue_;
+    auto [it, fresh] = map_.try_emplace(client, venue);
+    (void)fresh;
+    last_client_ = client;
+    last_venue_ = it->second;
+    have_last_ = true;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<ClientId, VenueId> map_;
+  ClientId last_client_ = 0;
+  VenueId last_venue_ = 0;
+  bool have_last_ = false;
+};
+
+template <class T>
+bool differs(std::string& what, const char* field, T recorded, T decided) {
+  if (recorded == decided) return false;
+  what = std::string(field) + ": the event records " + std::to_string(recorded) + ", the rules decide " +
+         std::to_string(decided);
+  return true;
+}
+
+std::string payload_name(const fb::Event& e) { return fb::EnumNamePayload(e.payload_type()); }
+
+// False (and `what`) when the rules refuse the event's command against `st` at its recorded time,
+// or decide figures other than the event's.
+bool redecide(const State& st, const fb::Event& e, ClientVenues& venues, std::string& what) {
+  Actor actor{e.actor_id(), static_cast<Role>(e.actor_role()), 0};
+  const TimeUs now = e.recorded_at_us();
+  Decided d;
+  Outcome o;
+  auto run = [&](CommandBody body, VenueId venue) {
+    if (actor.role == Role::kVenue) actor.venue = venues.bind(actor.id, venue);
+    o = decide(st, Command{actor, to_bytes16(e.client_event_id()), std::move(body)}, now, d);
+  };
+  auto name = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
+  bool same = true;
+  switch (e.payload_type()) {
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      run(RecordVisit{p->card(), p->venue(), p->venue_txn_id(), p->list_price_rials(), p->occurred_at_us()},
+          p->venue());
+      if (!o.accepted()) break;
+      same = !differs(what, "subsidy_rials", p->subsidy_rials(), d.subsidy_rials) &&
+             !differs(what, "copay_rials", p->copay_rials(), d.copay_rials) &&
+             !differs(what, "balance_after_rials", p->balance_after_rials(), d.balance_after_rials) &&
+             !differs(what, "card_prev_seq", p->card_prev_seq(), d.card_prev_seq);
+      break;
+    }
+    case fb::Payload::CardToppedUp: {
+      const auto* p = e.payload_as_CardToppedUp();
+      run(TopUpCard{p->card(), p->amount_rials(), static_cast<FundingSource>(p->funding_source())}, 0);
+      if (!o.accepted()) break;
+      same = !differs(what, "balance_after_rials", p->balance_after_rials(), d.balance_after_rials) &&
+             !differs(what, "card_prev_seq", p->card_prev_seq(), d.card_prev_seq);
+      break;
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      run(CancelVisit{p->visit_seq(), static_cast<VisitCancelReason>(p->reason())}, p->venue());
+      if (!o.accepted()) break;
+      same = !differs(what, "refund_rials", p->refund_rials(), d.refund_rials) &&
+             !differs(what, "card", p->card(), d.card) && !differs(what, "venue", p->venue(), d.venue) &&
+             !differs(what, "balance_after_rials", p->balance_after_rials(), d.balance_after_rials) &&
+             !differs(what, "card_prev_seq", p->card_prev_seq(), d.card_prev_seq) &&
+             !differs(what, "visit_recorded_at_us", p->visit_recorded_at_us(), d.visit_recorded_at_us);
+      break;
+    }
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      run(IssueCard{p->card(), to_bytes16(p->holder_ref()), p->neighbourhood(),
+                    static_cast<CardCategory>(p->category()), p->initial_credit_rials(), p->valid_until_us()},
+          0);
+      break;
+    }
+    case fb::Payload::CardCancelled: {
+      const auto* p = e.payload_as_CardCancelled();
+      run(CancelCard{p->card(), static_cast<CardCancelReason>(p->reason())}, 0);
+      if (!o.accepted()) break;
+      same = !differs(what, "released_rials", p->released_rials(), d.released_rials) &&
+             !differs(what, "card_prev_seq", p->card_prev_seq(), d.card_prev_seq);
+      break;
+    }
+    case fb::Payload::CardReplaced: {
+      const auto* p = e.payload_as_CardReplaced();
+      // The command names a neighbourhood only when the holder moved; the event always records
+      // the new card's. The command digest in the envelope tells which the command said.
+      ReplaceCard c{p->old_card(), p->new_card(), p->valid_until_us(), 0};
+      if (command_digest(c) != e.command_digest()) c.neighbourhood = p->neighbourhood();
+      run(c, 0);
+      if (!o.accepted()) break;
+      same = !differs(what, "carried_rials", p->carried_rials(), d.carried_rials) &&
+             !differs(what, "old_card_prev_seq", p->old_card_prev_seq(), d.card_prev_seq) &&
+             !differs(what, "neighbourhood", p->neighbourhood(), d.neighbourhood);
+      break;
+    }
+    case fb::Payload::NeighbourhoodDefined: {
+      const auto* p = e.payload_as_NeighbourhoodDefined();
+      run(DefineNeighbourhood{p->id(), p->county(), name(p->name()), p->target_population(), p->tier(),
+                              p->active_from_us()},
+          0);
+      break;
+    }
+    case fb::Payload::VenueRegistered: {
+      const auto* p = e.payload_as_VenueRegistered();
+      run(RegisterVenue{p->id(), name(p->name()), p->neighbourhood(), static_cast<VenueCategory>(p->category()),
+                        p->daily_capacity()},
+          0);
+      break;
+    }
+    case fb::Payload::VenueSuspended: {
+      const auto* p = e.payload_as_VenueSuspended();
+      run(SuspendVenue{p->venue(), name(p->reason())}, 0);
+      break;
+    }
+    case fb::Payload::RuleSetPublished: {
+      const auto* p = e.payload_as_RuleSetPublished();
+      if (!p->subsidy_share_bp() || p->subsidy_share_bp()->size() != kTierCount || !p->visit_cap_rials() ||
+          p->visit_cap_rials()->size() != kVenueCategoryCount) {
+        what = "RuleSetPublished: the share and cap tables do not have one entry per tier and category";
+        return false;
+      }
+      RuleSet r;
+      r.version = p->version();
+      r.effective_from_us = p->effective_from_us();
+      for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = p->subsidy_share_bp()->Get(i);
+      for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = p->visit_cap_rials()->Get(i);
+      r.visits_per_card_per_day = p->visits_per_card_per_day();
+      r.visits_per_card_per_venue_per_day = p->visits_per_card_per_venue_per_day();
+      r.cancel_window_us = p->cancel_window_us();
+      r.visit_max_age_us = p->visit_max_age_us();
+      r.utc_offset_minutes = p->utc_offset_minutes();
+      run(PublishRuleSet{r}, 0);
+      break;
+    }
+    case fb::Payload::NONE:
+      what = "no payload";
+      return false;
+  }
+  if (!o.accepted()) {
+    what = payload_name(e) + " refused by the rules: " + std::string(reason_name(o.reason));
+    if (o.reason == Reason::kInvalidArgument && o.field[0] != '\0') what += " (" + std::string(o.field) + ")";
+    return false;
+  }
+  if (!same) {
+    what = payload_name(e) + " " + what;
+    return false;
+  }
+  if (differs(what, "ruleset_version", e.ruleset_version(), d.ruleset_version)) {
+    what = payload_name(e) + " " + what;
+    return false;
+  }
+  return true;
+}
+
+// The card whose state an event reads first (for prefetching); 0 if none.
+CardId card_of(const fb::Event& e) {
+  switch (e.payload_type()) {
+    case fb::Payload::VisitRecorded: return e.payload_as_VisitRecorded()->card();
+    case fb::Payload::CardToppedUp: return e.payload_as_CardToppedUp()->card();
+    case fb::Payload::VisitCancelled: return e.payload_as_VisitCancelled()->card();
+    case fb::Payload::CardCancelled: return e.payload_as_CardCancelled()->card();
+    case fb::Payload::CardReplaced: return e.payload_as_CardReplaced()->old_card();
+    default: return 0;
+  }
+}
+
+// One fold's digest after one event.
+struct DigestAt {
+  Seq seq = 0;
+  Hash32 digest{};
+};
+
+const Hash32* digest_at(const std::vector<DigestAt>& v, Seq seq) {
+  for (const auto& d : v)
+    if (d.seq == seq) return &d.digest;
+  return nullptr;
+}
+
+// The two folders run on threads of their own, each over every chunk: the decision state's
+// (re-decision, then State::apply) and the projections'. They share nothing until both are done.
+class StateFolder {
+ public:
+  StateFolder(const Plan& plan, const AuditOptions& o)
+      : plan_(plan), o_(o), state_(std::make_unique<State>()), points_(plan) {}
+
+  void run(ChunkQueue& q) {
+    std::shared_ptr<Chunk> chunk;
+    std::size_t chunks = 0;
+    const Seq total = plan_.last_seq - plan_.first_seq + 1;
+    while (q.pop(chunk)) {
+      points_.refresh(chunk->first_seq);
+      if (state_ok_) fold(*chunk);  // once the state is unusable, only drain the queue
+      chunk.reset();
+      if (o_.progress && ++chunks % kProgressEveryChunks == 0) o_.progress(seen_, total);
+    }
+  }
+
+  const State& state() const { return *state_; }
+  bool state_ok() const { return state_ok_; }
+  Seq folded() const { return folded_; }  // the last event applied
+  const std::vector<DigestAt>& digests() const { return digests_; }
+  std::vector<AuditFinding>& findings() { return findings_; }
+  std::size_t dropped() const { return dropped_; }
+  Hash32 digest_now() const { return state_->digest(); }
+  const std::vector<Seq>& missed() const { return points_.missed(); }
+
+ private:
+  void fold(const Chunk& c) {
+    const std::size_t n = c.size();
+    static const int PF = getenv("PF") ? atoi(getenv("PF")) : 3;  // TIMING
+    auto prefetch = [&](std::size_t i, int stage) {
+      if (!(PF & stage)) return;  // TIMING
+      if (const CardId card = card_of(c.event(i))) {
+        if (stage == 1) state_->prefetch_card_slot(card);
+        else state_->prefetch_card(card);
+      }
+    };
+    static const std::size_t A1 = getenv("A1") ? atoi(getenv("A1")) : 16, A2 = getenv("A2") ? atoi(getenv("A2")) : 8;  // TIMING
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, A1); ++i) prefetch(i, 1);
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, A2); ++i) prefetch(i, 2);
+    for (std::size_t i = 0; i < n && state_ok_; ++i) {
+      if (i + A1 < n) prefetch(i + A1, 1);
+      if (i + A2 < n) prefetch(i + A2, 2);
+      const fb::Event& e = c.event(i);
+      const Seq seq = c.first_seq + i;
+      seen_ = seq;
+      if (plan_.redecide && !redecide(*state_, e, venues_, what_))
+        add_finding(findings_, dropped_, o_.findings_max, FindingKind::kRedecision, seq,
+                    "event " + seq_str(seq) + ": " + what_);
+      if (Status s = state_->apply(e, c.hash[i]); !s.is_ok()) {
+        add_finding(findings_, dropped_, o_.findings_max, FindingKind::kRedecision, seq,
+                    s.message() + " (the ledger's fold refuses it; no later event is decided again)");
+        state_ok_ = false;
+        break;
+      }
+      folded_ = seq;
+      if (points_.at(seq)) digests_.push_back(DigestAt{seq, state_->digest()});
+    }
+  }
+
+  const Plan& plan_;
+  const AuditOptions& o_;
+  std::unique_ptr<State> state_;
+  bool state_ok_ = true;
+  ClientVenues venues_;
+  std::string what_;
+  DigestPoints points_;
+  std::vector<DigestAt> digests_;
+  std::vector<AuditFinding> findings_;
+  std::size_t dropped_ = 0;
+  Seq folded_ = 0, seen_ = 0;
+};
+
+class ProjectionsFolder {
+ public:
+  explicit ProjectionsFolder(const Plan& plan) : points_(plan) {}
+
+  void run(ChunkQueue& q) {
+    std::shared_ptr<Chunk> chunk;
+    while (q.pop(chunk)) {
+      points_.refresh(chunk->first_seq);
+      fold(*chunk);
+      chunk.reset();
+    }
+  }
+  proj::Projections& projections() { return proj_; }
+  Seq folded() const { return folded_; }
+  const std::vector<DigestAt>& digests() const { return digests_; }
+  Hash32 digest_now() const { return proj_.digest(); }
+  const std::vector<Seq>& missed() const { return points_.missed(); }
+
+ private:
+  void fold(const Chunk& c) {
+    const std::size_t n = c.size();
+    TimeUs last_time = 0;
+    proj_.begin_batch();
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, 16); ++i) proj_.prefetch(c.event(i), 1);
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, 8); ++i) proj_.prefetch(c.event(i), 2);
+    for (std::size_t i = 0; i < n; ++i) {
+      // The card figures are far larger than the caches: load them ahead of the fold.
+      if (i + 16 < n) proj_.prefetch(c.event(i + 16), 1);
+      if (i + 8 < n) proj_.prefetch(c.event(i + 8), 2);
+      const fb::Event& e = c.event(i);
+      proj_.apply(e);
+      folded_ = c.first_seq + i;
+      last_time = e.recorded_at_us();
+      if (points_.at(folded_)) {
+        // The digest covers the seq and time of the batch's end, as the writer's snapshot does.
+        proj_.end_batch(folded_, last_time);
+        digests_.push_back(DigestAt{folded_, proj_.digest()});
+        proj_.begin_batch();
+      }
+    }
+    proj_.end_batch(folded_, last_time);
+  }
+
+  proj::Projections proj_;
+  DigestPoints points_;
+  std::vector<DigestAt> digests_;
+  Seq folded_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Conservation over the folds: per card from the balances projection (and its balance against
+// the decision state's), and in total.
+void check_conservation(const State* st, const proj::Projections* pr, AuditReport& r,
+                        std::vector<AuditFinding>& findings, std::size_t& dropped, std::size_t max) {
+  auto add = [&](Seq seq, std::string what) {
+    add_finding(findings, dropped, max, FindingKind::kConservation, seq, std::move(what));
+  };
+  const Totals totals = st ? st->totals() : Totals{};
+  Rials balance = 0, credited = 0, spent = 0, refunded = 0, released = 0, carried_in = 0, carried_out = 0;
+  if (pr != nullptr) {
+    pr->read([&](const proj::View& v) {
+      for (const auto& [id, c] : v.balances.cards()) {
+        balance += c.balance_rials;
+        credited += c.credited_rials;
+        spent += c.spent_rials;
+        refunded += c.refunded_rials;
+        released += c.released_rials;
+        carried_in += c.carried_in_rials;
+        carried_out += c.carried_out_rials;
+        const Rials in = c.credited_rials + c.carried_in_rials;
+        const Rials out = c.balance_rials + c.spent_rials - c.refunded_rials + c.released_rials + c.carried_out_rials;
+        if (in != out)
+          add(c.last_event_seq, "card " + std::to_string(id) + ": credited + carried in = " + std::to_string(in) +
+                                    " but balance + spent - refunded + released + carried out = " +
+                                    std::to_string(out));
+        if (c.balance_rials < 0)
+          add(c.last_event_seq, "card " + std::to_string(id) + ": balance " + std::to_string(c.balance_rials) +
+                                    " is negative");
+        if (st != nullptr) {
+          const CardState* s = st->card(id);
+          if (s == nullptr || s->balance_rials != c.balance_rials)
+            add(c.last_event_seq, "card " + std::to_string(id) + ": the decision state's balance " +
+                                      (s ? std::to_string(s->balance_rials) : std::string("(none)")) +
+                                      " differs from the balances projection's " + std::to_string(c.balance_rials));
+        }
+      }
+    });
+    if (carried_in != carried_out)
+      add(0, "carried in " + std::to_string(carried_in) + " differs from carried out " + std::to_string(carried_out));
+    if (st != nullptr) {
+      if (credited != totals.issued_rials + totals.topped_up_rials)
+        add(0, "credited on cards " + std::to_string(credited) + " differs from issued + topped up " +
+                   std::to_string(totals.issued_rials + totals.topped_up_rials));
+      if (spent != totals.spent_rials || refunded != totals.refunded_rials || released != totals.released_rials)
+        add(0, "the balances projection's spent/refunded/released (" + std::to_string(spent) + "/" +
+                   std::to_string(refunded) + "/" + std::to_string(released) + ") differ from the decision state's (" +
+                   std::to_string(totals.spent_rials) + "/" + std::to_string(totals.refunded_rials) + "/" +
+                   std::to_string(totals.released_rials) + ")");
+    }
+  } else if (st != nullptr) {
+    for (const auto& [id, c] : st->cards()) balance += c.balance_rials;
+    spent = totals.spent_rials;
+    refunded = totals.refunded_rials;
+    released = totals.released_rials;
+    credited = totals.issued_rials + totals.topped_up_rials;
+  }
+  r.total_issued_rials = st ? totals.issued_rials : credited;
+  r.total_topped_up_rials = st ? totals.topped_up_rials : 0;
+  r.total_balance_rials = balance;
+  r.total_spent_rials = spent;
+  r.total_refunded_rials = refunded;
+  r.total_released_rials = released;
+  const Rials in = r.total_issued_rials + r.total_topped_up_rials;
+  const Rials out = balance + spent - refunded + released;
+  if (in != out)
+    add(0, "in total, issued + topped up = " + std::to_string(in) + " but balances + spent - refunded + released = " +
+               std::to_string(out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole audit over one source; `snapshots` (data directory only) are compared at their seqs.
+struct Inputs {
+  Plan plan;
+  SnapshotList listed;                      // the snapshots' seqs, published by snapshot_job
+  std::vector<SnapshotInfo> snapshots;      // filled by snapshot_job before it returns
+  std::function<Status()> snapshot_job;     // runs on a helper thread during the pass
+  // The stored hash of one event (to check a snapshot's head hash), and a fold of its own up to a
+  // snapshot a folder passed before the list arrived: (state digest, projections digest).
+  std::function<std::optional<Hash32>(Seq)> stored_hash;
+  std::function<std::pair<std::optional<Hash32>, std::optional<Hash32>>(Seq, bool projections)> refold;
+  std::function<std::unique_ptr<Source>()> reopen;  // a fresh source, to confirm repeated ids
+  std::vector<AuditFinding> findings;       // found before the pass (head record, header, ...)
+  std::vector<std::string> notes;
+};
+
+void confirm_repeats(std::vector<RepeatCandidate> cands, Source& src, std::vector<AuditFinding>& findings,
+                     std::size_t& dropped, std::size_t max) {
+  if (cands.empty()) return;
+  std::sort(cands.begin(), cands.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  std::map<Bytes16, std::pair<Seq, std::uint64_t>> first;  // id -> first event carrying it
+  for (const auto& c : cands) first.emplace(c.id, std::pair<Seq, std::uint64_t>{0, 0});
+  const Seq until = cands.back().seq;
+  EventScratch scratch;
+  Seq key = 0;
+  std::span<const std::uint8_t> value;
+  while (src.next(key, value)) {
+    const fb::Event* e = verified_event(value, scratch);
+    if (e == nullptr || e->client_event_id() == nullptr) continue;
+    if (e->seq() >= until) break;
+    auto it = first.find(to_bytes16(e->client_event_id()));
+    if (it != first.end() && it->second.first == 0) it->second = {e->seq(), e->command_digest()};
+  }
+  for (const auto& c : cands) {
+    const auto& [seq, digest] = first[c.id];
+    if (seq == 0 || seq >= c.seq) continue;  // a fingerprint collision, not a repeat
+    add_finding(findings, dropped, max, FindingKind::kRedecision, c.seq,
+                "event " + seq_str(c.seq) + ": client event id " + id_hex(c.id) + " was already used by event " +
+                    seq_str(seq) +
+                    (digest == c.command_digest
+                         ? " for the same command (the ledger answers a repeat, it never appends it twice)"
+                         : " for another command (ID_CONFLICT: the ledger refuses it)"));
+  }
+}
+
+struct Folds {
+  const StateFolder* state = nullptr;            // null: not folded (an export from after seq 1)
+  const ProjectionsFolder* projections = nullptr;  // null: projections off, or not folded
+};
+
+void compare_snapshots(const Inputs& in, const Folds& folds, AuditReport& r, std::vector<AuditFinding>& findings,
+                       std::size_t& dropped, std::size_t max) {
+  auto add = [&](Seq seq, std::string what) {
+    add_finding(findings, dropped, max, FindingKind::kSnapshot, seq, std::move(what));
+  };
+  // A folder's digest at seq, or a fold of its own when the folder passed seq before the snapshots
+  // were listed; none when the folds stopped before seq.
+  auto digests = [&](Seq seq) {
+    std::pair<std::optional<Hash32>, std::optional<Hash32>> d;
+    if (folds.state && folds.state->folded() >= seq)
+      if (const Hash32* h = digest_at(folds.state->digests(), seq)) d.first = *h;
+    if (folds.projections && folds.projections->folded() >= seq)
+      if (const Hash32* h = digest_at(folds.projections->digests(), seq)) d.second = *h;
+    const bool want_state = folds.state && folds.state->folded() >= seq && !d.first;
+    const bool want_projections = folds.projections && folds.projections->folded() >= seq && !d.second;
+    if ((want_state || want_projections) && in.refold) {
+      auto again = in.refold(seq, want_projections);
+      if (want_state) d.first = again.first;
+      if (want_projections) d.second = again.second;
+    }
+    return d;
+  };
+  for (const SnapshotInfo& s : in.snapshots) {
+    const std::string name = "snapshot at " + seq_str(s.seq);
+    if (s.damaged) {
+      add(s.seq, name + ": " + s.problem);
+      continue;
+    }
+    if (s.seq > in.plan.last_seq) {
+      add(s.seq, name + " is past the head " + seq_str(in.plan.last_seq));
+      continue;
+    }
+    if (!s.problem.empty() && !s.has_projections && s.state_digest == Hash32{}) {
+      r.notes.push_back(name + " not compared: " + s.problem);
+      continue;
+    }
+    const std::optional<Hash32> stored = in.stored_hash ? in.stored_hash(s.seq) : std::nullopt;
+    if (stored && *stored != s.head_hash) {
+      add(s.seq, name + ": its head hash " + short_hex(s.head_hash) + "... is not event " + seq_str(s.seq) +
+                     "'s stored hash " + short_hex(*stored) + "...");
+      continue;
+    }
+    const auto [state, projections] = digests(s.seq);
+    if (!state && !projections) {
+      r.notes.push_back(name + " not compared: the events before it could not be folded");
+      continue;
+    }
+    if (state && *state != s.state_digest)
+      add(s.seq, name + ": its decision state (digest " + short_hex(s.state_digest) +
+                     "...) differs from the state rebuilt from the events (" + short_hex(*state) + "...)");
+    if (s.has_projections && projections) {
+      if (*projections != s.projections_digest)
+        add(s.seq, name + ": its projections digest " + short_hex(s.projections_digest) +
+                       "... differs from the projections recomputed from the events (" + short_hex(*projections) +
+                       "...)");
+    } else if (!s.has_projections) {
+      r.notes.push_back(name + ": projections not compared: " + s.problem);
+    }
+    ++r.snapshots_compared;
+  }
+}
+
+void compare_checkpoint(const Inputs& in, const AuditOptions& o, const ScanOut& scan, const Folds& folds,
+                        AuditReport& r, std::vector<AuditFinding>& findings, std::size_t& dropped) {
+  const Checkpoint& c = *o.checkpoint;
+  auto add = [&](FindingKind k, Seq seq, std::string what) {
+    add_finding(findings, dropped, o.findings_max, k, seq, std::move(what));
+  };
+  if (!verify_checkpoint_signature(c, *o.trusted_key)) {
+    add(FindingKind::kCheckpoint, 0,
+        c.public_key != *o.trusted_key
+            ? "the checkpoint is signed by key " + to_hex({c.public_key.data(), 8}) +
+                  "..., not by the trusted key " + to_hex({o.trusted_key->data(), 8}) + "...: refused"
+            : "the checkpoint's signature does not verify: refused");
+    return;
+  }
+  const Seq end = scan.last_read;  // the last sequence number with a stored value
+  if (c.head_seq > in.plan.last_seq || c.head_seq > end) {
+    const Seq missing = std::min(in.plan.last_seq, end) + 1;
+    add(FindingKind::kTruncated, missing,
+        "the log ends before event " + seq_str(missing) + " but the checkpoint signed at " +
+            std::to_string(c.signed_at_us) + " us covers events up to " + seq_str(c.head_seq));
+    return;
+  }
+  if (c.head_seq < in.plan.first_seq) {
+    r.notes.push_back("checkpoint at " + seq_str(c.head_seq) + " not compared: it precedes the range verified");
+    return;
+  }
+  auto h = scan.hash_at.find(c.head_seq);
+  if (h == scan.hash_at.end()) {
+    r.notes.push_back("checkpoint at " + seq_str(c.head_seq) + ": its event was not read");
+    return;
+  }
+  if (h->second != c.head_hash) {
+    add(FindingKind::kCheckpoint, c.head_seq,
+        "event " + seq_str(c.head_seq) + " has stored hash " + short_hex(h->second) + "..., the checkpoint signed " +
+            short_hex(c.head_hash) + "...: history was rewritten at or before it");
+    return;
+  }
+  const Hash32* d = folds.projections ? digest_at(folds.projections->digests(), c.head_seq) : nullptr;
+  if (d == nullptr) {
+    r.notes.push_back("checkpoint at " + seq_str(c.head_seq) + ": head hash matches; projections digest not compared" +
+                      (in.plan.fold ? std::string(" (projections off or the log broken before it)")
+                                    : std::string(" (the range does not start at event 1)")));
+    return;
+  }
+  if (*d != c.projections_digest)
+    add(FindingKind::kCheckpoint, c.head_seq,
+        "the projections recomputed to event " + seq_str(c.head_seq) + " (digest " + short_hex(*d) +
+            "...) differ from the checkpoint's " + short_hex(c.projections_digest) + "...");
+}
+
+Result<AuditReport> run_audit(Inputs& in, Source& src, const AuditOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  AuditReport r;
+  r.first_seq = in.plan.first_seq;
+  r.notes = std::move(in.notes);
+  std::vector<AuditFinding> findings = std::move(in.findings);
+  std::size_t dropped = 0;
+
+  // Digest points: the checkpoint's, the last event, and the snapshots' once listed.
+  Plan& plan = in.plan;
+  if (o.checkpoint) plan.hash_points.push_back(o.checkpoint->head_seq);
+  if (in.snapshot_job) plan.snapshots = &in.listed;
+  if (plan.fold) {
+    plan.digest_points = plan.hash_points;
+    plan.digest_points.push_back(plan.last_seq);
+  }
+  for (auto* v : {&plan.hash_points, &plan.digest_points}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+
+  std::thread snapshot_thread;
+  Status snapshot_status;
+  if (in.snapshot_job)
+    snapshot_thread = std::thread([&] {
+      pthread_setname_np(pthread_self(), "audit-snap");
+      snapshot_status = in.snapshot_job();
+    });
+  // Declared in this order so that every chunk is back in the pool before the pool goes.
+  ChunkPool pool;
+  ChunkQueue state_queue, projections_queue;
+  std::vector<ChunkQueue*> queues;
+  if (plan.fold) queues.push_back(&state_queue);
+  if (plan.fold && plan.projections) queues.push_back(&projections_queue);
+  Fanout fanout(queues);
+  ScanOut scan;
+  StateFolder state_folder(plan, o);
+  ProjectionsFolder projections_folder(plan);
+  Scanner scanner(plan, o, pool, fanout, scan);
+  auto cpu = [] { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec / 1e9; };  // TIMING
+  double scan_cpu = 0, proj_cpu = 0;  // TIMING
+  std::thread scan_thread([&] { pthread_setname_np(pthread_self(), "audit-scan"); const double c0 = cpu(); scanner.run(src); scan_cpu = cpu() - c0; });
+  std::thread projections_thread;
+  if (plan.fold && plan.projections) projections_thread = std::thread([&] { pthread_setname_np(pthread_self(), "audit-proj"); const double c0 = cpu(); projections_folder.run(projections_queue); proj_cpu = cpu() - c0; });
+  const double f0 = cpu();  // TIMING
+  if (plan.fold) state_folder.run(state_queue);
+  const double fold_cpu = cpu() - f0;  // TIMING
+  scan_thread.join();
+  if (projections_thread.joinable()) projections_thread.join();
+  if (getenv("REFAH_AUDIT_TIMING")) fprintf(stderr, "TIMING scan %.2f s cpu, state %.2f s cpu, projections %.2f, wall %.2f\n", scan_cpu, fold_cpu, proj_cpu, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());  // TIMING
+  if (snapshot_thread.joinable()) snapshot_thread.join();
+  if (getenv("REFAH_AUDIT_TIMING")) fprintf(stderr, "TIMING snapshots hashed at %.2f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());  // TIMING
+  if (!scan.io.is_ok()) return scan.io;
+  if (!snapshot_status.is_ok()) return snapshot_status;
+
+  findings.insert(findings.end(), scan.findings.begin(), scan.findings.end());
+  findings.insert(findings.end(), state_folder.findings().begin(), state_folder.findings().end());
+  dropped += scan.dropped + state_folder.dropped();
+
+  r.events = scan.events_ok;
+  r.last_seq = scan.last_read;
+  r.head_hash = scan.last_hash;
+  if (scan.last_read == plan.last_seq && plan.last_seq >= plan.first_seq && scan.last_hash != plan.claimed_head)
+    add_finding(findings, dropped, o.findings_max, FindingKind::kHead, plan.last_seq,
+                "event " + seq_str(plan.last_seq) + "'s stored hash " + short_hex(scan.last_hash) +
+                    "... is not the " + short_hex(plan.claimed_head) + "... the head record claims");
+  Folds folds;
+  if (plan.fold) {
+    folds.state = &state_folder;
+    if (plan.projections) folds.projections = &projections_folder;
+    const Hash32* sd = digest_at(state_folder.digests(), state_folder.folded());
+    r.state_digest = sd ? *sd : state_folder.digest_now();
+    if (plan.projections) {
+      const Hash32* pd = digest_at(projections_folder.digests(), projections_folder.folded());
+      r.projections_digest = pd ? *pd : projections_folder.digest_now();
+    }
+    if (state_folder.folded() != plan.last_seq)
+      r.notes.push_back("the decision state is rebuilt up to event " + seq_str(state_folder.folded()) +
+                        " only: the damage stops it");
+    if (o.conservation && state_folder.folded() > 0)
+      check_conservation(state_folder.state_ok() ? &state_folder.state() : nullptr,
+                         plan.projections ? &projections_folder.projections() : nullptr, r, findings, dropped,
+                         o.findings_max);
+  }
+  if (getenv("REFAH_AUDIT_TIMING")) fprintf(stderr, "TIMING conservation done at %.2f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());  // TIMING
+  compare_snapshots(in, folds, r, findings, dropped, o.findings_max);
+  if (o.checkpoint) compare_checkpoint(in, o, scan, folds, r, findings, dropped);
+  if (!scan.repeats.empty() && in.reopen) {
+    auto again = in.reopen();
+    if (again) confirm_repeats(std::move(scan.repeats), *again, findings, dropped, o.findings_max);
+  }
+
+  // In sequence order; findings about no single event (seq 0) after those about one.
+  std::stable_sort(findings.begin(), findings.end(), [](const AuditFinding& a, const AuditFinding& b) {
+    const Seq x = a.seq == 0 ? ~Seq{0} : a.seq, y = b.seq == 0 ? ~Seq{0} : b.seq;
+    return x < y;
+  });
+  if (findings.size() > o.findings_max) {
+    dropped += findings.size() - o.findings_max;
+    findings.resize(o.findings_max);
+  }
+  r.findings = std::move(findings);
+  r.findings_dropped = dropped;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+Status check_options(const AuditOptions& o) {
+  if (o.checkpoint && !o.trusted_key)
+    return Status::invalid_argument("a checkpoint is verified only against a trusted public key");
+  if (o.findings_max == 0) return Status::invalid_argument("findings_max must be at least 1");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<AuditReport> audit_data_dir(const std::string& data_dir, const AuditOptions& o) {
+  if (Status s = check_options(o); !s.is_ok()) return s;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };  // TIMING
+  auto opened = EventLog::open_secondary(data_dir);
+  if (getenv("REFAH_AUDIT_TIMING")) fprintf(stderr, "TIMING opened at %.2f\n", wall());  // TIMING
+  if (!opened.is_ok()) {
+    if (opened.status().code() != Status::Code::kCorruption) return opened.status();
+    AuditReport r;
+    r.findings.push_back(AuditFinding{FindingKind::kHead, 0, opened.status().message()});
+    return r;
+  }
+  const EventLog& log = *opened.value();
+  Inputs in;
+  Plan& plan = in.plan;
+  plan.first_seq = 1;
+  plan.last_seq = log.head_seq();
+  plan.claimed_head = log.head_hash();
+  plan.fold = true;
+  plan.redecide = o.redecide;
+  plan.projections = o.projections;
+
+  // The snapshots: listed and hashed by a helper thread during the pass (DigestPoints).
+  if (o.projections) {
+    in.snapshot_job = [&in, &log]() -> Status {
+      std::vector<std::pair<Seq, std::string>> copies;
+      Status s = log.newest_snapshots([&](Seq seq, std::span<const std::uint8_t> value) {
+        copies.emplace_back(seq, std::string(reinterpret_cast<const char*>(value.data()), value.size()));
+        return false;
+      });
+      std::vector<Seq> seqs;
+      for (const auto& c : copies) seqs.push_back(c.first);
+      in.listed.publish(std::move(seqs));
+      if (!s.is_ok()) return s;
+      std::vector<SnapshotInfo> infos;
+      for (auto& [seq, bytes] : copies) {
+        infos.push_back(inspect_snapshot(seq, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}));
+        std::string().swap(bytes);
+      }
+      in.snapshots = std::move(infos);
+      return Status::ok();
+    };
+    in.stored_hash = [&log](Seq seq) -> std::optional<Hash32> {
+      auto v = log.get(seq);
+      if (!v.is_ok() || v.value().size() < kEventHeaderBytes) return std::nullopt;
+      Hash32 h;
+      std::memcpy(h.data(), v.value().data() + 1, 32);
+      return h;
+    };
+    in.refold = [&log](Seq seq, bool projections) {
+      std::pair<std::optional<Hash32>, std::optional<Hash32>> d;
+      LogReplay replayed = replay_log(log, seq);
+      if (replayed.status.is_ok()) d.first = replayed.state->digest();
+      if (projections) {
+        proj::Projections p;
+        if (proj::rebuild(log, seq, p).status.is_ok()) d.second = p.digest();
+      }
+      return d;
+    };
+  } else {
+    in.notes.push_back("projections not recomputed (--no-projections): snapshots not compared");
+  }
+  in.reopen = [&log]() -> std::unique_ptr<Source> { return std::make_unique<LogSource>(log, 1); };
+  if (getenv("REFAH_AUDIT_TIMING")) fprintf(stderr, "TIMING snapshots listed at %.2f\n", wall());  // TIMING
+  LogSource src(log, 1);
+  auto r = run_audit(in, src, o);
+  if (r.is_ok()) r.value().seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+Result<AuditReport> audit_export(const std::string& path, const AuditOptions& o) {
+  if (Status s = check_options(o); !s.is_ok()) return s;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto opened = ExportReader::open(path);
+  if (!opened.is_ok()) {
+    if (opened.status().code() != Status::Code::kCorruption) return opened.status();
+    AuditReport r;
+    r.findings.push_back(AuditFinding{FindingKind::kHead, 0, opened.status().message()});
+    return r;
+  }
+  ExportReader& reader = *opened.value();
+  const ExportHeader& h = reader.header();
+  Inputs in;
+  Plan& plan = in.plan;
+  plan.first_seq = h.first_seq;
+  plan.last_seq = h.last_seq;
+  plan.prev_hash = h.prev_hash;
+  plan.claimed_head = h.head_hash;
+  plan.fold = h.first_seq == 1;
+  plan.redecide = o.redecide;
+  plan.projections = o.projections && plan.fold;
+  if (h.first_seq == 1 && h.prev_hash != Hash32{}) {
+    in.findings.push_back(AuditFinding{FindingKind::kHead, 0,
+                                       "the export header's previous hash is not zero for a range from event 1"});
+    plan.prev_hash = Hash32{};
+  }
+  if (!plan.fold)
+    in.notes.push_back("the export starts at event " + seq_str(h.first_seq) +
+                       ": re-decision, projections and conservation need the history from event 1");
+  in.reopen = [&path]() -> std::unique_ptr<Source> {
+    struct Owned final : Source {
+      std::unique_ptr<ExportReader> r;
+      bool next(Seq& k, std::span<const std::uint8_t>& v) override { return r->next(k, v); }
+      Status status() const override { return r->status(); }
+      bool keyed() const override { return false; }
+    };
+    auto again = ExportReader::open(path);
+    if (!again.is_ok()) return nullptr;
+    auto s = std::make_unique<Owned>();
+    s->r = std::move(again).value();
+    return s;
+  };
+  ExportSource src(reader);
+  auto result = run_audit(in, src, o);
+  if (!result.is_ok()) return result;
+  AuditReport& r = result.value();
+  if (r.last_seq == h.last_seq) {
+    if (Status s = reader.finish(); !s.is_ok()) {
+      r.findings.push_back(AuditFinding{FindingKind::kExportTrailer, 0, s.message()});
+    }
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace refah::replay

@@ -1,0 +1,180 @@
+// refah-audit report: period figures and anomaly flags from a data directory (opened read-only) or an
+// export starting at seq 1. Every event passes check_stored_event before it is folded, so a report
+// never rests on a damaged event: the first one stops the run (exit 3). Output on stdout; a progress
+// bar on stderr only when it is a terminal. Formats: docs/AUDIT.md, section "Reports".
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "replay/export.h"
+#include "replay/report.h"
+#include "tools/refah_audit/commands.h"
+#include "tools/refahctl/format.h"
+
+namespace refah::audit {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 2;
+constexpr int kExitError = 3;
+constexpr Seq kProgressEvery = 4096;  // events between progress checks: keeps the bar off the hot path
+
+// "[=========>          ]  45.0%  4,500,000 / 10,000,000 events" redrawn in place, per mille.
+class ProgressBar {
+ public:
+  ProgressBar(bool enabled, Seq total) : enabled_(enabled && total > 0), total_(total) {}
+  ~ProgressBar() {
+    if (drawn_) std::fputs("\r\033[K", stderr);  // leave the terminal line clean
+  }
+  void update(Seq done) {
+    if (!enabled_ || done % kProgressEvery != 0) return;
+    const int permille = static_cast<int>(done >= total_ ? 1000 : done * 1000 / total_);
+    if (permille == last_permille_) return;
+    last_permille_ = permille;
+    constexpr int kWidth = 30;
+    std::string bar(kWidth, ' ');
+    const int filled = permille * kWidth / 1000;
+    for (int i = 0; i < filled; ++i) bar[static_cast<std::size_t>(i)] = '=';
+    if (filled < kWidth) bar[static_cast<std::size_t>(filled)] = '>';
+    std::fprintf(stderr, "\r[%s] %5.1f%%  %s / %s events", bar.c_str(), permille / 10.0,
+                 ctl::count(done).c_str(), ctl::count(total_).c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+ private:
+  bool enabled_;
+  Seq total_;
+  int last_permille_ = -1;
+  bool drawn_ = false;
+};
+
+// Checks each stored value in sequence order from seq 1 and folds it into the builder.
+class CheckedFeed {
+ public:
+  CheckedFeed(replay::ReportBuilder& builder, ProgressBar& progress) : builder_(builder), progress_(progress) {}
+  [[nodiscard]] Status add(std::span<const std::uint8_t> value) {
+    Result<StoredEvent> ev = check_stored_event(next_seq_, prev_hash_, value, scratch_);
+    if (!ev.is_ok())
+      return Status::corruption(ev.status().message() + " (no report from a damaged log: run refah-audit verify)");
+    builder_.apply(*ev.value().event);
+    prev_hash_ = ev.value().hash;
+    progress_.update(next_seq_);
+    next_seq_ += 1;
+    return Status::ok();
+  }
+  Seq last_seq() const { return next_seq_ - 1; }
+
+ private:
+  replay::ReportBuilder& builder_;
+  ProgressBar& progress_;
+  Seq next_seq_ = 1;
+  Hash32 prev_hash_{};
+  EventScratch scratch_;
+};
+
+Status feed_data_dir(const std::string& dir, replay::ReportBuilder& builder, bool progress) {
+  auto opened = EventLog::open_read_only(dir);
+  if (!opened.is_ok())
+    return Status::failed("cannot open " + dir + " read-only (" + opened.status().to_string() +
+                          ")\n  if refahd is running on this directory, stop it, or report over an export "
+                          "(refah-audit export, then --export) or over a copy of the directory");
+  const EventLog& log = *opened.value();
+  const Seq head = log.head_seq();
+  ProgressBar bar(progress, head);
+  CheckedFeed feed(builder, bar);
+  auto reader = log.read_from(1);
+  for (; reader->valid() && feed.last_seq() < head; reader->next()) {
+    Status s = feed.add(reader->value());
+    if (!s.is_ok()) return s;
+  }
+  Status s = reader->status();
+  if (!s.is_ok()) return s;
+  if (feed.last_seq() != head)
+    return Status::corruption("the log ends at seq " + std::to_string(feed.last_seq()) + ", before its head " +
+                              std::to_string(head) + " (run refah-audit verify)");
+  return Status::ok();
+}
+
+Status feed_export(const std::string& path, replay::ReportBuilder& builder, bool progress) {
+  auto opened = replay::ExportReader::open(path);
+  if (!opened.is_ok()) return opened.status();
+  replay::ExportReader& in = *opened.value();
+  if (in.header().first_seq != 1)
+    return Status::invalid_argument(path + " starts at seq " + std::to_string(in.header().first_seq) +
+                                    "; a report needs the log from seq 1");
+  ProgressBar bar(progress, in.header().last_seq);
+  CheckedFeed feed(builder, bar);
+  Seq seq = 0;
+  std::span<const std::uint8_t> value;
+  while (in.next(seq, value)) {
+    Status s = feed.add(value);
+    if (!s.is_ok()) return s;
+  }
+  Status s = in.status();
+  if (!s.is_ok()) return s;
+  s = in.finish();
+  if (!s.is_ok()) return s;
+  if (feed.last_seq() != in.header().last_seq)
+    return Status::corruption(path + " ends at seq " + std::to_string(feed.last_seq()) + ", before its last seq " +
+                              std::to_string(in.header().last_seq));
+  return Status::ok();
+}
+
+// The local day of a --from/--to date, or nullopt (after a message) when it is malformed.
+std::optional<std::int32_t> day_option(const std::string& name, const std::string& text, ctl::Calendar cal,
+                                       std::int32_t open) {
+  if (text.empty()) return open;
+  std::optional<std::int32_t> day = ctl::parse_date(text, cal);
+  if (!day)
+    std::fprintf(stderr, "refah-audit report: %s %s is not a date YYYY-MM-DD in the %s calendar\n", name.c_str(),
+                 text.c_str(), cal == ctl::Calendar::kGregorian ? "Gregorian" : "Jalali");
+  return day;
+}
+
+}  // namespace
+
+int run_report(const ReportOptions& o) {
+  const ctl::Calendar cal = o.calendar == "jalali" ? ctl::Calendar::kJalali : ctl::Calendar::kGregorian;
+  replay::ReportOptions ro;
+  const auto from = day_option("--from", o.from, cal, replay::kOpenFirstDay);
+  const auto to = day_option("--to", o.to, cal, replay::kOpenLastDay);
+  if (!from || !to) return kExitUsage;
+  if (*from > *to) {
+    std::fprintf(stderr, "refah-audit report: --from %s is after --to %s\n", o.from.c_str(), o.to.c_str());
+    return kExitUsage;
+  }
+  if (o.top_venues < 1) {
+    std::fprintf(stderr, "refah-audit report: --top must be at least 1\n");
+    return kExitUsage;
+  }
+  ro.from_day = *from;
+  ro.to_day = *to;
+  ro.top_venues = static_cast<std::size_t>(o.top_venues);
+
+  replay::ReportBuilder builder(ro);
+  const bool progress = o.progress && ::isatty(STDERR_FILENO) == 1;
+  Status s = o.data_dir.empty() ? feed_export(o.export_file, builder, progress)
+                                : feed_data_dir(o.data_dir, builder, progress);
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "refah-audit report: %s\n", s.to_string().c_str());
+    return kExitError;
+  }
+  const replay::Report report = builder.finish();
+  const std::string out = o.format == "json"  ? replay::report_json(report, cal)
+                          : o.format == "csv" ? replay::report_csv(report, cal)
+                                              : replay::report_text(report, cal);
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "refah-audit report: writing the report failed\n");
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+}  // namespace refah::audit
