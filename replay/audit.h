@@ -8,9 +8,13 @@
 //   3. re-decision: every event is decided again (ledger/rules.h decide) against the state before it
 //      at its recorded time, with the command rebuilt from the event; an event the rules would have
 //      refused, or whose decided figures (subsidy, copay, balance after, refund, ...) differ, is a
-//      finding naming its sequence number and the reason;
+//      finding naming its sequence number and the reason; so is an event whose client event id an
+//      earlier event carries (the ledger answers a repeat, it never appends it twice). A venue
+//      client's venue is learned from its first event (the envelope names the client, not its
+//      binding);
 //   4. the projections recomputed from zero, compared by digest with every snapshot the data
-//      directory holds (the first that differs is named);
+//      directory holds (the first that differs is named), and the decision state with each
+//      snapshot's state part the same way;
 //   5. conservation, per card and in total: issued + topped up = balances + spent - refunded +
 //      released (carried balances move between cards and cancel out in the total);
 //   6. optionally, a signed checkpoint (replay/checkpoint.h): its signature against the trusted key,
@@ -34,10 +38,12 @@ enum class FindingKind : std::uint8_t {
   kHead,          // the head record or format record is missing, malformed or disagrees
   kGap,           // a sequence number is missing (or the range does not start where it claims)
   kMalformed,     // an envelope that fails the format/verifier/range checks
-  kChain,         // prev_hash or the stored hash does not chain
+  kChain,         // prev_hash or the stored hash does not chain (an intact event whose prev_hash is
+                  // not its predecessor's stored hash names the predecessor: it was replaced)
   kPastHead,      // events stored past the head record
   kRedecision,    // the rules refuse the event, or decide other figures
-  kSnapshot,      // a snapshot's projections digest differs from the recomputed one
+  kSnapshot,      // a snapshot differs from the recomputed projections or state, names another head
+                  // hash, or is damaged
   kConservation,  // money is not conserved on a card or in total
   kCheckpoint,    // the checkpoint's signature, key, head hash or digest does not match
   kTruncated,     // the log ends before the checkpoint's head
@@ -53,7 +59,7 @@ struct AuditFinding {
 
 struct AuditOptions {
   bool redecide = true;
-  bool projections = true;   // recompute the projections and compare with snapshots (data dir only)
+  bool projections = true;   // recompute the projections; off: no snapshot is compared at all
   bool conservation = true;
   std::optional<Checkpoint> checkpoint;
   std::optional<PublicKey> trusted_key;  // required with a checkpoint
@@ -66,8 +72,8 @@ struct AuditReport {
   Seq first_seq = 0, last_seq = 0;  // the range verified
   Seq events = 0;                   // events that passed checks 1-2 (re-decision continues past a finding)
   Hash32 head_hash{};
-  Hash32 state_digest{};            // the decision state rebuilt
-  Hash32 projections_digest{};      // the projections recomputed
+  Hash32 state_digest{};            // the decision state rebuilt (zero if the fold refused an event)
+  Hash32 projections_digest{};      // the projections recomputed (zero with projections off)
   std::size_t snapshots_compared = 0;
   Rials total_issued_rials = 0, total_topped_up_rials = 0, total_balance_rials = 0,
         total_spent_rials = 0, total_refunded_rials = 0, total_released_rials = 0;
