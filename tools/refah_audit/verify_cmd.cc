@@ -1,9 +1,6 @@
 // refah-audit verify, export and as-of. Data directories are opened as RocksDB secondary
 // instances (read-only, also while refahd runs). Results go to stdout (text for people, --json for
 // tools); errors and the progress bar to stderr. Exit status as in commands.h.
-// Also here: the process's operator new, which puts large blocks in huge pages (end of the file).
-#include <malloc.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -409,67 +406,3 @@ int run_as_of(const AsOfOptions& o) {
 }
 
 }  // namespace refah::audit
-
-// ---- Large blocks in transparent huge pages (the whole refah-audit process) ----
-// The audit's folds keep a few hundred MB of per-card tables read at random (the decision state,
-// the balances, the distinct cards of a day), and with 4 KiB pages nearly every lookup misses the
-// TLB as well as the caches: measured here, a prefetched card lookup costs ~95 ns with 4 KiB pages
-// and ~65 ns with 2 MiB pages. This system runs THP in "madvise" mode, so a block of
-// kHugeBlockMin or more gets a 2 MiB-aligned mapping of its own with MADV_HUGEPAGE.
-//
-// Such a block is laid out exactly as glibc lays out a chunk it maps itself (prev_size, then size
-// with IS_MMAPPED, then the memory), so the standard operator delete (free) and
-// malloc_usable_size treat it as their own: nothing else is replaced and nothing is tracked. The
-// first block checks that the C library agrees (malloc_usable_size reads the size back); under
-// any other allocator (a preloaded one) huge blocks are never used. Sanitizer builds keep their
-// own operator new (they check that new pairs with delete), so none of this is compiled there.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-namespace {
-
-constexpr std::size_t kHugeBlockMin = std::size_t{4} << 20;
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-constexpr std::size_t kChunkHeader = 16;   // glibc's prev_size and size
-constexpr std::size_t kBlockOffset = 64;   // the memory starts here in the mapping (cache-aligned)
-constexpr std::size_t kIsMmapped = 2;      // glibc's chunk flag
-std::atomic<int> huge_blocks_state{0};     // 0 untested, 1 in use, -1 not usable here
-
-void* huge_block(std::size_t n) {
-  if (huge_blocks_state.load(std::memory_order_relaxed) < 0 || n > (std::size_t{1} << 46)) return nullptr;
-  const std::size_t total = (n + kBlockOffset + kHugePage - 1) / kHugePage * kHugePage;
-  void* raw = ::mmap(nullptr, total + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return nullptr;
-  // Keep the 2 MiB-aligned window [base, base + total) and give back the rest.
-  const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t base = (start + kHugePage - 1) / kHugePage * kHugePage;
-  if (base > start) ::munmap(raw, base - start);
-  const std::uintptr_t end = start + total + kHugePage;
-  if (end > base + total) ::munmap(reinterpret_cast<void*>(base + total), end - (base + total));
-  ::madvise(reinterpret_cast<void*>(base), total, MADV_HUGEPAGE);  // advice only
-  auto* header = reinterpret_cast<std::size_t*>(base + kBlockOffset - kChunkHeader);
-  header[0] = kBlockOffset - kChunkHeader;                 // prev_size: from the mapping to the chunk
-  header[1] = (total - header[0]) | kIsMmapped;           // size of the chunk, to the mapping's end
-  void* mem = reinterpret_cast<void*>(base + kBlockOffset);
-  if (huge_blocks_state.load(std::memory_order_acquire) == 0) {
-    const bool agrees = ::malloc_usable_size(mem) == total - kBlockOffset;
-    huge_blocks_state.store(agrees ? 1 : -1, std::memory_order_release);
-    if (!agrees) {
-      ::munmap(reinterpret_cast<void*>(base), total);
-      return nullptr;
-    }
-  }
-  return mem;
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (n >= kHugeBlockMin)
-    if (void* p = huge_block(n)) return p;
-  for (;;) {
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) throw std::bad_alloc();
-    handler();
-  }
-}
-#endif  // !__SANITIZE_ADDRESS__ && !__SANITIZE_THREAD__
