@@ -146,6 +146,23 @@ std::span<const std::uint8_t> EventEncoder::encode(const Envelope& env, const Co
   return {fbb_.GetBufferPointer(), fbb_.GetSize()};
 }
 
+std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p) {
+  if (p.subsidy_share_bp() == nullptr || p.subsidy_share_bp()->size() != kTierCount ||
+      p.visit_cap_rials() == nullptr || p.visit_cap_rials()->size() != kVenueCategoryCount)
+    return std::nullopt;
+  RuleSet r;
+  r.version = p.version();
+  r.effective_from_us = p.effective_from_us();
+  for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = p.subsidy_share_bp()->Get(i);
+  for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = p.visit_cap_rials()->Get(i);
+  r.visits_per_card_per_day = p.visits_per_card_per_day();
+  r.visits_per_card_per_venue_per_day = p.visits_per_card_per_venue_per_day();
+  r.cancel_window_us = p.cancel_window_us();
+  r.visit_max_age_us = p.visit_max_age_us();
+  r.utc_offset_minutes = p.utc_offset_minutes();
+  return r;
+}
+
 Envelope envelope_of(const fb::Event& e) {
   Envelope env;
   env.seq = e.seq();

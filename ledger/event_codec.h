@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -85,6 +86,9 @@ const fb::Event* verified_event(std::span<const std::uint8_t> value, EventScratc
 
 // Reads the fields of an envelope into plain values.
 Envelope envelope_of(const fb::Event& e);
+// A published rule set's fields as a RuleSet; nullopt when its share or cap table does not have one
+// entry per tier and per venue category.
+std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p);
 Bytes16 to_bytes16(const fb::Bytes16* b);
 Hash32 to_hash32(const fb::Hash32* h);
 

@@ -149,20 +149,9 @@ Status State::apply_payload(const fb::Event& e) {
       return Status::ok();
     }
     case fb::Payload::RuleSetPublished: {
-      const auto* p = e.payload_as_RuleSetPublished();
-      if (!p->subsidy_share_bp() || p->subsidy_share_bp()->size() != kTierCount ||
-          !p->visit_cap_rials() || p->visit_cap_rials()->size() != kVenueCategoryCount)
-        return bad(e, "rule set with wrong table sizes");
-      RuleSet r;
-      r.version = p->version();
-      r.effective_from_us = p->effective_from_us();
-      for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = p->subsidy_share_bp()->Get(i);
-      for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = p->visit_cap_rials()->Get(i);
-      r.visits_per_card_per_day = p->visits_per_card_per_day();
-      r.visits_per_card_per_venue_per_day = p->visits_per_card_per_venue_per_day();
-      r.cancel_window_us = p->cancel_window_us();
-      r.visit_max_age_us = p->visit_max_age_us();
-      r.utc_offset_minutes = p->utc_offset_minutes();
+      const std::optional<RuleSet> read = rule_set_of(*e.payload_as_RuleSetPublished());
+      if (!read) return bad(e, "rule set with wrong table sizes");
+      const RuleSet& r = *read;
       if (!rule_sets_.empty() && r.version <= rule_sets_.back().version)
         return bad(e, "rule set version not increasing");
       rule_sets_.push_back(r);

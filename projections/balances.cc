@@ -12,6 +12,22 @@
 
 namespace refah::proj {
 
+BalanceTotals Balances::totals() const {
+  BalanceTotals t;
+  for (const CardBalance& c : dense_) {
+    ++t.cards;
+    t.active_cards += c.status == CardStatus::kActive;
+    t.visits += c.visits;
+    t.visits_cancelled += c.visits_cancelled;
+    t.balance_rials += c.balance_rials;
+    t.credited_rials += c.credited_rials;
+    t.spent_rials += c.spent_rials;
+    t.refunded_rials += c.refunded_rials;
+    t.released_rials += c.released_rials;
+  }
+  return t;
+}
+
 const CardBalance* Balances::card(CardId id) const {
   const std::uint32_t i = index_.find(id, ids_);
   return i == FlatIndex::kNone ? nullptr : &dense_[i];

@@ -37,6 +37,12 @@ struct CardBalance {
   CardCategory category = CardCategory::kYouth;
 };
 
+// Sums over every card: the programme's totals (refahd's Totals answer, refah-audit as-of).
+struct BalanceTotals {
+  std::uint64_t cards = 0, active_cards = 0, visits = 0, visits_cancelled = 0;
+  Rials balance_rials = 0, credited_rials = 0, spent_rials = 0, refunded_rials = 0, released_rials = 0;
+};
+
 class Balances {
  public:
   void apply(const fb::Event& e);
@@ -49,6 +55,7 @@ class Balances {
   // Every card as (id, figures), in no particular order:
   // for (const auto& [id, c] : balances.cards()).
   DenseRange<CardId, CardBalance> cards() const { return {ids_, dense_}; }
+  BalanceTotals totals() const;
 
   // Canonical bytes (cards in id order; grammar in balances.cc), and back (false if malformed).
   void write(CanonWriter& w) const;

@@ -55,6 +55,7 @@ class Coverage {
   void apply(const fb::Event& e, const Balances& before);
   // Figures as of the local day `today` (reach counts days today-29 .. today).
   CoverageReport report(std::int32_t today) const;
+  std::size_t neighbourhood_count() const { return areas_.size(); }
   void write(CanonWriter& w) const;
   bool read(CanonReader& r);  // false if malformed
 

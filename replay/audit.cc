@@ -821,23 +821,12 @@ bool redecide(const State& st, const fb::Event& e, ClientVenues& venues, std::st
       break;
     }
     case fb::Payload::RuleSetPublished: {
-      const auto* p = e.payload_as_RuleSetPublished();
-      if (!p->subsidy_share_bp() || p->subsidy_share_bp()->size() != kTierCount || !p->visit_cap_rials() ||
-          p->visit_cap_rials()->size() != kVenueCategoryCount) {
+      const std::optional<RuleSet> r = rule_set_of(*e.payload_as_RuleSetPublished());
+      if (!r) {
         what = "RuleSetPublished: the share and cap tables do not have one entry per tier and category";
         return false;
       }
-      RuleSet r;
-      r.version = p->version();
-      r.effective_from_us = p->effective_from_us();
-      for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = p->subsidy_share_bp()->Get(i);
-      for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = p->visit_cap_rials()->Get(i);
-      r.visits_per_card_per_day = p->visits_per_card_per_day();
-      r.visits_per_card_per_venue_per_day = p->visits_per_card_per_venue_per_day();
-      r.cancel_window_us = p->cancel_window_us();
-      r.visit_max_age_us = p->visit_max_age_us();
-      r.utc_offset_minutes = p->utc_offset_minutes();
-      run(PublishRuleSet{r}, 0);
+      run(PublishRuleSet{*r}, 0);
       break;
     }
     case fb::Payload::NONE:

@@ -342,26 +342,12 @@ Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today, const proj:
 }
 
 Frame encode_totals(std::uint64_t id, const proj::View& view) {
-  std::uint64_t cards = 0, active = 0, visits = 0, cancelled = 0;
-  Rials balance = 0, credited = 0, spent = 0, refunded = 0, released = 0;
-  for (const auto& [card, c] : view.balances.cards()) {
-    (void)card;
-    ++cards;
-    if (c.status == CardStatus::kActive) ++active;
-    visits += c.visits;
-    cancelled += c.visits_cancelled;
-    balance += c.balance_rials;
-    credited += c.credited_rials;
-    spent += c.spent_rials;
-    refunded += c.refunded_rials;
-    released += c.released_rials;
-  }
-  const auto report = view.coverage.report(0);
-  const auto venues = static_cast<std::uint32_t>(view.usage.venue_count());
+  const proj::BalanceTotals t = view.balances.totals();
   fbs::FlatBufferBuilder fbb(256);
-  auto body = wire::CreateTotals(fbb, view.seq, view.head_time_us, cards, active, balance, credited,
-                                 spent, refunded, released, visits, cancelled, venues,
-                                 static_cast<std::uint32_t>(report.neighbourhoods.size()));
+  auto body = wire::CreateTotals(fbb, view.seq, view.head_time_us, t.cards, t.active_cards, t.balance_rials,
+                                 t.credited_rials, t.spent_rials, t.refunded_rials, t.released_rials, t.visits,
+                                 t.visits_cancelled, static_cast<std::uint32_t>(view.usage.venue_count()),
+                                 static_cast<std::uint32_t>(view.coverage.neighbourhood_count()));
   return finish(fbb, id, wire::Body::Totals, body.Union());
 }
 

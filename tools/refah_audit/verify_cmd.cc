@@ -251,41 +251,28 @@ int programme_offset(const EventLog& log) {
 }
 
 void print_totals(const AsOfOptions& o, const proj::View& v, int offset) {
-  std::uint64_t cards = 0, active = 0, visits = 0, cancelled = 0;
-  Rials balance = 0, credited = 0, spent = 0, refunded = 0, released = 0;
-  for (const auto& [card, c] : v.balances.cards()) {
-    (void)card;
-    ++cards;
-    active += c.status == CardStatus::kActive;
-    visits += c.visits;
-    cancelled += c.visits_cancelled;
-    balance += c.balance_rials;
-    credited += c.credited_rials;
-    spent += c.spent_rials;
-    refunded += c.refunded_rials;
-    released += c.released_rials;
-  }
+  const proj::BalanceTotals b = v.balances.totals();
   const Calendar cal = o.calendar == "jalali" ? Calendar::kJalali : Calendar::kGregorian;
   if (o.json) {
-    emit({{"seq", v.seq}, {"head_time", ctl::format_time(v.head_time_us, offset, cal)}, {"cards", cards},
-          {"active_cards", active}, {"balance_rials", balance}, {"credited_rials", credited},
-          {"spent_rials", spent}, {"refunded_rials", refunded}, {"released_rials", released},
-          {"visits", visits}, {"visits_cancelled", cancelled}, {"venues", v.usage.venue_count()}});
+    emit({{"seq", v.seq}, {"head_time", ctl::format_time(v.head_time_us, offset, cal)}, {"cards", b.cards},
+          {"active_cards", b.active_cards}, {"balance_rials", b.balance_rials}, {"credited_rials", b.credited_rials},
+          {"spent_rials", b.spent_rials}, {"refunded_rials", b.refunded_rials}, {"released_rials", b.released_rials},
+          {"visits", b.visits}, {"visits_cancelled", b.visits_cancelled}, {"venues", v.usage.venue_count()}});
     return;
   }
   std::cout << "totals as of seq " << ctl::count(v.seq) << " (" << ctl::format_time(v.head_time_us, offset, cal)
             << ")\n";
   ctl::Table t({"figure", "value"});
   t.right_align(1);
-  t.add({"cards", ctl::count(cards)});
-  t.add({"active cards", ctl::count(active)});
-  t.add({"balance (rials)", ctl::rials(balance)});
-  t.add({"credited (rials)", ctl::rials(credited)});
-  t.add({"spent (rials)", ctl::rials(spent)});
-  t.add({"refunded (rials)", ctl::rials(refunded)});
-  t.add({"released (rials)", ctl::rials(released)});
-  t.add({"visits", ctl::count(visits)});
-  t.add({"visits cancelled", ctl::count(cancelled)});
+  t.add({"cards", ctl::count(b.cards)});
+  t.add({"active cards", ctl::count(b.active_cards)});
+  t.add({"balance (rials)", ctl::rials(b.balance_rials)});
+  t.add({"credited (rials)", ctl::rials(b.credited_rials)});
+  t.add({"spent (rials)", ctl::rials(b.spent_rials)});
+  t.add({"refunded (rials)", ctl::rials(b.refunded_rials)});
+  t.add({"released (rials)", ctl::rials(b.released_rials)});
+  t.add({"visits", ctl::count(b.visits)});
+  t.add({"visits cancelled", ctl::count(b.visits_cancelled)});
   t.add({"venues", ctl::count(v.usage.venue_count())});
   std::cout << t.render();
 }
