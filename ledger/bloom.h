@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/prefetch.h"
 #include "ledger/types.h"
 
 namespace refah {
@@ -46,7 +47,7 @@ class BlockedBloom {
     }
     return true;
   }
-  void prefetch(const Bytes16& id) const { __builtin_prefetch(&words_[(hash(id) % blocks_) * 8]); }
+  void prefetch(const Bytes16& id) const { prefetch_read(&words_[(hash(id) % blocks_) * 8]); }
 
   // Serialized form: capacity:u64 blocks:u64 words:u64 * (blocks * 8), little-endian.
   void save(std::string& out) const {

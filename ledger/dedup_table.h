@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "ledger/prefetch.h"
 #include "ledger/types.h"
 
 namespace refah {
@@ -25,7 +26,7 @@ class DedupTable {
   // Inserts a new id (must not be present).
   void insert(const Bytes16& id, Seq seq, std::uint64_t digest);
   // Starts loading id's home slot into cache; the writer calls it for a whole batch before deciding.
-  void prefetch(const Bytes16& id) const { __builtin_prefetch(&slots_[hash(id) & (capacity_ - 1)]); }
+  void prefetch(const Bytes16& id) const { prefetch_read(&slots_[hash(id) & (capacity_ - 1)]); }
   std::size_t size() const { return size_; }
   // Calls f(entry) for every entry, in slot order (not sorted).
   template <class F>

@@ -24,6 +24,7 @@
 #include "ledger/canon.h"
 #include "ledger/event_codec.h"
 #include "ledger/limits.h"
+#include "ledger/prefetch.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -49,11 +50,44 @@ const CardState* State::card(CardId id) const {
   return i == FlatIndex::kNone ? nullptr : &cards_[i];
 }
 void State::prefetch_card(CardId id) const {
-  const std::uint32_t i = card_index_.peek(id);  // a hint: reads no key, so it never stalls
-  if (i < cards_.size()) {
-    __builtin_prefetch(&card_ids_[i]);
-    __builtin_prefetch(&cards_[i]);
+  card_index_.candidates(id, [&](std::uint32_t i) {
+    if (i >= cards_.size()) return;
+    prefetch_read(&card_ids_[i]);
+    prefetch_read(&cards_[i]);  // a record spans two cache lines: load both
+    prefetch_read(reinterpret_cast<const char*>(&cards_[i]) + sizeof(CardState) - 1);
+  });
+}
+void State::prefetch(const fb::Event& e, int stage) const {
+  CardId card = 0;
+  const Bytes16* holder = nullptr;
+  Bytes16 issued_holder;
+  switch (e.payload_type()) {
+    case fb::Payload::VisitRecorded: card = e.payload_as_VisitRecorded()->card(); break;
+    case fb::Payload::CardToppedUp: card = e.payload_as_CardToppedUp()->card(); break;
+    case fb::Payload::VisitCancelled: card = e.payload_as_VisitCancelled()->card(); break;
+    case fb::Payload::CardCancelled: card = e.payload_as_CardCancelled()->card(); break;
+    case fb::Payload::CardReplaced: card = e.payload_as_CardReplaced()->old_card(); break;
+    case fb::Payload::CardIssued: {  // a new card: its id is looked up, and its holder's
+      const auto* p = e.payload_as_CardIssued();
+      card = p->card();
+      if (p->holder_ref() != nullptr) {
+        issued_holder = to_bytes16(p->holder_ref());
+        holder = &issued_holder;
+      }
+      break;
+    }
+    default: return;
   }
+  if (stage == 1) {
+    if (card != 0) card_index_.prefetch(card);
+    if (holder != nullptr) active_holders_.prefetch(*holder);
+    return;
+  }
+  if (card != 0) prefetch_card(card);
+  if (holder != nullptr)
+    active_holders_.candidates(*holder, [&](std::uint32_t i) {
+      if (i < cards_.size()) prefetch_read(&cards_[i].holder_ref);
+    });
 }
 CardState* State::find_card(CardId id) {
   const std::uint32_t i = card_index_.find(id, card_ids_);

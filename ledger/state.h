@@ -14,6 +14,7 @@
 
 #include "ledger/command.h"
 #include "ledger/flat_index.h"
+#include "ledger/id_map.h"
 #include "ledger/limits.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -105,9 +106,12 @@ class State {
   const NeighbourhoodState* neighbourhood(NeighbourhoodId id) const;
   const VenueState* venue(VenueId id) const;
   const CardState* card(CardId id) const;
-  // Start loading what card(id) will read: its index slot (stage 1), then its record (stage 2).
+  // Start loading what card(id) will read: its index slot (stage 1), then, once that is cached,
+  // the records its probe sequence names (stage 2).
   void prefetch_card_slot(CardId id) const { card_index_.prefetch(id); }
   void prefetch_card(CardId id) const;
+  // The same for everything applying (or deciding) the event reads by card id or holder ref.
+  void prefetch(const fb::Event& e, int stage) const;
   // The active card of a holder, or 0.
   CardId active_card_of(const Bytes16& holder_ref) const;
   // The recent visit with this sequence number; nullptr if unknown or already forgotten.
@@ -132,8 +136,8 @@ class State {
   Seq head_seq_ = 0;
   Hash32 head_hash_{};
   TimeUs head_time_us_ = 0;
-  std::map<NeighbourhoodId, NeighbourhoodState> neighbourhoods_;
-  std::map<VenueId, VenueState> venues_;
+  IdMap<NeighbourhoodId, NeighbourhoodState> neighbourhoods_;
+  IdMap<VenueId, VenueState> venues_;
   std::vector<RuleSet> rule_sets_;  // in version order
   CardState* find_card(CardId id);
   // The holder ref of the card at a position, for the holder index.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/prefetch.h"
 #include "ledger/sha256.h"
 #include "projections/canon.h"
 
@@ -47,11 +48,12 @@ CardBalance& Balances::add(CardId id) {
 }
 
 void Balances::prefetch_card(CardId id) const {
-  const std::uint32_t i = index_.peek(id);  // a hint: reads no key, so it never stalls
-  if (i < dense_.size()) {
-    __builtin_prefetch(&ids_[i]);
-    __builtin_prefetch(&dense_[i]);
-  }
+  index_.candidates(id, [&](std::uint32_t i) {
+    if (i >= dense_.size()) return;
+    prefetch_read(&ids_[i]);
+    prefetch_read(&dense_[i]);  // a record spans two cache lines: load both
+    prefetch_read(reinterpret_cast<const char*>(&dense_[i]) + sizeof(CardBalance) - 1);
+  });
 }
 
 void Balances::apply(const fb::Event& e) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/id_map.h"
 #include "ledger/types.h"
 #include "projections/canon.h"
 #include "projections/balances.h"
@@ -72,7 +73,7 @@ class Coverage {
   };
   std::int32_t day_of(TimeUs t) const;
   void move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us);
-  std::map<NeighbourhoodId, Area> areas_;
+  IdMap<NeighbourhoodId, Area> areas_;
   ProgrammeZone zone_;
   std::int32_t horizon_day_ = 0;  // buckets before this day are dropped: older than any reach window
 };

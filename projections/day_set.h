@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/prefetch.h"
 #include "ledger/types.h"
 
 namespace refah::proj {
@@ -25,7 +26,7 @@ class DaySet {
   std::size_t size() const { return size_; }
   // Starts loading the pair's first probe slot (the set is far larger than the cache at scale).
   void prefetch(VenueId venue, CardId card) const {
-    __builtin_prefetch(&slots_[hash(venue, card) & (slots_.size() - 1)]);
+    prefetch_read(&slots_[hash(venue, card) & (slots_.size() - 1)]);
   }
   // The pairs, unordered.
   std::vector<std::pair<VenueId, CardId>> items() const {

@@ -30,6 +30,9 @@ void Projections::prefetch(const fb::Event& e, int stage) const {
       break;
     case fb::Payload::VisitCancelled: card = e.payload_as_VisitCancelled()->card(); break;
     case fb::Payload::CardToppedUp: card = e.payload_as_CardToppedUp()->card(); break;
+    case fb::Payload::CardIssued: card = e.payload_as_CardIssued()->card(); break;
+    case fb::Payload::CardCancelled: card = e.payload_as_CardCancelled()->card(); break;
+    case fb::Payload::CardReplaced: card = e.payload_as_CardReplaced()->old_card(); break;
     default: return;
   }
   if (stage == 1) balances_.prefetch_slot(card);

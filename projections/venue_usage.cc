@@ -35,6 +35,12 @@ const VenueDay* VenueUsage::day(VenueId venue, std::int32_t d) const {
   return it == days_.end() ? nullptr : &it->second;
 }
 
+VenueDay& VenueUsage::open_day_of(VenueId venue) {
+  VenueDay*& cached = open_days_.of[venue];
+  if (cached == nullptr) cached = &days_[Key{venue, open_day_}];
+  return *cached;
+}
+
 void VenueUsage::apply(const fb::Event& e) {
   switch (e.payload_type()) {
     case fb::Payload::NeighbourhoodDefined: {
@@ -70,8 +76,9 @@ void VenueUsage::apply(const fb::Event& e) {
       if (d != open_day_) {
         open_day_ = d;
         seen_today_.clear();
+        open_days_.of.clear();
       }
-      VenueDay& vd = days_[Key{p->venue(), d}];
+      VenueDay& vd = open_day_of(p->venue());
       vd.visits += 1;
       vd.subsidy_rials += p->subsidy_rials();
       vd.copay_rials += p->copay_rials();

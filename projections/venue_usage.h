@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/id_map.h"
 #include "ledger/types.h"
 #include "projections/canon.h"
 #include "projections/day_set.h"
@@ -74,9 +75,22 @@ class VenueUsage {
     friend auto operator<=>(const Key&, const Key&) = default;
   };
   std::int32_t day_of(TimeUs t) const;
+  VenueDay& open_day_of(VenueId venue);
   std::map<Key, VenueDay> days_;
-  std::map<VenueId, VenueInfo> venues_;
-  std::map<NeighbourhoodId, CountyCode> county_of_;
+  // The open day's entries of days_, found without walking the tree (node pointers: stable, as
+  // days_ never erases). An accelerator only: a copy or a move of the projection starts it empty.
+  struct OpenDays {
+    IdMap<VenueId, VenueDay*> of;
+    OpenDays() = default;
+    OpenDays(const OpenDays&) {}
+    OpenDays& operator=(const OpenDays&) {
+      of.clear();
+      return *this;
+    }
+  };
+  OpenDays open_days_;
+  IdMap<VenueId, VenueInfo> venues_;
+  IdMap<NeighbourhoodId, CountyCode> county_of_;
   ProgrammeZone zone_;
   // Distinct cards of the current recording day: (venue, card) pairs seen. Recording time never
   // goes back, so only one day is ever open.

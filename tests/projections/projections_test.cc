@@ -1174,3 +1174,47 @@ TEST_CASE("After a seeded random workload the live projections equal a replay of
   ok(top_up(f, active.front(), 1));
   CHECK(reopened.digest() != live);
 }
+
+namespace {
+// Feeds a VenueUsage, and from copy() on a copy of it too (each applying every later event).
+struct UsagePair final : CommitSink {
+  proj::VenueUsage live;
+  std::optional<proj::VenueUsage> copied;
+  void begin_batch() override {}
+  void apply(const fb::Event& e) override {
+    live.apply(e);
+    if (copied) copied->apply(e);
+  }
+  void end_batch(Seq, TimeUs) override {}
+  void copy() { copied = live; }
+};
+}  // namespace
+
+TEST_CASE("A copied venue usage folds later visits into its own venue-days, not the original's",
+          "[projections]") {
+  // The open day's venue-days are found through pointers into the projection's own table: a copy
+  // must not inherit them.
+  UsagePair usage;
+  Ledger::Options o;
+  o.sink = &usage;
+  LedgerFixture f;
+  f.reopen(o);
+  f.standard_programme();
+  ok(f.issue(101, 1, 1'000'000));
+  f.clock().set_us(kT0 + kHourUs);
+  ok(f.visit(100, 10, 400'000));  // 320,000 on D0 at venue 10: the open day is D0
+  usage.copy();
+  f.clock().advance_us(kMinuteUs);
+  ok(f.visit(100, 10, 100'000));  // 80,000, to both
+  for (const proj::VenueUsage* u : {&usage.live, &*usage.copied}) {
+    const VenueDay* d = u->day(10, D0);
+    REQUIRE(d != nullptr);
+    CHECK(d->visits == 2);
+    CHECK(d->subsidy_rials == 400'000);
+  }
+  usage.copied = usage.live;  // copy-assigned over an existing one, then folded again
+  f.clock().advance_us(kMinuteUs);
+  ok(f.visit(101, 10, 100'000));
+  CHECK(usage.live.day(10, D0)->visits == 3);
+  CHECK(usage.copied->day(10, D0)->visits == 3);
+}
