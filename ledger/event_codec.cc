@@ -33,7 +33,7 @@ Seq get_seq_key(std::span<const std::uint8_t> key) {
 }
 
 Hash32 chain_hash(const Hash32& prev_hash, std::span<const std::uint8_t> body) {
-  return sha256(prev_hash, body);
+  return sha256_prefixed(prev_hash, body);
 }
 
 Bytes16 to_bytes16(const fb::Bytes16* b) {
@@ -238,6 +238,12 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
 
 Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
                                        std::span<const std::uint8_t> value, EventScratch& scratch) {
+  return check_stored_event(expected_seq, expected_prev_hash, value, scratch, nullptr);
+}
+
+Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
+                                       std::span<const std::uint8_t> value, EventScratch& scratch,
+                                       const Hash32* chain_hash_of_value) {
   if (value.size() < kEventHeaderBytes + 8) return corrupt(expected_seq, "value too short");
   if (value[0] != kEventFormatV1) return corrupt(expected_seq, "unknown format byte");
   StoredEvent out;
@@ -255,7 +261,7 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
   if (e.seq() != expected_seq) return corrupt(expected_seq, "sequence number does not match key");
   if (to_hash32(e.prev_hash()) != expected_prev_hash)
     return corrupt(expected_seq, "previous hash does not chain");
-  if (chain_hash(expected_prev_hash, out.body) != out.hash)
+  if ((chain_hash_of_value != nullptr ? *chain_hash_of_value : chain_hash(expected_prev_hash, out.body)) != out.hash)
     return corrupt(expected_seq, "hash does not match contents");
   return out;
 }

@@ -79,6 +79,11 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
                                        std::span<const std::uint8_t> value, EventScratch& scratch);
 Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
                                        std::span<const std::uint8_t> value);
+// The same, given the value's chain hash (chain_hash(expected_prev_hash, its body)) computed by
+// the caller, for example two values at a time (sha256_prefixed_x2); nullptr: computed here.
+Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
+                                       std::span<const std::uint8_t> value, EventScratch& scratch,
+                                       const Hash32* chain_hash_of_value);
 
 // Only the format byte and the FlatBuffers verifier (no sequence or chain checks): for reading one
 // event by sequence number, as the writer does to answer a duplicate. nullptr if malformed.
