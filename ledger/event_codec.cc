@@ -36,6 +36,11 @@ Hash32 chain_hash(const Hash32& prev_hash, std::span<const std::uint8_t> body) {
   return sha256_prefixed(prev_hash, body);
 }
 
+void chain_hash_x2(const Hash32& prev_a, std::span<const std::uint8_t> body_a, const Hash32& prev_b,
+                   std::span<const std::uint8_t> body_b, Hash32& out_a, Hash32& out_b) {
+  sha256_prefixed_x2(prev_a, body_a, prev_b, body_b, out_a, out_b);
+}
+
 Bytes16 to_bytes16(const fb::Bytes16* b) {
   Bytes16 out;
   if (b != nullptr) std::memcpy(out.bytes.data(), b->b()->data(), 16);
@@ -243,7 +248,7 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
 
 Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_prev_hash,
                                        std::span<const std::uint8_t> value, EventScratch& scratch,
-                                       const Hash32* chain_hash_of_value) {
+                                       const PrecomputedHash* ahead) {
   if (value.size() < kEventHeaderBytes + 8) return corrupt(expected_seq, "value too short");
   if (value[0] != kEventFormatV1) return corrupt(expected_seq, "unknown format byte");
   StoredEvent out;
@@ -261,7 +266,8 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
   if (e.seq() != expected_seq) return corrupt(expected_seq, "sequence number does not match key");
   if (to_hash32(e.prev_hash()) != expected_prev_hash)
     return corrupt(expected_seq, "previous hash does not chain");
-  if ((chain_hash_of_value != nullptr ? *chain_hash_of_value : chain_hash(expected_prev_hash, out.body)) != out.hash)
+  const bool use_ahead = ahead != nullptr && ahead->prev == expected_prev_hash;
+  if ((use_ahead ? ahead->hash : chain_hash(expected_prev_hash, out.body)) != out.hash)
     return corrupt(expected_seq, "hash does not match contents");
   return out;
 }

@@ -27,6 +27,12 @@ inline constexpr std::uint32_t venue_daily_capacity_max = 100'000;
 
 // Rule sets: how many the ledger keeps (one a week for twenty years).
 inline constexpr std::size_t rule_sets_max = 1'000;
+// Neighbourhoods and venues the programme may define. The decision state and the projections keep
+// them in sorted tables read on every visit (ledger/id_map.h), where an insertion moves the entries
+// after it. The province's 27 counties hold a few thousand urban neighbourhoods and venues; these
+// leave room several times over. One more is refused with LIMIT_REACHED (so is one more rule set).
+inline constexpr std::size_t neighbourhoods_max = 10'000;
+inline constexpr std::size_t venues_max = 20'000;
 // Visits a card may make in one local day under any rule set: the decision state keeps the venue of
 // each of a card's visits today in a fixed array of this size (32 bytes a card).
 inline constexpr std::uint16_t visits_per_day_max = 8;

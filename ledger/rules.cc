@@ -60,6 +60,7 @@ Outcome decide_neighbourhood(const State& st, const Actor& actor, const DefineNe
   if (c.tier < 1 || c.tier > kTierCount) return invalid("tier");
   if (c.active_from_us < 0) return invalid("active_from_us");
   if (st.neighbourhood(c.id) != nullptr) return reject(Reason::kAlreadyExists);
+  if (st.neighbourhood_count() >= limits::neighbourhoods_max) return reject(Reason::kLimitReached);
   return accept();
 }
 
@@ -72,6 +73,7 @@ Outcome decide_venue(const State& st, const Actor& actor, const RegisterVenue& c
     return invalid("daily_capacity");
   if (st.venue(c.id) != nullptr) return reject(Reason::kAlreadyExists);
   if (st.neighbourhood(c.neighbourhood) == nullptr) return reject(Reason::kUnknownNeighbourhood);
+  if (st.venue_count() >= limits::venues_max) return reject(Reason::kLimitReached);
   return accept();
 }
 
@@ -112,6 +114,7 @@ Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& 
   if (latest != nullptr && r.utc_offset_minutes != latest->utc_offset_minutes)
     return invalid("utc_offset_minutes");
   if (latest != nullptr && r.version <= latest->version) return reject(Reason::kRuleSetVersion);
+  if (st.rule_set_count() >= limits::rule_sets_max) return reject(Reason::kLimitReached);
   return accept();
 }
 

@@ -110,8 +110,10 @@ void sha256_prefixed_x2(const Hash32& prefix_a, std::span<const std::uint8_t> a,
       return;
     }
   }
-  out_a = sha256_prefixed(prefix_a, a);
-  out_b = sha256_prefixed(prefix_b, b);
+  const Hash32 ha = sha256_prefixed(prefix_a, a);  // before writing: the outputs may alias the inputs
+  const Hash32 hb = sha256_prefixed(prefix_b, b);
+  out_a = ha;
+  out_b = hb;
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {

@@ -94,7 +94,7 @@ bool probe() {
 }  // namespace
 
 bool available() {
-  static const bool has = probe();
+  static const bool has = probe();  // a fact about the CPU, asked once; never changes afterwards
   return has;
 }
 

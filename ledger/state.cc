@@ -407,6 +407,7 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   r.num(t.refunded_rials); r.num(t.released_rials); r.num(t.visits); r.num(t.visits_cancelled);
   std::uint64_t n = 0;
   r.count(n, 23);
+  if (n > limits::neighbourhoods_max) r.fail();
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     NeighbourhoodId id = 0;
     NeighbourhoodState s;
@@ -415,6 +416,7 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     st->neighbourhoods_[id] = std::move(s);
   }
   r.count(n, 18);
+  if (n > limits::venues_max) r.fail();
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     VenueId id = 0;
     VenueState v;

@@ -121,6 +121,7 @@ class State {
   // The rule set in force at time t (highest version whose effective_from <= t), or nullptr.
   const RuleSet* rules_at(TimeUs t) const;
   const RuleSet* latest_rules() const { return rule_sets_.empty() ? nullptr : &rule_sets_.back(); }
+  std::size_t rule_set_count() const { return rule_sets_.size(); }
   const Totals& totals() const { return totals_; }
   // Every card as (id, state), in no particular order.
   DenseRange<CardId, CardState> cards() const { return {card_ids_, cards_}; }

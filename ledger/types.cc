@@ -39,6 +39,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kNotAuthenticated: return "NOT_AUTHENTICATED";
     case Reason::kTimeout: return "TIMEOUT";
     case Reason::kBatchTooLarge: return "BATCH_TOO_LARGE";
+    case Reason::kLimitReached: return "LIMIT_REACHED";
   }
   return "UNKNOWN_REASON";
 }

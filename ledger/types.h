@@ -97,8 +97,10 @@ enum class Reason : std::uint16_t {
   kNotAuthenticated = 31,   // a request before the handshake finished (the connection is closed)
   kTimeout = 32,            // a handshake, frame or idle deadline passed (the connection is closed)
   kBatchTooLarge = 33,      // more commands in one Submit than the batch limit
+  // The ledger again: a table the programme may not grow further (ledger/limits.h).
+  kLimitReached = 34,
 };
-inline constexpr std::uint16_t kReasonMax = 33;
+inline constexpr std::uint16_t kReasonMax = 34;
 
 // Upper-case name used on the wire docs, in logs and by the tools, e.g. "INSUFFICIENT_BALANCE".
 std::string_view reason_name(Reason r);

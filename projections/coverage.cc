@@ -188,6 +188,7 @@ bool Coverage::read(CanonReader& r) {
   std::uint64_t n = 0;
   if (!zone_.read(r)) return r.fail();
   r.count(n, 51);
+  if (n > limits::neighbourhoods_max) return r.fail();
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     NeighbourhoodId id = 0;
     Area a;

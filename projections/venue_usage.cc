@@ -160,8 +160,10 @@ void VenueUsage::write(CanonWriter& w) const {
 }
 
 bool VenueUsage::read(CanonReader& r) {
+  open_days_.of.clear();  // its pointers would name entries of the table being replaced
   std::uint64_t n = 0;
   r.count(n, 6);
+  if (n > limits::neighbourhoods_max) return r.fail();
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     NeighbourhoodId id = 0;
     CountyCode c = 0;
@@ -170,6 +172,7 @@ bool VenueUsage::read(CanonReader& r) {
   }
   if (!zone_.read(r)) return r.fail();
   r.count(n, 18);
+  if (n > limits::venues_max) return r.fail();
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     VenueId id = 0;
     VenueInfo v;

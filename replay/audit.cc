@@ -307,7 +307,7 @@ class ExportSource final : public Source {
 };
 
 // Another source's values, each with its chain hash computed ahead, two values at a time
-// (sha256_prefixed_x2: ~1.3x the rate of one at a time): SHA-256 of the previous value's stored
+// (chain_hash_x2: ~1.3x the rate of one at a time): SHA-256 of the previous value's stored
 // hash | this value's body. That is the hash check_stored_event computes whenever the event chains
 // to the value before it; the scanner uses it only then (precomputed), and hashes itself when it
 // resynchronises after damage. Reads at most one value ahead of its caller.
@@ -318,27 +318,31 @@ class HashAhead final : public Source {
     if (at_ + 1 < count_) {
       ++at_;
     } else if (!fetch_pair()) {
+      exhausted_ = true;
       return false;
     }
     key = items_[at_].key;
     value = items_[at_].value;
     return true;
   }
-  Status status() const override { return src_.status(); }
+  // The source's status once this has run out, OK before: an error met reading ahead belongs to
+  // the value after those returned so far, and is reported when the caller reaches it, as the
+  // source itself would.
+  Status status() const override { return exhausted_ ? src_.status() : Status::ok(); }
   bool keyed() const override { return src_.keyed(); }
-  // The chain hash of the value last returned, if it was computed over `prev`; else nullptr.
-  const Hash32* precomputed(const Hash32& prev) const {
+  // The chain hash of the value last returned and the previous hash it was computed over, or
+  // nullptr (a value too short to have a body).
+  const PrecomputedHash* precomputed() const {
     const Item& it = items_[at_];
-    return it.hashed && it.prefix == prev ? &it.hash : nullptr;
+    return it.hashed ? &it.ahead : nullptr;
   }
 
  private:
   struct Item {
     Seq key = 0;
     std::span<const std::uint8_t> value;
-    Hash32 prefix{};  // the previous value's stored hash (zero if it was too short to have one)
-    Hash32 hash{};
-    bool hashed = false;  // false for a value too short to have a body
+    PrecomputedHash ahead;  // prev: the previous value's stored hash (zero if it had none)
+    bool hashed = false;    // false for a value too short to have a body
   };
   static Hash32 stored_hash(std::span<const std::uint8_t> v) {
     Hash32 h{};
@@ -354,10 +358,10 @@ class HashAhead final : public Source {
       return false;
     }
     held_.assign(value.begin(), value.end());  // the source's span ends at its next call
-    items_[0] = Item{key, held_, prev_stored_, {}, false};
+    items_[0] = Item{key, held_, PrecomputedHash{prev_stored_, {}}, false};
     count_ = 1;
     if (src_.next(key, value)) {
-      items_[1] = Item{key, value, stored_hash(held_), {}, false};
+      items_[1] = Item{key, value, PrecomputedHash{stored_hash(held_), {}}, false};
       count_ = 2;
     } else {
       ended_ = true;  // never ask an ended source again
@@ -365,11 +369,11 @@ class HashAhead final : public Source {
     for (int i = 0; i < count_; ++i) items_[i].hashed = items_[i].value.size() >= kEventHeaderBytes;
     const auto body = [](const Item& it) { return it.value.subspan(kEventHeaderBytes); };
     if (count_ == 2 && items_[0].hashed && items_[1].hashed) {
-      sha256_prefixed_x2(items_[0].prefix, body(items_[0]), items_[1].prefix, body(items_[1]), items_[0].hash,
-                         items_[1].hash);
+      chain_hash_x2(items_[0].ahead.prev, body(items_[0]), items_[1].ahead.prev, body(items_[1]),
+                    items_[0].ahead.hash, items_[1].ahead.hash);
     } else {
       for (int i = 0; i < count_; ++i)
-        if (items_[i].hashed) items_[i].hash = sha256_prefixed(items_[i].prefix, body(items_[i]));
+        if (items_[i].hashed) items_[i].ahead.hash = chain_hash(items_[i].ahead.prev, body(items_[i]));
     }
     prev_stored_ = stored_hash(items_[count_ - 1].value);
     at_ = 0;
@@ -381,7 +385,8 @@ class HashAhead final : public Source {
   std::vector<std::uint8_t> held_;
   Item items_[2];
   int count_ = 0, at_ = 0;
-  bool ended_ = false;
+  bool ended_ = false;      // the source returned false: never asked again
+  bool exhausted_ = false;  // this returned false
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -555,8 +560,7 @@ class Scanner {
   }
 
   void run(Source& raw) {
-    HashAhead src(raw, plan_.prev_hash);
-    ahead_ = &src;
+    HashAhead& src = ahead_.emplace(raw, plan_.prev_hash);
     keyed_ = src.keyed();
     expected_ = plan_.first_seq;
     prev_ = plan_.prev_hash;
@@ -644,7 +648,7 @@ class Scanner {
       const fb::Event* e = verified_event(value, scratch_);
       if (e != nullptr && e->prev_hash() != nullptr) want_prev = to_hash32(e->prev_hash());
     }
-    auto checked = check_stored_event(expected_, want_prev, value, scratch_, ahead_->precomputed(want_prev));
+    auto checked = check_stored_event(expected_, want_prev, value, scratch_, ahead_->precomputed());
     if (checked.is_ok()) {
       resync_ = false;
       ++out_.events_ok;
@@ -748,7 +752,7 @@ class Scanner {
   Fanout& q_;
   ScanOut& out_;
   std::unique_ptr<IdFingerprints> ids_;
-  const HashAhead* ahead_ = nullptr;  // the source run() reads, while it runs
+  std::optional<HashAhead> ahead_;  // the source run() reads
   std::vector<IdEntry> id_batch_;
   std::shared_ptr<Chunk> chunk_;
   EventScratch scratch_;

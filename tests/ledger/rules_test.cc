@@ -1383,3 +1383,64 @@ TEST_CASE("A visit's cancellation window is the one in force when it was recorde
   REQUIRE(f.run(admin(), PublishRuleSet{v3}).accepted());
   CHECK(f.run(venue_actor(11), CancelVisit{late.seq, VisitCancelReason::kVenueError}).accepted());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Table limits
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+// Runs the commands as admin in synced batches of the writer's size; all must be accepted.
+void run_all_accepted(LedgerFixture& f, std::vector<CommandBody> bodies) {
+  std::vector<Command> batch;
+  auto flush = [&] {
+    for (const Outcome& o : f.ledger().execute(std::move(batch))) {
+      INFO("got " << name_of(o.reason) << ", field '" << o.field << "'");
+      REQUIRE(o.accepted());
+    }
+    batch.clear();
+  };
+  for (auto& b : bodies) {
+    batch.push_back(Command{admin(), f.ids().next(), std::move(b)});
+    if (batch.size() == limits::writer_batch_commands_max) flush();
+  }
+  if (!batch.empty()) flush();
+}
+}  // namespace
+
+TEST_CASE("Exactly neighbourhoods_max neighbourhoods are accepted and one more is LIMIT_REACHED",
+          "[rules]") {
+  LedgerFixture f;
+  std::vector<CommandBody> bodies;
+  for (NeighbourhoodId id = 1; id < limits::neighbourhoods_max; ++id) bodies.push_back(nbhd(id));
+  run_all_accepted(f, std::move(bodies));
+  REQUIRE_RUN_OK(f, admin(), nbhd(static_cast<NeighbourhoodId>(limits::neighbourhoods_max)));
+  REQUIRE_REFUSED(f, admin(), nbhd(static_cast<NeighbourhoodId>(limits::neighbourhoods_max + 1)),
+                  Reason::kLimitReached);
+  std::size_t count = 0;
+  f.ledger().read([&](const State& s) { count = s.neighbourhood_count(); });
+  CHECK(count == limits::neighbourhoods_max);
+}
+
+TEST_CASE("Exactly venues_max venues are accepted and one more is LIMIT_REACHED", "[rules]") {
+  LedgerFixture f;
+  REQUIRE_RUN_OK(f, admin(), nbhd(1));
+  std::vector<CommandBody> bodies;
+  for (VenueId id = 1; id < limits::venues_max; ++id) bodies.push_back(venue_cmd(id, 1));
+  run_all_accepted(f, std::move(bodies));
+  REQUIRE_RUN_OK(f, admin(), venue_cmd(static_cast<VenueId>(limits::venues_max), 1));
+  REQUIRE_REFUSED(f, admin(), venue_cmd(static_cast<VenueId>(limits::venues_max + 1), 1), Reason::kLimitReached);
+  CHECK(venue_exists(f, static_cast<VenueId>(limits::venues_max)));
+  CHECK_FALSE(venue_exists(f, static_cast<VenueId>(limits::venues_max + 1)));
+}
+
+TEST_CASE("Exactly rule_sets_max rule sets are accepted and one more is LIMIT_REACHED", "[rules]") {
+  LedgerFixture f;
+  std::vector<CommandBody> bodies;
+  for (std::uint32_t v = 1; v < limits::rule_sets_max; ++v)
+    bodies.push_back(PublishRuleSet{standard_rules(v, kT0 + v * kHourUs)});
+  run_all_accepted(f, std::move(bodies));
+  const auto last = static_cast<std::uint32_t>(limits::rule_sets_max);
+  REQUIRE_RUN_OK(f, admin(), PublishRuleSet{standard_rules(last, kT0 + last * kHourUs)});
+  REQUIRE_REFUSED(f, admin(), PublishRuleSet{standard_rules(last + 1, kT0 + (last + 1) * kHourUs)},
+                  Reason::kLimitReached);
+}
