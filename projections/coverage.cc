@@ -20,15 +20,16 @@ std::int32_t Coverage::day_of(TimeUs t) const { return zone_.day_of(t); }
 
 void Coverage::move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us) {
   if (from_us != 0) {
+    const std::int32_t d = day_of(from_us);
     auto a = areas_.find(from);
-    if (a != areas_.end()) {
-      auto b = a->second.last_visit_days.find(day_of(from_us));
-      if (b != a->second.last_visit_days.end() && --b->second == 0) a->second.last_visit_days.erase(b);
-    }
+    if (a != areas_.end() && in_window(d) && a->second.last_visits[slot_of(d)] > 0)
+      a->second.last_visits[slot_of(d)] -= 1;
   }
   if (to_us != 0) {
+    // A last visit is never after the newest recorded visit, whose day the window ends with.
+    const std::int32_t d = day_of(to_us);
     auto a = areas_.find(to);
-    if (a != areas_.end() && day_of(to_us) >= horizon_day_) a->second.last_visit_days[day_of(to_us)] += 1;
+    if (a != areas_.end() && in_window(d)) a->second.last_visits[slot_of(d)] += 1;
   }
 }
 
@@ -62,10 +63,11 @@ void Coverage::apply(const fb::Event& e, const Balances& before) {
       if (c == nullptr) break;
       const std::int32_t today = day_of(e.recorded_at_us());
       if (today - kReachDays + 1 > horizon_day_) {  // a new recording day: drop stale buckets
-        horizon_day_ = today - kReachDays + 1;
+        const std::int32_t next = today - kReachDays + 1;
+        const std::int64_t leaving_end = std::min<std::int64_t>(next, std::int64_t{horizon_day_} + kReachDays);
         for (auto& [id, area] : areas_)
-          area.last_visit_days.erase(area.last_visit_days.begin(),
-                                     area.last_visit_days.lower_bound(horizon_day_));
+          for (std::int64_t d = horizon_day_; d < leaving_end; ++d) area.last_visits[slot_of(d)] = 0;
+        horizon_day_ = next;
       }
       auto a = areas_.find(c->neighbourhood);
       if (a == areas_.end()) break;
@@ -131,9 +133,9 @@ CoverageReport Coverage::report(std::int32_t today) const {
     f.name = a.name;
     f.cards_issued = a.cards_issued;
     f.active_cards = a.active_cards;
-    for (auto it = a.last_visit_days.lower_bound(today - kReachDays + 1);
-         it != a.last_visit_days.end() && it->first <= today; ++it)
-      f.reach += it->second;
+    for (std::int64_t d = std::max<std::int64_t>(std::int64_t{today} - kReachDays + 1, horizon_day_);
+         d <= today && in_window(d); ++d)
+      f.reach += a.last_visits[slot_of(d)];
     f.visits = a.visits;
     f.visits_cancelled = a.visits_cancelled;
     f.subsidy_rials = a.subsidy_rials;
@@ -178,8 +180,11 @@ void Coverage::write(CanonWriter& w) const {
     w.num(id); w.num(a.county); w.num(a.tier); w.num(a.target_population); w.str(a.name);
     w.num(a.cards_issued); w.num(a.active_cards); w.num(a.visits); w.num(a.visits_cancelled);
     w.num(a.subsidy_rials);
-    w.num<std::uint64_t>(a.last_visit_days.size());
-    for (const auto& [d, n] : a.last_visit_days) { w.num(d); w.num(n); }
+    std::uint64_t days = 0;
+    for (std::uint32_t n : a.last_visits) days += n != 0;
+    w.num(days);
+    for (std::int64_t d = horizon_day_; d < std::int64_t{horizon_day_} + kReachDays; ++d)
+      if (const std::uint32_t n = a.last_visits[slot_of(d)]; n != 0) { w.num(static_cast<std::int32_t>(d)); w.num(n); }
   }
   w.num(horizon_day_);
 }
@@ -189,6 +194,8 @@ bool Coverage::read(CanonReader& r) {
   if (!zone_.read(r)) return r.fail();
   r.count(n, 51);
   if (n > limits::neighbourhoods_max) return r.fail();
+  // The buckets come before the horizon that places them: kept aside until it is read.
+  std::vector<std::pair<NeighbourhoodId, std::vector<std::pair<std::int32_t, std::uint32_t>>>> buckets;
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     NeighbourhoodId id = 0;
     Area a;
@@ -198,15 +205,29 @@ bool Coverage::read(CanonReader& r) {
     r.num(a.cards_issued); r.num(a.active_cards); r.num(a.visits); r.num(a.visits_cancelled);
     r.num(a.subsidy_rials);
     r.count(days, 8);
+    if (days > static_cast<std::uint64_t>(kReachDays)) return r.fail();
+    auto& these = buckets.emplace_back(id, std::vector<std::pair<std::int32_t, std::uint32_t>>{}).second;
     for (std::uint64_t k = 0; k < days && r.ok(); ++k) {
       std::int32_t d = 0;
       std::uint32_t count = 0;
       r.num(d); r.num(count);
-      a.last_visit_days[d] = count;
+      these.emplace_back(d, count);
     }
+    if (areas_.count(id) != 0) return r.fail();  // written in id order, each once
     areas_[id] = std::move(a);
   }
   r.num(horizon_day_);
+  if (!r.ok()) return false;
+  // As written: days in the window, ascending, each with a holder.
+  for (const auto& [id, these] : buckets) {
+    Area& a = areas_[id];
+    std::int64_t previous = std::int64_t{horizon_day_} - 1;
+    for (const auto& [d, count] : these) {
+      if (!in_window(d) || d <= previous || count == 0) return r.fail();
+      a.last_visits[slot_of(d)] = count;
+      previous = d;
+    }
+  }
   return r.ok();
 }
 

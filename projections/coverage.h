@@ -3,6 +3,7 @@
 // fold that reads the Balances projection as it was before the event. See docs/PROJECTIONS.md.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -69,9 +70,16 @@ class Coverage {
     std::uint32_t cards_issued = 0, active_cards = 0;
     std::uint64_t visits = 0, visits_cancelled = 0;
     Rials subsidy_rials = 0;
-    std::map<std::int32_t, std::uint32_t> last_visit_days;  // local day -> holders whose last visit it was
+    // Holders whose last visit was on local day d, at d mod kReachDays, for the days of the window
+    // [horizon_day_, horizon_day_ + kReachDays): no day a last visit can be on lies past it.
+    std::array<std::uint32_t, kReachDays> last_visits{};
   };
   std::int32_t day_of(TimeUs t) const;
+  static std::size_t slot_of(std::int64_t day) {
+    const auto m = static_cast<int>(day % kReachDays);
+    return static_cast<std::size_t>(m < 0 ? m + kReachDays : m);
+  }
+  bool in_window(std::int64_t day) const { return day >= horizon_day_ && day - horizon_day_ < kReachDays; }
   void move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us);
   IdMap<NeighbourhoodId, Area> areas_;
   ProgrammeZone zone_;
