@@ -18,6 +18,12 @@ struct WriterBenchOptions {
 };
 int run_writer_bench(const WriterBenchOptions& o);
 
+struct HashBenchOptions {
+  std::size_t messages = 2'000'000;
+  std::size_t body_bytes = 245;  // a visit event's body is ~245 bytes
+};
+int run_hash_bench(const HashBenchOptions& o);
+
 struct GenerateOptions {
   std::string data_dir;
   std::string counties_csv;

@@ -65,11 +65,18 @@ int main(int argc, char** argv) {
   t->add_option("--rate", tcp.rate, "Visits/s over all connections, paced (latency from the scheduled send); 0: as fast as answered")
       ->capture_default_str();
 
+  HashBenchOptions hb;
+  auto* h = app.add_subcommand("hash", "Benchmark the event chain's SHA-256: OpenSSL EVP, SHA-NI one and two at a time");
+  h->add_option("--messages", hb.messages, "Messages hashed each way")->capture_default_str();
+  h->add_option("--body-bytes", hb.body_bytes, "Bytes of each message after its 32-byte previous hash")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);
   if (w->parsed()) return run_writer_bench(wb);
   if (d->parsed()) return run_demo(demo);
   if (r->parsed()) return run_replay_bench(rp);
   if (t->parsed()) return run_tcp_bench(tcp);
+  if (h->parsed()) return run_hash_bench(hb);
   return 2;
 }
