@@ -3,13 +3,11 @@
 // larger of reading+checking and folding rather than their sum (the machine has two cores).
 #include "projections/rebuild.h"
 
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "ledger/bounded_queue.h"
 #include "ledger/event_codec.h"
 #include "ledger/snapshot.h"
 
@@ -26,40 +24,7 @@ struct Chunk {
   TimeUs last_time_us = 0;
 };
 
-class ChunkQueue {
- public:
-  void push(Chunk c) {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return q_.size() < kChunksInFlight || stop_; });
-    q_.push_back(std::move(c));
-    cv_.notify_all();
-  }
-  bool pop(Chunk& out) {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return !q_.empty() || done_; });
-    if (q_.empty()) return false;
-    out = std::move(q_.front());
-    q_.pop_front();
-    cv_.notify_all();
-    return true;
-  }
-  void finish() {
-    std::lock_guard lk(mu_);
-    done_ = true;
-    cv_.notify_all();
-  }
-  void stop() {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Chunk> q_;
-  bool done_ = false, stop_ = false;
-};
+using ChunkQueue = BoundedQueue<Chunk>;
 
 }  // namespace
 
@@ -71,7 +36,7 @@ RebuildResult rebuild_from(const EventLog& log, Seq after_seq, const Hash32& aft
                            Projections& into) {
   RebuildResult result;
   result.events = after_seq;
-  ChunkQueue queue;
+  ChunkQueue queue(kChunksInFlight);
   std::thread reader([&] {
     Hash32 prev = after_hash;
     Seq expected = after_seq + 1;

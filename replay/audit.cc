@@ -27,9 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <new>
@@ -38,6 +36,7 @@
 #include <unordered_map>
 
 #include "ledger/assert.h"
+#include "ledger/bounded_queue.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
@@ -219,35 +218,7 @@ class ChunkPool {
 };
 
 // One folder's queue of chunks, bounded.
-class ChunkQueue {
- public:
-  void push(std::shared_ptr<Chunk> c) {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return q_.size() < kChunksInFlight; });
-    q_.push_back(std::move(c));
-    cv_.notify_all();
-  }
-  bool pop(std::shared_ptr<Chunk>& out) {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return !q_.empty() || done_; });
-    if (q_.empty()) return false;
-    out = std::move(q_.front());
-    q_.pop_front();
-    cv_.notify_all();
-    return true;
-  }
-  void finish() {
-    std::lock_guard lk(mu_);
-    done_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::shared_ptr<Chunk>> q_;
-  bool done_ = false;
-};
+using ChunkQueue = BoundedQueue<std::shared_ptr<Chunk>>;
 
 // The scanner's output: every folder gets every chunk.
 class Fanout {
@@ -1315,7 +1286,7 @@ Result<AuditReport> run_audit(Inputs& in, Source& src, const AuditOptions& o) {
     });
   // Declared in this order so that every chunk is back in the pool before the pool goes.
   ChunkPool pool;
-  ChunkQueue state_queue, projections_queue;
+  ChunkQueue state_queue(kChunksInFlight), projections_queue(kChunksInFlight);
   std::vector<ChunkQueue*> queues;
   if (plan.fold) queues.push_back(&state_queue);
   if (plan.fold && plan.projections) queues.push_back(&projections_queue);
