@@ -78,3 +78,42 @@ TEST_CASE("Visits from many connections that arrive together are committed with 
 }
 
 }  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("A server shut down while its submission waits in the writer answers it before it stops",
+          "[server]") {
+  // The ledger completes the submission on the writer thread after shutdown() has begun; the
+  // completion posts to the session, so shutdown() must not stop (or destroy) the io_context first.
+  ServerFixture f;
+  f.standard_programme();
+  auto venue = f.connect(kVenue10Client);
+  std::atomic<bool> holding{false}, release{false}, shut{false};
+  std::thread holder([&] {
+    (void)f.ledger().read([&](const State&) {
+      holding = true;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  });
+  while (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const Command visit{Actor{}, f.ids().next(), RecordVisit{100, 10, 1, 100'000, kT0}};
+  REQUIRE(venue->send(proto::encode_submit(7, std::span(&visit, 1))).is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the visit reaches the writer's queue
+  std::thread stopper([&] {
+    f.server().shutdown(0);  // no drain time: only the ledger's completion keeps it waiting
+    shut = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(shut.load());  // still waiting for the writer
+  release = true;
+  holder.join();
+  stopper.join();
+  CHECK(shut.load());
+  auto answer = venue->receive(5'000);
+  REQUIRE(answer.is_ok());
+  REQUIRE(answer.value()->body_type() == wire::Body::SubmitResult);
+  CHECK(answer.value()->id() == 7);
+  CHECK(proto::outcomes_of(*answer.value()->body_as_SubmitResult())[0].accepted());
+}
+
+}  // namespace refah::test
