@@ -89,21 +89,26 @@ struct Server::Impl {
   std::condition_variable sessions_cv;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
-  // Submissions handed to the ledger whose completion has not run yet. Each completion posts to a
-  // session's strand and lets go of the session, so shutdown() waits for none to be left before it
-  // stops the io_context: a completion run later (on the writer thread) would post to, or destroy
-  // a session's timer against, an io_context that is gone.
+  // Submissions handed to the ledger whose answer is not yet with their session. shutdown() waits
+  // for none to be left before it stops the io_context: a completion run later (on the writer
+  // thread) would post to, or destroy a session's timer against, an io_context that is gone, and
+  // the visit the ledger committed would go unanswered. pending_submission() returns the token
+  // that counts one: it travels from the ledger's completion into the handler posted to the
+  // session, and the count drops when that handler has run (or when the ledger drops the
+  // completion unrun, having refused to queue it).
   std::mutex ledger_mu;
   std::condition_variable ledger_cv;
   std::size_t ledger_pending = 0;
-  void ledger_submitted() {
-    std::lock_guard lk(ledger_mu);
-    ++ledger_pending;
-  }
-  void ledger_completed() {
-    std::lock_guard lk(ledger_mu);
-    --ledger_pending;
-    ledger_cv.notify_all();
+  std::shared_ptr<void> pending_submission() {
+    {
+      std::lock_guard lk(ledger_mu);
+      ++ledger_pending;
+    }
+    return std::shared_ptr<void>(nullptr, [this](void*) {
+      std::lock_guard lk(ledger_mu);
+      --ledger_pending;
+      ledger_cv.notify_all();
+    });
   }
 
   std::mutex waiting_mu;
@@ -325,22 +330,20 @@ class Session : public std::enable_shared_from_this<Session> {
     if (commands.empty()) return send(proto::encode_submit_result(id, outcomes));
     ++in_flight_;
     auto self = shared_from_this();
-    s_.ledger_submitted();
     const Reason queued = s_.ledger.submit(
         std::move(commands),
-        [self, id, outcomes, positions](std::vector<Outcome>&& results) mutable {
-          // Runs on the writer thread. The session moves into the posted handler, so that once
-          // this returns nothing of the ledger's holds it (see Impl::ledger_pending).
-          Server::Impl& server = self->s_;
+        [self, id, outcomes, positions, pending = s_.pending_submission()](std::vector<Outcome>&& results) mutable {
+          // Runs on the writer thread. The session and the token move into the posted handler, so
+          // that once this returns nothing of the ledger's holds them (Impl::ledger_pending).
           auto executor = self->socket_.get_executor();
           asio::post(executor, [self = std::move(self), id, outcomes = std::move(outcomes),
-                                positions = std::move(positions), results = std::move(results)]() mutable {
+                                positions = std::move(positions), results = std::move(results),
+                                pending = std::move(pending)]() mutable {
             self->on_submitted(id, std::move(outcomes), positions, std::move(results));
+            pending.reset();  // the answer is with the session (written, or queued to be)
           });
-          server.ledger_completed();
         });
     if (queued != Reason::kOk) {
-      s_.ledger_completed();  // not queued: its completion never runs
       --in_flight_;
       if (queued != Reason::kOverloaded) s_.log->error("{}: ledger refused a submission: {}", who(), reason_name(queued));
       std::vector<Outcome> all(n, Outcome{queued});
@@ -845,13 +848,14 @@ void Server::shutdown(std::uint32_t drain_timeout_ms) {
   for (auto& sp : open) asio::post(sp->executor(), [sp] { sp->drain(); });
   open.clear();
   {
-    std::unique_lock lk(s.sessions_mu);
-    s.sessions_cv.wait_for(lk, std::chrono::milliseconds(drain_timeout_ms), [&] { return s.sessions.empty(); });
-  }
-  {
-    // The ledger completes every submission it queued (close() included), so this ends.
+    // The ledger completes every submission it queued (close() included), so this ends; then
+    // every answer is with its session, which closes once it has written what it owes.
     std::unique_lock lk(s.ledger_mu);
     s.ledger_cv.wait(lk, [&] { return s.ledger_pending == 0; });
+  }
+  {
+    std::unique_lock lk(s.sessions_mu);
+    s.sessions_cv.wait_for(lk, std::chrono::milliseconds(drain_timeout_ms), [&] { return s.sessions.empty(); });
   }
   s.feed.set_listener(nullptr);
   s.heavy.stop();
