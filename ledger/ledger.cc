@@ -19,6 +19,7 @@
 #include "ledger/dedup_index.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
+#include "ledger/prefetch.h"
 #include "ledger/rules.h"
 #include "ledger/snapshot.h"
 
@@ -584,11 +585,12 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
     };
     const std::size_t n = batch_bodies.size();
     options.sink->begin_batch();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + 16 < n) options.sink->prefetch(*event_at(i + 16), 1);
-      if (i + 8 < n) options.sink->prefetch(*event_at(i + 8), 2);
-      options.sink->apply(*event_at(i));
-    }
+    for_each_prefetched(
+        n, [&](std::size_t i, int stage) { options.sink->prefetch(*event_at(i), stage); },
+        [&](std::size_t i) {
+          options.sink->apply(*event_at(i));
+          return true;
+        });
     options.sink->end_batch(state->head_seq(), state->head_time_us());
   }
   stats.batches += 1;

@@ -34,8 +34,9 @@ class CommitSink {
   virtual void begin_batch() = 0;
   virtual void apply(const fb::Event& event) = 0;  // valid only during the call
   virtual void end_batch(Seq head_seq, TimeUs head_time_us) = 0;
-  // Optional: start loading what apply() will touch for an event a few ahead (stage 1: 16 ahead,
-  // stage 2: 8 ahead). Only speeds folding up; the default does nothing.
+  // Optional: start loading what apply() will touch for an event a few ahead (stage 1: index slots,
+  // kSlotAhead = 16 events ahead; stage 2: records, kRecordAhead = 8 ahead; ledger/prefetch.h).
+  // Only speeds folding up; the default does nothing.
   virtual void prefetch(const fb::Event& event, int stage) const {
     (void)event;
     (void)stage;

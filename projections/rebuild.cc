@@ -9,6 +9,7 @@
 
 #include "ledger/bounded_queue.h"
 #include "ledger/event_codec.h"
+#include "ledger/prefetch.h"
 #include "ledger/snapshot.h"
 
 namespace refah::proj {
@@ -85,12 +86,13 @@ RebuildResult rebuild_from(const EventLog& log, Seq after_seq, const Hash32& aft
     };
     const std::size_t n = chunk.bodies.size();
     into.begin_batch();
-    for (std::size_t i = 0; i < n; ++i) {
-      // The card figures are far larger than the caches: load them ahead of the fold.
-      if (i + 16 < n) into.prefetch(*event_at(i + 16), 1);
-      if (i + 8 < n) into.prefetch(*event_at(i + 8), 2);
-      into.apply(*event_at(i));
-    }
+    // The card figures are far larger than the caches: load them ahead of the fold.
+    for_each_prefetched(
+        n, [&](std::size_t i, int stage) { into.prefetch(*event_at(i), stage); },
+        [&](std::size_t i) {
+          into.apply(*event_at(i));
+          return true;
+        });
     into.end_batch(chunk.last_seq, chunk.last_time_us);
     result.events = chunk.last_seq;
   }

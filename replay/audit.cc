@@ -937,12 +937,7 @@ class StateFolder {
     // Two stages ahead of the event being decided: the index slots of its card (and a new card's
     // holder), then the records they name (State::prefetch).
     auto prefetch = [&](std::size_t i, int stage) { state_->prefetch(c.event(i), stage); };
-    constexpr std::size_t kSlotAhead = 16, kCardAhead = 8;
-    for (std::size_t i = 0; i < std::min(n, kSlotAhead); ++i) prefetch(i, 1);
-    for (std::size_t i = 0; i < std::min(n, kCardAhead); ++i) prefetch(i, 2);
-    for (std::size_t i = 0; i < n && state_ok_; ++i) {
-      if (i + kSlotAhead < n) prefetch(i + kSlotAhead, 1);
-      if (i + kCardAhead < n) prefetch(i + kCardAhead, 2);
+    for_each_prefetched(n, prefetch, [&](std::size_t i) {
       const fb::Event& e = c.event(i);
       const Seq seq = c.first_seq + i;
       seen_ = seq;
@@ -953,11 +948,12 @@ class StateFolder {
         add_finding(findings_, dropped_, o_.findings_max, FindingKind::kRedecision, seq,
                     s.message() + " (the ledger's fold refuses it; no later event is decided again)");
         state_ok_ = false;
-        break;
+        return false;
       }
       folded_ = seq;
       if (points_.at(seq)) digests_.push_back(DigestAt{seq, state_->digest()});
-    }
+      return true;
+    });
   }
 
   const Plan& plan_;
@@ -996,12 +992,9 @@ class ProjectionsFolder {
     const std::size_t n = c.size();
     TimeUs last_time = 0;
     proj_.begin_batch();
-    for (std::size_t i = 0; i < std::min<std::size_t>(n, 16); ++i) proj_.prefetch(c.event(i), 1);
-    for (std::size_t i = 0; i < std::min<std::size_t>(n, 8); ++i) proj_.prefetch(c.event(i), 2);
-    for (std::size_t i = 0; i < n; ++i) {
-      // The card figures are far larger than the caches: load them ahead of the fold.
-      if (i + 16 < n) proj_.prefetch(c.event(i + 16), 1);
-      if (i + 8 < n) proj_.prefetch(c.event(i + 8), 2);
+    // The card figures are far larger than the caches: load them ahead of the fold.
+    auto prefetch = [&](std::size_t i, int stage) { proj_.prefetch(c.event(i), stage); };
+    for_each_prefetched(n, prefetch, [&](std::size_t i) {
       const fb::Event& e = c.event(i);
       proj_.apply(e);
       folded_ = c.first_seq + i;
@@ -1012,7 +1005,8 @@ class ProjectionsFolder {
         digests_.push_back(DigestAt{folded_, proj_.digest()});
         proj_.begin_batch();
       }
-    }
+      return true;
+    });
     proj_.end_batch(folded_, last_time);
   }
 
@@ -1367,6 +1361,15 @@ Result<AuditReport> run_audit(Inputs& in, Source& src, const AuditOptions& o) {
   return r;
 }
 
+// A log that cannot be opened: damage the storage layer detects at open (the head record, an
+// export's header) is the report's one finding; anything else is an error.
+Result<AuditReport> unopenable(const Status& s) {
+  if (s.code() != Status::Code::kCorruption) return s;
+  AuditReport r;
+  r.findings.push_back(AuditFinding{FindingKind::kHead, 0, s.message()});
+  return r;
+}
+
 Status check_options(const AuditOptions& o) {
   if (o.checkpoint && !o.trusted_key)
     return Status::invalid_argument("a checkpoint is verified only against a trusted public key");
@@ -1380,12 +1383,7 @@ Result<AuditReport> audit_data_dir(const std::string& data_dir, const AuditOptio
   if (Status s = check_options(o); !s.is_ok()) return s;
   const auto t0 = std::chrono::steady_clock::now();
   auto opened = EventLog::open_secondary(data_dir);
-  if (!opened.is_ok()) {
-    if (opened.status().code() != Status::Code::kCorruption) return opened.status();
-    AuditReport r;
-    r.findings.push_back(AuditFinding{FindingKind::kHead, 0, opened.status().message()});
-    return r;
-  }
+  if (!opened.is_ok()) return unopenable(opened.status());
   const EventLog& log = *opened.value();
   Inputs in;
   Plan& plan = in.plan;
@@ -1439,12 +1437,7 @@ Result<AuditReport> audit_export(const std::string& path, const AuditOptions& o)
   if (Status s = check_options(o); !s.is_ok()) return s;
   const auto t0 = std::chrono::steady_clock::now();
   auto opened = ExportReader::open(path);
-  if (!opened.is_ok()) {
-    if (opened.status().code() != Status::Code::kCorruption) return opened.status();
-    AuditReport r;
-    r.findings.push_back(AuditFinding{FindingKind::kHead, 0, opened.status().message()});
-    return r;
-  }
+  if (!opened.is_ok()) return unopenable(opened.status());
   ExportReader& reader = *opened.value();
   const ExportHeader& h = reader.header();
   Inputs in;
