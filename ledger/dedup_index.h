@@ -43,6 +43,8 @@ class DedupIndex final : public CommitSink {
   [[nodiscard]] static Result<std::unique_ptr<DedupIndex>> open(EventLog& log, std::size_t recent_ids_max);
   ~DedupIndex() override;
 
+  // The CommitSink's prefetch of an event stays visible beside this one (it does nothing here).
+  using CommitSink::prefetch;
   void prefetch(const Bytes16& id) const;
   // The entry of id, nullopt if the id is new, or an I/O error reading the disk part.
   [[nodiscard]] Result<std::optional<Found>> find(const Bytes16& id);

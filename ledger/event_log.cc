@@ -18,6 +18,7 @@
 #include "ledger/event_log.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
@@ -30,6 +31,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -37,6 +40,7 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/head_record.h"
 
 namespace refah {
 namespace {
@@ -49,6 +53,7 @@ constexpr char kCfMeta[] = "meta";
 constexpr char kMetaFormat[] = "format";
 constexpr char kMetaHead[] = "head";
 constexpr char kMetaDedupThrough[] = "dedup_through";
+constexpr char kMetaHeadRecord[] = "head_record";
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::ok();
@@ -87,6 +92,38 @@ rocksdb::ColumnFamilyOptions events_cf_options() {
   return o;
 }
 
+// RocksDB's info log, with the lines that name damaged write-ahead log records kept aside ("<file>:
+// dropping <n> bytes; Corruption: ..."), so that a refused open can say which file was damaged.
+class WalDamageLog final : public rocksdb::LoggerWrapper {
+ public:
+  explicit WalDamageLog(std::shared_ptr<rocksdb::Logger> target)
+      : rocksdb::LoggerWrapper(target.get()), target_(std::move(target)) {}
+  using rocksdb::LoggerWrapper::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    va_list copy;
+    va_copy(copy, ap);
+    char line[512];
+    std::vsnprintf(line, sizeof line, format, copy);
+    va_end(copy);
+    if (std::strstr(line, "dropping") != nullptr) {
+      std::lock_guard lk(mu_);
+      if (lines_.size() < 4) lines_.emplace_back(line);
+    }
+    rocksdb::LoggerWrapper::Logv(level, format, ap);
+  }
+  std::string what() const {
+    std::lock_guard lk(mu_);
+    std::string out;
+    for (const auto& l : lines_) out += " (" + l + ")";
+    return out;
+  }
+
+ private:
+  std::shared_ptr<rocksdb::Logger> target_;  // owned here: the wrapper holds a plain pointer
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
 }  // namespace
 
 struct EventLog::Impl {
@@ -104,8 +141,10 @@ struct EventLog::Impl {
   mutable std::mutex head_mu;  // head_seq and head_hash: written by the writer, read by anyone
   Seq head_seq = 0;
   Hash32 head_hash{};
+  std::unique_ptr<HeadRecord> head_record;  // writable opens only
 
   ~Impl() {
+    if (head_record) (void)head_record->sync();  // close() paths report; here best effort
     for (auto* h : handles) {
       if (db) db->DestroyColumnFamilyHandle(h);
     }
@@ -117,6 +156,8 @@ struct EventLog::Impl {
     }
   }
   Status restore_head(bool check_head_event);
+  Status check_head_record(const std::optional<HeadRecord::Head>& record) const;
+  Status start_head_record();
 };
 
 struct EventLog::Batch::Impl {
@@ -197,6 +238,16 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
     std::filesystem::create_directories(options.dir, ec);
     if (ec) return Status::io_error("creating " + options.dir + ": " + ec.message());
   }
+  // The head record is read before RocksDB opens: a secondary then catches up to at least it, and
+  // a directory whose database is gone is refused before anything is made in it.
+  auto record = HeadRecord::read(options.dir);
+  if (!record.is_ok()) return record.status();
+  if (record.value() && record.value()->seq > 0 &&
+      !std::filesystem::exists(std::filesystem::path(options.dir) / "CURRENT")) {
+    return Status::corruption(options.dir + " held a ledger up to seq " + std::to_string(record.value()->seq) +
+                              " (" + HeadRecord::kFileName + ") but its database is gone; refusing to open it as a "
+                              "new ledger: restore the directory from a backup");
+  }
   auto impl = std::make_unique<Impl>();
   impl->dir = options.dir;
   impl->read_only = options.read_only || options.secondary;
@@ -216,7 +267,12 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.paranoid_checks = true;
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Recovery of the write-ahead log (chosen by tests/ledger/recovery_test.cc; docs/ARCHITECTURE.md):
+  // a record torn at the very end (a crash during a write: never acknowledged, since writes are
+  // synced before anyone is answered) is dropped; damage anywhere before it is refused. Point-in-
+  // time recovery would silently keep what precedes the damage, and absolute consistency would
+  // refuse the torn tail every crash leaves.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 4;
   // Flushes and compactions bypass the page cache where the filesystem allows it: measured, the
@@ -246,6 +302,15 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
       {kCfSnapshots, small},
       {kCfMeta, small},
   };
+  std::shared_ptr<WalDamageLog> damage;
+  if (!options.secondary) {
+    std::shared_ptr<rocksdb::Logger> file_log;
+    if (rocksdb::CreateLoggerFromOptions(options.dir, db_options, &file_log).ok()) {
+      file_log->SetInfoLogLevel(db_options.info_log_level);
+      damage = std::make_shared<WalDamageLog>(std::move(file_log));
+      db_options.info_log = damage;
+    }
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.secondary) {
@@ -258,7 +323,14 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   } else {
     s = rocksdb::DB::Open(db_options, options.dir, cfs, &impl->handles, &raw);
   }
-  if (!s.ok()) return from_rocks(s, "opening " + options.dir);
+  if (!s.ok()) {
+    Status st = from_rocks(s, "opening " + options.dir);
+    if (st.code() != Status::Code::kCorruption || damage == nullptr) return st;
+    return Status::corruption(st.message() + damage->what() +
+                              ". The write-ahead log is damaged before its end: refusing to open it (a shorter "
+                              "history would be served); keep this directory as it is and restore from a backup "
+                              "or a replica");
+  }
   impl->db.reset(raw);
   if (options.secondary) {
     s = impl->db->TryCatchUpWithPrimary();
@@ -295,6 +367,10 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   }
   Status hs = impl->restore_head(options.check_head_event);
   if (!hs.is_ok()) return hs;
+  if (Status rs = impl->check_head_record(record.value()); !rs.is_ok()) return rs;
+  if (!impl->read_only) {
+    if (Status rs = impl->start_head_record(); !rs.is_ok()) return rs;
+  }
   std::string through;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kMetaDedupThrough, &through);
   if (s.ok()) {
@@ -372,6 +448,54 @@ Status EventLog::Impl::restore_head(bool check_head_event) {
   return Status::ok();
 }
 
+// The log must reach every head it durably recorded outside its WAL (ledger/head_record.h), with
+// the same hash there: otherwise acknowledged events are gone (a damaged, truncated or deleted
+// write-ahead log) and the log would be served shorter than what its clients were told.
+Status EventLog::Impl::check_head_record(const std::optional<HeadRecord::Head>& record) const {
+  const std::string file = (std::filesystem::path(dir) / HeadRecord::kFileName).string();
+  if (!record) {
+    std::string marker;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMetaHeadRecord, &marker);
+    if (s.ok()) return Status::corruption(file + " is missing, and this ledger keeps one: refusing to open without it");
+    if (!s.IsNotFound()) return from_rocks(s, "reading the head record marker");
+    return Status::ok();  // a new directory, or one from before head records
+  }
+  const std::string what_to_do =
+      ": acknowledged events are missing from the log (a damaged or deleted write-ahead log?). Refusing to "
+      "serve a shorter history; keep this directory as it is for inspection and restore from a backup or a replica";
+  if (record->seq > head_seq) {
+    return Status::corruption("the log's head is seq " + std::to_string(head_seq) + " but " + file +
+                              " says seq " + std::to_string(record->seq) + " was durable" + what_to_do);
+  }
+  if (record->seq == 0) return Status::ok();
+  std::string value;
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(record->seq, key);
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), events, rocksdb::Slice(reinterpret_cast<char*>(key), 8), &value);
+  if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "reading event " + std::to_string(record->seq));
+  if (s.IsNotFound() || value.size() < kEventHeaderBytes ||
+      std::memcmp(value.data() + 1, record->hash.data(), 32) != 0) {
+    return Status::corruption("event " + std::to_string(record->seq) + " differs from the one " + file +
+                              " recorded" + what_to_do);
+  }
+  return Status::ok();
+}
+
+// Writable opens: the head record starts at the log's head, and the ledger notes (synced) that it
+// keeps one, so that a lost head record file is noticed too.
+Status EventLog::Impl::start_head_record() {
+  auto opened = HeadRecord::open(dir, HeadRecord::Head{head_seq, head_hash});
+  if (!opened.is_ok()) return opened.status();
+  head_record = std::move(opened).value();
+  std::string marker;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMetaHeadRecord, &marker);
+  if (s.ok()) return Status::ok();
+  if (!s.IsNotFound()) return from_rocks(s, "reading the head record marker");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db->Put(wo, meta, kMetaHeadRecord, "1"), "writing the head record marker");
+}
+
 Status EventLog::append(Batch& batch) {
   if (batch.count() == 0) return Status::ok();
   if (impl_->read_only) return Status::invalid_argument("log opened read-only");
@@ -386,10 +510,13 @@ Status EventLog::append(Batch& batch) {
   wo.sync = true;
   s = impl_->db->Write(wo, &wb);
   if (!s.ok()) return from_rocks(s, "appending events");
-  std::lock_guard lk(impl_->head_mu);
-  impl_->head_seq = batch.last_seq();
-  impl_->head_hash = batch.last_hash();
-  return Status::ok();
+  {
+    std::lock_guard lk(impl_->head_mu);
+    impl_->head_seq = batch.last_seq();
+    impl_->head_hash = batch.last_hash();
+  }
+  // Durable now; recorded outside the WAL before anyone is answered (ledger/head_record.h).
+  return impl_->head_record->record(HeadRecord::Head{batch.last_seq(), batch.last_hash()});
 }
 
 Result<std::string> EventLog::get(Seq seq) const {

@@ -7,12 +7,17 @@
 // that are not durable): the ledger goes fail-stop and answers STORAGE_FAILED from then on.
 #include "ledger/ledger.h"
 
+#include <sys/statvfs.h>
+
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "ledger/assert.h"
@@ -129,6 +134,72 @@ Outcome outcome_of_event(const fb::Event& e) {
   }
   return o;
 }
+
+// ---- Free space: the writer never lets RocksDB run the disk full ----
+// RocksDB 7.8 (Debian's, built with assertions) does not survive a full disk: once a write to its
+// info log (the LOG file) fails, the next line logged trips the assertion in
+// WritableFileWriter::AssertFalseAndGetStatusForPrevError() and the process aborts; after a
+// failed synced write RocksDB's recovery thread logs at once, and every later open logs too. So
+// before each synced write the writer checks that the data directory's filesystem keeps free
+//   kFreeBytesFloor + the size of the write-ahead log files
+// (a flush of the memtables, and the flush of the recovered log at the next open, each write a
+// table about the WAL's size; the rest is room for snapshots, idempotency files, MANIFEST and
+// OPTIONS). Below it commands are refused with STORAGE_FAILED, nothing is decided and nothing is
+// appended; reads go on. Writes resume by themselves once free space is kFreeBytesResume above it.
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+constexpr std::uint64_t kFreeBytesFloor = 64 * kMiB;
+constexpr std::uint64_t kFreeBytesResume = 16 * kMiB;
+// Free space is measured (statvfs and a listing of the WAL files, some tens of microseconds) at
+// most this often while far from the floor; between measurements the writer counts what it
+// appends, and measures before every batch once that estimate comes within kSpaceNear of the
+// floor (appends count twice: they use space and grow the WAL part of the floor; one batch of
+// 4,096 commands stores under 4 MiB).
+constexpr auto kSpaceCheckEvery = std::chrono::milliseconds(100);
+constexpr std::uint64_t kSpaceNear = 16 * kMiB;
+
+struct DiskSpace {
+  std::uint64_t free_bytes = 0;  // available to an unprivileged process (statvfs f_bavail)
+  std::uint64_t wal_bytes = 0;   // RocksDB's write-ahead log files (NNNNNN.log) in the directory
+  std::uint64_t floor() const { return kFreeBytesFloor + wal_bytes; }
+};
+
+std::optional<DiskSpace> measure_disk_space(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return std::nullopt;
+  DiskSpace d;
+  d.free_bytes = static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= 4 || !name.ends_with(".log") || name[0] < '0' || name[0] > '9') continue;
+    std::error_code size_ec;  // a WAL deleted after a flush meanwhile: not counted
+    const std::uintmax_t size = it->file_size(size_ec);
+    if (!size_ec) d.wal_bytes += size;
+  }
+  return d;
+}
+
+std::string mib_text(std::uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(kMiB));
+  return buf;
+}
+
+std::string low_space_message(const std::string& dir, const DiskSpace& d) {
+  return "writes paused: " + dir + " has " + mib_text(d.free_bytes) + " free, under the floor of " +
+         mib_text(d.floor()) + " (" + mib_text(kFreeBytesFloor) + " and the write-ahead log's " +
+         mib_text(d.wal_bytes) + "); they resume by themselves at " + mib_text(d.floor() + kFreeBytesResume) +
+         " free";
+}
+
+// Every submission answered with one reason for each of its commands.
+void answer_all(std::vector<Submission>& subs, Reason reason) {
+  for (auto& s : subs) {
+    s.outcomes.assign(s.commands.size(), Outcome{reason});
+    s.done(std::move(s.outcomes));
+  }
+  subs.clear();
+}
 }  // namespace
 
 struct Ledger::Impl {
@@ -160,7 +231,7 @@ struct Ledger::Impl {
 
   void run();
   void process(std::vector<Submission>& subs);
-  std::unique_ptr<State> load_snapshot();
+  Result<std::unique_ptr<State>> load_snapshot();
   Status refill_dedup(Seq up_to_seq);
   void write_snapshot();
   Seq last_snapshot_seq = 0;
@@ -189,16 +260,32 @@ struct Ledger::Impl {
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
   void fail(const std::string& why, std::vector<Submission>& subs);
+
+  // Free space (see kFreeBytesFloor). space_low and space_message are written only by the writer
+  // thread (and close() after it has stopped), under queue_mu; the writer reads space_low without it.
+  bool space_low = false;
+  std::string space_message;
+  std::chrono::steady_clock::time_point space_checked_at{};  // writer thread
+  std::uint64_t space_headroom = 0;        // free bytes over the floor at the last measurement
+  std::uint64_t appended_since_check = 0;  // bytes appended since then
+  // Writer thread: whether the next batch may be written; measures when due (or when `now`).
+  bool room_to_write(bool now = false);
+  // Writer thread, writes paused: answers resent commands already in the log with their first
+  // answer, every other command with STORAGE_FAILED (in the writer, not at submit(), so a client
+  // that keeps trying is answered per command and the server logs no error per request).
+  void refuse_for_space(std::vector<Submission>& subs);
 };
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::unique_ptr<State> Ledger::Impl::load_snapshot() {
+Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
   std::unique_ptr<State> loaded;
+  Seq ahead = 0;
   Status s = log->newest_snapshots([&](Seq seq, std::span<const std::uint8_t> value) {
-    if (seq > log->head_seq()) {  // written ahead of a head that did not survive: unusable
-      ++stats.snapshots_ignored;
-      return false;
+    if (seq > log->head_seq()) {
+      // Snapshots are taken of durable states only: one past the head means the log lost events.
+      ahead = seq;
+      return true;
     }
     auto decoded = decode_snapshot(value);
     // The snapshot must describe this log (its head hash is the stored hash of event seq) before
@@ -211,7 +298,13 @@ std::unique_ptr<State> Ledger::Impl::load_snapshot() {
     loaded = std::move(decoded.value().state);
     return true;
   });
-  if (!s.is_ok()) return nullptr;
+  if (ahead != 0) {
+    return Status::corruption("a snapshot at seq " + std::to_string(ahead) + " is past the log's head " +
+                              std::to_string(log->head_seq()) +
+                              ": acknowledged events are missing from the log. Refusing to serve a shorter history; "
+                              "keep this directory as it is and restore from a backup or a replica");
+  }
+  if (!s.is_ok()) return std::unique_ptr<State>();  // unreadable snapshots: replay from zero
   if (loaded != nullptr) {
     stats.snapshot_loaded_seq = loaded->head_seq();
     last_snapshot_seq = loaded->head_seq();
@@ -270,7 +363,15 @@ void Ledger::Impl::snapshot_loop() {
     lk.unlock();
     const std::string bytes = encode_snapshot(*copy, sink_save);
     copy.reset();
-    Status st = log->write_snapshot_file(seq, bytes, path);
+    // Written beside the writer's appends: the whole file over the floor (kFreeBytesFloor).
+    Status st;
+    if (const auto d = measure_disk_space(log->dir()); d && d->free_bytes < d->floor() + bytes.size()) {
+      st = Status::io_error("snapshot at seq " + std::to_string(seq) + " skipped: " + mib_text(d->free_bytes) +
+                            " free on " + log->dir() + ", under the floor of " + mib_text(d->floor()) +
+                            " and the snapshot's " + mib_text(bytes.size()));
+    } else {
+      st = log->write_snapshot_file(seq, bytes, path);
+    }
     lk.lock();
     snap_status = st;
     snap_requested = false;
@@ -314,6 +415,13 @@ void Ledger::Impl::wait_snapshot() {
 void Ledger::Impl::write_snapshot() {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string bytes = encode_snapshot(*state, options.sink);
+  // It goes through the WAL and is flushed into a table later: twice its size, over the floor.
+  if (const auto d = measure_disk_space(log->dir()); d && d->free_bytes < d->floor() + 2 * bytes.size()) {
+    stats.snapshot_error = "snapshot at seq " + std::to_string(state->head_seq()) + " skipped: " +
+                           mib_text(d->free_bytes) + " free on " + log->dir() + ", under the floor of " +
+                           mib_text(d->floor()) + " and twice the snapshot's " + mib_text(bytes.size());
+    return;
+  }
   Status s = log->put_snapshot(state->head_seq(), bytes);
   if (s.is_ok()) {
     // Two are kept: the new one and the one before it, in case the newest proves unusable.
@@ -351,7 +459,12 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   } tee;
   tee.a = impl->dedup.get();
   tee.b = options.sink;
-  std::unique_ptr<State> start = options.replay_from_zero ? nullptr : impl->load_snapshot();
+  std::unique_ptr<State> start;
+  if (!options.replay_from_zero) {
+    auto loaded = impl->load_snapshot();
+    if (!loaded.is_ok()) return loaded.status();
+    start = std::move(loaded).value();
+  }
   if (start == nullptr) start = std::make_unique<State>();
   // The idempotency ids of events between the disk part and the snapshot are not in the tail.
   if (Status s = impl->refill_dedup(start->head_seq()); !s.is_ok()) return s;
@@ -384,7 +497,13 @@ void Ledger::close() {
   }
   impl_->snap_cv.notify_all();
   if (impl_->snapshot_thread.joinable()) impl_->snapshot_thread.join();
-  if (impl_->log && !impl_->state_poisoned) {
+  if (impl_->log && !impl_->state_poisoned && !impl_->room_to_write(/*now=*/true)) {
+    // The disk is low (kFreeBytesFloor): no spill and no snapshot, either of which could run
+    // RocksDB out of space; the next open replays the events since the last snapshot instead.
+    (void)impl_->log->sync_wal();
+    std::lock_guard qlk(impl_->queue_mu);
+    impl_->stats.snapshot_error = "not written, " + impl_->space_message;
+  } else if (impl_->log && !impl_->state_poisoned) {
     // A clean close: every idempotency id to disk and a snapshot at the head, so the next open
     // reads neither events nor ids back. A failure here costs the next open time, not data.
     if (Status s = impl_->dedup->spill_all(impl_->state->head_seq()); !s.is_ok())
@@ -450,12 +569,12 @@ Seq Ledger::head_seq() const {
 
 bool Ledger::failed() const {
   std::lock_guard lk(impl_->queue_mu);
-  return impl_->failed;
+  return impl_->failed || impl_->space_low;  // the second clears itself once space is freed
 }
 
 std::string Ledger::failure_message() const {
   std::lock_guard lk(impl_->queue_mu);
-  return impl_->failure;
+  return impl_->failed ? impl_->failure : impl_->space_message;
 }
 
 void Ledger::Impl::run() {
@@ -468,6 +587,12 @@ void Ledger::Impl::run() {
       if (snapshot_due(1) && !queue_cv.wait_for(lk, kSnapshotQuiet, has_work)) {
         lk.unlock();
         take_snapshot();
+        continue;
+      }
+      // Writes paused for free space: measure again every kSpaceCheckEvery, busy or idle.
+      if (space_low && !failed && !queue_cv.wait_for(lk, kSpaceCheckEvery, has_work)) {
+        lk.unlock();
+        (void)room_to_write();
         continue;
       }
       queue_cv.wait(lk, has_work);
@@ -485,6 +610,10 @@ void Ledger::Impl::run() {
         continue;
       }
     }
+    if (!room_to_write()) {  // the disk is low (kFreeBytesFloor): nothing decided, nothing written
+      refuse_for_space(taken);
+      continue;
+    }
     process(taken);
     for (auto& s : taken) s.done(std::move(s.outcomes));
     taken.clear();
@@ -495,7 +624,7 @@ void Ledger::Impl::run() {
 bool Ledger::Impl::snapshot_due(Seq intervals) const {
   // `failed` is written only by this thread, so it reads it without queue_mu; after a failed write
   // the state holds events that are not durable and must never reach a snapshot.
-  return options.snapshot_every_events != 0 && !snap_running && !failed &&
+  return options.snapshot_every_events != 0 && !snap_running && !failed && !space_low &&
          state->head_seq() - last_snapshot_seq >= intervals * options.snapshot_every_events;
 }
 
@@ -510,13 +639,54 @@ void Ledger::Impl::fail(const std::string& why, std::vector<Submission>& subs) {
     if (!failed) {
       failed = true;
       failure = why;
+      // The free-space floor keeps the ledger's own writes off a full disk; this is another
+      // process (or RocksDB's own files) filling it.
+      if (why.find("No space left") != std::string::npos || why.find("NoSpace") != std::string::npos)
+        failure += " (the disk is full: free space on it, then reopen the ledger; nothing acknowledged is lost)";
     }
   }
-  for (auto& s : subs) {
-    s.outcomes.assign(s.commands.size(), Outcome{Reason::kStorageFailed});
-    s.done(std::move(s.outcomes));
+  answer_all(subs, Reason::kStorageFailed);
+}
+
+void Ledger::Impl::refuse_for_space(std::vector<Submission>& subs) {
+  {
+    std::lock_guard lk(state_mu);
+    batch_outcomes.clear();
+    for (auto& s : subs) {
+      s.outcomes.clear();
+      for (const Command& cmd : s.commands) {
+        auto found = dedup->find(cmd.client_event_id);
+        s.outcomes.push_back(found.is_ok() && found.value()
+                                 ? duplicate_answer(found.value()->seq, found.value()->digest, command_digest(cmd.body))
+                                 : Outcome{Reason::kStorageFailed});
+      }
+    }
   }
+  for (auto& s : subs) s.done(std::move(s.outcomes));
   subs.clear();
+}
+
+bool Ledger::Impl::room_to_write(bool now) {
+  const auto t = std::chrono::steady_clock::now();
+  if (!now && t - space_checked_at < kSpaceCheckEvery) {
+    if (space_low) return false;  // measured under kSpaceCheckEvery ago
+    if (space_headroom >= 2 * appended_since_check + kSpaceNear) return true;
+  }
+  const std::optional<DiskSpace> d = measure_disk_space(log->dir());
+  space_checked_at = t;
+  appended_since_check = 0;
+  if (!d) {  // statvfs failed: no new verdict (a write that fails still fail-stops)
+    space_headroom = 0;
+    return !space_low;
+  }
+  const bool low = d->free_bytes < d->floor() + (space_low ? kFreeBytesResume : 0);
+  space_headroom = d->free_bytes > d->floor() ? d->free_bytes - d->floor() : 0;
+  if (low || space_low) {
+    std::lock_guard lk(queue_mu);
+    space_low = low;
+    space_message = low ? low_space_message(log->dir(), *d) : std::string();
+  }
+  return !low;
 }
 
 Ledger::WriterStats Ledger::writer_stats() const {
@@ -579,6 +749,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   }
   stats.write_ns += static_cast<std::uint64_t>(
       std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
+  appended_since_check += batch.bytes() + 32 * batch.count();  // values, keys and WAL framing
   if (options.sink != nullptr) {
     auto event_at = [&](std::size_t i) {
       return fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + batch_bodies[i].first));

@@ -68,6 +68,12 @@ inline constexpr std::size_t dedup_memory_ids_max = std::size_t{1} << 20;
 // crash replays at most this many events (about 10 s at 5M), and a clean close writes one at the head.
 inline constexpr Seq snapshot_every_events = 5'000'000;
 
+// The head record (ledger/head_record.h) is written after every synced batch and fdatasynced at
+// most this often: after a power cut it still covers what was acknowledged until this long before
+// (after a process crash, everything). One fdatasync of a small file costs ~0.1-0.2 ms, so at 100 ms
+// the writer spends at most 0.2 % of its time on it.
+inline constexpr std::uint32_t head_record_sync_interval_ms = 100;
+
 // Statement lines in one page: each line is one read from the log.
 inline constexpr std::size_t statement_page_max = 1'000;
 

@@ -1,4 +1,4 @@
-// County table of Khuzestan (2016 census figures from shared/data/khuzestan-counties-2016.csv).
+// County table of Khuzestan (2016 census figures from share/khuzestan-counties-2016.csv).
 #include "ledger/province.h"
 
 #include <array>

@@ -12,7 +12,7 @@ namespace refah {
 
 struct County {
   CountyCode code;           // 1-based, stable
-  std::string_view name_en;  // as in shared/data/khuzestan-counties-2016.csv
+  std::string_view name_en;  // as in share/khuzestan-counties-2016.csv
   std::string_view name_fa;
   std::uint32_t population_2016;  // 2016 census; 0 where the source has no figure
   bool pilot;                     // one of the four pilot counties

@@ -49,7 +49,9 @@ bool read_limits(const toml::table& t, Limits& l, std::string& e) {
       t, {"frame_bytes_max", "batch_commands_max", "requests_in_flight_max", "connections_max",
           "handshake_timeout_ms", "read_timeout_ms", "idle_timeout_ms", "write_queue_bytes_max",
           "heavy_queries_max", "verifier_depth_max", "verifier_tables_max",
-          "subscription_batch_events_max"});
+          "subscription_batch_events_max", "handshake_frame_bytes_max", "unauthenticated_max",
+          "unauthenticated_per_address_max", "buffers_bytes_max", "connection_reserved_bytes",
+          "venue_heavy_queries_max"});
   if (!unknown.empty()) {
     e = "unknown key [limits]." + unknown;
     return false;
@@ -65,7 +67,13 @@ bool read_limits(const toml::table& t, Limits& l, std::string& e) {
          take(t, "heavy_queries_max", l.heavy_queries_max, 1, 1'024, e) &&
          take(t, "verifier_depth_max", l.verifier_depth_max, 4, 1'024, e) &&
          take(t, "verifier_tables_max", l.verifier_tables_max, 16, 100'000'000, e) &&
-         take(t, "subscription_batch_events_max", l.subscription_batch_events_max, 1, 1 << 20, e);
+         take(t, "subscription_batch_events_max", l.subscription_batch_events_max, 1, 1 << 20, e) &&
+         take(t, "handshake_frame_bytes_max", l.handshake_frame_bytes_max, 64, 64 << 20, e) &&
+         take(t, "unauthenticated_max", l.unauthenticated_max, 1, 1 << 20, e) &&
+         take(t, "unauthenticated_per_address_max", l.unauthenticated_per_address_max, 1, 1 << 20, e) &&
+         take(t, "buffers_bytes_max", l.buffers_bytes_max, 1 << 20, kBig, e) &&
+         take(t, "connection_reserved_bytes", l.connection_reserved_bytes, 4096, kBig, e) &&
+         take(t, "venue_heavy_queries_max", l.venue_heavy_queries_max, 1, 1'024, e);
 }
 
 }  // namespace

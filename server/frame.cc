@@ -7,19 +7,29 @@
 namespace refah::server {
 
 namespace {
-constexpr std::size_t kReadChunkBytes = 64 * 1024;
-
 std::uint32_t load_le32(const std::uint8_t* p) {
   return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
          std::uint32_t{p[3]} << 24;
 }
 }  // namespace
 
-FrameDecoder::FrameDecoder(std::uint32_t frame_bytes_max) : frame_bytes_max_(frame_bytes_max) {}
+FrameDecoder::FrameDecoder(std::uint32_t frame_bytes_max, std::size_t read_chunk_bytes)
+    : frame_bytes_max_(frame_bytes_max), read_chunk_bytes_(read_chunk_bytes) {}
+
+void FrameDecoder::set_limits(std::uint32_t frame_bytes_max, std::size_t read_chunk_bytes) {
+  frame_bytes_max_ = frame_bytes_max;
+  read_chunk_bytes_ = read_chunk_bytes;
+}
 
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t bytes_min) {
-  if (begin_ == end_) begin_ = end_ = 0;
-  std::size_t want = bytes_min < kReadChunkBytes ? kReadChunkBytes : bytes_min;
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    // Nothing buffered: memory grown for a big frame goes back (a connection that once sent one
+    // does not keep holding it).
+    if (buffer_.capacity() > 2 * read_chunk_bytes_) std::vector<std::uint8_t>().swap(buffer_);
+    if (aligned_.capacity() * sizeof(std::uint64_t) > 2 * read_chunk_bytes_) std::vector<std::uint64_t>().swap(aligned_);
+  }
+  std::size_t want = bytes_min < read_chunk_bytes_ ? read_chunk_bytes_ : bytes_min;
   if (buffer_.size() - end_ < want) {
     // Move the unconsumed bytes to the front first; grow only if that is not enough.
     if (begin_ > 0) {

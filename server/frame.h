@@ -5,7 +5,7 @@
 //   body   := FlatBuffer, root Message, file identifier "RFW1" (server/schema/protocol.fbs)
 //
 // A length of 0 or above the frame limit is refused as soon as its four bytes are in, before any
-// memory is reserved for the body. Bodies are handed out 8-byte aligned (FlatBuffers reads in place).
+// memory is reserved for the body. Buffers grown for a big frame are given back once it is consumed. Bodies are handed out 8-byte aligned (FlatBuffers reads in place).
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,13 @@ inline constexpr std::size_t kFrameHeaderBytes = 4;
 
 class FrameDecoder {
  public:
-  explicit FrameDecoder(std::uint32_t frame_bytes_max);
+  static constexpr std::size_t kReadChunkBytes = 64 * 1024;
+  explicit FrameDecoder(std::uint32_t frame_bytes_max, std::size_t read_chunk_bytes = kReadChunkBytes);
+
+  // A new frame limit and read size (the handshake's small ones, then the session's).
+  void set_limits(std::uint32_t frame_bytes_max, std::size_t read_chunk_bytes);
+  // Bytes the decoder holds (its buffers' capacity): counted against the server's buffer bound.
+  std::size_t held_bytes() const { return buffer_.capacity() + aligned_.capacity() * sizeof(std::uint64_t); }
 
   // Room for at least `bytes_min` more received bytes; call commit() with how many were written.
   std::span<std::uint8_t> prepare(std::size_t bytes_min);
@@ -38,6 +44,7 @@ class FrameDecoder {
 
  private:
   std::uint32_t frame_bytes_max_;
+  std::size_t read_chunk_bytes_;
   std::vector<std::uint8_t> buffer_;
   std::size_t begin_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte

@@ -20,9 +20,22 @@ struct Limits {
   // Requests read but not yet answered, per connection. Enough to keep a venue gateway's pipe full
   // (64 x 256 visits) while bounding what one client can queue.
   std::size_t requests_in_flight_max = 64;
-  // Connections at once; one more is answered OVERLOADED and closed. Each costs about 100 KiB at
-  // most (read buffer grows to the frame limit only while a big frame arrives).
+  // Before the handshake a frame may be no larger than this (nor than frame_bytes_max): an
+  // Authenticate is about 100 bytes.
+  std::uint32_t handshake_frame_bytes_max = 512;
+  // Authenticated clients at once; one more is answered OVERLOADED and closed after its handshake.
   std::size_t connections_max = 1'024;
+  // Connections that have not authenticated yet, in a pool of their own, and from one address. A
+  // newcomer to a full pool (or from an address at its share) takes the place of the oldest waiting
+  // one (server/admission.h): squatting sockets cannot keep honest clients from logging in.
+  std::size_t unauthenticated_max = 256;
+  std::size_t unauthenticated_per_address_max = 64;
+  // Server-wide bound on connection buffers (answers queued for clients and partly received
+  // frames), and the part of it every connection may hold without asking (server/buffer_budget.h).
+  // Past the shared rest, the connection holding the most is cut and the asker is answered
+  // OVERLOADED. (connections_max + unauthenticated_max) reserves must leave half the bound shared.
+  std::size_t buffers_bytes_max = std::size_t{1} << 30;
+  std::size_t connection_reserved_bytes = 256u << 10;
   // Time from accept to a good Authenticate.
   std::uint32_t handshake_timeout_ms = 5'000;
   // Time from a frame's first byte to its last: a stalled half frame is closed at this deadline.
@@ -33,8 +46,11 @@ struct Limits {
   // subscription stops reading the log at half of it and resumes when the client catches up.
   std::size_t write_queue_bytes_max = 8u << 20;
   // Expensive queries (as-of rebuilds, statements, coverage) running or queued at once, server-wide;
-  // one more is answered OVERLOADED. Each as-of rebuild holds a copy of the projections.
+  // one more is answered OVERLOADED. Each as-of rebuild holds a copy of the projections. Readers
+  // (admins, auditors) and venues have a query thread and a count each: a venue's as-of balances
+  // never queue or refuse an auditor's totals. A venue client has one expensive query at a time.
   std::size_t heavy_queries_max = 4;
+  std::size_t venue_heavy_queries_max = 2;
   // FlatBuffers Verifier limits for a request: nesting depth and number of tables. A Submit of
   // 4,096 commands has about 8,200 tables.
   std::uint32_t verifier_depth_max = 16;

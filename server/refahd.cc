@@ -3,8 +3,10 @@
 // in flight, writes a snapshot, signs a checkpoint (with a checkpoint key) and exits 0. Meanwhile
 // the main thread logs a status line and signs a checkpoint on their schedules. See
 // docs/OPERATIONS.md.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -22,6 +24,7 @@
 #include "ledger/sha256.h"
 #include "projections/projections.h"
 #include "replay/checkpoint.h"
+#include "replay/checkpoint_guard.h"
 #include "server/config.h"
 #include "server/demo.h"
 #include "server/server.h"
@@ -29,6 +32,10 @@
 using namespace refah;
 
 namespace {
+
+// Exit status when the data directory holds a damaged or shortened history (docs/OPERATIONS.md):
+// refahd refuses to serve it, and restarting it will not help.
+constexpr int kExitDamaged = 3;
 
 struct Flags {
   std::string config_file, data_dir, listen, keys_file, log_level;
@@ -83,6 +90,35 @@ bool write_checkpoint(const replay::SigningKey& key, const Ledger& ledger, const
   return true;
 }
 
+// Opening the data directory writes to it: RocksDB flushes the write-ahead log it recovers into a
+// table (about the log's size) and writes a new MANIFEST, OPTIONS file, info LOG and WAL. Without
+// that room RocksDB 7.8 aborts (an assertion after a failed write to its LOG) at every start, so
+// refahd looks first. Returns why it cannot start, or "" when there is room (or nothing to measure).
+std::string no_room_to_open(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+  constexpr std::uint64_t kOpenSlack = 8 * kMiB;  // MANIFEST, OPTIONS, LOG, the new WAL's start
+  std::error_code ec;
+  fs::path fs_path = data_dir;  // a new data directory: the filesystem it will be made on
+  while (!fs_path.empty() && !fs::exists(fs_path, ec)) fs_path = fs_path.parent_path();
+  struct statvfs v {};
+  if (::statvfs(fs_path.empty() ? "." : fs_path.c_str(), &v) != 0) return "";
+  const std::uint64_t free_bytes = static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+  std::uint64_t wal_bytes = 0;
+  for (fs::directory_iterator it(data_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code size_ec;
+    if (name.size() > 4 && name.ends_with(".log") && name[0] >= '0' && name[0] <= '9')
+      wal_bytes += it->file_size(size_ec);
+  }
+  if (free_bytes >= wal_bytes + kOpenSlack) return "";
+  const auto mib = [&](std::uint64_t b) { return fmt::format("{:.1f} MiB", static_cast<double>(b) / kMiB); };
+  return fmt::format("the disk is full: {} has {} free, and opening it needs about {} ({} of write-ahead log "
+                     "that RocksDB flushes into a table at open, and {} for its MANIFEST, OPTIONS, LOG and "
+                     "new log). Free space on that filesystem and start refahd again; nothing acknowledged is lost",
+                     data_dir, mib(free_bytes), mib(wal_bytes + kOpenSlack), mib(wal_bytes), mib(kOpenSlack));
+}
+
 int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log,
           const sigset_t& signals) {
   auto keys_file = config.keys_file;
@@ -100,13 +136,21 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
   lo.data_dir = config.data_dir;
   lo.sink = &feed;
   lo.snapshot_every_events = config.snapshot_every_events;
+  if (const std::string full = no_room_to_open(config.data_dir); !full.empty()) {
+    log->error("cannot open the ledger in {}: {}", config.data_dir, full);
+    return 1;
+  }
   const auto open_start = std::chrono::steady_clock::now();
   auto opened = Ledger::open(lo, clock);
   if (!opened.is_ok()) {
     log->error("cannot open the ledger in {}: {}", config.data_dir, opened.status().to_string());
-    return 1;
+    return opened.status().code() == Status::Code::kCorruption ? kExitDamaged : 1;
   }
   std::unique_ptr<Ledger> ledger = std::move(opened).value();
+  if (Status s = replay::check_log_reaches_checkpoints(*ledger->log(), checkpoints_dir); !s.is_ok()) {
+    log->error("cannot serve the ledger in {}: {}", config.data_dir, s.to_string());
+    return kExitDamaged;
+  }
   const double open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
 
   load::Programme programme;
@@ -228,6 +272,10 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Answer buffers above 256 KiB are mapped on their own and given back to the system when freed
+  // (glibc otherwise raises this threshold as big blocks are freed and keeps them in its heap), so
+  // that memory taken by closed connections leaves the process.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   // Signals are taken by sigtimedwait on the main thread: block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -24,6 +24,8 @@
 #include "ledger/sha256.h"
 #include "projections/rebuild.h"
 #include "projections/statement.h"
+#include "server/admission.h"
+#include "server/buffer_budget.h"
 #include "server/frame.h"
 #include "server/wire.h"
 
@@ -62,10 +64,16 @@ struct Server::Impl {
   Impl(const Options& o, Ledger& l, proj::Projections& p, Feed& f, const KeyStore& k,
        std::shared_ptr<spdlog::logger> lg)
       : options(o), ledger(l), projections(p), feed(f), keys(k), log(std::move(lg)),
+        admission(o.limits),
+        budget(o.limits.buffers_bytes_max -
+               (o.limits.connections_max + o.limits.unauthenticated_max) * o.limits.connection_reserved_bytes),
         acceptor(io), work(asio::make_work_guard(io)) {}
 
   void do_accept();
-  void on_session_closed(Session* s);
+  void admit(tcp::socket socket);
+  void on_session_closed(Admission::Key key);
+  void close_session(Admission::Key key, const char* why);
+  void cut_biggest();
   void add_waiting(const std::shared_ptr<Session>& s);
   void wake_waiting();
 
@@ -75,19 +83,25 @@ struct Server::Impl {
   Feed& feed;
   const KeyStore& keys;
   std::shared_ptr<spdlog::logger> log;
+  Admission admission;
+  BufferBudget budget;
+  std::atomic<bool> cutting{false};  // a cut of the biggest holder is on its way
 
   asio::io_context io;  // first member destroyed last: sockets and timers need it
   tcp::acceptor acceptor;
   asio::executor_work_guard<asio::io_context::executor_type> work;
-  asio::thread_pool heavy{1};
+  asio::thread_pool heavy{1};        // readers' expensive queries
+  asio::thread_pool venue_heavy{1};  // venues' expensive queries
   std::vector<std::thread> threads;
   std::atomic<std::size_t> heavy_in_flight{0};
+  std::atomic<std::size_t> venue_heavy_in_flight{0};
   std::atomic<bool> draining{false};
   bool stopped = false;
 
   std::mutex sessions_mu;
   std::condition_variable sessions_cv;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  Admission::Key next_key = 0;  // on the acceptor's strand
+  std::unordered_map<Admission::Key, std::weak_ptr<Session>> sessions;
 
   // Submissions handed to the ledger whose answer is not yet with their session. shutdown() waits
   // for none to be left before it stops the io_context: a completion run later (on the writer
@@ -117,21 +131,26 @@ struct Server::Impl {
 
   struct Counters {
     std::atomic<std::uint64_t> accepted{0}, refused{0}, auth_failures{0}, requests{0}, commands{0},
-        refusals{0};
+        refusals{0}, evicted{0}, cut{0};
   } counters;
 };
 
 // One connection. Every handler runs on the socket's strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server::Impl& server, tcp::socket socket)
-      : s_(server), limits_(server.options.limits), socket_(std::move(socket)),
-        timer_(socket_.get_executor()), decoder_(limits_.frame_bytes_max) {
+  // Before the handshake frames are small and read a kilobyte at a time (handshake_frame_bytes_max).
+  static constexpr std::size_t kHandshakeReadBytes = 1024;
+
+  Session(Server::Impl& server, tcp::socket socket, Admission::Key key, std::string peer)
+      : s_(server), limits_(server.options.limits), key_(key), socket_(std::move(socket)),
+        timer_(socket_.get_executor()), decoder_(std::min(limits_.handshake_frame_bytes_max, limits_.frame_bytes_max), kHandshakeReadBytes),
+        peer_(std::move(peer)), account_(server.budget, limits_.connection_reserved_bytes) {
     error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
-    peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
     socket_.set_option(tcp::no_delay(true), ec);
   }
+
+  Admission::Key key() const { return key_; }
+  std::size_t held_bytes() const { return account_.held(); }
 
   void start() {
     accepted_at_ = last_activity_ = SteadyClock::now();
@@ -168,7 +187,8 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
     timer_.cancel();
-    s_.on_session_closed(this);
+    if (!writing_) release_answers();
+    s_.on_session_closed(key_);
   }
 
  private:
@@ -176,6 +196,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_read() {
     if (closed_ || !reading_ || closing_) return;
     auto buf = decoder_.prepare(4096);
+    if (!account_held()) {
+      s_.log->warn("{}: no buffer room for a {}-byte read buffer (server-wide bound); closing", who(),
+                   decoder_.held_bytes());
+      return refuse(0, Reason::kOverloaded, "the server's connection buffers are full; retry later", true);
+    }
     socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
                               self->on_read(ec, n);
@@ -199,11 +224,13 @@ class Session : public std::enable_shared_from_this<Session> {
       const auto next = decoder_.next(body);
       if (next == FrameDecoder::Next::kNeedMore) break;
       if (next == FrameDecoder::Next::kTooLarge) {
-        s_.log->warn("{}: frame of {} bytes refused (limit {}); closing", who(), decoder_.refused_length(),
-                     limits_.frame_bytes_max);
+        const std::uint32_t limit =
+            actor_ ? limits_.frame_bytes_max : std::min(limits_.handshake_frame_bytes_max, limits_.frame_bytes_max);
+        s_.log->warn("{}: frame of {} bytes refused (limit {}{}); closing", who(), decoder_.refused_length(), limit,
+                     actor_ ? "" : " before the handshake");
         return refuse(0, Reason::kFrameTooLarge,
                       "frame of " + std::to_string(decoder_.refused_length()) + " bytes; the limit is " +
-                          std::to_string(limits_.frame_bytes_max),
+                          std::to_string(limit) + (actor_ ? "" : " before the handshake"),
                       true);
       }
       completed = true;
@@ -257,7 +284,14 @@ class Session : public std::enable_shared_from_this<Session> {
                    key == nullptr ? "unknown client" : "wrong MAC");
       return refuse(m.id(), Reason::kAuthFailed, "authentication failed", true);
     }
+    if (!s_.admission.authenticate(key_)) {
+      s_.counters.refused.fetch_add(1, std::memory_order_relaxed);
+      s_.log->warn("client {} from {} refused: {} clients connected (limit {})", a->client_id(), peer_,
+                   s_.admission.authenticated(), limits_.connections_max);
+      return refuse(m.id(), Reason::kOverloaded, "too many connections", true);
+    }
     actor_ = key->actor;
+    decoder_.set_limits(limits_.frame_bytes_max, FrameDecoder::kReadChunkBytes);
     s_.log->info("client {} ({}, {}) authenticated from {}", key->actor.id, key->name,
                  role_name(key->actor.role), peer_);
     const EventLog* log = s_.ledger.log();
@@ -308,6 +342,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse(id, Reason::kBatchTooLarge,
                     std::to_string(n) + " commands; the limit is " + std::to_string(limits_.batch_commands_max),
                     false);
+    }
+    if (!proto::commands_distinct(sub)) {
+      s_.log->warn("{}: Submit refused: it names one command table twice", who());
+      return refuse(id, Reason::kInvalidArgument, "a Submit names the same command table twice", false);
     }
     s_.counters.commands.fetch_add(n, std::memory_order_relaxed);
     std::vector<Command> commands;
@@ -515,17 +553,26 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Runs an expensive query on its class's thread: venues and readers never wait for each other.
   void heavy(std::uint64_t id, std::function<Frame()> work) {
-    if (s_.heavy_in_flight.fetch_add(1) >= limits_.heavy_queries_max) {
-      s_.heavy_in_flight.fetch_sub(1);
+    const bool venue = actor_->role == Role::kVenue;
+    if (venue && heavy_in_flight_ >= 1) {
+      return refuse(id, Reason::kOverloaded, "one expensive query at a time for a venue; retry later", false);
+    }
+    auto& count = venue ? s_.venue_heavy_in_flight : s_.heavy_in_flight;
+    const std::size_t max = venue ? limits_.venue_heavy_queries_max : limits_.heavy_queries_max;
+    if (count.fetch_add(1) >= max) {
+      count.fetch_sub(1);
       return refuse(id, Reason::kOverloaded, "too many expensive queries running; retry later", false);
     }
     ++in_flight_;
-    asio::post(s_.heavy, [self = shared_from_this(), work = std::move(work)]() mutable {
+    ++heavy_in_flight_;
+    asio::post(venue ? s_.venue_heavy : s_.heavy, [self = shared_from_this(), work = std::move(work), &count]() mutable {
       Frame f = work();
-      self->s_.heavy_in_flight.fetch_sub(1);
+      count.fetch_sub(1);
       asio::post(self->socket_.get_executor(), [self, f = std::move(f)]() mutable {
         --self->in_flight_;
+        --self->heavy_in_flight_;
         if (!self->closed_) self->send(std::move(f));
         self->finish_if_done();
       });
@@ -614,9 +661,33 @@ class Session : public std::enable_shared_from_this<Session> {
                    limits_.write_queue_bytes_max);
       return close_now();
     }
+    if (!account_held(f.size())) {
+      // The shared rest of the buffer bound is gone: the biggest holder is cut, and this answer is
+      // replaced by a small refusal from this connection's reserve (a Submit's outcome is then
+      // read again by resending it: the first answer comes back).
+      s_.cut_biggest();
+      Frame refusal = proto::encode_error(0, Reason::kOverloaded, "the server's answer buffers are full; resend");
+      if (!account_held(refusal.size())) {
+        s_.log->warn("{}: {} bytes held past the server-wide buffer bound; closing", who(), account_.held());
+        return close_now();
+      }
+      s_.log->warn("{}: a {}-byte answer dropped: the server-wide buffer bound is reached", who(), f.size());
+      f = std::move(refusal);
+    }
     out_bytes_ += f.size();
     out_.push_back(std::move(f));
     do_write();
+  }
+
+  // Counts what this connection holds (receive buffers, queued answers and `extra` more) against the
+  // server's bound; false when the shared rest cannot cover it.
+  bool account_held(std::size_t extra = 0) { return account_.set_held(decoder_.held_bytes() + out_bytes_ + extra); }
+
+  // Queued answers are dropped once no write uses them (the connection is closed).
+  void release_answers() {
+    out_.clear();
+    out_bytes_ = 0;
+    (void)account_.set_held(0);
   }
 
   void do_write() {
@@ -634,7 +705,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(const error_code& ec, std::size_t frames) {
     writing_ = false;
-    if (closed_) return;
+    if (closed_) return release_answers();
     if (ec) {
       s_.log->debug("write to {}: {}", peer_, ec.message());
       return close_now();
@@ -643,6 +714,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out_bytes_ -= out_.front().size();
       out_.pop_front();
     }
+    (void)account_held();  // shrinking: never refused
     last_activity_ = SteadyClock::now();
     if (sub_paused_ && out_bytes_ <= limits_.write_queue_bytes_max / 4) {
       sub_paused_ = false;
@@ -705,6 +777,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Server::Impl& s_;
   const Limits& limits_;
+  const Admission::Key key_;
   tcp::socket socket_;
   asio::steady_timer timer_;
   FrameDecoder decoder_;
@@ -712,6 +785,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Actor> actor_;
   std::string peer_;
   std::size_t in_flight_ = 0;
+  std::size_t heavy_in_flight_ = 0;
   std::deque<Frame> out_;
   std::vector<asio::const_buffer> gather_;
   std::size_t out_bytes_ = 0;
@@ -727,6 +801,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool sub_paused_ = false;
   std::uint64_t sub_id_ = 0;
   Seq sub_next_ = 0;
+  BufferAccount account_;  // last: gives its shared bytes back after everything else is gone
 };
 
 void Server::Impl::do_accept() {
@@ -738,36 +813,86 @@ void Server::Impl::do_accept() {
       t->async_wait([this, t](const error_code&) { do_accept(); });
       return;
     }
-    std::size_t open = 0;
-    {
-      std::lock_guard lk(sessions_mu);
-      open = sessions.size();
-    }
-    if (open >= options.limits.connections_max || draining) {
-      counters.refused.fetch_add(1, std::memory_order_relaxed);
-      log->warn("connection refused: {} open (limit {})", open, options.limits.connections_max);
-      const Frame f = proto::encode_error(0, draining ? Reason::kShuttingDown : Reason::kOverloaded,
-                                          draining ? "shutting down" : "too many connections");
-      error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(f), ignored);
-      socket.close(ignored);
-    } else {
-      counters.accepted.fetch_add(1, std::memory_order_relaxed);
-      auto session = std::make_shared<Session>(*this, std::move(socket));
-      {
-        std::lock_guard lk(sessions_mu);
-        sessions.emplace(session.get(), session);
-      }
-      session->start();
-    }
+    admit(std::move(socket));
     do_accept();
   });
 }
 
-void Server::Impl::on_session_closed(Session* s) {
+// A new connection: refused while draining; otherwise admitted, in place of an older connection
+// still waiting to authenticate when its pool or address is full (server/admission.h).
+void Server::Impl::admit(tcp::socket socket) {
+  error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  const std::string address = ec ? std::string("?") : ep.address().to_string();
+  if (draining) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    const Frame f = proto::encode_error(0, Reason::kShuttingDown, "shutting down");
+    error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(f), ignored);
+    socket.close(ignored);
+    return;
+  }
+  counters.accepted.fetch_add(1, std::memory_order_relaxed);
+  const Admission::Key key = ++next_key;
+  const Admission::Arrival arrival = admission.arrive(key, address);
+  if (arrival.evict) {
+    counters.evicted.fetch_add(1, std::memory_order_relaxed);
+    close_session(*arrival.evict, "unauthenticated, pushed out by a newer connection");
+  }
+  auto session = std::make_shared<Session>(*this, std::move(socket), key,
+                                           ec ? std::string("?") : address + ":" + std::to_string(ep.port()));
+  {
+    std::lock_guard lk(sessions_mu);
+    sessions.emplace(key, session);
+  }
+  session->start();
+}
+
+void Server::Impl::close_session(Admission::Key key, const char* why) {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lk(sessions_mu);
+    if (auto it = sessions.find(key); it != sessions.end()) s = it->second.lock();
+  }
+  if (s == nullptr) return;
+  log->debug("closing connection {}: {}", key, why);
+  asio::post(s->executor(), [s] { s->close_now(); });
+}
+
+// The shared rest of the buffer bound ran out: the connection holding the most (a client that does
+// not read its answers, as a rule) is closed, once at a time.
+void Server::Impl::cut_biggest() {
+  if (cutting.exchange(true)) return;
+  std::shared_ptr<Session> biggest;
+  {
+    std::lock_guard lk(sessions_mu);
+    std::size_t most = options.limits.connection_reserved_bytes;
+    for (auto& [key, w] : sessions) {
+      auto sp = w.lock();
+      if (sp && sp->held_bytes() > most) {
+        most = sp->held_bytes();
+        biggest = std::move(sp);
+      }
+    }
+  }
+  if (biggest == nullptr) {
+    cutting = false;
+    return;
+  }
+  counters.cut.fetch_add(1, std::memory_order_relaxed);
+  log->warn("connection buffers at the server-wide bound: closing connection {} holding {} bytes",
+            biggest->key(), biggest->held_bytes());
+  asio::post(biggest->executor(), [this, biggest] {
+    biggest->close_now();
+    cutting = false;
+  });
+}
+
+void Server::Impl::on_session_closed(Admission::Key key) {
+  admission.left(key);
   std::lock_guard lk(sessions_mu);
-  sessions.erase(s);
+  sessions.erase(key);
   sessions_cv.notify_all();
 }
 
@@ -860,6 +985,8 @@ void Server::shutdown(std::uint32_t drain_timeout_ms) {
   s.feed.set_listener(nullptr);
   s.heavy.stop();
   s.heavy.join();
+  s.venue_heavy.stop();
+  s.venue_heavy.join();
   s.work.reset();
   s.io.stop();
   for (auto& t : s.threads) t.join();
@@ -879,6 +1006,10 @@ Server::Stats Server::stats() const {
   out.requests = s.counters.requests.load();
   out.commands = s.counters.commands.load();
   out.refusals = s.counters.refusals.load();
+  out.unauthenticated_open = s.admission.unauthenticated();
+  out.evicted = s.counters.evicted.load();
+  out.cut = s.counters.cut.load();
+  out.buffers_shared_bytes = s.budget.used();
   return out;
 }
 
@@ -954,6 +1085,15 @@ std::string check_limits(const Limits& l) {
     return "batch_commands_max must be 1 .. " + std::to_string(limits::submission_commands_max);
   if (l.requests_in_flight_max < 1) return "requests_in_flight_max must be at least 1";
   if (l.connections_max < 1) return "connections_max must be at least 1";
+  if (l.handshake_frame_bytes_max < 64) return "handshake_frame_bytes_max must be at least 64";
+  if (l.unauthenticated_max < 1 || l.unauthenticated_per_address_max < 1)
+    return "unauthenticated_max and unauthenticated_per_address_max must be at least 1";
+  if (l.connection_reserved_bytes < 4096) return "connection_reserved_bytes must be at least 4096";
+  if ((l.connections_max + l.unauthenticated_max) > l.buffers_bytes_max / 2 / l.connection_reserved_bytes)
+    return "buffers_bytes_max must be at least twice (connections_max + unauthenticated_max) x connection_reserved_bytes";
+  if (l.buffers_bytes_max / 2 < l.write_queue_bytes_max + l.frame_bytes_max)
+    return "buffers_bytes_max must be at least twice write_queue_bytes_max + frame_bytes_max";
+  if (l.venue_heavy_queries_max < 1) return "venue_heavy_queries_max must be at least 1";
   if (l.handshake_timeout_ms < 1 || l.read_timeout_ms < 1 || l.idle_timeout_ms < 1)
     return "timeouts must be at least 1 ms";
   if (l.write_queue_bytes_max < l.frame_bytes_max) return "write_queue_bytes_max must be at least frame_bytes_max";

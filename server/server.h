@@ -64,12 +64,16 @@ class Server {
 
   struct Stats {
     std::uint64_t connections_accepted = 0;
-    std::uint64_t connections_refused = 0;  // over connections_max
+    std::uint64_t connections_refused = 0;  // over connections_max (after the handshake), or draining
     std::uint64_t connections_open = 0;
     std::uint64_t auth_failures = 0;
     std::uint64_t requests = 0;
     std::uint64_t commands = 0;
     std::uint64_t refusals = 0;  // requests answered with an Error frame
+    std::uint64_t unauthenticated_open = 0;  // connections still in their handshake
+    std::uint64_t evicted = 0;  // unauthenticated connections pushed out by newer ones
+    std::uint64_t cut = 0;      // connections closed for holding the most at the buffer bound
+    std::uint64_t buffers_shared_bytes = 0;  // held beyond the connections' reserves, now
   };
   Stats stats() const;
 

@@ -4,6 +4,7 @@
 #include "server/wire.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "projections/projections.h"
 #include "projections/statement.h"
@@ -62,6 +63,9 @@ fbs::Offset<wire::AsOf> as_of_offset(fbs::FlatBufferBuilder& fbb, AsOf a) {
 using BodyOrField = std::variant<CommandBody, const char*>;
 
 BodyOrField body_of(const wire::Command& c) {
+  // The verifier accepts a union whose tag is set and whose table is absent: every case below
+  // dereferences its table, so absence is refused here, once, for every kind.
+  if (c.body() == nullptr) return "body";
   switch (c.body_type()) {
     case wire::CommandBody::DefineNeighbourhood: {
       const auto* b = c.body_as_DefineNeighbourhood();
@@ -136,7 +140,25 @@ const wire::Message* verify_message(std::span<const std::uint8_t> body, std::uin
   if (!wire::MessageBufferHasIdentifier(body.data())) return nullptr;
   fbs::Verifier v(body.data(), body.size(), depth_max, tables_max);
   if (!wire::VerifyMessageBuffer(v)) return nullptr;
-  return wire::GetMessage(body.data());
+  const wire::Message* m = wire::GetMessage(body.data());
+  // The verifier accepts a union tag with no table (a null union value); every handler reads the
+  // table, so a set tag without one is malformed, before and after the handshake alike.
+  if (m->body_type() != wire::Body::NONE && m->body() == nullptr) return nullptr;
+  return m;
+}
+
+bool commands_distinct(const wire::Submit& submit) {
+  const auto* commands = submit.commands();
+  if (commands == nullptr || commands->size() < 2) return true;
+  const std::uint32_t n = commands->size();
+  std::vector<const wire::Command*> tables(n);
+  for (std::uint32_t i = 0; i < n; ++i) tables[i] = commands->Get(i);
+  // Builders lay tables out in creation order (descending addresses): checked without sorting.
+  const bool descending = std::adjacent_find(tables.begin(), tables.end(), std::less_equal<>()) == tables.end();
+  const bool ascending = std::adjacent_find(tables.begin(), tables.end(), std::greater_equal<>()) == tables.end();
+  if (descending || ascending) return true;
+  std::sort(tables.begin(), tables.end(), std::less<>());
+  return std::adjacent_find(tables.begin(), tables.end()) == tables.end();
 }
 
 bool is_request(wire::Body kind) {

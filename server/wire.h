@@ -36,10 +36,15 @@ inline constexpr std::size_t kNonceBytes = 32;
 inline constexpr std::size_t kMacBytes = 32;
 
 // Verifies a frame body (FlatBuffers Verifier with the given depth and table limits, the file
-// identifier, the body's union tag) and returns its Message, or nullptr if it is malformed.
+// identifier, the body's union tag, and a body table present whenever the tag is set) and returns
+// its Message, or nullptr if it is malformed.
 // Unknown union tags verify (forward compatibility); check body_type() before use.
 const wire::Message* verify_message(std::span<const std::uint8_t> body, std::uint32_t depth_max,
                                     std::uint32_t tables_max);
+
+// False when a Submit's command vector names one Command table more than once (a frame of a few
+// KiB would otherwise be decided and answered as thousands of commands).
+bool commands_distinct(const wire::Submit& submit);
 
 // A body kind a client may send after the handshake.
 bool is_request(wire::Body kind);

@@ -224,7 +224,7 @@ TEST_CASE("Submits past requests_in_flight_max in one send are refused TOO_MANY_
 
 // ---- connections_max ----
 
-TEST_CASE("A connection past connections_max is answered OVERLOADED and closed; after one closes a new one is accepted",
+TEST_CASE("A client past connections_max is answered OVERLOADED at its handshake and closed; after one closes a new one is accepted",
           "[server]") {
   server::Limits limits;
   limits.connections_max = 2;
@@ -236,8 +236,10 @@ TEST_CASE("A connection past connections_max is answered OVERLOADED and closed; 
   require_serves(*second);
   CHECK(f.server().stats().connections_open == 2);
 
-  auto third = f.raw_connect();
-  require_error(next_answer(*third), Reason::kOverloaded, 0);
+  auto third = f.raw_connect();  // admitted to the handshake pool, refused once it authenticates
+  const Status refused = third->authenticate(kVenue10Client, test_secret(kVenue10Client), 5'000);
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.message(), Catch::Contains("OVERLOADED"));
   CHECK(closed_within(*third, 2'000));
   CHECK(f.server().stats().connections_refused == 1);
   require_serves(*first);  // the two below the limit are untouched
@@ -474,7 +476,14 @@ TEST_CASE("check_limits accepts the defaults and the smallest and largest allowe
   small.verifier_depth_max = 4;
   small.verifier_tables_max = 16;
   small.subscription_batch_events_max = 1;
+  small.handshake_frame_bytes_max = 64;
+  small.unauthenticated_max = small.unauthenticated_per_address_max = 1;
+  small.connection_reserved_bytes = 4096;
+  small.buffers_bytes_max = 4 * 4096;  // twice (1 + 1) reserves
+  small.venue_heavy_queries_max = 1;
   CHECK(server::check_limits(small) == "");
+  small.buffers_bytes_max -= 1;
+  CHECK_THAT(server::check_limits(small), Catch::Contains("buffers_bytes_max"));
   server::Limits large;
   large.frame_bytes_max = 64u << 20;
   large.write_queue_bytes_max = 64u << 20;
@@ -494,6 +503,12 @@ TEST_CASE("check_limits names each value that is out of range", "[server]") {
       {"batch_commands_max", [](server::Limits& l) { l.batch_commands_max = limits::submission_commands_max + 1; }},
       {"requests_in_flight_max", [](server::Limits& l) { l.requests_in_flight_max = 0; }},
       {"connections_max", [](server::Limits& l) { l.connections_max = 0; }},
+      {"handshake_frame_bytes_max", [](server::Limits& l) { l.handshake_frame_bytes_max = 63; }},
+      {"unauthenticated_max", [](server::Limits& l) { l.unauthenticated_max = 0; }},
+      {"unauthenticated_per_address_max", [](server::Limits& l) { l.unauthenticated_per_address_max = 0; }},
+      {"connection_reserved_bytes", [](server::Limits& l) { l.connection_reserved_bytes = 4095; }},
+      {"buffers_bytes_max", [](server::Limits& l) { l.buffers_bytes_max = 100u << 20; }},
+      {"venue_heavy_queries_max", [](server::Limits& l) { l.venue_heavy_queries_max = 0; }},
       {"timeouts", [](server::Limits& l) { l.handshake_timeout_ms = 0; }},
       {"timeouts", [](server::Limits& l) { l.read_timeout_ms = 0; }},
       {"timeouts", [](server::Limits& l) { l.idle_timeout_ms = 0; }},

@@ -1,5 +1,5 @@
 // A realistic programme for demos, the data generator and benchmarks: neighbourhoods generated
-// inside the real counties of shared/data/khuzestan-counties-2016.csv (populations summing to the
+// inside the real counties of share/khuzestan-counties-2016.csv (populations summing to the
 // county's), venues of every category, a rule set and cards. Deterministic from the seed.
 #pragma once
 
