@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "ledger/limits.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -205,6 +206,50 @@ bool enums_in_range(const fb::Event& e) {
       return true;
   }
 }
+
+// Times after this (9999-12-31 UTC) are damage: no clock records them, and the folds add windows
+// and time-zone offsets to recorded times.
+constexpr TimeUs kTimeUsMax = 253'402'300'799'999'999;
+bool time_ok(TimeUs t) { return t >= 0 && t <= kTimeUsMax; }
+// Money no larger than a balance may be (ledger/limits.h), so that no step of a fold overflows.
+bool money_ok(Rials r) { return r >= -limits::balance_rials_max && r <= limits::balance_rials_max; }
+
+// Values the folds compute with, in ranges no decided event leaves. A forged event with plausible
+// values still reaches the folds, whose re-decision and conservation checks name it.
+bool values_in_range(const fb::Event& e) {
+  if (!time_ok(e.recorded_at_us())) return false;
+  switch (e.payload_type()) {
+    case fb::Payload::RuleSetPublished: {
+      const auto* p = e.payload_as_RuleSetPublished();
+      return p->cancel_window_us() >= 0 && p->cancel_window_us() <= limits::cancel_window_us_max &&
+             p->visit_max_age_us() >= 0 && p->visit_max_age_us() <= limits::visit_max_age_us_max &&
+             p->utc_offset_minutes() >= limits::utc_offset_minutes_min &&
+             p->utc_offset_minutes() <= limits::utc_offset_minutes_max;
+    }
+    case fb::Payload::CardIssued:
+      return money_ok(e.payload_as_CardIssued()->initial_credit_rials());
+    case fb::Payload::CardToppedUp: {
+      const auto* p = e.payload_as_CardToppedUp();
+      return money_ok(p->amount_rials()) && money_ok(p->balance_after_rials());
+    }
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      return money_ok(p->list_price_rials()) && money_ok(p->subsidy_rials()) && money_ok(p->copay_rials()) &&
+             money_ok(p->balance_after_rials());
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      return money_ok(p->refund_rials()) && money_ok(p->balance_after_rials()) &&
+             time_ok(p->visit_recorded_at_us());
+    }
+    case fb::Payload::CardCancelled:
+      return money_ok(e.payload_as_CardCancelled()->released_rials());
+    case fb::Payload::CardReplaced:
+      return money_ok(e.payload_as_CardReplaced()->carried_rials());
+    default:
+      return true;
+  }
+}
 }  // namespace
 
 std::span<const std::uint8_t> EventScratch::hold(std::span<const std::uint8_t> bytes) {
@@ -263,6 +308,7 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
   if (e.client_event_id() == nullptr || e.prev_hash() == nullptr)
     return corrupt(expected_seq, "envelope misses an id or hash");
   if (!enums_in_range(e)) return corrupt(expected_seq, "enum out of range");
+  if (!values_in_range(e)) return corrupt(expected_seq, "value out of range");
   if (e.seq() != expected_seq) return corrupt(expected_seq, "sequence number does not match key");
   if (to_hash32(e.prev_hash()) != expected_prev_hash)
     return corrupt(expected_seq, "previous hash does not chain");

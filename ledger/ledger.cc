@@ -209,6 +209,7 @@ struct Ledger::Impl {
   std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
   std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
+  Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last durable seq
 
   mutable std::mutex state_mu;
   mutable std::mutex queue_mu;
@@ -257,6 +258,8 @@ struct Ledger::Impl {
   bool snap_running = false;  // writer thread only
   bool snap_requested = false, snap_done = false, snap_stop = false;  // guarded by snap_mu
   Status snap_status;
+  std::uint64_t snap_bytes = 0;           // guarded by snap_mu: the last snapshot encoded, bytes
+  std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
   void fail(const std::string& why, std::vector<Submission>& subs);
@@ -374,6 +377,7 @@ void Ledger::Impl::snapshot_loop() {
     }
     lk.lock();
     snap_status = st;
+    snap_bytes = bytes.size();
     snap_requested = false;
     snap_done = true;
     snap_cv.notify_all();
@@ -390,6 +394,7 @@ void Ledger::Impl::collect_snapshot() {
     if (!snap_done) return;
     snap_done = false;
     st = snap_status;
+    last_snapshot_bytes = snap_bytes;
     seq = snap_seq;
     path = snap_path;
   }
@@ -564,7 +569,8 @@ const EventLog* Ledger::log() const {
 
 Seq Ledger::head_seq() const {
   std::lock_guard lk(impl_->state_mu);
-  return impl_->state->head_seq();
+  // After a failed write the state holds the refused batch too: the head is what is durable.
+  return impl_->state_poisoned ? impl_->durable_head : impl_->state->head_seq();
 }
 
 bool Ledger::failed() const {
@@ -624,7 +630,10 @@ void Ledger::Impl::run() {
 bool Ledger::Impl::snapshot_due(Seq intervals) const {
   // `failed` is written only by this thread, so it reads it without queue_mu; after a failed write
   // the state holds events that are not durable and must never reach a snapshot.
+  // Nor while free space over the floor would not hold the last snapshot's size again (the
+  // snapshot thread skips it then, and the writer would stop to copy the state for nothing).
   return options.snapshot_every_events != 0 && !snap_running && !failed && !space_low &&
+         space_headroom >= last_snapshot_bytes + 2 * appended_since_check &&
          state->head_seq() - last_snapshot_seq >= intervals * options.snapshot_every_events;
 }
 
@@ -742,6 +751,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
                   : log->append(batch);
   if (!st.is_ok()) {
     state_poisoned = true;  // before the lock is released: no reader may see undurable events
+    durable_head = first - 1;
     lk.unlock();
     fail("event log write failed at sequence " + std::to_string(first) + ": " + st.to_string(),
          subs);

@@ -7,9 +7,13 @@
 // figures taken from the live projections or rebuilt as of a past point, and its answer encoded.
 // The ledger lives in a temp directory (on tmpfs when there is one) for the whole run and keeps
 // what every input adds to it.
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <thread>
 
 #include "ledger/event_log.h"
 #include "projections/rebuild.h"
@@ -23,8 +27,11 @@ namespace refah::fuzz {
 namespace {
 
 struct World {
-  World() { set_up_programme(f); }
-  test::LedgerFixture f;
+  World() { set_up_programme(*f); }
+  // Closed on a thread of its own: at exit this thread's thread_local objects are gone already,
+  // and closing the ledger hashes with one (sha256()'s per-thread hasher, ledger/sha256.cc).
+  ~World() { std::thread([this] { f.reset(); }).join(); }
+  std::unique_ptr<test::LedgerFixture> f = std::make_unique<test::LedgerFixture>();
   server::KeyStore keys = fuzz::keys();
   server::Limits limits;
 };
@@ -49,8 +56,8 @@ Result<std::unique_ptr<proj::Projections>> projections_as_of(const EventLog& log
 // (the server answers an Error otherwise).
 void with_view(proto::AsOf as_of, const std::function<void(const proj::View&)>& answer) {
   World& w = world();
-  if (as_of.now()) return w.f.projections().read(answer);
-  auto p = projections_as_of(*w.f.ledger().log(), as_of);
+  if (as_of.now()) return w.f->projections().read(answer);
+  auto p = projections_as_of(*w.f->ledger().log(), as_of);
   if (p.is_ok()) p.value()->read(answer);
 }
 
@@ -72,7 +79,7 @@ void submit(std::uint64_t id, const wire::Submit& sub, const Actor& actor) {
     }
   }
   if (!commands.empty()) {
-    const std::vector<Outcome> results = w.f.ledger().execute(std::move(commands));
+    const std::vector<Outcome> results = w.f->ledger().execute(std::move(commands));
     for (std::size_t k = 0; k < results.size(); ++k) outcomes[positions[k]] = results[k];
   }
   proto::encode_submit_result(id, outcomes);
@@ -84,9 +91,9 @@ void get_statement(std::uint64_t id, const wire::GetStatement& q) {
   const std::uint32_t limit = q.limit() == 0 ? 50 : q.limit();
   if (limit > limits::statement_page_max) return;
   const proto::AsOf as_of = proto::as_of_of(q.as_of());
-  const EventLog& log = *w.f.ledger().log();
+  const EventLog& log = *w.f->ledger().log();
   Seq seq = 0, newest = 0;
-  w.f.projections().read([&](const proj::View& v) {
+  w.f->projections().read([&](const proj::View& v) {
     seq = v.seq;
     const proj::CardBalance* c = v.balances.card(q.card());
     newest = c == nullptr ? 0 : c->last_event_seq;
@@ -112,7 +119,7 @@ void get_statement(std::uint64_t id, const wire::GetStatement& q) {
 
 // The first batch of a subscription.
 void subscribe(std::uint64_t id, const wire::Subscribe& q) {
-  const EventLog& log = *world().f.ledger().log();
+  const EventLog& log = *world().f->ledger().log();
   const Seq head = log.head_seq();
   const Seq from = q.from_seq() == 0 ? 1 : q.from_seq();
   if (from > head) return;  // past the head + 1 refused; at it, the server waits
@@ -183,7 +190,7 @@ void handshake(const wire::Message& m) {
                     server::mac_equal(std::span(a->mac()->data(), a->mac()->size()), expected);
   if (good) {
     proto::encode_authenticated(m.id(), key->actor.id, key->actor.role, key->actor.venue,
-                                w.f.ledger().head_seq());
+                                w.f->ledger().head_seq());
   }
 }
 

@@ -99,6 +99,19 @@ class WriterHold {
   bool released_ = false;
 };
 
+// Waits until the server has handed `total` commands since `base` to the ledger. The counter moves
+// just before the hand-over, in the same handler on the server's one io thread, so a request
+// answered on that thread afterwards proves the hand-over done.
+bool wait_handed_over(ServerFixture& f, std::uint64_t base, std::uint64_t total) {
+  if (!wait_until([&] { return f.server().stats().commands >= base + total; })) return false;
+  auto probe = proto::Client::connect("127.0.0.1", f.port(), 2'000);  // no REQUIRE: threads may be running
+  if (!probe.is_ok() || !probe.value()->authenticate(kAuditorClient, test_secret(kAuditorClient)).is_ok())
+    return false;
+  const std::uint64_t q = probe.value()->next_id();
+  auto m = probe.value()->call(proto::encode_get_balance(q, 1), q, kAnswerMs);
+  return m.is_ok() && m.value()->body_type() == wire::Body::Balance;
+}
+
 // One connection's answer to its Submit, or why there was none.
 struct Reply {
   Answer answer;
@@ -134,7 +147,7 @@ std::vector<Reply> send_together(ServerFixture& f, std::vector<std::unique_ptr<p
   start.arrive_and_wait();
   bool all_queued = true;
   if (hold) {
-    all_queued = wait_until([&] { return f.server().stats().commands >= base + total; });
+    all_queued = wait_handed_over(f, base, total);
     hold->release();
   }
   for (auto& t : threads) t.join();
@@ -263,7 +276,7 @@ TEST_CASE("A command whose answer was lost with its connection is applied once: 
     lost.reset();  // the connection closes with its answer unread
   };
   std::optional<WriterHold> hold;
-  std::uint64_t batches = 0;
+  std::uint64_t batches = 0, base = 0;
   SECTION("the first sending is durable before the resend") {
     send_and_hang_up();
     REQUIRE(wait_until([&] { return f.ledger().head_seq() == head + 1; }));
@@ -271,13 +284,16 @@ TEST_CASE("A command whose answer was lost with its connection is applied once: 
   SECTION("the first sending still waits in the writer's queue when the resend arrives") {
     hold.emplace(f);
     batches = f.ledger().writer_stats().batches;
-    const std::uint64_t base = f.server().stats().commands;
+    base = f.server().stats().commands;
     send_and_hang_up();
-    REQUIRE(wait_until([&] { return f.server().stats().commands == base + 1; }));
+    REQUIRE(wait_handed_over(f, base, 1));
   }
   const std::uint64_t id = again->next_id();
   REQUIRE(again->send(proto::encode_submit(id, std::span(&cmd, 1))).is_ok());
-  if (hold) hold->release();
+  if (hold) {
+    REQUIRE(wait_handed_over(f, base, 2));  // both wait in the queue: one batch decides them
+    hold->release();
+  }
   const Answer a = next_answer(*again, kAnswerMs);
   REQUIRE(a.kind == wire::Body::SubmitResult);
   CHECK(a.id == id);
@@ -290,7 +306,7 @@ TEST_CASE("A command whose answer was lost with its connection is applied once: 
   CHECK(f.ledger().head_seq() == head + 1);
   CHECK(seqs_with_id(*f.ledger().log(), cmd.client_event_id) == std::vector<Seq>{head + 1});
   CHECK(balance_now(f, 100) == 2'000'000 - kSubsidy);
-  if (hold) CHECK(f.ledger().writer_stats().batches == batches + 1);  // the first and the resend together
+  if (hold) CHECK(f.ledger().writer_stats().batches == batches + 1);  // one synced write
 }
 
 TEST_CASE("The same client event id with another command, in flight together on two connections, "
@@ -311,9 +327,9 @@ TEST_CASE("The same client event id with another command, in flight together on 
   const std::uint64_t batches = f.ledger().writer_stats().batches;
   const std::uint64_t base = f.server().stats().commands;
   REQUIRE(first_c->send(proto::encode_submit(7, std::span(&first, 1))).is_ok());
-  REQUIRE(wait_until([&] { return f.server().stats().commands == base + 1; }));
+  REQUIRE(wait_handed_over(f, base, 1));
   REQUIRE(other_c->send(proto::encode_submit(8, std::span(&other, 1))).is_ok());
-  REQUIRE(wait_until([&] { return f.server().stats().commands == base + 2; }));
+  REQUIRE(wait_handed_over(f, base, 2));
   hold.release();
   const Answer a = next_answer(*first_c, kAnswerMs);
   const Answer b = next_answer(*other_c, kAnswerMs);
