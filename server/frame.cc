@@ -29,6 +29,8 @@ std::span<std::uint8_t> FrameDecoder::prepare(std::size_t bytes_min) {
     if (buffer_.capacity() > 2 * read_chunk_bytes_) std::vector<std::uint8_t>().swap(buffer_);
     if (aligned_.capacity() * sizeof(std::uint64_t) > 2 * read_chunk_bytes_) std::vector<std::uint64_t>().swap(aligned_);
   }
+  // Room already there is used as it is; the buffer grows by a read chunk only when it is short.
+  if (buffer_.size() - end_ >= bytes_min && buffer_.size() > end_) return {buffer_.data() + end_, buffer_.size() - end_};
   std::size_t want = bytes_min < read_chunk_bytes_ ? read_chunk_bytes_ : bytes_min;
   if (buffer_.size() - end_ < want) {
     // Move the unconsumed bytes to the front first; grow only if that is not enough.

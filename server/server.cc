@@ -151,6 +151,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Admission::Key key() const { return key_; }
   std::size_t held_bytes() const { return account_.held(); }
+  // A subscription pauses at half its write queue and waits for room under the bound, so it is
+  // never the one cut for holding the most (set on its strand, read by cut_biggest).
+  bool subscriber() const { return subscriber_.load(std::memory_order_relaxed); }
 
   void start() {
     accepted_at_ = last_activity_ = SteadyClock::now();
@@ -195,7 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- reading ----
   void do_read() {
     if (closed_ || !reading_ || closing_) return;
-    auto buf = decoder_.prepare(4096);
+    auto buf = decoder_.prepare(1);
     if (!account_held()) {
       s_.log->warn("{}: no buffer room for a {}-byte read buffer (server-wide bound); closing", who(),
                    decoder_.held_bytes());
@@ -592,6 +595,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     s_.log->info("{}: subscribed from seq {}", who(), from);
     subscribed_ = true;
+    subscriber_ = true;
     sub_id_ = id;
     sub_next_ = from;
     pump();
@@ -636,7 +640,15 @@ class Session : public std::enable_shared_from_this<Session> {
       subscribed_ = false;
       return refuse(sub_id_, Reason::kStorageFailed, "could not read the log at seq " + std::to_string(sub_next_), false);
     }
-    send(proto::encode_event_batch(sub_id_, sub_next_, values, head));
+    Frame batch = proto::encode_event_batch(sub_id_, sub_next_, values, head);
+    if (!account_held(batch.size())) {
+      // No room under the server-wide bound: the batch waits (never dropped: a subscription has
+      // no gaps), and the timer tries again once answers have gone out or others have closed.
+      sub_paused_ = true;
+      sub_room_wait_ = true;
+      return;
+    }
+    send(std::move(batch));
     sub_next_ += values.size();
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
   }
@@ -718,6 +730,7 @@ class Session : public std::enable_shared_from_this<Session> {
     last_activity_ = SteadyClock::now();
     if (sub_paused_ && out_bytes_ <= limits_.write_queue_bytes_max / 4) {
       sub_paused_ = false;
+      sub_room_wait_ = false;
       pump();
     }
     do_write();
@@ -751,6 +764,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return close_now();
     }
     if (closing_) return arm_timer();
+    if (sub_room_wait_ && !writing_) {  // a subscription batch waiting for room under the bound
+      sub_paused_ = false;
+      sub_room_wait_ = false;
+      pump();
+    }
     if (!actor_ && now - accepted_at_ >= ms(limits_.handshake_timeout_ms)) {
       s_.log->warn("{}: no handshake within {} ms; closing", peer_, limits_.handshake_timeout_ms);
       refuse(0, Reason::kTimeout, "handshake deadline passed", true);
@@ -799,8 +817,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool subscribed_ = false;
   bool sub_waiting_ = false;
   bool sub_paused_ = false;
+  bool sub_room_wait_ = false;
   std::uint64_t sub_id_ = 0;
   Seq sub_next_ = 0;
+  std::atomic<bool> subscriber_{false};
   BufferAccount account_;  // last: gives its shared bytes back after everything else is gone
 };
 
@@ -870,7 +890,7 @@ void Server::Impl::cut_biggest() {
     std::size_t most = options.limits.connection_reserved_bytes;
     for (auto& [key, w] : sessions) {
       auto sp = w.lock();
-      if (sp && sp->held_bytes() > most) {
+      if (sp && !sp->subscriber() && sp->held_bytes() > most) {
         most = sp->held_bytes();
         biggest = std::move(sp);
       }
