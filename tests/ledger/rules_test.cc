@@ -703,7 +703,7 @@ TEST_CASE("A top-up adds its amount to the balance and reports balance_after", "
 // ---------------------------------------------------------------------------------------------
 
 TEST_CASE("The subsidy of a visit is list price times the tier share, floored, capped per "
-          "category; the holder pays the rest and the balance falls by the subsidy",
+          "category, the holder pays the rest and the balance falls by the subsidy",
           "[rules]") {
   LedgerFixture f;
   for (std::uint8_t tier = 1; tier <= 5; ++tier) REQUIRE(f.define_neighbourhood(tier, tier).accepted());
@@ -885,7 +885,7 @@ TEST_CASE("A third visit at one venue in one local day is refused with VENUE_DAI
   REQUIRE(f.visit(100, 10, 100'000, 4).accepted());
 }
 
-TEST_CASE("A visit that occurred more than visit_max_age ago is refused with STALE_VISIT; exactly "
+TEST_CASE("A visit that occurred more than visit_max_age ago is refused with STALE_VISIT, exactly "
           "visit_max_age ago is accepted",
           "[rules]") {
   LedgerFixture f;
@@ -898,7 +898,7 @@ TEST_CASE("A visit that occurred more than visit_max_age ago is refused with STA
 }
 
 TEST_CASE("A visit that occurred more than visit_future_skew_us_max ahead is refused with "
-          "STALE_VISIT; exactly at the skew is accepted",
+          "STALE_VISIT, exactly at the skew is accepted",
           "[rules]") {
   LedgerFixture f;
   f.standard_programme();
@@ -989,7 +989,7 @@ TEST_CASE("Cancelling a visit twice is refused with ALREADY_CANCELLED", "[rules]
   CHECK(balance_of(f, 100) == 2'000'000);
 }
 
-TEST_CASE("Cancelling a visit after the cancel window is refused with CANCEL_WINDOW_CLOSED; at "
+TEST_CASE("Cancelling a visit after the cancel window is refused with CANCEL_WINDOW_CLOSED, at "
           "exactly the window it is accepted",
           "[rules]") {
   LedgerFixture f;

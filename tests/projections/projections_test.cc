@@ -442,7 +442,7 @@ TEST_CASE("A cancelled card releases its balance, reads as cancelled, leaves the
 }
 
 TEST_CASE("A card replaced within its neighbourhood carries its balance to the new card, which "
-          "inherits the last visit; the neighbourhood's counts do not change",
+          "inherits the last visit, the neighbourhood's counts do not change",
           "[projections]") {
   ProjFixture pf;
   auto& f = pf.f;
@@ -491,7 +491,7 @@ TEST_CASE("A card replaced within its neighbourhood carries its balance to the n
 }
 
 TEST_CASE("A card replaced into another neighbourhood moves the active card, the holder's reach and "
-          "one card issued there; past visits and subsidy stay where they were spent",
+          "one card issued there, past visits and subsidy stay where they were spent",
           "[projections]") {
   ProjFixture pf;
   auto& f = pf.f;

@@ -244,7 +244,7 @@ TEST_CASE("checkpoint files: save then load, and load errors", "[checkpoint]") {
   CHECK_FALSE(save_checkpoint(c, dir + "/no/such/dir/1.checkpoint").is_ok());
 }
 
-TEST_CASE("keys: private PEM (mode 0600) and public PEM save and load; hex public keys", "[checkpoint]") {
+TEST_CASE("keys: private PEM (mode 0600) and public PEM save and load, hex public keys", "[checkpoint]") {
   TempDir t;
   const std::string dir = dir_of(t);
   const SigningKey key = new_key();

@@ -357,7 +357,7 @@ RuleSet rules_at(TimeUs effective) {
 
 }  // namespace
 
-TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps serving reads; "
+TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps serving reads, "
           "nothing acknowledged is lost, and writes resume once space is freed",
           "[server][disk]") {
   // 128 MiB: under the 141 MiB RocksDB preallocates for a write-ahead log, so tmpfs refuses that

@@ -224,7 +224,7 @@ TEST_CASE("Submits past requests_in_flight_max in one send are refused TOO_MANY_
 
 // ---- connections_max ----
 
-TEST_CASE("A client past connections_max is answered OVERLOADED at its handshake and closed; after one closes a new one is accepted",
+TEST_CASE("A client past connections_max is answered OVERLOADED at its handshake and closed, after one closes a new one is accepted",
           "[server]") {
   server::Limits limits;
   limits.connections_max = 2;

@@ -383,7 +383,7 @@ TEST_CASE("A batch whose middle command cannot be converted answers it INVALID_A
   CHECK(f.ledger().head_seq() == 8);
 }
 
-TEST_CASE("A venue cancels its own visit over TCP and the subsidy is refunded; an admin cancels "
+TEST_CASE("A venue cancels its own visit over TCP and the subsidy is refunded, an admin cancels "
           "another venue's visit",
           "[server]") {
   ServerFixture f;

@@ -54,7 +54,7 @@ Run generate(std::uint64_t seed, std::uint32_t days) {
 }
 }  // namespace
 
-TEST_CASE("The same seed generates the same log, byte for byte; another seed another", "[generator]") {
+TEST_CASE("The same seed generates the same log, byte for byte, another seed another", "[generator]") {
   const Run a = generate(42, 3), b = generate(42, 3), c = generate(43, 3);
   CHECK(a.events > 500);
   CHECK(a.events == b.events);
