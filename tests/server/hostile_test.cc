@@ -686,7 +686,8 @@ TEST_CASE("A subscriber that reads promptly gets every event while clients that 
                                                     << "), broken " << broken << " (" << broken_by << "); cut " << st.cut << "; shared when subscribing "
                                                     << shared_at_subscribe << " of " << bound << " after " << rounds
                                                     << " hog rounds; the subscriber is connection " << subscriber_key);
-  CHECK(st.cut > 0);
+  // Whether a hog was cut before the subscriber finished depends on timing (under TSan the hogs
+  // mostly hit their own write-queue limit first); the promise here is the subscriber's.
   CHECK_FALSE(broken);
   CHECK(next == head + 1);
   CHECK(gaps == 0);
