@@ -374,15 +374,22 @@ class Session : public std::enable_shared_from_this<Session> {
     const Reason queued = s_.ledger.submit(
         std::move(commands),
         [self, id, outcomes, positions, pending = s_.pending_submission()](std::vector<Outcome>&& results) mutable {
-          // Runs on the writer thread. The session and the token move into the posted handler, so
-          // that once this returns nothing of the ledger's holds them (Impl::ledger_pending).
-          auto executor = self->socket_.get_executor();
-          asio::post(executor, [self = std::move(self), id, outcomes = std::move(outcomes),
-                                positions = std::move(positions), results = std::move(results),
-                                pending = std::move(pending)]() mutable {
-            self->on_submitted(id, std::move(outcomes), positions, std::move(results));
-            pending.reset();  // the answer is with the session (written, or queued to be)
-          });
+          // Runs on the writer thread. The session and a copy of the token move into the posted
+          // handler, so that once this returns nothing of the ledger's holds the session. The
+          // count (Impl::ledger_pending) drops when both copies are gone: the handler's once the
+          // answer is with the session, this one once the writer thread has let go of the
+          // session's executor (its last reference may be the strand's, which must not outlive
+          // the io_context that shutdown() destroys next).
+          {
+            auto executor = self->socket_.get_executor();
+            asio::post(executor, [self = std::move(self), id, outcomes = std::move(outcomes),
+                                  positions = std::move(positions), results = std::move(results),
+                                  answered = pending]() mutable {
+              self->on_submitted(id, std::move(outcomes), positions, std::move(results));
+              answered.reset();  // the answer is with the session (written, or queued to be)
+            });
+          }
+          pending.reset();
         });
     if (queued != Reason::kOk) {
       --in_flight_;

@@ -96,6 +96,10 @@ std::string read_text(const fs::path& p) {
 
 // The last n lines of a text.
 std::string tail(const std::string& text, int n = 30) {
+  // A sanitizer's report is what explains an early exit: show it whole, not its last lines.
+  if (const std::size_t report = text.find("WARNING: ThreadSanitizer"); report != std::string::npos) {
+    return text.substr(report, 12'000);
+  }
   std::size_t at = text.size();
   for (int i = 0; i < n && at > 0; ++i) {
     at = text.rfind('\n', at - 1);

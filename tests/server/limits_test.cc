@@ -209,10 +209,13 @@ TEST_CASE("Submits past requests_in_flight_max in one send are refused TOO_MANY_
       ++refused;
     }
   }
+  // Two are in flight at once; a frame read after one of them was answered is accepted too, so the
+  // split depends on the writer's speed against the session's (usually 2 and 10; under TSan up to
+  // 4 and 8 was seen). What must hold: at least two accepted, the rest refused, none lost.
+  INFO("accepted " << accepted << ", refused " << refused);
   CHECK(accepted >= 2);
   CHECK(refused >= 1);
-  INFO("accepted " << accepted << ", refused " << refused);
-  CHECK(accepted == 2);  // all 12 frames arrive in one read on loopback
+  CHECK(accepted + refused == static_cast<std::size_t>(kSent));
   CHECK(f.ledger().head_seq() == head + accepted);
   CHECK(admin->receive(100).status().code() == Status::Code::kIoError);  // nothing more
   // The limit is per connection: another connection is unaffected, and this one goes on.
