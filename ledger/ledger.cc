@@ -445,15 +445,24 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   if (options.queue_commands_max < options.batch_commands_max ||
       options.queue_commands_max > limits::writer_queue_commands_max)
     return Status::invalid_argument("queue_commands_max out of range");
+  auto lap = [t = std::chrono::steady_clock::now()](std::uint64_t& ns) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(now - t).count());
+    t = now;
+  };
+  std::uint64_t log_ns = 0;
   auto opened = EventLog::open(EventLog::Options{options.data_dir});
   if (!opened.is_ok()) return opened.status();
+  lap(log_ns);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->clock = &clock;
   impl->log = std::move(opened).value();
+  impl->stats.open.log_ns = log_ns;
   auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
   if (!dedup.is_ok()) return dedup.status();
   impl->dedup = std::move(dedup).value();
+  lap(impl->stats.open.dedup_ns);
   // One pass over the log feeds the state, the idempotency ids past the disk part, and the sink.
   struct Tee final : CommitSink {
     CommitSink* a;
@@ -471,13 +480,20 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
     start = std::move(loaded).value();
   }
   if (start == nullptr) start = std::make_unique<State>();
+  lap(impl->stats.open.snapshot_ns);
   // The idempotency ids of events between the disk part and the snapshot are not in the tail.
-  if (Status s = impl->refill_dedup(start->head_seq()); !s.is_ok()) return s;
+  const Seq snapshot_seq = start->head_seq();
+  impl->stats.open.snapshot_seq = snapshot_seq;
+  impl->stats.open.refilled_events = snapshot_seq > impl->log->dedup_through() ? snapshot_seq - impl->log->dedup_through() : 0;
+  if (Status s = impl->refill_dedup(snapshot_seq); !s.is_ok()) return s;
+  lap(impl->stats.open.refill_ns);
   LogReplay replay = replay_log_from(*impl->log, std::move(start), impl->log->head_seq(), &tee);
   if (!replay.status.is_ok()) return replay.status;
   if (replay.state->head_hash() != impl->log->head_hash())
     return Status::corruption("replayed head hash differs from the stored head");
   impl->state = std::move(replay.state);
+  impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
+  lap(impl->stats.open.replay_ns);
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] { raw->run(); });
   impl->snapshot_thread = std::thread([raw] { raw->snapshot_loop(); });

@@ -126,6 +126,20 @@ class Ledger {
     std::uint64_t snapshots_written = 0;
     std::uint64_t snapshot_write_ns = 0;  // time the writer stopped for them (copy, or whole write)
     std::string snapshot_error;           // of the last failed snapshot write
+    // Where open() spent its time: opening the log (RocksDB's own WAL recovery included), the
+    // idempotency index's Bloom filter, reading and checking the snapshot, refilling the
+    // idempotency ids between the disk part and the snapshot, replaying the tail after it.
+    struct OpenPhases {
+      std::uint64_t log_ns = 0;
+      std::uint64_t dedup_ns = 0;
+      std::uint64_t snapshot_ns = 0;
+      std::uint64_t refill_ns = 0;
+      std::uint64_t replay_ns = 0;
+      Seq snapshot_seq = 0;     // the snapshot it started from, 0 if none
+      Seq refilled_events = 0;  // events read for their idempotency ids only
+      Seq replayed_events = 0;  // events after the snapshot, applied to state and sink
+    };
+    OpenPhases open;
   };
   WriterStats writer_stats() const;
 

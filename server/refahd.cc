@@ -20,6 +20,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/event_log.h"
+#include "ledger/huge_pages.h"
 #include "ledger/ledger.h"
 #include "ledger/sha256.h"
 #include "projections/projections.h"
@@ -272,6 +273,7 @@ int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdl
 }  // namespace
 
 int main(int argc, char** argv) {
+  refah::use_huge_pages_for_heap(argv);  // may execute refahd again, before anything else happens
   // Answer buffers above 256 KiB are mapped on their own and given back to the system when freed
   // (glibc otherwise raises this threshold as big blocks are freed and keeps them in its heap), so
   // that memory taken by closed connections leaves the process.

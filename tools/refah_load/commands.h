@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "ledger/ledger.h"
+
 namespace refah::load {
 
 struct WriterBenchOptions {
@@ -51,6 +53,21 @@ struct ReplayOptions {
   bool restart = false;  // open the ledger, close it cleanly, time the second open
 };
 int run_replay_bench(const ReplayOptions& o);
+struct RecoverBenchOptions {
+  std::string data_dir;             // made (programme and `events` visits) if new or empty
+  std::string counties_csv;
+  std::size_t cards = 1'000'000;
+  std::uint64_t events = 10'000'000;
+  std::uint64_t seed = 1;
+  std::uint64_t cycles = 5;         // kills
+  double kill_min_s = 1;            // posting time before each kill, uniform in [min, max]
+  double kill_max_s = 20;
+  Seq snapshot_every_events = 0;    // 0: the ledger's default
+};
+int run_recover_bench(const RecoverBenchOptions& o);
+
+// One line on stderr: where a ledger's open() spent its time (Ledger::WriterStats' open_ fields).
+void print_open_phases(const Ledger::WriterStats& s);
 
 struct TcpBenchOptions {
   std::string connect = "127.0.0.1:7600";  // refahd's --listen

@@ -1,9 +1,11 @@
 // refah-load: the data generator, the demo and the benchmarks. Thin: parses flags, calls in.
 #include <CLI/CLI.hpp>
 
+#include "ledger/huge_pages.h"
 #include "tools/refah_load/commands.h"
 
 int main(int argc, char** argv) {
+  refah::use_huge_pages_for_heap(argv);  // as refahd does, so that the figures are refahd's
   using namespace refah::load;
   CLI::App app{"refah-load: generate realistic Refah ledger histories and benchmark the ledger"};
   app.require_subcommand(1);
@@ -31,6 +33,19 @@ int main(int argc, char** argv) {
   w->add_option("--seed", wb.seed, "Random seed")->capture_default_str();
   w->add_flag("--projections", wb.projections, "Keep the projections live through the writer, as the server does");
   w->add_option("--counties-csv", wb.counties_csv, "Census CSV")->capture_default_str();
+
+  RecoverBenchOptions rb;
+  rb.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  auto* rc = app.add_subcommand("recover", "Time kill -9 to serving: open, post visits, SIGKILL at random, open again (forks)");
+  rc->add_option("--data", rb.data_dir, "Data directory (a history is made first if it is new or empty)")->required();
+  rc->add_option("--cards", rb.cards, "Cards of the programme (must match the history's)")->capture_default_str();
+  rc->add_option("--events", rb.events, "Visits in the history made first")->capture_default_str();
+  rc->add_option("--seed", rb.seed, "Random seed (must match the history's)")->capture_default_str();
+  rc->add_option("--cycles", rb.cycles, "Kills")->capture_default_str();
+  rc->add_option("--kill-min-s", rb.kill_min_s, "Shortest posting time before a kill")->capture_default_str();
+  rc->add_option("--kill-max-s", rb.kill_max_s, "Longest posting time before a kill")->capture_default_str();
+  rc->add_option("--snapshot-every-events", rb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
+  rc->add_option("--counties-csv", rb.counties_csv, "Census CSV")->capture_default_str();
 
   DemoOptions demo;
   demo.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
@@ -74,6 +89,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);
   if (w->parsed()) return run_writer_bench(wb);
+  if (rc->parsed()) return run_recover_bench(rb);
   if (d->parsed()) return run_demo(demo);
   if (r->parsed()) return run_replay_bench(rp);
   if (t->parsed()) return run_tcp_bench(tcp);

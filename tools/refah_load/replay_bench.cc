@@ -24,6 +24,14 @@ std::uint64_t resident_bytes() {
 }
 }  // namespace
 
+void print_open_phases(const Ledger::WriterStats& stats) {
+  const auto& s = stats.open;
+  std::fprintf(stderr, "open: log %.3f s, idempotency filter %.3f s, snapshot %.3f s, refill %.3f s (%llu events), "
+               "tail %.3f s (%llu events)\n", s.log_ns / 1e9, s.dedup_ns / 1e9, s.snapshot_ns / 1e9,
+               s.refill_ns / 1e9, static_cast<unsigned long long>(s.refilled_events), s.replay_ns / 1e9,
+               static_cast<unsigned long long>(s.replayed_events));
+}
+
 namespace {
 // Opens the ledger with live projections, as refahd will, and returns the seconds until ready.
 double open_ledger(const std::string& dir, Ledger::WriterStats& stats, Seq& head) {
@@ -58,6 +66,7 @@ int run_restart_bench(const ReplayOptions& o) {
   if (warm < 0) return 1;
   std::fprintf(stderr, "second open: %.3f s from the snapshot at %llu\n", warm,
                static_cast<unsigned long long>(second.snapshot_loaded_seq));
+  print_open_phases(second);
   std::printf("%s\n", bench_json("restart", head, warm, 0, 0,
                                  "\"snapshot_seq\":" + std::to_string(second.snapshot_loaded_seq) +
                                      ",\"first_open_seconds\":" + std::to_string(cold) +

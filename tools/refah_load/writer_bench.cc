@@ -6,14 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
-#include <condition_variable>
 #include <vector>
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
 #include "tools/refah_load/commands.h"
 #include "tools/refah_load/programme.h"
+#include "tools/refah_load/visit_stream.h"
 
 namespace refah::load {
 
@@ -84,62 +83,15 @@ int run_writer_bench(const WriterBenchOptions& o) {
                programme.neighbourhoods.size(), programme.venues.size(), programme.cards.size(),
                static_cast<unsigned long long>(ledger.head_seq()));
 
-  // Timed phase. Each card is visited once per round over all cards, and a round spans one
-  // simulated day, so the daily limits are never what is measured.
-  const std::uint64_t submissions = (o.events + o.batch - 1) / o.batch;
-  std::vector<double> latency_us(submissions, 0);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::size_t outstanding = 0;
-  std::uint64_t accepted = 0, rejected = 0, failed_submits = 0;
-  const std::uint64_t stride = 7'919;  // prime: i * stride mod cards walks every card once a round
-  const TimeUs day_us = 24LL * 3600 * 1'000'000;
+  // Timed phase (visit_stream.h: each card once a round, a round a simulated day).
   const Seq head_before = ledger.head_seq();
   const Ledger::WriterStats stats_before = ledger.writer_stats();
+  VisitStreamOptions vo;
+  vo.events = o.events;
+  vo.batch = o.batch;
+  vo.inflight = o.inflight;
   const auto t0 = std::chrono::steady_clock::now();
-  std::uint64_t i = 0;
-  for (std::uint64_t s = 0; s < submissions; ++s) {
-    std::vector<Command> batch;
-    const std::uint64_t n = std::min<std::uint64_t>(o.batch, o.events - s * o.batch);
-    batch.reserve(n);
-    const TimeUs now = clock.now_us();
-    for (std::uint64_t k = 0; k < n; ++k, ++i) {
-      const IssueCard& card = programme.cards[(i * stride) % programme.cards.size()];
-      const auto& venues = programme.venues_of_neighbourhood[card.neighbourhood - 1];
-      const VenueId v = venues[rng.below(venues.size())];
-      const RegisterVenue& venue = programme.venues[v - 1];
-      batch.push_back(Command{venue_actor(v), rng.bytes16(),
-                              RecordVisit{card.card, v, i, list_price(venue.category, rng), now}});
-    }
-    clock.advance_us(static_cast<TimeUs>(day_us * static_cast<double>(n) /
-                                         static_cast<double>(programme.cards.size())));
-    {
-      std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return outstanding < o.inflight; });
-      ++outstanding;
-    }
-    const auto submitted = std::chrono::steady_clock::now();
-    Reason r = ledger.submit(std::move(batch), [&, s, submitted](std::vector<Outcome>&& outs) {
-      const auto done = std::chrono::steady_clock::now();
-      std::uint64_t ok = 0;
-      for (const auto& out : outs) ok += out.accepted();
-      std::lock_guard lk(mu);
-      latency_us[s] = std::chrono::duration<double, std::micro>(done - submitted).count();
-      accepted += ok;
-      rejected += outs.size() - ok;
-      --outstanding;
-      cv.notify_all();
-    });
-    if (r != Reason::kOk) {
-      std::lock_guard lk(mu);
-      --outstanding;
-      ++failed_submits;
-    }
-  }
-  {
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return outstanding == 0; });
-  }
+  VisitStreamResult posted = post_visits(ledger, programme, clock, rng, vo);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Seq committed = ledger.head_seq() - head_before;
   Ledger::WriterStats st = ledger.writer_stats();  // dedup figures are totals, not differences
@@ -154,8 +106,8 @@ int run_writer_bench(const WriterBenchOptions& o) {
     return 1;
   }
   std::fprintf(stderr, "committed %llu visit events (%llu rejected, %llu submissions refused) in %.3f s\n",
-               static_cast<unsigned long long>(committed), static_cast<unsigned long long>(rejected),
-               static_cast<unsigned long long>(failed_submits), seconds);
+               static_cast<unsigned long long>(committed), static_cast<unsigned long long>(posted.rejected),
+               static_cast<unsigned long long>(posted.refused_submissions), seconds);
   const double ev = st.events ? static_cast<double>(st.events) : 1.0;
   std::fprintf(stderr, "writer: %llu synced writes, %.0f events each; per event %.2f us deciding, "
                "%.2f us in the synced write; %.0f bytes stored per event\n",
@@ -173,13 +125,13 @@ int run_writer_bench(const WriterBenchOptions& o) {
                 "\"batch\":%zu,\"inflight\":%zu,\"cards\":%zu,\"rejected\":%llu,\"sync\":true,"
                 "\"synced_writes\":%llu,\"decide_us_per_event\":%.3f,\"write_us_per_event\":%.3f,"
                 "\"bytes_per_event\":%.0f,\"projections\":%s",
-                o.batch, o.inflight, programme.cards.size(), static_cast<unsigned long long>(rejected),
+                o.batch, o.inflight, programme.cards.size(), static_cast<unsigned long long>(posted.rejected),
                 static_cast<unsigned long long>(st.batches), static_cast<double>(st.decide_ns) / ev / 1e3,
                 static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev, o.projections ? "true" : "false");
-  std::printf("%s\n", bench_json("writer", committed, seconds, percentile(latency_us, 0.50),
-                                 percentile(latency_us, 0.99), extra)
+  std::printf("%s\n", bench_json("writer", committed, seconds, percentile(posted.latency_us, 0.50),
+                                 percentile(posted.latency_us, 0.99), extra)
                           .c_str());
-  return committed == accepted ? 0 : 1;
+  return committed == posted.accepted ? 0 : 1;
 }
 
 }  // namespace refah::load
