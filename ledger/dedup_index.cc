@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ledger/bloom_file.h"
 #include "ledger/event_codec.h"
 #include "ledger/sha256.h"
 
@@ -17,28 +18,21 @@ DedupIndex::DedupIndex(EventLog& log, std::size_t recent_ids_max)
     : log_(log), recent_max_(recent_ids_max), recent_(std::make_unique<DedupTable>()) {}
 
 namespace {
-constexpr char kBloomKey[] = "dedup_bloom";
+constexpr char kBloomKey[] = "dedup_bloom";  // where a version before bloom_file.h saved it
 
-// The filter saved at the last clean close, if it covers exactly the ids on disk now.
+// The filter saved for the ids on disk now (bloom_file.h), if any.
 std::unique_ptr<BlockedBloom> saved_bloom(const EventLog& log, std::size_t& on_disk) {
+  if (auto bloom = load_bloom_file(log.dir(), log.dedup_through(), on_disk)) return bloom;
   auto blob = log.get_meta(kBloomKey);
   if (!blob.is_ok() || !blob.value()) return nullptr;
-  const std::string& b = *blob.value();
-  if (b.size() < 16 + 32) return nullptr;
-  const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(b.data()), b.size() - 32});
-  if (std::memcmp(check.data(), b.data() + b.size() - 32, 32) != 0) return nullptr;
-  std::uint64_t through = 0, count = 0;
-  for (int i = 7; i >= 0; --i) through = (through << 8) | static_cast<std::uint8_t>(b[static_cast<std::size_t>(i)]);
-  for (int i = 7; i >= 0; --i) count = (count << 8) | static_cast<std::uint8_t>(b[8 + static_cast<std::size_t>(i)]);
-  if (through != log.dedup_through()) return nullptr;  // ids were added since it was saved
-  auto bloom = BlockedBloom::load(std::string_view(b).substr(16, b.size() - 16 - 32));
-  if (bloom) on_disk = count;
-  return bloom;
+  return decode_bloom_record(*blob.value(), log.dedup_through(), on_disk);
 }
 }  // namespace
 
 Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t recent_ids_max) {
   std::unique_ptr<DedupIndex> index(new DedupIndex(log, recent_ids_max));
+  // Others are stale: older marks, or a spill whose ingest a crash cut off.
+  remove_bloom_files_outside(log.dir(), log.dedup_through(), log.dedup_through());
   std::size_t saved_count = 0;
   if (auto bloom = saved_bloom(log, saved_count)) {
     index->bloom_ = std::move(bloom);
@@ -52,6 +46,7 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
   index->bloom_ = std::make_shared<BlockedBloom>(std::max(recent_ids_max, ids.size() * 2));
   for (const auto& id : ids) index->bloom_->add(id);
   index->on_disk_ = ids.size();
+  index->stats_.scanned_at_open = ids.size();
   index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
   return index;
 }
@@ -94,8 +89,10 @@ void DedupIndex::collect_spill() {
   std::lock_guard lk(mu_);
   if (!done_) return;
   done_ = false;
+  const Seq before = log_.dedup_through();
   if (spill_status_.is_ok()) spill_status_ = log_.ingest_dedup_file(spill_path_, spill_through_);
   if (spill_status_.is_ok()) {
+    remove_bloom_files_outside(log_.dir(), before, spill_through_);
     on_disk_ += spilling_->size();
     bloom_ = spill_bloom_;
     spilling_.reset();
@@ -121,6 +118,7 @@ void DedupIndex::after_commit(Seq durable_seq) {
     std::lock_guard lk(mu_);
     spill_through_ = durable_seq;
     spill_path_ = log_.dir() + "/dedup-" + std::to_string(durable_seq) + ".sst";
+    spill_count_ = on_disk_ + spilling_->size();
     // Add to the current filter while it has room; past that, build one twice the size.
     spill_bloom_ = on_disk_ + spilling_->size() <= bloom_->capacity()
                        ? bloom_
@@ -139,6 +137,7 @@ void DedupIndex::wait_for_spill() {
 
 Status DedupIndex::spill_all(Seq durable_seq) {
   wait_for_spill();  // collects it: its table is on disk, or merged back into recent_ if it failed
+  const Seq before = log_.dedup_through();
   std::vector<EventLog::DedupRecord> records;
   records.reserve(recent_->size());
   recent_->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
@@ -162,13 +161,9 @@ Status DedupIndex::spill_all(Seq durable_seq) {
     recent_ = std::make_unique<DedupTable>();
   }
   // Save the filter with the mark it covers, so the next open need not scan every id on disk.
-  std::string blob;
-  for (std::uint64_t v : {static_cast<std::uint64_t>(durable_seq), static_cast<std::uint64_t>(on_disk_)})
-    for (int i = 0; i < 8; ++i) blob.push_back(static_cast<char>(v >> (8 * i)));
-  bloom_->save(blob);
-  const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()});
-  blob.append(reinterpret_cast<const char*>(check.data()), check.size());
-  return log_.put_meta(kBloomKey, blob);
+  Status saved = save_bloom_file(log_.dir(), log_.dedup_through(), on_disk_, *bloom_);
+  if (saved.is_ok()) remove_bloom_files_outside(log_.dir(), before, log_.dedup_through());
+  return saved;
 }
 
 DedupIndex::Stats DedupIndex::stats() const {
@@ -187,6 +182,8 @@ void DedupIndex::spill_loop() {
     if (stop_ && !requested_) return;
     const DedupTable* table = spilling_.get();
     const std::string path = spill_path_;
+    const Seq through = spill_through_;
+    const std::size_t count = spill_count_;
     std::shared_ptr<BlockedBloom> bloom = spill_bloom_;
     const bool fresh_bloom = bloom != bloom_;
     lk.unlock();
@@ -200,6 +197,9 @@ void DedupIndex::spill_loop() {
       // A fresh, bigger filter needs every id already on disk too (read-only scan), then this run.
       if (fresh_bloom) s = log_.scan_dedup_ids([&](const Bytes16& id) { bloom->add(id); });
       for (const auto& r : records) bloom->add(r.id);
+      // The filter as it will be once the writer ingests this run, saved for the next open (a
+      // crash included). Failing to save it costs that open a scan, not an id: not an error.
+      (void)save_bloom_file(log_.dir(), through, count, *bloom);
     }
     lk.lock();
     spill_status_ = s;

@@ -36,6 +36,7 @@ class DedupIndex final : public CommitSink {
     std::uint64_t spills = 0;
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
+    std::size_t scanned_at_open = 0;  // ids read from disk at open to rebuild the filter (none saved)
   };
 
   // Opens over the log: builds the Bloom filter from the ids on disk. The ids of events after
@@ -84,6 +85,7 @@ class DedupIndex final : public CommitSink {
   bool done_ = false;
   bool stop_ = false;
   Seq spill_through_ = 0;
+  std::size_t spill_count_ = 0;  // ids on disk once this spill is ingested
   std::shared_ptr<BlockedBloom> spill_bloom_;  // the filter the spill adds to, or a bigger new one
   std::string spill_path_;
   Status spill_status_;

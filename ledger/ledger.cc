@@ -252,6 +252,9 @@ struct Ledger::Impl {
   std::mutex snap_mu;
   std::condition_variable snap_cv;
   std::unique_ptr<State> snap_state;                 // the copy being written; guarded by snap_mu
+  // The last copy, handed back once written: the next copy is assigned into its memory (a copy
+  // into fresh memory spent most of the writer's stop in page faults). Guarded by snap_mu.
+  std::unique_ptr<State> snap_spare;
   std::function<void(std::string&)> snap_sink_save;  // the sink's copy
   std::string snap_path;
   Seq snap_seq = 0;
@@ -342,7 +345,12 @@ void Ledger::Impl::start_snapshot() {
   }
   {
     std::lock_guard lk(snap_mu);
-    snap_state = std::make_unique<State>(*state);
+    if (snap_spare != nullptr) {
+      *snap_spare = *state;
+      snap_state = std::move(snap_spare);
+    } else {
+      snap_state = std::make_unique<State>(*state);
+    }
     snap_sink_save = std::move(sink_save);
     snap_seq = state->head_seq();
     snap_path = log->dir() + "/snapshot-" + std::to_string(snap_seq) + ".sst";
@@ -365,7 +373,7 @@ void Ledger::Impl::snapshot_loop() {
     const std::string path = snap_path;
     lk.unlock();
     const std::string bytes = encode_snapshot(*copy, sink_save);
-    copy.reset();
+    sink_save = nullptr;  // lets go of the sink's copy (a sink may reuse its memory next time)
     // Written beside the writer's appends: the whole file over the floor (kFreeBytesFloor).
     Status st;
     if (const auto d = measure_disk_space(log->dir()); d && d->free_bytes < d->floor() + bytes.size()) {
@@ -377,6 +385,7 @@ void Ledger::Impl::snapshot_loop() {
     }
     lk.lock();
     snap_status = st;
+    snap_spare = std::move(copy);
     snap_bytes = bytes.size();
     snap_requested = false;
     snap_done = true;
@@ -462,6 +471,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
   if (!dedup.is_ok()) return dedup.status();
   impl->dedup = std::move(dedup).value();
+  impl->stats.open.dedup_ids_scanned = impl->dedup->stats().scanned_at_open;
   lap(impl->stats.open.dedup_ns);
   // One pass over the log feeds the state, the idempotency ids past the disk part, and the sink.
   struct Tee final : CommitSink {

@@ -138,6 +138,7 @@ class Ledger {
       Seq snapshot_seq = 0;     // the snapshot it started from, 0 if none
       Seq refilled_events = 0;  // events read for their idempotency ids only
       Seq replayed_events = 0;  // events after the snapshot, applied to state and sink
+      std::uint64_t dedup_ids_scanned = 0;  // ids read to rebuild the filter (no usable saved one)
     };
     OpenPhases open;
   };

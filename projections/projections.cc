@@ -90,18 +90,26 @@ void Projections::save(std::string& out) const {
   write(w);
 }
 
+struct Projections::Copy {
+  Seq seq = 0;
+  TimeUs head_time_us = 0;
+  Balances balances;
+  VenueUsage usage;
+  Coverage coverage;
+};
+
 std::function<void(std::string& out)> Projections::snapshot_copy() const {
-  struct Copy {
-    Seq seq;
-    TimeUs head_time_us;
-    Balances balances;
-    VenueUsage usage;
-    Coverage coverage;
-  };
-  std::shared_ptr<Copy> copy;
+  // The previous snapshot's closure is gone once the ledger collected it (under its snapshot
+  // lock, which orders that release before this), so a sole owner may be written into.
+  if (spare_copy_ == nullptr || spare_copy_.use_count() != 1) spare_copy_ = std::make_shared<Copy>();
+  std::shared_ptr<Copy> copy = spare_copy_;
   {
     std::shared_lock lk(mu_);
-    copy = std::make_shared<Copy>(Copy{seq_, head_time_us_, balances_, usage_, coverage_});
+    copy->seq = seq_;
+    copy->head_time_us = head_time_us_;
+    copy->balances = balances_;
+    copy->usage = usage_;
+    copy->coverage = coverage_;
   }
   return [copy](std::string& out) {
     CanonWriter w(nullptr, &out);

@@ -52,6 +52,10 @@ class Projections final : public CommitSink {
  private:
   void write(CanonWriter& w) const;
   mutable std::shared_mutex mu_;
+  // snapshot_copy()'s last copy: assigned into again (no fresh memory to fault in) once the
+  // snapshot that held it has let go of it. Writer thread only.
+  struct Copy;
+  mutable std::shared_ptr<Copy> spare_copy_;
   Seq seq_ = 0;
   TimeUs head_time_us_ = 0;
   Balances balances_;

@@ -7,7 +7,7 @@
 //   keys_file = "keys.toml"         # clients and secrets (server/auth.h), relative to the config
 //   io_threads = 1
 //   log_level = "info"              # trace | debug | info | warn | error
-//   snapshot_every_events = 5000000
+//   snapshot_every_events = 500000
 //   status_every_s = 10             # a one-line summary at info; 0: none
 //   checkpoint_key_file = "checkpoint-key.pem"  # Ed25519 private key (PEM); relative to the config
 //   checkpoint_every_s = 3600       # sign a checkpoint this often (and at a clean stop); 0: none

@@ -2,6 +2,9 @@
 // across reopens, and new ids rarely cost a disk read.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "ledger/bloom.h"
 #include "support/fixture.h"
 
@@ -122,4 +125,88 @@ TEST_CASE("After a clean close the saved Bloom filter covers every id, also past
     }
     CHECK(f.ledger().head_seq() == head);
   }
+}
+
+namespace {
+// What a crash leaves of a running ledger's directory (every synced write, nothing of a close).
+void crash_copy(const std::string& from, const std::string& to) {
+  std::filesystem::remove_all(to);
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+}
+
+// A running ledger whose ids have been spilled to disk a few times, copied as a crash leaves it.
+struct SpilledThenCrashed {
+  LedgerFixture f;
+  TempDir copy;
+  std::vector<Outcome> first;
+  Seq head = 0;
+  SpilledThenCrashed() {
+    f.reopen(small_memory());
+    f.standard_programme();
+    first = top_ups(f, 4'000'000, 400);
+    head = f.ledger().head_seq();
+    REQUIRE(f.ledger().writer_stats().dedup_spills >= 3);
+    crash_copy(f.dir().path(), copy.path());
+  }
+  std::unique_ptr<Ledger> open_copy(ManualClock& clock) {
+    Ledger::Options o = small_memory();
+    o.data_dir = copy.path();
+    auto opened = Ledger::open(o, clock);
+    REQUIRE(opened.is_ok());
+    return std::move(opened).value();
+  }
+  // Every id resent to the reopened copy is a duplicate with its first sequence number.
+  void check_every_id_known(Ledger& ledger) {
+    for (int i = 0; i < 400; ++i) {
+      std::vector<Command> one{Command{admin(), Ids::make(4'000'000 + static_cast<std::uint64_t>(i)),
+                                       TopUpCard{100, 10, FundingSource::kProvince}}};
+      const auto out = ledger.execute(std::move(one));
+      INFO("id " << i);
+      REQUIRE(out.size() == 1);
+      CHECK(out[0].duplicate);
+      CHECK(out[0].seq == first[static_cast<std::size_t>(i)].seq);
+    }
+    CHECK(ledger.head_seq() == head);
+  }
+};
+
+std::vector<std::filesystem::path> bloom_files(const std::string& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().rfind("dedup-bloom-", 0) == 0) out.push_back(e.path());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("After a crash the Bloom filter saved with the last spill is loaded, not rebuilt, and knows every id",
+          "[dedup][recovery]") {
+  SpilledThenCrashed c;
+  CHECK(!bloom_files(c.copy.path()).empty());
+  ManualClock clock(c.f.clock().now_us());
+  auto ledger = c.open_copy(clock);
+  const auto open = ledger->writer_stats().open;
+  CHECK(open.dedup_ids_scanned == 0);  // no id read back to rebuild the filter
+  CHECK(bloom_files(c.copy.path()).size() == 1);  // stale marks are deleted at open
+  c.check_every_id_known(*ledger);
+}
+
+TEST_CASE("A damaged or missing saved Bloom filter is rebuilt from the ids on disk, and every id is still known",
+          "[dedup][recovery]") {
+  SpilledThenCrashed c;
+  const auto files = bloom_files(c.copy.path());
+  REQUIRE(!files.empty());
+  SECTION("one byte of the filter flipped") {
+    for (const auto& p : files) {
+      std::fstream io(p, std::ios::in | std::ios::out | std::ios::binary);
+      io.seekp(40);
+      io.put('\x5a');
+    }
+  }
+  SECTION("the file deleted") {
+    for (const auto& p : files) std::filesystem::remove(p);
+  }
+  ManualClock clock(c.f.clock().now_us());
+  auto ledger = c.open_copy(clock);
+  CHECK(ledger->writer_stats().open.dedup_ids_scanned > 0);
+  c.check_every_id_known(*ledger);
 }

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   w->add_option("--inflight", wb.inflight, "Submissions outstanding at once")->capture_default_str();
   w->add_option("--seed", wb.seed, "Random seed")->capture_default_str();
   w->add_flag("--projections", wb.projections, "Keep the projections live through the writer, as the server does");
+  w->add_option("--snapshot-every-events", wb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
   w->add_option("--counties-csv", wb.counties_csv, "Census CSV")->capture_default_str();
 
   RecoverBenchOptions rb;

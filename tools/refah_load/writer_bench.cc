@@ -68,6 +68,7 @@ int run_writer_bench(const WriterBenchOptions& o) {
   options.data_dir = o.data_dir;
   options.batch_commands_max = std::max(o.batch, limits::writer_batch_commands_max);
   if (o.projections) options.sink = &projections;
+  if (o.snapshot_every_events != 0) options.snapshot_every_events = o.snapshot_every_events;
   auto opened = Ledger::open(options, clock);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "refah-load writer: %s\n", opened.status().to_string().c_str());

@@ -1,0 +1,104 @@
+// The Bloom filter file: see bloom_file.h.
+#include "ledger/bloom_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string_view>
+
+#include "ledger/sha256.h"
+
+namespace refah {
+namespace {
+constexpr char kPrefix[] = "dedup-bloom-";
+
+std::string path_of(const std::string& dir, Seq through) { return dir + "/" + kPrefix + std::to_string(through); }
+
+std::uint64_t load_u64(const std::string& b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(b[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+
+Status write_all_synced(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::io_error("creating " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      return Status::io_error("writing " + path + ": " + std::strerror(e));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fdatasync(fd) == 0;
+  const int e = errno;
+  ::close(fd);
+  return synced ? Status::ok() : Status::io_error("syncing " + path + ": " + std::strerror(e));
+}
+
+Status sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::io_error("opening " + dir + ": " + std::strerror(errno));
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok ? Status::ok() : Status::io_error("syncing " + dir);
+}
+}  // namespace
+
+std::string encode_bloom_record(Seq through, std::size_t count, const BlockedBloom& bloom) {
+  std::string blob;
+  for (std::uint64_t v : {static_cast<std::uint64_t>(through), static_cast<std::uint64_t>(count)})
+    for (int i = 0; i < 8; ++i) blob.push_back(static_cast<char>(v >> (8 * i)));
+  bloom.save(blob);
+  const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()});
+  blob.append(reinterpret_cast<const char*>(check.data()), check.size());
+  return blob;
+}
+
+std::unique_ptr<BlockedBloom> decode_bloom_record(const std::string& b, Seq through, std::size_t& count) {
+  if (b.size() < 16 + 32) return nullptr;
+  const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(b.data()), b.size() - 32});
+  if (std::memcmp(check.data(), b.data() + b.size() - 32, 32) != 0) return nullptr;
+  if (load_u64(b, 0) != through) return nullptr;  // ids were added since it was saved
+  auto bloom = BlockedBloom::load(std::string_view(b).substr(16, b.size() - 16 - 32));
+  if (bloom) count = static_cast<std::size_t>(load_u64(b, 8));
+  return bloom;
+}
+
+Status save_bloom_file(const std::string& dir, Seq through, std::size_t count, const BlockedBloom& bloom) {
+  const std::string path = path_of(dir, through);
+  if (Status s = write_all_synced(path + ".tmp", encode_bloom_record(through, count, bloom)); !s.is_ok()) return s;
+  if (::rename((path + ".tmp").c_str(), path.c_str()) != 0)
+    return Status::io_error("renaming " + path + ".tmp: " + std::strerror(errno));
+  return sync_dir(dir);
+}
+
+std::unique_ptr<BlockedBloom> load_bloom_file(const std::string& dir, Seq through, std::size_t& count) {
+  std::ifstream in(path_of(dir, through), std::ios::binary);
+  if (!in) return nullptr;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_bloom_record(bytes, through, count);
+}
+
+void remove_bloom_files_outside(const std::string& dir, Seq keep_from, Seq keep_to) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kPrefix, 0) != 0) continue;
+    const std::string mark = name.substr(sizeof kPrefix - 1);
+    const bool digits = !mark.empty() && mark.size() <= 20 && mark.find_first_not_of("0123456789") == std::string::npos;
+    const Seq through = digits ? std::stoull(mark) : 0;
+    if (!digits || through < keep_from || through > keep_to) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+}  // namespace refah
