@@ -125,6 +125,7 @@ class Ledger {
     std::uint64_t snapshots_ignored = 0;  // found at open() but unusable (format, damage, sink)
     std::uint64_t snapshots_written = 0;
     std::uint64_t snapshot_write_ns = 0;  // time the writer stopped for them (copy, or whole write)
+    std::uint64_t snapshot_thread_ns = 0;  // the snapshot thread's encoding and writing of them
     std::string snapshot_error;           // of the last failed snapshot write
     // Where open() spent its time: opening the log (RocksDB's own WAL recovery included), the
     // idempotency index's Bloom filter, reading and checking the snapshot, refilling the

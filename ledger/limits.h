@@ -63,6 +63,12 @@ inline constexpr std::size_t submission_commands_max = writer_batch_commands_max
 // a table of them moves to disk; sized so a spill runs every few seconds at full load, not more.
 inline constexpr std::size_t dedup_memory_ids_max = std::size_t{1} << 20;
 
+// The events column family's memtable (RocksDB write_buffer_size) and the cap on live WAL files
+// (max_total_wal_size). Both bound what a restart after a crash replays from the WAL and flushes
+// before the log opens: about 130,000 visits a memtable, 64 MiB of WAL in all.
+inline constexpr std::size_t events_memtable_bytes = std::size_t{32} << 20;
+inline constexpr std::size_t wal_total_bytes_max = std::size_t{64} << 20;
+
 // Events between periodic snapshots. Taking one stops the writer while it copies the state and the
 // projections into the memory of the previous copy (0.04-0.06 s at 1,000,000 cards; the first copy,
 // into fresh memory, 0.7 s); a thread then writes the file. A restart after a crash replays the

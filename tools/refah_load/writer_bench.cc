@@ -115,8 +115,9 @@ int run_writer_bench(const WriterBenchOptions& o) {
                static_cast<unsigned long long>(st.batches), ev / static_cast<double>(st.batches ? st.batches : 1),
                static_cast<double>(st.decide_ns) / ev / 1e3, static_cast<double>(st.write_ns) / ev / 1e3,
                static_cast<double>(st.event_bytes) / ev);
-  std::fprintf(stderr, "snapshots: %llu written, the writer stopped %.3f s for them\n",
-               static_cast<unsigned long long>(st.snapshots_written), static_cast<double>(st.snapshot_write_ns) / 1e9);
+  std::fprintf(stderr, "snapshots: %llu written, the writer stopped %.3f s for them, their thread encoded and wrote for %.3f s\n",
+               static_cast<unsigned long long>(st.snapshots_written), static_cast<double>(st.snapshot_write_ns) / 1e9,
+               static_cast<double>(st.snapshot_thread_ns) / 1e9);
   std::fprintf(stderr, "idempotency index: %zu ids in memory, %zu on disk (%llu spills), Bloom filter %zu bytes, "
                "%llu disk lookups\n", st.dedup_in_memory, st.dedup_on_disk,
                static_cast<unsigned long long>(st.dedup_spills), st.dedup_bloom_bytes,
