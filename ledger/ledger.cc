@@ -621,7 +621,7 @@ void Ledger::Impl::run() {
       std::unique_lock lk(queue_mu);
       const auto has_work = [&] { return !queue.empty() || closing; };
       // A periodic snapshot stops the writer while it copies the state (0.04-0.06 s at 1,000,000
-      // cards), so it waits for a quiet moment (no command for kSnapshotQuietMs) and is taken
+      // cards), so it waits for a quiet moment (no command for kSnapshotQuiet) and is taken
       // regardless a quarter of an interval later: a restart's tail stays short under full load.
       if (snapshot_due(options.snapshot_every_events) && !queue_cv.wait_for(lk, kSnapshotQuiet, has_work)) {
         lk.unlock();
