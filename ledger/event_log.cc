@@ -31,7 +31,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -42,6 +41,7 @@
 #include "ledger/event_codec.h"
 #include "ledger/head_record.h"
 #include "ledger/limits.h"
+#include "ledger/rocks_info_log.h"
 
 namespace refah {
 namespace {
@@ -109,38 +109,6 @@ rocksdb::ColumnFamilyOptions snapshots_cf_options() {
   return o;
 }
 
-// RocksDB's info log, with the lines that name damaged write-ahead log records kept aside ("<file>:
-// dropping <n> bytes; Corruption: ..."), so that a refused open can say which file was damaged.
-class WalDamageLog final : public rocksdb::LoggerWrapper {
- public:
-  explicit WalDamageLog(std::shared_ptr<rocksdb::Logger> target)
-      : rocksdb::LoggerWrapper(target.get()), target_(std::move(target)) {}
-  using rocksdb::LoggerWrapper::Logv;
-  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
-    va_list copy;
-    va_copy(copy, ap);
-    char line[512];
-    std::vsnprintf(line, sizeof line, format, copy);
-    va_end(copy);
-    if (std::strstr(line, "dropping") != nullptr) {
-      std::lock_guard lk(mu_);
-      if (lines_.size() < 4) lines_.emplace_back(line);
-    }
-    rocksdb::LoggerWrapper::Logv(level, format, ap);
-  }
-  std::string what() const {
-    std::lock_guard lk(mu_);
-    std::string out;
-    for (const auto& l : lines_) out += " (" + l + ")";
-    return out;
-  }
-
- private:
-  std::shared_ptr<rocksdb::Logger> target_;  // owned here: the wrapper holds a plain pointer
-  mutable std::mutex mu_;
-  std::vector<std::string> lines_;
-};
-
 }  // namespace
 
 struct EventLog::Impl {
@@ -159,6 +127,13 @@ struct EventLog::Impl {
   Seq head_seq = 0;
   Hash32 head_hash{};
   std::unique_ptr<HeadRecord> head_record;  // writable opens only
+  // Set once a write through the WAL has failed. RocksDB 7.8 then aborts (an assertion in its file
+  // writer) if the same WAL file is asked to sync, so sync_wal() refuses instead.
+  std::atomic<bool> write_failed{false};
+  Status wrote(const rocksdb::Status& s, const std::string& what) {
+    if (!s.ok()) write_failed = true;
+    return from_rocks(s, what);
+  }
 
   ~Impl() {
     if (head_record) (void)head_record->sync();  // close() paths report; here best effort
@@ -291,7 +266,6 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   // refuse the torn tail every crash leaves.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_options.keep_log_file_num = 4;
   // Caps the WAL a restart must read: past it the column families still holding the oldest WAL file
   // are flushed (a rarely written one would otherwise keep every WAL file since its last flush).
   db_options.max_total_wal_size = limits::wal_total_bytes_max;
@@ -322,14 +296,11 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
       {kCfSnapshots, snapshots_cf_options()},
       {kCfMeta, small},
   };
-  std::shared_ptr<WalDamageLog> damage;
+  std::shared_ptr<RocksInfoLog> damage;
   if (!options.secondary) {
-    std::shared_ptr<rocksdb::Logger> file_log;
-    if (rocksdb::CreateLoggerFromOptions(options.dir, db_options, &file_log).ok()) {
-      file_log->SetInfoLogLevel(db_options.info_log_level);
-      damage = std::make_shared<WalDamageLog>(std::move(file_log));
-      db_options.info_log = damage;
-    }
+    // Ours, not RocksDB's file logger, which aborts on the line after a failed write (a full disk).
+    damage = std::make_shared<RocksInfoLog>(options.dir, db_options.info_log_level);
+    db_options.info_log = damage;
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
@@ -346,7 +317,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const Options& options) {
   if (!s.ok()) {
     Status st = from_rocks(s, "opening " + options.dir);
     if (st.code() != Status::Code::kCorruption || damage == nullptr) return st;
-    return Status::corruption(st.message() + damage->what() +
+    return Status::corruption(st.message() + damage->damage() +
                               ". The write-ahead log is damaged before its end: refusing to open it (a shorter "
                               "history would be served); keep this directory as it is and restore from a backup "
                               "or a replica");
@@ -513,7 +484,7 @@ Status EventLog::Impl::start_head_record() {
   if (!s.IsNotFound()) return from_rocks(s, "reading the head record marker");
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(db->Put(wo, meta, kMetaHeadRecord, "1"), "writing the head record marker");
+  return wrote(db->Put(wo, meta, kMetaHeadRecord, "1"), "writing the head record marker");
 }
 
 Status EventLog::append(Batch& batch) {
@@ -529,7 +500,7 @@ Status EventLog::append(Batch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   s = impl_->db->Write(wo, &wb);
-  if (!s.ok()) return from_rocks(s, "appending events");
+  if (!s.ok()) return impl_->wrote(s, "appending events");
   {
     std::lock_guard lk(impl_->head_mu);
     impl_->head_seq = batch.last_seq();
@@ -592,7 +563,7 @@ Status EventLog::ingest_dedup_file(const std::string& path, Seq through) {
   put_seq_key(through, key);
   s = impl_->db->Put(rocksdb::WriteOptions(), impl_->meta, kMetaDedupThrough,
                      rocksdb::Slice(reinterpret_cast<const char*>(key), 8));
-  if (!s.ok()) return from_rocks(s, "writing dedup_through");
+  if (!s.ok()) return impl_->wrote(s, "writing dedup_through");
   impl_->dedup_through = through;
   return Status::ok();
 }
@@ -632,7 +603,7 @@ Status EventLog::put_meta(const std::string& key, const std::string& value) {
     return Status::invalid_argument("meta key " + key + " is the log's own");
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(impl_->db->Put(wo, impl_->meta, key, value), "writing meta " + key);
+  return impl_->wrote(impl_->db->Put(wo, impl_->meta, key, value), "writing meta " + key);
 }
 
 Result<std::optional<std::string>> EventLog::get_meta(const std::string& key) const {
@@ -645,6 +616,8 @@ Result<std::optional<std::string>> EventLog::get_meta(const std::string& key) co
 
 Status EventLog::sync_wal() {
   if (impl_->read_only) return Status::ok();
+  if (impl_->write_failed)
+    return Status::io_error("the write-ahead log is not synced: an earlier write to it failed (reopen once the disk is fixed)");
   return from_rocks(impl_->db->SyncWAL(), "syncing the write-ahead log");
 }
 
@@ -654,7 +627,7 @@ Status EventLog::put_snapshot(Seq seq, const std::string& value) {
   put_seq_key(seq, key);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(impl_->db->Put(wo, impl_->snapshots, rocksdb::Slice(reinterpret_cast<char*>(key), 8), value),
+  return impl_->wrote(impl_->db->Put(wo, impl_->snapshots, rocksdb::Slice(reinterpret_cast<char*>(key), 8), value),
                     "writing snapshot " + std::to_string(seq));
 }
 
@@ -691,7 +664,7 @@ Status EventLog::delete_snapshots_before(Seq seq) {
   std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
   put_seq_key(0, begin);
   put_seq_key(seq, end);
-  return from_rocks(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots,
+  return impl_->wrote(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots,
                                            rocksdb::Slice(reinterpret_cast<char*>(begin), 8),
                                            rocksdb::Slice(reinterpret_cast<char*>(end), 8)),
                     "deleting old snapshots");
@@ -702,7 +675,7 @@ Status EventLog::debug_put_raw(Seq seq, std::span<const std::uint8_t> value) {
   put_seq_key(seq, key);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(impl_->db->Put(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8),
+  return impl_->wrote(impl_->db->Put(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8),
                                    rocksdb::Slice(reinterpret_cast<const char*>(value.data()),
                                                   value.size())),
                     "raw put");
@@ -713,7 +686,7 @@ Status EventLog::debug_delete(Seq seq) {
   put_seq_key(seq, key);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(impl_->db->Delete(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8)),
+  return impl_->wrote(impl_->db->Delete(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8)),
                     "raw delete");
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/event_log.h"
 #include "ledger/limits.h"
 #include "tests/support/wire_helpers.h"
 
@@ -576,6 +577,88 @@ TEST_CASE("refahd on a full disk exits 1 saying so instead of aborting, and on a
     d.signal(SIGTERM);
     d.require_exit_code(1, 10'000ms);  // still under the floor: no final snapshot
   }
+}
+
+}  // namespace refah::test
+
+namespace refah::test {
+
+namespace {
+// Takes every free byte of the filesystem holding `dir` with a file `name` (no Catch macros: it
+// runs in a forked child). False if it could not.
+bool take_all_space(const fs::path& dir, const std::string& name) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return false;
+  const auto free = static_cast<off_t>(v.f_bavail * v.f_frsize);
+  const int fd = ::open((dir / name).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const int rc = free > 0 ? ::posix_fallocate(fd, 0, free) : 0;
+  ::close(fd);
+  return rc == 0;
+}
+}  // namespace
+
+TEST_CASE("A disk filled by another process under the log's feet fails the write with a storage "
+          "error: RocksDB's info log cannot abort the process",
+          "[server][disk]") {
+  // The floor (ledger.cc) keeps the ledger's own writes off a full disk; this is the disk filled
+  // from outside between two measurements. RocksDB then fails a write and logs about it; its own
+  // file logger ignored the failed log write and aborted on the next line (SIGABRT).
+  SmallDisk disk(kFloorBytes + kWalPreallocBytes + 64 * kMiB);
+  if (!disk.mounted()) {
+    WARN("full-disk test skipped: " << disk.why_not());
+    SUCCEED("skipped: cannot mount a tmpfs here (" << disk.why_not() << ")");
+    return;
+  }
+  const fs::path data = disk.path() / "data";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGABRT, SIG_DFL);  // not Catch's handler: the parent reports
+    ::signal(SIGSEGV, SIG_DFL);
+    // Exit codes: 0 every write failed as a storage error and the log went on answering; 2 the
+    // log did not open; 3 the disk could not be filled; 4, 5, 6 a write, a sync or a table file
+    // succeeded on a full disk.
+    auto opened = EventLog::open(EventLog::Options{data.string()});
+    if (!opened.is_ok()) ::_exit(2);
+    if (!take_all_space(disk.path(), "filler")) ::_exit(3);
+    // Larger than the WAL's preallocation, so the append needs blocks the disk no longer has.
+    const std::string big(2 * kWalPreallocBytes, 'x');
+    const Status put = opened.value()->put_snapshot(1, big);
+    if (put.is_ok()) ::_exit(4);
+    // More work that makes RocksDB log (each failed line used to be the abort's trigger), a sync
+    // of the WAL that failed (RocksDB asserts if asked), and a table file written on the full disk
+    // (as the snapshot and idempotency threads do).
+    for (int i = 0; i < 8; ++i) {
+      (void)opened.value()->put_snapshot(2 + static_cast<Seq>(i), "small");
+      if (opened.value()->sync_wal().is_ok()) ::_exit(5);
+    }
+    if (opened.value()->write_snapshot_file(20, big, (data / "snapshot-20.sst").string()).is_ok()) ::_exit(6);
+    opened.value().reset();
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  // The info log's error lines (RocksDB's own logger indents lines more than Catch can wrap).
+  std::string errors;
+  std::istringstream log_lines(read_text(data / "LOG"));
+  for (std::string line; std::getline(log_lines, line) && errors.size() < 2000;)
+    if (line.find("ERROR") != std::string::npos || line.find("error") != std::string::npos)
+      errors += line.substr(line.find_first_not_of(" \t") == std::string::npos ? 0 : line.find_first_not_of(" \t")) + "\n";
+  INFO("LOG errors:\n" << errors);
+  if (WIFSIGNALED(status)) FAIL("the process died of signal " << WTERMSIG(status) << " (" << ::strsignal(WTERMSIG(status)) << ")");
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  // Space back: the log opens again, without the write that failed.
+  disk.remove_filler();
+  auto reopened = EventLog::open(EventLog::Options{data.string()});
+  REQUIRE(reopened.is_ok());
+  bool found = false;
+  REQUIRE(reopened.value()->newest_snapshots([&](Seq seq, std::span<const std::uint8_t> value) {
+    found = found || (seq == 1 && value.size() == 2 * kWalPreallocBytes);
+    return false;
+  }).is_ok());
+  CHECK_FALSE(found);
 }
 
 }  // namespace refah::test
