@@ -3,6 +3,8 @@
 // durable on disk and in the filter, so an id is findable at every moment.
 #include "ledger/dedup_index.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -176,6 +178,7 @@ DedupIndex::Stats DedupIndex::stats() const {
 }
 
 void DedupIndex::spill_loop() {
+  ::pthread_setname_np(::pthread_self(), "refah-spill");
   for (;;) {
     std::unique_lock lk(mu_);
     cv_.wait(lk, [&] { return requested_ || stop_; });

@@ -7,6 +7,7 @@
 // that are not durable): the ledger goes fail-stop and answers STORAGE_FAILED from then on.
 #include "ledger/ledger.h"
 
+#include <pthread.h>
 #include <sys/statvfs.h>
 
 #include <chrono>
@@ -263,6 +264,7 @@ struct Ledger::Impl {
   Status snap_status;
   std::uint64_t snap_bytes = 0;           // guarded by snap_mu: the last snapshot encoded, bytes
   std::uint64_t snap_thread_ns = 0;       // guarded by snap_mu: the last one's encoding and writing
+  std::string snap_buffer;  // the snapshot thread's encoding buffer, reused (its capacity kept)
   std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
@@ -364,6 +366,7 @@ void Ledger::Impl::start_snapshot() {
 }
 
 void Ledger::Impl::snapshot_loop() {
+  ::pthread_setname_np(::pthread_self(), "refah-snapshot");  // for top -H, perf and gdb
   for (;;) {
     std::unique_lock lk(snap_mu);
     snap_cv.wait(lk, [&] { return snap_requested || snap_stop; });
@@ -374,7 +377,8 @@ void Ledger::Impl::snapshot_loop() {
     const std::string path = snap_path;
     lk.unlock();
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string bytes = encode_snapshot(*copy, sink_save);
+    encode_snapshot_into(*copy, sink_save, snap_buffer);
+    const std::string& bytes = snap_buffer;
     sink_save = nullptr;  // lets go of the sink's copy (a sink may reuse its memory next time)
     // Written beside the writer's appends: the whole file over the floor (kFreeBytesFloor).
     Status st;
@@ -616,6 +620,7 @@ std::string Ledger::failure_message() const {
 }
 
 void Ledger::Impl::run() {
+  ::pthread_setname_np(::pthread_self(), "refah-writer");
   for (;;) {
     {
       std::unique_lock lk(queue_mu);

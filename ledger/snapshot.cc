@@ -1,6 +1,7 @@
 // Snapshot encoding and checking: see the grammar in snapshot.h.
 #include "ledger/snapshot.h"
 
+#include <cassert>
 #include <cstring>
 #include <future>
 
@@ -18,25 +19,41 @@ std::string encode_snapshot(const State& state, const CommitSink* sink) {
 }
 
 std::string encode_snapshot(const State& state, const std::function<void(std::string&)>& sink_save) {
-  std::string state_bytes = state.serialize();
-  std::string sink_bytes;
-  if (sink_save) sink_save(sink_bytes);
   std::string out;
-  out.reserve(4 + 4 + 8 + 32 + 8 + state_bytes.size() + 8 + sink_bytes.size() + 32);
+  encode_snapshot_into(state, sink_save, out);
+  return out;
+}
+
+namespace {
+// A length field written as a placeholder and filled in once the part after it is written.
+std::size_t length_placeholder(std::string& out) {
+  out.append(8, '\0');
+  return out.size();
+}
+void fill_length(std::string& out, std::size_t part_start) {
+  assert(part_start >= 8 && part_start <= out.size());
+  const std::uint64_t n = out.size() - part_start;
+  for (std::size_t i = 0; i < 8; ++i) out[part_start - 8 + i] = static_cast<char>(n >> (8 * i));  // little-endian, as CanonWriter
+}
+}  // namespace
+
+void encode_snapshot_into(const State& state, const std::function<void(std::string&)>& sink_save, std::string& out) {
+  out.clear();
   {
     CanonWriter w(nullptr, &out);
     w.bytes("RFSN", 4);
     w.num(kSnapshotFormatV1);
     w.num(state.head_seq());
     w.bytes(state.head_hash().data(), 32);
-    w.num<std::uint64_t>(state_bytes.size());
-    w.bytes(state_bytes.data(), state_bytes.size());
-    w.num<std::uint64_t>(sink_bytes.size());
-    w.bytes(sink_bytes.data(), sink_bytes.size());
   }
+  const std::size_t state_start = length_placeholder(out);
+  state.serialize_append(out);
+  fill_length(out, state_start);
+  const std::size_t sink_start = length_placeholder(out);
+  if (sink_save) sink_save(out);
+  fill_length(out, sink_start);
   const Hash32 digest = sha256({reinterpret_cast<const std::uint8_t*>(out.data()), out.size()});
   out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  return out;
 }
 
 namespace {

@@ -27,6 +27,10 @@ std::string encode_snapshot(const State& state, const CommitSink* sink);
 // The same with the sink's part written by `sink_save` (a CommitSink::snapshot_copy()), so that
 // it can run on a thread other than the writer's, over copies.
 std::string encode_snapshot(const State& state, const std::function<void(std::string&)>& sink_save);
+// The same bytes into `out` (cleared first, its capacity kept): the snapshot thread reuses one
+// buffer, so a snapshot at a million cards does not fault in and copy 300 MB of fresh memory.
+// `sink_save` must append to the string it is given.
+void encode_snapshot_into(const State& state, const std::function<void(std::string&)>& sink_save, std::string& out);
 
 struct DecodedSnapshot {
   std::unique_ptr<State> state;

@@ -377,10 +377,14 @@ Hash32 State::digest() const {
 
 std::string State::serialize() const {
   std::string out;
+  serialize_append(out);
+  return out;
+}
+
+void State::serialize_append(std::string& out) const {
   CanonWriter w(nullptr, &out);
   write(w);
   w.flush();
-  return out;
 }
 
 namespace {

@@ -97,6 +97,7 @@ class State {
   // That serialization (a snapshot's state part), and back. parse() checks every count, range and
   // enum and that nothing is left over; the digest of the parsed state equals the original's.
   std::string serialize() const;
+  void serialize_append(std::string& out) const;  // the same, appended to `out`
   [[nodiscard]] static Result<std::unique_ptr<State>> parse(std::span<const std::uint8_t> bytes);
 
   Seq head_seq() const { return head_seq_; }

@@ -145,7 +145,9 @@ struct SpilledThenCrashed {
     f.standard_programme();
     first = top_ups(f, 4'000'000, 400);
     head = f.ledger().head_seq();
-    REQUIRE(f.ledger().writer_stats().dedup_spills >= 3);
+    // At least one spill ingested, so ids are on disk behind a saved filter (how many more finish
+    // meanwhile depends on the machine: each syncs a table and a filter file; 2 under ASan).
+    REQUIRE(f.ledger().writer_stats().dedup_spills >= 1);
     crash_copy(f.dir().path(), copy.path());
   }
   std::unique_ptr<Ledger> open_copy(ManualClock& clock) {

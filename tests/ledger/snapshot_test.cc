@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "ledger/event_log.h"
+#include "ledger/snapshot.h"
+#include "projections/projections.h"
 #include "support/fixture.h"
 
 using namespace refah;
@@ -224,4 +226,28 @@ TEST_CASE("The log's own meta records cannot be overwritten, and the log is not 
   CHECK(log->put_meta("format", "x").code() == Status::Code::kInvalidArgument);
   CHECK(log->put_meta("dedup_through", "x").code() == Status::Code::kInvalidArgument);
   CHECK(log->put_meta("something_else", "x").is_ok());
+}
+
+TEST_CASE("A snapshot encoded into a reused buffer is the same bytes as one encoded fresh, and decodes", "[snapshot]") {
+  LedgerFixture f;
+  busy_programme(f);
+  const auto sink_save = f.projections().snapshot_copy();
+  REQUIRE(sink_save);
+  f.ledger().read([&](const State& s) {
+    const std::string fresh = encode_snapshot(s, sink_save);
+    // A buffer holding a bigger, older snapshot and then garbage: cleared, its capacity kept.
+    std::string reused = fresh + fresh + std::string(1'000, '\x5a');
+    const std::size_t capacity = reused.capacity();
+    encode_snapshot_into(s, sink_save, reused);
+    CHECK(reused == fresh);
+    CHECK(reused.capacity() == capacity);
+    encode_snapshot_into(s, sink_save, reused);  // and again over itself
+    CHECK(reused == fresh);
+    auto decoded = decode_snapshot({reinterpret_cast<const std::uint8_t*>(reused.data()), reused.size()});
+    REQUIRE(decoded.is_ok());
+    CHECK(decoded.value().state->digest() == s.digest());
+    proj::Projections loaded;
+    CHECK(loaded.load(decoded.value().sink_bytes));
+    CHECK(loaded.digest() == f.projections().digest());
+  });
 }
