@@ -71,10 +71,11 @@ inline constexpr std::size_t wal_total_bytes_max = std::size_t{64} << 20;
 
 // Events between periodic snapshots. Taking one stops the writer while it copies the state and the
 // projections into the memory of the previous copy (0.04-0.06 s at 1,000,000 cards; the first copy,
-// into fresh memory, 0.7 s); a thread then writes the file. A restart after a crash replays the
-// events since the newest finished snapshot: at most about two intervals under full load (a
-// snapshot is taken at a quiet moment or once twice overdue), 1-1.5 s at 500,000. A clean close
-// writes one at the head.
+// into fresh memory, 0.7 s); a thread then writes the file (1.2-1.7 s). A restart after a crash
+// replays the events since the newest finished snapshot: under full load a quarter interval past
+// due (a snapshot waits for a quiet moment until then) plus what arrives while the thread writes,
+// 0.24-0.75M events and 0.3-0.9 s in the recovery benchmark (docs/RELIABILITY.md, section 3). A
+// clean close writes one at the head.
 inline constexpr Seq snapshot_every_events = 500'000;
 
 // The head record (ledger/head_record.h) is written after every synced batch and fdatasynced at
