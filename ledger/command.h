@@ -27,7 +27,7 @@ struct RuleSet {
   std::uint16_t visits_per_card_per_venue_per_day = 0;
   TimeUs cancel_window_us = 0;
   TimeUs visit_max_age_us = 0;  // the oldest occurred-at a visit may carry, relative to recording
-  std::int16_t utc_offset_minutes = 210;  // the programme's local day (Asia/Tehran, no DST since 2022)
+  std::int16_t utc_offset_minutes = kProgrammeUtcOffsetMinutes;  // the programme's local day
   friend bool operator==(const RuleSet&, const RuleSet&) = default;
 };
 

@@ -2,6 +2,7 @@
 // No exception crosses a module boundary; every fallible storage function returns one of these.
 #pragma once
 
+#include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
@@ -38,9 +39,19 @@ class [[nodiscard]] Result {
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: must not be ok
   bool is_ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
+  // Only on a Result that holds a value (is_ok()): reading an error's value is a bug.
+  T& value() & {
+    assert(value_.has_value());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(value_.has_value());
+    return *value_;
+  }
+  T&& value() && {
+    assert(value_.has_value());
+    return std::move(*value_);
+  }
 
  private:
   std::optional<T> value_;

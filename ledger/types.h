@@ -30,6 +30,10 @@ struct Bytes16 {
 };
 using Hash32 = std::array<std::uint8_t, 32>;
 
+// The programme's local time until a rule set names its zone: Asia/Tehran, UTC+03:30 (no daylight
+// saving since 2022). The first rule set fixes the zone for good (ledger/rules.cc).
+inline constexpr std::int16_t kProgrammeUtcOffsetMinutes = 210;
+
 enum class Role : std::uint8_t { kVenue = 1, kAdmin = 2, kAuditor = 3 };
 
 enum class VenueCategory : std::uint8_t {

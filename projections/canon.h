@@ -14,7 +14,7 @@ namespace refah::proj {
 // The programme's UTC offset: +03:30 (Asia/Tehran) until the first rule set fixes it; the rules
 // refuse a later rule set with another offset (ledger/rules.cc), so one number serves every event.
 struct ProgrammeZone {
-  std::int16_t offset_minutes = 210;
+  std::int16_t offset_minutes = kProgrammeUtcOffsetMinutes;
   bool fixed = false;
   void on_rule_set(std::int16_t offset) {
     if (!fixed) offset_minutes = offset;

@@ -31,7 +31,7 @@ struct ReportOptions {
   std::int32_t from_day = kOpenFirstDay;
   std::int32_t to_day = kOpenLastDay;
   // The local zone until the first rule set fixes it (the rules never let a later one change it).
-  int utc_offset_minutes = 210;
+  int utc_offset_minutes = kProgrammeUtcOffsetMinutes;
   std::size_t top_venues = 10;
   // One card at two venues: visits whose venue clocks (occurred-at) are at most this far apart.
   TimeUs two_venue_window_us = 10LL * 60 * 1'000'000;
@@ -150,7 +150,7 @@ std::string anomaly_sentence(const Anomaly& a, ctl::Calendar calendar);
 
 struct Report {
   std::int32_t from_day = 0, to_day = 0;  // the period, resolved (open ends: first/last event's day)
-  int utc_offset_minutes = 210;
+  int utc_offset_minutes = kProgrammeUtcOffsetMinutes;
   std::uint64_t events = 0;               // events read
   Seq first_seq = 0, last_seq = 0;        // of the events read
   Usage totals;

@@ -38,9 +38,6 @@ constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitError = 3;
-// The programme's zone until a rule set names one (Asia/Tehran, no DST since 2022); the first
-// rule set fixes it for good (ledger/rules.cc).
-constexpr int kDefaultUtcOffsetMinutes = 210;
 // How far into the log as-of looks for the first rule set (they come with the programme's setup).
 constexpr Seq kZoneSearchEvents = 100'000;
 
@@ -247,7 +244,7 @@ int programme_offset(const EventLog& log) {
     if (e != nullptr && e->payload_type() == fb::Payload::RuleSetPublished)
       return e->payload_as_RuleSetPublished()->utc_offset_minutes();
   }
-  return kDefaultUtcOffsetMinutes;
+  return kProgrammeUtcOffsetMinutes;  // until a rule set names the zone
 }
 
 void print_totals(const AsOfOptions& o, const proj::View& v, int offset) {

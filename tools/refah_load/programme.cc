@@ -178,7 +178,7 @@ Programme build_programme(const std::vector<CountyRow>& counties, const Programm
   r.visits_per_card_per_venue_per_day = 2;
   r.cancel_window_us = 24LL * 3600 * 1'000'000;
   r.visit_max_age_us = 24LL * 3600 * 1'000'000;
-  r.utc_offset_minutes = 210;
+  r.utc_offset_minutes = kProgrammeUtcOffsetMinutes;
 
   std::vector<double> cum(card_weight.size());
   double acc = 0;

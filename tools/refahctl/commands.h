@@ -21,9 +21,8 @@ inline constexpr int kExitRejected = 1;  // the ledger rejected at least one com
 inline constexpr int kExitUsage = 2;     // bad flags or input; nothing was sent
 inline constexpr int kExitError = 3;     // connection, authentication or protocol error (server Error)
 
-// The programme's local time, in which refahctl reads dates and times: Asia/Tehran, UTC+03:30 (no
-// daylight saving since 2022). The server's rule sets default to the same offset.
-inline constexpr int kProgrammeUtcOffsetMinutes = 210;
+// refahctl reads and shows dates and times in the programme's local time,
+// kProgrammeUtcOffsetMinutes (ledger/types.h), the offset the server's rule sets default to.
 
 // The flags every subcommand shares.
 struct Global {
