@@ -128,11 +128,6 @@ TEST_CASE("After a clean close the saved Bloom filter covers every id, also past
 }
 
 namespace {
-// What a crash leaves of a running ledger's directory (every synced write, nothing of a close).
-void crash_copy(const std::string& from, const std::string& to) {
-  std::filesystem::remove_all(to);
-  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
-}
 
 // A running ledger whose ids have been spilled to disk a few times, copied as a crash leaves it.
 struct SpilledThenCrashed {

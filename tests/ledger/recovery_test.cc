@@ -27,11 +27,6 @@ void add_visits(LedgerFixture& f, int visits, std::uint64_t first_txn = 0) {
   }
 }
 
-// What a crash leaves of a running ledger's directory.
-void crash_copy(const std::string& from, const std::string& to) {
-  fs::remove_all(to);
-  fs::copy(from, to, fs::copy_options::recursive);
-}
 
 // The write-ahead log files of a data directory, oldest first.
 std::vector<fs::path> wal_files(const std::string& dir) {

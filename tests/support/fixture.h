@@ -2,10 +2,12 @@
 // writer tests read as the sentence they test.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "ledger/clock.h"
 #include "ledger/command.h"
@@ -13,6 +15,20 @@
 #include "projections/projections.h"
 
 namespace refah::test {
+
+// What a crash leaves of a running ledger's directory (every synced write, nothing of a close).
+// The ledger's threads may rename or delete a file while it is copied (a filter's .tmp renamed, a
+// spilled table moved into the database): such a copy is taken again, until one saw no file vanish.
+inline void crash_copy(const std::string& from, const std::string& to) {
+  for (int attempt = 0;; ++attempt) {
+    std::filesystem::remove_all(to);
+    std::error_code ec;
+    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive, ec);
+    if (!ec) return;
+    if (attempt >= 50) throw std::filesystem::filesystem_error("copying a running ledger", from, to, ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 // 2026-03-21 00:00 UTC (Nowruz 1405): a fixed start for every test clock.
 inline constexpr TimeUs kT0 = 1'774'051'200'000'000LL;
