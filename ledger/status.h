@@ -25,6 +25,8 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   std::string to_string() const;
+  // The same code, its message after `context` (for example "checkpoint not signed: ").
+  Status with_context(const std::string& context) const { return Status(code_, context + message_); }
 
  private:
   Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}

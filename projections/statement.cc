@@ -1,6 +1,7 @@
 // statement(): follows card_prev_seq links backwards through the log; see statement.h.
 #include "projections/statement.h"
 
+#include "ledger/assert.h"
 #include "ledger/event_codec.h"
 #include "ledger/limits.h"
 
@@ -99,6 +100,31 @@ Result<StatementPage> statement(const EventLog& log, CardId card, Seq from, std:
   }
   page.next = seq;
   return page;
+}
+
+Result<StatementPage> statement_as_of(const EventLog& log, CardId card, Seq newest, Seq from, std::size_t limit,
+                                      Seq as_of_seq) {
+  StatementPage out;
+  Seq next = from != 0 ? from : newest;
+  while (next != 0 && out.lines.size() < limit) {
+    auto page = statement(log, card, next, limit);
+    if (!page.is_ok()) {
+      return Status::invalid_argument("from_seq " + std::to_string(next) + " is not an event of card " +
+                                      std::to_string(card));
+    }
+    next = page.value().next;
+    for (const auto& l : page.value().lines) {
+      if (l.seq > as_of_seq) continue;
+      if (out.lines.size() == limit) {
+        next = l.seq;
+        break;
+      }
+      out.lines.push_back(l);
+    }
+  }
+  out.next = out.lines.size() == limit ? next : 0;
+  REFAH_ASSERT(out.lines.size() <= limit);
+  return out;
 }
 
 }  // namespace refah::proj

@@ -35,4 +35,12 @@ struct StatementPage {
 [[nodiscard]] Result<StatementPage> statement(const EventLog& log, CardId card, Seq from,
                                               std::size_t limit);
 
+// A page of `card`'s statement as it stood at event `as_of_seq`: lines after it are skipped, each
+// page read bounded by `limit` (1..limits::statement_page_max). Starts at `from`, or at `newest`
+// (the card's last_event_seq, 0 for no card) when `from` is 0. `next` is where the following page
+// starts, 0 when this one is not full. INVALID_ARGUMENT when `from` (or an event the chain leads to)
+// is not an event of the card.
+[[nodiscard]] Result<StatementPage> statement_as_of(const EventLog& log, CardId card, Seq newest, Seq from,
+                                                    std::size_t limit, Seq as_of_seq);
+
 }  // namespace refah::proj

@@ -26,6 +26,7 @@
 #include "projections/projections.h"
 #include "replay/checkpoint.h"
 #include "replay/checkpoint_guard.h"
+#include "server/checkpoints.h"
 #include "server/config.h"
 #include "server/demo.h"
 #include "server/server.h"
@@ -77,17 +78,12 @@ Result<std::optional<replay::SigningKey>> checkpoint_key(const server::Config& c
 // Signs a checkpoint at the head and saves it in dir; logs the outcome. False on failure.
 bool write_checkpoint(const replay::SigningKey& key, const Ledger& ledger, const proj::Projections& projections,
                       Clock& clock, const std::string& dir, spdlog::logger& log, const char* why) {
-  auto c = server::sign_checkpoint(key, ledger, projections, clock.now_us());
+  auto c = server::sign_and_save_checkpoint(key, ledger, projections, clock.now_us(), dir);
   if (!c.is_ok()) {
-    log.error("{} checkpoint not signed: {}", why, c.status().to_string());
+    log.error("{} {}", why, c.status().message());
     return false;
   }
-  auto saved = server::save_checkpoint_in(dir, c.value());
-  if (!saved.is_ok()) {
-    log.error("{} checkpoint at seq {} not saved: {}", why, c.value().head_seq, saved.status().to_string());
-    return false;
-  }
-  log.info("{} checkpoint signed at seq {}: {}", why, c.value().head_seq, saved.value());
+  log.info("{} checkpoint signed at seq {}: {}", why, c.value().checkpoint.head_seq, c.value().path);
   return true;
 }
 

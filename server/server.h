@@ -1,11 +1,14 @@
-// The TCP server: accepts connections, runs the handshake, decodes requests, submits commands to
-// the ledger (whose writer commits what arrives together from every connection in one synced
-// write) and answers queries from the projections. Asio stays inside server.cc.
+// The TCP server: accepts connections (each a server/session.h Session, which moves bytes and runs
+// the handshake), admits them under the connection limits, and hands their requests to
+// server/requests.h, which submits commands to the ledger (whose writer commits what arrives
+// together from every connection in one synced write) and answers queries from the projections.
+// Asio stays inside server.cc, session.{h,cc} and requests.cc.
 //
-// Threads: `io_threads` run the sessions (each on its own strand); one more runs expensive queries
-// (as-of rebuilds, statements, reports). The ledger's writer completes submissions and posts the
-// answers back to the sessions. Nothing here reads the ledger's decision state (but sign_checkpoint
-// on a closed ledger). GetCheckpoint is signed on the query thread with Options::checkpoint_key.
+// Threads: `io_threads` run the sessions (each on its own strand); two more run expensive queries
+// (as-of rebuilds, statements, reports), one for venues and one for admins and auditors. The
+// ledger's writer completes submissions and posts the answers back to the sessions. Nothing here
+// reads the ledger's decision state. GetCheckpoint is signed on a query thread with
+// Options::checkpoint_key (server/checkpoints.h).
 #pragma once
 
 #include <cstdint>
@@ -83,17 +86,5 @@ class Server {
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Signs a checkpoint of the ledger's head as the projections hold it: their sequence number and
-// digest read together (one consistent view), and the stored hash of that event, read from the log
-// and checked against its predecessor's; once the ledger is closed, the head hash of its final
-// state, which must be at the same sequence number. Any thread. Errors: an empty log (nothing to
-// sign: INVALID_ARGUMENT), a log that cannot be read or does not chain there, a closed ledger whose
-// last write failed.
-[[nodiscard]] Result<replay::Checkpoint> sign_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
-                                                         const proj::Projections& projections, TimeUs now_us);
-// Saves c as dir/<head_seq>.checkpoint (write, fsync, rename; dir created if missing) and returns
-// that path.
-[[nodiscard]] Result<std::string> save_checkpoint_in(const std::string& dir, const replay::Checkpoint& c);
 
 }  // namespace refah::server

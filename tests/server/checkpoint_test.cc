@@ -23,6 +23,7 @@
 #include "ledger/event_log.h"
 #include "ledger/sha256.h"
 #include "replay/checkpoint.h"
+#include "server/checkpoints.h"
 #include "tests/support/wire_helpers.h"
 
 extern char** environ;

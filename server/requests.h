@@ -1,0 +1,60 @@
+// What a request means, apart from the bytes that carried it: the role table, Submit (commands
+// converted, handed to the ledger, and the outcomes of those refused here merged with the
+// ledger's), the queries (live ones at once, expensive ones on a query thread per class of client),
+// signed checkpoints and subscriptions. A transport (server/session.h for TCP) calls handle() with a
+// verified Message from an authenticated client and a ReplyPort through which the answer goes back.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ledger/clock.h"
+#include "ledger/ledger.h"
+#include "projections/projections.h"
+#include "replay/checkpoint.h"
+#include "server/limits.h"
+#include "server/reply_port.h"
+#include "server/wire.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace refah::server {
+
+class Requests {
+ public:
+  struct Options {
+    Limits limits;
+    // Signs the checkpoints GetCheckpoint asks for; nullptr: UNKNOWN_REQUEST. Must outlive this.
+    const replay::SigningKey* checkpoint_key = nullptr;
+    std::string checkpoints_dir;  // where each signed checkpoint is saved; empty: not saved
+    Clock* clock = nullptr;       // the checkpoints' signing time; nullptr: the system clock
+  };
+
+  // The ledger, the projections and the logger must outlive this.
+  Requests(const Options& options, Ledger& ledger, proj::Projections& projections,
+           std::shared_ptr<spdlog::logger> log);
+  ~Requests();  // stop_queries() if not done
+  Requests(const Requests&) = delete;
+  Requests& operator=(const Requests&) = delete;
+
+  // On the connection's thread: a verified request (not an Authenticate) from port's client.
+  void handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& port);
+
+  // Blocks until every submission handed to the ledger has had its answer taken to its connection
+  // (the ledger completes all it queued, at close at the latest). A transport waits for this before
+  // it stops the threads its connections run on.
+  void wait_for_submissions();
+  // Stops the query threads (queries not started are dropped unanswered). Idempotent.
+  void stop_queries();
+
+  std::uint64_t commands() const;  // commands received in Submits, counted before any check
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refah::server
