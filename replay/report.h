@@ -1,8 +1,8 @@
 // Period reports from history alone (refah-audit report): subsidy per county, neighbourhood, tier,
 // venue and category, top venues, coverage, and anomaly flags. ReportBuilder is a pure fold (no
 // clock, no I/O): feed it checked events in sequence order, then finish(). Not thread-safe.
-// Every figure is defined in docs/AUDIT.md, section "Reports". The renderings use refahctl's
-// display helpers (tools/refahctl/format.h): a program using them links refah::ctlformat too.
+// Every figure is defined in docs/AUDIT.md, section "Reports". This folder computes the figures;
+// printing them (text, JSON, CSV) is the tools' job: tools/refah_audit/report_render.h.
 #pragma once
 
 #include <cstddef>
@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "ledger/types.h"
-#include "tools/refahctl/format.h"
 
 namespace refah::fb {
 struct Event;
@@ -145,9 +144,6 @@ struct Anomaly {
   double rate = 0, median = 0, deviation = 0;  // kCancelRate: rate, median rate, robust deviation
 };
 
-// One sentence for people, with the day in the given calendar.
-std::string anomaly_sentence(const Anomaly& a, ctl::Calendar calendar);
-
 struct Report {
   std::int32_t from_day = 0, to_day = 0;  // the period, resolved (open ends: first/last event's day)
   int utc_offset_minutes = kProgrammeUtcOffsetMinutes;
@@ -181,11 +177,5 @@ class ReportBuilder {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Renderings of a report (formats in docs/AUDIT.md). Text: tables for people, rials with
-// separators, dates in `calendar`. JSON: one object. CSV: one long table, its first column `table`.
-std::string report_text(const Report& r, ctl::Calendar calendar);
-std::string report_json(const Report& r, ctl::Calendar calendar);
-std::string report_csv(const Report& r, ctl::Calendar calendar);
 
 }  // namespace refah::replay

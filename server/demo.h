@@ -1,4 +1,4 @@
-// refahd --demo: a generated pilot programme (tools/refah_load/programme.h) loaded into an empty
+// refahd --demo: a generated pilot programme (programme/programme.h) loaded into an empty
 // ledger, a keys file for it, and a few simulated venue systems that post visits over real TCP
 // connections, so a fresh checkout shows a live system. Not used outside the demo.
 #pragma once
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "programme/programme.h"
 #include "server/auth.h"
-#include "tools/refah_load/programme.h"
 
 namespace spdlog {
 class logger;

@@ -23,6 +23,7 @@
 #include "ledger/state.h"
 #include "replay/report.h"
 #include "support/fixture.h"
+#include "tools/refah_audit/report_render.h"
 #include "tools/refahctl/format.h"
 
 using namespace refah;

@@ -5,9 +5,9 @@
 #include <map>
 
 #include "ledger/province.h"
+#include "programme/programme.h"
 #include "support/fixture.h"
 #include "tools/refah_load/generator.h"
-#include "tools/refah_load/programme.h"
 
 using namespace refah;
 using namespace refah::load;

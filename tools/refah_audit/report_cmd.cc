@@ -14,6 +14,7 @@
 #include "replay/export.h"
 #include "replay/report.h"
 #include "tools/refah_audit/commands.h"
+#include "tools/refah_audit/report_render.h"
 #include "tools/refahctl/format.h"
 
 namespace refah::audit {

@@ -11,12 +11,12 @@
 #include "ledger/province.h"
 #include "ledger/event_log.h"
 #include "ledger/sha256.h"
+#include "programme/programme.h"
 #include "projections/projections.h"
 #include "projections/rebuild.h"
 #include "replay/verify.h"
 #include "tools/refah_load/commands.h"
 #include "tools/refah_load/generator.h"
-#include "tools/refah_load/programme.h"
 
 namespace refah::load {
 namespace {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "programme/programme.h"
 #include "tools/refah_load/commands.h"
 #include "tools/refah_load/generator.h"
-#include "tools/refah_load/programme.h"
 
 namespace refah::load {
 

@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "programme/programme.h"
 #include "projections/projections.h"
 #include "tools/refah_load/commands.h"
-#include "tools/refah_load/programme.h"
 #include "tools/refah_load/visit_stream.h"
 
 namespace refah::load {

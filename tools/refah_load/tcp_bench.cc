@@ -26,12 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "programme/programme.h"
 #include "server/auth.h"
 #include "server/client.h"
 #include "server/frame.h"
 #include "server/wire.h"
 #include "tools/refah_load/commands.h"
-#include "tools/refah_load/programme.h"
 
 namespace refah::load {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
-#include "tools/refah_load/programme.h"
+#include "programme/programme.h"
 
 namespace refah::load {
 

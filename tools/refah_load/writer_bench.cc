@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "programme/programme.h"
 #include "projections/projections.h"
 #include "tools/refah_load/commands.h"
-#include "tools/refah_load/programme.h"
 #include "tools/refah_load/visit_stream.h"
 
 namespace refah::load {

@@ -1,43 +1,19 @@
-// A realistic programme for demos, the data generator and benchmarks: neighbourhoods generated
-// inside the real counties of share/khuzestan-counties-2016.csv (populations summing to the
-// county's), venues of every category, a rule set and cards. Deterministic from the seed.
+// A realistic programme for refahd --demo, refah-load (the data generator and benchmarks) and the
+// tests: neighbourhoods generated inside the real counties of share/khuzestan-counties-2016.csv
+// (populations summing to the county's), venues of every category, a rule set and cards.
+// Deterministic from the seed.
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "ledger/command.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
+#include "programme/counties.h"
+#include "programme/rng.h"
 
 namespace refah::load {
-
-// xoshiro256** seeded by splitmix64: the same numbers on every platform (std distributions are not).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed);
-  std::uint64_t next();
-  std::uint64_t below(std::uint64_t n);  // uniform in [0, n), n > 0
-  bool chance(double p);                 // true with probability p
-  double unit();                         // uniform in [0, 1)
-  Bytes16 bytes16();
-
- private:
-  std::uint64_t s_[4];
-};
-
-struct CountyRow {
-  CountyCode code = 0;
-  std::string name_en;
-  std::string name_fa;
-  std::uint32_t population = 0;
-  bool pilot = false;
-};
-
-// Parses the census CSV ('#' comments, a header row, then county_en,county_fa,population,pilot).
-// Every county must be one of ledger/province.h.
-[[nodiscard]] Result<std::vector<CountyRow>> read_counties_csv(const std::string& path);
 
 struct ProgrammeSpec {
   bool pilot_only = true;          // the four pilot counties, else every county in the CSV

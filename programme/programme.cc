@@ -1,23 +1,13 @@
-// The generated programme: see programme.h.
-#include "tools/refah_load/programme.h"
+// The generated programme and its registration: see programme.h.
+#include "programme/programme.h"
 
 #include <algorithm>
-#include <cmath>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 #include "ledger/province.h"
 
 namespace refah::load {
 namespace {
-std::uint64_t splitmix(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 std::string persian_digits(std::uint64_t n) {
   static const char* kDigits[] = {"۰", "۱", "۲", "۳", "۴", "۵", "۶", "۷", "۸", "۹"};
   std::string s = std::to_string(n), out;
@@ -34,6 +24,21 @@ constexpr std::uint32_t kCapacity[6] = {400, 300, 150, 250, 600, 120};
 constexpr const char* kCategoryFa[6] = {"سالن ورزشی", "استخر", "فرهنگسرا", "کتابخانه", "سینما",
                                         "کانون پرورش فکری"};
 
+// The programme's first rule set, effective from its registration.
+RuleSet programme_rules(TimeUs start_us) {
+  RuleSet r;
+  r.version = 1;
+  r.effective_from_us = start_us;
+  r.subsidy_share_bp = {2000, 3500, 5000, 6500, 8000};
+  r.visit_cap_rials = {800'000, 1'200'000, 300'000, 300'000, 700'000, 400'000};
+  r.visits_per_card_per_day = 3;
+  r.visits_per_card_per_venue_per_day = 2;
+  r.cancel_window_us = 24LL * 3600 * 1'000'000;
+  r.visit_max_age_us = 24LL * 3600 * 1'000'000;
+  r.utc_offset_minutes = kProgrammeUtcOffsetMinutes;
+  return r;
+}
+
 int pick_weighted(const double* w, int n, Rng& rng) {
   double u = rng.unit(), acc = 0;
   for (int i = 0; i < n; ++i) {
@@ -43,74 +48,6 @@ int pick_weighted(const double* w, int n, Rng& rng) {
   return n - 1;
 }
 }  // namespace
-
-Rng::Rng(std::uint64_t seed) {
-  for (auto& s : s_) s = splitmix(seed);
-}
-std::uint64_t Rng::next() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-std::uint64_t Rng::below(std::uint64_t n) {
-  __extension__ using u128 = unsigned __int128;  // Lemire's multiply-shift: unbiased enough here
-  return static_cast<std::uint64_t>((static_cast<u128>(next()) * n) >> 64);
-}
-bool Rng::chance(double p) { return unit() < p; }
-double Rng::unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-Bytes16 Rng::bytes16() {
-  Bytes16 b;
-  std::uint64_t a = next(), c = next();
-  for (int i = 0; i < 8; ++i) {
-    b.bytes[i] = static_cast<std::uint8_t>(a >> (8 * i));
-    b.bytes[8 + i] = static_cast<std::uint8_t>(c >> (8 * i));
-  }
-  if (b.is_zero()) b.bytes[0] = 1;
-  return b;
-}
-
-Result<std::vector<CountyRow>> read_counties_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found("cannot read " + path);
-  std::vector<CountyRow> rows;
-  std::string line;
-  bool header_seen = false;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty() || line[0] == '#') continue;
-    if (!header_seen) {
-      header_seen = true;
-      continue;
-    }
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) f.push_back(cell);
-    if (f.size() != 4) return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": want 4 fields");
-    auto code = county_by_name(f[0]);
-    if (!code) return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": unknown county " + f[0]);
-    CountyRow r;
-    r.code = *code;
-    r.name_en = f[0];
-    r.name_fa = f[1];
-    try {
-      r.population = static_cast<std::uint32_t>(std::stoul(f[2]));
-    } catch (...) {
-      return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": bad population");
-    }
-    r.pilot = f[3] == "1";
-    rows.push_back(std::move(r));
-  }
-  if (rows.empty()) return Status::invalid_argument(path + ": no counties");
-  return rows;
-}
 
 Rials list_price(VenueCategory category, Rng& rng) {
   switch (category) {
@@ -169,16 +106,7 @@ Programme build_programme(const std::vector<CountyRow>& counties, const Programm
       }
     }
   }
-  RuleSet& r = p.rules;
-  r.version = 1;
-  r.effective_from_us = spec.start_us;
-  r.subsidy_share_bp = {2000, 3500, 5000, 6500, 8000};
-  r.visit_cap_rials = {800'000, 1'200'000, 300'000, 300'000, 700'000, 400'000};
-  r.visits_per_card_per_day = 3;
-  r.visits_per_card_per_venue_per_day = 2;
-  r.cancel_window_us = 24LL * 3600 * 1'000'000;
-  r.visit_max_age_us = 24LL * 3600 * 1'000'000;
-  r.utc_offset_minutes = kProgrammeUtcOffsetMinutes;
+  p.rules = programme_rules(spec.start_us);
 
   std::vector<double> cum(card_weight.size());
   double acc = 0;
