@@ -116,173 +116,213 @@ std::string no_room_to_open(const std::string& data_dir) {
                      data_dir, mib(free_bytes), mib(wal_bytes + kOpenSlack), mib(wal_bytes), mib(kOpenSlack));
 }
 
-int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log,
-          const sigset_t& signals) {
-  auto keys_file = config.keys_file;
-  auto signing = checkpoint_key(config, flags.demo);
+// refahd while it runs: what serve() opens, in the order it is opened, and closed in reverse.
+class Daemon {
+ public:
+  Daemon(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log)
+      : config_(config), flags_(flags), log_(std::move(log)), feed_(projections_),
+        checkpoints_dir_((std::filesystem::path(config.data_dir) / "checkpoints").string()) {}
+
+  // Each returns an exit status: 0 to go on.
+  int open_ledger();
+  int start_serving();
+  int wait_for_signal(const sigset_t& signals);
+  int stop(int sig);
+
+ private:
+  void log_banner() const;
+  void sign_on_schedule(Seq& last_signed_seq);
+  void log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const;
+
+  const server::Config& config_;
+  const Flags& flags_;
+  std::shared_ptr<spdlog::logger> log_;
+  proj::Projections projections_;
+  server::Feed feed_;
+  SystemClock clock_;
+  const std::string checkpoints_dir_;
+  std::optional<replay::SigningKey> ckpt_key_;
+  std::unique_ptr<Ledger> ledger_;
+  load::Programme programme_;
+  std::optional<server::KeyStore> keys_;
+  std::unique_ptr<server::Server> srv_;
+  std::unique_ptr<server::DemoVenues> demo_;
+  double open_s_ = 0;  // how long Ledger::open took
+};
+
+// The checkpoint key, room on the disk, the ledger (snapshot plus tail), and that the log reaches
+// every checkpoint signed before.
+int Daemon::open_ledger() {
+  auto signing = checkpoint_key(config_, flags_.demo);
   if (!signing.is_ok()) {
-    log->error("checkpoint key: {}", signing.status().to_string());
+    log_->error("checkpoint key: {}", signing.status().to_string());
     return 2;
   }
-  const std::optional<replay::SigningKey>& ckpt_key = signing.value();
-  const std::string checkpoints_dir = (std::filesystem::path(config.data_dir) / "checkpoints").string();
-  proj::Projections projections;
-  server::Feed feed(projections);
-  SystemClock clock;
+  ckpt_key_ = std::move(signing).value();
   Ledger::Options lo;
-  lo.data_dir = config.data_dir;
-  lo.sink = &feed;
-  lo.snapshot_every_events = config.snapshot_every_events;
-  if (const std::string full = no_room_to_open(config.data_dir); !full.empty()) {
-    log->error("cannot open the ledger in {}: {}", config.data_dir, full);
+  lo.data_dir = config_.data_dir;
+  lo.sink = &feed_;
+  lo.snapshot_every_events = config_.snapshot_every_events;
+  if (const std::string full = no_room_to_open(config_.data_dir); !full.empty()) {
+    log_->error("cannot open the ledger in {}: {}", config_.data_dir, full);
     return 1;
   }
   const auto open_start = std::chrono::steady_clock::now();
-  auto opened = Ledger::open(lo, clock);
+  auto opened = Ledger::open(lo, clock_);
   if (!opened.is_ok()) {
-    log->error("cannot open the ledger in {}: {}", config.data_dir, opened.status().to_string());
+    log_->error("cannot open the ledger in {}: {}", config_.data_dir, opened.status().to_string());
     return opened.status().code() == Status::Code::kCorruption ? kExitDamaged : 1;
   }
-  std::unique_ptr<Ledger> ledger = std::move(opened).value();
-  if (Status s = replay::check_log_reaches_checkpoints(*ledger->log(), checkpoints_dir); !s.is_ok()) {
-    log->error("cannot serve the ledger in {}: {}", config.data_dir, s.to_string());
+  ledger_ = std::move(opened).value();
+  if (Status s = replay::check_log_reaches_checkpoints(*ledger_->log(), checkpoints_dir_); !s.is_ok()) {
+    log_->error("cannot serve the ledger in {}: {}", config_.data_dir, s.to_string());
     return kExitDamaged;
   }
-  const double open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
+  open_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
+  return 0;
+}
 
-  load::Programme programme;
-  if (flags.demo) {
-    auto p = server::prepare_demo_programme(*ledger, flags.demo_options);
+// The demo programme (with --demo), the keys, the server, and the demo's venues.
+int Daemon::start_serving() {
+  const std::string& keys_file = config_.keys_file;
+  if (flags_.demo) {
+    auto p = server::prepare_demo_programme(*ledger_, flags_.demo_options);
     if (!p.is_ok()) {
-      log->error("demo programme: {}", p.status().to_string());
+      log_->error("demo programme: {}", p.status().to_string());
       return 1;
     }
-    programme = std::move(p).value();
-    if (Status s = server::ensure_demo_keys(keys_file, programme); !s.is_ok()) {
-      log->error("demo keys: {}", s.to_string());
+    programme_ = std::move(p).value();
+    if (Status s = server::ensure_demo_keys(keys_file, programme_); !s.is_ok()) {
+      log_->error("demo keys: {}", s.to_string());
       return 1;
     }
   }
   auto keys = server::KeyStore::load_file(keys_file);
   if (!keys.is_ok()) {
-    log->error("{}", keys.status().message());
+    log_->error("{}", keys.status().message());
     return 2;
   }
-
+  keys_ = std::move(keys).value();
   server::Server::Options so;
-  so.host = config.host;
-  so.port = config.port;
-  so.io_threads = config.io_threads;
-  so.limits = config.limits;
-  so.checkpoint_key = ckpt_key ? &*ckpt_key : nullptr;
-  so.checkpoints_dir = checkpoints_dir;
-  so.clock = &clock;
-  auto started = server::Server::start(so, *ledger, projections, feed, keys.value(), log);
+  so.host = config_.host;
+  so.port = config_.port;
+  so.io_threads = config_.io_threads;
+  so.limits = config_.limits;
+  so.checkpoint_key = ckpt_key_ ? &*ckpt_key_ : nullptr;
+  so.checkpoints_dir = checkpoints_dir_;
+  so.clock = &clock_;
+  auto started = server::Server::start(so, *ledger_, projections_, feed_, *keys_, log_);
   if (!started.is_ok()) {
-    log->error("{}", started.status().to_string());
+    log_->error("{}", started.status().to_string());
     return 1;
   }
-  std::unique_ptr<server::Server> srv = std::move(started).value();
-
-  const auto ws = ledger->writer_stats();
-  log->info("refahd {} serving {}:{} | data {} | head seq {} | opened in {:.2f} s (snapshot at seq {}) | {} clients",
-            "0.1.0", config.host, srv->port(), config.data_dir, ledger->head_seq(), open_s,
-            ws.snapshot_loaded_seq, keys.value().size());
-  log->info("limits: frame {} B, batch {}, in flight {}/conn, {} connections, handshake {} ms, read {} ms, idle {} ms, write queue {} B",
-            config.limits.frame_bytes_max, config.limits.batch_commands_max, config.limits.requests_in_flight_max,
-            config.limits.connections_max, config.limits.handshake_timeout_ms, config.limits.read_timeout_ms,
-            config.limits.idle_timeout_ms, config.limits.write_queue_bytes_max);
-  if (ckpt_key) {
-    log->info("checkpoints: public key {} | every {} | into {}", to_hex(ckpt_key->public_key()),
-              config.checkpoint_every_s == 0 ? std::string("on request only") : std::to_string(config.checkpoint_every_s) + " s",
-              checkpoints_dir);
-  } else {
-    log->info("checkpoints: none signed (no checkpoint_key_file)");
+  srv_ = std::move(started).value();
+  log_banner();
+  if (flags_.demo) {
+    log_->info("demo: {} cards, {} venues; keys in {} (try: refahctl --keys {} --client 1 totals)",
+               programme_.cards.size(), programme_.venues.size(), keys_file, keys_file);
+    demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, flags_.demo_options, log_);
+    demo_->start(config_.host == "0.0.0.0" ? "127.0.0.1" : config_.host, srv_->port());
   }
+  return 0;
+}
 
-  std::unique_ptr<server::DemoVenues> demo;
-  if (flags.demo) {
-    log->info("demo: {} cards, {} venues; keys in {} (try: refahctl --keys {} --client 1 totals)",
-              programme.cards.size(), programme.venues.size(), keys_file, keys_file);
-    demo = std::make_unique<server::DemoVenues>(programme, keys.value(), flags.demo_options, log);
-    demo->start(config.host == "0.0.0.0" ? "127.0.0.1" : config.host, srv->port());
-  }
+void Daemon::log_banner() const {
+  log_->info("refahd {} serving {}:{} | data {} | head seq {} | opened in {:.2f} s (snapshot at seq {}) | {} clients",
+             "0.1.0", config_.host, srv_->port(), config_.data_dir, ledger_->head_seq(), open_s_,
+             ledger_->writer_stats().snapshot_loaded_seq, keys_->size());
+  const server::Limits& l = config_.limits;
+  log_->info("limits: frame {} B, batch {}, in flight {}/conn, {} connections, handshake {} ms, read {} ms, idle {} ms, write queue {} B",
+             l.frame_bytes_max, l.batch_commands_max, l.requests_in_flight_max, l.connections_max,
+             l.handshake_timeout_ms, l.read_timeout_ms, l.idle_timeout_ms, l.write_queue_bytes_max);
+  if (!ckpt_key_) return log_->info("checkpoints: none signed (no checkpoint_key_file)");
+  log_->info("checkpoints: public key {} | every {} | into {}", to_hex(ckpt_key_->public_key()),
+             config_.checkpoint_every_s == 0 ? std::string("on request only")
+                                             : std::to_string(config_.checkpoint_every_s) + " s",
+             checkpoints_dir_);
+}
 
-  // Wait for a signal; meanwhile log a status line every status_every_s and sign a checkpoint every
-  // checkpoint_every_s (when the head has moved since the last one).
+// Waits for SIGINT or SIGTERM; meanwhile logs a status line every status_every_s and signs a
+// checkpoint every checkpoint_every_s (when the head has moved since the last one). Returns the signal.
+int Daemon::wait_for_signal(const sigset_t& signals) {
   using Steady = std::chrono::steady_clock;
   constexpr auto kNever = Steady::time_point::max();
-  const auto status_period = std::chrono::seconds(config.status_every_s);
-  const auto checkpoint_period = std::chrono::seconds(config.checkpoint_every_s);
-  Seq last_seq = ledger->head_seq();
+  const auto status_period = std::chrono::seconds(config_.status_every_s);
+  const auto checkpoint_period = std::chrono::seconds(config_.checkpoint_every_s);
+  Seq last_seq = ledger_->head_seq();
   auto last_time = Steady::now();
-  auto next_status = config.status_every_s == 0 ? kNever : last_time + status_period;
-  auto next_checkpoint = !ckpt_key || config.checkpoint_every_s == 0 ? kNever : last_time + checkpoint_period;
+  auto next_status = config_.status_every_s == 0 ? kNever : last_time + status_period;
+  auto next_checkpoint = !ckpt_key_ || config_.checkpoint_every_s == 0 ? kNever : last_time + checkpoint_period;
   Seq last_signed_seq = 0;
-  int sig = 0;
   for (;;) {
     const auto wait = std::clamp<Steady::duration>(std::min(next_status, next_checkpoint) - Steady::now(),
                                                    Steady::duration::zero(), std::chrono::hours(1));
     const auto wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
-    sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig > 0) break;
+    if (const int sig = sigtimedwait(&signals, nullptr, &ts); sig > 0) return sig;
     const auto now = Steady::now();
     if (now >= next_checkpoint) {
       next_checkpoint = now + checkpoint_period;
-      const Seq head = ledger->head_seq();
-      if (head != 0 && head != last_signed_seq &&
-          write_checkpoint(*ckpt_key, *ledger, projections, clock, checkpoints_dir, *log, "scheduled")) {
-        last_signed_seq = head;
-      }
+      sign_on_schedule(last_signed_seq);
     }
     if (now < next_status) continue;
     next_status = now + status_period;
-    const Seq head = ledger->head_seq();
-    const double dt = std::chrono::duration<double>(now - last_time).count();
-    const auto st = srv->stats();
-    log->info("head seq {} | {:.0f} events/s | {} connections open | {} requests, {} refused{}", head,
-              (head - last_seq) / dt, st.connections_open, st.requests, st.refusals,
-              ledger->failed() ? " | WRITES STOPPED: " + ledger->failure_message() : "");
-    last_seq = head;
+    log_status(now - last_time, last_seq);
     last_time = now;
   }
-  log->info("{} received: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  if (demo) demo->stop();
-  srv->shutdown(flags.drain_timeout_ms);
-  srv.reset();
-  ledger->close();
-  const auto end = ledger->writer_stats();
+}
+
+void Daemon::sign_on_schedule(Seq& last_signed_seq) {
+  const Seq head = ledger_->head_seq();
+  if (head != 0 && head != last_signed_seq &&
+      write_checkpoint(*ckpt_key_, *ledger_, projections_, clock_, checkpoints_dir_, *log_, "scheduled")) {
+    last_signed_seq = head;
+  }
+}
+
+void Daemon::log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const {
+  const Seq head = ledger_->head_seq();
+  const auto st = srv_->stats();
+  log_->info("head seq {} | {:.0f} events/s | {} connections open | {} requests, {} refused{}", head,
+             (head - last_seq) / std::chrono::duration<double>(dt).count(), st.connections_open, st.requests,
+             st.refusals, ledger_->failed() ? " | WRITES STOPPED: " + ledger_->failure_message() : "");
+  last_seq = head;
+}
+
+// Answers the requests in flight, closes the ledger (its final snapshot) and signs the final
+// checkpoint: every command read before the stop is in the closed ledger's head.
+int Daemon::stop(int sig) {
+  log_->info("{} received: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (demo_) demo_->stop();
+  srv_->shutdown(flags_.drain_timeout_ms);
+  srv_.reset();
+  ledger_->close();
+  const auto end = ledger_->writer_stats();
   if (!end.snapshot_error.empty()) {
-    log->error("final snapshot failed: {}", end.snapshot_error);
+    log_->error("final snapshot failed: {}", end.snapshot_error);
     return 1;
   }
-  log->info("stopped at head seq {}; snapshot written", ledger->head_seq());
-  // The final checkpoint: every command read before the stop is in the closed ledger's head.
-  if (ckpt_key && !ledger->failed() && ledger->head_seq() != 0 &&
-      !write_checkpoint(*ckpt_key, *ledger, projections, clock, checkpoints_dir, *log, "final")) {
+  log_->info("stopped at head seq {}; snapshot written", ledger_->head_seq());
+  if (ckpt_key_ && !ledger_->failed() && ledger_->head_seq() != 0 &&
+      !write_checkpoint(*ckpt_key_, *ledger_, projections_, clock_, checkpoints_dir_, *log_, "final")) {
     return 1;
   }
-  return ledger->failed() ? 1 : 0;
+  return ledger_->failed() ? 1 : 0;
+}
+
+int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log,
+          const sigset_t& signals) {
+  Daemon d(config, flags, std::move(log));
+  if (const int rc = d.open_ledger(); rc != 0) return rc;
+  if (const int rc = d.start_serving(); rc != 0) return rc;
+  return d.stop(d.wait_for_signal(signals));
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  refah::use_huge_pages_for_heap(argv);  // may execute refahd again, before anything else happens
-  // Answer buffers above 256 KiB are mapped on their own and given back to the system when freed
-  // (glibc otherwise raises this threshold as big blocks are freed and keeps them in its heap), so
-  // that memory taken by closed connections leaves the process.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  // Signals are taken by sigtimedwait on the main thread: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+namespace {
 
-  CLI::App app{"refahd: the Refah ledger server (event-sourced welfare-card ledger over TCP)"};
-  Flags f;
+void add_flags(CLI::App& app, Flags& f) {
   app.add_option("-c,--config", f.config_file, "TOML config file (docs/OPERATIONS.md); flags override it")
       ->check(CLI::ExistingFile);
   app.add_option("--data", f.data_dir, "data directory (default data/refahd; data/demo with --demo)");
@@ -304,27 +344,20 @@ int main(int argc, char** argv) {
   app.add_flag("--demo-bench", f.demo_options.bench, "demo: benchmark programme (10^9 rials a card, 8 visits a day; see refah-load tcp)");
   f.demo_options.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   app.add_option("--counties-csv", f.demo_options.counties_csv, "demo: census CSV of the province's counties");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2 (docs/OPERATIONS.md)
-  }
+}
 
+// The config file (if any) with the flags over it; a usage error says why (exit status 2).
+Result<server::Config> config_from(const Flags& f) {
   server::Config config;
   if (f.demo) config.data_dir = "data/demo";
   if (!f.config_file.empty()) {
     auto c = server::load_config(f.config_file, config);
-    if (!c.is_ok()) {
-      std::fprintf(stderr, "refahd: %s\n", c.status().message().c_str());
-      return 2;
-    }
+    if (!c.is_ok()) return c.status();
     config = std::move(c).value();
   }
   if (!f.data_dir.empty()) config.data_dir = f.data_dir;
-  if (!f.listen.empty() && !server::parse_listen(f.listen, config.host, config.port)) {
-    std::fprintf(stderr, "refahd: --listen must be host:port\n");
-    return 2;
-  }
+  if (!f.listen.empty() && !server::parse_listen(f.listen, config.host, config.port))
+    return Status::invalid_argument("--listen must be host:port");
   if (!f.keys_file.empty()) config.keys_file = f.keys_file;
   if (f.io_threads != 0) config.io_threads = f.io_threads;
   if (!f.log_level.empty()) config.log_level = f.log_level;
@@ -332,22 +365,44 @@ int main(int argc, char** argv) {
   if (!f.checkpoint_key.empty()) config.checkpoint_key_file = f.checkpoint_key;
   if (f.checkpoint_every_s >= 0) config.checkpoint_every_s = static_cast<std::uint32_t>(f.checkpoint_every_s);
   if (config.keys_file.empty()) {
-    if (!f.demo) {
-      std::fprintf(stderr, "refahd: a keys file is needed (--keys or keys_file in the config)\n");
-      return 2;
-    }
+    if (!f.demo) return Status::invalid_argument("a keys file is needed (--keys or keys_file in the config)");
     config.keys_file = (std::filesystem::path(config.data_dir) / "demo-keys.toml").string();
   }
-  if (std::string bad = server::check_limits(config.limits); !bad.empty()) {
-    std::fprintf(stderr, "refahd: %s\n", bad.c_str());
+  if (std::string bad = server::check_limits(config.limits); !bad.empty()) return Status::invalid_argument(bad);
+  if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off")
+    return Status::invalid_argument("unknown log level " + config.log_level);
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  refah::use_huge_pages_for_heap(argv);  // may execute refahd again, before anything else happens
+  // Answer buffers above 256 KiB are mapped on their own and given back to the system when freed
+  // (glibc otherwise raises this threshold as big blocks are freed and keeps them in its heap), so
+  // that memory taken by closed connections leaves the process.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // Signals are taken by sigtimedwait on the main thread: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CLI::App app{"refahd: the Refah ledger server (event-sourced welfare-card ledger over TCP)"};
+  Flags f;
+  add_flags(app, f);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2 (docs/OPERATIONS.md)
+  }
+  auto config = config_from(f);
+  if (!config.is_ok()) {
+    std::fprintf(stderr, "refahd: %s\n", config.status().message().c_str());
     return 2;
   }
   auto log = spdlog::stderr_color_mt("refahd");
-  const auto level = spdlog::level::from_str(config.log_level);
-  if (level == spdlog::level::off && config.log_level != "off") {
-    std::fprintf(stderr, "refahd: unknown log level %s\n", config.log_level.c_str());
-    return 2;
-  }
-  log->set_level(level);
-  return serve(config, f, log, signals);
+  log->set_level(spdlog::level::from_str(config.value().log_level));
+  return serve(config.value(), f, log, signals);
 }
