@@ -16,6 +16,7 @@
 // Every append is one WriteBatch holding the batch's events and the new "head", written with
 // sync=true: the head and the events it covers become durable together or not at all.
 #include "ledger/event_log.h"
+#include "ledger/testing.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -670,23 +671,25 @@ Status EventLog::delete_snapshots_before(Seq seq) {
                     "deleting old snapshots");
 }
 
-Status EventLog::debug_put_raw(Seq seq, std::span<const std::uint8_t> value) {
+Status testing::EventLogTesting::put_raw(EventLog& log, Seq seq, std::span<const std::uint8_t> value) {
+  EventLog::Impl* impl = log.impl_.get();
   std::uint8_t key[kSeqKeyBytes];
   put_seq_key(seq, key);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return impl_->wrote(impl_->db->Put(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8),
+  return impl->wrote(impl->db->Put(wo, impl->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8),
                                    rocksdb::Slice(reinterpret_cast<const char*>(value.data()),
                                                   value.size())),
                     "raw put");
 }
 
-Status EventLog::debug_delete(Seq seq) {
+Status testing::EventLogTesting::erase(EventLog& log, Seq seq) {
+  EventLog::Impl* impl = log.impl_.get();
   std::uint8_t key[kSeqKeyBytes];
   put_seq_key(seq, key);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return impl_->wrote(impl_->db->Delete(wo, impl_->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8)),
+  return impl->wrote(impl->db->Delete(wo, impl->events, rocksdb::Slice(reinterpret_cast<char*>(key), 8)),
                     "raw delete");
 }
 

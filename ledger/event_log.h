@@ -16,6 +16,10 @@
 
 namespace refah {
 
+namespace testing {
+struct EventLogTesting;
+}
+
 class EventLog {
  public:
   struct Options {
@@ -139,13 +143,8 @@ class EventLog {
   // Makes every write so far durable (fsync of the write-ahead log).
   [[nodiscard]] Status sync_wal();
 
-  // Writes one raw value at seq, around the writer and without touching the head. Only for tests
-  // and tools that simulate damage or forgery; the ledger never calls it.
-  [[nodiscard]] Status debug_put_raw(Seq seq, std::span<const std::uint8_t> value);
-  // Deletes the event at seq, around the writer. Only for tests that simulate damage.
-  [[nodiscard]] Status debug_delete(Seq seq);
-
  private:
+  friend struct testing::EventLogTesting;  // ledger/testing.h: damage written around the writer
   struct Impl;
   explicit EventLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "ledger/testing.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "support/fixture.h"
@@ -78,7 +79,7 @@ TEST_CASE("An event stored past the head is refused on open", "[log]") {
     auto log = open_log(dir);
     auto value = log->get(head);
     REQUIRE(value.is_ok());
-    REQUIRE(log->debug_put_raw(head + 1, bytes_of(value.value())).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, head + 1, bytes_of(value.value())).is_ok());
   }
   auto reopened = EventLog::open(EventLog::Options{dir});
   REQUIRE_FALSE(reopened.is_ok());
@@ -92,13 +93,13 @@ TEST_CASE("A missing or altered head event is refused on open, naming its sequen
   const std::string dir = f.dir().path();
   f.ledger().close();
   SECTION("deleted") {
-    REQUIRE(open_log(dir)->debug_delete(head).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::erase(*open_log(dir), head).is_ok());
   }
   SECTION("one byte flipped") {
     auto log = open_log(dir);
     std::string v = log->get(head).value();
     v[v.size() - 5] ^= 0x01;
-    REQUIRE(log->debug_put_raw(head, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, head, bytes_of(v)).is_ok());
   }
   auto reopened = EventLog::open(EventLog::Options{dir});
   REQUIRE_FALSE(reopened.is_ok());
@@ -117,7 +118,7 @@ TEST_CASE("A flipped byte in a stored event stops the ledger from opening, at th
     auto log = open_log(dir);
     std::string v = log->get(victim).value();
     v[kEventHeaderBytes + 20] ^= 0x40;
-    REQUIRE(log->debug_put_raw(victim, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, victim, bytes_of(v)).is_ok());
   }
   ManualClock clock(kT0);
   Ledger::Options whole;

@@ -1,8 +1,9 @@
 // The auditor's verification (replay/audit.h) over a data directory. A small programme is run
 // through the real writer (LedgerFixture: visits, a top-up, a visit cancellation, a card
 // cancellation, a replacement), the ledger is closed, one kind of damage or forgery is written
-// around the writer (EventLog::debug_put_raw / debug_delete, or a forged batch appended with a new
-// head), and the audit must name the exact first bad sequence number and say what is wrong.
+// around the writer (refah::testing::EventLogTesting in ledger/testing.h, or a forged batch
+// appended with a new head), and the audit must name the exact first bad sequence number and say
+// what is wrong.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/testing.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
@@ -268,7 +270,7 @@ TEST_CASE("A flipped byte in an event is named at that event", "[audit]") {
     auto log = open_rw(c.dir());
     std::string v = value_at(*log, kVictim);
     v[kEventHeaderBytes + (v.size() - kEventHeaderBytes) / 2] ^= 0x04;
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(v)).is_ok());
   }
   const auto r = audit(c.dir());
   require_first_at(r, kVictim, {replay::FindingKind::kChain, replay::FindingKind::kMalformed});
@@ -282,14 +284,14 @@ TEST_CASE("A flipped byte in an event's stored hash is named at that event", "[a
     auto log = open_rw(c.dir());
     std::string v = value_at(*log, kVictim);
     v[5] ^= 0x80;
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(v)).is_ok());
   }
   require_first_at(audit(c.dir()), kVictim, {replay::FindingKind::kChain});
 }
 
 TEST_CASE("A deleted event is a gap at its sequence number", "[audit]") {
   Closed c;
-  REQUIRE(open_rw(c.dir())->debug_delete(kVictim).is_ok());
+  REQUIRE(refah::testing::EventLogTesting::erase(*open_rw(c.dir()), kVictim).is_ok());
   const auto r = audit(c.dir());
   require_first_at(r, kVictim, {replay::FindingKind::kGap});
   CHECK(r.findings.front().what.find("missing") != std::string::npos);
@@ -300,8 +302,8 @@ TEST_CASE("Two swapped events are named at the first of them", "[audit]") {
   {
     auto log = open_rw(c.dir());
     const std::string a = value_at(*log, kVictim), b = value_at(*log, kVictim + 1);
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(b)).is_ok());
-    REQUIRE(log->debug_put_raw(kVictim + 1, bytes_of(a)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(b)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim + 1, bytes_of(a)).is_ok());
   }
   require_first_at(audit(c.dir()), kVictim, {replay::FindingKind::kMalformed, replay::FindingKind::kChain});
 }
@@ -328,7 +330,7 @@ TEST_CASE("A forged event chained to its predecessor is named at itself, not at 
     d.copay_rials = p->copay_rials();
     d.balance_after_rials = p->balance_after_rials();
     d.card_prev_seq = p->card_prev_seq();
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(stored_value(env, cmd, d))).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(stored_value(env, cmd, d))).is_ok());
   }
   const auto r = audit(c.dir());
   require_first_at(r, kVictim, {replay::FindingKind::kChain});
@@ -351,7 +353,7 @@ TEST_CASE("A correctly hashed event stored past the head is named past the head"
     Decided d;
     d.ruleset_version = 1;
     d.subsidy_rials = 160'000;
-    REQUIRE(log->debug_put_raw(env.seq, bytes_of(stored_value(env, cmd, d))).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, env.seq, bytes_of(stored_value(env, cmd, d))).is_ok());
   }
   const auto r = audit(c.dir());
   require_first_at(r, c.b.head + 1, {replay::FindingKind::kPastHead});
@@ -454,7 +456,7 @@ TEST_CASE("A flipped byte in the head event is named at the head", "[audit]") {
     auto log = open_rw(c.dir());
     std::string v = value_at(*log, c.b.head);
     v[kEventHeaderBytes + 20] ^= 0x01;
-    REQUIRE(log->debug_put_raw(c.b.head, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, c.b.head, bytes_of(v)).is_ok());
   }
   const auto r = audit(c.dir());
   require_first_at(r, c.b.head, {replay::FindingKind::kChain, replay::FindingKind::kMalformed});

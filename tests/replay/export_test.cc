@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/testing.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/state.h"
@@ -265,7 +266,7 @@ TEST_CASE("export_log refuses a range outside the log and a damaged range", "[au
     REQUIRE(log.is_ok());
     std::string v = log.value()->get(10).value();
     v[40] ^= 0x01;
-    REQUIRE(log.value()->debug_put_raw(10, {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log.value(), 10, {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}).is_ok());
     auto refused = replay::export_log(*log.value(), 1, head, kT0, path);
     REQUIRE_FALSE(refused.is_ok());
     CHECK(refused.status().code() == Status::Code::kCorruption);

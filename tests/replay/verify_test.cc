@@ -1,7 +1,7 @@
 // The auditor's verification of a stored log (replay/verify.h) and the ledger's refusal to open a
 // damaged one. A clean log of about thirty events is built through Ledger::execute, the ledger is
 // destroyed (so RocksDB is closed), one kind of damage or forgery is written around the writer with
-// EventLog::debug_put_raw / debug_delete, and then verify_log must name the exact first bad
+// refah::testing::EventLogTesting (ledger/testing.h), and then verify_log must name the exact first bad
 // sequence number, rebuild the state of the events before it, and Ledger::open must refuse.
 #include <catch2/catch.hpp>
 
@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/testing.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
@@ -259,7 +260,7 @@ TEST_CASE("A flipped byte in the body of event k is reported at k and the ledger
     std::string v = get_value(*log, kVictim);
     const std::size_t body_bytes = v.size() - kEventHeaderBytes;
     v[kEventHeaderBytes + body_bytes / 2] ^= 0x01;
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(v)).is_ok());
   }
   require_first_problem_at(L, clean, kVictim);
   require_open_refused_at(L, kVictim);
@@ -275,7 +276,7 @@ TEST_CASE("A flipped byte in the stored hash of event k is reported at k, not at
     auto log = open_log(L.dir(), false);
     std::string v = get_value(*log, kVictim);
     v[1 + 7] ^= 0x80;  // inside the 32-byte hash after the format byte
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(v)).is_ok());
   }
   require_first_problem_at(L, clean, kVictim);
   require_open_refused_at(L, kVictim);
@@ -284,7 +285,7 @@ TEST_CASE("A flipped byte in the stored hash of event k is reported at k, not at
 TEST_CASE("A deleted event k is reported missing at k and the ledger refuses to open", "[verify]") {
   ClosableLedger L;
   const CleanLog clean = build_clean_log(L);
-  REQUIRE(open_log(L.dir(), false)->debug_delete(kVictim).is_ok());
+  REQUIRE(refah::testing::EventLogTesting::erase(*open_log(L.dir(), false), kVictim).is_ok());
   require_first_problem_at(L, clean, kVictim);
   require_open_refused_at(L, kVictim);
 }
@@ -298,8 +299,8 @@ TEST_CASE("Events k and k + 1 swapped are reported at k and the ledger refuses t
     const std::string a = get_value(*log, kVictim);
     const std::string b = get_value(*log, kVictim + 1);
     REQUIRE(a != b);
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(b)).is_ok());
-    REQUIRE(log->debug_put_raw(kVictim + 1, bytes_of(a)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(b)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim + 1, bytes_of(a)).is_ok());
   }
   require_first_problem_at(L, clean, kVictim);
   require_open_refused_at(L, kVictim);
@@ -344,7 +345,7 @@ TEST_CASE("A forged event k, well formed and chained to the true event k - 1, is
     REQUIRE(stored_hash(forged) != stored_hash(original));
     // By itself the forgery passes every check of event k.
     REQUIRE(check_stored_event(kVictim, prev, bytes_of(forged)).is_ok());
-    REQUIRE(log->debug_put_raw(kVictim, bytes_of(forged)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, kVictim, bytes_of(forged)).is_ok());
   }
   // Event k + 1 carries the true event k's hash as prev_hash: the chain breaks there.
   require_first_problem_at(L, clean, kVictim + 1, /*events_before_are_true=*/false);
@@ -359,7 +360,7 @@ TEST_CASE("A flipped byte in the head event makes the log unopenable, reported a
     auto log = open_log(L.dir(), false);
     std::string v = get_value(*log, clean.head);
     v[kEventHeaderBytes + (v.size() - kEventHeaderBytes) / 3] ^= 0x10;
-    REQUIRE(log->debug_put_raw(clean.head, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, clean.head, bytes_of(v)).is_ok());
   }
   // The event log itself refuses to open: the newest event no longer matches the head record.
   {
@@ -387,7 +388,7 @@ TEST_CASE("An event stored past the head makes the ledger refuse to open, naming
   {
     auto log = open_log(L.dir(), false);
     const std::string v = get_value(*log, clean.head);
-    REQUIRE(log->debug_put_raw(clean.head + 1, bytes_of(v)).is_ok());
+    REQUIRE(refah::testing::EventLogTesting::put_raw(*log, clean.head + 1, bytes_of(v)).is_ok());
   }
   const replay::VerifyReport report = verify(L.dir());
   REQUIRE_FALSE(report.ok());

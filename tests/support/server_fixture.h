@@ -31,7 +31,8 @@ inline server::Secret test_secret(ClientId id) {
 
 class ServerFixture {
  public:
-  explicit ServerFixture(server::Limits limits = {}) : clock_(kT0), limits_(limits) {
+  explicit ServerFixture(server::Limits limits = {}, int io_threads = 1)
+      : clock_(kT0), limits_(limits), io_threads_(io_threads) {
     auto add = [&](ClientId id, Role role, VenueId venue, const char* name) {
       server::ClientKey k;
       k.actor = Actor{id, role, venue};
@@ -61,6 +62,7 @@ class ServerFixture {
     so.host = "127.0.0.1";
     so.port = 0;
     so.limits = limits_;
+    so.io_threads = io_threads_;
     auto started = server::Server::start(so, *ledger_, *projections_, *feed_, keys_, log_);
     REQUIRE(started.is_ok());
     server_ = std::move(started).value();
@@ -117,6 +119,7 @@ class ServerFixture {
   TempDir dir_;
   ManualClock clock_;
   server::Limits limits_;
+  int io_threads_ = 1;
   server::KeyStore keys_;
   std::shared_ptr<spdlog::logger> log_;
   Ids ids_;
