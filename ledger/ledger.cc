@@ -6,6 +6,7 @@
 // sync=true; only then complete the submissions. A failed write poisons the state (it holds events
 // that are not durable): the ledger goes fail-stop and answers STORAGE_FAILED from then on.
 #include "ledger/ledger.h"
+#include "ledger/testing.h"
 
 #include <pthread.h>
 #include <sys/statvfs.h>
@@ -221,6 +222,10 @@ struct Ledger::Impl {
   bool failed = false;
   std::string failure;
   std::thread writer;
+  // Tests only (ledger/testing.h): asked before each synced write; false fails it as a refusing
+  // disk would. Set under queue_mu; the writer copies it when it takes a batch.
+  std::function<bool(Seq first_seq, std::size_t events)> write_fault;
+  std::function<bool(Seq first_seq, std::size_t events)> batch_write_fault;  // writer thread
 
   // Writer-thread scratch, reused across batches.
   EventEncoder encoder;
@@ -648,6 +653,7 @@ void Ledger::Impl::run() {
         queue.pop_front();
       }
       queued_commands -= n;
+      if (write_fault || batch_write_fault) batch_write_fault = write_fault;
       if (failed) {
         lk.unlock();
         fail(failure, taken);
@@ -784,7 +790,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
   if (batch.count() == 0) return;
   const Seq first = batch.last_seq() - batch.count() + 1;
-  Status st = options.write_fault_hook && !options.write_fault_hook(first, batch.count())
+  Status st = batch_write_fault && !batch_write_fault(first, batch.count())
                   ? Status::io_error("write refused by fault hook")
                   : log->append(batch);
   if (!st.is_ok()) {
@@ -871,6 +877,12 @@ Outcome Ledger::Impl::duplicate_answer(Seq first_seq, std::uint64_t first_digest
       {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
   if (e == nullptr || e->seq() != first_seq) return Outcome{Reason::kStorageFailed};
   return outcome_of_event(*e);
+}
+
+void testing::LedgerTesting::set_write_fault(Ledger& ledger,
+                                             std::function<bool(Seq first_seq, std::size_t events)> fault) {
+  std::lock_guard lk(ledger.impl_->queue_mu);
+  ledger.impl_->write_fault = std::move(fault);
 }
 
 }  // namespace refah

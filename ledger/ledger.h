@@ -20,6 +20,10 @@
 
 namespace refah {
 
+namespace testing {
+struct LedgerTesting;
+}
+
 namespace fb {
 struct Event;
 }
@@ -59,9 +63,6 @@ class Ledger {
     std::string data_dir;
     std::size_t batch_commands_max = limits::writer_batch_commands_max;
     std::size_t queue_commands_max = limits::writer_queue_commands_max;
-    // Test hook, never set in production: called before each synced write with the batch's first
-    // sequence number and size; returning false makes that write fail as a refusing disk would.
-    std::function<bool(Seq first_seq, std::size_t events)> write_fault_hook;
     // Optional; must outlive the ledger. Fed the log on open, then every committed batch.
     CommitSink* sink = nullptr;
     // Idempotency ids kept in memory before a table of them is moved to disk.
@@ -154,6 +155,7 @@ class Ledger {
   void close();
 
  private:
+  friend struct testing::LedgerTesting;  // ledger/testing.h: a disk that refuses writes
   struct Impl;
   explicit Ledger(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "ledger/event_log.h"
+#include "ledger/ledger.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -18,6 +19,13 @@ struct EventLogTesting {
   [[nodiscard]] static Status put_raw(EventLog& log, Seq seq, std::span<const std::uint8_t> value);
   // Deletes the event at seq (synced), around the writer.
   [[nodiscard]] static Status erase(EventLog& log, Seq seq);
+};
+
+struct LedgerTesting {
+  // From the next batch the writer takes on, `fault` is asked before each synced write with the
+  // batch's first sequence number and size; false makes that write fail as a refusing disk would.
+  // nullptr: writes are no longer refused.
+  static void set_write_fault(Ledger& ledger, std::function<bool(Seq first_seq, std::size_t events)> fault);
 };
 
 }  // namespace refah::testing

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ledger/event_log.h"
+#include "ledger/testing.h"
 #include "support/fixture.h"
 
 using namespace refah;
@@ -84,8 +85,8 @@ TEST_CASE("A failed write makes the ledger fail-stop: nothing of the batch is ac
   const Seq head = f.ledger().head_seq();
   std::atomic<bool> refuse{true};
   Ledger::Options options;
-  options.write_fault_hook = [&](Seq, std::size_t) { return !refuse.load(); };
   f.reopen(options);
+  refah::testing::LedgerTesting::set_write_fault(f.ledger(), [&](Seq, std::size_t) { return !refuse.load(); });
 
   const Outcome o = f.visit(100, 10, 1'000'000);
   CHECK(o.reason == Reason::kStorageFailed);
@@ -115,8 +116,8 @@ TEST_CASE("Commands from many clients that arrive together are committed with on
   for (CardId c = 101; c <= 116; ++c) REQUIRE(f.issue(c, 1, 2'000'000).accepted());
   WriteGate gate;
   Ledger::Options options;
-  options.write_fault_hook = gate.hook();
   f.reopen(options);
+  refah::testing::LedgerTesting::set_write_fault(f.ledger(), gate.hook());
 
   // The first submission goes in alone and holds the writer inside its synced write.
   std::promise<std::vector<Outcome>> first;
@@ -149,8 +150,8 @@ TEST_CASE("The writer's queue is bounded: past its limit a submission is refused
   Ledger::Options options;
   options.batch_commands_max = 4;
   options.queue_commands_max = 8;
-  options.write_fault_hook = gate.hook();
   f.reopen(options);
+  refah::testing::LedgerTesting::set_write_fault(f.ledger(), gate.hook());
 
   std::atomic<int> completed{0};
   auto one_visit = [&] {
