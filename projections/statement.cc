@@ -7,6 +7,91 @@
 
 namespace refah::proj {
 
+namespace {
+
+// One event's line in a card's statement, and the link to the card's previous event (0 for the
+// first). False when the event is not one of the card's.
+struct LineOf {
+  StatementLine line;
+  Seq prev = 0;
+  bool mine = true;
+};
+
+LineOf& replaced_line(const fb::CardReplaced& p, CardId card, LineOf& out) {
+  StatementLine& line = out.line;
+  if (p.old_card() == card) {
+    line.kind = LineKind::kReplacedOut;
+    line.amount_rials = -p.carried_rials();
+    line.other_card = p.new_card();
+    out.prev = p.old_card_prev_seq();
+  } else {
+    out.mine = p.new_card() == card;
+    line.kind = LineKind::kReplacedIn;
+    line.amount_rials = line.balance_after_rials = p.carried_rials();
+    line.other_card = p.old_card();
+  }
+  return out;
+}
+
+LineOf line_of(const fb::Event& e, CardId card) {
+  LineOf out;
+  StatementLine& line = out.line;
+  line.seq = e.seq();
+  line.recorded_at_us = e.recorded_at_us();
+  switch (e.payload_type()) {
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      out.mine = p->card() == card;
+      line.kind = LineKind::kIssued;
+      line.amount_rials = line.balance_after_rials = p->initial_credit_rials();
+      return out;
+    }
+    case fb::Payload::CardToppedUp: {
+      const auto* p = e.payload_as_CardToppedUp();
+      out.mine = p->card() == card;
+      line.kind = LineKind::kToppedUp;
+      line.amount_rials = p->amount_rials();
+      line.balance_after_rials = p->balance_after_rials();
+      out.prev = p->card_prev_seq();
+      return out;
+    }
+    case fb::Payload::VisitRecorded: {
+      const auto* p = e.payload_as_VisitRecorded();
+      out.mine = p->card() == card;
+      line.kind = LineKind::kVisit;
+      line.amount_rials = -p->subsidy_rials();
+      line.balance_after_rials = p->balance_after_rials();
+      line.venue = p->venue();
+      line.list_price_rials = p->list_price_rials();
+      out.prev = p->card_prev_seq();
+      return out;
+    }
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      out.mine = p->card() == card;
+      line.kind = LineKind::kVisitCancelled;
+      line.amount_rials = p->refund_rials();
+      line.balance_after_rials = p->balance_after_rials();
+      line.venue = p->venue();
+      line.visit_seq = p->visit_seq();
+      out.prev = p->card_prev_seq();
+      return out;
+    }
+    case fb::Payload::CardCancelled: {
+      const auto* p = e.payload_as_CardCancelled();
+      out.mine = p->card() == card;
+      line.kind = LineKind::kCancelled;
+      line.amount_rials = -p->released_rials();
+      out.prev = p->card_prev_seq();
+      return out;
+    }
+    case fb::Payload::CardReplaced: return replaced_line(*e.payload_as_CardReplaced(), card, out);
+    default: out.mine = false; return out;
+  }
+}
+
+}  // namespace
+
 Result<StatementPage> statement(const EventLog& log, CardId card, Seq from, std::size_t limit) {
   if (limit == 0 || limit > limits::statement_page_max)
     return Status::invalid_argument("limit must be 1.." + std::to_string(limits::statement_page_max));
@@ -21,82 +106,13 @@ Result<StatementPage> statement(const EventLog& log, CardId card, Seq from, std:
         verified_event({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
     if (e == nullptr || e->seq() != seq)
       return Status::corruption("event " + std::to_string(seq) + ": malformed");
-    StatementLine line;
-    line.seq = seq;
-    line.recorded_at_us = e->recorded_at_us();
-    Seq prev = 0;
-    bool mine = true;
-    switch (e->payload_type()) {
-      case fb::Payload::CardIssued: {
-        const auto* p = e->payload_as_CardIssued();
-        mine = p->card() == card;
-        line.kind = LineKind::kIssued;
-        line.amount_rials = line.balance_after_rials = p->initial_credit_rials();
-        break;
-      }
-      case fb::Payload::CardToppedUp: {
-        const auto* p = e->payload_as_CardToppedUp();
-        mine = p->card() == card;
-        line.kind = LineKind::kToppedUp;
-        line.amount_rials = p->amount_rials();
-        line.balance_after_rials = p->balance_after_rials();
-        prev = p->card_prev_seq();
-        break;
-      }
-      case fb::Payload::VisitRecorded: {
-        const auto* p = e->payload_as_VisitRecorded();
-        mine = p->card() == card;
-        line.kind = LineKind::kVisit;
-        line.amount_rials = -p->subsidy_rials();
-        line.balance_after_rials = p->balance_after_rials();
-        line.venue = p->venue();
-        line.list_price_rials = p->list_price_rials();
-        prev = p->card_prev_seq();
-        break;
-      }
-      case fb::Payload::VisitCancelled: {
-        const auto* p = e->payload_as_VisitCancelled();
-        mine = p->card() == card;
-        line.kind = LineKind::kVisitCancelled;
-        line.amount_rials = p->refund_rials();
-        line.balance_after_rials = p->balance_after_rials();
-        line.venue = p->venue();
-        line.visit_seq = p->visit_seq();
-        prev = p->card_prev_seq();
-        break;
-      }
-      case fb::Payload::CardCancelled: {
-        const auto* p = e->payload_as_CardCancelled();
-        mine = p->card() == card;
-        line.kind = LineKind::kCancelled;
-        line.amount_rials = -p->released_rials();
-        prev = p->card_prev_seq();
-        break;
-      }
-      case fb::Payload::CardReplaced: {
-        const auto* p = e->payload_as_CardReplaced();
-        if (p->old_card() == card) {
-          line.kind = LineKind::kReplacedOut;
-          line.amount_rials = -p->carried_rials();
-          line.other_card = p->new_card();
-          prev = p->old_card_prev_seq();
-        } else {
-          mine = p->new_card() == card;
-          line.kind = LineKind::kReplacedIn;
-          line.amount_rials = line.balance_after_rials = p->carried_rials();
-          line.other_card = p->old_card();
-        }
-        break;
-      }
-      default:
-        mine = false;
-    }
-    if (!mine)
+    const LineOf l = line_of(*e, card);
+    if (!l.mine)
       return Status::corruption("event " + std::to_string(seq) + " is not an event of card " +
                                 std::to_string(card));
-    if (prev >= seq) return Status::corruption("event " + std::to_string(seq) + ": link goes forward");
-    page.lines.push_back(line);
-    seq = prev;
+    if (l.prev >= seq) return Status::corruption("event " + std::to_string(seq) + ": link goes forward");
+    page.lines.push_back(l.line);
+    seq = l.prev;
   }
   page.next = seq;
   return page;
