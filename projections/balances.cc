@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ledger/assert.h"
 #include "ledger/event_codec.h"
 #include "ledger/prefetch.h"
 #include "ledger/sha256.h"
@@ -56,84 +57,97 @@ void Balances::prefetch_card(CardId id) const {
   });
 }
 
+namespace {
+// What the fold keeps true of every card: its balance is what came in less what went out.
+bool books_balance(const CardBalance& c) {
+  return c.balance_rials == c.credited_rials + c.carried_in_rials + c.refunded_rials - c.spent_rials -
+                                c.released_rials - c.carried_out_rials;
+}
+}  // namespace
+
 void Balances::apply(const fb::Event& e) {
-  const TimeUs now = e.recorded_at_us();
+  CardBalance* c = nullptr;  // the card this event changed
   switch (e.payload_type()) {
-    case fb::Payload::CardIssued: {
-      const auto* p = e.payload_as_CardIssued();
-      CardBalance c;
-      c.balance_rials = c.credited_rials = p->initial_credit_rials();
-      c.issued_at_us = now;
-      c.last_event_seq = e.seq();
-      c.neighbourhood = p->neighbourhood();
-      c.category = static_cast<CardCategory>(p->category());
-      add(p->card()) = c;
-      break;
-    }
+    case fb::Payload::CardIssued: c = apply_issued(e); break;
     case fb::Payload::CardToppedUp: {
       const auto* p = e.payload_as_CardToppedUp();
-      if (CardBalance* c = find(p->card())) {
+      if ((c = find(p->card()))) {
         c->balance_rials += p->amount_rials();
         c->credited_rials += p->amount_rials();
-        c->last_event_seq = e.seq();
       }
       break;
     }
     case fb::Payload::VisitRecorded: {
       const auto* p = e.payload_as_VisitRecorded();
-      if (CardBalance* c = find(p->card())) {
+      if ((c = find(p->card()))) {
         c->balance_rials -= p->subsidy_rials();
         c->spent_rials += p->subsidy_rials();
         c->visits += 1;
-        c->last_visit_us = now;
-        c->last_event_seq = e.seq();
+        c->last_visit_us = e.recorded_at_us();
       }
       break;
     }
     case fb::Payload::VisitCancelled: {
       const auto* p = e.payload_as_VisitCancelled();
-      if (CardBalance* c = find(p->card())) {
+      if ((c = find(p->card()))) {
         c->balance_rials += p->refund_rials();
         c->refunded_rials += p->refund_rials();
         c->visits_cancelled += 1;
-        c->last_event_seq = e.seq();
       }
       break;
     }
     case fb::Payload::CardCancelled: {
       const auto* p = e.payload_as_CardCancelled();
-      if (CardBalance* c = find(p->card())) {
+      if ((c = find(p->card()))) {
         c->released_rials += p->released_rials();
         c->balance_rials -= p->released_rials();
         c->status = CardStatus::kCancelled;
-        c->last_event_seq = e.seq();
       }
       break;
     }
-    case fb::Payload::CardReplaced: {
-      const auto* p = e.payload_as_CardReplaced();
-      const CardBalance* found = find(p->old_card());
-      if (found == nullptr) break;
-      const CardBalance old_copy = *found;  // add() below may move the dense storage
-      const CardBalance* old = &old_copy;
-      CardBalance fresh;
-      fresh.balance_rials = fresh.carried_in_rials = p->carried_rials();
-      fresh.issued_at_us = now;
-      fresh.last_visit_us = old->last_visit_us;
-      fresh.last_event_seq = e.seq();
-      fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old->neighbourhood;
-      fresh.category = old->category;
-      add(p->new_card()) = fresh;
-      CardBalance* o = find(p->old_card());
-      o->carried_out_rials += p->carried_rials();
-      o->balance_rials -= p->carried_rials();
-      o->status = CardStatus::kReplaced;
-      o->last_event_seq = e.seq();
-      break;
-    }
-    default:
-      break;
+    case fb::Payload::CardReplaced: c = apply_replaced(e); break;
+    default: break;
   }
+  if (c == nullptr) return;
+  c->last_event_seq = e.seq();
+  REFAH_ASSERT(books_balance(*c));
+  REFAH_ASSERT(c->visits_cancelled <= c->visits);
+}
+
+CardBalance* Balances::apply_issued(const fb::Event& e) {
+  const auto* p = e.payload_as_CardIssued();
+  CardBalance c;
+  c.balance_rials = c.credited_rials = p->initial_credit_rials();
+  c.issued_at_us = e.recorded_at_us();
+  c.neighbourhood = p->neighbourhood();
+  c.category = static_cast<CardCategory>(p->category());
+  CardBalance& added = add(p->card());
+  added = c;
+  return &added;
+}
+
+// The new card gets the carried balance; the old one gives it up. Returns the old card (the new
+// one is checked here).
+CardBalance* Balances::apply_replaced(const fb::Event& e) {
+  const auto* p = e.payload_as_CardReplaced();
+  const CardBalance* found = find(p->old_card());
+  if (found == nullptr) return nullptr;
+  const CardBalance old = *found;  // add() below may move the dense storage
+  CardBalance fresh;
+  fresh.balance_rials = fresh.carried_in_rials = p->carried_rials();
+  fresh.issued_at_us = e.recorded_at_us();
+  fresh.last_visit_us = old.last_visit_us;
+  fresh.last_event_seq = e.seq();
+  fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old.neighbourhood;
+  fresh.category = old.category;
+  CardBalance& added = add(p->new_card());
+  added = fresh;
+  REFAH_ASSERT(books_balance(added));
+  CardBalance* o = find(p->old_card());
+  o->carried_out_rials += p->carried_rials();
+  o->balance_rials -= p->carried_rials();
+  o->status = CardStatus::kReplaced;
+  return o;
 }
 
 void Balances::write(CanonWriter& w) const {

@@ -62,6 +62,8 @@ class Balances {
   bool read(CanonReader& r);
 
  private:
+  CardBalance* apply_issued(const fb::Event& e);
+  CardBalance* apply_replaced(const fb::Event& e);
   CardBalance* find(CardId id);
   CardBalance& add(CardId id);
   FlatIndex index_;                 // card id -> position in ids_ and dense_

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "ledger/assert.h"
 #include "ledger/event_codec.h"
 #include "ledger/limits.h"
 #include "ledger/state.h"
@@ -57,25 +58,7 @@ void Coverage::apply(const fb::Event& e, const Balances& before) {
       }
       break;
     }
-    case fb::Payload::VisitRecorded: {
-      const auto* p = e.payload_as_VisitRecorded();
-      const CardBalance* c = before.card(p->card());
-      if (c == nullptr) break;
-      const std::int32_t today = day_of(e.recorded_at_us());
-      if (today - kReachDays + 1 > horizon_day_) {  // a new recording day: drop stale buckets
-        const std::int32_t next = today - kReachDays + 1;
-        const std::int64_t leaving_end = std::min<std::int64_t>(next, std::int64_t{horizon_day_} + kReachDays);
-        for (auto& [id, area] : areas_)
-          for (std::int64_t d = horizon_day_; d < leaving_end; ++d) area.last_visits[slot_of(d)] = 0;
-        horizon_day_ = next;
-      }
-      auto a = areas_.find(c->neighbourhood);
-      if (a == areas_.end()) break;
-      a->second.visits += 1;
-      a->second.subsidy_rials += p->subsidy_rials();
-      move_last_visit(c->neighbourhood, c->last_visit_us, c->neighbourhood, e.recorded_at_us());
-      break;
-    }
+    case fb::Payload::VisitRecorded: return apply_visit(e, before);
     case fb::Payload::VisitCancelled: {
       const auto* p = e.payload_as_VisitCancelled();
       const CardBalance* c = before.card(p->card());
@@ -84,6 +67,7 @@ void Coverage::apply(const fb::Event& e, const Balances& before) {
       if (a == areas_.end()) break;
       a->second.visits_cancelled += 1;
       a->second.subsidy_rials -= p->refund_rials();
+      REFAH_ASSERT(a->second.visits_cancelled <= a->second.visits);  // a cancelled visit was counted here
       break;
     }
     case fb::Payload::CardCancelled: {
@@ -94,26 +78,48 @@ void Coverage::apply(const fb::Event& e, const Balances& before) {
       move_last_visit(c->neighbourhood, c->last_visit_us, 0, 0);  // no longer a holder in reach
       break;
     }
-    case fb::Payload::CardReplaced: {
-      const auto* p = e.payload_as_CardReplaced();
-      const CardBalance* old = before.card(p->old_card());
-      if (old == nullptr) break;
-      const NeighbourhoodId to = p->neighbourhood() != 0 ? p->neighbourhood() : old->neighbourhood;
-      if (to != old->neighbourhood) {  // the holder moved: their card counts where they live now
-        auto from = areas_.find(old->neighbourhood);
-        if (from != areas_.end() && from->second.active_cards > 0) from->second.active_cards -= 1;
-        auto dest = areas_.find(to);
-        if (dest != areas_.end()) {
-          dest->second.active_cards += 1;
-          dest->second.cards_issued += 1;
-        }
-        move_last_visit(old->neighbourhood, old->last_visit_us, to, old->last_visit_us);
-      }
-      break;
-    }
+    case fb::Payload::CardReplaced: return apply_replaced(*e.payload_as_CardReplaced(), before);
     default:
       break;
   }
+}
+
+// A visit: the reach window moves on to its recording day (stale buckets dropped), and the
+// holder's last visit moves to it.
+void Coverage::apply_visit(const fb::Event& e, const Balances& before) {
+  const auto* p = e.payload_as_VisitRecorded();
+  const CardBalance* c = before.card(p->card());
+  if (c == nullptr) return;
+  const std::int32_t today = day_of(e.recorded_at_us());
+  if (today - kReachDays + 1 > horizon_day_) {  // a new recording day: drop stale buckets
+    const std::int32_t next = today - kReachDays + 1;
+    const std::int64_t leaving_end = std::min<std::int64_t>(next, std::int64_t{horizon_day_} + kReachDays);
+    for (auto& [id, area] : areas_)
+      for (std::int64_t d = horizon_day_; d < leaving_end; ++d) area.last_visits[slot_of(d)] = 0;
+    horizon_day_ = next;
+  }
+  auto a = areas_.find(c->neighbourhood);
+  if (a == areas_.end()) return;
+  a->second.visits += 1;
+  a->second.subsidy_rials += p->subsidy_rials();
+  move_last_visit(c->neighbourhood, c->last_visit_us, c->neighbourhood, e.recorded_at_us());
+}
+
+// A replacement card of a holder who moved counts where they live now.
+void Coverage::apply_replaced(const fb::CardReplaced& p, const Balances& before) {
+  const CardBalance* old = before.card(p.old_card());
+  if (old == nullptr) return;
+  const NeighbourhoodId to = p.neighbourhood() != 0 ? p.neighbourhood() : old->neighbourhood;
+  if (to == old->neighbourhood) return;
+  auto from = areas_.find(old->neighbourhood);
+  if (from != areas_.end() && from->second.active_cards > 0) from->second.active_cards -= 1;
+  auto dest = areas_.find(to);
+  if (dest != areas_.end()) {
+    dest->second.active_cards += 1;
+    dest->second.cards_issued += 1;
+    REFAH_ASSERT(dest->second.active_cards <= dest->second.cards_issued);
+  }
+  move_last_visit(old->neighbourhood, old->last_visit_us, to, old->last_visit_us);
 }
 
 namespace {

@@ -13,6 +13,10 @@
 #include "projections/canon.h"
 #include "projections/balances.h"
 
+namespace refah::fb {
+struct CardReplaced;
+}
+
 namespace refah::proj {
 
 inline constexpr int kReachDays = 30;
@@ -80,6 +84,8 @@ class Coverage {
     return static_cast<std::size_t>(m < 0 ? m + kReachDays : m);
   }
   bool in_window(std::int64_t day) const { return day >= horizon_day_ && day - horizon_day_ < kReachDays; }
+  void apply_visit(const fb::Event& e, const Balances& before);
+  void apply_replaced(const fb::CardReplaced& p, const Balances& before);
   void move_last_visit(NeighbourhoodId from, TimeUs from_us, NeighbourhoodId to, TimeUs to_us);
   IdMap<NeighbourhoodId, Area> areas_;
   ProgrammeZone zone_;
