@@ -5,13 +5,13 @@
 
 #include "tools/refah_audit/commands.h"
 
-int main(int argc, char** argv) {
-  using namespace refah::audit;
-  CLI::App app{"refah-audit: verify the Refah ledger from its history alone"};
-  app.require_subcommand(1);
-  app.footer("Exit status: 0 clean, 1 findings (verify) , 2 usage error, 3 I/O or other error.");
+namespace {
 
-  VerifyOptions v;
+using namespace refah::audit;
+
+// Each subcommand's flags into its options; the subcommand is returned to ask whether it was parsed.
+
+CLI::App* add_verify(CLI::App& app, VerifyOptions& v) {
   auto* verify = app.add_subcommand("verify", "Check a log: sequence, envelopes, hash chain, re-decision, "
                                               "projections against snapshots, conservation, a checkpoint");
   auto* vsrc = verify->add_option_group("source");
@@ -24,15 +24,19 @@ int main(int argc, char** argv) {
   verify->add_flag("--no-projections", v.no_projections, "skip recomputing the projections");
   verify->add_flag("--json", v.json, "print the report as JSON");
   verify->add_flag("!--no-progress", v.progress, "no progress bar on stderr");
+  return verify;
+}
 
-  ExportOptions e;
+CLI::App* add_export(CLI::App& app, ExportOptions& e) {
   auto* exp = app.add_subcommand("export", "Write a range of the log to a self-describing file that verifies offline");
   exp->add_option("--data", e.data_dir, "data directory")->required();
   exp->add_option("--out", e.out, "the file to write")->required();
   exp->add_option("--from-seq", e.from_seq, "first event (default 1)");
   exp->add_option("--to-seq", e.to_seq, "last event (default: the head)");
+  return exp;
+}
 
-  AsOfOptions a;
+CLI::App* add_as_of(CLI::App& app, AsOfOptions& a) {
   auto* asof = app.add_subcommand("as-of", "Balances, totals or coverage as of a sequence number or a date");
   asof->add_option("--data", a.data_dir, "data directory")->required();
   auto* when = asof->add_option_group("when");
@@ -42,8 +46,10 @@ int main(int argc, char** argv) {
   asof->add_option("--calendar", a.calendar, "gregorian or jalali (for --date and the output)");
   asof->add_option("--what", a.what, "coverage, balances or totals")->check(CLI::IsMember({"coverage", "balances", "totals"}));
   asof->add_flag("--json", a.json, "print JSON");
+  return asof;
+}
 
-  ReportOptions r;
+CLI::App* add_report(CLI::App& app, ReportOptions& r) {
   auto* rep = app.add_subcommand("report", "Subsidy per county, neighbourhood, tier, venue and category; "
                                            "top venues; coverage; anomaly flags");
   auto* rsrc = rep->add_option_group("source");
@@ -56,11 +62,32 @@ int main(int argc, char** argv) {
   rep->add_option("--format", r.format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}));
   rep->add_option("--top", r.top_venues, "how many top venues")->check(CLI::Range(1, 1000));
   rep->add_flag("!--no-progress", r.progress, "no progress bar on stderr");
+  return rep;
+}
 
-  KeygenOptions k;
+CLI::App* add_keygen(CLI::App& app, KeygenOptions& k) {
   auto* keygen = app.add_subcommand("keygen", "Make an Ed25519 key pair for refahd's signed checkpoints");
   keygen->add_option("--private", k.private_key_out, "private key file to write (PEM, mode 0600)")->required();
   keygen->add_option("--public", k.public_key_out, "public key file to write (PEM)")->required();
+  return keygen;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"refah-audit: verify the Refah ledger from its history alone"};
+  app.require_subcommand(1);
+  app.footer("Exit status: 0 clean, 1 findings (verify) , 2 usage error, 3 I/O or other error.");
+  VerifyOptions v;
+  auto* verify = add_verify(app, v);
+  ExportOptions e;
+  auto* exp = add_export(app, e);
+  AsOfOptions a;
+  auto* asof = add_as_of(app, a);
+  ReportOptions r;
+  auto* rep = add_report(app, r);
+  KeygenOptions k;
+  add_keygen(app, k);  // run when none of the others was parsed
 
   try {
     app.parse(argc, argv);

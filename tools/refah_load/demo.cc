@@ -75,58 +75,44 @@ void print_projections(const proj::View& v) {
                 static_cast<unsigned long long>(tot.cancelled), rials(tot.subsidy_rials).c_str(),
                 rials(tot.copay_rials).c_str());
 }
-}  // namespace
 
-int run_demo(const DemoOptions& o) {
-  const TimeUs start_us = 1'774'051'200'000'000LL;
-  ManualClock clock(start_us);
-  proj::Projections projections;  // kept live by the writer
-  Ledger::Options options;
-  options.data_dir = o.data_dir;
-  options.sink = &projections;
-  auto opened = Ledger::open(options, clock);
-  if (!opened.is_ok()) {
-    std::fprintf(stderr, "refah-load demo: %s\n", opened.status().to_string().c_str());
+// A new ledger gets the pilot programme and o.days of simulated visits through the writer; one that
+// already holds events is left as it is. Returns 0, or the exit status after printing why not.
+int generate_demo(Ledger& ledger, ManualClock& clock, const DemoOptions& o, TimeUs start_us) {
+  if (ledger.head_seq() != 0) {
+    std::printf("Reopened the ledger in %s (delete it to generate a new demo).\n", o.data_dir.c_str());
+    return 0;
+  }
+  auto counties = read_counties_csv(o.counties_csv);
+  if (!counties.is_ok()) {
+    std::fprintf(stderr, "refah-load demo: %s\n", counties.status().to_string().c_str());
+    return 2;
+  }
+  ProgrammeSpec spec;
+  spec.cards = o.cards;
+  spec.seed = o.seed;
+  spec.start_us = start_us;
+  Programme programme = build_programme(counties.value(), spec);
+  Rng rng(o.seed ^ 0xC0FFEE);
+  if (Status s = register_programme(ledger, programme, rng); !s.is_ok()) {
+    std::fprintf(stderr, "refah-load demo: %s\n", s.to_string().c_str());
     return 1;
   }
-  Ledger& ledger = *opened.value();
-  if (ledger.head_seq() == 0) {
-    auto counties = read_counties_csv(o.counties_csv);
-    if (!counties.is_ok()) {
-      std::fprintf(stderr, "refah-load demo: %s\n", counties.status().to_string().c_str());
-      return 2;
-    }
-    ProgrammeSpec spec;
-    spec.cards = o.cards;
-    spec.seed = o.seed;
-    spec.start_us = start_us;
-    Programme programme = build_programme(counties.value(), spec);
-    Rng rng(o.seed ^ 0xC0FFEE);
-    if (Status s = register_programme(ledger, programme, rng); !s.is_ok()) {
-      std::fprintf(stderr, "refah-load demo: %s\n", s.to_string().c_str());
-      return 1;
-    }
-    std::printf("Registered the pilot programme (Ahvaz, Bavi, Hamidiyeh, Karun): %zu neighbourhoods, "
-                "%zu venues, %zu cards\n",
-                programme.neighbourhoods.size(), programme.venues.size(), programme.cards.size());
-    Generator gen(ledger, clock, std::move(programme), o.seed ^ 0x5EED);
-    gen.run(~0ULL, o.days, 0.35);
-    std::printf("Simulated %u days of venues posting visits through the writer. Answers:\n", gen.days());
-    for (const auto& [reason, count] : gen.counts())
-      std::printf("  %-22s %llu\n", std::string(reason_name(reason)).c_str(),
-                  static_cast<unsigned long long>(count));
-  } else {
-    std::printf("Reopened the ledger in %s (delete it to generate a new demo).\n", o.data_dir.c_str());
-  }
-  Hash32 live{};
-  ledger.read([&](const State& st) {
-    print_summary(st);
-    live = st.digest();
-  });
-  projections.read(print_projections);
-  const Hash32 live_projections = projections.digest();
-  ledger.close();
-  opened.value().reset();
+  std::printf("Registered the pilot programme (Ahvaz, Bavi, Hamidiyeh, Karun): %zu neighbourhoods, "
+              "%zu venues, %zu cards\n",
+              programme.neighbourhoods.size(), programme.venues.size(), programme.cards.size());
+  Generator gen(ledger, clock, std::move(programme), o.seed ^ 0x5EED);
+  gen.run(~0ULL, o.days, 0.35);
+  std::printf("Simulated %u days of venues posting visits through the writer. Answers:\n", gen.days());
+  for (const auto& [reason, count] : gen.counts())
+    std::printf("  %-22s %llu\n", std::string(reason_name(reason)).c_str(),
+                static_cast<unsigned long long>(count));
+  return 0;
+}
+
+// The closed ledger in o.data_dir checked from scratch: its hash chain, the state rebuilt against the
+// live digest, and the projections rebuilt from zero against the live ones. Returns the exit status.
+int verify_demo(const DemoOptions& o, const Hash32& live, const Hash32& live_projections) {
   auto report = replay::verify_log(o.data_dir);
   if (!report.is_ok()) {
     std::fprintf(stderr, "refah-load demo: verify: %s\n", report.status().to_string().c_str());
@@ -148,6 +134,33 @@ int run_demo(const DemoOptions& o) {
   std::printf("Projections rebuilt from zero: digest %s the live one (%s)\n",
               same ? "equals" : "DIFFERS FROM", to_hex(live_projections).substr(0, 16).c_str());
   return r.ok() && r.state_digest == live && same ? 0 : 1;
+}
+}  // namespace
+
+int run_demo(const DemoOptions& o) {
+  const TimeUs start_us = 1'774'051'200'000'000LL;
+  ManualClock clock(start_us);
+  proj::Projections projections;  // kept live by the writer
+  Ledger::Options options;
+  options.data_dir = o.data_dir;
+  options.sink = &projections;
+  auto opened = Ledger::open(options, clock);
+  if (!opened.is_ok()) {
+    std::fprintf(stderr, "refah-load demo: %s\n", opened.status().to_string().c_str());
+    return 1;
+  }
+  Ledger& ledger = *opened.value();
+  if (int rc = generate_demo(ledger, clock, o, start_us); rc != 0) return rc;
+  Hash32 live{};
+  ledger.read([&](const State& st) {
+    print_summary(st);
+    live = st.digest();
+  });
+  projections.read(print_projections);
+  const Hash32 live_projections = projections.digest();
+  ledger.close();
+  opened.value().reset();
+  return verify_demo(o, live, live_projections);
 }
 
 }  // namespace refah::load

@@ -4,13 +4,13 @@
 #include "ledger/huge_pages.h"
 #include "tools/refah_load/commands.h"
 
-int main(int argc, char** argv) {
-  refah::use_huge_pages_for_heap(argv);  // as refahd does, so that the figures are refahd's
-  using namespace refah::load;
-  CLI::App app{"refah-load: generate realistic Refah ledger histories and benchmark the ledger"};
-  app.require_subcommand(1);
+namespace {
 
-  GenerateOptions gen;
+using namespace refah::load;
+
+// Each subcommand's flags into its options; the subcommand is returned to ask whether it was parsed.
+
+CLI::App* add_generate(CLI::App& app, GenerateOptions& gen) {
   gen.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   auto* g = app.add_subcommand("generate", "Write a seeded, reproducible programme history through the real writer");
   g->add_option("--data", gen.data_dir, "Data directory (must be new or empty)")->required();
@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
   g->add_flag("--all-counties", gen.all_counties, "Every county of the province, not only the pilot four");
   g->add_option("--counties-csv", gen.counties_csv, "Census CSV")->capture_default_str();
   g->add_flag("--quiet", gen.quiet, "Only the JSON line");
+  return g;
+}
 
-  WriterBenchOptions wb;
+CLI::App* add_writer_bench(CLI::App& app, WriterBenchOptions& wb) {
   wb.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   auto* w = app.add_subcommand("writer", "Benchmark the in-process writer (sync=true group commit)");
   w->add_option("--data", wb.data_dir, "Data directory (must be new or empty)")->required();
@@ -34,8 +36,10 @@ int main(int argc, char** argv) {
   w->add_flag("--projections", wb.projections, "Keep the projections live through the writer, as the server does");
   w->add_option("--snapshot-every-events", wb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
   w->add_option("--counties-csv", wb.counties_csv, "Census CSV")->capture_default_str();
+  return w;
+}
 
-  RecoverBenchOptions rb;
+CLI::App* add_recover_bench(CLI::App& app, RecoverBenchOptions& rb) {
   rb.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   auto* rc = app.add_subcommand("recover", "Time kill -9 to serving: open, post visits, SIGKILL at random, open again (forks)");
   rc->add_option("--data", rb.data_dir, "Data directory (a history is made first if it is new or empty)")->required();
@@ -47,8 +51,10 @@ int main(int argc, char** argv) {
   rc->add_option("--kill-max-s", rb.kill_max_s, "Longest posting time before a kill")->capture_default_str();
   rc->add_option("--snapshot-every-events", rb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
   rc->add_option("--counties-csv", rb.counties_csv, "Census CSV")->capture_default_str();
+  return rc;
+}
 
-  DemoOptions demo;
+CLI::App* add_demo(CLI::App& app, DemoOptions& demo) {
   demo.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   demo.data_dir = "data/demo";
   auto* d = app.add_subcommand("demo", "Load a demo pilot programme in-process and show what happened");
@@ -57,14 +63,18 @@ int main(int argc, char** argv) {
   d->add_option("--cards", demo.cards, "Cards issued")->capture_default_str();
   d->add_option("--days", demo.days, "Simulated days")->capture_default_str();
   d->add_option("--counties-csv", demo.counties_csv, "Census CSV")->capture_default_str();
+  return d;
+}
 
-  ReplayOptions rp;
+CLI::App* add_replay_bench(CLI::App& app, ReplayOptions& rp) {
   auto* r = app.add_subcommand("replay", "Rebuild the projections from zero over a data directory (read-only)");
   r->add_option("--data", rp.data_dir, "Data directory")->required();
   r->add_flag("--full", rp.full, "Replay the decision state too, as the ledger does on open");
   r->add_flag("--restart", rp.restart, "Open the ledger, close it (writing a snapshot), time the reopen (writes to --data)");
+  return r;
+}
 
-  TcpBenchOptions tcp;
+CLI::App* add_tcp_bench(CLI::App& app, TcpBenchOptions& tcp) {
   tcp.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
   auto* t = app.add_subcommand("tcp", "Benchmark a running refahd (--demo --demo-bench) over TCP, playing venue systems");
   t->add_option("--connect", tcp.connect, "refahd's host:port")->capture_default_str();
@@ -80,12 +90,37 @@ int main(int argc, char** argv) {
   t->add_option("--warmup", tcp.warmup_s, "Seconds of load before measuring (not counted)")->capture_default_str();
   t->add_option("--rate", tcp.rate, "Visits/s over all connections, paced (latency from the scheduled send); 0: as fast as answered")
       ->capture_default_str();
+  return t;
+}
 
-  HashBenchOptions hb;
+CLI::App* add_hash_bench(CLI::App& app, HashBenchOptions& hb) {
   auto* h = app.add_subcommand("hash", "Benchmark the event chain's SHA-256: OpenSSL EVP, SHA-NI one and two at a time");
   h->add_option("--messages", hb.messages, "Messages hashed each way")->capture_default_str();
   h->add_option("--body-bytes", hb.body_bytes, "Bytes of each message after its 32-byte previous hash")
       ->capture_default_str();
+  return h;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  refah::use_huge_pages_for_heap(argv);  // as refahd does, so that the figures are refahd's
+  CLI::App app{"refah-load: generate realistic Refah ledger histories and benchmark the ledger"};
+  app.require_subcommand(1);
+  GenerateOptions gen;
+  auto* g = add_generate(app, gen);
+  WriterBenchOptions wb;
+  auto* w = add_writer_bench(app, wb);
+  RecoverBenchOptions rb;
+  auto* rc = add_recover_bench(app, rb);
+  DemoOptions demo;
+  auto* d = add_demo(app, demo);
+  ReplayOptions rp;
+  auto* r = add_replay_bench(app, rp);
+  TcpBenchOptions tcp;
+  auto* t = add_tcp_bench(app, tcp);
+  HashBenchOptions hb;
+  auto* h = add_hash_bench(app, hb);
 
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);

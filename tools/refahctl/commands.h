@@ -1,57 +1,19 @@
 // refahctl's subcommands: each one's flags as a plain struct (filled by CLI11 in main.cc) and a run
-// function that checks the input, connects, sends one request and prints the answer; returns the exit status.
+// function that checks the input, connects, sends one request and prints the answer; returns the exit
+// status (global.h). The run functions live by group: programme_commands.cc, card_commands.cc,
+// visit_commands.cc, card_queries.cc, usage_query.cc, programme_queries.cc, subscribe.cc and
+// checkpoint_command.cc.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "ledger/command.h"
 #include "ledger/types.h"
-#include "tools/refahctl/format.h"
+#include "tools/refahctl/global.h"
 
 namespace refah::ctl {
-
-// Exit statuses, documented in the --help footer.
-inline constexpr int kExitOk = 0;        // every command accepted, or the query answered
-inline constexpr int kExitRejected = 1;  // the ledger rejected at least one command
-inline constexpr int kExitUsage = 2;     // bad flags or input; nothing was sent
-inline constexpr int kExitError = 3;     // connection, authentication or protocol error (server Error)
-
-// refahctl reads and shows dates and times in the programme's local time,
-// kProgrammeUtcOffsetMinutes (ledger/types.h), the offset the server's rule sets default to.
-
-// The flags every subcommand shares.
-struct Global {
-  std::string connect = "127.0.0.1:7600";  // host:port; [v6]:port
-  std::string keys_path;                   // keys TOML (server/auth.h), with client
-  ClientId client = 0;
-  std::string secret_hex;  // instead of keys_path
-  bool json = false;
-  Calendar calendar = Calendar::kGregorian;
-  int timeout_ms = 10'000;
-};
-
-// Flag values (and display names) of the persisted enums, e.g. "holder-request".
-template <class E>
-using EnumNames = std::vector<std::pair<std::string, E>>;
-const EnumNames<VenueCategory>& venue_category_names();
-const EnumNames<CardCategory>& card_category_names();
-const EnumNames<FundingSource>& funding_source_names();
-const EnumNames<VisitCancelReason>& visit_cancel_reason_names();
-const EnumNames<CardCancelReason>& card_cancel_reason_names();
-const EnumNames<Calendar>& calendar_names();
-
-// ---- Inputs ----
-// A time flag: "now", "YYYY-MM-DD" (00:00), "YYYY-MM-DD HH:MM[:SS]" (or with a T) in programme local
-// time in the calendar, or "@N" for N microseconds since the Unix epoch (UTC). nullopt if malformed.
-std::optional<TimeUs> parse_time(std::string_view text, Calendar calendar, TimeUs now_us);
-TimeUs now_us();
-// The client event id of the i-th command: base + i, as a 128-bit big-endian number.
-Bytes16 nth_id(Bytes16 base, std::uint64_t i);
 
 // ---- Commands (admin; post-visit and cancel-visit also venues) ----
 struct CommandArgs {

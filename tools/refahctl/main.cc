@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tools/refahctl/commands.h"
+#include "tools/refahctl/names.h"
 
 namespace {
 

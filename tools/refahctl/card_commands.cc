@@ -1,0 +1,34 @@
+// The card commands (admin): issue-card, top-up, cancel-card and replace-card.
+#include "server/auth.h"
+#include "tools/refahctl/commands.h"
+#include "tools/refahctl/inputs.h"
+#include "tools/refahctl/output.h"
+#include "tools/refahctl/submit.h"
+
+namespace refah::ctl {
+
+int run_issue_card(const Global& g, const IssueCardArgs& a) {
+  IssueCard b = a.body;
+  if (!server::from_hex(a.holder_ref_hex, b.holder_ref.bytes))
+    return usage_error("--holder-ref: expected 32 hex digits");
+  const auto until = time_flag("--valid-until", a.valid_until, g);
+  if (!until) return kExitUsage;
+  b.valid_until_us = *until;
+  return submit_one(g, "issue-card", a.id_hex, b);
+}
+
+int run_top_up(const Global& g, const TopUpArgs& a) { return submit_one(g, "top-up", a.id_hex, a.body); }
+
+int run_cancel_card(const Global& g, const CancelCardArgs& a) {
+  return submit_one(g, "cancel-card", a.id_hex, a.body);
+}
+
+int run_replace_card(const Global& g, const ReplaceCardArgs& a) {
+  ReplaceCard b = a.body;
+  const auto until = time_flag("--valid-until", a.valid_until, g);
+  if (!until) return kExitUsage;
+  b.valid_until_us = *until;
+  return submit_one(g, "replace-card", a.id_hex, b);
+}
+
+}  // namespace refah::ctl

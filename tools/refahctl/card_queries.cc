@@ -1,0 +1,152 @@
+// The card queries (admin, auditor; a venue may read a balance): balance and statement.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/refahctl/commands.h"
+#include "tools/refahctl/names.h"
+#include "tools/refahctl/output.h"
+#include "tools/refahctl/query.h"
+
+namespace refah::ctl {
+namespace {
+
+std::string card_status_name(wire::CardStatus s) {
+  switch (s) {
+    case wire::CardStatus::Active: return "active";
+    case wire::CardStatus::Cancelled: return "cancelled";
+    case wire::CardStatus::Replaced: return "replaced";
+  }
+  return std::to_string(static_cast<int>(s));
+}
+
+std::string line_kind_name(wire::LineKind k) {
+  switch (k) {
+    case wire::LineKind::Issued: return "issued";
+    case wire::LineKind::ToppedUp: return "top-up";
+    case wire::LineKind::Visit: return "visit";
+    case wire::LineKind::VisitCancelled: return "visit-cancelled";
+    case wire::LineKind::Cancelled: return "card-cancelled";
+    case wire::LineKind::ReplacedOut: return "replaced-out";
+    case wire::LineKind::ReplacedIn: return "replaced-in";
+  }
+  return std::to_string(static_cast<int>(k));
+}
+
+void print_balance(const Global& g, const wire::Balance& b) {
+  if (g.json) {
+    Json j{{"seq", b.seq()}, {"card", b.card()}, {"found", b.found()}};
+    if (b.found()) {
+      j["status"] = card_status_name(b.status());
+      j["category"] = name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()));
+      j["neighbourhood"] = b.neighbourhood();
+      j["balance_rials"] = b.balance_rials();
+      j["credited_rials"] = b.credited_rials();
+      j["spent_rials"] = b.spent_rials();
+      j["refunded_rials"] = b.refunded_rials();
+      j["released_rials"] = b.released_rials();
+      j["carried_in_rials"] = b.carried_in_rials();
+      j["carried_out_rials"] = b.carried_out_rials();
+      j["visits"] = b.visits();
+      j["visits_cancelled"] = b.visits_cancelled();
+      j["issued_at"] = iso_time(b.issued_at_us(), kProgrammeUtcOffsetMinutes);
+      j["issued_at_us"] = b.issued_at_us();
+      j["last_visit"] = iso_time(b.last_visit_us(), kProgrammeUtcOffsetMinutes);
+      j["last_visit_us"] = b.last_visit_us();
+      j["last_event_seq"] = b.last_event_seq();
+    }
+    return emit(j);
+  }
+  std::cout << "card " << b.card() << " as of seq " << b.seq() << '\n';
+  if (!b.found()) {
+    std::cout << "not found\n";
+    return;
+  }
+  print_fields({{"status", card_status_name(b.status())},
+                {"category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()))},
+                {"neighbourhood", std::to_string(b.neighbourhood())},
+                {"balance", rials(b.balance_rials())},
+                {"credited", rials(b.credited_rials())},
+                {"spent", rials(b.spent_rials())},
+                {"refunded", rials(b.refunded_rials())},
+                {"released", rials(b.released_rials())},
+                {"carried in", rials(b.carried_in_rials())},
+                {"carried out", rials(b.carried_out_rials())},
+                {"visits", count(b.visits())},
+                {"visits cancelled", count(b.visits_cancelled())},
+                {"issued at", shown_time(g, b.issued_at_us())},
+                {"last visit", shown_time(g, b.last_visit_us())},
+                {"last event seq", std::to_string(b.last_event_seq())}});
+}
+
+Json statement_line_json(const wire::StatementLine& l) {
+  return Json{{"seq", l.seq()},
+              {"recorded_at", iso_time(l.recorded_at_us(), kProgrammeUtcOffsetMinutes)},
+              {"recorded_at_us", l.recorded_at_us()},
+              {"kind", line_kind_name(l.kind())},
+              {"amount_rials", l.amount_rials()},
+              {"balance_after_rials", l.balance_after_rials()},
+              {"venue", l.venue()},
+              {"list_price_rials", l.list_price_rials()},
+              {"visit_seq", l.visit_seq()},
+              {"other_card", l.other_card()}};
+}
+
+std::vector<std::string> statement_line_row(const Global& g, const wire::StatementLine& l) {
+  auto id_or_blank = [](std::uint64_t v) { return v == 0 ? std::string() : std::to_string(v); };
+  return {std::to_string(l.seq()),
+          shown_time(g, l.recorded_at_us()),
+          line_kind_name(l.kind()),
+          rials(l.amount_rials()),
+          rials(l.balance_after_rials()),
+          id_or_blank(l.venue()),
+          l.list_price_rials() == 0 ? std::string() : rials(l.list_price_rials()),
+          id_or_blank(l.visit_seq()),
+          id_or_blank(l.other_card())};
+}
+
+void print_statement(const Global& g, const wire::Statement& s) {
+  if (g.json) {
+    Json lines = Json::array();
+    if (s.lines() != nullptr)
+      for (const wire::StatementLine* l : *s.lines()) lines.push_back(statement_line_json(*l));
+    return emit(Json{{"seq", s.seq()},
+                     {"card", s.card()},
+                     {"found", s.found()},
+                     {"lines", lines},
+                     {"next_seq", s.next_seq()}});
+  }
+  std::cout << "card " << s.card() << " as of seq " << s.seq() << ", newest first\n";
+  if (!s.found()) {
+    std::cout << "not found\n";
+    return;
+  }
+  Table t(
+      {"seq", "recorded at", "kind", "amount", "balance", "venue", "list price", "visit seq", "other card"});
+  for (std::size_t c : {0, 3, 4, 5, 6, 7, 8}) t.right_align(c);
+  if (s.lines() != nullptr)
+    for (const wire::StatementLine* l : *s.lines()) t.add(statement_line_row(g, *l));
+  std::cout << t.render();
+  if (s.next_seq() != 0) std::cout << "more: --from-seq " << s.next_seq() << '\n';
+}
+
+}  // namespace
+
+int run_balance(const Global& g, const BalanceArgs& a) {
+  const auto as_of = as_of_flags(g, a);
+  if (!as_of) return kExitUsage;
+  return query(
+      g, [&](std::uint64_t id) { return proto::encode_get_balance(id, a.card, *as_of); }, wire::Body::Balance,
+      [&](const wire::Message& m) { print_balance(g, *m.body_as_Balance()); });
+}
+
+int run_statement(const Global& g, const StatementArgs& a) {
+  const auto as_of = as_of_flags(g, a);
+  if (!as_of) return kExitUsage;
+  return query(
+      g,
+      [&](std::uint64_t id) { return proto::encode_get_statement(id, a.card, a.from_seq, a.limit, *as_of); },
+      wire::Body::Statement, [&](const wire::Message& m) { print_statement(g, *m.body_as_Statement()); });
+}
+
+}  // namespace refah::ctl

@@ -1,0 +1,98 @@
+// connection.h: the address and credentials from the global flags, connecting, one exchange.
+#include "tools/refahctl/connection.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "server/auth.h"
+#include "tools/refahctl/inputs.h"
+#include "tools/refahctl/output.h"
+
+namespace refah::ctl {
+namespace {
+
+std::optional<std::pair<std::string, std::uint16_t>> parse_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const auto port = parse_number<std::uint16_t>(text.substr(colon + 1));
+  if (!port || *port == 0) return std::nullopt;
+  return std::pair{std::string(host), *port};
+}
+
+// The secret of --client from --secret or from the keys file; a usage message and nullopt otherwise.
+std::optional<server::Secret> client_secret(const Global& g) {
+  server::Secret secret{};
+  if (g.client == 0) {
+    usage_error("--client ID is required: the client id whose secret --keys or --secret gives");
+    return std::nullopt;
+  }
+  if (!g.secret_hex.empty()) {
+    if (server::from_hex(g.secret_hex, secret)) return secret;
+    usage_error("--secret: expected 64 hex digits (32 bytes)");
+    return std::nullopt;
+  }
+  if (g.keys_path.empty()) {
+    usage_error("no credentials: give --keys FILE --client ID, or --secret HEX --client ID");
+    return std::nullopt;
+  }
+  auto keys = server::KeyStore::load_file(g.keys_path);
+  if (!keys.is_ok()) {
+    usage_error(keys.status().message());
+    return std::nullopt;
+  }
+  const server::ClientKey* key = keys.value().find(g.client);
+  if (key == nullptr) {
+    usage_error("client " + std::to_string(g.client) + " is not in " + g.keys_path);
+    return std::nullopt;
+  }
+  return key->secret;
+}
+
+}  // namespace
+
+Session open_session(const Global& g) {
+  Session s;
+  const auto secret = client_secret(g);
+  const auto address = parse_address(g.connect);
+  if (!secret || !address) {
+    if (secret && !address) usage_error("--connect: expected host:port, e.g. 127.0.0.1:7600");
+    s.exit = kExitUsage;
+    return s;
+  }
+  auto c = proto::Client::connect(address->first, address->second, g.timeout_ms);
+  if (!c.is_ok()) {
+    s.exit = failure(c.status().message());
+    return s;
+  }
+  if (Status st = c.value()->authenticate(g.client, *secret, g.timeout_ms); !st.is_ok()) {
+    s.exit = failure(st.message() + " (client " + std::to_string(g.client) + ")");
+    return s;
+  }
+  s.client = std::move(c).value();
+  return s;
+}
+
+const wire::Message* exchange(proto::Client& c, const Global& g, const proto::Frame& request,
+                              std::uint64_t id, wire::Body expected) {
+  auto m = c.call(request, id, g.timeout_ms);
+  if (!m.is_ok()) {
+    failure(m.status().message());
+    return nullptr;
+  }
+  const wire::Message* answer = m.value();
+  if (answer->body_type() == wire::Body::Error) {
+    failure(proto::describe_error(*answer));
+    return nullptr;
+  }
+  if (answer->body_type() != expected) {
+    failure(std::string("unexpected answer ") + wire::EnumNameBody(answer->body_type()));
+    return nullptr;
+  }
+  return answer;
+}
+
+}  // namespace refah::ctl

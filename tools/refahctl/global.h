@@ -1,0 +1,31 @@
+// What every refahctl subcommand shares: the global flags and the exit statuses.
+#pragma once
+
+#include <string>
+
+#include "ledger/types.h"
+#include "tools/refahctl/format.h"
+
+namespace refah::ctl {
+
+// Exit statuses, documented in the --help footer.
+inline constexpr int kExitOk = 0;        // every command accepted, or the query answered
+inline constexpr int kExitRejected = 1;  // the ledger rejected at least one command
+inline constexpr int kExitUsage = 2;     // bad flags or input; nothing was sent
+inline constexpr int kExitError = 3;     // connection, authentication or protocol error (server Error)
+
+// refahctl reads and shows dates and times in the programme's local time,
+// kProgrammeUtcOffsetMinutes (ledger/types.h), the offset the server's rule sets default to.
+
+// The flags every subcommand shares.
+struct Global {
+  std::string connect = "127.0.0.1:7600";  // host:port; [v6]:port
+  std::string keys_path;                   // keys TOML (server/auth.h), with client
+  ClientId client = 0;
+  std::string secret_hex;  // instead of keys_path
+  bool json = false;
+  Calendar calendar = Calendar::kGregorian;
+  int timeout_ms = 10'000;
+};
+
+}  // namespace refah::ctl

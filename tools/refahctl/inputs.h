@@ -1,0 +1,45 @@
+// How refahctl reads its flags' values: numbers, times in either calendar, counties and client event
+// ids. The *_flag and parse_id forms print a usage message when the text is malformed.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ledger/types.h"
+#include "tools/refahctl/format.h"
+#include "tools/refahctl/global.h"
+
+namespace refah::ctl {
+
+// A whole number, all of the text; nullopt otherwise.
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+  T v{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+// The text without its leading and trailing blanks.
+std::string_view trim(std::string_view s);
+
+// A time flag: "now", "YYYY-MM-DD" (00:00), "YYYY-MM-DD HH:MM[:SS]" (or with a T) in programme local
+// time in the calendar, or "@N" for N microseconds since the Unix epoch (UTC). nullopt if malformed.
+std::optional<TimeUs> parse_time(std::string_view text, Calendar calendar, TimeUs now_us);
+TimeUs now_us();
+// The client event id of the i-th command: base + i, as a 128-bit big-endian number.
+Bytes16 nth_id(Bytes16 base, std::uint64_t i);
+
+// A time flag, or a usage message on stderr and nullopt.
+std::optional<TimeUs> time_flag(const char* flag, const std::string& text, const Global& g);
+
+// A county by its code or its English or Persian name (any case).
+std::optional<CountyCode> parse_county(std::string_view text);
+
+// The --id of a command: 32 hex digits, not all zero; a random id when empty.
+std::optional<Bytes16> parse_id(const std::string& hex);
+
+}  // namespace refah::ctl

@@ -1,0 +1,55 @@
+// names.h: the tables of the enums' names, and counties' names from ledger/province.h.
+#include "tools/refahctl/names.h"
+
+#include "ledger/province.h"
+
+namespace refah::ctl {
+
+const EnumNames<VenueCategory>& venue_category_names() {
+  static const EnumNames<VenueCategory> names = {
+      {"sport", VenueCategory::kSport},     {"pool", VenueCategory::kPool},
+      {"culture", VenueCategory::kCulture}, {"library", VenueCategory::kLibrary},
+      {"cinema", VenueCategory::kCinema},   {"children", VenueCategory::kChildren}};
+  return names;
+}
+const EnumNames<CardCategory>& card_category_names() {
+  static const EnumNames<CardCategory> names = {
+      {"youth", CardCategory::kYouth}, {"family", CardCategory::kFamily}, {"child", CardCategory::kChild}};
+  return names;
+}
+const EnumNames<FundingSource>& funding_source_names() {
+  static const EnumNames<FundingSource> names = {{"province", FundingSource::kProvince},
+                                                 {"municipality", FundingSource::kMunicipality},
+                                                 {"federation", FundingSource::kFederation},
+                                                 {"donor", FundingSource::kDonor},
+                                                 {"other", FundingSource::kOther}};
+  return names;
+}
+const EnumNames<VisitCancelReason>& visit_cancel_reason_names() {
+  static const EnumNames<VisitCancelReason> names = {{"venue-error", VisitCancelReason::kVenueError},
+                                                     {"holder-request", VisitCancelReason::kHolderRequest},
+                                                     {"duplicate", VisitCancelReason::kDuplicate},
+                                                     {"fraud", VisitCancelReason::kFraud},
+                                                     {"other", VisitCancelReason::kOther}};
+  return names;
+}
+const EnumNames<CardCancelReason>& card_cancel_reason_names() {
+  static const EnumNames<CardCancelReason> names = {{"lost", CardCancelReason::kLost},
+                                                    {"fraud", CardCancelReason::kFraud},
+                                                    {"moved", CardCancelReason::kMoved},
+                                                    {"expired", CardCancelReason::kExpired},
+                                                    {"holder-request", CardCancelReason::kHolderRequest}};
+  return names;
+}
+const EnumNames<Calendar>& calendar_names() {
+  static const EnumNames<Calendar> names = {{"gregorian", Calendar::kGregorian},
+                                            {"jalali", Calendar::kJalali}};
+  return names;
+}
+
+std::string county_name(CountyCode code) {
+  const County* c = find_county(code);
+  return c == nullptr ? std::to_string(code) : std::string(c->name_en);
+}
+
+}  // namespace refah::ctl

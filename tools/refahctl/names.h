@@ -1,0 +1,40 @@
+// The names refahctl reads and prints for the persisted enums (flag values and display names, e.g.
+// "holder-request"), and for counties.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/types.h"
+#include "tools/refahctl/format.h"
+
+namespace refah::ctl {
+
+// Flag values (and display names) of the persisted enums, e.g. "holder-request".
+template <class E>
+using EnumNames = std::vector<std::pair<std::string, E>>;
+const EnumNames<VenueCategory>& venue_category_names();
+const EnumNames<CardCategory>& card_category_names();
+const EnumNames<FundingSource>& funding_source_names();
+const EnumNames<VisitCancelReason>& visit_cancel_reason_names();
+const EnumNames<CardCancelReason>& card_cancel_reason_names();
+const EnumNames<Calendar>& calendar_names();
+
+// The name of a value, or its number if it has none.
+template <class E>
+std::string name_of(const EnumNames<E>& names, E value) {
+  for (const auto& [name, v] : names)
+    if (v == value) return name;
+  return std::to_string(static_cast<int>(value));
+}
+template <class E>
+std::string name_of_wire(const EnumNames<E>& names, std::uint8_t value) {
+  return name_of(names, static_cast<E>(value));
+}
+
+// A county's English name, or its code if it is not in ledger/province.h.
+std::string county_name(CountyCode code);
+
+}  // namespace refah::ctl

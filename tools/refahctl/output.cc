@@ -1,0 +1,60 @@
+// output.h: refahctl's errors, JSON lines, times and aligned fields.
+#include "tools/refahctl/output.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+namespace refah::ctl {
+
+int usage_error(const std::string& message) {
+  std::cerr << "refahctl: " << message << "\n(run with --help for the flags)\n";
+  return kExitUsage;
+}
+
+int failure(const std::string& message) {
+  std::cerr << "error: " << message << '\n';
+  return kExitError;
+}
+
+void emit(const Json& j) { std::cout << j.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n'; }
+
+Json iso_time(TimeUs us, int offset_minutes) {
+  if (us == 0) return nullptr;
+  std::string s = format_time(us, offset_minutes, Calendar::kGregorian);
+  s[10] = 'T';
+  const int m = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  char zone[8];
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', m / 60 % 100, m % 60);
+  return s + zone;
+}
+
+std::string shown_time(const Global& g, TimeUs us, int offset_minutes) {
+  return format_time(us, offset_minutes, g.calendar);
+}
+
+void print_fields(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::size_t key_width = 0, value_width = 0;
+  for (const auto& [k, v] : fields) {
+    key_width = std::max(key_width, display_width(k));
+    value_width = std::max(value_width, display_width(v));
+  }
+  for (const auto& [k, v] : fields) {
+    std::cout << k << std::string(key_width - display_width(k) + 2, ' ')
+              << std::string(value_width - display_width(v), ' ') << v << '\n';
+  }
+}
+
+Table right_aligned(std::vector<std::string> headers, std::size_t first_numeric) {
+  const std::size_t n = headers.size();
+  Table t(std::move(headers));
+  for (std::size_t i = first_numeric; i < n; ++i) t.right_align(i);
+  return t;
+}
+
+std::string money_per_capita(double rials_per_person) {
+  return std::isfinite(rials_per_person) ? rials(std::llround(rials_per_person)) : "-";
+}
+
+}  // namespace refah::ctl

@@ -1,0 +1,50 @@
+// The programme's set-up commands (admin): define-neighbourhood, register-venue, suspend-venue and
+// publish-rules.
+#include <algorithm>
+
+#include "tools/refahctl/commands.h"
+#include "tools/refahctl/inputs.h"
+#include "tools/refahctl/output.h"
+#include "tools/refahctl/submit.h"
+
+namespace refah::ctl {
+
+int run_define_neighbourhood(const Global& g, const DefineNeighbourhoodArgs& a) {
+  DefineNeighbourhood b = a.body;
+  const auto county = parse_county(a.county);
+  if (!county)
+    return usage_error("--county: no county '" + a.county + "' (give its code or English name, e.g. Ahvaz)");
+  b.county = *county;
+  b.tier = static_cast<std::uint8_t>(a.tier);
+  const auto from = time_flag("--active-from", a.active_from, g);
+  if (!from) return kExitUsage;
+  b.active_from_us = *from;
+  return submit_one(g, "define-neighbourhood", a.id_hex, b);
+}
+
+int run_register_venue(const Global& g, const RegisterVenueArgs& a) {
+  return submit_one(g, "register-venue", a.id_hex, a.body);
+}
+
+int run_suspend_venue(const Global& g, const SuspendVenueArgs& a) {
+  return submit_one(g, "suspend-venue", a.id_hex, a.body);
+}
+
+int run_publish_rules(const Global& g, const PublishRulesArgs& a) {
+  RuleSet r = a.rules;
+  if (a.shares_bp.size() != r.subsidy_share_bp.size())
+    return usage_error("--shares: expected 5 values (basis points for tiers 1..5)");
+  if (a.caps_rials.size() != r.visit_cap_rials.size()) {
+    return usage_error("--caps: expected 6 values (rials for sport,pool,culture,library,cinema,children)");
+  }
+  std::copy(a.shares_bp.begin(), a.shares_bp.end(), r.subsidy_share_bp.begin());
+  std::copy(a.caps_rials.begin(), a.caps_rials.end(), r.visit_cap_rials.begin());
+  r.cancel_window_us = a.cancel_window_minutes * 60'000'000;
+  r.visit_max_age_us = a.visit_max_age_minutes * 60'000'000;
+  const auto from = time_flag("--effective-from", a.effective_from, g);
+  if (!from) return kExitUsage;
+  r.effective_from_us = *from;
+  return submit_one(g, "publish-rules", a.id_hex, PublishRuleSet{r});
+}
+
+}  // namespace refah::ctl

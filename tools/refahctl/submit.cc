@@ -1,0 +1,171 @@
+// submit.h: the submissions of a batch and the printing of their outcomes.
+#include "tools/refahctl/submit.h"
+
+#include <algorithm>
+#include <iostream>
+#include <utility>
+#include <variant>
+
+#include "server/auth.h"
+#include "server/client.h"
+#include "server/wire.h"
+#include "tools/refahctl/connection.h"
+#include "tools/refahctl/inputs.h"
+#include "tools/refahctl/output.h"
+
+namespace refah::ctl {
+namespace {
+
+// One command's outcome, and the field a rejection names (empty if none).
+struct Answer {
+  Outcome outcome;
+  std::string field;
+};
+
+// The figures each command kind's outcome carries, as table columns after seq and outcome.
+enum class Figures { kNone, kBalance, kRefund, kVisit };
+
+Figures figures_of(const CommandBody& body) {
+  if (std::holds_alternative<RecordVisit>(body)) return Figures::kVisit;
+  if (std::holds_alternative<CancelVisit>(body)) return Figures::kRefund;
+  if (std::holds_alternative<IssueCard>(body) || std::holds_alternative<TopUpCard>(body) ||
+      std::holds_alternative<CancelCard>(body) || std::holds_alternative<ReplaceCard>(body)) {
+    return Figures::kBalance;
+  }
+  return Figures::kNone;
+}
+
+std::string outcome_text(const Answer& a) {
+  std::string s =
+      a.outcome.accepted() ? "accepted" : proto::reason_text(static_cast<std::uint16_t>(a.outcome.reason));
+  if (!a.field.empty()) s += " (" + a.field + ")";
+  if (a.outcome.duplicate) s += " (duplicate)";
+  return s;
+}
+
+std::vector<std::string> outcome_row(const Batch& b, std::size_t i, const Answer& a) {
+  std::vector<std::string> row;
+  if (!b.lines.empty()) row.push_back(std::to_string(b.lines[i]));
+  const Outcome& o = a.outcome;
+  row.push_back(o.accepted() ? std::to_string(o.seq) : "-");
+  row.push_back(outcome_text(a));
+  auto money = [&](Rials r) { return o.accepted() ? rials(r) : std::string("-"); };
+  switch (figures_of(b.bodies[i])) {
+    case Figures::kVisit:
+      row.insert(row.end(), {money(o.subsidy_rials), money(o.copay_rials), money(o.balance_after_rials)});
+      break;
+    case Figures::kRefund:
+      row.insert(row.end(), {money(o.subsidy_rials), money(o.balance_after_rials)});
+      break;
+    case Figures::kBalance: row.push_back(money(o.balance_after_rials)); break;
+    case Figures::kNone: break;
+  }
+  return row;
+}
+
+void print_outcome_table(const Batch& b, const std::vector<Answer>& answers) {
+  std::vector<std::string> headers;
+  if (!b.lines.empty()) headers.push_back("line");
+  headers.insert(headers.end(), {"seq", "outcome"});
+  switch (figures_of(b.bodies.front())) {
+    case Figures::kVisit: headers.insert(headers.end(), {"subsidy", "copay", "balance"}); break;
+    case Figures::kRefund: headers.insert(headers.end(), {"refunded", "balance"}); break;
+    case Figures::kBalance: headers.push_back("balance"); break;
+    case Figures::kNone: break;
+  }
+  Table t(headers);
+  for (std::size_t i = 0; i < headers.size(); ++i)
+    if (headers[i] != "outcome") t.right_align(i);
+  for (std::size_t i = 0; i < answers.size(); ++i) t.add(outcome_row(b, i, answers[i]));
+  std::cout << t.render();
+  const std::string id = server::to_hex(b.base_id.bytes);
+  if (b.lines.empty()) {
+    std::cout << "client event id " << id << " (--id " << id << " resends it safely)\n";
+  } else {
+    std::cout << "client event ids from " << id << ", one a line (--id " << id
+              << " resends the file safely)\n";
+  }
+}
+
+Json outcome_json(const Batch& b, std::size_t i, const Answer& a) {
+  Json j;
+  j["kind"] = b.kind;
+  if (!b.lines.empty()) j["line"] = b.lines[i];
+  j["id"] = server::to_hex(nth_id(b.base_id, i).bytes);
+  j["accepted"] = a.outcome.accepted();
+  j["duplicate"] = a.outcome.duplicate;
+  j["reason"] = proto::reason_text(static_cast<std::uint16_t>(a.outcome.reason));
+  if (!a.field.empty()) j["field"] = a.field;
+  j["seq"] = a.outcome.seq;
+  j["balance_after_rials"] = a.outcome.balance_after_rials;
+  j["subsidy_rials"] = a.outcome.subsidy_rials;
+  j["copay_rials"] = a.outcome.copay_rials;
+  return j;
+}
+
+// Prints every answer; the rejected ones also on stderr. Returns the exit status.
+int print_outcomes(const Global& g, const Batch& b, const std::vector<Answer>& answers) {
+  std::size_t rejected = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (answers[i].outcome.accepted()) continue;
+    ++rejected;
+    if (!b.lines.empty()) std::cerr << "line " << b.lines[i] << ": ";
+    std::cerr << "rejected: " << proto::reason_text(static_cast<std::uint16_t>(answers[i].outcome.reason));
+    if (!answers[i].field.empty()) std::cerr << " (field " << answers[i].field << ")";
+    std::cerr << '\n';
+  }
+  if (g.json) {
+    for (std::size_t i = 0; i < answers.size(); ++i) emit(outcome_json(b, i, answers[i]));
+  } else if (!answers.empty()) {
+    print_outcome_table(b, answers);
+    if (!b.lines.empty())
+      std::cout << count(answers.size() - rejected) << " accepted, " << count(rejected) << " rejected\n";
+  }
+  return rejected == 0 ? kExitOk : kExitRejected;
+}
+
+// A visit without --venue is for the authenticated venue client's own venue.
+void fill_own_venue(std::vector<CommandBody>& bodies, const wire::Authenticated* session) {
+  for (auto& body : bodies) {
+    auto* v = std::get_if<RecordVisit>(&body);
+    if (v != nullptr && v->venue == 0 && session != nullptr) v->venue = session->venue();
+  }
+}
+
+}  // namespace
+
+// Sends the batch in submissions of at most batch_commands and prints every outcome.
+int submit(const Global& g, Batch b) {
+  Session s = open_session(g);
+  if (!s) return s.exit;
+  fill_own_venue(b.bodies, s.client->session());
+  std::vector<Answer> answers;
+  for (std::size_t first = 0; first < b.bodies.size(); first += b.batch_commands) {
+    const std::size_t n = std::min(b.batch_commands, b.bodies.size() - first);
+    std::vector<Command> commands;
+    for (std::size_t i = first; i < first + n; ++i)
+      commands.push_back(Command{Actor{}, nth_id(b.base_id, i), b.bodies[i]});
+    const std::uint64_t id = s.client->next_id();
+    const wire::Message* m =
+        exchange(*s.client, g, proto::encode_submit(id, commands), id, wire::Body::SubmitResult);
+    if (m == nullptr) {
+      print_outcomes(g, b, answers);
+      return kExitError;
+    }
+    std::vector<std::string> fields;
+    const auto outcomes = proto::outcomes_of(*m->body_as_SubmitResult(), &fields);
+    if (outcomes.size() != n)
+      return failure("the server answered " + std::to_string(outcomes.size()) + " outcomes for " +
+                     std::to_string(n) + " commands");
+    for (std::size_t i = 0; i < n; ++i) answers.push_back(Answer{outcomes[i], fields[i]});
+  }
+  return print_outcomes(g, b, answers);
+}
+
+int submit_one(const Global& g, const char* kind, const std::string& id_hex, CommandBody body) {
+  const auto id = parse_id(id_hex);
+  if (!id) return usage_error("--id: expected 32 hex digits, not all zero");
+  return submit(g, Batch{kind, {std::move(body)}, {}, *id});
+}
+
+}  // namespace refah::ctl

@@ -1,0 +1,31 @@
+// Sending commands: a subcommand's one command, or the visits of a CSV file in submissions of at
+// most a batch, and printing every outcome as a table or JSON lines (rejections on stderr too).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "ledger/command.h"
+#include "ledger/limits.h"
+#include "tools/refahctl/global.h"
+
+namespace refah::ctl {
+
+// The commands of one run: a subcommand's one command, or the visits of a CSV file.
+struct Batch {
+  std::string kind;                 // the subcommand, as JSON "kind"
+  std::vector<CommandBody> bodies;  // all of one kind
+  std::vector<std::size_t> lines;   // post-visits: the CSV line of each; else empty
+  Bytes16 base_id;                  // command i has id nth_id(base_id, i)
+  std::size_t batch_commands = limits::submission_commands_max;  // commands a Submit
+};
+
+// Sends the batch in submissions of at most batch_commands and prints every outcome; returns the exit
+// status (kExitRejected if the ledger rejected any).
+int submit(const Global& g, Batch b);
+
+// One command under --id (random when empty), printed as `kind`.
+int submit_one(const Global& g, const char* kind, const std::string& id_hex, CommandBody body);
+
+}  // namespace refah::ctl

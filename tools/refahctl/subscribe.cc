@@ -1,0 +1,219 @@
+// The subscribe command: every event from a sequence number, then new ones as they are recorded, one
+// a line as key=value text or as JSON.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <span>
+#include <string>
+
+#include "ledger/event_codec.h"
+#include "tools/refahctl/commands.h"
+#include "tools/refahctl/connection.h"
+#include "tools/refahctl/names.h"
+#include "tools/refahctl/output.h"
+
+namespace refah::ctl {
+namespace {
+
+// One event as key=value text (tables) and as a JSON object, built field by field.
+class EventLine {
+ public:
+  EventLine(const Global& g, Seq seq, const fb::Event* e) : g_(g) {
+    json_["seq"] = seq;
+    if (e == nullptr) {
+      json_["kind"] = "undecodable";
+      return;
+    }
+    json_["kind"] = fb::EnumNamePayload(e->payload_type());
+    json_["recorded_at"] = iso_time(e->recorded_at_us(), kProgrammeUtcOffsetMinutes);
+    json_["recorded_at_us"] = e->recorded_at_us();
+    json_["client"] = e->actor_id();
+    recorded_ = shown_time(g, e->recorded_at_us());
+  }
+  void id(const char* key, std::uint64_t v) { put(key, v, std::to_string(v)); }
+  void money(const std::string& key, Rials v) { put(key + "_rials", v, rials(v), key); }
+  // The balance after the event: balance_after_rials in JSON, as in command outcomes.
+  void balance(Rials v) { put("balance_after_rials", v, rials(v), "balance"); }
+  void county(CountyCode code) { put("county", code, county_name(code)); }
+  void text(const char* key, const flatbuffers::String* s) {
+    const std::string v = s == nullptr ? "" : s->str();
+    put(key, v, "\"" + v + "\"");
+  }
+  void name(const char* key, const std::string& v) { put(key, v, v); }
+  void time(const std::string& key, TimeUs v) {
+    json_[key] = iso_time(v, kProgrammeUtcOffsetMinutes);
+    put(key + "_us", v, shown_time(g_, v), key);
+  }
+  void minutes(const std::string& key, TimeUs us) {
+    put(key + "_us", us, std::to_string(us / 60'000'000) + "min", key);
+  }
+  Json& json() { return json_; }
+  std::string line() const {
+    char head[64];
+    std::snprintf(head, sizeof head, "%8llu  ", static_cast<unsigned long long>(json_["seq"].get<Seq>()));
+    std::string kind = json_["kind"].get<std::string>();
+    kind.resize(std::max<std::size_t>(kind.size(), 20), ' ');
+    return head + (recorded_.empty() ? std::string() : recorded_ + "  ") + kind + " " + fields_;
+  }
+
+ private:
+  void put(const std::string& json_key, Json v, const std::string& shown, const std::string& text_key = "") {
+    json_[json_key] = std::move(v);
+    fields_ += " " + (text_key.empty() ? json_key : text_key) + "=" + shown;
+  }
+  const Global& g_;
+  Json json_;
+  std::string recorded_;
+  std::string fields_;
+};
+
+void rules_fields(EventLine& l, const fb::RuleSetPublished& r) {
+  l.id("version", r.version());
+  l.time("effective_from", r.effective_from_us());
+  Json shares = Json::array(), caps = Json::array();
+  std::string shares_text, caps_text;
+  if (r.subsidy_share_bp() != nullptr)
+    for (auto bp : *r.subsidy_share_bp()) {
+      shares.push_back(bp);
+      shares_text += (shares_text.empty() ? "" : ",") + std::to_string(bp);
+    }
+  if (r.visit_cap_rials() != nullptr)
+    for (auto cap : *r.visit_cap_rials()) {
+      caps.push_back(cap);
+      caps_text += (caps_text.empty() ? "" : "/") + rials(cap);
+    }
+  l.json()["subsidy_share_bp"] = shares;
+  l.json()["visit_cap_rials"] = caps;
+  l.name("shares_bp", shares_text);
+  l.name("caps", caps_text);
+  l.id("visits_per_day", r.visits_per_card_per_day());
+  l.id("visits_per_venue_per_day", r.visits_per_card_per_venue_per_day());
+  l.minutes("cancel_window", r.cancel_window_us());
+  l.minutes("visit_max_age", r.visit_max_age_us());
+  l.json()["utc_offset_minutes"] = r.utc_offset_minutes();
+}
+
+void card_fields(EventLine& l, const fb::Event& e) {
+  switch (e.payload_type()) {
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      l.id("card", p->card());
+      l.id("neighbourhood", p->neighbourhood());
+      l.name("category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(p->category())));
+      l.money("credit", p->initial_credit_rials());
+      return l.time("valid_until", p->valid_until_us());
+    }
+    case fb::Payload::CardToppedUp: {
+      const auto* p = e.payload_as_CardToppedUp();
+      l.id("card", p->card());
+      l.money("amount", p->amount_rials());
+      l.name("source", name_of_wire(funding_source_names(), static_cast<std::uint8_t>(p->funding_source())));
+      return l.balance(p->balance_after_rials());
+    }
+    case fb::Payload::CardCancelled: {
+      const auto* p = e.payload_as_CardCancelled();
+      l.id("card", p->card());
+      l.name("reason", name_of_wire(card_cancel_reason_names(), static_cast<std::uint8_t>(p->reason())));
+      return l.money("released", p->released_rials());
+    }
+    case fb::Payload::CardReplaced: {
+      const auto* p = e.payload_as_CardReplaced();
+      l.id("old_card", p->old_card());
+      l.id("new_card", p->new_card());
+      l.money("carried", p->carried_rials());
+      l.id("neighbourhood", p->neighbourhood());
+      return l.time("valid_until", p->valid_until_us());
+    }
+    default: return;
+  }
+}
+
+void visit_fields(EventLine& l, const fb::Event& e) {
+  if (const auto* p = e.payload_as_VisitRecorded()) {
+    l.id("card", p->card());
+    l.id("venue", p->venue());
+    l.id("txn", p->venue_txn_id());
+    l.money("price", p->list_price_rials());
+    l.money("subsidy", p->subsidy_rials());
+    l.money("copay", p->copay_rials());
+    l.time("occurred_at", p->occurred_at_us());
+    return l.balance(p->balance_after_rials());
+  }
+  if (const auto* p = e.payload_as_VisitCancelled()) {
+    l.id("visit_seq", p->visit_seq());
+    l.id("card", p->card());
+    l.id("venue", p->venue());
+    l.name("reason", name_of_wire(visit_cancel_reason_names(), static_cast<std::uint8_t>(p->reason())));
+    l.money("refund", p->refund_rials());
+    l.balance(p->balance_after_rials());
+  }
+}
+
+void programme_fields(EventLine& l, const fb::Event& e) {
+  if (const auto* p = e.payload_as_NeighbourhoodDefined()) {
+    l.id("neighbourhood", p->id());
+    l.text("name", p->name());
+    l.county(p->county());
+    l.id("tier", p->tier());
+    l.id("population", p->target_population());
+    return l.time("active_from", p->active_from_us());
+  }
+  if (const auto* p = e.payload_as_VenueRegistered()) {
+    l.id("venue", p->id());
+    l.text("name", p->name());
+    l.id("neighbourhood", p->neighbourhood());
+    l.name("category", name_of_wire(venue_category_names(), static_cast<std::uint8_t>(p->category())));
+    return l.id("capacity", p->daily_capacity());
+  }
+  if (const auto* p = e.payload_as_VenueSuspended()) {
+    l.id("venue", p->venue());
+    return l.text("reason", p->reason());
+  }
+  if (const auto* p = e.payload_as_RuleSetPublished()) rules_fields(l, *p);
+}
+
+void print_event(const Global& g, const wire::StoredEvent& stored, EventScratch& scratch) {
+  const fb::Event* e = nullptr;
+  if (stored.value() != nullptr)
+    e = verified_event(std::span(stored.value()->data(), stored.value()->size()), scratch);
+  EventLine line(g, stored.seq(), e);
+  if (e != nullptr) {
+    programme_fields(line, *e);
+    card_fields(line, *e);
+    visit_fields(line, *e);
+  }
+  if (g.json) return emit(line.json());
+  std::cout << line.line() << '\n';
+}
+
+}  // namespace
+
+int run_subscribe(const Global& g, const SubscribeArgs& a) {
+  Session s = open_session(g);
+  if (!s) return s.exit;
+  const Seq head = s.client->session() != nullptr ? s.client->session()->head_seq() : 0;
+  if (a.stop_at_head && std::max<Seq>(a.from_seq, 1) > head) return kExitOk;
+  const std::uint64_t id = s.client->next_id();
+  if (Status st = s.client->send(proto::encode_subscribe(id, a.from_seq)); !st.is_ok())
+    return failure(st.message());
+  EventScratch scratch;
+  std::uint64_t printed = 0;
+  for (;;) {
+    auto m = s.client->receive(-1);
+    if (!m.is_ok()) return failure(m.status().message());
+    if (m.value()->id() != id) continue;
+    if (m.value()->body_type() == wire::Body::Error) return failure(proto::describe_error(*m.value()));
+    const wire::EventBatch* batch = m.value()->body_as_EventBatch();
+    if (batch == nullptr || batch->events() == nullptr) return failure("unexpected answer to Subscribe");
+    for (const wire::StoredEvent* e : *batch->events()) {
+      print_event(g, *e, scratch);
+      if (++printed == a.count || (a.stop_at_head && e->seq() >= head)) {
+        std::cout.flush();
+        return kExitOk;
+      }
+    }
+    std::cout.flush();
+  }
+}
+
+}  // namespace refah::ctl
