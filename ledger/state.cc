@@ -158,166 +158,186 @@ Status bad(const fb::Event& e, const char* what) {
 }  // namespace
 
 Status State::apply_payload(const fb::Event& e) {
-  const TimeUs now = e.recorded_at_us();
   switch (e.payload_type()) {
-    case fb::Payload::NeighbourhoodDefined: {
-      const auto* p = e.payload_as_NeighbourhoodDefined();
-      if (neighbourhoods_.count(p->id())) return bad(e, "neighbourhood defined twice");
-      neighbourhoods_[p->id()] = NeighbourhoodState{
-          p->county(), p->tier(), p->target_population(), p->active_from_us(),
-          p->name() ? p->name()->str() : std::string()};
-      return Status::ok();
-    }
-    case fb::Payload::VenueRegistered: {
-      const auto* p = e.payload_as_VenueRegistered();
-      if (venues_.count(p->id())) return bad(e, "venue registered twice");
-      venues_[p->id()] = VenueState{p->neighbourhood(), static_cast<VenueCategory>(p->category()),
-                                    VenueStatus::kActive, p->daily_capacity(),
-                                    p->name() ? p->name()->str() : std::string()};
-      return Status::ok();
-    }
-    case fb::Payload::VenueSuspended: {
-      auto it = venues_.find(e.payload_as_VenueSuspended()->venue());
-      if (it == venues_.end()) return bad(e, "suspension of an unknown venue");
-      it->second.status = VenueStatus::kSuspended;
-      return Status::ok();
-    }
-    case fb::Payload::RuleSetPublished: {
-      const std::optional<RuleSet> read = rule_set_of(*e.payload_as_RuleSetPublished());
-      if (!read) return bad(e, "rule set with wrong table sizes");
-      const RuleSet& r = *read;
-      if (!rule_sets_.empty() && r.version <= rule_sets_.back().version)
-        return bad(e, "rule set version not increasing");
-      rule_sets_.push_back(r);
-      return Status::ok();
-    }
-    case fb::Payload::CardIssued: {
-      const auto* p = e.payload_as_CardIssued();
-      if (card_index_.find(p->card(), card_ids_) != FlatIndex::kNone) return bad(e, "card issued twice");
-      CardState c;
-      c.balance_rials = p->initial_credit_rials();
-      c.valid_until_us = p->valid_until_us();
-      c.holder_ref = to_bytes16(p->holder_ref());
-      c.neighbourhood = p->neighbourhood();
-      c.category = static_cast<CardCategory>(p->category());
-      c.last_event_seq = e.seq();
-      if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
-        return bad(e, "holder already has an active card");
-      const std::uint32_t index = add_card(p->card(), c);
-      active_holders_.set(c.holder_ref, index, holder_of());
-      totals_.issued_rials += p->initial_credit_rials();
-      return Status::ok();
-    }
-    case fb::Payload::CardToppedUp: {
-      const auto* p = e.payload_as_CardToppedUp();
-      CardState* c = find_card(p->card());
-      if (c == nullptr) return bad(e, "top-up of an unknown card");
-      if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
-      c->last_event_seq = e.seq();
-      c->balance_rials += p->amount_rials();
-      if (c->balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
-      totals_.topped_up_rials += p->amount_rials();
-      return Status::ok();
-    }
-    case fb::Payload::VisitRecorded: {
-      const auto* p = e.payload_as_VisitRecorded();
-      CardState* c = find_card(p->card());
-      if (c == nullptr) return bad(e, "visit of an unknown card");
-      const RuleSet* rules = rules_at(now);
-      if (rules == nullptr) return bad(e, "visit without a rule set in force");
-      if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
-      c->last_event_seq = e.seq();
-      c->balance_rials -= p->subsidy_rials();
-      const std::int32_t day = local_day(now, rules->utc_offset_minutes);
-      if (day != c->day) {
-        c->day = day;
-        c->visits_today = 0;
-      }
-      if (c->visits_today >= limits::visits_per_day_max) return bad(e, "more visits in a day than any rule allows");
-      c->venues_today[c->visits_today++] = p->venue();
-      if (c->balance_rials != p->balance_after_rials()) return bad(e, "visit balance mismatch");
-      totals_.spent_rials += p->subsidy_rials();
-      totals_.visits += 1;
-      VisitRecord r;
-      r.card = p->card();
-      r.venue = p->venue();
-      r.is_visit = true;
-      r.subsidy_rials = p->subsidy_rials();
-      r.recorded_at_us = now;
-      remember_visit(e.seq(), r, now);
-      return Status::ok();
-    }
-    case fb::Payload::VisitCancelled: {
-      const auto* p = e.payload_as_VisitCancelled();
-      if (p->visit_seq() < visits_base_seq_ ||
-          p->visit_seq() - visits_base_seq_ >= recent_visits_.size())
-        return bad(e, "cancellation of a visit outside the window");
-      VisitRecord& r = recent_visits_[p->visit_seq() - visits_base_seq_];
-      if (!r.is_visit || r.cancelled) return bad(e, "cancellation of a non-visit or twice");
-      CardState* c = find_card(r.card);
-      if (c == nullptr) return bad(e, "cancellation for an unknown card");
-      if (p->card_prev_seq() != c->last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
-        return bad(e, "card chain or visit time does not match");
-      c->last_event_seq = e.seq();
-      r.cancelled = true;
-      c->balance_rials += p->refund_rials();
-      const RuleSet* rules = rules_at(r.recorded_at_us);
-      // A visit cancelled on the local day it was recorded gives its daily slots back.
-      if (rules != nullptr && local_day(r.recorded_at_us, rules->utc_offset_minutes) == c->day) {
-        for (int i = c->visits_today - 1; i >= 0; --i) {
-          if (c->venues_today[i] != r.venue) continue;
-          for (int k = i; k + 1 < c->visits_today; ++k) c->venues_today[k] = c->venues_today[k + 1];
-          c->venues_today[--c->visits_today] = 0;
-          break;
-        }
-      }
-      if (c->balance_rials != p->balance_after_rials()) return bad(e, "refund balance mismatch");
-      totals_.refunded_rials += p->refund_rials();
-      totals_.visits_cancelled += 1;
-      return Status::ok();
-    }
-    case fb::Payload::CardCancelled: {
-      const auto* p = e.payload_as_CardCancelled();
-      CardState* c = find_card(p->card());
-      if (c == nullptr) return bad(e, "cancellation of an unknown card");
-      if (c->status != CardStatus::kActive) return bad(e, "cancellation of an inactive card");
-      if (p->released_rials() != c->balance_rials) return bad(e, "released amount is not the balance");
-      if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
-      c->last_event_seq = e.seq();
-      c->balance_rials = 0;
-      c->status = CardStatus::kCancelled;
-      active_holders_.erase(c->holder_ref, holder_of());
-      totals_.released_rials += p->released_rials();
-      return Status::ok();
-    }
-    case fb::Payload::CardReplaced: {
-      const auto* p = e.payload_as_CardReplaced();
-      const CardState* found = find_card(p->old_card());
-      if (found == nullptr || card_index_.find(p->new_card(), card_ids_) != FlatIndex::kNone)
-        return bad(e, "replacement of an unknown card or into an existing one");
-      if (found->status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
-      if (p->carried_rials() != found->balance_rials) return bad(e, "carried amount is not the balance");
-      if (p->old_card_prev_seq() != found->last_event_seq) return bad(e, "card chain broken");
-      if (p->neighbourhood() != 0 && neighbourhoods_.count(p->neighbourhood()) == 0)
-        return bad(e, "replacement into an unknown neighbourhood");
-      // The new card takes the holder, the balance and today's visits (the daily limit follows
-      // the holder, not the plastic).
-      CardState fresh = *found;
-      fresh.valid_until_us = p->valid_until_us();
-      if (p->neighbourhood() != 0) fresh.neighbourhood = p->neighbourhood();
-      fresh.last_event_seq = e.seq();
-      const std::uint32_t index = add_card(p->new_card(), fresh);  // may move cards_
-      CardState* old = find_card(p->old_card());
-      old->last_event_seq = e.seq();
-      old->balance_rials = 0;
-      old->status = CardStatus::kReplaced;
-      active_holders_.set(fresh.holder_ref, index, holder_of());
-      return Status::ok();
-    }
+    case fb::Payload::NeighbourhoodDefined: return fold_neighbourhood(e);
+    case fb::Payload::VenueRegistered: return fold_venue(e);
+    case fb::Payload::VenueSuspended: return fold_suspension(e);
+    case fb::Payload::RuleSetPublished: return fold_rule_set(e);
+    case fb::Payload::CardIssued: return fold_issued(e);
+    case fb::Payload::CardToppedUp: return fold_top_up(e);
+    case fb::Payload::VisitRecorded: return fold_visit(e);
+    case fb::Payload::VisitCancelled: return fold_visit_cancelled(e);
+    case fb::Payload::CardCancelled: return fold_card_cancelled(e);
+    case fb::Payload::CardReplaced: return fold_replaced(e);
     case fb::Payload::NONE:
       break;
   }
   return bad(e, "unknown payload");
+}
+
+Status State::fold_neighbourhood(const fb::Event& e) {
+  const auto* p = e.payload_as_NeighbourhoodDefined();
+  if (neighbourhoods_.count(p->id())) return bad(e, "neighbourhood defined twice");
+  neighbourhoods_[p->id()] = NeighbourhoodState{
+      p->county(), p->tier(), p->target_population(), p->active_from_us(),
+      p->name() ? p->name()->str() : std::string()};
+  return Status::ok();
+}
+
+Status State::fold_venue(const fb::Event& e) {
+  const auto* p = e.payload_as_VenueRegistered();
+  if (venues_.count(p->id())) return bad(e, "venue registered twice");
+  venues_[p->id()] = VenueState{p->neighbourhood(), static_cast<VenueCategory>(p->category()),
+                                VenueStatus::kActive, p->daily_capacity(),
+                                p->name() ? p->name()->str() : std::string()};
+  return Status::ok();
+}
+
+Status State::fold_suspension(const fb::Event& e) {
+  auto it = venues_.find(e.payload_as_VenueSuspended()->venue());
+  if (it == venues_.end()) return bad(e, "suspension of an unknown venue");
+  it->second.status = VenueStatus::kSuspended;
+  return Status::ok();
+}
+
+Status State::fold_rule_set(const fb::Event& e) {
+  const std::optional<RuleSet> read = rule_set_of(*e.payload_as_RuleSetPublished());
+  if (!read) return bad(e, "rule set with wrong table sizes");
+  const RuleSet& r = *read;
+  if (!rule_sets_.empty() && r.version <= rule_sets_.back().version)
+    return bad(e, "rule set version not increasing");
+  rule_sets_.push_back(r);
+  return Status::ok();
+}
+
+Status State::fold_issued(const fb::Event& e) {
+  const auto* p = e.payload_as_CardIssued();
+  if (card_index_.find(p->card(), card_ids_) != FlatIndex::kNone) return bad(e, "card issued twice");
+  CardState c;
+  c.balance_rials = p->initial_credit_rials();
+  c.valid_until_us = p->valid_until_us();
+  c.holder_ref = to_bytes16(p->holder_ref());
+  c.neighbourhood = p->neighbourhood();
+  c.category = static_cast<CardCategory>(p->category());
+  c.last_event_seq = e.seq();
+  if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
+    return bad(e, "holder already has an active card");
+  const std::uint32_t index = add_card(p->card(), c);
+  active_holders_.set(c.holder_ref, index, holder_of());
+  totals_.issued_rials += p->initial_credit_rials();
+  return Status::ok();
+}
+
+Status State::fold_top_up(const fb::Event& e) {
+  const auto* p = e.payload_as_CardToppedUp();
+  CardState* c = find_card(p->card());
+  if (c == nullptr) return bad(e, "top-up of an unknown card");
+  if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+  c->last_event_seq = e.seq();
+  c->balance_rials += p->amount_rials();
+  if (c->balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
+  totals_.topped_up_rials += p->amount_rials();
+  return Status::ok();
+}
+
+Status State::fold_visit(const fb::Event& e) {
+  const TimeUs now = e.recorded_at_us();
+  const auto* p = e.payload_as_VisitRecorded();
+  CardState* c = find_card(p->card());
+  if (c == nullptr) return bad(e, "visit of an unknown card");
+  const RuleSet* rules = rules_at(now);
+  if (rules == nullptr) return bad(e, "visit without a rule set in force");
+  if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+  c->last_event_seq = e.seq();
+  c->balance_rials -= p->subsidy_rials();
+  const std::int32_t day = local_day(now, rules->utc_offset_minutes);
+  if (day != c->day) {
+    c->day = day;
+    c->visits_today = 0;
+  }
+  if (c->visits_today >= limits::visits_per_day_max) return bad(e, "more visits in a day than any rule allows");
+  c->venues_today[c->visits_today++] = p->venue();
+  if (c->balance_rials != p->balance_after_rials()) return bad(e, "visit balance mismatch");
+  totals_.spent_rials += p->subsidy_rials();
+  totals_.visits += 1;
+  VisitRecord r;
+  r.card = p->card();
+  r.venue = p->venue();
+  r.is_visit = true;
+  r.subsidy_rials = p->subsidy_rials();
+  r.recorded_at_us = now;
+  remember_visit(e.seq(), r, now);
+  return Status::ok();
+}
+
+Status State::fold_visit_cancelled(const fb::Event& e) {
+  const auto* p = e.payload_as_VisitCancelled();
+  if (p->visit_seq() < visits_base_seq_ ||
+      p->visit_seq() - visits_base_seq_ >= recent_visits_.size())
+    return bad(e, "cancellation of a visit outside the window");
+  VisitRecord& r = recent_visits_[p->visit_seq() - visits_base_seq_];
+  if (!r.is_visit || r.cancelled) return bad(e, "cancellation of a non-visit or twice");
+  CardState* c = find_card(r.card);
+  if (c == nullptr) return bad(e, "cancellation for an unknown card");
+  if (p->card_prev_seq() != c->last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
+    return bad(e, "card chain or visit time does not match");
+  c->last_event_seq = e.seq();
+  r.cancelled = true;
+  c->balance_rials += p->refund_rials();
+  const RuleSet* rules = rules_at(r.recorded_at_us);
+  // A visit cancelled on the local day it was recorded gives its daily slots back.
+  if (rules != nullptr && local_day(r.recorded_at_us, rules->utc_offset_minutes) == c->day) {
+    for (int i = c->visits_today - 1; i >= 0; --i) {
+      if (c->venues_today[i] != r.venue) continue;
+      for (int k = i; k + 1 < c->visits_today; ++k) c->venues_today[k] = c->venues_today[k + 1];
+      c->venues_today[--c->visits_today] = 0;
+      break;
+    }
+  }
+  if (c->balance_rials != p->balance_after_rials()) return bad(e, "refund balance mismatch");
+  totals_.refunded_rials += p->refund_rials();
+  totals_.visits_cancelled += 1;
+  return Status::ok();
+}
+
+Status State::fold_card_cancelled(const fb::Event& e) {
+  const auto* p = e.payload_as_CardCancelled();
+  CardState* c = find_card(p->card());
+  if (c == nullptr) return bad(e, "cancellation of an unknown card");
+  if (c->status != CardStatus::kActive) return bad(e, "cancellation of an inactive card");
+  if (p->released_rials() != c->balance_rials) return bad(e, "released amount is not the balance");
+  if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+  c->last_event_seq = e.seq();
+  c->balance_rials = 0;
+  c->status = CardStatus::kCancelled;
+  active_holders_.erase(c->holder_ref, holder_of());
+  totals_.released_rials += p->released_rials();
+  return Status::ok();
+}
+
+Status State::fold_replaced(const fb::Event& e) {
+  const auto* p = e.payload_as_CardReplaced();
+  const CardState* found = find_card(p->old_card());
+  if (found == nullptr || card_index_.find(p->new_card(), card_ids_) != FlatIndex::kNone)
+    return bad(e, "replacement of an unknown card or into an existing one");
+  if (found->status != CardStatus::kActive) return bad(e, "replacement of an inactive card");
+  if (p->carried_rials() != found->balance_rials) return bad(e, "carried amount is not the balance");
+  if (p->old_card_prev_seq() != found->last_event_seq) return bad(e, "card chain broken");
+  if (p->neighbourhood() != 0 && neighbourhoods_.count(p->neighbourhood()) == 0)
+    return bad(e, "replacement into an unknown neighbourhood");
+  // The new card takes the holder, the balance and today's visits (the daily limit follows
+  // the holder, not the plastic).
+  CardState fresh = *found;
+  fresh.valid_until_us = p->valid_until_us();
+  if (p->neighbourhood() != 0) fresh.neighbourhood = p->neighbourhood();
+  fresh.last_event_seq = e.seq();
+  const std::uint32_t index = add_card(p->new_card(), fresh);  // may move cards_
+  CardState* old = find_card(p->old_card());
+  old->last_event_seq = e.seq();
+  old->balance_rials = 0;
+  old->status = CardStatus::kReplaced;
+  active_holders_.set(fresh.holder_ref, index, holder_of());
+  return Status::ok();
 }
 
 void State::write(CanonWriter& w) const {
@@ -409,6 +429,17 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   Totals& t = st->totals_;
   r.num(t.issued_rials); r.num(t.topped_up_rials); r.num(t.spent_rials);
   r.num(t.refunded_rials); r.num(t.released_rials); r.num(t.visits); r.num(t.visits_cancelled);
+  st->read_programme(r);
+  if (Status cs = st->read_cards(r); !cs.is_ok()) return cs;
+  st->read_visits(r);
+  if (!r.at_end()) return Status::corruption("state: malformed or trailing bytes");
+  if (st->visits_base_seq_ + st->recent_visits_.size() != st->head_seq_ + 1)
+    return Status::corruption("state: visit window does not end at the head");
+  return st;
+}
+
+// The programme's part of a state: neighbourhoods, venues, rule sets.
+void State::read_programme(CanonReader& r) {
   std::uint64_t n = 0;
   r.count(n, 23);
   if (n > limits::neighbourhoods_max) r.fail();
@@ -417,7 +448,7 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     NeighbourhoodState s;
     r.num(id); r.num(s.county); r.num(s.tier); r.num(s.target_population); r.num(s.active_from_us);
     r.str(s.name, limits::name_bytes_max);
-    st->neighbourhoods_[id] = std::move(s);
+    neighbourhoods_[id] = std::move(s);
   }
   r.count(n, 18);
   if (n > limits::venues_max) r.fail();
@@ -428,7 +459,7 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     read_enum(r, v.category, kVenueCategoryCount);
     read_enum(r, v.status, 2);
     r.num(v.daily_capacity); r.str(v.name, limits::name_bytes_max);
-    st->venues_[id] = std::move(v);
+    venues_[id] = std::move(v);
   }
   r.count(n, 90);
   if (n > limits::rule_sets_max) r.fail();
@@ -439,13 +470,19 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     for (auto& c : rs.visit_cap_rials) r.num(c);
     r.num(rs.visits_per_card_per_day); r.num(rs.visits_per_card_per_venue_per_day);
     r.num(rs.cancel_window_us); r.num(rs.visit_max_age_us); r.num(rs.utc_offset_minutes);
-    st->rule_sets_.push_back(rs);
+    rule_sets_.push_back(rs);
   }
+}
+
+// The cards, with the indexes rebuilt as they are read. Corruption for a bad or repeated card, or
+// a holder with two active cards.
+Status State::read_cards(CanonReader& r) {
+  std::uint64_t n = 0;
   r.count(n, 59);  // smallest card record: no visits today
-  st->card_ids_.reserve(n);
-  st->cards_.reserve(n);
-  st->card_index_.reserve(n, st->card_ids_);
-  st->active_holders_.reserve(n, st->holder_of());
+  card_ids_.reserve(n);
+  cards_.reserve(n);
+  card_index_.reserve(n, card_ids_);
+  active_holders_.reserve(n, holder_of());
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     CardId id = 0;
     CardState c;
@@ -457,18 +494,24 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     for (std::uint8_t k = 0; k < c.visits_today && r.ok(); ++k) r.num(c.venues_today[k]);
     read_enum(r, c.status, 3);
     read_enum(r, c.category, kCardCategoryCount);
-    const auto index = static_cast<std::uint32_t>(st->card_ids_.size());
+    const auto index = static_cast<std::uint32_t>(card_ids_.size());
     if (!r.ok() || id == 0) return Status::corruption("state: bad card");
-    st->card_ids_.push_back(id);
-    st->cards_.push_back(c);
-    if (!st->card_index_.insert_new(index, st->card_ids_)) return Status::corruption("state: repeated card");
+    card_ids_.push_back(id);
+    cards_.push_back(c);
+    if (!card_index_.insert_new(index, card_ids_)) return Status::corruption("state: repeated card");
     if (c.status == CardStatus::kActive) {
-      if (st->active_holders_.find(c.holder_ref, st->holder_of()) != HolderIndex::kNone)
+      if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
         return Status::corruption("state: a holder with two active cards");
-      st->active_holders_.set(c.holder_ref, index, st->holder_of());
+      active_holders_.set(c.holder_ref, index, holder_of());
     }
   }
-  r.num(st->visits_base_seq_);
+  return Status::ok();
+}
+
+// The window of recent visits (for cancellations).
+void State::read_visits(CanonReader& r) {
+  std::uint64_t n = 0;
+  r.num(visits_base_seq_);
   r.count(n, 38);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     VisitRecord v;
@@ -477,12 +520,9 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
     r.num(v.subsidy_rials); r.num(v.recorded_at_us); r.num(v.cancel_until_us);
     v.is_visit = is_visit != 0;
     v.cancelled = cancelled != 0;
-    st->recent_visits_.push_back(v);
+    recent_visits_.push_back(v);
   }
-  if (!r.at_end()) return Status::corruption("state: malformed or trailing bytes");
-  if (st->visits_base_seq_ + st->recent_visits_.size() != st->head_seq_ + 1)
-    return Status::corruption("state: visit window does not end at the head");
-  return st;
 }
+
 
 }  // namespace refah

@@ -23,6 +23,7 @@ namespace refah {
 namespace fb {
 struct Event;
 }
+class CanonReader;
 class CanonWriter;
 
 struct NeighbourhoodState {
@@ -130,7 +131,20 @@ class State {
   std::size_t neighbourhood_count() const { return neighbourhoods_.size(); }
 
  private:
-  Status apply_payload(const fb::Event& e);
+  void read_programme(CanonReader& r);  // parse()'s parts
+  [[nodiscard]] Status read_cards(CanonReader& r);
+  void read_visits(CanonReader& r);
+  Status apply_payload(const fb::Event& e);  // one fold_* per payload kind
+  Status fold_neighbourhood(const fb::Event& e);
+  Status fold_venue(const fb::Event& e);
+  Status fold_suspension(const fb::Event& e);
+  Status fold_rule_set(const fb::Event& e);
+  Status fold_issued(const fb::Event& e);
+  Status fold_top_up(const fb::Event& e);
+  Status fold_visit(const fb::Event& e);
+  Status fold_visit_cancelled(const fb::Event& e);
+  Status fold_card_cancelled(const fb::Event& e);
+  Status fold_replaced(const fb::Event& e);
   void write(CanonWriter& w) const;
   void remember_visit(Seq seq, VisitRecord record, TimeUs now_us);
   TimeUs cancel_until(TimeUs recorded_at_us) const;

@@ -32,8 +32,6 @@ struct Allowed {
 };
 constexpr Allowed kAllowed[] = {
     {"ledger/ledger.cc", ""},
-    {"ledger/state.cc", "State::apply_payload"},
-    {"ledger/state.cc", "State::parse"},
     {"replay/audit.cc", ""},
     {"replay/audit.cc", "redecide"},
     {"replay/audit.cc", "run_audit"},
