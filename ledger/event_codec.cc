@@ -1,4 +1,5 @@
 // Event bodies (FlatBuffers) and the stored value: see the grammar in event_codec.h.
+#include "ledger/assert.h"
 #include "ledger/event_codec.h"
 
 #include <cstring>
@@ -149,6 +150,10 @@ std::span<const std::uint8_t> EventEncoder::encode(const Envelope& env, const Co
                             static_cast<fb::Role>(env.actor.role), &client_id, env.ruleset_version,
                             &prev, env.command_digest, type, payload);
   fbb_.Finish(ev, fb::EventIdentifier());
+  // What is read back is what was written (the fold and the chain read these very fields).
+  const fb::Event* written = fb::GetEvent(fbb_.GetBufferPointer());
+  REFAH_ASSERT(written->seq() == env.seq && written->recorded_at_us() == env.recorded_at_us);
+  REFAH_ASSERT(written->payload_type() == type && written->payload() != nullptr);
   return {fbb_.GetBufferPointer(), fbb_.GetSize()};
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "ledger/assert.h"
 #include "projections/projections.h"
 #include "projections/statement.h"
 #include "replay/checkpoint.h"
@@ -39,6 +40,9 @@ Frame finish(fbs::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind, fbs
   out[2] = static_cast<std::uint8_t>(n >> 16);
   out[3] = static_cast<std::uint8_t>(n >> 24);
   std::copy_n(fbb.GetBufferPointer(), fbb.GetSize(), out.begin() + 4);
+  // The frame reads back as the message it was built from (id and kind under the length prefix).
+  const wire::Message* written = wire::GetMessage(out.data() + 4);
+  REFAH_ASSERT(written->id() == id && written->body_type() == kind);
   return out;
 }
 
