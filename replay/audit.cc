@@ -373,45 +373,30 @@ struct SnapshotInfo {
   bool has_projections = false; // the sink part holds projections (a ledger without a sink: empty)
 };
 
-std::uint64_t get_le(const std::uint8_t* p, int n) {
-  std::uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 SnapshotInfo inspect_snapshot(Seq key, std::span<const std::uint8_t> v) {
   SnapshotInfo s;
   s.seq = key;
-  auto damaged = [&](std::string why) {
-    s.problem = std::move(why);
-    s.damaged = true;
-    return s;
-  };
-  constexpr std::size_t kFixed = 4 + 4 + 8 + 32 + 8;
-  if (v.size() < kFixed + 8 + 32 || std::memcmp(v.data(), "RFSN", 4) != 0) return damaged("not a snapshot");
-  const auto format = static_cast<std::uint32_t>(get_le(v.data() + 4, 4));
-  if (format != kSnapshotFormatV1) {
-    s.problem = "snapshot format " + std::to_string(format) + " is not one this build reads";
+  auto frame = read_snapshot_frame(v);
+  if (!frame.is_ok()) {  // damaged, or another format (not a finding: it is not compared)
+    s.problem = frame.status().message();
+    s.damaged = frame.status().code() != Status::Code::kInvalidArgument;
     return s;
   }
-  const Seq seq = get_le(v.data() + 8, 8);
-  std::memcpy(s.head_hash.data(), v.data() + 16, 32);
-  const std::uint64_t state_len = get_le(v.data() + 48, 8);
-  const std::size_t body_end = v.size() - 32;
-  if (state_len > body_end - kFixed - 8) return damaged("its lengths run past its end");
-  const std::size_t sink_at = kFixed + state_len;
-  const std::uint64_t sink_len = get_le(v.data() + sink_at, 8);
-  if (sink_len != body_end - sink_at - 8) return damaged("its lengths do not add up");
-  if (seq != key) return damaged("stored under sequence number " + seq_str(key) + " but names " + seq_str(seq));
+  const SnapshotFrame& f = frame.value();
+  s.head_hash = f.head_hash;
+  if (f.seq != key) {
+    s.problem = "stored under sequence number " + seq_str(key) + " but names " + seq_str(f.seq);
+    s.damaged = true;
+    return s;
+  }
   // The trailing SHA-256 is not recomputed (that would hash everything twice): each part is
   // compared by digest with what the events give, which proves more than the trailer could.
-  s.state_digest = sha256(v.subspan(kFixed, state_len));
+  s.state_digest = sha256(f.state);
   s.has_state = true;
-  const auto sink = v.subspan(sink_at + 8, sink_len);
-  s.has_projections = sink.size() >= 20 && std::memcmp(sink.data(), "refah-projections-v1", 20) == 0;
-  if (s.has_projections) s.projections_digest = sha256(sink);
-  else s.problem = sink.empty() ? "it holds no projections (written without them)"
-                                : "its sink part is not projections";
+  s.has_projections = proj::holds_projections(f.sink);
+  if (s.has_projections) s.projections_digest = sha256(f.sink);
+  else s.problem = f.sink.empty() ? "it holds no projections (written without them)"
+                                  : "its sink part is not projections";
   return s;
 }
 
