@@ -1,5 +1,5 @@
 // A bounded blocking queue from one producer thread to a consumer, for the pipelines that read a
-// log on one thread and fold it on another (projections/rebuild.cc, replay/audit.cc). The consumer
+// log on one thread and fold it on another (the checked scan, ledger/log_scan.h). The consumer
 // must pop until pop() returns false: a producer waiting for room is woken only by pops.
 #pragma once
 

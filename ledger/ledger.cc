@@ -26,6 +26,7 @@
 #include "ledger/dedup_index.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
+#include "ledger/log_scan.h"
 #include "ledger/prefetch.h"
 #include "ledger/rules.h"
 #include "ledger/snapshot.h"
@@ -36,55 +37,48 @@ LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink) {
   return replay_log_from(log, std::make_unique<State>(), up_to_seq, sink);
 }
 
+namespace {
+// One chunk of the scan into the state and the sink (one sink batch); false at the first event the
+// state's fold refuses, named in `out`. The card tables are far larger than the caches: both folds
+// load what they will read ahead of time.
+bool fold_chunk(const EventChunk& c, CommitSink* sink, LogReplay& out) {
+  State& state = *out.state;
+  if (sink != nullptr) sink->begin_batch();
+  for_each_prefetched(
+      c.size(),
+      [&](std::size_t i, int stage) {
+        state.prefetch(c.event(i), stage);
+        if (sink != nullptr) sink->prefetch(c.event(i), stage);
+      },
+      [&](std::size_t i) {
+        if (Status s = state.apply(c.event(i), c.hash(i)); !s.is_ok()) {
+          out.bad_seq = c.first_seq + i;
+          out.status = s;
+          return false;
+        }
+        if (sink != nullptr) sink->apply(c.event(i));
+        return true;
+      });
+  if (sink != nullptr) sink->end_batch(state.head_seq(), state.head_time_us());
+  out.events = state.head_seq();
+  return out.status.is_ok();
+}
+}  // namespace
+
 LogReplay replay_log_from(const EventLog& log, std::unique_ptr<State> start, Seq up_to_seq,
                           CommitSink* sink) {
   LogReplay out{std::move(start), Status::ok()};
-  Hash32 prev = out.state->head_hash();
-  Seq expected = out.state->head_seq() + 1;
   out.events = out.state->head_seq();
-  auto reader = log.read_from(expected);
-  EventScratch scratch;
-  std::size_t in_batch = 0;  // events given to the sink since its begin_batch()
-  for (; reader->valid() && expected <= up_to_seq; reader->next(), ++expected) {
-    const Seq seq = reader->seq();
-    if (seq != expected) {
-      out.bad_seq = expected;
-      out.status = Status::corruption("event " + std::to_string(expected) + " is missing" +
-                                      (seq ? " (next stored is " + std::to_string(seq) + ")" : ""));
-      break;
-    }
-    auto checked = check_stored_event(expected, prev, reader->value(), scratch);
-    if (!checked.is_ok()) {
-      out.bad_seq = expected;
-      out.status = checked.status();
-      break;
-    }
-    Status s = out.state->apply(*checked.value().event, checked.value().hash);
-    if (!s.is_ok()) {
-      out.bad_seq = expected;
-      out.status = s;
-      break;
-    }
-    if (sink != nullptr) {
-      if (in_batch == 0) sink->begin_batch();
-      sink->apply(*checked.value().event);
-      if (++in_batch == limits::writer_batch_commands_max) {
-        sink->end_batch(out.state->head_seq(), out.state->head_time_us());
-        in_batch = 0;
-      }
-    }
-    prev = checked.value().hash;
-    out.events = expected;
-  }
-  if (sink != nullptr && in_batch > 0) sink->end_batch(out.state->head_seq(), out.state->head_time_us());
-  if (!out.status.is_ok()) return out;
-  if (Status s = reader->status(); !s.is_ok()) {
-    out.status = s;
-    return out;
-  }
-  if (expected <= up_to_seq && up_to_seq != ~Seq{0}) {
-    out.bad_seq = expected;
-    out.status = Status::corruption("event " + std::to_string(expected) + " is missing (log ends)");
+  ScanOptions scan;
+  scan.first_seq = out.state->head_seq() + 1;
+  scan.prev_hash = out.state->head_hash();
+  scan.last_seq = up_to_seq;
+  // Each chunk is one batch of the sink's, as the writer's batches are (at most 4,096 events).
+  static_assert(kScanChunkEvents <= limits::writer_batch_commands_max);
+  const ScanResult scanned = scan_log(log, scan, [&](const EventChunk& c) { return fold_chunk(c, sink, out); });
+  if (out.status.is_ok() && !scanned.status.is_ok()) {
+    out.bad_seq = scanned.bad_seq;
+    out.status = scanned.status;
   }
   return out;
 }
@@ -327,18 +321,19 @@ Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
 }
 
 Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
-  const Seq from = log->dedup_through() + 1;
-  if (from > up_to_seq) return Status::ok();
-  EventScratch scratch;
-  Seq expected = from;
-  for (auto r = log->read_from(from); r->valid() && expected <= up_to_seq; r->next(), ++expected) {
-    const fb::Event* e = verified_event(r->value(), scratch);
-    if (r->seq() != expected || e == nullptr || e->seq() != expected)
-      return Status::corruption("event " + std::to_string(expected) + ": unreadable while refilling the idempotency index");
-    dedup->apply(*e);
-  }
-  return expected > up_to_seq ? Status::ok()
-                              : Status::corruption("event " + std::to_string(expected) + " is missing");
+  ScanOptions scan;
+  scan.first_seq = log->dedup_through() + 1;
+  if (scan.first_seq > up_to_seq) return Status::ok();
+  scan.last_seq = up_to_seq;
+  // The ids only: format, verifier and seq, as ever (the tail replay checks the chain after the
+  // snapshot).
+  scan.chain = false;
+  const ScanResult scanned = scan_log(*log, scan, [this](const EventChunk& c) {
+    for (std::size_t i = 0; i < c.size(); ++i) dedup->apply(c.event(i));
+    return true;
+  });
+  if (scanned.status.code() != Status::Code::kCorruption) return scanned.status;
+  return Status::corruption(scanned.status.message() + " (while refilling the idempotency index)");
 }
 
 void Ledger::Impl::start_snapshot() {

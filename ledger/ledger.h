@@ -163,8 +163,8 @@ class Ledger {
 
 // Rebuilds a decision state by reading the log from the first event, checking every event (format,
 // verifier, sequence, hash chain) as it goes, and feeding each good one to `sink` too (in batches of
-// up to 4,096). The first bad event is reported with its sequence number. Used by open() and by the
-// auditor.
+// up to 4,096): the checked scan (ledger/log_scan.h), read on a thread of its own. The first bad
+// event is reported with its sequence number. Used by open(), verify_log and the auditor.
 struct LogReplay {
   std::unique_ptr<State> state;
   Status status;     // ok, or the first problem (the state then holds the events before it)

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 
+#include "ledger/assert.h"
 #include "ledger/canon.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
@@ -25,6 +26,11 @@ std::string encode_snapshot(const State& state, const std::function<void(std::st
 }
 
 namespace {
+constexpr char kMagic[] = "RFSN";
+constexpr std::size_t kMagicBytes = sizeof kMagic - 1;
+// The smallest frame: magic, format, seq, head hash, both lengths, digest.
+constexpr std::size_t kFrameMinBytes = kMagicBytes + 4 + 8 + 32 + 8 + 8 + 32;
+
 // A length field written as a placeholder and filled in once the part after it is written.
 std::size_t length_placeholder(std::string& out) {
   out.append(8, '\0');
@@ -41,7 +47,7 @@ void encode_snapshot_into(const State& state, const std::function<void(std::stri
   out.clear();
   {
     CanonWriter w(nullptr, &out);
-    w.bytes("RFSN", 4);
+    w.bytes(kMagic, kMagicBytes);
     w.num(kSnapshotFormatV1);
     w.num(state.head_seq());
     w.bytes(state.head_hash().data(), 32);
@@ -56,52 +62,47 @@ void encode_snapshot_into(const State& state, const std::function<void(std::stri
   out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-namespace {
-struct Body {
-  std::unique_ptr<State> state;
-  std::span<const std::uint8_t> sink_bytes;
-};
-
-// Everything after the format field: header, state (parsed), sink bytes (not yet loaded).
-Result<Body> parse_body(CanonReader& r) {
-  Seq seq = 0;
-  Hash32 head{};
+Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < kFrameMinBytes || std::memcmp(bytes.data(), kMagic, kMagicBytes) != 0)
+    return Status::corruption("not a snapshot");
+  SnapshotFrame f;
+  f.covered = bytes.first(bytes.size() - f.digest.size());
+  std::memcpy(f.digest.data(), bytes.data() + f.covered.size(), f.digest.size());
+  CanonReader r(f.covered.subspan(kMagicBytes));
+  r.num(f.format);
+  if (f.format != kSnapshotFormatV1)
+    return Status::invalid_argument("snapshot format " + std::to_string(f.format) + " is not one this build reads (" +
+                                    std::to_string(kSnapshotFormatV1) + ")");
   std::uint64_t state_len = 0, sink_len = 0;
-  r.num(seq);
-  r.bytes(head.data(), 32);
+  r.num(f.seq);
+  r.bytes(f.head_hash.data(), f.head_hash.size());
   r.count(state_len, 1);
-  if (!r.ok()) return Status::corruption("snapshot: malformed header");
-  const auto state_bytes = r.rest().subspan(0, state_len);
+  if (!r.ok()) return Status::corruption("its lengths run past its end");
+  f.state = r.rest().first(state_len);
   CanonReader after(r.rest().subspan(state_len));
-  after.count(sink_len, 1);
-  if (!after.ok() || after.rest().size() != sink_len) return Status::corruption("snapshot: malformed lengths");
-  auto state = State::parse(state_bytes);
-  if (!state.is_ok()) return state.status();
-  if (state.value()->head_seq() != seq || state.value()->head_hash() != head)
-    return Status::corruption("snapshot: state does not match its header");
-  return Body{std::move(state).value(), after.rest()};
+  if (!after.num(sink_len)) return Status::corruption("its lengths run past its end");
+  if (sink_len != after.rest().size()) return Status::corruption("its lengths do not add up");
+  f.sink = after.rest();
+  REFAH_ASSERT(f.state.size() + f.sink.size() + kFrameMinBytes == bytes.size());
+  return f;
 }
 
-}  // namespace
+bool snapshot_digest_matches(const SnapshotFrame& frame) { return sha256(frame.covered) == frame.digest; }
 
 Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() < 4 + 4 + 8 + 32 + 8 + 8 + 32 || std::memcmp(bytes.data(), "RFSN", 4) != 0)
-    return Status::corruption("snapshot: not a snapshot");
-  CanonReader r(bytes.subspan(4, bytes.size() - 4 - 32));
-  std::uint32_t format = 0;
-  r.num(format);
-  if (format != kSnapshotFormatV1)
-    return Status::invalid_argument("snapshot format " + std::to_string(format) + " is not " +
-                                    std::to_string(kSnapshotFormatV1));
+  auto read = read_snapshot_frame(bytes);
+  if (!read.is_ok())
+    return read.status().code() == Status::Code::kCorruption ? Status::corruption("snapshot: " + read.status().message())
+                                                             : read.status();
+  const SnapshotFrame& frame = read.value();
   // The digest is checked on a second thread while the state is parsed.
-  auto digest_ok = std::async(std::launch::async, [bytes] {
-    const Hash32 digest = sha256(bytes.subspan(0, bytes.size() - 32));
-    return std::memcmp(digest.data(), bytes.data() + bytes.size() - 32, 32) == 0;
-  });
-  auto parsed = parse_body(r);
+  auto digest_ok = std::async(std::launch::async, [&frame] { return snapshot_digest_matches(frame); });
+  auto state = State::parse(frame.state);
   if (!digest_ok.get()) return Status::corruption("snapshot: digest does not match");
-  if (!parsed.is_ok()) return parsed.status();
-  return DecodedSnapshot{std::move(parsed.value().state), parsed.value().sink_bytes};
+  if (!state.is_ok()) return state.status();
+  if (state.value()->head_seq() != frame.seq || state.value()->head_hash() != frame.head_hash)
+    return Status::corruption("snapshot: state does not match its header");
+  return DecodedSnapshot{std::move(state).value(), frame.sink};
 }
 
 bool snapshot_matches_log(const EventLog& log, const State& state) {

@@ -32,13 +32,31 @@ std::string encode_snapshot(const State& state, const std::function<void(std::st
 // `sink_save` must append to the string it is given.
 void encode_snapshot_into(const State& state, const std::function<void(std::string&)>& sink_save, std::string& out);
 
+// A snapshot's frame, its parts as stored (spans into the bytes it was read from).
+struct SnapshotFrame {
+  std::uint32_t format = 0;
+  Seq seq = 0;
+  Hash32 head_hash{};
+  std::span<const std::uint8_t> state;    // State::serialize grammar, not yet parsed
+  std::span<const std::uint8_t> sink;     // CommitSink::save bytes (empty for a ledger without a sink)
+  std::span<const std::uint8_t> covered;  // every byte before the digest
+  Hash32 digest{};                        // as stored, not yet compared (snapshot_digest_matches)
+};
+
+// The one reader of the frame: checks the magic and that the lengths add up to the whole
+// (kCorruption: damaged), then the format (kInvalidArgument: another format, to be ignored, never
+// misread). Neither the digest nor the parts' grammar is checked here.
+[[nodiscard]] Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes);
+// SHA-256 of the covered bytes against the stored digest.
+bool snapshot_digest_matches(const SnapshotFrame& frame);
+
 struct DecodedSnapshot {
   std::unique_ptr<State> state;
   std::span<const std::uint8_t> sink_bytes;  // the sink's part, inside the decoded bytes
 };
 
-// Checks the magic, the format (kInvalidArgument for another format: ignore it), the digest and
-// the state's grammar. Touches no sink: callers check the snapshot against the log first
+// Reads the frame (kInvalidArgument for another format: ignore it), checks the digest and the
+// state's grammar. Touches no sink: callers check the snapshot against the log first
 // (snapshot_matches_log), and only then hand a sink its part.
 [[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes);
 

@@ -1,6 +1,8 @@
-// Projections: the three folds behind one reader-writer lock. Digest grammar:
-//   digest := SHA-256( "refah-projections-v1" | seq:u64 | head_time:i64 | balances | usage | coverage )
-// with each part's canonical bytes as documented at the top of its .cc file.
+// Projections: the three folds behind one reader-writer lock. Canonical bytes (write_canonical):
+//   canonical := "refah-projections-v1" | seq:u64 | head_time:i64 | balances | usage | coverage
+//   digest    := SHA-256( canonical )
+// with each part's canonical bytes as documented at the top of its .cc file. A snapshot's sink part
+// is the canonical bytes (save, snapshot_copy), so its SHA-256 is the digest.
 #include "projections/projections.h"
 
 #include "ledger/event_codec.h"
@@ -53,15 +55,21 @@ void Projections::read(const std::function<void(const View&)>& f) const {
 namespace {
 constexpr char kMagic[] = "refah-projections-v1";
 constexpr std::size_t kMagicBytes = sizeof kMagic - 1;
+
+// The one writer of the canonical bytes (grammar at the top): Projections::save, snapshot copies
+// and digests all write through it.
+void write_canonical(const View& v, CanonWriter& w) {
+  w.bytes(kMagic, kMagicBytes);
+  w.num(v.seq);
+  w.num(v.head_time_us);
+  v.balances.write(w);
+  v.usage.write(w);
+  v.coverage.write(w);
+}
 }  // namespace
 
-void Projections::write(CanonWriter& w) const {
-  w.bytes(kMagic, kMagicBytes);
-  w.num(seq_);
-  w.num(head_time_us_);
-  balances_.write(w);
-  usage_.write(w);
-  coverage_.write(w);
+bool holds_projections(std::span<const std::uint8_t> bytes) {
+  return bytes.size() >= kMagicBytes && std::memcmp(bytes.data(), kMagic, kMagicBytes) == 0;
 }
 
 Hash32 Projections::digest() const {
@@ -74,20 +82,16 @@ Hash32 digest_of(const View& v) {
   Sha256 h;
   {
     CanonWriter w(&h, nullptr);
-    w.bytes(kMagic, kMagicBytes);  // the same bytes as Projections::write
-    w.num(v.seq);
-    w.num(v.head_time_us);
-    v.balances.write(w);
-    v.usage.write(w);
-    v.coverage.write(w);
+    write_canonical(v, w);
   }
   return h.finish();
 }
 
 void Projections::save(std::string& out) const {
-  std::shared_lock lk(mu_);
-  CanonWriter w(nullptr, &out);
-  write(w);
+  read([&](const View& v) {
+    CanonWriter w(nullptr, &out);
+    write_canonical(v, w);
+  });
 }
 
 struct Projections::Copy {
@@ -113,12 +117,7 @@ std::function<void(std::string& out)> Projections::snapshot_copy() const {
   }
   return [copy](std::string& out) {
     CanonWriter w(nullptr, &out);
-    w.bytes(kMagic, kMagicBytes);
-    w.num(copy->seq);
-    w.num(copy->head_time_us);
-    copy->balances.write(w);
-    copy->usage.write(w);
-    copy->coverage.write(w);
+    write_canonical(View{copy->seq, copy->head_time_us, copy->balances, copy->usage, copy->coverage}, w);
   };
 }
 

@@ -27,6 +27,9 @@ struct View {
 // SHA-256 over the canonical bytes of a view (the grammar in projections.cc): what
 // Projections::digest() returns, for callers already inside read().
 Hash32 digest_of(const View& v);
+// True if the bytes begin as the canonical bytes do (Projections::save): a snapshot's sink part
+// written by projections.
+bool holds_projections(std::span<const std::uint8_t> bytes);
 
 class Projections final : public CommitSink {
  public:
@@ -50,7 +53,6 @@ class Projections final : public CommitSink {
   bool load(std::span<const std::uint8_t> bytes) override;
 
  private:
-  void write(CanonWriter& w) const;
   mutable std::shared_mutex mu_;
   // snapshot_copy()'s last copy: assigned into again (no fresh memory to fault in) once the
   // snapshot that held it has let go of it. Writer thread only.

@@ -1,33 +1,15 @@
-// rebuild(): a reader thread scans, checks and copies events into aligned chunks; this thread folds
-// them. Two chunks in flight: while one is folded the next is read, so the cost per event is the
-// larger of reading+checking and folding rather than their sum (the machine has two cores).
+// rebuild(): the checked scan of the log (ledger/log_scan.h) reads, checks and copies events into
+// chunks on its reader thread; this thread folds them. Two chunks in flight: while one is folded the
+// next is read, so the cost per event is the larger of reading+checking and folding rather than
+// their sum (the machine has two cores).
 #include "projections/rebuild.h"
 
-#include <cstring>
-#include <thread>
-#include <vector>
-
-#include "ledger/bounded_queue.h"
 #include "ledger/event_codec.h"
+#include "ledger/log_scan.h"
 #include "ledger/prefetch.h"
 #include "ledger/snapshot.h"
 
 namespace refah::proj {
-namespace {
-
-constexpr std::size_t kChunkEvents = 4096;
-constexpr std::size_t kChunksInFlight = 2;
-
-struct Chunk {
-  std::vector<std::uint64_t> arena;                             // aligned bodies
-  std::vector<std::pair<std::size_t, std::size_t>> bodies;      // (word offset, bytes)
-  Seq last_seq = 0;
-  TimeUs last_time_us = 0;
-};
-
-using ChunkQueue = BoundedQueue<Chunk>;
-
-}  // namespace
 
 RebuildResult rebuild(const EventLog& log, Seq up_to_seq, Projections& into) {
   return rebuild_from(log, 0, Hash32{}, up_to_seq, into);
@@ -37,66 +19,25 @@ RebuildResult rebuild_from(const EventLog& log, Seq after_seq, const Hash32& aft
                            Projections& into) {
   RebuildResult result;
   result.events = after_seq;
-  ChunkQueue queue(kChunksInFlight);
-  std::thread reader([&] {
-    Hash32 prev = after_hash;
-    Seq expected = after_seq + 1;
-    EventScratch scratch;
-    Chunk chunk;
-    auto it = log.read_from(expected);
-    for (; it->valid() && expected <= up_to_seq; it->next(), ++expected) {
-      if (it->seq() != expected) {
-        result.bad_seq = expected;
-        result.status = Status::corruption("event " + std::to_string(expected) + " is missing");
-        break;
-      }
-      auto checked = check_stored_event(expected, prev, it->value(), scratch);
-      if (!checked.is_ok()) {
-        result.bad_seq = expected;
-        result.status = checked.status();
-        break;
-      }
-      prev = checked.value().hash;
-      const auto body = checked.value().body;
-      const std::size_t offset = chunk.arena.size();
-      chunk.arena.resize(offset + (body.size() + 7) / 8);
-      std::memcpy(chunk.arena.data() + offset, body.data(), body.size());
-      chunk.bodies.emplace_back(offset, body.size());
-      chunk.last_seq = expected;
-      chunk.last_time_us = checked.value().event->recorded_at_us();
-      if (chunk.bodies.size() == kChunkEvents) {
-        queue.push(std::move(chunk));
-        chunk = Chunk{};
-      }
-    }
-    if (result.status.is_ok()) {
-      if (Status s = it->status(); !s.is_ok()) result.status = s;
-      else if (expected <= up_to_seq && up_to_seq != ~Seq{0}) {
-        result.bad_seq = expected;
-        result.status = Status::corruption("event " + std::to_string(expected) + " is missing (log ends)");
-      }
-    }
-    if (!chunk.bodies.empty()) queue.push(std::move(chunk));
-    queue.finish();
-  });
-  Chunk chunk;
-  while (queue.pop(chunk)) {
-    auto event_at = [&](std::size_t i) {
-      return fb::GetEvent(reinterpret_cast<const std::uint8_t*>(chunk.arena.data() + chunk.bodies[i].first));
-    };
-    const std::size_t n = chunk.bodies.size();
+  ScanOptions scan;
+  scan.first_seq = after_seq + 1;
+  scan.prev_hash = after_hash;
+  scan.last_seq = up_to_seq;
+  const ScanResult scanned = scan_log(log, scan, [&](const EventChunk& c) {
     into.begin_batch();
     // The card figures are far larger than the caches: load them ahead of the fold.
     for_each_prefetched(
-        n, [&](std::size_t i, int stage) { into.prefetch(*event_at(i), stage); },
+        c.size(), [&](std::size_t i, int stage) { into.prefetch(c.event(i), stage); },
         [&](std::size_t i) {
-          into.apply(*event_at(i));
+          into.apply(c.event(i));
           return true;
         });
-    into.end_batch(chunk.last_seq, chunk.last_time_us);
-    result.events = chunk.last_seq;
-  }
-  reader.join();
+    into.end_batch(c.last_seq(), c.event(c.size() - 1).recorded_at_us());
+    result.events = c.last_seq();
+    return true;
+  });
+  result.status = scanned.status;
+  result.bad_seq = scanned.bad_seq;
   return result;
 }
 

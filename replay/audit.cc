@@ -1,22 +1,24 @@
 // The auditor's verification (audit.h): one pass over the events, three threads and two cores.
 //
-//   scanner (audit-scan)                 state folder (the caller)       projections folder
-//     read the stored values in order      for each checked event:         (audit-proj)
-//     keys gap-free from the first           decide it again against       for each checked
-//     check_stored_event: format,              the state before it, at       event: Projections
-//       verifier, enum ranges, seq,            its recorded time, and        ::apply
-//       prev_hash, its SHA-256                 compare every figure
-//     client ids seen before (candidates)    State::apply (the ledger's
-//     copy bodies into aligned chunks  ==>     own fold)                   digests at the same
-//     after the range: nothing past head     digests at snapshot,          points
-//                                              checkpoint and last seqs
+//   checked scan (audit-scan)            state folder (the caller)       projections folder
+//     ledger/log_scan.h: the values in     for each checked event:         (audit-proj)
+//     order, keys gap-free from the          decide it again against       for each checked
+//     first, check_stored_event (format,     the state before it, at       event: Projections
+//     verifier, enum ranges, seq,            its recorded time, and        ::apply
+//     prev_hash, its SHA-256), bodies        compare every figure
+//     copied into aligned chunks       ==>   State::apply (the ledger's  digests at the same
+//   ScanWatcher, on that thread:               own fold)                   points
+//     findings for damage, client ids      digests at snapshot,
+//     seen before (candidates), stored       checkpoint and last seqs
+//     hashes; after the range: nothing
+//     past head
 //
 // Every chunk goes to both folders (they share nothing until both are done). Measured on the
 // 10M-event log, the three cost about the same per event (0.45-0.55 us each), so two cores run
 // them best as three threads with short queues (a chunk is still in cache when folded) rather
 // than as two with one doing twice the work. A helper thread (audit-snap) reads and hashes the
 // data directory's snapshots meanwhile, and the folders learn their seqs when it is done
-// (DigestPoints). After a damaged event (gap, malformed, chain) the scanner stops feeding the
+// (DigestPoints). After a damaged event (gap, malformed, chain) the scan stops feeding the
 // folders (the state cannot be rebuilt past it) but keeps walking the chain, resynchronised on
 // the next event, so later damage is reported too. A re-decision finding does not stop anything.
 #include "replay/audit.h"
@@ -36,10 +38,10 @@
 #include <unordered_map>
 
 #include "ledger/assert.h"
-#include "ledger/bounded_queue.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
+#include "ledger/log_scan.h"
 #include "ledger/prefetch.h"
 #include "ledger/rules.h"
 #include "ledger/sha256.h"
@@ -70,7 +72,6 @@ std::string_view finding_kind_name(FindingKind k) {
 
 namespace {
 
-constexpr std::size_t kChunkEvents = 4096;
 // Chunks queued for each folder (~1 MB each). Measured: 4 ran the 10M-event log ~15 % faster
 // than 48 (the chunk is still in a cache when it is folded); digest stops are rare enough.
 constexpr std::size_t kChunksInFlight = 4;
@@ -155,212 +156,6 @@ struct RepeatCandidate {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Checked events on their way from the scanner to the folder: consecutive sequence numbers from
-// first_seq, bodies copied to 8-byte-aligned memory (FlatBuffers reads fields in place).
-struct Chunk {
-  Seq first_seq = 0;
-  std::vector<std::uint64_t> arena;  // bodies back to back; grows, never shrinks
-  std::size_t used_words = 0;
-  std::vector<std::uint32_t> offset;  // word offset of each body
-  std::vector<Hash32> hash;           // each event's stored hash (checked)
-
-  std::size_t size() const { return offset.size(); }
-  const fb::Event& event(std::size_t i) const {
-    return *fb::GetEvent(reinterpret_cast<const std::uint8_t*>(arena.data() + offset[i]));
-  }
-  void add(std::span<const std::uint8_t> body, const Hash32& h) {
-    const std::size_t words = (body.size() + 7) / 8;
-    if (used_words + words > arena.size()) arena.resize(std::max(arena.size() * 2, used_words + words + 65536));
-    std::memcpy(arena.data() + used_words, body.data(), body.size());
-    offset.push_back(static_cast<std::uint32_t>(used_words));
-    used_words += words;
-    hash.push_back(h);
-  }
-  void clear() {
-    first_seq = 0;
-    used_words = 0;
-    offset.clear();
-    hash.clear();
-  }
-};
-
-// Chunks are shared by the folders (each holds a reference while it folds one) and go back to
-// the pool when the last lets go, so their memory is reused rather than faulted in afresh.
-class ChunkPool {
- public:
-  ~ChunkPool() {
-    for (Chunk* c : free_) delete c;
-  }
-  std::shared_ptr<Chunk> take() {
-    Chunk* c = nullptr;
-    {
-      std::lock_guard lk(mu_);
-      if (!free_.empty()) {
-        c = free_.back();
-        free_.pop_back();
-      }
-    }
-    if (c == nullptr) {
-      c = new Chunk;
-      c->offset.reserve(kChunkEvents);
-      c->hash.reserve(kChunkEvents);
-    }
-    return std::shared_ptr<Chunk>(c, [this](Chunk* done) {
-      done->clear();
-      std::lock_guard lk(mu_);
-      free_.push_back(done);
-    });
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<Chunk*> free_;
-};
-
-// One folder's queue of chunks, bounded.
-using ChunkQueue = BoundedQueue<std::shared_ptr<Chunk>>;
-
-// The scanner's output: every folder gets every chunk.
-class Fanout {
- public:
-  explicit Fanout(std::vector<ChunkQueue*> queues) : queues_(std::move(queues)) {}
-  void push(const std::shared_ptr<Chunk>& c) {
-    for (ChunkQueue* q : queues_) q->push(c);
-  }
-  void finish() {
-    for (ChunkQueue* q : queues_) q->finish();
-  }
-
- private:
-  std::vector<ChunkQueue*> queues_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Stored values in order: the events column family (keyed), or an export (positions).
-class Source {
- public:
-  virtual ~Source() = default;
-  // The next stored value and its key (0 for a malformed key); false at the end.
-  virtual bool next(Seq& key, std::span<const std::uint8_t>& value) = 0;
-  virtual Status status() const = 0;
-  // Whether the key is the writer's (a data directory) or only the value's position (an export).
-  virtual bool keyed() const = 0;
-};
-
-class LogSource final : public Source {
- public:
-  LogSource(const EventLog& log, Seq from) : it_(log.read_from(from)) {}
-  bool next(Seq& key, std::span<const std::uint8_t>& value) override {
-    if (started_) it_->next();
-    started_ = true;
-    if (!it_->valid()) return false;
-    key = it_->seq();
-    value = it_->value();
-    return true;
-  }
-  Status status() const override { return it_->status(); }
-  bool keyed() const override { return true; }
-
- private:
-  std::unique_ptr<EventLog::Reader> it_;
-  bool started_ = false;
-};
-
-class ExportSource final : public Source {
- public:
-  explicit ExportSource(ExportReader& r) : r_(r) {}
-  bool next(Seq& key, std::span<const std::uint8_t>& value) override { return r_.next(key, value); }
-  Status status() const override { return r_.status(); }
-  bool keyed() const override { return false; }
-
- private:
-  ExportReader& r_;
-};
-
-// Another source's values, each with its chain hash computed ahead, two values at a time
-// (chain_hash_x2: ~1.3x the rate of one at a time): SHA-256 of the previous value's stored
-// hash | this value's body. That is the hash check_stored_event computes whenever the event chains
-// to the value before it; the scanner uses it only then (precomputed), and hashes itself when it
-// resynchronises after damage. Reads at most one value ahead of its caller.
-class HashAhead final : public Source {
- public:
-  HashAhead(Source& src, const Hash32& prev_of_first) : src_(src), prev_stored_(prev_of_first) {}
-  bool next(Seq& key, std::span<const std::uint8_t>& value) override {
-    if (at_ + 1 < count_) {
-      ++at_;
-    } else if (!fetch_pair()) {
-      exhausted_ = true;
-      return false;
-    }
-    key = items_[at_].key;
-    value = items_[at_].value;
-    return true;
-  }
-  // The source's status once this has run out, OK before: an error met reading ahead belongs to
-  // the value after those returned so far, and is reported when the caller reaches it, as the
-  // source itself would.
-  Status status() const override { return exhausted_ ? src_.status() : Status::ok(); }
-  bool keyed() const override { return src_.keyed(); }
-  // The chain hash of the value last returned and the previous hash it was computed over, or
-  // nullptr (a value too short to have a body).
-  const PrecomputedHash* precomputed() const {
-    const Item& it = items_[at_];
-    return it.hashed ? &it.ahead : nullptr;
-  }
-
- private:
-  struct Item {
-    Seq key = 0;
-    std::span<const std::uint8_t> value;
-    PrecomputedHash ahead;  // prev: the previous value's stored hash (zero if it had none)
-    bool hashed = false;    // false for a value too short to have a body
-  };
-  static Hash32 stored_hash(std::span<const std::uint8_t> v) {
-    Hash32 h{};
-    if (v.size() >= kEventHeaderBytes) std::memcpy(h.data(), v.data() + 1, 32);
-    return h;
-  }
-  bool fetch_pair() {
-    if (ended_) return false;
-    Seq key = 0;
-    std::span<const std::uint8_t> value;
-    if (!src_.next(key, value)) {
-      ended_ = true;
-      return false;
-    }
-    held_.assign(value.begin(), value.end());  // the source's span ends at its next call
-    items_[0] = Item{key, held_, PrecomputedHash{prev_stored_, {}}, false};
-    count_ = 1;
-    if (src_.next(key, value)) {
-      items_[1] = Item{key, value, PrecomputedHash{stored_hash(held_), {}}, false};
-      count_ = 2;
-    } else {
-      ended_ = true;  // never ask an ended source again
-    }
-    for (int i = 0; i < count_; ++i) items_[i].hashed = items_[i].value.size() >= kEventHeaderBytes;
-    const auto body = [](const Item& it) { return it.value.subspan(kEventHeaderBytes); };
-    if (count_ == 2 && items_[0].hashed && items_[1].hashed) {
-      chain_hash_x2(items_[0].ahead.prev, body(items_[0]), items_[1].ahead.prev, body(items_[1]),
-                    items_[0].ahead.hash, items_[1].ahead.hash);
-    } else {
-      for (int i = 0; i < count_; ++i)
-        if (items_[i].hashed) items_[i].ahead.hash = chain_hash(items_[i].ahead.prev, body(items_[i]));
-    }
-    prev_stored_ = stored_hash(items_[count_ - 1].value);
-    at_ = 0;
-    return true;
-  }
-
-  Source& src_;
-  Hash32 prev_stored_;
-  std::vector<std::uint8_t> held_;
-  Item items_[2];
-  int count_ = 0, at_ = 0;
-  bool ended_ = false;      // the source returned false: never asked again
-  bool exhausted_ = false;  // this returned false
-};
-
-// ---------------------------------------------------------------------------------------------
 // A snapshot of the data directory, hashed part by part (grammar in ledger/snapshot.h).
 struct SnapshotInfo {
   Seq seq = 0;            // its key
@@ -373,45 +168,30 @@ struct SnapshotInfo {
   bool has_projections = false; // the sink part holds projections (a ledger without a sink: empty)
 };
 
-std::uint64_t get_le(const std::uint8_t* p, int n) {
-  std::uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 SnapshotInfo inspect_snapshot(Seq key, std::span<const std::uint8_t> v) {
   SnapshotInfo s;
   s.seq = key;
-  auto damaged = [&](std::string why) {
-    s.problem = std::move(why);
-    s.damaged = true;
-    return s;
-  };
-  constexpr std::size_t kFixed = 4 + 4 + 8 + 32 + 8;
-  if (v.size() < kFixed + 8 + 32 || std::memcmp(v.data(), "RFSN", 4) != 0) return damaged("not a snapshot");
-  const auto format = static_cast<std::uint32_t>(get_le(v.data() + 4, 4));
-  if (format != kSnapshotFormatV1) {
-    s.problem = "snapshot format " + std::to_string(format) + " is not one this build reads";
+  auto frame = read_snapshot_frame(v);
+  if (!frame.is_ok()) {  // damaged, or another format (not a finding: it is not compared)
+    s.problem = frame.status().message();
+    s.damaged = frame.status().code() != Status::Code::kInvalidArgument;
     return s;
   }
-  const Seq seq = get_le(v.data() + 8, 8);
-  std::memcpy(s.head_hash.data(), v.data() + 16, 32);
-  const std::uint64_t state_len = get_le(v.data() + 48, 8);
-  const std::size_t body_end = v.size() - 32;
-  if (state_len > body_end - kFixed - 8) return damaged("its lengths run past its end");
-  const std::size_t sink_at = kFixed + state_len;
-  const std::uint64_t sink_len = get_le(v.data() + sink_at, 8);
-  if (sink_len != body_end - sink_at - 8) return damaged("its lengths do not add up");
-  if (seq != key) return damaged("stored under sequence number " + seq_str(key) + " but names " + seq_str(seq));
+  const SnapshotFrame& f = frame.value();
+  s.head_hash = f.head_hash;
+  if (f.seq != key) {
+    s.problem = "stored under sequence number " + seq_str(key) + " but names " + seq_str(f.seq);
+    s.damaged = true;
+    return s;
+  }
   // The trailing SHA-256 is not recomputed (that would hash everything twice): each part is
   // compared by digest with what the events give, which proves more than the trailer could.
-  s.state_digest = sha256(v.subspan(kFixed, state_len));
+  s.state_digest = sha256(f.state);
   s.has_state = true;
-  const auto sink = v.subspan(sink_at + 8, sink_len);
-  s.has_projections = sink.size() >= 20 && std::memcmp(sink.data(), "refah-projections-v1", 20) == 0;
-  if (s.has_projections) s.projections_digest = sha256(sink);
-  else s.problem = sink.empty() ? "it holds no projections (written without them)"
-                                : "its sink part is not projections";
+  s.has_projections = proj::holds_projections(f.sink);
+  if (s.has_projections) s.projections_digest = sha256(f.sink);
+  else s.problem = f.sink.empty() ? "it holds no projections (written without them)"
+                                  : "its sink part is not projections";
   return s;
 }
 
@@ -518,140 +298,85 @@ void add_finding(std::vector<AuditFinding>& to, std::size_t& dropped, std::size_
   to.push_back(AuditFinding{k, seq, std::move(what)});
 }
 
-// The scanner: checks 1-2 over every stored value from plan.first_seq to plan.last_seq, feeding
-// the events that pass (up to the first that does not) to the folder.
-class Scanner {
+// The auditor's side of checks 1-2, on the checked scan's reader thread (ledger/log_scan.h, which
+// walks on past damage for it): a finding for each damage, named as precisely as the values allow;
+// client ids into fingerprints; stored hashes at the hash points; progress when nothing is folded.
+class ScanWatcher {
  public:
-  Scanner(const Plan& plan, const AuditOptions& o, ChunkPool& pool, Fanout& out_chunks, ScanOut& out)
-      : plan_(plan), o_(o), pool_(pool), q_(out_chunks), out_(out) {
+  ScanWatcher(const Plan& plan, const AuditOptions& o, bool keyed, ScanOut& out)
+      : plan_(plan), o_(o), keyed_(keyed), out_(out), point_(plan.hash_points.begin()) {
     if (plan.redecide) {
       ids_ = std::make_unique<IdFingerprints>(plan.last_seq - plan.first_seq + 1);
-      id_batch_.reserve(kChunkEvents);
+      id_batch_.reserve(kScanChunkEvents);
     }
   }
 
-  void run(Source& raw) {
-    HashAhead& src = ahead_.emplace(raw, plan_.prev_hash);
-    keyed_ = src.keyed();
-    expected_ = plan_.first_seq;
-    prev_ = plan_.prev_hash;
-    feeding_ = plan_.fold;
-    chunk_ = pool_.take();
-    chunk_->first_seq = expected_;
-    point_ = plan_.hash_points.begin();
-    Seq key = 0;
-    std::span<const std::uint8_t> value;
-    bool have = false;
-    while (expected_ <= plan_.last_seq && (have = src.next(key, value))) {
-      if (src.keyed() && key != expected_) {
-        if (key == 0 || key < expected_) {  // not a sequence key at all
-          finding(FindingKind::kMalformed, expected_,
-                  "event " + seq_str(expected_) + ": a value is stored under a malformed key");
-          continue;
-        }
-        finding(FindingKind::kGap, expected_, "event " + seq_str(expected_) + " is missing (the next stored is " +
-                                                  seq_str(key) + ")");
-        broke();
-        expected_ = key;
-        if (expected_ > plan_.last_seq) break;  // that value is past the head: checked below
-      }
-      one(value);
-      ++expected_;
-    }
-    bool unreadable = false;
-    if (Status s = src.status(); !s.is_ok()) {
-      // Damage the storage layer itself detects (a block checksum, an export frame) is a finding
-      // at the event it hides; anything else is an I/O error.
-      if (s.code() != Status::Code::kCorruption) {
-        out_.io = s;
-      } else {
-        unreadable = true;
-        finding(FindingKind::kMalformed, expected_, "event " + seq_str(expected_) + " is unreadable: " + s.message());
-        broke();
-      }
-    }
+  ScanOptions scan_options() {
+    ScanOptions so;
+    so.first_seq = plan_.first_seq;
+    so.prev_hash = plan_.prev_hash;
+    so.last_seq = plan_.last_seq;
+    so.chunks_in_flight = kChunksInFlight;
+    so.thread_name = "audit-scan";
+    so.look_past_last = true;  // nothing may be stored past the head
+    so.on_damage = [this](const ScanDamage& d) { on_damage(d); };
+    so.on_value = [this](Seq seq, const fb::Event* e, const Hash32& stored) { on_value(seq, e, stored); };
+    return so;
+  }
+
+  // After the scan, on the caller's thread.
+  void finish(ScanResult r) {
     flush_ids();
-    if (chunk_->size() > 0) q_.push(chunk_);
-    chunk_.reset();
-    q_.finish();
-    if (!out_.io.is_ok() || unreadable) return;
-    if (expected_ <= plan_.last_seq) {
-      if (!have) {  // the values ran out before the head
-        finding(FindingKind::kGap, expected_,
-                "event " + seq_str(expected_) + " is missing (the log ends before event " +
-                    seq_str(plan_.last_seq) + ", the last it claims)");
-      }
-      return;
-    }
-    // Nothing may be stored past the head: a write around the writer, or a head rolled back.
-    if (src.keyed()) {
-      if (have && key > plan_.last_seq) out_.past_head = key;  // found by the gap check above
-      else if (src.next(key, value)) out_.past_head = key;
-      if (Status s = src.status(); !s.is_ok()) out_.io = s;
-      if (out_.past_head != 0)
-        finding(FindingKind::kPastHead, out_.past_head,
-                "event " + seq_str(out_.past_head) + " is stored past the head record's " +
-                    seq_str(plan_.last_seq));
-    }
+    out_.events_ok = r.checked;
+    out_.last_read = r.last_read;
+    out_.last_hash = r.last_hash;
+    out_.past_head = r.past_last;
+    out_.io = std::move(r.status);
+    // A write around the writer, or a head rolled back.
+    if (out_.past_head != 0)
+      finding(FindingKind::kPastHead, out_.past_head,
+              "event " + seq_str(out_.past_head) + " is stored past the head record's " + seq_str(plan_.last_seq));
   }
 
  private:
+  void on_value(Seq seq, const fb::Event* e, const Hash32& stored) {
+    if (e != nullptr) {
+      if (ids_) note_id(seq, *e);
+      if (!plan_.fold && o_.progress && ++checked_ % (kScanChunkEvents * kProgressEveryChunks) == 0)
+        o_.progress(seq - plan_.first_seq + 1, plan_.last_seq - plan_.first_seq + 1);
+    }
+    while (point_ != plan_.hash_points.end() && *point_ < seq) ++point_;
+    if (point_ != plan_.hash_points.end() && *point_ == seq) out_.hash_at[seq] = stored;
+  }
+
+  void on_damage(const ScanDamage& d) {
+    switch (d.kind) {
+      case ScanDamage::Kind::kGap:
+        finding(FindingKind::kGap, d.seq, d.status.message());
+        return;
+      case ScanDamage::Kind::kBadKey:
+      case ScanDamage::Kind::kUnreadable:
+        finding(FindingKind::kMalformed, d.seq, d.status.message());
+        return;
+      case ScanDamage::Kind::kLogEnds:
+        finding(FindingKind::kGap, d.seq, "event " + seq_str(d.seq) + " is missing (the log ends before event " +
+                                              seq_str(plan_.last_seq) + ", the last it claims)");
+        return;
+      case ScanDamage::Kind::kBadEvent:
+        classify(d);
+        return;
+    }
+  }
+
   void finding(FindingKind k, Seq seq, std::string what) {
     add_finding(out_.findings, out_.dropped, o_.findings_max, k, seq, std::move(what));
   }
-  // The folder cannot continue past a damaged event: hand it what came before, then stop.
-  void broke() {
-    if (feeding_) {
-      feeding_ = false;
-      if (chunk_->size() > 0) {
-        q_.push(chunk_);
-        chunk_ = pool_.take();
-      }
-    }
-    resync_ = true;
-  }
-
-  void one(std::span<const std::uint8_t> value) {
-    Hash32 stored{};
-    if (value.size() >= kEventHeaderBytes) std::memcpy(stored.data(), value.data() + 1, 32);
-    Hash32 want_prev = prev_;
-    if (resync_) {  // after damage: continue from the prev_hash this event records
-      const fb::Event* e = verified_event(value, scratch_);
-      if (e != nullptr && e->prev_hash() != nullptr) want_prev = to_hash32(e->prev_hash());
-    }
-    auto checked = check_stored_event(expected_, want_prev, value, scratch_, ahead_->precomputed());
-    if (checked.is_ok()) {
-      resync_ = false;
-      ++out_.events_ok;
-      const fb::Event& e = *checked.value().event;
-      if (ids_) note_id(e);
-      if (feeding_) {
-        chunk_->add(checked.value().body, checked.value().hash);
-        if (chunk_->size() == kChunkEvents) {
-          q_.push(chunk_);
-          chunk_ = pool_.take();
-          chunk_->first_seq = expected_ + 1;
-        }
-      }
-      flush_ids_if_full();
-      if (!plan_.fold && o_.progress && out_.events_ok % (kChunkEvents * kProgressEveryChunks) == 0)
-        o_.progress(expected_ - plan_.first_seq + 1, plan_.last_seq - plan_.first_seq + 1);
-    } else {
-      classify(value, want_prev, stored, checked.status().message());
-      broke();
-    }
-    prev_ = stored;
-    out_.last_read = expected_;
-    out_.last_hash = stored;
-    while (point_ != plan_.hash_points.end() && *point_ < expected_) ++point_;
-    if (point_ != plan_.hash_points.end() && *point_ == expected_) out_.hash_at[expected_] = stored;
-  }
 
   // Names what is wrong with a value check_stored_event refused, and where.
-  void classify(std::span<const std::uint8_t> value, const Hash32& want_prev, const Hash32& stored,
-                const std::string& message) {
-    const Seq at = expected_;
-    const fb::Event* e = verified_event(value, scratch_);
+  void classify(const ScanDamage& d) {
+    const Seq at = d.seq;
+    const std::string& message = d.status.message();
+    const fb::Event* e = verified_event(d.value, scratch_);
     if (e == nullptr || e->prev_hash() == nullptr) {
       finding(FindingKind::kMalformed, at, message);
       return;
@@ -666,13 +391,14 @@ class Scanner {
       return;
     }
     const Hash32 recorded_prev = to_hash32(e->prev_hash());
-    const bool self_consistent = chain_hash(recorded_prev, scratch_body(value)) == stored;
-    if (recorded_prev != want_prev) {
+    // SHA-256 reads bytes: the body's alignment does not matter.
+    const bool self_consistent = chain_hash(recorded_prev, d.value.subspan(kEventHeaderBytes)) == d.stored;
+    if (recorded_prev != d.want_prev) {
       if (self_consistent && at > plan_.first_seq) {
         // This event is intact (its hash covers its prev_hash): the one before it was replaced
         // after this one was written, with a value that is well formed and hashed on its own.
         finding(FindingKind::kChain, at - 1,
-                "event " + seq_str(at - 1) + " was replaced: its stored hash " + short_hex(want_prev) +
+                "event " + seq_str(at - 1) + " was replaced: its stored hash " + short_hex(d.want_prev) +
                     "... is not the " + short_hex(recorded_prev) + "... that event " + seq_str(at) +
                     " (intact) records for it");
       } else {
@@ -683,20 +409,14 @@ class Scanner {
     finding(self_consistent ? FindingKind::kMalformed : FindingKind::kChain, at, message);
   }
 
-  std::span<const std::uint8_t> scratch_body(std::span<const std::uint8_t> value) {
-    return value.subspan(kEventHeaderBytes);  // SHA-256 reads bytes: alignment does not matter
-  }
-
-  void note_id(const fb::Event& e) {
+  void note_id(Seq seq, const fb::Event& e) {
     IdEntry x;
     x.id = to_bytes16(e.client_event_id());
     x.fp = IdFingerprints::hash(x.id);
-    x.seq = expected_;
+    x.seq = seq;
     x.digest = e.command_digest();
     id_batch_.push_back(x);
-  }
-  void flush_ids_if_full() {
-    if (id_batch_.size() >= kChunkEvents) flush_ids();
+    if (id_batch_.size() >= kScanChunkEvents) flush_ids();
   }
   void flush_ids() {
     if (!ids_) return;
@@ -719,20 +439,13 @@ class Scanner {
 
   const Plan& plan_;
   const AuditOptions& o_;
-  ChunkPool& pool_;
-  Fanout& q_;
+  const bool keyed_;  // the source's keys are the writer's (a data directory), not positions
   ScanOut& out_;
   std::unique_ptr<IdFingerprints> ids_;
-  std::optional<HashAhead> ahead_;  // the source run() reads
   std::vector<IdEntry> id_batch_;
-  std::shared_ptr<Chunk> chunk_;
   EventScratch scratch_;
   std::vector<Seq>::const_iterator point_;
-  Seq expected_ = 0;
-  Hash32 prev_{};
-  bool feeding_ = false;
-  bool resync_ = false;
-  bool keyed_ = true;  // the source's keys are the writer's (a data directory), not positions
+  Seq checked_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -911,7 +624,7 @@ class StateFolder {
       : plan_(plan), o_(o), state_(std::make_unique<State>()), points_(plan, false) {}
 
   void run(ChunkQueue& q) {
-    std::shared_ptr<Chunk> chunk;
+    ChunkRef chunk;
     std::size_t chunks = 0;
     const Seq total = plan_.last_seq - plan_.first_seq + 1;
     while (q.pop(chunk)) {
@@ -932,7 +645,7 @@ class StateFolder {
   const std::vector<Seq>& missed() const { return points_.missed(); }
 
  private:
-  void fold(const Chunk& c) {
+  void fold(const EventChunk& c) {
     const std::size_t n = c.size();
     // Two stages ahead of the event being decided: the index slots of its card (and a new card's
     // holder), then the records they name (State::prefetch).
@@ -944,7 +657,7 @@ class StateFolder {
       if (plan_.redecide && !redecide(*state_, e, venues_, what_))
         add_finding(findings_, dropped_, o_.findings_max, FindingKind::kRedecision, seq,
                     "event " + seq_str(seq) + ": " + what_);
-      if (Status s = state_->apply(e, c.hash[i]); !s.is_ok()) {
+      if (Status s = state_->apply(e, c.hash(i)); !s.is_ok()) {
         add_finding(findings_, dropped_, o_.findings_max, FindingKind::kRedecision, seq,
                     s.message() + " (the ledger's fold refuses it; no later event is decided again)");
         state_ok_ = false;
@@ -974,7 +687,7 @@ class ProjectionsFolder {
   explicit ProjectionsFolder(const Plan& plan) : points_(plan, true) {}
 
   void run(ChunkQueue& q) {
-    std::shared_ptr<Chunk> chunk;
+    ChunkRef chunk;
     while (q.pop(chunk)) {
       points_.refresh(chunk->first_seq);
       fold(*chunk);
@@ -988,7 +701,7 @@ class ProjectionsFolder {
   const std::vector<Seq>& missed() const { return points_.missed(); }
 
  private:
-  void fold(const Chunk& c) {
+  void fold(const EventChunk& c) {
     const std::size_t n = c.size();
     TimeUs last_time = 0;
     proj_.begin_batch();
@@ -1097,12 +810,12 @@ struct Inputs {
   // snapshot a folder passed before the list arrived: (state digest, projections digest).
   std::function<std::optional<Hash32>(Seq)> stored_hash;
   std::function<std::pair<std::optional<Hash32>, std::optional<Hash32>>(Seq, bool projections)> refold;
-  std::function<std::unique_ptr<Source>()> reopen;  // a fresh source, to confirm repeated ids
+  std::function<std::unique_ptr<StoredValues>()> reopen;  // a fresh source, to confirm repeated ids
   std::vector<AuditFinding> findings;       // found before the pass (head record, header, ...)
   std::vector<std::string> notes;
 };
 
-void confirm_repeats(std::vector<RepeatCandidate> cands, Source& src, std::vector<AuditFinding>& findings,
+void confirm_repeats(std::vector<RepeatCandidate> cands, StoredValues& src, std::vector<AuditFinding>& findings,
                      std::size_t& dropped, std::size_t max) {
   if (cands.empty()) return;
   std::sort(cands.begin(), cands.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
@@ -1250,7 +963,7 @@ void compare_checkpoint(const Inputs& in, const AuditOptions& o, const ScanOut& 
             "...) differ from the checkpoint's " + short_hex(c.projections_digest) + "...");
 }
 
-Result<AuditReport> run_audit(Inputs& in, Source& src, const AuditOptions& o) {
+Result<AuditReport> run_audit(Inputs& in, StoredValues& src, const AuditOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   AuditReport r;
   r.first_seq = in.plan.first_seq;
@@ -1278,22 +991,16 @@ Result<AuditReport> run_audit(Inputs& in, Source& src, const AuditOptions& o) {
       pthread_setname_np(pthread_self(), "audit-snap");
       snapshot_status = in.snapshot_job();
     });
-  // Declared in this order so that every chunk is back in the pool before the pool goes.
-  ChunkPool pool;
   ChunkQueue state_queue(kChunksInFlight), projections_queue(kChunksInFlight);
   std::vector<ChunkQueue*> queues;
   if (plan.fold) queues.push_back(&state_queue);
   if (plan.fold && plan.projections) queues.push_back(&projections_queue);
-  Fanout fanout(queues);
   ScanOut scan;
   StateFolder state_folder(plan, o);
   ProjectionsFolder projections_folder(plan);
-  Scanner scanner(plan, o, pool, fanout, scan);
+  ScanWatcher watcher(plan, o, src.keyed(), scan);
   // Named threads, so that top -H and perf tell them apart.
-  std::thread scan_thread([&] {
-    pthread_setname_np(pthread_self(), "audit-scan");
-    scanner.run(src);
-  });
+  LogScan scanning(src, watcher.scan_options(), queues);
   std::thread projections_thread;
   if (plan.fold && plan.projections)
     projections_thread = std::thread([&] {
@@ -1301,7 +1008,7 @@ Result<AuditReport> run_audit(Inputs& in, Source& src, const AuditOptions& o) {
       projections_folder.run(projections_queue);
     });
   if (plan.fold) state_folder.run(state_queue);
-  scan_thread.join();
+  watcher.finish(scanning.join());
   if (projections_thread.joinable()) projections_thread.join();
   if (snapshot_thread.joinable()) snapshot_thread.join();
   if (!scan.io.is_ok()) return scan.io;
@@ -1426,8 +1133,8 @@ Result<AuditReport> audit_data_dir(const std::string& data_dir, const AuditOptio
   } else {
     in.notes.push_back("projections not recomputed (--no-projections): snapshots not compared");
   }
-  in.reopen = [&log]() -> std::unique_ptr<Source> { return std::make_unique<LogSource>(log, 1); };
-  LogSource src(log, 1);
+  in.reopen = [&log]() -> std::unique_ptr<StoredValues> { return std::make_unique<LogValues>(log, 1); };
+  LogValues src(log, 1);
   auto r = run_audit(in, src, o);
   if (r.is_ok()) r.value().seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -1457,21 +1164,12 @@ Result<AuditReport> audit_export(const std::string& path, const AuditOptions& o)
   if (!plan.fold)
     in.notes.push_back("the export starts at event " + seq_str(h.first_seq) +
                        ": re-decision, projections and conservation need the history from event 1");
-  in.reopen = [&path]() -> std::unique_ptr<Source> {
-    struct Owned final : Source {
-      std::unique_ptr<ExportReader> r;
-      bool next(Seq& k, std::span<const std::uint8_t>& v) override { return r->next(k, v); }
-      Status status() const override { return r->status(); }
-      bool keyed() const override { return false; }
-    };
+  in.reopen = [&path]() -> std::unique_ptr<StoredValues> {
     auto again = ExportReader::open(path);
     if (!again.is_ok()) return nullptr;
-    auto s = std::make_unique<Owned>();
-    s->r = std::move(again).value();
-    return s;
+    return std::move(again).value();
   };
-  ExportSource src(reader);
-  auto result = run_audit(in, src, o);
+  auto result = run_audit(in, reader, o);
   if (!result.is_ok()) return result;
   AuditReport& r = result.value();
   if (r.last_seq == h.last_seq) {

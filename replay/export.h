@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ledger/event_log.h"
+#include "ledger/log_scan.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -34,16 +35,18 @@ struct ExportHeader {
 [[nodiscard]] Result<ExportHeader> export_log(const EventLog& log, Seq first_seq, Seq last_seq,
                                               TimeUs exported_at_us, const std::string& path);
 
-// Reads an export back, event by event. Bytes are unchecked until passed to check_stored_event();
-// the trailer's digest is checked by finish() after the last event.
-class ExportReader {
+// Reads an export back, event by event: stored values for the checked scan (ledger/log_scan.h),
+// keyed by position only. Bytes are unchecked until passed to check_stored_event(); the trailer's
+// digest is checked by finish() after the last event.
+class ExportReader final : public StoredValues {
  public:
   [[nodiscard]] static Result<std::unique_ptr<ExportReader>> open(const std::string& path);
-  ~ExportReader();
+  ~ExportReader() override;
   const ExportHeader& header() const { return header_; }
   // The next stored value; false at the end or on a damaged frame (then status() says why).
-  bool next(Seq& seq, std::span<const std::uint8_t>& value);
-  [[nodiscard]] Status status() const;
+  bool next(Seq& seq, std::span<const std::uint8_t>& value) override;
+  [[nodiscard]] Status status() const override;
+  bool keyed() const override { return false; }
   // After next() returned false: the trailer's digest over the whole file.
   [[nodiscard]] Status finish();
 
