@@ -30,8 +30,12 @@
 #include "ledger/prefetch.h"
 #include "ledger/rules.h"
 #include "ledger/snapshot.h"
+#include "ledger/disk_space.h"
+#include "ledger/ledger_impl.h"
 
 namespace refah {
+
+using namespace ledger_detail;
 
 LogReplay replay_log(const EventLog& log, Seq up_to_seq, CommitSink* sink) {
   return replay_log_from(log, std::make_unique<State>(), up_to_seq, sink);
@@ -84,12 +88,6 @@ LogReplay replay_log_from(const EventLog& log, std::unique_ptr<State> start, Seq
 }
 
 namespace {
-struct Submission {
-  std::vector<Command> commands;
-  Ledger::Completion done;
-  std::vector<Outcome> outcomes;
-};
-
 // The card a command reads, for prefetching (0: none, or not worth it).
 CardId card_of(const CommandBody& body) {
   if (const auto* v = std::get_if<RecordVisit>(&body)) return v->card;
@@ -131,63 +129,9 @@ Outcome outcome_of_event(const fb::Event& e) {
   return o;
 }
 
-// ---- Free space: the writer never lets RocksDB run the disk full ----
-// RocksDB 7.8 (Debian's, built with assertions) does not survive a full disk: once a write to its
-// info log (the LOG file) fails, the next line logged trips the assertion in
-// WritableFileWriter::AssertFalseAndGetStatusForPrevError() and the process aborts; after a
-// failed synced write RocksDB's recovery thread logs at once, and every later open logs too. So
-// before each synced write the writer checks that the data directory's filesystem keeps free
-//   kFreeBytesFloor + the size of the write-ahead log files
-// (a flush of the memtables, and the flush of the recovered log at the next open, each write a
-// table about the WAL's size; the rest is room for snapshots, idempotency files, MANIFEST and
-// OPTIONS). Below it commands are refused with STORAGE_FAILED, nothing is decided and nothing is
-// appended; reads go on. Writes resume by themselves once free space is kFreeBytesResume above it.
-constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
-constexpr std::uint64_t kFreeBytesFloor = 64 * kMiB;
-constexpr std::uint64_t kFreeBytesResume = 16 * kMiB;
-// Free space is measured (statvfs and a listing of the WAL files, some tens of microseconds) at
-// most this often while far from the floor; between measurements the writer counts what it
-// appends, and measures before every batch once that estimate comes within kSpaceNear of the
-// floor (appends count twice: they use space and grow the WAL part of the floor; one batch of
-// 4,096 commands stores under 4 MiB).
-constexpr auto kSpaceCheckEvery = std::chrono::milliseconds(100);
-constexpr std::uint64_t kSpaceNear = 16 * kMiB;
+}  // namespace
 
-struct DiskSpace {
-  std::uint64_t free_bytes = 0;  // available to an unprivileged process (statvfs f_bavail)
-  std::uint64_t wal_bytes = 0;   // RocksDB's write-ahead log files (NNNNNN.log) in the directory
-  std::uint64_t floor() const { return kFreeBytesFloor + wal_bytes; }
-};
-
-std::optional<DiskSpace> measure_disk_space(const std::string& dir) {
-  struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return std::nullopt;
-  DiskSpace d;
-  d.free_bytes = static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() <= 4 || !name.ends_with(".log") || name[0] < '0' || name[0] > '9') continue;
-    std::error_code size_ec;  // a WAL deleted after a flush meanwhile: not counted
-    const std::uintmax_t size = it->file_size(size_ec);
-    if (!size_ec) d.wal_bytes += size;
-  }
-  return d;
-}
-
-std::string mib_text(std::uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(kMiB));
-  return buf;
-}
-
-std::string low_space_message(const std::string& dir, const DiskSpace& d) {
-  return "writes paused: " + dir + " has " + mib_text(d.free_bytes) + " free, under the floor of " +
-         mib_text(d.floor()) + " (" + mib_text(kFreeBytesFloor) + " and the write-ahead log's " +
-         mib_text(d.wal_bytes) + "); they resume by themselves at " + mib_text(d.floor() + kFreeBytesResume) +
-         " free";
-}
-
+namespace ledger_detail {
 // Every submission answered with one reason for each of its commands.
 void answer_all(std::vector<Submission>& subs, Reason reason) {
   for (auto& s : subs) {
@@ -196,129 +140,10 @@ void answer_all(std::vector<Submission>& subs, Reason reason) {
   }
   subs.clear();
 }
-}  // namespace
-
-struct Ledger::Impl {
-  Options options;
-  Clock* clock = nullptr;
-  std::unique_ptr<EventLog> log;
-  std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
-  std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
-  bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
-  Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last durable seq
-
-  mutable std::mutex state_mu;
-  mutable std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::deque<Submission> queue;  // guarded by queue_mu
-  std::size_t queued_commands = 0;
-  bool closing = false;
-  bool failed = false;
-  std::string failure;
-  std::thread writer;
-  // Tests only (ledger/testing.h): asked before each synced write; false fails it as a refusing
-  // disk would. Set under queue_mu; the writer copies it when it takes a batch.
-  std::function<bool(Seq first_seq, std::size_t events)> write_fault;
-  std::function<bool(Seq first_seq, std::size_t events)> batch_write_fault;  // writer thread
-
-  // Writer-thread scratch, reused across batches.
-  EventEncoder encoder;
-  std::vector<Submission> taken;
-  std::vector<std::pair<Seq, Outcome>> batch_outcomes;  // accepted in the current batch
-  // Aligned copies of the current batch's event bodies, for the sink after the synced write.
-  std::vector<std::uint64_t> batch_arena;
-  std::vector<std::pair<std::size_t, std::size_t>> batch_bodies;  // (word offset, bytes)
-  WriterStats stats;  // guarded by state_mu
-
-  void run();
-  void process(std::vector<Submission>& subs);
-  Result<std::unique_ptr<State>> load_snapshot();
-  Status refill_dedup(Seq up_to_seq);
-  void write_snapshot();
-  Seq last_snapshot_seq = 0;
-
-  // Periodic snapshots off the writer's path: the writer copies the state and asks the sink for a
-  // copy (start_snapshot), this thread encodes and writes them to a table file, and the writer
-  // ingests the file after a later batch (collect_snapshot).
-  void start_snapshot();
-  // Writer thread: a periodic snapshot is `intervals` times snapshot_every_events overdue.
-  bool snapshot_due(Seq events_since_last) const;
-  void take_snapshot();
-  static constexpr auto kSnapshotQuiet = std::chrono::milliseconds(50);
-  void collect_snapshot();
-  void wait_snapshot();
-  void snapshot_loop();
-  std::thread snapshot_thread;
-  std::mutex snap_mu;
-  std::condition_variable snap_cv;
-  std::unique_ptr<State> snap_state;                 // the copy being written; guarded by snap_mu
-  // The last copy, handed back once written: the next copy is assigned into its memory (a copy
-  // into fresh memory spent most of the writer's stop in page faults). Guarded by snap_mu.
-  std::unique_ptr<State> snap_spare;
-  std::function<void(std::string&)> snap_sink_save;  // the sink's copy
-  std::string snap_path;
-  Seq snap_seq = 0;
-  bool snap_running = false;  // writer thread only
-  bool snap_requested = false, snap_done = false, snap_stop = false;  // guarded by snap_mu
-  Status snap_status;
-  std::uint64_t snap_bytes = 0;           // guarded by snap_mu: the last snapshot encoded, bytes
-  std::uint64_t snap_thread_ns = 0;       // guarded by snap_mu: the last one's encoding and writing
-  std::string snap_buffer;  // the snapshot thread's encoding buffer, reused (its capacity kept)
-  std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
-  Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
-  Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
-  void fail(const std::string& why, std::vector<Submission>& subs);
-
-  // Free space (see kFreeBytesFloor). space_low and space_message are written only by the writer
-  // thread (and close() after it has stopped), under queue_mu; the writer reads space_low without it.
-  bool space_low = false;
-  std::string space_message;
-  std::chrono::steady_clock::time_point space_checked_at{};  // writer thread
-  std::uint64_t space_headroom = 0;        // free bytes over the floor at the last measurement
-  std::uint64_t appended_since_check = 0;  // bytes appended since then
-  // Writer thread: whether the next batch may be written; measures when due (or when `now`).
-  bool room_to_write(bool now = false);
-  // Writer thread, writes paused: answers resent commands already in the log with their first
-  // answer, every other command with STORAGE_FAILED (in the writer, not at submit(), so a client
-  // that keeps trying is answered per command and the server logs no error per request).
-  void refuse_for_space(std::vector<Submission>& subs);
-};
+}  // namespace ledger_detail
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
-  std::unique_ptr<State> loaded;
-  Seq ahead = 0;
-  Status s = log->newest_snapshots([&](Seq seq, std::span<const std::uint8_t> value) {
-    if (seq > log->head_seq()) {
-      // Snapshots are taken of durable states only: one past the head means the log lost events.
-      ahead = seq;
-      return true;
-    }
-    auto decoded = decode_snapshot(value);
-    // The snapshot must describe this log (its head hash is the stored hash of event seq) before
-    // the sink may take its part; a sink only takes a part whole, or nothing.
-    if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) ||
-        (options.sink != nullptr && !options.sink->load(decoded.value().sink_bytes))) {
-      ++stats.snapshots_ignored;
-      return false;
-    }
-    loaded = std::move(decoded.value().state);
-    return true;
-  });
-  if (ahead != 0) {
-    return Status::corruption("a snapshot at seq " + std::to_string(ahead) + " is past the log's head " +
-                              std::to_string(log->head_seq()) +
-                              ": acknowledged events are missing from the log. Refusing to serve a shorter history; "
-                              "keep this directory as it is and restore from a backup or a replica");
-  }
-  if (!s.is_ok()) return std::unique_ptr<State>();  // unreadable snapshots: replay from zero
-  if (loaded != nullptr) {
-    stats.snapshot_loaded_seq = loaded->head_seq();
-    last_snapshot_seq = loaded->head_seq();
-  }
-  return loaded;
-}
 
 Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
   ScanOptions scan;
@@ -336,128 +161,10 @@ Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
   return Status::corruption(scanned.status.message() + " (while refilling the idempotency index)");
 }
 
-void Ledger::Impl::start_snapshot() {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::function<void(std::string&)> sink_save;
-  if (options.sink != nullptr) {
-    sink_save = options.sink->snapshot_copy();
-    if (!sink_save) {  // a sink that cannot copy itself: write the snapshot here and now
-      write_snapshot();
-      return;
-    }
-  }
-  {
-    std::lock_guard lk(snap_mu);
-    if (snap_spare != nullptr) {
-      *snap_spare = *state;
-      snap_state = std::move(snap_spare);
-    } else {
-      snap_state = std::make_unique<State>(*state);
-    }
-    snap_sink_save = std::move(sink_save);
-    snap_seq = state->head_seq();
-    snap_path = log->dir() + "/snapshot-" + std::to_string(snap_seq) + ".sst";
-    snap_requested = true;
-  }
-  snap_running = true;
-  snap_cv.notify_all();
-  stats.snapshot_write_ns += static_cast<std::uint64_t>(
-      std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
-}
 
-void Ledger::Impl::snapshot_loop() {
-  ::pthread_setname_np(::pthread_self(), "refah-snapshot");  // for top -H, perf and gdb
-  for (;;) {
-    std::unique_lock lk(snap_mu);
-    snap_cv.wait(lk, [&] { return snap_requested || snap_stop; });
-    if (!snap_requested) return;
-    std::unique_ptr<State> copy = std::move(snap_state);
-    auto sink_save = std::move(snap_sink_save);
-    const Seq seq = snap_seq;
-    const std::string path = snap_path;
-    lk.unlock();
-    const auto t0 = std::chrono::steady_clock::now();
-    encode_snapshot_into(*copy, sink_save, snap_buffer);
-    const std::string& bytes = snap_buffer;
-    sink_save = nullptr;  // lets go of the sink's copy (a sink may reuse its memory next time)
-    // Written beside the writer's appends: the whole file over the floor (kFreeBytesFloor).
-    Status st;
-    if (const auto d = measure_disk_space(log->dir()); d && d->free_bytes < d->floor() + bytes.size()) {
-      st = Status::io_error("snapshot at seq " + std::to_string(seq) + " skipped: " + mib_text(d->free_bytes) +
-                            " free on " + log->dir() + ", under the floor of " + mib_text(d->floor()) +
-                            " and the snapshot's " + mib_text(bytes.size()));
-    } else {
-      st = log->write_snapshot_file(seq, bytes, path);
-    }
-    lk.lock();
-    snap_status = st;
-    snap_spare = std::move(copy);
-    snap_bytes = bytes.size();
-    snap_thread_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
-    snap_requested = false;
-    snap_done = true;
-    snap_cv.notify_all();
-  }
-}
 
-void Ledger::Impl::collect_snapshot() {
-  if (!snap_running) return;
-  Status st;
-  Seq seq = 0;
-  std::string path;
-  {
-    std::lock_guard lk(snap_mu);
-    if (!snap_done) return;
-    snap_done = false;
-    st = snap_status;
-    last_snapshot_bytes = snap_bytes;
-    stats.snapshot_thread_ns += snap_thread_ns;
-    seq = snap_seq;
-    path = snap_path;
-  }
-  snap_running = false;
-  if (st.is_ok()) st = log->ingest_snapshot_file(path);
-  if (st.is_ok()) {
-    if (last_snapshot_seq != 0) st = log->delete_snapshots_before(last_snapshot_seq);
-    last_snapshot_seq = seq;
-    stats.snapshots_written += 1;
-  }
-  if (!st.is_ok()) stats.snapshot_error = st.to_string();
-}
 
-void Ledger::Impl::wait_snapshot() {
-  if (!snap_running) return;
-  {
-    std::unique_lock lk(snap_mu);
-    snap_cv.wait(lk, [&] { return snap_done; });
-  }
-  collect_snapshot();
-}
 
-void Ledger::Impl::write_snapshot() {
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::string bytes = encode_snapshot(*state, options.sink);
-  // A table file moved into the log, as the snapshot thread's (not through the WAL, which the next
-  // open would replay and flush again): its size over the floor.
-  if (const auto d = measure_disk_space(log->dir()); d && d->free_bytes < d->floor() + bytes.size()) {
-    stats.snapshot_error = "snapshot at seq " + std::to_string(state->head_seq()) + " skipped: " +
-                           mib_text(d->free_bytes) + " free on " + log->dir() + ", under the floor of " +
-                           mib_text(d->floor()) + " and the snapshot's " + mib_text(bytes.size());
-    return;
-  }
-  const std::string path = log->dir() + "/snapshot-" + std::to_string(state->head_seq()) + ".sst";
-  Status s = log->write_snapshot_file(state->head_seq(), bytes, path);
-  if (s.is_ok()) s = log->ingest_snapshot_file(path);
-  if (s.is_ok()) {
-    // Two are kept: the new one and the one before it, in case the newest proves unusable.
-    if (last_snapshot_seq != 0) s = log->delete_snapshots_before(last_snapshot_seq);
-    last_snapshot_seq = state->head_seq();
-    stats.snapshots_written += 1;
-  }
-  if (!s.is_ok()) stats.snapshot_error = s.to_string();
-  stats.snapshot_write_ns += static_cast<std::uint64_t>(
-      std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
-}
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
   if (options.batch_commands_max == 0 || options.batch_commands_max > limits::writer_batch_commands_max)
@@ -666,20 +373,7 @@ void Ledger::Impl::run() {
   }
 }
 
-bool Ledger::Impl::snapshot_due(Seq events_since_last) const {
-  // `failed` is written only by this thread, so it reads it without queue_mu; after a failed write
-  // the state holds events that are not durable and must never reach a snapshot.
-  // Nor while free space over the floor would not hold the last snapshot's size again (the
-  // snapshot thread skips it then, and the writer would stop to copy the state for nothing).
-  return options.snapshot_every_events != 0 && !snap_running && !failed && !space_low &&
-         space_headroom >= last_snapshot_bytes + 2 * appended_since_check &&
-         state->head_seq() - last_snapshot_seq >= events_since_last;
-}
 
-void Ledger::Impl::take_snapshot() {
-  std::lock_guard lk(state_mu);
-  start_snapshot();
-}
 
 void Ledger::Impl::fail(const std::string& why, std::vector<Submission>& subs) {
   {

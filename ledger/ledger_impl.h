@@ -1,0 +1,121 @@
+// Internal to ledger/ledger*.cc: a queued submission and Ledger::Impl, shared by ledger.cc (open,
+// the queue, the writer loop) and ledger_snapshots.cc (loading and writing snapshots).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/dedup_index.h"
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "ledger/ledger.h"
+
+namespace refah::ledger_detail {
+
+struct Submission {
+  std::vector<Command> commands;
+  Ledger::Completion done;
+  std::vector<Outcome> outcomes;
+};
+
+// Every submission answered with one reason for each of its commands.
+void answer_all(std::vector<Submission>& subs, Reason reason);
+
+}  // namespace refah::ledger_detail
+
+namespace refah {
+
+struct Ledger::Impl {
+  Options options;
+  Clock* clock = nullptr;
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
+  std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
+  bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
+  Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last durable seq
+
+  mutable std::mutex state_mu;
+  mutable std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<ledger_detail::Submission> queue;  // guarded by queue_mu
+  std::size_t queued_commands = 0;
+  bool closing = false;
+  bool failed = false;
+  std::string failure;
+  std::thread writer;
+  // Tests only (ledger/testing.h): asked before each synced write; false fails it as a refusing
+  // disk would. Set under queue_mu; the writer copies it when it takes a batch.
+  std::function<bool(Seq first_seq, std::size_t events)> write_fault;
+  std::function<bool(Seq first_seq, std::size_t events)> batch_write_fault;  // writer thread
+
+  // Writer-thread scratch, reused across batches.
+  EventEncoder encoder;
+  std::vector<ledger_detail::Submission> taken;
+  std::vector<std::pair<Seq, Outcome>> batch_outcomes;  // accepted in the current batch
+  // Aligned copies of the current batch's event bodies, for the sink after the synced write.
+  std::vector<std::uint64_t> batch_arena;
+  std::vector<std::pair<std::size_t, std::size_t>> batch_bodies;  // (word offset, bytes)
+  WriterStats stats;  // guarded by state_mu
+
+  void run();
+  void process(std::vector<ledger_detail::Submission>& subs);
+  Result<std::unique_ptr<State>> load_snapshot();
+  Status refill_dedup(Seq up_to_seq);
+  void write_snapshot();
+  Seq last_snapshot_seq = 0;
+
+  // Periodic snapshots off the writer's path: the writer copies the state and asks the sink for a
+  // copy (start_snapshot), this thread encodes and writes them to a table file, and the writer
+  // ingests the file after a later batch (collect_snapshot).
+  void start_snapshot();
+  // Writer thread: a periodic snapshot is `intervals` times snapshot_every_events overdue.
+  bool snapshot_due(Seq events_since_last) const;
+  void take_snapshot();
+  static constexpr auto kSnapshotQuiet = std::chrono::milliseconds(50);
+  void collect_snapshot();
+  void wait_snapshot();
+  void snapshot_loop();
+  std::thread snapshot_thread;
+  std::mutex snap_mu;
+  std::condition_variable snap_cv;
+  std::unique_ptr<State> snap_state;                 // the copy being written; guarded by snap_mu
+  // The last copy, handed back once written: the next copy is assigned into its memory (a copy
+  // into fresh memory spent most of the writer's stop in page faults). Guarded by snap_mu.
+  std::unique_ptr<State> snap_spare;
+  std::function<void(std::string&)> snap_sink_save;  // the sink's copy
+  std::string snap_path;
+  Seq snap_seq = 0;
+  bool snap_running = false;  // writer thread only
+  bool snap_requested = false, snap_done = false, snap_stop = false;  // guarded by snap_mu
+  Status snap_status;
+  std::uint64_t snap_bytes = 0;           // guarded by snap_mu: the last snapshot encoded, bytes
+  std::uint64_t snap_thread_ns = 0;       // guarded by snap_mu: the last one's encoding and writing
+  std::string snap_buffer;  // the snapshot thread's encoding buffer, reused (its capacity kept)
+  std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
+  Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
+  Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
+  void fail(const std::string& why, std::vector<ledger_detail::Submission>& subs);
+
+  // Free space (see kFreeBytesFloor). space_low and space_message are written only by the writer
+  // thread (and close() after it has stopped), under queue_mu; the writer reads space_low without it.
+  bool space_low = false;
+  std::string space_message;
+  std::chrono::steady_clock::time_point space_checked_at{};  // writer thread
+  std::uint64_t space_headroom = 0;        // free bytes over the floor at the last measurement
+  std::uint64_t appended_since_check = 0;  // bytes appended since then
+  // Writer thread: whether the next batch may be written; measures when due (or when `now`).
+  bool room_to_write(bool now = false);
+  // Writer thread, writes paused: answers resent commands already in the log with their first
+  // answer, every other command with STORAGE_FAILED (in the writer, not at submit(), so a client
+  // that keeps trying is answered per command and the server logs no error per request).
+  void refuse_for_space(std::vector<ledger_detail::Submission>& subs);
+};
+
+}  // namespace refah
