@@ -1,0 +1,76 @@
+// The auditor's check 5: money is conserved per card and in total, over the folds (the balances
+// projection, and the decision state's totals and balances).
+#include <string>
+
+#include "replay/audit_internal.h"
+
+namespace refah::replay::audit_detail {
+
+void check_conservation(const State* st, const proj::Projections* pr, AuditReport& r,
+                        std::vector<AuditFinding>& findings, std::size_t& dropped, std::size_t max) {
+  auto add = [&](Seq seq, std::string what) {
+    add_finding(findings, dropped, max, FindingKind::kConservation, seq, std::move(what));
+  };
+  const Totals totals = st ? st->totals() : Totals{};
+  Rials balance = 0, credited = 0, spent = 0, refunded = 0, released = 0, carried_in = 0, carried_out = 0;
+  if (pr != nullptr) {
+    pr->read([&](const proj::View& v) {
+      for (const auto& [id, c] : v.balances.cards()) {
+        balance += c.balance_rials;
+        credited += c.credited_rials;
+        spent += c.spent_rials;
+        refunded += c.refunded_rials;
+        released += c.released_rials;
+        carried_in += c.carried_in_rials;
+        carried_out += c.carried_out_rials;
+        const Rials in = c.credited_rials + c.carried_in_rials;
+        const Rials out = c.balance_rials + c.spent_rials - c.refunded_rials + c.released_rials + c.carried_out_rials;
+        if (in != out)
+          add(c.last_event_seq, "card " + std::to_string(id) + ": credited + carried in = " + std::to_string(in) +
+                                    " but balance + spent - refunded + released + carried out = " +
+                                    std::to_string(out));
+        if (c.balance_rials < 0)
+          add(c.last_event_seq, "card " + std::to_string(id) + ": balance " + std::to_string(c.balance_rials) +
+                                    " is negative");
+        if (st != nullptr) {
+          const CardState* s = st->card(id);
+          if (s == nullptr || s->balance_rials != c.balance_rials)
+            add(c.last_event_seq, "card " + std::to_string(id) + ": the decision state's balance " +
+                                      (s ? std::to_string(s->balance_rials) : std::string("(none)")) +
+                                      " differs from the balances projection's " + std::to_string(c.balance_rials));
+        }
+      }
+    });
+    if (carried_in != carried_out)
+      add(0, "carried in " + std::to_string(carried_in) + " differs from carried out " + std::to_string(carried_out));
+    if (st != nullptr) {
+      if (credited != totals.issued_rials + totals.topped_up_rials)
+        add(0, "credited on cards " + std::to_string(credited) + " differs from issued + topped up " +
+                   std::to_string(totals.issued_rials + totals.topped_up_rials));
+      if (spent != totals.spent_rials || refunded != totals.refunded_rials || released != totals.released_rials)
+        add(0, "the balances projection's spent/refunded/released (" + std::to_string(spent) + "/" +
+                   std::to_string(refunded) + "/" + std::to_string(released) + ") differ from the decision state's (" +
+                   std::to_string(totals.spent_rials) + "/" + std::to_string(totals.refunded_rials) + "/" +
+                   std::to_string(totals.released_rials) + ")");
+    }
+  } else if (st != nullptr) {
+    for (const auto& [id, c] : st->cards()) balance += c.balance_rials;
+    spent = totals.spent_rials;
+    refunded = totals.refunded_rials;
+    released = totals.released_rials;
+    credited = totals.issued_rials + totals.topped_up_rials;
+  }
+  r.total_issued_rials = st ? totals.issued_rials : credited;
+  r.total_topped_up_rials = st ? totals.topped_up_rials : 0;
+  r.total_balance_rials = balance;
+  r.total_spent_rials = spent;
+  r.total_refunded_rials = refunded;
+  r.total_released_rials = released;
+  const Rials in = r.total_issued_rials + r.total_topped_up_rials;
+  const Rials out = balance + spent - refunded + released;
+  if (in != out)
+    add(0, "in total, issued + topped up = " + std::to_string(in) + " but balances + spent - refunded + released = " +
+               std::to_string(out));
+}
+
+}  // namespace refah::replay::audit_detail
