@@ -215,7 +215,10 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   Converted c = convert(sub, port->actor());
   if (c.commands.empty()) return port->answer(proto::encode_submit_result(id, c.outcomes));
   const Reason queued = ledger.submit(
-      std::move(c.commands), [this, port, id, outcomes = c.outcomes, positions = c.positions,
+      // `port = port`, not `port`: a plain capture of a const reference is a const member, which
+      // std::move below would copy, and the completion would keep the connection alive on the
+      // writer thread after the server that owns it is gone.
+      std::move(c.commands), [this, port = port, id, outcomes = c.outcomes, positions = c.positions,
                               pending = pending_submission()](std::vector<Outcome>&& results) mutable {
         // Runs on the writer thread: the merge and the answer's encoding run on the connection's.
         // The port and a copy of the token move into the released handler; the count
@@ -233,6 +236,7 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
             answered.reset();  // the answer is with the connection (written, or queued to be)
           });
         }
+        REFAH_ASSERT(port == nullptr);  // the writer thread holds no connection past this point
         pending.reset();
       });
   if (queued == Reason::kOk) return port->hold(false);
@@ -394,11 +398,12 @@ void Requests::Impl::expensive(std::uint64_t id, const Port& port, std::function
     return port->refuse(id, Reason::kOverloaded, "too many expensive queries running; retry later");
   }
   port->hold(true);
-  asio::post(venue ? venue_queries : reader_queries, [port, work = std::move(work), &count]() mutable {
+  asio::post(venue ? venue_queries : reader_queries, [port = port, work = std::move(work), &count]() mutable {
     Frame f = work();
     count.fetch_sub(1);
     ReplyPort& target = *port;
     target.release(true, [port = std::move(port), f = std::move(f)]() mutable { port->answer(std::move(f)); });
+    REFAH_ASSERT(port == nullptr);  // the query thread holds no connection past this point
   });
 }
 
