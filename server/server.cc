@@ -26,10 +26,10 @@ using proto::Frame;
 struct Server::Impl final : SessionHost {
   Impl(const Options& o, Ledger& l, proj::Projections& p, Feed& f, const KeyStore& k,
        std::shared_ptr<spdlog::logger> lg)
-      : options(o), ledger(l), feed(f), keys_(k), log_(lg), admission_(o.limits),
+      : options(o), ledger(l), feed(f), keys_(k), log_(std::move(lg)), admission_(o.limits),
         budget_(o.limits.buffers_bytes_max -
                 (o.limits.connections_max + o.limits.unauthenticated_max) * o.limits.connection_reserved_bytes),
-        requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock}, l, p, std::move(lg)),
+        requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock}, l, p, log_),
         acceptor(io), work(asio::make_work_guard(io)) {}
 
   // SessionHost
