@@ -30,7 +30,11 @@ struct Server::Impl final : SessionHost {
         budget_(o.limits.buffers_bytes_max -
                 (o.limits.connections_max + o.limits.unauthenticated_max) * o.limits.connection_reserved_bytes),
         requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock}, l, p, log_),
-        acceptor(io), work(asio::make_work_guard(io)) {}
+        acceptor(io), work(asio::make_work_guard(io)) {
+    deadlines_.emplace(io);
+  }
+  // The deadlines' timer goes before the io_context; their queue after the sessions.
+  ~Impl() { deadlines_->stop(); }
 
   // SessionHost
   const Limits& limits() const override { return options.limits; }
@@ -38,6 +42,7 @@ struct Server::Impl final : SessionHost {
   const KeyStore& keys() const override { return keys_; }
   Admission& admission() override { return admission_; }
   BufferBudget& budget() override { return budget_; }
+  Deadlines& deadlines() override { return *deadlines_; }
   Requests& requests() override { return requests_; }
   SessionCounters& counters() override { return session_counters; }
   const EventLog* event_log() const override { return ledger.log(); }
@@ -64,6 +69,7 @@ struct Server::Impl final : SessionHost {
   std::atomic<bool> draining_{false};
   bool stopped = false;
 
+  std::optional<Deadlines> deadlines_;  // made once io is; destroyed after io and every session
   asio::io_context io;  // destroyed after the requests' query threads and every session
   Requests requests_;
   tcp::acceptor acceptor;
@@ -263,6 +269,7 @@ void Server::shutdown(std::uint32_t drain_timeout_ms) {
   s.io.stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
+  s.deadlines_->stop();
 }
 
 Server::Stats Server::stats() const {
@@ -282,6 +289,7 @@ Server::Stats Server::stats() const {
   out.evicted = s.evicted.load();
   out.cut = s.cut.load();
   out.buffers_shared_bytes = s.budget_.used();
+  out.deadline_checks = s.deadlines_->checks();
   return out;
 }
 

@@ -77,6 +77,7 @@ class Server {
     std::uint64_t evicted = 0;  // unauthenticated connections pushed out by newer ones
     std::uint64_t cut = 0;      // connections closed for holding the most at the buffer bound
     std::uint64_t buffers_shared_bytes = 0;  // held beyond the connections' reserves, now
+    std::uint64_t deadline_checks = 0;       // times a connection was woken to look at its deadlines
   };
   Stats stats() const;
 

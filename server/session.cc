@@ -21,12 +21,15 @@ std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds
 }  // namespace
 
 Session::Session(SessionHost& host, Socket socket, Admission::Key key, std::string peer)
-    : host_(host), limits_(host.limits()), key_(key), socket_(std::move(socket)), timer_(socket_.get_executor()),
+    : host_(host), limits_(host.limits()), key_(key), socket_(std::move(socket)),
+      deadlines_(host.deadlines()),
       decoder_(std::min(limits_.handshake_frame_bytes_max, limits_.frame_bytes_max), kHandshakeReadBytes),
       peer_(std::move(peer)), account_(host.budget(), limits_.connection_reserved_bytes) {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
+
+Session::~Session() { deadlines_.clear(deadline_slot_); }
 
 void Session::start() {
   accepted_at_ = last_activity_ = Clock::now();
@@ -35,7 +38,7 @@ void Session::start() {
     return close_now();
   }
   send(proto::encode_challenge(nonce_));
-  arm_timer();
+  schedule_check();
   do_read();
 }
 
@@ -59,7 +62,8 @@ void Session::close_now() {
   error_code ec;
   socket_.shutdown(Socket::shutdown_both, ec);
   socket_.close(ec);
-  timer_.cancel();
+  deadlines_.clear(deadline_slot_);
+  check_at_ = Clock::time_point::max();
   if (!writing_) release_answers();
   host_.closed(key_);
 }
@@ -129,7 +133,10 @@ void Session::on_read(const error_code& ec, std::size_t n) {
     if (closed_ || closing_) return;
   }
   frame_pending_ = decoder_.mid_frame();
-  if (frame_pending_ && (!was_mid || completed)) frame_started_ = Clock::now();
+  if (frame_pending_ && (!was_mid || completed)) {
+    frame_started_ = Clock::now();
+    schedule_check();
+  }
   do_read();
 }
 
@@ -199,7 +206,7 @@ void Session::stream_events(std::uint64_t id, Seq from_seq) {
 }
 
 // Sends the subscription's next batch unless the client has half its write queue unread (on_write
-// resumes) or the server-wide bound has no room (the timer tries again); once caught up, waits to
+// resumes) or the server-wide bound has no room (the deadline check tries again); once caught up, waits to
 // be woken after the next durable batch.
 void Session::pump() {
   if (closed_ || !subscribed_ || host_.draining()) return;
@@ -230,10 +237,10 @@ void Session::pump() {
   }
   if (!account_held(batch.value().frame.size())) {
     // No room under the server-wide bound: the batch waits (never dropped: a subscription has
-    // no gaps), and the timer tries again once answers have gone out or others have closed.
+    // no gaps), and the deadline check tries again once answers have gone out or others have closed.
     sub_paused_ = true;
     sub_room_wait_ = true;
-    return;
+    return schedule_check();
   }
   sub_->sent(batch.value());
   send(std::move(batch.value().frame));
@@ -250,6 +257,7 @@ void Session::refuse(std::uint64_t id, Reason reason, const std::string& message
     closing_ = true;
     reading_ = false;
     finish_if_done();
+    schedule_check();
   }
 }
 
@@ -296,6 +304,7 @@ void Session::do_write() {
   if (writing_ || out_.empty() || closed_) return;
   writing_ = true;
   write_started_ = Clock::now();
+  schedule_check();
   gather_.clear();
   const std::size_t n = std::min<std::size_t>(out_.size(), 64);
   for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(out_[i]));
@@ -333,49 +342,74 @@ void Session::finish_if_done() {
 
 // ---- deadlines ----
 
-void Session::arm_timer() {
-  std::uint32_t tick = std::min({limits_.handshake_timeout_ms, limits_.read_timeout_ms, limits_.idle_timeout_ms}) / 4;
-  tick = std::clamp<std::uint32_t>(tick, 5, 500);
-  timer_.expires_after(ms(tick));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_timer();
-  });
+// The next moment a deadline could have passed, from the state as it is; max: none. A deadline
+// that has passed while it does not apply (idle with a request in flight) is looked at again a
+// quarter of the shortest timeout later, and so is a subscription batch waiting for buffer room.
+Session::Clock::time_point Session::next_check() const {
+  if (closed_) return Clock::time_point::max();
+  const std::uint32_t tick_ms = std::clamp<std::uint32_t>(
+      std::min({limits_.handshake_timeout_ms, limits_.read_timeout_ms, limits_.idle_timeout_ms}) / 4, 5, 500);
+  auto at = Clock::time_point::max();
+  if (closing_) at = closing_at_ + kClosingGrace;
+  if (writing_) at = std::min(at, write_started_ + ms(limits_.idle_timeout_ms));
+  if (closing_) return at;
+  if (sub_room_wait_ && !writing_) at = std::min(at, Clock::now() + ms(tick_ms));
+  if (!actor_) at = std::min(at, accepted_at_ + ms(limits_.handshake_timeout_ms));
+  if (frame_pending_ && reading_) at = std::min(at, frame_started_ + ms(limits_.read_timeout_ms));
+  if (actor_ && !subscribed_) {
+    at = std::min(at, std::max(last_activity_ + ms(limits_.idle_timeout_ms), Clock::now() + ms(tick_ms)));
+  }
+  return at;
 }
 
-void Session::on_timer() {
+// Moves this session's entry earlier when the state now needs an earlier look; a later deadline
+// waits for the entry already there (which then looks again).
+void Session::schedule_check() {
+  const Clock::time_point at = next_check();
+  if (at >= check_at_) return;
+  check_at_ = at;
+  deadlines_.set(deadline_slot_, weak_from_this(), at);
+}
+
+void Session::check_deadlines() {
   if (closed_) return;
-  const auto now = Clock::now();
-  // A refused connection gets a moment to read its Error; one that does not read is cut off.
-  if (closing_ && now - closing_at_ >= kClosingGrace) return close_now();
-  // A write that makes no progress for the idle deadline: the client has stopped reading.
-  if (writing_ && now - write_started_ >= ms(limits_.idle_timeout_ms)) {
-    host_.log().warn("{}: no answer bytes taken for {} ms; closing", who(), limits_.idle_timeout_ms);
-    return close_now();
-  }
-  if (closing_) return arm_timer();
-  if (sub_room_wait_ && !writing_) {  // a subscription batch waiting for room under the bound
+  check_at_ = Clock::time_point::max();  // this entry has left the queue
+  if (close_if_past(Clock::now())) return;
+  if (sub_room_wait_ && !writing_ && !closing_) {  // a subscription batch waiting for room
     sub_paused_ = false;
     sub_room_wait_ = false;
     pump();
   }
+  schedule_check();
+}
+
+// Closes (or refuses, then closes) what is past its deadline; true when the session was closed.
+bool Session::close_if_past(Clock::time_point now) {
+  // A refused connection gets a moment to read its Error; one that does not read is cut off.
+  if (closing_ && now - closing_at_ >= kClosingGrace) {
+    close_now();
+    return true;
+  }
+  // A write that makes no progress for the idle deadline: the client has stopped reading.
+  if (writing_ && now - write_started_ >= ms(limits_.idle_timeout_ms)) {
+    host_.log().warn("{}: no answer bytes taken for {} ms; closing", who(), limits_.idle_timeout_ms);
+    close_now();
+    return true;
+  }
+  if (closing_) return false;
   if (!actor_ && now - accepted_at_ >= ms(limits_.handshake_timeout_ms)) {
     host_.log().warn("{}: no handshake within {} ms; closing", peer_, limits_.handshake_timeout_ms);
     refuse(0, Reason::kTimeout, "handshake deadline passed", true);
-    return arm_timer();
-  }
-  if (frame_pending_ && reading_ && now - frame_started_ >= ms(limits_.read_timeout_ms)) {
+  } else if (frame_pending_ && reading_ && now - frame_started_ >= ms(limits_.read_timeout_ms)) {
     host_.log().warn("{}: frame unfinished after {} ms; closing", who(), limits_.read_timeout_ms);
     frame_pending_ = false;
     refuse(0, Reason::kTimeout, "frame not completed before the read deadline", true);
-    return arm_timer();
-  }
-  if (actor_ && !subscribed_ && in_flight_ == 0 && out_.empty() && !frame_pending_ &&
-      now - last_activity_ >= ms(limits_.idle_timeout_ms)) {
+  } else if (actor_ && !subscribed_ && in_flight_ == 0 && out_.empty() && !frame_pending_ &&
+             now - last_activity_ >= ms(limits_.idle_timeout_ms)) {
     host_.log().info("{}: idle for {} ms; closing", who(), limits_.idle_timeout_ms);
     refuse(0, Reason::kTimeout, "idle deadline passed", true);
-    return arm_timer();
   }
-  arm_timer();
+  return closed_;
 }
 
 }  // namespace refah::server

@@ -1,7 +1,7 @@
 // One TCP connection: it only moves bytes. It reads into a FrameDecoder, verifies each frame, runs
 // the handshake, hands requests to server/requests.h through its ReplyPort side, keeps a bounded
 // queue of answer frames with one write in flight, paces a subscription by what the client reads,
-// checks its deadlines on a timer, drains and closes. Every handler runs on the socket's strand.
+// checks its deadlines when server/deadlines.h says they are due, drains and closes. Every handler runs on the socket's strand.
 // Included by server.cc and session.cc only (it brings in Asio).
 #pragma once
 
@@ -21,6 +21,7 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/buffer_budget.h"
+#include "server/deadlines.h"
 #include "server/frame.h"
 #include "server/limits.h"
 #include "server/reply_port.h"
@@ -52,6 +53,7 @@ class SessionHost {
   virtual const KeyStore& keys() const = 0;
   virtual Admission& admission() = 0;
   virtual BufferBudget& budget() = 0;
+  virtual Deadlines& deadlines() = 0;
   virtual Requests& requests() = 0;
   virtual SessionCounters& counters() = 0;
   virtual const EventLog* event_log() const = 0;  // nullptr once the ledger is closed
@@ -74,6 +76,7 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   static constexpr std::size_t kHandshakeReadBytes = 1024;
 
   Session(SessionHost& host, Socket socket, Admission::Key key, std::string peer);
+  ~Session() override;
 
   Admission::Key key() const { return key_; }
   std::size_t held_bytes() const { return account_.held(); }
@@ -82,11 +85,13 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   bool subscriber() const { return subscriber_.load(std::memory_order_relaxed); }
   Socket::executor_type executor() { return socket_.get_executor(); }
 
-  void start();  // sends the challenge, starts reading and the deadline timer
+  void start();  // sends the challenge, starts reading and puts the first deadline in the queue
   // Stops reading (graceful shutdown): requests already read are answered, then the session closes.
   void drain();
   void wake();  // the log has moved past a caught-up subscription
   void close_now();
+  // Closes what is past its deadline; then asks to be looked at again at the next one.
+  void check_deadlines();
 
   // ReplyPort
   const Actor& actor() const override { return *actor_; }
@@ -114,14 +119,17 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   void do_write();
   void on_write(const boost::system::error_code& ec, std::size_t frames);
   void finish_if_done();
-  void arm_timer();
-  void on_timer();
+  Clock::time_point next_check() const;
+  void schedule_check();
+  bool close_if_past(Clock::time_point now);
 
   SessionHost& host_;
   const Limits& limits_;
   const Admission::Key key_;
   Socket socket_;
-  boost::asio::steady_timer timer_;
+  Deadlines& deadlines_;
+  Deadlines::Slot deadline_slot_;  // this session's entry in deadlines_
+  Clock::time_point check_at_ = Clock::time_point::max();  // when that entry is due; max: none
   FrameDecoder decoder_;
   std::array<std::uint8_t, proto::kNonceBytes> nonce_{};
   std::optional<Actor> actor_;

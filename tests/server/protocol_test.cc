@@ -252,6 +252,35 @@ TEST_CASE("A frame trickled in is closed at the read deadline counted from its f
   CHECK(closed_within(*slow, 2'000));
 }
 
+TEST_CASE("Each stalled connection is woken once, at its read deadline, not on a fixed tick", "[server]") {
+  server::Limits limits;
+  limits.read_timeout_ms = 400;  // the old tick was a quarter of the shortest timeout: 100 ms
+  limits.handshake_timeout_ms = 2'000;
+  ServerFixture f(limits);
+  f.standard_programme();
+  constexpr int kStallers = 100;
+  std::vector<std::unique_ptr<proto::Client>> conns;
+  for (int i = 0; i < kStallers; ++i) conns.push_back(f.connect(kAdminClient));
+  const Bytes frame = proto::encode_get_balance(9, 100);
+  const std::uint64_t checks_before = f.server().stats().deadline_checks;
+  const auto start = SteadyClock::now();
+  for (auto& c : conns) REQUIRE(c->send(std::span(frame.data(), frame.size() / 2)).is_ok());
+  double first_closed_ms = -1;
+  while (f.server().stats().connections_open > 0 && ms_since(start) < 5'000) {
+    if (first_closed_ms < 0 && f.server().stats().connections_open < kStallers) first_closed_ms = ms_since(start);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const std::uint64_t checks = f.server().stats().deadline_checks - checks_before;
+  CHECK(f.server().stats().connections_open == 0);
+  CHECK(first_closed_ms >= 350);
+  for (auto& c : conns) require_error(next_answer(*c, 1'000), Reason::kTimeout, 0);
+  // One check each at the deadline (a few more for a session woken as its frame was still arriving).
+  // Ticking every 100 ms would take four or five each.
+  INFO(checks << " deadline checks for " << kStallers << " stalled connections");
+  CHECK(checks >= kStallers);
+  CHECK(checks <= kStallers + kStallers / 5);
+}
+
 TEST_CASE("Pipelined Submits and GetBalances are each answered once under their own id", "[server]") {
   ServerFixture f;
   f.standard_programme();
