@@ -21,11 +21,16 @@ Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
       ahead = seq;
       return true;
     }
-    auto decoded = decode_snapshot(value);
-    // The snapshot must describe this log (its head hash is the stored hash of event seq) before
-    // the sink may take its part; a sink only takes a part whole, or nothing.
-    if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) ||
-        (options.sink != nullptr && !options.sink->load(decoded.value().sink_bytes))) {
+    // The sink reads its part aside while the state is parsed. The snapshot must describe this log
+    // (its head hash is the stored hash of event seq) before the sink may take that part; a sink
+    // only takes a part whole, or nothing.
+    std::function<bool()> adopt;
+    auto decoded = options.sink == nullptr
+                       ? decode_snapshot(value)
+                       : decode_snapshot(value, [&](std::span<const std::uint8_t> part) {
+                           adopt = options.sink->stage_load(part);
+                         });
+    if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) || (adopt && !adopt())) {
       ++stats.snapshots_ignored;
       return false;
     }

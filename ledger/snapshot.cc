@@ -89,15 +89,22 @@ Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
 
 bool snapshot_digest_matches(const SnapshotFrame& frame) { return sha256(frame.covered) == frame.digest; }
 
-Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
+Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) { return decode_snapshot(bytes, {}); }
+
+Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes,
+                                        const std::function<void(std::span<const std::uint8_t>)>& alongside) {
   auto read = read_snapshot_frame(bytes);
   if (!read.is_ok())
     return read.status().code() == Status::Code::kCorruption ? Status::corruption("snapshot: " + read.status().message())
                                                              : read.status();
   const SnapshotFrame& frame = read.value();
-  // The digest is checked on a second thread while the state is parsed.
+  // The digest is checked on a second thread while the state is parsed (and the sink's part read
+  // aside on a third, when asked).
   auto digest_ok = std::async(std::launch::async, [&frame] { return snapshot_digest_matches(frame); });
+  std::future<void> aside;
+  if (alongside) aside = std::async(std::launch::async, [&alongside, &frame] { alongside(frame.sink); });
   auto state = State::parse(frame.state);
+  if (aside.valid()) aside.get();
   if (!digest_ok.get()) return Status::corruption("snapshot: digest does not match");
   if (!state.is_ok()) return state.status();
   if (state.value()->head_seq() != frame.seq || state.value()->head_hash() != frame.head_hash)

@@ -11,6 +11,7 @@
 // (the state is rebuilt from the log), never misread. Do not change the meaning of format 1.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -59,6 +60,10 @@ struct DecodedSnapshot {
 // state's grammar. Touches no sink: callers check the snapshot against the log first
 // (snapshot_matches_log), and only then hand a sink its part.
 [[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes);
+// The same, and runs `alongside` with the sink's part on a thread of its own while the state is
+// parsed (and waits for it): a sink reads its part aside meanwhile (CommitSink::stage_load).
+[[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes,
+                                                      const std::function<void(std::span<const std::uint8_t>)>& alongside);
 
 class EventLog;
 // True if the snapshot's head hash is the stored hash of its event in this log.

@@ -121,25 +121,27 @@ std::function<void(std::string& out)> Projections::snapshot_copy() const {
   };
 }
 
-bool Projections::load(std::span<const std::uint8_t> bytes) {
-  std::unique_lock lk(mu_);
+bool Projections::load(std::span<const std::uint8_t> bytes) { return stage_load(bytes)(); }
+
+// Reads the snapshot's part into a Copy, without the lock; the returned function moves it in.
+std::function<bool()> Projections::stage_load(std::span<const std::uint8_t> bytes) {
+  auto read = std::make_shared<Copy>();
   CanonReader r(bytes);
   char magic[kMagicBytes];
-  if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return false;
-  Balances balances;
-  VenueUsage usage;
-  Coverage coverage;
-  Seq seq = 0;
-  TimeUs head_time = 0;
-  r.num(seq);
-  r.num(head_time);
-  if (!balances.read(r) || !usage.read(r) || !coverage.read(r) || !r.at_end()) return false;
-  seq_ = seq;
-  head_time_us_ = head_time;
-  balances_ = std::move(balances);
-  usage_ = std::move(usage);
-  coverage_ = std::move(coverage);
-  return true;
+  if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return [] { return false; };
+  r.num(read->seq);
+  r.num(read->head_time_us);
+  if (!read->balances.read(r) || !read->usage.read(r) || !read->coverage.read(r) || !r.at_end())
+    return [] { return false; };
+  return [this, read] {
+    std::unique_lock lk(mu_);
+    seq_ = read->seq;
+    head_time_us_ = read->head_time_us;
+    balances_ = std::move(read->balances);
+    usage_ = std::move(read->usage);
+    coverage_ = std::move(read->coverage);
+    return true;
+  };
 }
 
 }  // namespace refah::proj
