@@ -282,6 +282,7 @@ Server::Stats Server::stats() const {
   out.evicted = s.evicted.load();
   out.cut = s.cut.load();
   out.buffers_shared_bytes = s.budget_.used();
+  out.outcomes = s.requests_.outcomes();
   return out;
 }
 
