@@ -25,7 +25,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/refah.sysusers DESTINATION lib/sys
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/refah.tmpfiles DESTINATION lib/tmpfiles.d RENAME refah.conf)
 
 # The .deb: Debian 12's runtime packages of the libraries refahd and the tools link
-# (tests/package/check_package.sh checks that every library they load comes from one of them).
+# (tests/package/check_package.sh checks that every library they link comes from one of them).
+# RocksDB is linked statically (Debian's CMake config names librocksdb.a), so its compression
+# libraries are named instead of librocksdb7.8; adduser for postinst where systemd-sysusers is missing.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME refah)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -37,7 +39,7 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, librocksdb7.8, libssl3, libspdlog1.10, libfmt9, libsystemd0, adduser")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libssl3, libspdlog1.10, libfmt9, libtomlplusplus3, libsystemd0, libsnappy1v5, liblz4-1, libzstd1, zlib1g, libbz2-1.0, adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/conffiles ${PROJECT_SOURCE_DIR}/packaging/postinst)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

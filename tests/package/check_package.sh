@@ -12,7 +12,7 @@ set -euo pipefail
 build="$(cd "${1:?usage: check_package.sh BUILD_DIR}" && pwd)"
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
-for tool in cpack dpkg-deb dpkg-query ldd; do
+for tool in cpack dpkg-deb dpkg readelf ldd; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/dev.sh test installs what this test needs)"
 done
 prefix="$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")"
@@ -47,23 +47,28 @@ grep -qx /etc/refah/refahd.toml "$tmp/control/conffiles" || fail "/etc/refah/ref
 grep -q "^ExecStart=$prefix/bin/refahd --config /etc/refah/refahd.toml$" "$root$prefix/lib/systemd/system/refahd.service" ||
   fail "the unit's ExecStart does not name $prefix/bin/refahd"
 
-# Every library the executables load comes from a package in Depends (dpkg -S on the file, with
-# and without /usr: Debian 12 merges /lib into /usr/lib, and dpkg knows one of the two paths).
+# Every library the executables link (their NEEDED entries; what those load in turn their own
+# packages' Depends bring) comes from a package in Depends (dpkg -S on the file, with and without
+# /usr: Debian 12 merges /lib into /usr/lib, and dpkg knows one of the two paths).
 depends=" $(dpkg-deb -f "$deb" Depends | sed 's/([^)]*)//g; s/[,|]/ /g') "
 owner() {
   local path="$1" p
   for p in "$path" "$(readlink -f "$path")" "${path#/usr}" "/usr$path"; do
-    dpkg -S "$p" 2>/dev/null | head -1 | cut -d: -f1 && return 0
+    pkg="$(dpkg -S "$p" 2>/dev/null | head -1 | cut -d: -f1)" || true
+    [ -n "$pkg" ] && { echo "$pkg"; return 0; }
   done
   return 1
 }
 for exe in refahd refahctl refah-audit refah-load; do
-  for lib in $(ldd "$root$prefix/bin/$exe" | awk '/=> \// {print $3} /^\t\// {print $1}'); do
-    pkg="$(owner "$lib")" || fail "$exe loads $lib, which no Debian package owns"
-    [[ "$depends" == *" $pkg "* ]] || fail "$exe loads $lib from $pkg, which Depends does not name"
+  bin="$root$prefix/bin/$exe"
+  for soname in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    lib="$(ldd "$bin" | awk -v n="$soname" '$1 == n && $3 ~ /^\// {print $3}')"
+    [ -n "$lib" ] || fail "$exe needs $soname, which is not installed here"
+    pkg="$(owner "$lib")" || fail "$exe links $lib, which no Debian package owns"
+    [[ "$depends" == *" $pkg "* ]] || fail "$exe links $lib from $pkg, which Depends does not name"
   done
 done
-echo "every library the executables load is from a package in Depends"
+echo "every library the executables link is from a package in Depends"
 
 # refahd from the package: its demo reads the packaged census, and SIGTERM stops it with status 0.
 "$root$prefix/bin/refahd" --demo --data "$tmp/demo" --listen 127.0.0.1:0 --status-every 0 --demo-venues 0 \
