@@ -5,7 +5,8 @@
 #   - the census, the default config (a conffile), the unit, sysusers and tmpfiles entries are in place,
 #   - every shared library the executables load belongs to a Debian package that Depends names,
 #   - refahd from the package runs its demo on the packaged census and stops cleanly on SIGTERM,
-#   - systemd-analyze verify accepts the unit (its ExecStart pointed at the unpacked refahd).
+#   - systemd-analyze verify accepts the unit (its ExecStart pointed at the unpacked refahd),
+#   - systemd-sysusers and systemd-tmpfiles, run on the unpacked root, make the user and directories.
 # Skips (exit 77) with a message when a tool it needs is missing; scripts/dev.sh installs them.
 #   check_package.sh BUILD_DIR
 set -euo pipefail
@@ -51,22 +52,28 @@ grep -q "^ExecStart=$prefix/bin/refahd --config /etc/refah/refahd.toml$" "$root$
 # packages' Depends bring) comes from a package in Depends (dpkg -S on the file, with and without
 # /usr: Debian 12 merges /lib into /usr/lib, and dpkg knows one of the two paths).
 depends=" $(dpkg-deb -f "$deb" Depends | sed 's/([^)]*)//g; s/[,|]/ /g') "
-owner() {
-  local path="$1" p
-  for p in "$path" "$(readlink -f "$path")" "${path#/usr}" "/usr$path"; do
-    pkg="$(dpkg -S "$p" 2>/dev/null | head -1 | cut -d: -f1)" || true
-    [ -n "$pkg" ] && { echo "$pkg"; return 0; }
-  done
-  return 1
-}
+declare -A linked=()  # library path -> the executables linking it
 for exe in refahd refahctl refah-audit refah-load; do
   bin="$root$prefix/bin/$exe"
+  loaded="$(ldd "$bin")"
   for soname in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    lib="$(ldd "$bin" | awk -v n="$soname" '$1 == n && $3 ~ /^\// {print $3}')"
+    lib="$(awk -v n="$soname" '$1 == n && $3 ~ /^\// {print $3}' <<<"$loaded")"
     [ -n "$lib" ] || fail "$exe needs $soname, which is not installed here"
-    pkg="$(owner "$lib")" || fail "$exe links $lib, which no Debian package owns"
-    [[ "$depends" == *" $pkg "* ]] || fail "$exe links $lib from $pkg, which Depends does not name"
+    linked[$lib]+="$exe "
   done
+done
+# One dpkg -S for every spelling of every path ("package:arch: path" for those it knows).
+candidates=()
+for lib in "${!linked[@]}"; do candidates+=("$lib" "$(readlink -f "$lib")" "${lib#/usr}" "/usr$lib"); done
+owners="$(dpkg -S "${candidates[@]}" 2>/dev/null || true)"
+for lib in "${!linked[@]}"; do
+  pkg=""
+  for p in "$lib" "$(readlink -f "$lib")" "${lib#/usr}" "/usr$lib"; do
+    pkg="$(awk -v p="$p" -F': ' '$2 == p {sub(/:.*/, "", $1); print $1; exit}' <<<"$owners")"
+    [ -n "$pkg" ] && break
+  done
+  [ -n "$pkg" ] || fail "${linked[$lib]}link $lib, which no Debian package owns"
+  [[ "$depends" == *" $pkg "* ]] || fail "${linked[$lib]}link $lib from $pkg, which Depends does not name"
 done
 echo "every library the executables link is from a package in Depends"
 
@@ -83,7 +90,9 @@ demo_pid=""
 echo "the packaged refahd ran its demo on the packaged census and stopped on SIGTERM"
 
 # The unit, as systemd reads it.
-command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (package: systemd); the rest passed"
+for tool in systemd-analyze systemd-sysusers systemd-tmpfiles; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (package: systemd); the checks above passed"
+done
 mkdir -p "$tmp/units"
 sed "s|^ExecStart=$prefix/bin/refahd|ExecStart=$root$prefix/bin/refahd|" "$root$prefix/lib/systemd/system/refahd.service" \
   >"$tmp/units/refahd.service"
@@ -96,4 +105,14 @@ if grep -q "refahd.service" <<<"$out"; then
   fail "systemd-analyze verify warned about the unit"
 fi
 echo "systemd-analyze verify accepts refahd.service"
+
+# The sysusers and tmpfiles entries, applied to the unpacked root as postinst applies them.
+systemd-sysusers --root="$root" "$root$prefix/lib/sysusers.d/refah.conf" >/dev/null 2>&1 || fail "systemd-sysusers"
+grep -q '^refah:x:[0-9]*:[0-9]*:[^:]*:/var/lib/refah:/usr/sbin/nologin$' "$root/etc/passwd" ||
+  fail "systemd-sysusers made no refah user with home /var/lib/refah"
+uid="$(awk -F: '$1 == "refah" {print $3}' "$root/etc/passwd")"
+systemd-tmpfiles --root="$root" --create "$root$prefix/lib/tmpfiles.d/refah.conf" || fail "systemd-tmpfiles"
+[ "$(stat -c '%a %u' "$root/var/lib/refah")" = "750 $uid" ] || fail "/var/lib/refah is not 0750 refah's"
+[ "$(stat -c '%a %u' "$root/etc/refah")" = "750 0" ] || fail "/etc/refah is not 0750 root's"
+echo "systemd-sysusers and systemd-tmpfiles make the refah user, /var/lib/refah and /etc/refah"
 echo "package: all checks passed"
