@@ -1,6 +1,7 @@
 // The census reader: see counties.h.
 #include "programme/counties.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -43,6 +44,15 @@ Result<std::vector<CountyRow>> read_counties_csv(const std::string& path) {
   }
   if (rows.empty()) return Status::invalid_argument(path + ": no counties");
   return rows;
+}
+
+std::string default_counties_csv(const std::string& source_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return source_path;
+  const fs::path installed = exe.parent_path().parent_path() / "share" / "refah" / fs::path(source_path).filename();
+  return fs::exists(installed, ec) ? installed.string() : source_path;
 }
 
 }  // namespace refah::load

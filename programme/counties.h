@@ -23,4 +23,9 @@ struct CountyRow {
 // Every county must be one of ledger/province.h.
 [[nodiscard]] Result<std::vector<CountyRow>> read_counties_csv(const std::string& path);
 
+// The census CSV an executable reads by default: the installed copy beside it,
+// <bin>/../share/refah/<file name> (cmake --install, the .deb), when that exists; else
+// `source_path`, the repository's copy that a build tree's executables name at compile time.
+std::string default_counties_csv(const std::string& source_path);
+
 }  // namespace refah::load

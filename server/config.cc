@@ -103,12 +103,12 @@ Result<Config> load_config(const std::string& path, Config c) {
   std::string e;
   const std::string unknown = unknown_key(t, {"data_dir", "listen", "keys_file", "io_threads", "log_level",
                                               "snapshot_every_events", "status_every_s", "checkpoint_key_file",
-                                              "checkpoint_every_s", "limits"});
+                                              "checkpoint_every_s", "limits", "log_format"});
   if (!unknown.empty()) return Status::invalid_argument(path + ": unknown key " + unknown);
   std::string listen;
   bool ok = take_string(t, "data_dir", c.data_dir, e) && take_string(t, "listen", listen, e) &&
             take_string(t, "keys_file", c.keys_file, e) && take(t, "io_threads", c.io_threads, 1, 64, e) &&
-            take_string(t, "log_level", c.log_level, e) &&
+            take_string(t, "log_level", c.log_level, e) && take_string(t, "log_format", c.log_format, e) &&
             take(t, "snapshot_every_events", c.snapshot_every_events, 0, std::int64_t{1} << 40, e) &&
             take(t, "status_every_s", c.status_every_s, 0, 86'400, e) &&
             take_string(t, "checkpoint_key_file", c.checkpoint_key_file, e) &&

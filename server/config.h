@@ -7,6 +7,7 @@
 //   keys_file = "keys.toml"         # clients and secrets (server/auth.h), relative to the config
 //   io_threads = 1
 //   log_level = "info"              # trace | debug | info | warn | error
+//   log_format = "text"             # text | json (one object a line, UTC times)
 //   snapshot_every_events = 500000
 //   status_every_s = 10             # a one-line summary at info; 0: none
 //   checkpoint_key_file = "checkpoint-key.pem"  # Ed25519 private key (PEM); relative to the config
@@ -32,6 +33,7 @@ struct Config {
   std::string keys_file;
   int io_threads = 1;
   std::string log_level = "info";
+  std::string log_format = "text";  // server/log_format.h
   Seq snapshot_every_events = limits::snapshot_every_events;
   std::uint32_t status_every_s = 10;
   std::string checkpoint_key_file;  // empty: no signed checkpoints (refahd --demo makes a key)

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "ledger/clock.h"
 #include "server/client.h"
@@ -24,6 +25,9 @@ Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions
   load::Programme p = load::build_programme(counties.value(), spec);
   // A rule set may not take effect in the past: give registration a second.
   p.rules.effective_from_us = spec.start_us + 1'000'000;
+  // Cards valid for the longest the rules allow (ten years), so that an accelerated demo runs for
+  // days of real time before they expire.
+  for (auto& c : p.cards) c.valid_until_us = spec.start_us + limits::card_validity_us_max - 86'400'000'000LL;
   if (o.bench) {
     for (auto& c : p.cards) c.initial_credit_rials = 1'000'000'000;
     p.rules.visits_per_card_per_day = limits::visits_per_day_max;
@@ -59,14 +63,36 @@ Status ensure_demo_keys(const std::string& path, const load::Programme& p) {
   return Status::ok();
 }
 
-DemoVenues::DemoVenues(const load::Programme& p, const KeyStore& keys, const DemoOptions& o,
+namespace {
+
+constexpr TimeUs kDemoMonthUs = 30LL * 86'400 * 1'000'000;
+
+// An authenticated connection as `key`'s client, or nullptr.
+std::unique_ptr<proto::Client> connect_as(const std::string& host, std::uint16_t port, const ClientKey& key) {
+  auto c = proto::Client::connect(host, port, 2'000);
+  if (!c.is_ok() || !c.value()->authenticate(key.actor.id, key.secret).is_ok()) return nullptr;
+  return std::move(c).value();
+}
+
+// Submits the commands in one request; their outcomes, or nullopt when the connection failed.
+std::optional<std::vector<Outcome>> submit(proto::Client& client, const std::vector<Command>& commands) {
+  const std::uint64_t id = client.next_id();
+  auto answer = client.call(proto::encode_submit(id, commands), id, 10'000);
+  if (!answer.is_ok() || answer.value()->body_type() != wire::Body::SubmitResult) return std::nullopt;
+  return proto::outcomes_of(*answer.value()->body_as_SubmitResult());
+}
+
+}  // namespace
+
+DemoVenues::DemoVenues(const load::Programme& p, const KeyStore& keys, const DemoOptions& o, Clock& clock,
                        std::shared_ptr<spdlog::logger> log)
-    : programme_(p), keys_(keys), options_(o), log_(std::move(log)) {}
+    : programme_(p), keys_(keys), options_(o), clock_(clock), log_(std::move(log)) {}
 
 DemoVenues::~DemoVenues() { stop(); }
 
 void DemoVenues::start(const std::string& host, std::uint16_t port) {
   for (int i = 0; i < options_.venue_clients; ++i) threads_.emplace_back([this, i, host, port] { run(i, host, port); });
+  if (options_.venue_clients > 0) threads_.emplace_back([this, host, port] { run_office(host, port); });
 }
 
 void DemoVenues::stop() {
@@ -75,52 +101,93 @@ void DemoVenues::stop() {
   threads_.clear();
 }
 
-// One simulated venue system: picks a venue, then posts one visit at a time for random cards of
-// the venue's neighbourhood at its share of the rate.
+// Sleeps in steps of at most 50 ms, returning early when the demo stops.
+void DemoVenues::sleep_for(std::chrono::microseconds d) const {
+  for (auto slept = std::chrono::microseconds(0); slept < d && !stop_; slept += std::chrono::milliseconds(50)) {
+    std::this_thread::sleep_for(std::min<std::chrono::microseconds>(d - slept, std::chrono::milliseconds(50)));
+  }
+}
+
+// One simulated venue system: every `venue_clients`-th venue (of those whose neighbourhood has
+// cards) is its own, and it posts one visit at a time, at a random one of them for a random card
+// of that venue's neighbourhood, at its share of the rate.
 void DemoVenues::run(int index, std::string host, std::uint16_t port) {
-  SystemClock clock;
-  load::Rng rng(options_.seed * 1000 + static_cast<std::uint64_t>(index) + static_cast<std::uint64_t>(clock.now_us()));
+  load::Rng rng(options_.seed * 1000 + static_cast<std::uint64_t>(index) + static_cast<std::uint64_t>(clock_.now_us()));
   std::map<NeighbourhoodId, std::vector<CardId>> cards_of;
   for (const auto& c : programme_.cards) cards_of[c.neighbourhood].push_back(c.card);
-  std::vector<const RegisterVenue*> venues;
+  struct Venue {
+    const RegisterVenue* venue;
+    const ClientKey* key;
+    std::unique_ptr<proto::Client> client;
+  };
+  std::vector<Venue> mine;
+  std::size_t k = 0;
   for (const auto& v : programme_.venues) {
-    if (cards_of.contains(v.neighbourhood)) venues.push_back(&v);
+    if (!cards_of.contains(v.neighbourhood)) continue;
+    const ClientKey* key = keys_.find(load::venue_actor(v.id).id);
+    if (key != nullptr && k++ % static_cast<std::size_t>(options_.venue_clients) == static_cast<std::size_t>(index))
+      mine.push_back(Venue{&v, key, nullptr});
   }
-  if (venues.empty()) return;
-  const RegisterVenue& venue = *venues[static_cast<std::size_t>(index) * 7919 % venues.size()];
-  const ClientKey* key = keys_.find(load::venue_actor(venue.id).id);
-  if (key == nullptr) return;
+  if (mine.empty()) return;
+  log_->debug("demo venue system {}: {} venues", index, mine.size());
   const auto pause = std::chrono::microseconds(
       static_cast<std::int64_t>(1e6 * options_.venue_clients / std::max(options_.visits_per_second, 0.01)));
-  std::unique_ptr<proto::Client> client;
   std::uint64_t txn = 0;
   while (!stop_) {
-    if (!client) {
-      auto c = proto::Client::connect(host, port, 2'000);
-      if (c.is_ok() && c.value()->authenticate(key->actor.id, key->secret).is_ok()) {
-        client = std::move(c).value();
-        log_->info("demo venue {} ({}) connected", venue.id, venue.name);
-      } else {
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        continue;
-      }
-    }
-    const auto& cards = cards_of[venue.neighbourhood];
-    Command cmd{key->actor, rng.bytes16(),
-                RecordVisit{cards[rng.below(cards.size())], venue.id, ++txn, load::list_price(venue.category, rng),
-                            clock.now_us()}};
-    const std::uint64_t id = client->next_id();
-    auto answer = client->call(proto::encode_submit(id, std::span(&cmd, 1)), id, 10'000);
-    if (!answer.is_ok() || answer.value()->body_type() != wire::Body::SubmitResult) {
-      client.reset();
+    Venue& v = mine[rng.below(mine.size())];
+    if (!v.client && !(v.client = connect_as(host, port, *v.key))) {
+      sleep_for(std::chrono::seconds(1));
       continue;
     }
-    const auto outcomes = proto::outcomes_of(*answer.value()->body_as_SubmitResult());
-    if (!outcomes.empty() && outcomes[0].accepted()) ++accepted_; else ++rejected_;
-    for (auto slept = std::chrono::microseconds(0); slept < pause && !stop_; slept += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::min<std::chrono::microseconds>(pause - slept, std::chrono::milliseconds(50)));
+    const auto& cards = cards_of[v.venue->neighbourhood];
+    const std::vector<Command> cmd{Command{v.key->actor, rng.bytes16(),
+                                           RecordVisit{cards[rng.below(cards.size())], v.venue->id, ++txn,
+                                                       load::list_price(v.venue->category, rng), clock_.now_us()}}};
+    const auto outcomes = submit(*v.client, cmd);
+    if (!outcomes) {
+      v.client.reset();
+      continue;
     }
+    if (!outcomes->empty() && (*outcomes)[0].accepted()) ++accepted_; else ++rejected_;
+    sleep_for(pause);
   }
+}
+
+// The programme office: at the start of every demo month, every card topped up by its first credit.
+void DemoVenues::run_office(std::string host, std::uint16_t port) {
+  const ClientKey* key = keys_.find(load::admin_actor().id);
+  if (key == nullptr || programme_.cards.empty()) return;
+  load::Rng rng(options_.seed ^ static_cast<std::uint64_t>(clock_.now_us()));
+  std::unique_ptr<proto::Client> admin;
+  TimeUs next_us = clock_.now_us() + kDemoMonthUs;
+  while (!stop_) {
+    sleep_for(std::chrono::milliseconds(50));
+    if (stop_ || clock_.now_us() < next_us) continue;
+    if (!admin && !(admin = connect_as(host, port, *key))) continue;
+    if (!top_up_all(*admin, *key, rng)) {
+      admin.reset();
+      continue;
+    }
+    next_us += kDemoMonthUs;
+  }
+}
+
+// Tops up every card by its first credit, 1,024 commands a request. False if the connection failed.
+bool DemoVenues::top_up_all(proto::Client& admin, const ClientKey& key, load::Rng& rng) {
+  std::vector<Command> batch;
+  std::uint64_t accepted = 0;
+  for (std::size_t i = 0; i < programme_.cards.size(); ++i) {
+    const IssueCard& card = programme_.cards[i];
+    batch.push_back(Command{key.actor, rng.bytes16(), TopUpCard{card.card, card.initial_credit_rials, FundingSource::kProvince}});
+    if (batch.size() < 1024 && i + 1 < programme_.cards.size()) continue;
+    const auto outcomes = submit(admin, batch);
+    if (!outcomes) return false;
+    for (const auto& o : *outcomes) accepted += o.accepted() ? 1 : 0;
+    batch.clear();
+  }
+  top_ups_ += accepted;
+  log_->info("demo: the programme office topped up {} of {} cards for the month", accepted, programme_.cards.size());
+  return true;
 }
 
 }  // namespace refah::server

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 
@@ -23,13 +24,18 @@
 #include "ledger/huge_pages.h"
 #include "ledger/ledger.h"
 #include "ledger/sha256.h"
+#include "programme/counties.h"
 #include "projections/projections.h"
 #include "replay/checkpoint.h"
 #include "replay/checkpoint_guard.h"
 #include "server/checkpoints.h"
 #include "server/config.h"
 #include "server/demo.h"
+#include "server/demo_clock.h"
+#include "server/log_format.h"
 #include "server/server.h"
+#include "server/service_notify.h"
+#include "server/version.h"
 
 using namespace refah;
 
@@ -40,7 +46,7 @@ namespace {
 constexpr int kExitDamaged = 3;
 
 struct Flags {
-  std::string config_file, data_dir, listen, keys_file, log_level;
+  std::string config_file, data_dir, listen, keys_file, log_level, log_format;
   int io_threads = 0;
   bool demo = false;
   server::DemoOptions demo_options;
@@ -116,11 +122,35 @@ std::string no_room_to_open(const std::string& data_dir) {
                      data_dir, mib(free_bytes), mib(wal_bytes + kOpenSlack), mib(wal_bytes), mib(kOpenSlack));
 }
 
+// "commands 570 accepted, 11 refused (DAILY_LIMIT 8, INSUFFICIENT_BALANCE 3)": the commands
+// answered since start, by reason, for the status line.
+std::string outcome_summary(const std::array<std::uint64_t, kReasonMax + 1>& outcomes) {
+  std::uint64_t refused = 0;
+  std::string reasons;
+  for (std::size_t r = 1; r < outcomes.size(); ++r) {
+    if (outcomes[r] == 0) continue;
+    refused += outcomes[r];
+    reasons += fmt::format("{}{} {}", reasons.empty() ? " (" : ", ", reason_name(static_cast<Reason>(r)), outcomes[r]);
+  }
+  return fmt::format("commands {} accepted, {} refused{}", outcomes[0], refused, reasons.empty() ? "" : reasons + ")");
+}
+
+// "2027-01-15 08:00 Tehran": a time on the demo's clock in the programme's time zone.
+std::string demo_time(TimeUs t) {
+  const std::time_t local_s = static_cast<std::time_t>(t / 1'000'000 + kProgrammeUtcOffsetMinutes * 60);
+  std::tm tm{};
+  gmtime_r(&local_s, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return std::string(buf, n) + " Tehran";
+}
+
 // refahd while it runs: what serve() opens, in the order it is opened, and closed in reverse.
 class Daemon {
  public:
   Daemon(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log)
       : config_(config), flags_(flags), log_(std::move(log)), feed_(projections_),
+        clock_(flags.demo ? static_cast<Clock&>(demo_clock_) : wall_clock_),
         checkpoints_dir_((std::filesystem::path(config.data_dir) / "checkpoints").string()) {}
 
   // Each returns an exit status: 0 to go on.
@@ -133,13 +163,16 @@ class Daemon {
   void log_banner() const;
   void sign_on_schedule(Seq& last_signed_seq);
   void log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const;
+  int start_demo_programme();
 
   const server::Config& config_;
   const Flags& flags_;
   std::shared_ptr<spdlog::logger> log_;
   proj::Projections projections_;
   server::Feed feed_;
-  SystemClock clock_;
+  SystemClock wall_clock_;
+  server::DemoClock demo_clock_;  // --demo: accelerated once the programme is in place
+  Clock& clock_;
   const std::string checkpoints_dir_;
   std::optional<replay::SigningKey> ckpt_key_;
   std::unique_ptr<Ledger> ledger_;
@@ -186,16 +219,7 @@ int Daemon::open_ledger() {
 int Daemon::start_serving() {
   const std::string& keys_file = config_.keys_file;
   if (flags_.demo) {
-    auto p = server::prepare_demo_programme(*ledger_, flags_.demo_options);
-    if (!p.is_ok()) {
-      log_->error("demo programme: {}", p.status().to_string());
-      return 1;
-    }
-    programme_ = std::move(p).value();
-    if (Status s = server::ensure_demo_keys(keys_file, programme_); !s.is_ok()) {
-      log_->error("demo keys: {}", s.to_string());
-      return 1;
-    }
+    if (const int rc = start_demo_programme(); rc != 0) return rc;
   }
   auto keys = server::KeyStore::load_file(keys_file);
   if (!keys.is_ok()) {
@@ -218,19 +242,44 @@ int Daemon::start_serving() {
   }
   srv_ = std::move(started).value();
   log_banner();
+  server::notify_ready(fmt::format("serving {}:{}, head seq {}", config_.host, srv_->port(), ledger_->head_seq()));
   if (flags_.demo) {
-    log_->info("demo: {} cards, {} venues; keys in {} (try: refahctl --keys {} --client 1 totals)",
-               programme_.cards.size(), programme_.venues.size(), keys_file, keys_file);
-    demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, flags_.demo_options, log_);
+    log_->info("demo: {} cards, {} venues (census {}); keys in {} (try: refahctl --keys {} --client 1 totals)",
+               programme_.cards.size(), programme_.venues.size(), flags_.demo_options.counties_csv, keys_file, keys_file);
+    demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, flags_.demo_options, clock_, log_);
     demo_->start(config_.host == "0.0.0.0" ? "127.0.0.1" : config_.host, srv_->port());
+  }
+  return 0;
+}
+
+// The demo programme (registered if the ledger is empty), its keys file, and the demo's clock
+// accelerated from the later of now and the ledger's head (a restarted demo goes on from there).
+int Daemon::start_demo_programme() {
+  auto p = server::prepare_demo_programme(*ledger_, flags_.demo_options);
+  if (!p.is_ok()) {
+    log_->error("demo programme: {}", p.status().to_string());
+    return 1;
+  }
+  programme_ = std::move(p).value();
+  if (Status s = server::ensure_demo_keys(config_.keys_file, programme_); !s.is_ok()) {
+    log_->error("demo keys: {}", s.to_string());
+    return 1;
+  }
+  const double day_s = flags_.demo_options.bench ? 0 : flags_.demo_options.real_s_per_day;
+  if (day_s > 0) {
+    TimeUs head_time = 0;
+    ledger_->read([&](const State& st) { head_time = st.head_time_us(); });
+    demo_clock_.accelerate(day_s, std::max(wall_clock_.now_us(), head_time));
+    log_->info("demo clock: a day every {} s from {}", day_s, demo_time(clock_.now_us()));
   }
   return 0;
 }
 
 void Daemon::log_banner() const {
   log_->info("refahd {} serving {}:{} | data {} | head seq {} | opened in {:.2f} s (snapshot at seq {}) | {} clients",
-             "0.1.0", config_.host, srv_->port(), config_.data_dir, ledger_->head_seq(), open_s_,
+             project_version(), config_.host, srv_->port(), config_.data_dir, ledger_->head_seq(), open_s_,
              ledger_->writer_stats().snapshot_loaded_seq, keys_->size());
+  log_->info("build: {}", version_line("refahd"));
   const server::Limits& l = config_.limits;
   log_->info("limits: frame {} B, batch {}, in flight {}/conn, {} connections, handshake {} ms, read {} ms, idle {} ms, write queue {} B",
              l.frame_bytes_max, l.batch_commands_max, l.requests_in_flight_max, l.connections_max,
@@ -283,9 +332,11 @@ void Daemon::sign_on_schedule(Seq& last_signed_seq) {
 void Daemon::log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const {
   const Seq head = ledger_->head_seq();
   const auto st = srv_->stats();
-  log_->info("head seq {} | {:.0f} events/s | {} connections open | {} requests, {} refused{}", head,
+  log_->info("head seq {} | {:.0f} events/s | {} connections open | {} requests, {} refused | {}{}{}", head,
              (head - last_seq) / std::chrono::duration<double>(dt).count(), st.connections_open, st.requests,
-             st.refusals, ledger_->failed() ? " | WRITES STOPPED: " + ledger_->failure_message() : "");
+             st.refusals, outcome_summary(st.outcomes),
+             flags_.demo ? " | demo time " + demo_time(clock_.now_us()) : "",
+             ledger_->failed() ? " | WRITES STOPPED: " + ledger_->failure_message() : "");
   last_seq = head;
 }
 
@@ -293,6 +344,7 @@ void Daemon::log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) c
 // checkpoint: every command read before the stop is in the closed ledger's head.
 int Daemon::stop(int sig) {
   log_->info("{} received: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server::notify_stopping(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received: stopping");
   if (demo_) demo_->stop();
   srv_->shutdown(flags_.drain_timeout_ms);
   srv_.reset();
@@ -310,12 +362,36 @@ int Daemon::stop(int sig) {
   return ledger_->failed() ? 1 : 0;
 }
 
+// The outermost directory that making `dir` would create ("" if dir exists): what a failed start
+// removes, so that it leaves no half-made data directory behind.
+std::filesystem::path first_missing(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path abs = fs::absolute(dir, ec);
+  if (ec || fs::exists(abs, ec)) return {};
+  fs::path missing = abs;
+  while (missing.has_parent_path() && missing.parent_path() != missing && !fs::exists(missing.parent_path(), ec))
+    missing = missing.parent_path();
+  return missing;
+}
+
 int serve(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log,
           const sigset_t& signals) {
-  Daemon d(config, flags, std::move(log));
-  if (const int rc = d.open_ledger(); rc != 0) return rc;
-  if (const int rc = d.start_serving(); rc != 0) return rc;
-  return d.stop(d.wait_for_signal(signals));
+  const std::filesystem::path made = first_missing(config.data_dir);
+  int rc = 0;
+  {
+    Daemon d(config, flags, log);
+    rc = d.open_ledger();
+    if (rc == 0) rc = d.start_serving();
+    if (rc == 0) return d.stop(d.wait_for_signal(signals));
+  }  // the ledger is closed: nothing holds the directory
+  if (!made.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(made, ec);
+    if (ec) log->error("could not remove {}, made by this failed start: {}", made.string(), ec.message());
+    else log->info("removed {}, made by this failed start", made.string());
+  }
+  return rc;
 }
 
 }  // namespace
@@ -330,6 +406,7 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--keys", f.keys_file, "keys file: clients, roles and secrets (required unless --demo)");
   app.add_option("--io-threads", f.io_threads, "threads serving connections (default 1)")->check(CLI::Range(1, 64));
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn or error (default info)");
+  app.add_option("--log-format", f.log_format, "text, or json: one JSON object a line, times in UTC (default text)");
   app.add_option("--status-every", f.status_every_s, "seconds between status lines at info; 0: none (default 10)");
   app.add_option("--checkpoint-key", f.checkpoint_key,
                  "Ed25519 private key (PEM) that signs checkpoints (refah-audit keygen makes one)");
@@ -341,8 +418,11 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--demo-cards", f.demo_options.cards, "demo: cards issued (default 2000)")->check(CLI::Range(1, 1'000'000));
   app.add_option("--demo-rate", f.demo_options.visits_per_second, "demo: visits per second (default 20)")->check(CLI::Range(0.1, 100000.0));
   app.add_option("--demo-venues", f.demo_options.venue_clients, "demo: simulated venue systems (default 4)")->check(CLI::Range(0, 64));
+  app.add_option("--demo-day-s", f.demo_options.real_s_per_day,
+                 "demo: real seconds a day lasts on the demo's clock; 0: the wall clock (default 30)")
+      ->check(CLI::Range(0.0, 86'400.0));
   app.add_flag("--demo-bench", f.demo_options.bench, "demo: benchmark programme (10^9 rials a card, 8 visits a day; see refah-load tcp)");
-  f.demo_options.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  f.demo_options.counties_csv = load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   app.add_option("--counties-csv", f.demo_options.counties_csv, "demo: census CSV of the province's counties");
 }
 
@@ -361,6 +441,7 @@ Result<server::Config> config_from(const Flags& f) {
   if (!f.keys_file.empty()) config.keys_file = f.keys_file;
   if (f.io_threads != 0) config.io_threads = f.io_threads;
   if (!f.log_level.empty()) config.log_level = f.log_level;
+  if (!f.log_format.empty()) config.log_format = f.log_format;
   if (f.status_every_s >= 0) config.status_every_s = static_cast<std::uint32_t>(f.status_every_s);
   if (!f.checkpoint_key.empty()) config.checkpoint_key_file = f.checkpoint_key;
   if (f.checkpoint_every_s >= 0) config.checkpoint_every_s = static_cast<std::uint32_t>(f.checkpoint_every_s);
@@ -371,6 +452,8 @@ Result<server::Config> config_from(const Flags& f) {
   if (std::string bad = server::check_limits(config.limits); !bad.empty()) return Status::invalid_argument(bad);
   if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off")
     return Status::invalid_argument("unknown log level " + config.log_level);
+  if (!server::is_log_format(config.log_format))
+    return Status::invalid_argument("unknown log format " + config.log_format + " (text or json)");
   return config;
 }
 
@@ -390,6 +473,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"refahd: the Refah ledger server (event-sourced welfare-card ledger over TCP)"};
+  app.set_version_flag("--version", version_line("refahd"));
   Flags f;
   add_flags(app, f);
   try {
@@ -404,5 +488,6 @@ int main(int argc, char** argv) {
   }
   auto log = spdlog::stderr_color_mt("refahd");
   log->set_level(spdlog::level::from_str(config.value().log_level));
+  server::set_log_format(*log, config.value().log_format);
   return serve(config.value(), f, log, signals);
 }

@@ -117,6 +117,13 @@ struct Requests::Impl {
   proj::Projections& projections;
   std::shared_ptr<spdlog::logger> log;
   std::atomic<std::uint64_t> commands{0};
+  std::array<std::atomic<std::uint64_t>, kReasonMax + 1> outcome_counts{};
+  void count(const std::vector<Outcome>& outcomes) {
+    for (const auto& o : outcomes) {
+      const auto r = static_cast<std::size_t>(o.reason);
+      if (r < outcome_counts.size()) outcome_counts[r].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 
   asio::thread_pool reader_queries{1};  // admins' and auditors' expensive queries
   asio::thread_pool venue_queries{1};   // venues' expensive queries
@@ -194,6 +201,12 @@ void Requests::stop_queries() {
 
 std::uint64_t Requests::commands() const { return impl_->commands.load(std::memory_order_relaxed); }
 
+Requests::OutcomeCounts Requests::outcomes() const {
+  OutcomeCounts out{};
+  for (std::size_t r = 0; r < out.size(); ++r) out[r] = impl_->outcome_counts[r].load(std::memory_order_relaxed);
+  return out;
+}
+
 // ---- commands ----
 
 void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Port& port) {
@@ -213,7 +226,10 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   }
   commands.fetch_add(n, std::memory_order_relaxed);
   Converted c = convert(sub, port->actor());
-  if (c.commands.empty()) return port->answer(proto::encode_submit_result(id, c.outcomes));
+  if (c.commands.empty()) {
+    count(c.outcomes);
+    return port->answer(proto::encode_submit_result(id, c.outcomes));
+  }
   const Reason queued = ledger.submit(
       // `port = port`, not `port`: a plain capture of a const reference is a const member, which
       // std::move below would copy, and the completion would keep the connection alive on the
@@ -245,6 +261,7 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   for (std::size_t i = 0; i < c.outcomes.size(); ++i) {
     if (c.outcomes[i].reason == Reason::kInvalidArgument) all[i] = c.outcomes[i];
   }
+  count(all);
   port->answer(proto::encode_submit_result(id, all));
 }
 
@@ -258,6 +275,7 @@ void Requests::Impl::answer_submitted(ReplyPort& port, std::uint64_t id, std::ve
     }
   }
   if (refused > 0) log->warn("{}: {} commands refused: {}", port.who(), refused, reason_name(why));
+  count(outcomes);
   port.answer(proto::encode_submit_result(id, outcomes));
 }
 

@@ -5,6 +5,7 @@
 // verified Message from an authenticated client and a ReplyPort through which the answer goes back.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,6 +52,10 @@ class Requests {
   void stop_queries();
 
   std::uint64_t commands() const;  // commands received in Submits, counted before any check
+  // Commands answered, by their outcome's reason (index: the Reason; kOk counts those accepted,
+  // duplicates included).
+  using OutcomeCounts = std::array<std::uint64_t, kReasonMax + 1>;
+  OutcomeCounts outcomes() const;
 
  private:
   struct Impl;

@@ -290,6 +290,7 @@ Server::Stats Server::stats() const {
   out.cut = s.cut.load();
   out.buffers_shared_bytes = s.budget_.used();
   out.deadline_checks = s.deadlines_->checks();
+  out.outcomes = s.requests_.outcomes();
   return out;
 }
 

@@ -11,6 +11,7 @@
 // Options::checkpoint_key (server/checkpoints.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,6 +79,7 @@ class Server {
     std::uint64_t cut = 0;      // connections closed for holding the most at the buffer bound
     std::uint64_t buffers_shared_bytes = 0;  // held beyond the connections' reserves, now
     std::uint64_t deadline_checks = 0;       // times a connection was woken to look at its deadlines
+    std::array<std::uint64_t, kReasonMax + 1> outcomes{};  // commands answered, by reason (kOk: accepted)
   };
   Stats stats() const;
 

@@ -3,6 +3,7 @@
 // 3 I/O or other errors.
 #include <CLI/CLI.hpp>
 
+#include "server/version.h"
 #include "tools/refah_audit/commands.h"
 
 namespace {
@@ -76,6 +77,7 @@ CLI::App* add_keygen(CLI::App& app, KeygenOptions& k) {
 
 int main(int argc, char** argv) {
   CLI::App app{"refah-audit: verify the Refah ledger from its history alone"};
+  app.set_version_flag("--version", refah::version_line("refah-audit"));
   app.require_subcommand(1);
   app.footer("Exit status: 0 clean, 1 findings (verify) , 2 usage error, 3 I/O or other error.");
   VerifyOptions v;

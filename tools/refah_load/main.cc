@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 
 #include "ledger/huge_pages.h"
+#include "programme/counties.h"
+#include "server/version.h"
 #include "tools/refah_load/commands.h"
 
 namespace {
@@ -11,7 +13,7 @@ using namespace refah::load;
 // Each subcommand's flags into its options; the subcommand is returned to ask whether it was parsed.
 
 CLI::App* add_generate(CLI::App& app, GenerateOptions& gen) {
-  gen.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  gen.counties_csv = refah::load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   auto* g = app.add_subcommand("generate", "Write a seeded, reproducible programme history through the real writer");
   g->add_option("--data", gen.data_dir, "Data directory (must be new or empty)")->required();
   g->add_option("--seed", gen.seed, "Random seed")->capture_default_str();
@@ -25,7 +27,7 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& gen) {
 }
 
 CLI::App* add_writer_bench(CLI::App& app, WriterBenchOptions& wb) {
-  wb.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  wb.counties_csv = refah::load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   auto* w = app.add_subcommand("writer", "Benchmark the in-process writer (sync=true group commit)");
   w->add_option("--data", wb.data_dir, "Data directory (must be new or empty)")->required();
   w->add_option("--events", wb.events, "Visit events in the timed phase")->capture_default_str();
@@ -40,7 +42,7 @@ CLI::App* add_writer_bench(CLI::App& app, WriterBenchOptions& wb) {
 }
 
 CLI::App* add_recover_bench(CLI::App& app, RecoverBenchOptions& rb) {
-  rb.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  rb.counties_csv = refah::load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   auto* rc = app.add_subcommand("recover", "Time kill -9 to serving: open, post visits, SIGKILL at random, open again (forks)");
   rc->add_option("--data", rb.data_dir, "Data directory (a history is made first if it is new or empty)")->required();
   rc->add_option("--cards", rb.cards, "Cards of the programme (must match the history's)")->capture_default_str();
@@ -55,7 +57,7 @@ CLI::App* add_recover_bench(CLI::App& app, RecoverBenchOptions& rb) {
 }
 
 CLI::App* add_demo(CLI::App& app, DemoOptions& demo) {
-  demo.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  demo.counties_csv = refah::load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   demo.data_dir = "data/demo";
   auto* d = app.add_subcommand("demo", "Load a demo pilot programme in-process and show what happened");
   d->add_option("--data", demo.data_dir, "Data directory (reused if it already holds a ledger)")->capture_default_str();
@@ -75,7 +77,7 @@ CLI::App* add_replay_bench(CLI::App& app, ReplayOptions& rp) {
 }
 
 CLI::App* add_tcp_bench(CLI::App& app, TcpBenchOptions& tcp) {
-  tcp.counties_csv = REFAH_DEFAULT_COUNTIES_CSV;
+  tcp.counties_csv = refah::load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   auto* t = app.add_subcommand("tcp", "Benchmark a running refahd (--demo --demo-bench) over TCP, playing venue systems");
   t->add_option("--connect", tcp.connect, "refahd's host:port")->capture_default_str();
   t->add_option("--keys", tcp.keys_file, "Keys file with the venue clients (refahd --demo writes <data>/demo-keys.toml)")
@@ -106,6 +108,7 @@ CLI::App* add_hash_bench(CLI::App& app, HashBenchOptions& hb) {
 int main(int argc, char** argv) {
   refah::use_huge_pages_for_heap(argv);  // as refahd does, so that the figures are refahd's
   CLI::App app{"refah-load: generate realistic Refah ledger histories and benchmark the ledger"};
+  app.set_version_flag("--version", refah::version_line("refah-load"));
   app.require_subcommand(1);
   GenerateOptions gen;
   auto* g = add_generate(app, gen);

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/version.h"
 #include "tools/refahctl/commands.h"
 #include "tools/refahctl/names.h"
 
@@ -302,7 +303,7 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
 int main(int argc, char** argv) {
   CLI::App app{"refahctl: the command-line client of the Refah welfare-card ledger (refahd)"};
   app.footer(kFooter);
-  app.set_version_flag("--version", "refahctl 0.1.0");
+  app.set_version_flag("--version", refah::version_line("refahctl"));
   app.require_subcommand(1);
   app.fallthrough();  // global flags also after the subcommand
   Global g;
