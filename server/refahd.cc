@@ -29,6 +29,7 @@
 #include "server/checkpoints.h"
 #include "server/config.h"
 #include "server/demo.h"
+#include "server/restore_command.h"
 #include "server/server.h"
 
 using namespace refah;
@@ -412,11 +413,14 @@ int main(int argc, char** argv) {
   CLI::App app{"refahd: the Refah ledger server (event-sourced welfare-card ledger over TCP)"};
   Flags f;
   add_flags(app, f);
+  server::RestoreFlags restore_flags;
+  const CLI::App* restore = server::add_restore_command(app, restore_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2 (docs/OPERATIONS.md)
   }
+  if (restore->parsed()) return server::run_restore_command(restore_flags);
   auto config = config_from(f);
   if (!config.is_ok()) {
     std::fprintf(stderr, "refahd: %s\n", config.status().message().c_str());

@@ -79,6 +79,34 @@ inline std::string fixture_keys() {
          key_entry(kVenue10Client, "venue", 10, test_secret(kVenue10Client));
 }
 
+// A tool run to its end (refahctl, refah-audit, refahd restore): exit status, stdout, stderr.
+struct ToolRun {
+  int status = -1;
+  std::string out, err;
+};
+inline ToolRun run_tool(const std::string& exe, const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  const std::filesystem::path out = dir / "tool.out", err = dir / "tool.err";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<std::string> argv_s{exe};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  ToolRun r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, file_text(out), file_text(err)};
+  UNSCOPED_INFO(exe << " exited " << r.status << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
+  return r;
+}
+
 class RefahdProcess {
  public:
   RefahdProcess(const std::filesystem::path& work, const std::vector<std::string>& args,
