@@ -143,8 +143,25 @@ class EventLog {
   // Makes every write so far durable (fsync of the write-ahead log).
   [[nodiscard]] Status sync_wal();
 
+  // An online copy of the log into `dir` (which must not exist; its parent must), while the writer
+  // goes on (any thread; writable logs only): a RocksDB checkpoint, consistent at one point of the
+  // log (the events and their head are written together), its table files hard-linked when `dir`
+  // is on the same filesystem and copied otherwise, the write-ahead log copied; then the copy's
+  // HEAD-RECORD written from the copy's own head, and the copy opened read-only with every head
+  // check. Returns that head: the copy holds exactly the events 1..head_seq. Nothing else of the
+  // data directory is copied (signed checkpoints: server/backup.h; the idempotency filter files
+  // are rebuilt by the first start).
+  struct Copied {
+    Seq head_seq = 0;
+    Hash32 head_hash{};
+  };
+  [[nodiscard]] Result<Copied> copy_to(const std::string& dir) const;
+
  private:
   friend struct testing::EventLogTesting;  // ledger/testing.h: damage written around the writer
+  // The head of a copy made by copy_to before its head record exists: opened read-only, the format
+  // and the head event checked (event_log_open.cc).
+  [[nodiscard]] static Result<Copied> read_copy_head(const std::string& dir);
   struct Impl;
   explicit EventLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

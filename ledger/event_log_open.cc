@@ -241,6 +241,20 @@ Result<std::unique_ptr<EventLog>> EventLog::open_secondary(const std::string& di
   return open(o);
 }
 
+Result<EventLog::Copied> EventLog::read_copy_head(const std::string& dir) {
+  EventLog::Options o;
+  o.dir = dir;
+  o.create_if_missing = false;
+  o.read_only = true;
+  EventLog::Impl impl;
+  impl.dir = dir;
+  impl.read_only = true;
+  if (Status s = impl.open_db(o, db_options_for(o, true), dedup_cf_options()); !s.is_ok()) return s;
+  if (Status s = impl.check_format(); !s.is_ok()) return s;
+  if (Status s = impl.restore_head(true); !s.is_ok()) return s;
+  return Copied{impl.head_seq, impl.head_hash};
+}
+
 Status EventLog::Impl::restore_head(bool check_head_event) {
   std::string head;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMetaHead, &head);

@@ -6,6 +6,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -27,6 +30,19 @@ Result<KeyStore> KeyStore::load_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse(text.str(), path);
+}
+
+Result<KeyStore> KeyStore::load_private_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::io_error("cannot read keys file " + path);
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::invalid_argument("keys file " + path + " has mode " + mode +
+                                    ": other users can reach the clients' secrets; refusing it. Run: chmod 600 " +
+                                    path + " (readable by refahd's user only)");
+  }
+  return load_file(path);
 }
 
 Result<KeyStore> KeyStore::parse(std::string_view toml_text, const std::string& path) {
@@ -74,6 +90,26 @@ Result<KeyStore> KeyStore::parse(std::string_view toml_text, const std::string& 
 const ClientKey* KeyStore::find(ClientId id) const {
   auto it = clients_.find(id);
   return it == clients_.end() ? nullptr : &it->second;
+}
+
+KeysChange compare_keys(const KeyStore& before, const KeyStore& after) {
+  KeysChange c;
+  c.clients = after.size();
+  for (const auto& [id, key] : after.clients()) {
+    const ClientKey* old = before.find(id);
+    if (old == nullptr) ++c.added;
+    else if (old->actor.role != key.actor.role || old->actor.venue != key.actor.venue) ++c.reassigned;
+    else if (old->secret != key.secret) ++c.rotated;
+  }
+  for (const auto& [id, key] : before.clients()) {
+    if (after.find(id) == nullptr) ++c.removed;
+  }
+  return c;
+}
+
+bool still_authorised(const KeyStore& keys, const Actor& actor) {
+  const ClientKey* key = keys.find(actor.id);
+  return key != nullptr && key->actor.role == actor.role && key->actor.venue == actor.venue;
 }
 
 Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client) {

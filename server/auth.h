@@ -38,14 +38,32 @@ class KeyStore {
  public:
   // Parses a keys file; the error names the file, the client and the field.
   [[nodiscard]] static Result<KeyStore> load_file(const std::string& path);
+  // The server's form (refahd at start and on SIGHUP): as load_file, but a file that its group or
+  // other users may read, write or execute (any bit of mode 077) is refused first, naming its mode
+  // and saying to chmod 600 it: the file holds every client's secret.
+  [[nodiscard]] static Result<KeyStore> load_private_file(const std::string& path);
   [[nodiscard]] static Result<KeyStore> parse(std::string_view toml_text, const std::string& origin);
   const ClientKey* find(ClientId id) const;
   std::size_t size() const { return clients_.size(); }
   void add(ClientKey key) { clients_[key.actor.id] = std::move(key); }
+  const std::map<ClientId, ClientKey>& clients() const { return clients_; }
 
  private:
   std::map<ClientId, ClientKey> clients_;
 };
+
+// What a new keys file changes against the keys in force (a reload, server/server.h).
+struct KeysChange {
+  std::size_t clients = 0;   // in the new file
+  std::size_t added = 0;     // ids not in the old file
+  std::size_t removed = 0;   // ids gone: their open connections are closed
+  std::size_t reassigned = 0;  // same id, another role or venue: their open connections are closed
+  std::size_t rotated = 0;   // same id, role and venue, another secret: open connections stay
+};
+KeysChange compare_keys(const KeyStore& before, const KeyStore& after);
+// Whether a connection authenticated as `actor` may stay open under `keys`: its client is still
+// there with the same role and venue (a new secret alone is only asked for at the next handshake).
+bool still_authorised(const KeyStore& keys, const Actor& actor);
 
 Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client);
 // Constant time in the length of the MAC (CRYPTO_memcmp).

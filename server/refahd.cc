@@ -1,8 +1,8 @@
 // refahd: the Refah ledger server. Reads the config file and flags, opens the ledger (newest
 // snapshot plus the events after it), serves TCP until SIGINT or SIGTERM, then answers the requests
 // in flight, writes a snapshot, signs a checkpoint (with a checkpoint key) and exits 0. Meanwhile
-// the main thread logs a status line and signs a checkpoint on their schedules. See
-// docs/OPERATIONS.md.
+// the main thread logs a status line and signs a checkpoint on their schedules, and reloads the
+// keys file on SIGHUP. See docs/OPERATIONS.md.
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +33,7 @@
 #include "server/demo.h"
 #include "server/demo_clock.h"
 #include "server/log_format.h"
+#include "server/restore_command.h"
 #include "server/server.h"
 #include "server/service_notify.h"
 #include "server/version.h"
@@ -162,6 +163,7 @@ class Daemon {
  private:
   void log_banner() const;
   void sign_on_schedule(Seq& last_signed_seq);
+  void reload_keys();
   void log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const;
   int start_demo_programme();
 
@@ -221,7 +223,7 @@ int Daemon::start_serving() {
   if (flags_.demo) {
     if (const int rc = start_demo_programme(); rc != 0) return rc;
   }
-  auto keys = server::KeyStore::load_file(keys_file);
+  auto keys = server::KeyStore::load_private_file(keys_file);
   if (!keys.is_ok()) {
     log_->error("{}", keys.status().message());
     return 2;
@@ -291,8 +293,9 @@ void Daemon::log_banner() const {
              checkpoints_dir_);
 }
 
-// Waits for SIGINT or SIGTERM; meanwhile logs a status line every status_every_s and signs a
-// checkpoint every checkpoint_every_s (when the head has moved since the last one). Returns the signal.
+// Waits for SIGINT or SIGTERM; meanwhile logs a status line every status_every_s, signs a
+// checkpoint every checkpoint_every_s (when the head has moved since the last one) and reloads the
+// keys file on SIGHUP. Returns the signal that stops refahd.
 int Daemon::wait_for_signal(const sigset_t& signals) {
   using Steady = std::chrono::steady_clock;
   constexpr auto kNever = Steady::time_point::max();
@@ -308,7 +311,11 @@ int Daemon::wait_for_signal(const sigset_t& signals) {
                                                    Steady::duration::zero(), std::chrono::hours(1));
     const auto wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
-    if (const int sig = sigtimedwait(&signals, nullptr, &ts); sig > 0) return sig;
+    if (const int sig = sigtimedwait(&signals, nullptr, &ts); sig == SIGHUP) {
+      reload_keys();
+    } else if (sig > 0) {
+      return sig;
+    }
     const auto now = Steady::now();
     if (now >= next_checkpoint) {
       next_checkpoint = now + checkpoint_period;
@@ -319,6 +326,19 @@ int Daemon::wait_for_signal(const sigset_t& signals) {
     log_status(now - last_time, last_seq);
     last_time = now;
   }
+}
+
+// SIGHUP: the keys file read again and put in force; a file that cannot be read, does not parse
+// or others may read is refused and the keys in force stay (docs/OPERATIONS.md, "Keys").
+void Daemon::reload_keys() {
+  auto keys = server::KeyStore::load_private_file(config_.keys_file);
+  if (!keys.is_ok()) {
+    return log_->error("SIGHUP: keys file not reloaded; the keys in force stay: {}", keys.status().message());
+  }
+  const server::KeysChange c = srv_->reload_keys(std::move(keys).value());
+  log_->info("SIGHUP: keys reloaded from {}: {} clients; {} added, {} removed, {} with another role or venue "
+             "(their connections closed), {} with a new secret (for new handshakes)",
+             config_.keys_file, c.clients, c.added, c.removed, c.reassigned, c.rotated);
 }
 
 void Daemon::sign_on_schedule(Seq& last_signed_seq) {
@@ -470,17 +490,21 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reloads the keys file (Daemon::reload_keys)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"refahd: the Refah ledger server (event-sourced welfare-card ledger over TCP)"};
   app.set_version_flag("--version", version_line("refahd"));
   Flags f;
   add_flags(app, f);
+  server::RestoreFlags restore_flags;
+  const CLI::App* restore = server::add_restore_command(app, restore_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2 (docs/OPERATIONS.md)
   }
+  if (restore->parsed()) return server::run_restore_command(restore_flags);
   auto config = config_from(f);
   if (!config.is_ok()) {
     std::fprintf(stderr, "refahd: %s\n", config.status().message().c_str());

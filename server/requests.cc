@@ -16,6 +16,7 @@
 #include "ledger/types.h"
 #include "projections/rebuild.h"
 #include "projections/statement.h"
+#include "server/backup.h"
 #include "server/checkpoints.h"
 
 namespace refah::server {
@@ -50,6 +51,7 @@ bool permitted(Role role, wire::Body kind) {
     case wire::Body::GetTotals:
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint: return role != Role::kVenue;
+    case wire::Body::Backup: return role == Role::kAdmin;
     default: return false;
   }
 }
@@ -106,6 +108,7 @@ struct Requests::Impl {
   void get_venue_usage(std::uint64_t id, const wire::GetVenueUsage& q, const Port& port);
   void get_coverage(std::uint64_t id, const wire::GetCoverage& q, const Port& port);
   void get_checkpoint(std::uint64_t id, const Port& port);
+  void backup(std::uint64_t id, const wire::Backup& q, const Port& port);
   void subscribe(std::uint64_t id, const wire::Subscribe& q, const Port& port);
   void with_view(std::uint64_t id, proto::AsOf as_of, const Port& port, std::function<Frame(const proj::View&)> f);
   void expensive(std::uint64_t id, const Port& port, std::function<Frame()> work);
@@ -181,6 +184,7 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
                          [id](const proj::View& v) { return proto::encode_totals(id, v); });
     case wire::Body::Subscribe: return s.subscribe(id, *m.body_as_Subscribe(), port);
     case wire::Body::GetCheckpoint: return s.get_checkpoint(id, port);
+    case wire::Body::Backup: return s.backup(id, *m.body_as_Backup(), port);
     default: REFAH_ASSERT(false && "permitted() lets only the kinds above through");
   }
 }
@@ -371,6 +375,30 @@ void Requests::Impl::get_checkpoint(std::uint64_t id, const Port& port) {
     log->info("{}: signed checkpoint at seq {} ({})", client, s.checkpoint.head_seq,
               s.path.empty() ? std::string("not saved") : s.path);
     return proto::encode_checkpoint(id, s.checkpoint);
+  });
+}
+
+// Copies the data directory into the asked directory on the admins' and auditors' query thread
+// (server/backup.h); answers the sequence number the copy holds up to.
+void Requests::Impl::backup(std::uint64_t id, const wire::Backup& q, const Port& port) {
+  const std::string dir = q.dir() == nullptr ? std::string() : q.dir()->str();
+  if (Status s = check_backup_dir(dir); !s.is_ok()) {
+    log->warn("{}: Backup refused: {}", port->who(), s.message());
+    return port->refuse(id, Reason::kInvalidArgument, s.message());
+  }
+  expensive(id, port, [this, id, dir, client = port->who()]() -> Frame {
+    const EventLog* event_log = ledger.log();
+    if (event_log == nullptr) return proto::encode_error(id, Reason::kShuttingDown, "the ledger is closed");
+    auto b = make_backup(*event_log, options.checkpoints_dir, dir);
+    if (!b.is_ok()) {
+      const bool asker = b.status().code() == Status::Code::kInvalidArgument;
+      log->log(asker ? spdlog::level::warn : spdlog::level::err, "{}: backup into {} failed: {}", client, dir,
+               b.status().message());
+      return proto::encode_error(id, asker ? Reason::kInvalidArgument : Reason::kStorageFailed, b.status().message());
+    }
+    log->info("{}: backup of events 1..{} into {} ({} signed checkpoints)", client, b.value().head_seq, dir,
+              b.value().checkpoints);
+    return proto::encode_backup_made(id, b.value().head_seq, b.value().head_hash, dir, b.value().checkpoints);
   });
 }
 

@@ -13,6 +13,7 @@
 #include <future>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "server/wire.h"
 
@@ -26,7 +27,7 @@ using proto::Frame;
 struct Server::Impl final : SessionHost {
   Impl(const Options& o, Ledger& l, proj::Projections& p, Feed& f, const KeyStore& k,
        std::shared_ptr<spdlog::logger> lg)
-      : options(o), ledger(l), feed(f), keys_(k), log_(std::move(lg)), admission_(o.limits),
+      : options(o), ledger(l), feed(f), keys_(std::make_shared<const KeyStore>(k)), log_(std::move(lg)), admission_(o.limits),
         budget_(o.limits.buffers_bytes_max -
                 (o.limits.connections_max + o.limits.unauthenticated_max) * o.limits.connection_reserved_bytes),
         requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock}, l, p, log_),
@@ -39,7 +40,10 @@ struct Server::Impl final : SessionHost {
   // SessionHost
   const Limits& limits() const override { return options.limits; }
   spdlog::logger& log() override { return *log_; }
-  const KeyStore& keys() const override { return keys_; }
+  std::shared_ptr<const KeyStore> keys() const override {
+    std::lock_guard lk(keys_mu);
+    return keys_;
+  }
   Admission& admission() override { return admission_; }
   BufferBudget& budget() override { return budget_; }
   Deadlines& deadlines() override { return *deadlines_; }
@@ -59,7 +63,8 @@ struct Server::Impl final : SessionHost {
   const Options options;
   Ledger& ledger;
   Feed& feed;
-  const KeyStore& keys_;
+  mutable std::mutex keys_mu;
+  std::shared_ptr<const KeyStore> keys_;  // replaced whole by reload_keys
   std::shared_ptr<spdlog::logger> log_;
   Admission admission_;
   BufferBudget budget_;
@@ -270,6 +275,27 @@ void Server::shutdown(std::uint32_t drain_timeout_ms) {
   for (auto& t : s.threads) t.join();
   s.threads.clear();
   s.deadlines_->stop();
+}
+
+KeysChange Server::reload_keys(KeyStore keys) {
+  Impl& s = *impl_;
+  auto next = std::make_shared<const KeyStore>(std::move(keys));
+  std::shared_ptr<const KeyStore> before;
+  {
+    std::lock_guard lk(s.keys_mu);
+    before = std::exchange(s.keys_, next);
+  }
+  // Swapped first: a handshake on a session's strand either ran before the check posted to that
+  // strand below (which then sees its client) or reads the new keys itself.
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lk(s.sessions_mu);
+    for (auto& [key, w] : s.sessions) {
+      if (auto sp = w.lock()) open.push_back(std::move(sp));
+    }
+  }
+  for (auto& sp : open) asio::post(sp->executor(), [sp, next] { sp->check_key(*next); });
+  return compare_keys(*before, *next);
 }
 
 Server::Stats Server::stats() const {

@@ -48,8 +48,8 @@ class Server {
     Clock* clock = nullptr;
   };
 
-  // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink), the
-  // keys and the logger must outlive the server.
+  // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink) and
+  // the logger must outlive the server; the keys are copied (reload_keys replaces them).
   [[nodiscard]] static Result<std::unique_ptr<Server>> start(const Options& options, Ledger& ledger,
                                                              proj::Projections& projections,
                                                              Feed& feed, const KeyStore& keys,
@@ -59,6 +59,13 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
+
+  // Puts new keys in force (refahd on SIGHUP); any thread. Every handshake from now on uses them.
+  // An open connection whose client is gone from them, or now has another role or venue, is
+  // answered AUTH_FAILED and closed (the requests it has in flight are answered first, within a
+  // second); a client whose secret alone changed keeps its open connections (the secret is only
+  // asked for at a handshake). Returns what changed, for the log.
+  KeysChange reload_keys(KeyStore keys);
 
   // Graceful stop: no new connections or requests; requests already read are answered (their
   // commands reach the ledger's queue first); then every connection closes. Waits at most

@@ -68,6 +68,13 @@ void Session::close_now() {
   host_.closed(key_);
 }
 
+void Session::check_key(const KeyStore& keys) {
+  if (closed_ || !actor_ || still_authorised(keys, *actor_)) return;
+  host_.log().warn("{}: its key was removed or changed role or venue in the reloaded keys file; closing", who());
+  subscribed_ = false;
+  refuse(0, Reason::kAuthFailed, "this client's key was revoked", true);
+}
+
 std::string Session::who() const {
   return actor_ ? "client " + std::to_string(actor_->id) + " (" + peer_ + ")" : peer_;
 }
@@ -169,7 +176,8 @@ void Session::handshake(const wire::Message& m) {
     return refuse(m.id(), Reason::kNotAuthenticated, "authenticate first", true);
   }
   const auto* a = m.body_as_Authenticate();
-  const ClientKey* key = host_.keys().find(a->client_id());
+  const std::shared_ptr<const KeyStore> keys = host_.keys();
+  const ClientKey* key = keys->find(a->client_id());
   static const Secret kNoSecret{};
   const Mac expected = auth_mac(key != nullptr ? key->secret : kNoSecret, nonce_, a->client_id());
   const bool good =

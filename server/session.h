@@ -50,7 +50,7 @@ class SessionHost {
  public:
   virtual const Limits& limits() const = 0;
   virtual spdlog::logger& log() = 0;
-  virtual const KeyStore& keys() const = 0;
+  virtual std::shared_ptr<const KeyStore> keys() const = 0;  // the keys in force (replaced on reload)
   virtual Admission& admission() = 0;
   virtual BufferBudget& budget() = 0;
   virtual Deadlines& deadlines() = 0;
@@ -92,6 +92,9 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   void close_now();
   // Closes what is past its deadline; then asks to be looked at again at the next one.
   void check_deadlines();
+  // New keys are in force (Server::reload_keys): closes the connection if its client is gone from
+  // them or has another role or venue (AUTH_FAILED, after the requests in flight are answered).
+  void check_key(const KeyStore& keys);
 
   // ReplyPort
   const Actor& actor() const override { return *actor_; }

@@ -176,6 +176,7 @@ bool is_request(wire::Body kind) {
     case wire::Body::GetTotals:
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint:
+    case wire::Body::Backup:
       return true;
     default:
       return false;
@@ -404,6 +405,15 @@ Frame encode_checkpoint(std::uint64_t id, const replay::Checkpoint& c) {
   return finish(fbb, id, wire::Body::Checkpoint, body.Union());
 }
 
+Frame encode_backup_made(std::uint64_t id, Seq head_seq, const Hash32& head_hash, std::string_view dir,
+                         std::uint32_t checkpoints) {
+  fbs::FlatBufferBuilder fbb(256 + dir.size());
+  auto hash = fbb.CreateVector(head_hash.data(), head_hash.size());
+  auto d = fbb.CreateString(dir.data(), dir.size());
+  auto body = wire::CreateBackupMade(fbb, head_seq, hash, d, checkpoints);
+  return finish(fbb, id, wire::Body::BackupMade, body.Union());
+}
+
 // ---- Requests ----
 
 Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std::uint8_t> mac) {
@@ -531,6 +541,13 @@ Frame encode_get_checkpoint(std::uint64_t id) {
   wire::GetCheckpointBuilder b(fbb);
   auto body = b.Finish();
   return finish(fbb, id, wire::Body::GetCheckpoint, body.Union());
+}
+
+Frame encode_backup(std::uint64_t id, std::string_view dir) {
+  fbs::FlatBufferBuilder fbb(64 + dir.size());
+  auto d = fbb.CreateString(dir.data(), dir.size());
+  auto body = wire::CreateBackup(fbb, d);
+  return finish(fbb, id, wire::Body::Backup, body.Union());
 }
 
 namespace {

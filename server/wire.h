@@ -80,6 +80,8 @@ Frame encode_totals(std::uint64_t id, const proj::View& view);
 Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
                          Seq head_seq);
 Frame encode_checkpoint(std::uint64_t id, const replay::Checkpoint& c);
+Frame encode_backup_made(std::uint64_t id, Seq head_seq, const Hash32& head_hash, std::string_view dir,
+                         std::uint32_t checkpoints);
 
 // ---- Requests (clients) ----
 Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std::uint8_t> mac);
@@ -93,6 +95,7 @@ Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
 Frame encode_subscribe(std::uint64_t id, Seq from_seq);
 Frame encode_get_checkpoint(std::uint64_t id);
+Frame encode_backup(std::uint64_t id, std::string_view dir);
 
 // A Checkpoint answer's fields; INVALID_ARGUMENT names a byte vector of the wrong length. The
 // signature is not checked here (replay::verify_checkpoint_signature).

@@ -343,6 +343,7 @@ TEST_CASE("refahd signs checkpoints on its schedule and at a clean stop", "[chec
   const fs::path work = fs::path(tmp.path()).parent_path();
   const fs::path data = work / "data", keys = work / "keys.toml";
   std::ofstream(keys) << keys_toml();
+  fs::permissions(keys, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
   const auto key = replay::SigningKey::generate();
   REQUIRE(key.is_ok());
   REQUIRE(key.value().save_file((work / "ckpt.pem").string()).is_ok());

@@ -127,6 +127,7 @@ void write_keys(const fs::path& p) {
   client(kAuditorClient, "auditor", 0);
   for (VenueId v = 1; v <= kVenues; ++v) client(kVenueClientBase + v, "venue", v);
   write_text(p, t);
+  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
 }
 
 // Starts argv[0] with stdout and stderr appended to `out`; SIGINT and SIGTERM at their defaults.

@@ -251,6 +251,7 @@ struct Work {
     client(kAuditorClient, "auditor", 0);
     client(kVenue10Client, "venue", 10);
     std::ofstream(keys) << t;
+    fs::permissions(keys, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
   }
   std::vector<std::string> args(const fs::path& data, std::uint16_t port) const {
     return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),

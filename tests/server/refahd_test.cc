@@ -77,6 +77,7 @@ void write_keys(const fs::path& p) {
   client(kAuditorClient, "auditor", 0);
   client(kVenue10Client, "venue", 10);
   write_text(p, t);
+  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
 }
 
 // One refahd child process; killed and reaped if the test ends while it still runs.

@@ -1,8 +1,8 @@
 // refahctl's subcommands: each one's flags as a plain struct (filled by CLI11 in main.cc) and a run
 // function that checks the input, connects, sends one request and prints the answer; returns the exit
 // status (global.h). The run functions live by group: programme_commands.cc, card_commands.cc,
-// visit_commands.cc, card_queries.cc, usage_query.cc, programme_queries.cc, subscribe.cc and
-// checkpoint_command.cc.
+// visit_commands.cc, card_queries.cc, usage_query.cc, programme_queries.cc, subscribe.cc,
+// checkpoint_command.cc and backup_command.cc.
 #pragma once
 
 #include <cstdint>
@@ -115,5 +115,11 @@ struct CheckpointArgs {
   std::string out;  // write the text form here (write, fsync, rename); empty: stdout
 };
 int run_checkpoint(const Global& g, const CheckpointArgs& a);
+
+// ---- Online backup (admin) ----
+struct BackupArgs {
+  std::string out;  // an absolute directory on refahd's machine that does not exist yet
+};
+int run_backup(const Global& g, const BackupArgs& a);
 
 }  // namespace refah::ctl

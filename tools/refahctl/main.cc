@@ -296,6 +296,12 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
                          "form, which refah-audit verify --checkpoint takes");
   auto& ck = bind(runs, s, g, run_checkpoint);
   s->add_option("--out", ck.out, "Write the checkpoint to this file instead of stdout");
+
+  s = app.add_subcommand("backup",
+                         "Have refahd copy its data directory while it serves (admin), consistent at one "
+                         "sequence number; docs/OPERATIONS.md says how to restore it");
+  auto& bk = bind(runs, s, g, run_backup);
+  s->add_option("--out", bk.out, "Directory on refahd's machine to make: absolute, must not exist")->required();
 }
 
 }  // namespace
