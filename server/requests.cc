@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -17,6 +18,7 @@
 #include "projections/rebuild.h"
 #include "projections/statement.h"
 #include "server/checkpoints.h"
+#include "server/metrics.h"
 
 namespace refah::server {
 
@@ -83,6 +85,15 @@ Converted convert(const wire::Submit& sub, const Actor& actor) {
   return out;
 }
 
+// The wire kind (CommandBody tag) of each command, for the metrics: kept in a string, whose inline
+// buffer holds the kinds of a Submit of up to 15 commands without allocating.
+std::string kinds_of(const wire::Submit& sub) {
+  std::string kinds;
+  kinds.reserve(sub.commands()->size());
+  for (const auto* c : *sub.commands()) kinds.push_back(static_cast<char>(c->body_type()));
+  return kinds;
+}
+
 // The ledger's results put back in the places of the commands it was given.
 std::vector<Outcome> merge(std::vector<Outcome> outcomes, const std::vector<std::uint32_t>& positions,
                            std::vector<Outcome> results) {
@@ -100,6 +111,7 @@ struct Requests::Impl {
 
   void submit(std::uint64_t id, const wire::Submit& sub, const Port& port);
   void answer_submitted(ReplyPort& port, std::uint64_t id, std::vector<Outcome> outcomes);
+  void count(const std::string& kinds, const std::vector<Outcome>& outcomes);
   void get_balance(std::uint64_t id, const wire::GetBalance& q, const Port& port);
   void get_statement(std::uint64_t id, const wire::GetStatement& q, const Port& port);
   Frame statement_page(std::uint64_t id, CardId card, Seq from, std::uint32_t limit, proto::AsOf as_of);
@@ -213,12 +225,17 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   }
   commands.fetch_add(n, std::memory_order_relaxed);
   Converted c = convert(sub, port->actor());
-  if (c.commands.empty()) return port->answer(proto::encode_submit_result(id, c.outcomes));
+  if (c.commands.empty()) {
+    count(kinds_of(sub), c.outcomes);
+    return port->answer(proto::encode_submit_result(id, c.outcomes));
+  }
+  const auto read_at = std::chrono::steady_clock::now();
   const Reason queued = ledger.submit(
       // `port = port`, not `port`: a plain capture of a const reference is a const member, which
       // std::move below would copy, and the completion would keep the connection alive on the
       // writer thread after the server that owns it is gone.
       std::move(c.commands), [this, port = port, id, outcomes = c.outcomes, positions = c.positions,
+                              kinds = kinds_of(sub), read_at,
                               pending = pending_submission()](std::vector<Outcome>&& results) mutable {
         // Runs on the writer thread: the merge and the answer's encoding run on the connection's.
         // The port and a copy of the token move into the released handler; the count
@@ -231,8 +248,14 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
           ReplyPort& target = *p;
           target.release(false, [this, p = std::move(p), id, outcomes = std::move(outcomes),
                                  positions = std::move(positions), results = std::move(results),
-                                 answered = pending]() mutable {
-            answer_submitted(*p, id, merge(std::move(outcomes), positions, std::move(results)));
+                                 kinds = std::move(kinds), read_at, answered = pending]() mutable {
+            std::vector<Outcome> all = merge(std::move(outcomes), positions, std::move(results));
+            count(kinds, all);
+            answer_submitted(*p, id, std::move(all));
+            if (options.metrics != nullptr) {
+              options.metrics->acknowledged(static_cast<std::uint64_t>(
+                  std::chrono::nanoseconds(std::chrono::steady_clock::now() - read_at).count()));
+            }
             answered.reset();  // the answer is with the connection (written, or queued to be)
           });
         }
@@ -245,7 +268,14 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   for (std::size_t i = 0; i < c.outcomes.size(); ++i) {
     if (c.outcomes[i].reason == Reason::kInvalidArgument) all[i] = c.outcomes[i];
   }
+  count(kinds_of(sub), all);
   port->answer(proto::encode_submit_result(id, all));
+}
+
+void Requests::Impl::count(const std::string& kinds, const std::vector<Outcome>& outcomes) {
+  if (options.metrics == nullptr) return;
+  options.metrics->count_outcomes(
+      std::span(reinterpret_cast<const std::uint8_t*>(kinds.data()), kinds.size()), outcomes);
 }
 
 void Requests::Impl::answer_submitted(ReplyPort& port, std::uint64_t id, std::vector<Outcome> outcomes) {

@@ -11,6 +11,7 @@
 // Options::checkpoint_key (server/checkpoints.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,9 @@ class Server {
     std::string checkpoints_dir;
     // The checkpoints' signing time; nullptr: the system clock. Must outlive the server.
     Clock* clock = nullptr;
+    // "host:port" of the admin HTTP endpoint (/healthz, /readyz, /metrics: server/admin_pages.h),
+    // on a thread of its own; port 0: any free port (admin_port() tells which); empty: none.
+    std::string admin_listen;
   };
 
   // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink), the
@@ -58,6 +62,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
+  std::uint16_t admin_port() const;  // 0 without an admin endpoint
 
   // Graceful stop: no new connections or requests; requests already read are answered (their
   // commands reach the ledger's queue first); then every connection closes. Waits at most
@@ -77,6 +82,7 @@ class Server {
     std::uint64_t evicted = 0;  // unauthenticated connections pushed out by newer ones
     std::uint64_t cut = 0;      // connections closed for holding the most at the buffer bound
     std::uint64_t buffers_shared_bytes = 0;  // held beyond the connections' reserves, now
+    std::array<std::uint64_t, 4> connections_by_role{};  // authenticated, open; indexed by Role (1..3)
   };
   Stats stats() const;
 
