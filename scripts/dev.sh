@@ -18,7 +18,8 @@ esac
 # Debian 12 packages the build uses (README.md names each library and why).
 packages=(g++ cmake ninja-build ccache pkg-config
           librocksdb-dev libflatbuffers-dev flatbuffers-compiler libssl-dev libcli11-dev catch2
-          libboost-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev)
+          libboost-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
+          prometheus)  # promtool, for the test of the /metrics format
 # The sanitizer and fuzzing builds (clang with libFuzzer) only for `sanitize`.
 if [ "$1" = sanitize ]; then packages+=(clang-14 libclang-rt-14-dev llvm-14); fi
 missing=()

@@ -250,12 +250,13 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
                                  positions = std::move(positions), results = std::move(results),
                                  kinds = std::move(kinds), read_at, answered = pending]() mutable {
             std::vector<Outcome> all = merge(std::move(outcomes), positions, std::move(results));
+            // Counted before the answer is queued: a client that has its answer sees it counted.
             count(kinds, all);
-            answer_submitted(*p, id, std::move(all));
             if (options.metrics != nullptr) {
               options.metrics->acknowledged(static_cast<std::uint64_t>(
                   std::chrono::nanoseconds(std::chrono::steady_clock::now() - read_at).count()));
             }
+            answer_submitted(*p, id, std::move(all));
             answered.reset();  // the answer is with the connection (written, or queued to be)
           });
         }
