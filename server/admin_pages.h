@@ -1,7 +1,7 @@
 // What the admin endpoint (server/admin_http.h) answers:
 //   /healthz  200 "ok": the process is alive and its admin thread answers
-//   /readyz   200 "ready", or 503 "not ready: <reason>" (shutting down, the log not open, the writer
-//             failed or paused for disk space, with the ledger's message)
+//   /readyz   200 "ready", or 503 "not ready: <reason>" (shutting down, the log not open, or writes
+//             stopped: a failed write or a pause for disk space, with the ledger's message)
 //   /metrics  the Prometheus text format: the names and their meaning are in docs/OPERATIONS.md
 // gather() reads the figures, with the scrape-time I/O (the data directory's size and free space,
 // the newest checkpoint file, /proc); render_metrics() is pure: figures in, text out.

@@ -139,7 +139,7 @@ TEST_CASE("/readyz is 503 with the ledger's message once a write has failed", "[
   CHECK(submit_one(*venue, visit(f, 100, 10, 1)).reason == Reason::kStorageFailed);
   const HttpReply r = http_get(f.admin_port(), "/readyz");
   CHECK(r.status == 503);
-  CHECK(r.body.find("not ready: the writer has failed: event log write failed at sequence 7") != std::string::npos);
+  CHECK(r.body.find("not ready: writes stopped: event log write failed at sequence 7") != std::string::npos);
   CHECK(http_get(f.admin_port(), "/healthz").status == 200);  // alive all the same
   CHECK(metric_value(scrape(f), "refah_writes_stopped") == 1);
 }
