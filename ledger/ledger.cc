@@ -432,8 +432,18 @@ bool Ledger::Impl::room_to_write(bool now) {
 }
 
 Ledger::WriterStats Ledger::writer_stats() const {
+  std::size_t queued = 0;
+  {
+    std::lock_guard qlk(impl_->queue_mu);
+    queued = impl_->queued_commands;
+  }
   std::lock_guard lk(impl_->state_mu);  // the writer touches the index only under this lock
   WriterStats s = impl_->stats;
+  s.queue_commands = queued;
+  s.snapshot_seq = impl_->last_snapshot_seq;
+  s.snapshot_taken_us = impl_->last_snapshot_taken_us;
+  s.write_ns_histogram = impl_->write_ns_histogram.counts();
+  s.write_events_histogram = impl_->write_events_histogram.counts();
   if (impl_->dedup) {
     const DedupIndex::Stats ds = impl_->dedup->stats();
     s.dedup_in_memory = ds.recent + ds.spilling;
@@ -490,8 +500,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
          subs);
     return;
   }
-  stats.write_ns += static_cast<std::uint64_t>(
-      std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
+  count_write(t1, batch.count());
   appended_since_check += batch.bytes() + 32 * batch.count();  // values, keys and WAL framing
   if (options.sink != nullptr) {
     auto event_at = [&](std::size_t i) {
@@ -514,6 +523,15 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   collect_snapshot();
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
+}
+
+// A synced write that began at `started` and stored `events`, in the writer's figures.
+void Ledger::Impl::count_write(std::chrono::steady_clock::time_point started, std::size_t events) {
+  const auto ns =
+      static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - started).count());
+  stats.write_ns += ns;
+  write_ns_histogram.observe(ns);
+  write_events_histogram.observe(events);
 }
 
 Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch) {

@@ -14,6 +14,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/command.h"
+#include "ledger/histogram.h"
 #include "ledger/limits.h"
 #include "ledger/state.h"
 #include "ledger/status.h"
@@ -136,6 +137,14 @@ class Ledger {
     std::uint64_t snapshot_write_ns = 0;  // time the writer stopped for them (copy, or whole write)
     std::uint64_t snapshot_thread_ns = 0;  // the snapshot thread's encoding and writing of them
     std::string snapshot_error;           // of the last failed snapshot write
+    // The newest snapshot in the log (loaded at open or written since; 0: none) and when its state
+    // was copied by the ledger's clock (for one loaded at open, its last event's recorded time).
+    Seq snapshot_seq = 0;
+    TimeUs snapshot_taken_us = 0;
+    std::size_t queue_commands = 0;  // commands queued for the writer now
+    // Each synced write's duration (nanoseconds) and events (kWriteNsBounds, kWriteEventsBounds).
+    HistogramCounts write_ns_histogram;
+    HistogramCounts write_events_histogram;
     // Where open() spent its time: opening the log (RocksDB's own WAL recovery included), the
     // idempotency index's Bloom filter, reading and checking the snapshot, refilling the
     // idempotency ids between the disk part and the snapshot, replaying the tail after it.

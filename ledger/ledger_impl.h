@@ -15,9 +15,19 @@
 #include "ledger/dedup_index.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
+#include "ledger/histogram.h"
 #include "ledger/ledger.h"
 
 namespace refah::ledger_detail {
+
+// The buckets of WriterStats' histograms: a synced write's duration (100 us to 2.5 s) and its events
+// (powers of two up to writer_batch_commands_max).
+inline constexpr std::array<std::uint64_t, 14> kWriteNsBounds = {
+    100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 25'000'000, 50'000'000,
+    100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
+inline constexpr std::array<std::uint64_t, 13> kWriteEventsBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256,
+                                                                     512, 1024, 2048, 4096};
+static_assert(kWriteEventsBounds.back() == limits::writer_batch_commands_max);
 
 struct Submission {
   std::vector<Command> commands;
@@ -63,13 +73,18 @@ struct Ledger::Impl {
   std::vector<std::uint64_t> batch_arena;
   std::vector<std::pair<std::size_t, std::size_t>> batch_bodies;  // (word offset, bytes)
   WriterStats stats;  // guarded by state_mu
+  // Written by the writer thread, read by writer_stats().
+  Histogram<ledger_detail::kWriteNsBounds.size()> write_ns_histogram{ledger_detail::kWriteNsBounds};
+  Histogram<ledger_detail::kWriteEventsBounds.size()> write_events_histogram{ledger_detail::kWriteEventsBounds};
 
   void run();
   void process(std::vector<ledger_detail::Submission>& subs);
+  void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
   Result<std::unique_ptr<State>> load_snapshot();
   Status refill_dedup(Seq up_to_seq);
   void write_snapshot();
   Seq last_snapshot_seq = 0;
+  TimeUs last_snapshot_taken_us = 0;  // under state_mu: WriterStats::snapshot_taken_us
 
   // Periodic snapshots off the writer's path: the writer copies the state and asks the sink for a
   // copy (start_snapshot), this thread encodes and writes them to a table file, and the writer
@@ -92,6 +107,7 @@ struct Ledger::Impl {
   std::function<void(std::string&)> snap_sink_save;  // the sink's copy
   std::string snap_path;
   Seq snap_seq = 0;
+  TimeUs snap_taken_us = 0;  // writer thread: when the copy in flight was taken
   bool snap_running = false;  // writer thread only
   bool snap_requested = false, snap_done = false, snap_stop = false;  // guarded by snap_mu
   Status snap_status;

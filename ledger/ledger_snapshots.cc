@@ -47,6 +47,7 @@ Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
   if (loaded != nullptr) {
     stats.snapshot_loaded_seq = loaded->head_seq();
     last_snapshot_seq = loaded->head_seq();
+    last_snapshot_taken_us = loaded->head_time_us();  // written then or later
   }
   return loaded;
 }
@@ -71,6 +72,7 @@ void Ledger::Impl::start_snapshot() {
     }
     snap_sink_save = std::move(sink_save);
     snap_seq = state->head_seq();
+    snap_taken_us = clock->now_us();
     snap_path = log->dir() + "/snapshot-" + std::to_string(snap_seq) + ".sst";
     snap_requested = true;
   }
@@ -135,6 +137,7 @@ void Ledger::Impl::collect_snapshot() {
   if (st.is_ok()) {
     if (last_snapshot_seq != 0) st = log->delete_snapshots_before(last_snapshot_seq);
     last_snapshot_seq = seq;
+    last_snapshot_taken_us = snap_taken_us;
     stats.snapshots_written += 1;
   }
   if (!st.is_ok()) stats.snapshot_error = st.to_string();
@@ -167,6 +170,7 @@ void Ledger::Impl::write_snapshot() {
     // Two are kept: the new one and the one before it, in case the newest proves unusable.
     if (last_snapshot_seq != 0) s = log->delete_snapshots_before(last_snapshot_seq);
     last_snapshot_seq = state->head_seq();
+    last_snapshot_taken_us = clock->now_us();
     stats.snapshots_written += 1;
   }
   if (!s.is_ok()) stats.snapshot_error = s.to_string();

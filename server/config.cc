@@ -92,6 +92,12 @@ bool parse_listen(const std::string& text, std::string& host, std::uint16_t& por
   return true;
 }
 
+bool admin_listen_ok(const std::string& text) {
+  std::string host;
+  std::uint16_t port = 0;
+  return text.empty() || parse_listen(text, host, port);
+}
+
 Result<Config> load_config(const std::string& path, Config c) {
   toml::table t;
   try {
@@ -103,7 +109,7 @@ Result<Config> load_config(const std::string& path, Config c) {
   std::string e;
   const std::string unknown = unknown_key(t, {"data_dir", "listen", "keys_file", "io_threads", "log_level",
                                               "snapshot_every_events", "status_every_s", "checkpoint_key_file",
-                                              "checkpoint_every_s", "limits", "log_format"});
+                                              "checkpoint_every_s", "limits", "log_format", "admin_listen"});
   if (!unknown.empty()) return Status::invalid_argument(path + ": unknown key " + unknown);
   std::string listen;
   bool ok = take_string(t, "data_dir", c.data_dir, e) && take_string(t, "listen", listen, e) &&
@@ -112,9 +118,14 @@ Result<Config> load_config(const std::string& path, Config c) {
             take(t, "snapshot_every_events", c.snapshot_every_events, 0, std::int64_t{1} << 40, e) &&
             take(t, "status_every_s", c.status_every_s, 0, 86'400, e) &&
             take_string(t, "checkpoint_key_file", c.checkpoint_key_file, e) &&
-            take(t, "checkpoint_every_s", c.checkpoint_every_s, 0, 31 * 86'400, e);
+            take(t, "checkpoint_every_s", c.checkpoint_every_s, 0, 31 * 86'400, e) &&
+            take_string(t, "admin_listen", c.admin_listen, e);
   if (ok && !listen.empty() && !parse_listen(listen, c.host, c.port)) {
     e = "listen must be host:port";
+    ok = false;
+  }
+  if (ok && !admin_listen_ok(c.admin_listen)) {
+    e = "admin_listen must be host:port, or \"\" for none";
     ok = false;
   }
   if (ok && t.contains("limits")) {

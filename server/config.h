@@ -12,6 +12,7 @@
 //   status_every_s = 10             # a one-line summary at info; 0: none
 //   checkpoint_key_file = "checkpoint-key.pem"  # Ed25519 private key (PEM); relative to the config
 //   checkpoint_every_s = 3600       # sign a checkpoint this often (and at a clean stop); 0: none
+//   admin_listen = "127.0.0.1:7601" # HTTP /healthz, /readyz, /metrics (server/admin_pages.h); "": off
 //   [limits]                        # server/limits.h, same names
 //   frame_bytes_max = 1048576
 //   ...
@@ -38,6 +39,7 @@ struct Config {
   std::uint32_t status_every_s = 10;
   std::string checkpoint_key_file;  // empty: no signed checkpoints (refahd --demo makes a key)
   std::uint32_t checkpoint_every_s = 3'600;
+  std::string admin_listen = "127.0.0.1:7601";  // host:port of the admin HTTP endpoint; empty: none
   Limits limits;
 };
 
@@ -45,5 +47,7 @@ struct Config {
 [[nodiscard]] Result<Config> load_config(const std::string& path, Config base);
 // "host:port" (host may be [v6]); false if malformed.
 bool parse_listen(const std::string& text, std::string& host, std::uint16_t& port);
+// admin_listen's value: "" (none) or host:port.
+bool admin_listen_ok(const std::string& text);
 
 }  // namespace refah::server

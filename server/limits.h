@@ -59,6 +59,17 @@ struct Limits {
   std::size_t subscription_batch_events_max = 1'024;
 };
 
+// The admin HTTP endpoint (server/admin_http.h: health, readiness, metrics), meant for probes and
+// a scraper on a trusted address; fixed, not in the config.
+namespace admin_limits {
+// Connections at once; one more is closed at accept. Prometheus keeps one, probes one each.
+inline constexpr std::size_t connections_max = 16;
+// A request's line and headers: a GET from a scraper or probe is a few hundred bytes.
+inline constexpr std::uint32_t request_bytes_max = 8'192;
+// To read a whole request (and between requests on a kept-alive connection), and to write an answer.
+inline constexpr std::uint32_t timeout_ms = 10'000;
+}  // namespace admin_limits
+
 // Checks the values are usable (each at least 1, frames at least 64 bytes, and so on); the message
 // names the first bad one.
 [[nodiscard]] std::string check_limits(const Limits& limits);

@@ -55,6 +55,7 @@ struct Flags {
   std::int64_t status_every_s = -1;
   std::string checkpoint_key;
   std::int64_t checkpoint_every_s = -1;
+  std::optional<std::string> admin_listen;  // set: overrides the config ("" turns it off)
 };
 
 // The checkpoint signing key: checkpoint_key_file; with --demo and none configured,
@@ -237,6 +238,7 @@ int Daemon::start_serving() {
   so.checkpoint_key = ckpt_key_ ? &*ckpt_key_ : nullptr;
   so.checkpoints_dir = checkpoints_dir_;
   so.clock = &clock_;
+  so.admin_listen = config_.admin_listen;
   auto started = server::Server::start(so, *ledger_, projections_, feed_, *keys_, log_);
   if (!started.is_ok()) {
     log_->error("{}", started.status().to_string());
@@ -286,6 +288,12 @@ void Daemon::log_banner() const {
   log_->info("limits: frame {} B, batch {}, in flight {}/conn, {} connections, handshake {} ms, read {} ms, idle {} ms, write queue {} B",
              l.frame_bytes_max, l.batch_commands_max, l.requests_in_flight_max, l.connections_max,
              l.handshake_timeout_ms, l.read_timeout_ms, l.idle_timeout_ms, l.write_queue_bytes_max);
+  if (srv_->admin_port() != 0) {
+    const std::string host = config_.admin_listen.substr(0, config_.admin_listen.rfind(':'));
+    log_->info("admin: http://{}:{}/ serving /healthz /readyz /metrics", host, srv_->admin_port());
+  } else {
+    log_->info("admin: none (admin_listen is empty)");
+  }
   if (!ckpt_key_) return log_->info("checkpoints: none signed (no checkpoint_key_file)");
   log_->info("checkpoints: public key {} | every {} | into {}", to_hex(ckpt_key_->public_key()),
              config_.checkpoint_every_s == 0 ? std::string("on request only")
@@ -434,6 +442,8 @@ void add_flags(CLI::App& app, Flags& f) {
                  "seconds between signed checkpoints; 0: only on request and at stop (default 3600)")
       ->check(CLI::Range(0, 31 * 86'400));
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "on SIGINT/SIGTERM, how long clients get to take their answers");
+  app.add_option("--admin-listen", f.admin_listen,
+                 "host:port of the HTTP /healthz, /readyz and /metrics endpoint; \"\" for none (default 127.0.0.1:7601)");
   app.add_flag("--demo", f.demo, "load a generated pilot programme and simulate venues posting visits");
   app.add_option("--demo-cards", f.demo_options.cards, "demo: cards issued (default 2000)")->check(CLI::Range(1, 1'000'000));
   app.add_option("--demo-rate", f.demo_options.visits_per_second, "demo: visits per second (default 20)")->check(CLI::Range(0.1, 100000.0));
@@ -465,6 +475,9 @@ Result<server::Config> config_from(const Flags& f) {
   if (f.status_every_s >= 0) config.status_every_s = static_cast<std::uint32_t>(f.status_every_s);
   if (!f.checkpoint_key.empty()) config.checkpoint_key_file = f.checkpoint_key;
   if (f.checkpoint_every_s >= 0) config.checkpoint_every_s = static_cast<std::uint32_t>(f.checkpoint_every_s);
+  if (f.admin_listen) config.admin_listen = *f.admin_listen;
+  if (!server::admin_listen_ok(config.admin_listen))
+    return Status::invalid_argument("--admin-listen must be host:port, or \"\" for none");
   if (config.keys_file.empty()) {
     if (!f.demo) return Status::invalid_argument("a keys file is needed (--keys or keys_file in the config)");
     config.keys_file = (std::filesystem::path(config.data_dir) / "demo-keys.toml").string();

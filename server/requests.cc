@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -18,6 +19,7 @@
 #include "projections/statement.h"
 #include "server/backup.h"
 #include "server/checkpoints.h"
+#include "server/metrics.h"
 
 namespace refah::server {
 
@@ -85,6 +87,15 @@ Converted convert(const wire::Submit& sub, const Actor& actor) {
   return out;
 }
 
+// The wire kind (CommandBody tag) of each command, for the metrics: kept in a string, whose inline
+// buffer holds the kinds of a Submit of up to 15 commands without allocating.
+std::string kinds_of(const wire::Submit& sub) {
+  std::string kinds;
+  kinds.reserve(sub.commands()->size());
+  for (const auto* c : *sub.commands()) kinds.push_back(static_cast<char>(c->body_type()));
+  return kinds;
+}
+
 // The ledger's results put back in the places of the commands it was given.
 std::vector<Outcome> merge(std::vector<Outcome> outcomes, const std::vector<std::uint32_t>& positions,
                            std::vector<Outcome> results) {
@@ -102,6 +113,7 @@ struct Requests::Impl {
 
   void submit(std::uint64_t id, const wire::Submit& sub, const Port& port);
   void answer_submitted(ReplyPort& port, std::uint64_t id, std::vector<Outcome> outcomes);
+  void count(const std::string& kinds, const std::vector<Outcome>& outcomes);
   void get_balance(std::uint64_t id, const wire::GetBalance& q, const Port& port);
   void get_statement(std::uint64_t id, const wire::GetStatement& q, const Port& port);
   Frame statement_page(std::uint64_t id, CardId card, Seq from, std::uint32_t limit, proto::AsOf as_of);
@@ -120,13 +132,6 @@ struct Requests::Impl {
   proj::Projections& projections;
   std::shared_ptr<spdlog::logger> log;
   std::atomic<std::uint64_t> commands{0};
-  std::array<std::atomic<std::uint64_t>, kReasonMax + 1> outcome_counts{};
-  void count(const std::vector<Outcome>& outcomes) {
-    for (const auto& o : outcomes) {
-      const auto r = static_cast<std::size_t>(o.reason);
-      if (r < outcome_counts.size()) outcome_counts[r].fetch_add(1, std::memory_order_relaxed);
-    }
-  }
 
   asio::thread_pool reader_queries{1};  // admins' and auditors' expensive queries
   asio::thread_pool venue_queries{1};   // venues' expensive queries
@@ -207,7 +212,11 @@ std::uint64_t Requests::commands() const { return impl_->commands.load(std::memo
 
 Requests::OutcomeCounts Requests::outcomes() const {
   OutcomeCounts out{};
-  for (std::size_t r = 0; r < out.size(); ++r) out[r] = impl_->outcome_counts[r].load(std::memory_order_relaxed);
+  if (impl_->options.metrics == nullptr) return out;
+  const ServerMetrics::Figures f = impl_->options.metrics->figures();
+  for (const auto& by_reason : f.commands) {
+    for (std::size_t r = 0; r < out.size() && r < by_reason.size(); ++r) out[r] += by_reason[r];
+  }
   return out;
 }
 
@@ -231,14 +240,16 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   commands.fetch_add(n, std::memory_order_relaxed);
   Converted c = convert(sub, port->actor());
   if (c.commands.empty()) {
-    count(c.outcomes);
+    count(kinds_of(sub), c.outcomes);
     return port->answer(proto::encode_submit_result(id, c.outcomes));
   }
+  const auto read_at = std::chrono::steady_clock::now();
   const Reason queued = ledger.submit(
       // `port = port`, not `port`: a plain capture of a const reference is a const member, which
       // std::move below would copy, and the completion would keep the connection alive on the
       // writer thread after the server that owns it is gone.
       std::move(c.commands), [this, port = port, id, outcomes = c.outcomes, positions = c.positions,
+                              kinds = kinds_of(sub), read_at,
                               pending = pending_submission()](std::vector<Outcome>&& results) mutable {
         // Runs on the writer thread: the merge and the answer's encoding run on the connection's.
         // The port and a copy of the token move into the released handler; the count
@@ -251,8 +262,15 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
           ReplyPort& target = *p;
           target.release(false, [this, p = std::move(p), id, outcomes = std::move(outcomes),
                                  positions = std::move(positions), results = std::move(results),
-                                 answered = pending]() mutable {
-            answer_submitted(*p, id, merge(std::move(outcomes), positions, std::move(results)));
+                                 kinds = std::move(kinds), read_at, answered = pending]() mutable {
+            std::vector<Outcome> all = merge(std::move(outcomes), positions, std::move(results));
+            // Counted before the answer is queued: a client that has its answer sees it counted.
+            count(kinds, all);
+            if (options.metrics != nullptr) {
+              options.metrics->acknowledged(static_cast<std::uint64_t>(
+                  std::chrono::nanoseconds(std::chrono::steady_clock::now() - read_at).count()));
+            }
+            answer_submitted(*p, id, std::move(all));
             answered.reset();  // the answer is with the connection (written, or queued to be)
           });
         }
@@ -265,8 +283,14 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
   for (std::size_t i = 0; i < c.outcomes.size(); ++i) {
     if (c.outcomes[i].reason == Reason::kInvalidArgument) all[i] = c.outcomes[i];
   }
-  count(all);
+  count(kinds_of(sub), all);
   port->answer(proto::encode_submit_result(id, all));
+}
+
+void Requests::Impl::count(const std::string& kinds, const std::vector<Outcome>& outcomes) {
+  if (options.metrics == nullptr) return;
+  options.metrics->count_outcomes(
+      std::span(reinterpret_cast<const std::uint8_t*>(kinds.data()), kinds.size()), outcomes);
 }
 
 void Requests::Impl::answer_submitted(ReplyPort& port, std::uint64_t id, std::vector<Outcome> outcomes) {
@@ -279,7 +303,6 @@ void Requests::Impl::answer_submitted(ReplyPort& port, std::uint64_t id, std::ve
     }
   }
   if (refused > 0) log->warn("{}: {} commands refused: {}", port.who(), refused, reason_name(why));
-  count(outcomes);
   port.answer(proto::encode_submit_result(id, outcomes));
 }
 

@@ -24,6 +24,8 @@ class logger;
 
 namespace refah::server {
 
+class ServerMetrics;
+
 class Requests {
  public:
   struct Options {
@@ -32,6 +34,9 @@ class Requests {
     const replay::SigningKey* checkpoint_key = nullptr;
     std::string checkpoints_dir;  // where each signed checkpoint is saved; empty: not saved
     Clock* clock = nullptr;       // the checkpoints' signing time; nullptr: the system clock
+    // Counts the commands' outcomes and Submits' acknowledgement latency; nullptr: not counted.
+    // Must outlive this.
+    ServerMetrics* metrics = nullptr;
   };
 
   // The ledger, the projections and the logger must outlive this.

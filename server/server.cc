@@ -15,6 +15,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "server/admin_http.h"
+#include "server/admin_pages.h"
+#include "server/config.h"
+#include "server/metrics.h"
 #include "server/wire.h"
 
 namespace refah::server {
@@ -30,7 +34,7 @@ struct Server::Impl final : SessionHost {
       : options(o), ledger(l), feed(f), keys_(std::make_shared<const KeyStore>(k)), log_(std::move(lg)), admission_(o.limits),
         budget_(o.limits.buffers_bytes_max -
                 (o.limits.connections_max + o.limits.unauthenticated_max) * o.limits.connection_reserved_bytes),
-        requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock}, l, p, log_),
+        requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock, &metrics}, l, p, log_),
         acceptor(io), work(asio::make_work_guard(io)) {
     deadlines_.emplace(io);
   }
@@ -59,6 +63,8 @@ struct Server::Impl final : SessionHost {
   void admit(tcp::socket socket);
   void close_session(Admission::Key key, const char* why);
   void wake_waiting();
+  Stats stats() const;
+  Status start_admin();
 
   const Options options;
   Ledger& ledger;
@@ -69,6 +75,7 @@ struct Server::Impl final : SessionHost {
   Admission admission_;
   BufferBudget budget_;
   SessionCounters session_counters;
+  ServerMetrics metrics;
   std::atomic<std::uint64_t> accepted{0}, evicted{0}, cut{0};
   std::atomic<bool> cutting{false};  // a cut of the biggest holder is on its way
   std::atomic<bool> draining_{false};
@@ -89,6 +96,8 @@ struct Server::Impl final : SessionHost {
   std::mutex waiting_mu;
   std::vector<std::weak_ptr<Session>> waiting;  // subscriptions caught up with the head
   std::atomic<std::size_t> waiting_count{0};
+
+  std::unique_ptr<AdminHttp> admin;  // first to go: its thread reads the figures above
 };
 
 void Server::Impl::do_accept() {
@@ -212,6 +221,7 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Ledger& le
   if (options.io_threads < 1 || options.io_threads > 64) return Status::invalid_argument("io_threads must be 1..64");
   if (ledger.log() == nullptr) return Status::invalid_argument("the ledger is closed");
   auto impl = std::make_unique<Impl>(options, ledger, projections, feed, keys, std::move(log));
+  if (Status st = impl->start_admin(); !st.is_ok()) return st;
   error_code ec;
   const auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Status::invalid_argument("listen address " + options.host + ": " + ec.message());
@@ -236,6 +246,25 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Ledger& le
 std::uint16_t Server::port() const {
   error_code ec;
   return impl_->acceptor.local_endpoint(ec).port();
+}
+
+std::uint16_t Server::admin_port() const { return impl_->admin ? impl_->admin->port() : 0; }
+
+// The admin endpoint (server/admin_http.h), when options.admin_listen names one: its pages read
+// the server's and the ledger's figures (server/admin_pages.h).
+Status Server::Impl::start_admin() {
+  if (options.admin_listen.empty()) return Status::ok();
+  std::string host;
+  std::uint16_t port = 0;
+  if (!parse_listen(options.admin_listen, host, port))
+    return Status::invalid_argument("admin listen address " + options.admin_listen + " is not host:port");
+  auto pages = std::make_shared<AdminPages>(AdminPages::Sources{
+      &ledger, &metrics, [this] { return stats(); }, [this] { return draining(); }, ledger.log()->dir(),
+      options.checkpoints_dir, options.clock});
+  auto started = AdminHttp::start(host, port, [pages](std::string_view path) { return pages->answer(path); });
+  if (!started.is_ok()) return started.status();
+  admin = std::move(started).value();
+  return Status::ok();
 }
 
 void Server::shutdown(std::uint32_t drain_timeout_ms) {
@@ -274,6 +303,7 @@ void Server::shutdown(std::uint32_t drain_timeout_ms) {
   s.io.stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
+  if (s.admin) s.admin->stop();  // /readyz said "shutting down" until now
   s.deadlines_->stop();
 }
 
@@ -298,8 +328,10 @@ KeysChange Server::reload_keys(KeyStore keys) {
   return compare_keys(*before, *next);
 }
 
-Server::Stats Server::stats() const {
-  const Impl& s = *impl_;
+Server::Stats Server::stats() const { return impl_->stats(); }
+
+Server::Stats Server::Impl::stats() const {
+  const Impl& s = *this;
   Stats out;
   out.connections_accepted = s.accepted.load();
   out.connections_refused = s.session_counters.refused.load();
@@ -317,6 +349,8 @@ Server::Stats Server::stats() const {
   out.buffers_shared_bytes = s.budget_.used();
   out.deadline_checks = s.deadlines_->checks();
   out.outcomes = s.requests_.outcomes();
+  for (std::size_t r = 0; r < out.connections_by_role.size(); ++r)
+    out.connections_by_role[r] = s.session_counters.open_by_role[r].load(std::memory_order_relaxed);
   return out;
 }
 

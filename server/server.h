@@ -46,6 +46,9 @@ class Server {
     std::string checkpoints_dir;
     // The checkpoints' signing time; nullptr: the system clock. Must outlive the server.
     Clock* clock = nullptr;
+    // "host:port" of the admin HTTP endpoint (/healthz, /readyz, /metrics: server/admin_pages.h),
+    // on a thread of its own; port 0: any free port (admin_port() tells which); empty: none.
+    std::string admin_listen;
   };
 
   // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink) and
@@ -59,6 +62,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
+  std::uint16_t admin_port() const;  // 0 without an admin endpoint
 
   // Puts new keys in force (refahd on SIGHUP); any thread. Every handshake from now on uses them.
   // An open connection whose client is gone from them, or now has another role or venue, is
@@ -87,6 +91,7 @@ class Server {
     std::uint64_t buffers_shared_bytes = 0;  // held beyond the connections' reserves, now
     std::uint64_t deadline_checks = 0;       // times a connection was woken to look at its deadlines
     std::array<std::uint64_t, kReasonMax + 1> outcomes{};  // commands answered, by reason (kOk: accepted)
+    std::array<std::uint64_t, 4> connections_by_role{};  // authenticated, open; indexed by Role (1..3)
   };
   Stats stats() const;
 

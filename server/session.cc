@@ -65,6 +65,7 @@ void Session::close_now() {
   deadlines_.clear(deadline_slot_);
   check_at_ = Clock::time_point::max();
   if (!writing_) release_answers();
+  if (actor_) host_.counters().open_by_role[static_cast<std::size_t>(actor_->role)].fetch_sub(1, std::memory_order_relaxed);
   host_.closed(key_);
 }
 
@@ -195,6 +196,7 @@ void Session::handshake(const wire::Message& m) {
     return refuse(m.id(), Reason::kOverloaded, "too many connections", true);
   }
   actor_ = key->actor;
+  host_.counters().open_by_role[static_cast<std::size_t>(actor_->role)].fetch_add(1, std::memory_order_relaxed);
   decoder_.set_limits(limits_.frame_bytes_max, FrameDecoder::kReadChunkBytes);
   host_.log().info("client {} ({}, {}) authenticated from {}", key->actor.id, key->name, role_name(key->actor.role),
                    peer_);

@@ -352,7 +352,8 @@ TEST_CASE("refahd signs checkpoints on its schedule and at a clean stop", "[chec
   std::ofstream(work / "refahd.toml") << "checkpoint_key_file = \"ckpt.pem\"\ncheckpoint_every_s = 1\n";
   const pid_t pid = spawn(REFAHD_PATH,
                           {"--config", (work / "refahd.toml").string(), "--data", data.string(), "--keys",
-                           keys.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0"},
+                           keys.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0",
+                           "--admin-listen", ""},
                           work / "refahd.out", work / "refahd.err");
   auto reap = [&](std::chrono::milliseconds timeout) -> std::optional<int> {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -184,7 +184,8 @@ class Refahd {
     const fs::path config = work / "refahd.toml";
     write_text(config, "snapshot_every_events = " + std::to_string(snapshot_every) + "\n");
     args_ = {REFAHD_PATH, "--config", config.string(), "--data", (work / "data").string(), "--keys",
-             (work / "keys.toml").string(), "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0"};
+             (work / "keys.toml").string(), "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0",
+             "--admin-listen", ""};
   }
   ~Refahd() {
     if (pid_ > 0) kill_now();

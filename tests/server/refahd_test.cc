@@ -20,6 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "replay/checkpoint.h"
+#include "tests/support/http_get.h"
+#include "tests/support/promtool.h"
 #include "tests/support/wire_helpers.h"
 
 extern char** environ;
@@ -200,7 +203,7 @@ struct Work {
 
   std::vector<std::string> args(std::uint16_t port) const {
     return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
-            "--status-every", "0", "--log-level", "info"};
+            "--status-every", "0", "--log-level", "info", "--admin-listen", "127.0.0.1:0"};
   }
 };
 
@@ -365,6 +368,7 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
                      "listen = \"127.0.0.1:" + std::to_string(port) + "\"\n"
                      "keys_file = \"keys.toml\"\n"
                      "status_every_s = 0\n"
+                     "admin_listen = \"127.0.0.1:0\"\n"
                      "[limits]\n"
                      "frame_bytes_max = 4096\n");
   Refahd d(w.dir, {"--config", config.string()});
@@ -438,6 +442,76 @@ TEST_CASE("refahd exits non-zero with a message when the keys file is missing", 
   REQUIRE(WIFEXITED(*st));
   CHECK(WEXITSTATUS(*st) != 0);
   CHECK(err.find("no-such-keys.toml") != std::string::npos);
+}
+
+// The admin port refahd logged ("admin: http://127.0.0.1:PORT/ ..."), waiting up to 10 s for the line.
+std::uint16_t logged_admin_port(Refahd& d) {
+  const std::string key = "admin: http://127.0.0.1:";
+  for (const auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(10ms)) {
+    const std::string err = d.stderr_text();
+    if (const auto at = err.find(key); at != std::string::npos) return static_cast<std::uint16_t>(std::stoi(err.substr(at + key.size())));
+  }
+  INFO("stderr:\n" << d.stderr_text());
+  FAIL("refahd logged no admin address");
+  return 0;
+}
+
+TEST_CASE("refahd serves /healthz, /readyz and /metrics on --admin-listen, with its process, disk and "
+          "checkpoint figures, and promtool accepts the scrape",
+          "[server][refahd][admin]") {
+  Work w;
+  const auto key = replay::SigningKey::generate();
+  REQUIRE(key.is_ok());
+  REQUIRE(key.value().save_file((w.dir / "ckpt.pem").string()).is_ok());
+  const std::uint16_t port = free_port();
+  std::vector<std::string> args = w.args(port);
+  args.insert(args.end(), {"--checkpoint-key", (w.dir / "ckpt.pem").string()});
+  Refahd d(w.dir, args);
+  auto admin_c = d.connect(port, kAdminClient);
+  auto auditor = d.connect(port, kAuditorClient);
+  const std::uint16_t admin_port = logged_admin_port(d);
+  CHECK(http_get(admin_port, "/healthz").status == 200);
+  CHECK(http_get(admin_port, "/readyz").body == "ready\n");
+  Ids ids;
+  accepted(*admin_c, ids.next(), DefineNeighbourhood{1, 3, "n", 20'000, 5, wall_now_us() - kDayUs});
+  const std::uint64_t q = auditor->next_id();
+  REQUIRE(call(*auditor, proto::encode_get_checkpoint(q), q).kind == wire::Body::Checkpoint);
+  const HttpReply m = http_get(admin_port, "/metrics");
+  REQUIRE(m.status == 200);
+  const std::string& page = m.body;
+  INFO(page);
+  CHECK(metric_value(page, "refah_commands_total", "kind=\"DefineNeighbourhood\",reason=\"OK\"") == 1);
+  CHECK(metric_value(page, "refah_connections", "role=\"admin\"") == 1);
+  CHECK(metric_value(page, "refah_checkpoint_seq") == 1);
+  CHECK(metric_value(page, "refah_checkpoint_age_seconds") >= 0);
+  CHECK(metric_value(page, "refah_data_dir_bytes") > 0);
+  CHECK(metric_value(page, "refah_data_dir_free_bytes") > 0);
+  CHECK(metric_value(page, "process_cpu_seconds_total") > 0);
+  CHECK(metric_value(page, "process_resident_memory_bytes") > 0);
+  CHECK(metric_value(page, "process_open_fds") > 0);
+  if (const std::string promtool = promtool_path(); promtool.empty()) {
+    WARN("promtool not found on PATH (Debian package prometheus; scripts/dev.sh installs it): not checked");
+  } else {
+    const PromtoolVerdict v = promtool_check(promtool, page, w.dir);
+    INFO("promtool said:\n" << v.output);
+    CHECK(v.exit_status == 0);
+    CHECK(v.output.empty());
+  }
+  admin_c.reset();
+  auditor.reset();
+  d.signal(SIGTERM);
+  d.require_exit_code(0);
+  CHECK(http_get(admin_port, "/healthz").status == 0);
+}
+
+TEST_CASE("refahd exits with status 2 for a malformed --admin-listen", "[server][refahd][admin]") {
+  Work w;
+  std::vector<std::string> args = w.args(free_port());
+  args.back() = "127.0.0.1";  // the value of --admin-listen, without a port
+  Refahd d(w.dir, args);
+  d.require_exit_code(2);
+  CHECK(d.stderr_text().find("--admin-listen") != std::string::npos);
 }
 
 TEST_CASE("refahd exits with status 2 for a malformed --listen", "[server][refahd]") {

@@ -2,7 +2,7 @@
 // dir with a ManualClock at kT0, its projections, and a keys file's worth of clients:
 //   1 admin, 2 auditor, 11 venue client of venue 10, 12 venue client of venue 11.
 // connect(id) returns an authenticated blocking client. restart() stops and reopens everything on
-// the same data directory (a new port).
+// the same data directory (a new port). The admin HTTP endpoint listens on a free port (admin_port()).
 #pragma once
 
 #include <spdlog/sinks/null_sink.h>
@@ -63,6 +63,7 @@ class ServerFixture {
     so.port = 0;
     so.limits = limits_;
     so.io_threads = io_threads_;
+    so.admin_listen = "127.0.0.1:0";
     auto started = server::Server::start(so, *ledger_, *projections_, *feed_, keys_, log_);
     REQUIRE(started.is_ok());
     server_ = std::move(started).value();
@@ -79,6 +80,7 @@ class ServerFixture {
   }
 
   std::uint16_t port() const { return server_->port(); }
+  std::uint16_t admin_port() const { return server_->admin_port(); }
   Ledger& ledger() { return *ledger_; }
   server::Server& server() { return *server_; }
   proj::Projections& projections() { return *projections_; }

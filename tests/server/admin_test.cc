@@ -1,0 +1,199 @@
+// The admin HTTP endpoint (server/admin_http.h, server/admin_pages.h) of a real server on loopback
+// ports: /healthz, /readyz in each state it can be in, /metrics moving by exactly what clients did,
+// and promtool (Debian's prometheus package) accepting a live scrape.
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "ledger/testing.h"
+#include "tests/support/http_get.h"
+#include "tests/support/promtool.h"
+#include "tests/support/wire_helpers.h"
+
+namespace refah::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+Command visit(ServerFixture& f, CardId card, VenueId venue, std::uint64_t txn) {
+  return Command{Actor{}, f.ids().next(), RecordVisit{card, venue, txn, 400'000, kT0}};
+}
+
+std::string scrape(ServerFixture& f) {
+  const HttpReply r = http_get(f.admin_port(), "/metrics");
+  REQUIRE(r.status == 200);
+  CHECK(r.headers.find("text/plain; version=0.0.4") != std::string::npos);
+  return r.body;
+}
+
+// A counter's value, 0 when the page does not show it yet.
+double counted(const std::string& page, const std::string& name, const std::string& labels = "") {
+  const double v = metric_value(page, name, labels);
+  return v < 0 ? 0 : v;
+}
+
+// Polls /readyz until its body contains `text` (a state another thread is moving into).
+HttpReply readyz_once_it_says(ServerFixture& f, const std::string& text) {
+  HttpReply r;
+  for (const auto deadline = SteadyClock::now() + 10s; SteadyClock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+    r = http_get(f.admin_port(), "/readyz");
+    if (r.body.find(text) != std::string::npos) break;
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the admin endpoint answers /healthz and /readyz, 404 for other paths, 405 for other "
+          "methods and 400 for what is not HTTP",
+          "[server][admin]") {
+  ServerFixture f;
+  REQUIRE(f.admin_port() != 0);
+  REQUIRE(f.admin_port() != f.port());
+  const HttpReply health = http_get(f.admin_port(), "/healthz");
+  CHECK(health.status == 200);
+  CHECK(health.body == "ok\n");
+  const HttpReply ready = http_get(f.admin_port(), "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.body == "ready\n");
+  CHECK(http_get(f.admin_port(), "/metrics?name=x").status == 200);  // the query string is ignored
+  CHECK(http_get(f.admin_port(), "/").status == 404);
+  CHECK(http_get(f.admin_port(), "/healthz/x").status == 404);
+  const HttpReply post =
+      http_exchange(f.admin_port(), "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  CHECK(post.status == 405);
+  CHECK(post.headers.find("Allow: GET") != std::string::npos);
+  CHECK(http_exchange(f.admin_port(), "HELLO THERE\r\n\r\n").status == 400);
+  // Headers past admin_limits::request_bytes_max are refused, and the endpoint goes on.
+  const std::string huge = "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(server::admin_limits::request_bytes_max, 'a') + "\r\n\r\n";
+  CHECK(http_exchange(f.admin_port(), huge).status == 400);
+  // Two requests on one kept-alive connection are both answered.
+  const HttpReply two = http_exchange(f.admin_port(),
+                                      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(two.status == 200);
+  CHECK(two.body.find("ready\n") != std::string::npos);
+  CHECK(http_get(f.admin_port(), "/healthz").status == 200);
+}
+
+TEST_CASE("/metrics counts the visits posted and refused, by kind and reason, exactly", "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();  // 6 events through the ledger directly: no Submit
+  auto venue = f.connect(kVenue10Client);
+  auto auditor = f.connect(kAuditorClient);
+  const std::string before = scrape(f);
+  CHECK(metric_value(before, "refah_connections", "role=\"venue\"") == 1);
+  CHECK(metric_value(before, "refah_connections", "role=\"auditor\"") == 1);
+  CHECK(metric_value(before, "refah_connections", "role=\"admin\"") == 0);
+  CHECK(metric_value(before, "refah_head_seq") == 6);
+
+  const Command first = visit(f, 100, 10, 1);
+  const Answer two = submit(*venue, {first, visit(f, 101, 10, 2)});
+  REQUIRE(two.outcomes[0].reason == Reason::kOk);
+  REQUIRE(two.outcomes[1].reason == Reason::kOk);
+  CHECK(submit_one(*venue, visit(f, 999, 10, 3)).reason == Reason::kUnknownCard);
+  CHECK(submit_one(*venue, visit(f, 100, 11, 4)).reason == Reason::kNotYourVenue);
+  const Outcome again = submit_one(*venue, first);  // a resend: its first answer
+  CHECK(again.duplicate);
+  // A Submit refused as a whole (an auditor's) answers no command: an Error frame.
+  const std::uint64_t id = auditor->next_id();
+  require_error(call(*auditor, proto::encode_submit(id, std::vector<Command>{visit(f, 100, 10, 5)}), id),
+                Reason::kNotPermitted, id);
+
+  const std::string after = scrape(f);
+  const auto moved = [&](const std::string& name, const std::string& labels = "") {
+    return counted(after, name, labels) - counted(before, name, labels);
+  };
+  CHECK(moved("refah_commands_total", "kind=\"RecordVisit\",reason=\"OK\"") == 3);
+  CHECK(moved("refah_commands_duplicate_total", "kind=\"RecordVisit\"") == 1);
+  CHECK(moved("refah_commands_total", "kind=\"RecordVisit\",reason=\"UNKNOWN_CARD\"") == 1);
+  CHECK(moved("refah_commands_total", "kind=\"RecordVisit\",reason=\"NOT_YOUR_VENUE\"") == 1);
+  CHECK(moved("refah_commands_total", "kind=\"IssueCard\",reason=\"OK\"") == 0);
+  CHECK(moved("refah_requests_refused_total") == 1);
+  CHECK(moved("refah_events_total") == 2);
+  CHECK(moved("refah_synced_writes_total") == 1);  // only the first Submit appended anything
+  CHECK(moved("refah_synced_write_events_count") == 1);
+  CHECK(moved("refah_synced_write_events_sum") == 2);
+  CHECK(moved("refah_synced_write_seconds_count") == 1);
+  CHECK(moved("refah_submit_ack_seconds_count") == 4);  // the four Submits that reached the ledger
+  CHECK(metric_value(after, "refah_head_seq") == 8);
+  CHECK(metric_value(after, "refah_writer_queue_commands") == 0);
+  CHECK(metric_value(after, "refah_idempotency_ids", "where=\"memory\"") == 8);
+  CHECK(metric_value(after, "refah_writes_stopped") == 0);
+  CHECK(metric_value(after, "refah_data_dir_bytes") > 0);
+
+  venue.reset();  // the server sees the close shortly
+  std::string page;
+  for (const auto deadline = SteadyClock::now() + 10s; SteadyClock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+    page = scrape(f);
+    if (metric_value(page, "refah_connections", "role=\"venue\"") == 0) break;
+  }
+  CHECK(metric_value(page, "refah_connections", "role=\"venue\"") == 0);
+  CHECK(metric_value(page, "refah_connections", "role=\"auditor\"") == 1);
+}
+
+TEST_CASE("/readyz is 503 with the ledger's message once a write has failed", "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  testing::LedgerTesting::set_write_fault(f.ledger(), [](Seq, std::size_t) { return false; });
+  auto venue = f.connect(kVenue10Client);
+  CHECK(submit_one(*venue, visit(f, 100, 10, 1)).reason == Reason::kStorageFailed);
+  const HttpReply r = http_get(f.admin_port(), "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.body.find("not ready: writes stopped: event log write failed at sequence 7") != std::string::npos);
+  CHECK(http_get(f.admin_port(), "/healthz").status == 200);  // alive all the same
+  CHECK(metric_value(scrape(f), "refah_writes_stopped") == 1);
+}
+
+TEST_CASE("/readyz is 503 'shutting down' while the server drains its requests", "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  // The writer holds the visit's batch until the gate opens, so shutdown() waits for its answer.
+  std::promise<void> gate, entered;
+  std::shared_future<void> open = gate.get_future().share();
+  std::atomic<bool> once{false};
+  testing::LedgerTesting::set_write_fault(f.ledger(), [&, open](Seq, std::size_t) {
+    if (!once.exchange(true)) entered.set_value();
+    open.wait();
+    return true;
+  });
+  auto venue = f.connect(kVenue10Client);
+  auto posted = std::async(std::launch::async, [&] { return submit_one(*venue, visit(f, 100, 10, 1), 20'000); });
+  entered.get_future().wait();
+  auto stopped = std::async(std::launch::async, [&] { f.server().shutdown(10'000); });
+  const HttpReply r = readyz_once_it_says(f, "shutting down");
+  CHECK(r.status == 503);
+  CHECK(r.body == "not ready: shutting down\n");
+  gate.set_value();
+  CHECK(posted.get().reason == Reason::kOk);
+  stopped.get();
+  CHECK(http_get(f.admin_port(), "/healthz").status == 0);  // stopped with the server
+}
+
+TEST_CASE("/readyz says the log is not open when the ledger is closed under the server", "[server][admin]") {
+  ServerFixture f;
+  f.ledger().close();
+  const HttpReply r = http_get(f.admin_port(), "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.body == "not ready: the log is not open\n");
+  CHECK(http_get(f.admin_port(), "/metrics").status == 200);
+}
+
+TEST_CASE("promtool check metrics accepts a live scrape", "[server][admin]") {
+  const std::string promtool = promtool_path();
+  if (promtool.empty()) {
+    WARN("promtool not found on PATH (Debian package prometheus; scripts/dev.sh installs it): not checked");
+    return;
+  }
+  ServerFixture f;
+  f.standard_programme();
+  auto venue = f.connect(kVenue10Client);
+  CHECK(submit_one(*venue, visit(f, 100, 10, 1)).reason == Reason::kOk);
+  CHECK(submit_one(*venue, visit(f, 999, 10, 2)).reason == Reason::kUnknownCard);
+  const std::string page = scrape(f);
+  const PromtoolVerdict v = promtool_check(promtool, page, std::filesystem::path(f.dir().path()).parent_path());
+  INFO("promtool said:\n" << v.output << "\nthe scrape:\n" << page);
+  CHECK(v.exit_status == 0);
+  CHECK(v.output.empty());  // lint findings too
+}
+
+}  // namespace refah::test
