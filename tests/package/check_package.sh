@@ -78,7 +78,7 @@ done
 echo "every library the executables link is from a package in Depends"
 
 # refahd from the package: its demo reads the packaged census, and SIGTERM stops it with status 0.
-"$root$prefix/bin/refahd" --demo --data "$tmp/demo" --listen 127.0.0.1:0 --status-every 0 --demo-venues 0 \
+"$root$prefix/bin/refahd" --demo --data "$tmp/demo" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --status-every 0 --demo-venues 0 \
   >"$tmp/demo.log" 2>&1 &
 demo_pid=$!
 for _ in $(seq 100); do grep -q "serving" "$tmp/demo.log" && break; sleep 0.1; done

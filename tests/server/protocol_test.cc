@@ -265,9 +265,12 @@ TEST_CASE("Each stalled connection is woken once, at its read deadline, not on a
   const std::uint64_t checks_before = f.server().stats().deadline_checks;
   const auto start = SteadyClock::now();
   for (auto& c : conns) REQUIRE(c->send(std::span(frame.data(), frame.size() / 2)).is_ok());
-  double first_closed_ms = -1;
-  while (f.server().stats().connections_open > 0 && ms_since(start) < 5'000) {
-    if (first_closed_ms < 0 && f.server().stats().connections_open < kStallers) first_closed_ms = ms_since(start);
+  double first_closed_ms = -1;  // when fewer than all were first seen open (they may all go at once)
+  for (;;) {
+    const auto open = f.server().stats().connections_open;
+    const auto t = static_cast<double>(ms_since(start));
+    if (first_closed_ms < 0 && open < kStallers) first_closed_ms = t;
+    if (open == 0 || t > 5'000) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   const std::uint64_t checks = f.server().stats().deadline_checks - checks_before;

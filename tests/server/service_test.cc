@@ -51,10 +51,12 @@ struct ServiceWork {
       if (venue != 0) out << "venue = " << venue << "\n";
       out << "secret = \"" << server::to_hex(test_secret(id)) << "\"\n\n";
     }
+    out.close();
+    fs::permissions(keys, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses more
   }
   std::vector<std::string> args(std::uint16_t port) const {
     return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
-            "--status-every", "0"};
+            "--status-every", "0", "--admin-listen", "127.0.0.1:0"};
   }
 };
 
@@ -152,7 +154,7 @@ TEST_CASE("refahd --log-format json writes one JSON object a line, UTC times wit
     const std::uint16_t port = unused_port();
     const fs::path config = w.dir / "refahd.toml";
     std::ofstream(config) << "log_format = \"json\"\nkeys_file = \"keys.toml\"\nlisten = \"127.0.0.1:" << port
-                          << "\"\nstatus_every_s = 0\n";
+                          << "\"\nstatus_every_s = 0\nadmin_listen = \"127.0.0.1:0\"\n";
     ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string(), "--data", w.data.string()});
     connect_to(d, port, kAdminClient).reset();
     d.signal(SIGINT);
@@ -231,7 +233,8 @@ TEST_CASE("A failed start leaves no data directory it made, and keeps one that w
   }
   SECTION("the keys file is missing (exit status 2)") {
     ChildProcess d(w.dir, REFAHD_PATH,
-                   {"--data", nested.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0"});
+                   {"--data", nested.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0",
+                    "--admin-listen", "127.0.0.1:0"});
     d.require_exit_code(2);
     CHECK(d.stderr_text().find("missing.toml") != std::string::npos);
     CHECK_FALSE(fs::exists(w.dir / "new"));
@@ -239,7 +242,8 @@ TEST_CASE("A failed start leaves no data directory it made, and keeps one that w
   SECTION("a data directory that was there stays, with the ledger it holds") {
     fs::create_directories(w.data);
     ChildProcess d(w.dir, REFAHD_PATH,
-                   {"--data", w.data.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0"});
+                   {"--data", w.data.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0",
+                    "--admin-listen", "127.0.0.1:0"});
     d.require_exit_code(2);
     CHECK(fs::is_directory(w.data));
     CHECK(fs::exists(w.data / "IDENTITY"));
@@ -313,7 +317,8 @@ TEST_CASE("refahd --demo keeps its venues posting: two demo months on, most visi
   // 50 cards, 100 visits a second, a demo day every 0.2 s: 0.4 visits a card a day, within the
   // daily limits, and more in two months than a card's first credit pays for (the monthly top-ups do).
   ChildProcess d(w.dir, REFAHD_PATH,
-                 {"--demo", "--data", (w.dir / "demo").string(), "--listen", "127.0.0.1:0", "--status-every", "1",
+                 {"--demo", "--data", (w.dir / "demo").string(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                  "--status-every", "1",
                   "--demo-cards", "50", "--demo-rate", "100", "--demo-day-s", "0.2", "--log-format", "json"});
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   std::vector<nlohmann::json> lines;
