@@ -93,10 +93,10 @@ TEST_CASE("refahctl backup under load, refahd restore from it and from an export
   TempDir tmp;
   const fs::path work = fs::path(tmp.path()).parent_path(), data = work / "data";
   const std::uint16_t port = unused_port();
-  RefahdProcess d(work, {"--demo", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port),
-                         "--admin-listen", "127.0.0.1:0",
-                         "--demo-cards", "200", "--demo-rate", "300", "--demo-venues", "4", "--status-every", "0",
-                         "--checkpoint-every", "0"});
+  ChildProcess d(work, REFAHD_PATH,
+                 {"--demo", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--admin-listen",
+                  "127.0.0.1:0", "--demo-cards", "200", "--demo-rate", "300", "--demo-venues", "4", "--status-every",
+                  "0", "--checkpoint-every", "0"});
   REQUIRE(d.wait_for_log("serving"));
   const std::string keys = (data / "demo-keys.toml").string();
   auto loaded = server::KeyStore::load_file(keys);
@@ -147,11 +147,11 @@ TEST_CASE("A backup is for admins only, into a new absolute directory", "[server
   const fs::path work = fs::path(tmp.path()).parent_path();
   const std::uint16_t port = unused_port();
   write_keys_file(work / "keys.toml", fixture_keys());
-  RefahdProcess d(work, {"--data", (work / "data").string(), "--keys", (work / "keys.toml").string(), "--listen",
-                         "127.0.0.1:" + std::to_string(port), "--status-every", "0",
-                         "--admin-listen", "127.0.0.1:0"});
+  ChildProcess d(work, REFAHD_PATH,
+                 {"--data", (work / "data").string(), "--keys", (work / "keys.toml").string(), "--listen",
+                  "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--admin-listen", "127.0.0.1:0"});
   auto ask = [&](ClientId client, const std::string& dir) {
-    auto c = d.connect(port, client);
+    auto c = connect_client(d, port, client);
     const std::uint64_t id = c->next_id();
     return call(*c, proto::encode_backup(id, dir), id, 10'000);
   };

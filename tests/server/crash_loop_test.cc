@@ -18,14 +18,6 @@
 //
 // Also here, since it needs the binary: a command resent after refahd restarts from SIGTERM or
 // SIGKILL gets its first answer, and another command under its id is ID_CONFLICT.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -49,9 +41,7 @@
 #include "ledger/event_log.h"
 #include "ledger/limits.h"
 #include "projections/rebuild.h"
-#include "tests/support/wire_helpers.h"
-
-extern char** environ;
+#include "tests/support/refahd_process.h"
 
 namespace refah::test {
 namespace {
@@ -69,43 +59,9 @@ constexpr CardId kNoSuchCard = 999'999'999;
 // Files, ports and child processes
 // ---------------------------------------------------------------------------------------------
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 TimeUs wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The last n lines of a text.
-std::string tail(const std::string& text, int n = 30) {
-  // A sanitizer's report is what explains an early exit: show it whole, not its last lines.
-  if (const std::size_t report = text.find("WARNING: ThreadSanitizer"); report != std::string::npos) {
-    return text.substr(report, 12'000);
-  }
-  std::size_t at = text.size();
-  for (int i = 0; i < n && at > 0; ++i) {
-    at = text.rfind('\n', at - 1);
-    if (at == std::string::npos) return text;
-  }
-  return text.substr(at);
 }
 
 void write_text(const fs::path& p, const std::string& text) {
@@ -116,56 +72,12 @@ void write_text(const fs::path& p, const std::string& text) {
 
 // The keys file: admin 1, auditor 2, and a venue client 100 + v for each venue v.
 void write_keys(const fs::path& p) {
-  std::string t;
-  auto client = [&](ClientId id, const char* role, VenueId venue) {
-    t += "[[client]]\nid = " + std::to_string(id) + "\nname = \"client " + std::to_string(id) + "\"\nrole = \"" +
-         role + "\"\n";
-    if (venue != 0) t += "venue = " + std::to_string(venue) + "\n";
-    t += "secret = \"" + server::to_hex(test_secret(id)) + "\"\n\n";
-  };
-  client(kAdminClient, "admin", 0);
-  client(kAuditorClient, "auditor", 0);
-  for (VenueId v = 1; v <= kVenues; ++v) client(kVenueClientBase + v, "venue", v);
-  write_text(p, t);
-  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
-}
-
-// Starts argv[0] with stdout and stderr appended to `out`; SIGINT and SIGTERM at their defaults.
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& s : copy) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, copy[0].c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  INFO("posix_spawn " << copy[0] << ": " << std::strerror(rc));
-  REQUIRE(rc == 0);
-  return pid;
-}
-
-// Runs a tool to its end; its exit status (-1 if it did not exit normally).
-int run_tool(const std::vector<std::string>& args, const fs::path& out) {
-  const pid_t pid = spawn(args, out);
-  int st = 0;
-  REQUIRE(::waitpid(pid, &st, 0) == pid);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::string t = key_entry(kAdminClient, "admin", 0, test_secret(kAdminClient)) +
+                  key_entry(kAuditorClient, "auditor", 0, test_secret(kAuditorClient));
+  for (VenueId v = 1; v <= kVenues; ++v) {
+    t += key_entry(kVenueClientBase + v, "venue", v, test_secret(kVenueClientBase + v));
+  }
+  write_keys_file(p, t);
 }
 
 // An authenticated client, or why not (for threads: no Catch2).
@@ -177,76 +89,64 @@ Result<std::unique_ptr<proto::Client>> try_connect(std::uint16_t port, ClientId 
   return client;
 }
 
-// refahd over one data directory, started again and again; all its output in one file.
-class Refahd {
+// refahd over one data directory, started again and again; all its output appended to one file,
+// work/refahd.out.
+class RestartedRefahd {
  public:
-  Refahd(const fs::path& work, std::uint16_t port, Seq snapshot_every) : port_(port), out_(work / "refahd.out") {
+  RestartedRefahd(const fs::path& work, std::uint16_t port, Seq snapshot_every) : work_(work), port_(port) {
     const fs::path config = work / "refahd.toml";
     write_text(config, "snapshot_every_events = " + std::to_string(snapshot_every) + "\n");
-    args_ = {REFAHD_PATH, "--config", config.string(), "--data", (work / "data").string(), "--keys",
-             (work / "keys.toml").string(), "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0",
-             "--admin-listen", ""};
+    args_ = {"--config", config.string(), "--data", (work / "data").string(), "--keys", (work / "keys.toml").string(),
+             "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--admin-listen", ""};
   }
-  ~Refahd() {
-    if (pid_ > 0) kill_now();
-  }
-  Refahd(const Refahd&) = delete;
-  Refahd& operator=(const Refahd&) = delete;
 
   // Starts refahd and waits until it accepts connections; the seconds that took.
   double start() {
-    REQUIRE(pid_ <= 0);
+    REQUIRE(!proc_.has_value());
     const auto t0 = SteadyClock::now();
-    pid_ = spawn(args_, out_);
+    proc_.emplace(work_, REFAHD_PATH, args_, std::vector<std::string>{}, "refahd",
+                  ChildProcess::Output::kAppendBoth);
     const auto deadline = t0 + 60s;
     for (;;) {
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL("refahd exited before accepting connections; its output:\n" << tail(read_text(out_)));
+      if (!proc_->running()) {
+        proc_.reset();
+        FAIL("refahd exited before accepting connections; its output:\n" << last_lines(output()));
       }
       if (proto::Client::connect("127.0.0.1", port_, 200).is_ok()) break;
-      if (SteadyClock::now() >= deadline) FAIL("refahd did not accept connections in 60 s:\n" << tail(read_text(out_)));
+      if (SteadyClock::now() >= deadline) FAIL("refahd did not accept connections in 60 s:\n" << last_lines(output()));
       std::this_thread::sleep_for(2ms);
     }
     return std::chrono::duration<double>(SteadyClock::now() - t0).count();
   }
   // SIGKILL, and reaped: the directory is free for the next start.
   void kill_now() {
-    REQUIRE(pid_ > 0);
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
+    REQUIRE(proc_.has_value());
+    proc_.reset();
   }
   // SIGTERM; requires exit status 0 within 30 s.
   void stop() {
-    REQUIRE(pid_ > 0);
-    REQUIRE(::kill(pid_, SIGTERM) == 0);
-    int st = 0;
-    const auto deadline = SteadyClock::now() + 30s;
-    while (::waitpid(pid_, &st, WNOHANG) != pid_) {
-      REQUIRE(SteadyClock::now() < deadline);
-      std::this_thread::sleep_for(5ms);
-    }
-    pid_ = -1;
-    INFO("refahd output:\n" << tail(read_text(out_)));
-    REQUIRE(WIFEXITED(st));
-    REQUIRE(WEXITSTATUS(st) == 0);
+    REQUIRE(proc_.has_value());
+    if (proc_->running()) proc_->signal(SIGTERM);
+    const auto st = proc_->wait_exit(30s);
+    REQUIRE(st.has_value());
+    proc_.reset();
+    INFO("refahd output:\n" << last_lines(output()));
+    REQUIRE(WIFEXITED(*st));
+    REQUIRE(WEXITSTATUS(*st) == 0);
   }
   std::unique_ptr<proto::Client> connect(ClientId id) {
     auto c = try_connect(port_, id);
-    if (!c.is_ok()) FAIL(c.status().to_string() << "\nrefahd output:\n" << tail(read_text(out_)));
+    if (!c.is_ok()) FAIL(c.status().to_string() << "\nrefahd output:\n" << last_lines(output()));
     return std::move(c).value();
   }
   std::uint16_t port() const { return port_; }
-  std::string output() const { return read_text(out_); }
+  std::string output() const { return file_text(work_ / "refahd.out"); }
 
  private:
+  fs::path work_;
   std::uint16_t port_;
-  fs::path out_;
   std::vector<std::string> args_;
-  pid_t pid_ = -1;
+  std::optional<ChildProcess> proc_;  // killed and reaped when reset
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -741,12 +641,12 @@ struct LoopResult {
 };
 
 // Waits (polling) until some worker has an answer after `since` acknowledgements, or fails.
-void wait_for_progress(Shared& shared, std::uint64_t since, Refahd& d) {
+void wait_for_progress(Shared& shared, std::uint64_t since, RestartedRefahd& d) {
   const auto deadline = SteadyClock::now() + 30s;
   while (shared.acks->count() <= since) {
     if (shared.failed) FAIL("a venue could not go on: " << shared.error());
     if (SteadyClock::now() >= deadline)
-      FAIL("no acknowledgement in 30 s since the restart; refahd output:\n" << tail(d.output()));
+      FAIL("no acknowledgement in 30 s since the restart; refahd output:\n" << last_lines(d.output()));
     std::this_thread::sleep_for(1ms);
   }
 }
@@ -776,7 +676,7 @@ void wait_for_moment(Shared& shared, KillMoment moment) {
 
 // Kills refahd at a random moment after the venues are posting again, `cycles` times; then lets
 // the venues finish and reads every balance from the refahd that recovered from the last kill.
-LoopResult kill_and_restart(Refahd& d, Shared& shared, const LoopOptions& o, std::uint64_t seed) {
+LoopResult kill_and_restart(RestartedRefahd& d, Shared& shared, const LoopOptions& o, std::uint64_t seed) {
   LoopResult res;
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> delay_ms(50, 400);
@@ -840,7 +740,7 @@ void crash_loop(const LoopOptions& o) {
   const fs::path work = fs::path(tmp.path()).parent_path();
   write_keys(work / "keys.toml");
   const int cards = kVenues * o.cards_per_worker;
-  Refahd d(work, free_port(), o.snapshot_every);
+  RestartedRefahd d(work, unused_port(), o.snapshot_every);
   d.start();
   {
     auto admin_c = d.connect(kAdminClient);
@@ -860,7 +760,9 @@ void crash_loop(const LoopOptions& o) {
   const LogScan scan = scan_log(data);
   const Tally t = compare(logged, scan);
   const fs::path audit_out = work / "audit.out";
-  const int audit = run_tool({REFAH_AUDIT_PATH, "verify", "--data", data, "--no-progress"}, audit_out);
+  ChildProcess audit_run(work, REFAH_AUDIT_PATH, {"verify", "--data", data, "--no-progress"}, {}, "audit",
+                         ChildProcess::Output::kAppendBoth);
+  const int audit = audit_run.wait();
   const auto replayed = replayed_balances(data, 1'000, cards);
   const auto expected = acknowledged_balances(logged, 1'000, cards);
 
@@ -879,7 +781,7 @@ void crash_loop(const LoopOptions& o) {
   CHECK(t.accepted > 0);
   CHECK(t.refusals.count("UNKNOWN_CARD") == 1);  // refused visits were posted too
   CHECK(res.resends_checked > 0);
-  INFO("refah-audit verify:\n" << read_text(audit_out));
+  INFO("refah-audit verify:\n" << file_text(audit_out));
   CHECK(audit == 0);
   CHECK(res.served == replayed);
   CHECK(replayed == expected);
@@ -943,7 +845,7 @@ TEST_CASE("A visit resent after refahd restarts from SIGTERM or SIGKILL is appli
   TempDir tmp;
   const fs::path work = fs::path(tmp.path()).parent_path();
   write_keys(work / "keys.toml");
-  Refahd d(work, free_port(), limits::snapshot_every_events);
+  RestartedRefahd d(work, unused_port(), limits::snapshot_every_events);
   d.start();
   Ids ids;
   set_up_programme(*d.connect(kAdminClient), ids, 1, 4);

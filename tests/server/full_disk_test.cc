@@ -6,15 +6,9 @@
 // Mounting needs root (CI runs as root); elsewhere these tests warn and pass without running.
 // The free-space floor they fill towards is ledger.cc's kFreeBytesFloor, 64 MiB plus the size of
 // the write-ahead log (docs/OPERATIONS.md, "Full disk").
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,9 +26,7 @@
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/limits.h"
-#include "tests/support/wire_helpers.h"
-
-extern char** environ;
+#include "tests/support/refahd_process.h"
 
 namespace refah::test {
 namespace {
@@ -48,29 +40,9 @@ constexpr std::uint64_t kFloorBytes = 64 * kMiB;  // ledger.cc kFreeBytesFloor
 // from free space at once.
 constexpr std::uint64_t kWalPreallocBytes = refah::limits::events_memtable_bytes * 11 / 10 + kMiB;
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 TimeUs wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A tmpfs of `bytes` mounted on a fresh directory, and a filler file that takes its free space.
@@ -129,130 +101,12 @@ class SmallDisk {
   std::string why_not_;
 };
 
-// One refahd child process, killed and reaped if the test ends while it runs.
-class Refahd {
- public:
-  Refahd(const fs::path& work, const std::vector<std::string>& args, const std::string& tag)
-      : out_(work / (tag + ".out")), err_(work / (tag + ".err")) {
-    std::vector<std::string> argv_s = {REFAHD_PATH};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = ::posix_spawn(&pid_, REFAHD_PATH, &actions, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    INFO("posix_spawn " << REFAHD_PATH << ": " << std::strerror(rc));
-    REQUIRE(rc == 0);
-  }
-  ~Refahd() {
-    if (!status_) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  Refahd(const Refahd&) = delete;
-  Refahd& operator=(const Refahd&) = delete;
-
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!status_) {
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        status_ = st;
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(10ms);
-    }
-    return status_;
-  }
-  // Fails the test if refahd has died (an abort inside RocksDB shows here as SIGABRT).
-  void require_running() {
-    if (!wait_exit(0ms)) return;
-    INFO("stderr:\n" << tail(stderr_text()));
-    if (WIFSIGNALED(*status_)) FAIL("refahd died of signal " << WTERMSIG(*status_) << " (" << ::strsignal(WTERMSIG(*status_)) << ")");
-    FAIL("refahd exited with status " << WEXITSTATUS(*status_));
-  }
-  void require_exit_code(int code, std::chrono::milliseconds timeout) {
-    const auto st = wait_exit(timeout);
-    INFO("stderr:\n" << tail(stderr_text()));
-    REQUIRE(st.has_value());
-    if (WIFSIGNALED(*st)) FAIL("refahd died of signal " << WTERMSIG(*st) << " (" << ::strsignal(WTERMSIG(*st)) << ")");
-    REQUIRE(WIFEXITED(*st));
-    CHECK(WEXITSTATUS(*st) == code);
-  }
-  void signal(int sig) {
-    require_running();
-    REQUIRE(::kill(pid_, sig) == 0);
-  }
-  std::unique_ptr<proto::Client> connect(std::uint16_t port, ClientId id) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      require_running();
-      auto c = proto::Client::connect("127.0.0.1", port, 500);
-      if (c.is_ok()) {
-        auto client = std::move(c).value();
-        Status s = client->authenticate(id, test_secret(id), 5'000);
-        INFO(s.to_string());
-        REQUIRE(s.is_ok());
-        return client;
-      }
-      std::this_thread::sleep_for(25ms);
-    }
-    INFO("stderr:\n" << tail(stderr_text()));
-    FAIL("refahd did not accept connections within 10 s");
-    return nullptr;
-  }
-  std::string stderr_text() const { return read_text(err_); }
-  // The last lines of a log, for failure messages.
-  static std::string tail(const std::string& text, std::size_t lines = 15) {
-    std::size_t pos = text.size();
-    for (std::size_t n = 0; n <= lines && pos > 0; ++n) pos = text.rfind('\n', pos - 1);
-    return pos == std::string::npos ? text : text.substr(pos + 1);
-  }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
-
 // Keys (admin, auditor, the client of venue 10) and logs outside the small disk.
 struct Work {
   TempDir tmp;
   fs::path dir = fs::path(tmp.path()).parent_path();
   fs::path keys = dir / "keys.toml";
-  Work() {
-    std::string t;
-    auto client = [&](ClientId id, const char* role, VenueId venue) {
-      t += "[[client]]\nid = " + std::to_string(id) + "\nname = \"client " + std::to_string(id) + "\"\nrole = \"" +
-           role + "\"\n";
-      if (venue != 0) t += "venue = " + std::to_string(venue) + "\n";
-      t += "secret = \"" + server::to_hex(test_secret(id)) + "\"\n\n";
-    };
-    client(kAdminClient, "admin", 0);
-    client(kAuditorClient, "auditor", 0);
-    client(kVenue10Client, "venue", 10);
-    std::ofstream(keys) << t;
-    fs::permissions(keys, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
-  }
+  Work() { write_keys_file(keys, fixture_keys()); }
   std::vector<std::string> args(const fs::path& data, std::uint16_t port) const {
     return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
             "--status-every", "1", "--log-level", "info", "--checkpoint-every", "0", "--admin-listen", ""};
@@ -329,7 +183,7 @@ void require_all_acknowledged(proto::Client& auditor, const std::map<Bytes16, Se
 
 // One Submit's answer; if the connection is lost, fails saying how refahd ended (an abort inside
 // RocksDB shows as SIGABRT).
-Answer submit_to(Refahd& d, proto::Client& c, const std::vector<Command>& commands) {
+Answer submit_to(ChildProcess& d, proto::Client& c, const std::vector<Command>& commands) {
   const std::uint64_t id = c.next_id();
   auto m = c.call(proto::encode_submit(id, commands), id, 10'000);
   if (!m.is_ok()) {
@@ -345,7 +199,7 @@ Answer submit_to(Refahd& d, proto::Client& c, const std::vector<Command>& comman
 }
 
 // Waits (up to 3 s) for a line of the status log containing `what`.
-bool log_says(const Refahd& d, const std::string& what) {
+bool log_says(const ChildProcess& d, const std::string& what) {
   const auto deadline = std::chrono::steady_clock::now() + 3s;
   while (std::chrono::steady_clock::now() < deadline) {
     if (d.stderr_text().find(what) != std::string::npos) return true;
@@ -421,11 +275,11 @@ TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps
   Command resend_cmd;
   std::size_t acked_before_full = 0;
   {
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(data, port), "filling");
-    auto admin_c = d.connect(port, kAdminClient);
-    auto venue = d.connect(port, kVenue10Client);
-    auto auditor_c = d.connect(port, kAuditorClient);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(data, port), {}, "filling");
+    auto admin_c = connect_client(d, port, kAdminClient);
+    auto venue = connect_client(d, port, kVenue10Client);
+    auto auditor_c = connect_client(d, port, kAuditorClient);
 
     // The programme: neighbourhood 1, venue 10, rules allowing 8 visits a day, 45,000 cards.
     const TimeUs now = wall_now_us();
@@ -444,7 +298,7 @@ TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps
     }
     for (const auto& cmds : programme) {
       const Answer a = submit(*admin_c, cmds, 10'000);
-      INFO("the programme must fit on the disk: " << Refahd::tail(d.stderr_text()));
+      INFO("the programme must fit on the disk: " << last_lines(d.stderr_text(), 15));
       REQUIRE(record(cmds, a) == cmds.size());
     }
     while (wall_now_us() <= effective + 20'000) std::this_thread::sleep_for(10ms);
@@ -468,7 +322,7 @@ TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps
     acked_before_full = acked.size();
     CHECK(acked_before_full > kCards + 3 + 1000);  // the disk took visits before it filled
     CHECK(refused >= 3 * 256);
-    INFO(Refahd::tail(d.stderr_text()));
+    INFO(last_lines(d.stderr_text(), 15));
     CHECK(log_says(d, "WRITES STOPPED: writes paused"));
 
     // Reads go on: balances, totals at the last acknowledged event, the whole log by subscription.
@@ -511,11 +365,11 @@ TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps
   }
   {
     // A restart on the same disk: everything acknowledged, once, where it was acknowledged.
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(data, port), "restarted");
-    auto auditor_c = d.connect(port, kAuditorClient);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(data, port), {}, "restarted");
+    auto auditor_c = connect_client(d, port, kAuditorClient);
     require_all_acknowledged(*auditor_c, acked, last_acked);
-    auto venue = d.connect(port, kVenue10Client);
+    auto venue = connect_client(d, port, kVenue10Client);
     const Outcome again = submit_one(*venue, resend_cmd, 10'000);
     CHECK(again.duplicate);
     CHECK(again.seq == acked[resend_id]);
@@ -544,9 +398,9 @@ TEST_CASE("refahd on a full disk exits 1 saying so instead of aborting, and on a
   Ids ids;
   {
     // A new ledger on 16 MiB: it opens, serves, and refuses every write for the floor.
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(data, port), "small");
-    auto admin_c = d.connect(port, kAdminClient);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(data, port), {}, "small");
+    auto admin_c = connect_client(d, port, kAdminClient);
     const Outcome o =
         submit_one(*admin_c, Command{Actor{}, ids.next(), DefineNeighbourhood{1, 3, "کوی علوی", 20'000, 5, wall_now_us()}}, 10'000);
     CHECK(o.reason == Reason::kStorageFailed);
@@ -560,8 +414,8 @@ TEST_CASE("refahd on a full disk exits 1 saying so instead of aborting, and on a
   }
   disk.fill_to_leave(0);
   {
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(data, port), "full");
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(data, port), {}, "full");
     d.require_exit_code(1, 10'000ms);
     const std::string err = d.stderr_text();
     INFO(err);
@@ -570,9 +424,9 @@ TEST_CASE("refahd on a full disk exits 1 saying so instead of aborting, and on a
   }
   disk.remove_filler();
   {
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(data, port), "freed");
-    auto auditor_c = d.connect(port, kAuditorClient);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(data, port), {}, "freed");
+    auto auditor_c = connect_client(d, port, kAuditorClient);
     CHECK(head_of(*auditor_c) == 0);
     auditor_c.reset();
     d.signal(SIGTERM);
@@ -642,7 +496,7 @@ TEST_CASE("A disk filled by another process under the log's feet fails the write
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   // The info log's error lines (RocksDB's own logger indents lines more than Catch can wrap).
   std::string errors;
-  std::istringstream log_lines(read_text(data / "LOG"));
+  std::istringstream log_lines(file_text(data / "LOG"));
   for (std::string line; std::getline(log_lines, line) && errors.size() < 2000;)
     if (line.find("ERROR") != std::string::npos || line.find("error") != std::string::npos)
       errors += line.substr(line.find_first_not_of(" \t") == std::string::npos ? 0 : line.find_first_not_of(" \t")) + "\n";

@@ -1,15 +1,6 @@
 // The real refahd binary (REFAHD_PATH) as a child process, driven over TCP the way a venue system
 // would: start on a temp data dir and a free port, post a programme and visits, stop with SIGTERM
 // or SIGINT (exit 0), restart on the same data, and the config file and flag errors.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -23,9 +14,7 @@
 #include "replay/checkpoint.h"
 #include "tests/support/http_get.h"
 #include "tests/support/promtool.h"
-#include "tests/support/wire_helpers.h"
-
-extern char** environ;
+#include "tests/support/refahd_process.h"
 
 namespace refah::test {
 namespace {
@@ -33,32 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A port nobody listens on: bind port 0, read it back, close.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 TimeUs wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void write_text(const fs::path& p, const std::string& text) {
@@ -67,139 +34,13 @@ void write_text(const fs::path& p, const std::string& text) {
   REQUIRE(out.good());
 }
 
-// A keys file (server/auth.h) with the fixture's clients and secrets.
-void write_keys(const fs::path& p) {
-  std::string t;
-  auto client = [&](ClientId id, const char* role, VenueId venue) {
-    t += "[[client]]\nid = " + std::to_string(id) + "\nname = \"client " + std::to_string(id) +
-         "\"\nrole = \"" + role + "\"\n";
-    if (venue != 0) t += "venue = " + std::to_string(venue) + "\n";
-    t += "secret = \"" + server::to_hex(test_secret(id)) + "\"\n\n";
-  };
-  client(kAdminClient, "admin", 0);
-  client(kAuditorClient, "auditor", 0);
-  client(kVenue10Client, "venue", 10);
-  write_text(p, t);
-  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses others reading it
-}
-
-// One refahd child process; killed and reaped if the test ends while it still runs.
-class Refahd {
- public:
-  Refahd(const fs::path& work, const std::vector<std::string>& args, const std::string& tag = "refahd")
-      : out_(work / (tag + ".out")), err_(work / (tag + ".err")) {
-    std::vector<std::string> argv_s = {REFAHD_PATH};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    // As a shell would start it: no signals blocked, SIGINT and SIGTERM at their defaults (a test
-    // runner started in the background may have SIGINT ignored).
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = ::posix_spawn(&pid_, REFAHD_PATH, &actions, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    INFO("posix_spawn " << REFAHD_PATH << ": " << std::strerror(rc));
-    REQUIRE(rc == 0);
-  }
-  ~Refahd() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  Refahd(const Refahd&) = delete;
-  Refahd& operator=(const Refahd&) = delete;
-
-  bool running() const { return !status_.has_value(); }
-
-  // The wait status once the process ended within timeout, else nullopt.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (running()) {
-      int st = 0;
-      const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-      if (r == pid_) {
-        status_ = st;
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(10ms);
-    }
-    return status_;
-  }
-
-  // Requires a clean exit with `code` within timeout.
-  void require_exit_code(int code, std::chrono::milliseconds timeout = 5'000ms) {
-    const auto st = wait_exit(timeout);
-    INFO("stderr:\n" << stderr_text());
-    REQUIRE(st.has_value());
-    REQUIRE(WIFEXITED(*st));
-    CHECK(WEXITSTATUS(*st) == code);
-  }
-
-  void signal(int sig) {
-    REQUIRE(running());
-    REQUIRE(::kill(pid_, sig) == 0);
-  }
-
-  // An authenticated client once refahd accepts connections (retried for up to 10 s).
-  std::unique_ptr<proto::Client> connect(std::uint16_t port, ClientId id) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    std::string last = "never tried";
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (wait_exit(0ms).has_value()) {
-        INFO("stderr:\n" << stderr_text());
-        FAIL("refahd exited before accepting connections");
-      }
-      auto c = proto::Client::connect("127.0.0.1", port, 500);
-      if (c.is_ok()) {
-        auto client = std::move(c).value();
-        Status s = client->authenticate(id, test_secret(id), 5'000);
-        INFO(s.to_string());
-        REQUIRE(s.is_ok());
-        return client;
-      }
-      last = c.status().to_string();
-      std::this_thread::sleep_for(25ms);
-    }
-    INFO("last attempt: " << last << "\nstderr:\n" << stderr_text());
-    FAIL("refahd did not accept connections within 10 s");
-    return nullptr;
-  }
-
-  std::string stdout_text() const { return read_text(out_); }
-  std::string stderr_text() const { return read_text(err_); }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
-
 // A temp working directory with a keys file in it.
 struct Work {
   TempDir tmp;
   fs::path dir = fs::path(tmp.path()).parent_path();
   fs::path keys = dir / "keys.toml";
   fs::path data = dir / "data";
-  Work() { write_keys(keys); }
+  Work() { write_keys_file(keys, fixture_keys()); }
 
   std::vector<std::string> args(std::uint16_t port) const {
     return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
@@ -267,20 +108,20 @@ TEST_CASE("refahd refuses with exit status 3 a data directory whose write-ahead 
   Work w;
   Ids ids;
   {
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(port), "first");
-    auto admin_c = d.connect(port, kAdminClient);
-    auto venue = d.connect(port, kVenue10Client);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(port), {}, "first");
+    auto admin_c = connect_client(d, port, kAdminClient);
+    auto venue = connect_client(d, port, kVenue10Client);
     post_programme(*admin_c, *venue, ids);
     d.signal(SIGTERM);
-    d.require_exit_code(0);
+    d.require_exit_code(0, 5'000ms);
   }
   // The events (and the head and snapshot written with them) live in the write-ahead log until a
   // memtable flush: without it the database holds nothing, while HEAD-RECORD says seq 6.
   for (const auto& e : fs::directory_iterator(w.data)) {
     if (e.path().extension() == ".log") fs::remove(e.path());
   }
-  Refahd d(w.dir, w.args(free_port()), "damaged");
+  ChildProcess d(w.dir, REFAHD_PATH, w.args(unused_port()), {}, "damaged");
   d.require_exit_code(3, 10'000ms);
   const std::string err = d.stderr_text();
   INFO(err);
@@ -297,18 +138,18 @@ TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everyth
   Ids ids;
   Posted posted;
   {
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(port), "first");
-    auto admin_c = d.connect(port, kAdminClient);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(port), {}, "first");
+    auto admin_c = connect_client(d, port, kAdminClient);
     CHECK(admin_c->session()->role() == wire::Role::Admin);
     CHECK(admin_c->session()->head_seq() == 0);
-    auto venue = d.connect(port, kVenue10Client);
+    auto venue = connect_client(d, port, kVenue10Client);
     CHECK(venue->session()->venue() == 10);
     posted = post_programme(*admin_c, *venue, ids);
     CHECK(balance_of(*venue, 100) == 1'840'000);
 
     // An auditor following the log live.
-    auto auditor_c = d.connect(port, kAuditorClient);
+    auto auditor_c = connect_client(d, port, kAuditorClient);
     const std::uint64_t sub = auditor_c->next_id();
     REQUIRE(auditor_c->send(proto::encode_subscribe(sub, 1)).is_ok());
     Seq streamed = 0;
@@ -323,7 +164,7 @@ TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everyth
     // Clients still connected, one of them subscribed: SIGTERM finishes them, writes a snapshot,
     // and exits 0.
     d.signal(SIGTERM);
-    d.require_exit_code(0);
+    d.require_exit_code(0, 5'000ms);
     const std::string err = d.stderr_text();
     INFO(err);
     CHECK(err.find("SIGTERM") != std::string::npos);
@@ -332,9 +173,9 @@ TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everyth
     CHECK_FALSE(after.is_ok());  // the subscription's connection was closed
   }
   {
-    const std::uint16_t port = free_port();
-    Refahd d(w.dir, w.args(port), "second");
-    auto auditor_c = d.connect(port, kAuditorClient);
+    const std::uint16_t port = unused_port();
+    ChildProcess d(w.dir, REFAHD_PATH, w.args(port), {}, "second");
+    auto auditor_c = connect_client(d, port, kAuditorClient);
     CHECK(auditor_c->session()->head_seq() == 6);
     CHECK(balance_of(*auditor_c, 100) == 1'840'000);
     {
@@ -343,7 +184,7 @@ TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everyth
       CHECK(err.find("snapshot at seq 6") != std::string::npos);  // the one SIGTERM wrote
     }
     // A resend of an old client event id is still a duplicate with the first answer.
-    auto venue = d.connect(port, kVenue10Client);
+    auto venue = connect_client(d, port, kVenue10Client);
     const Outcome again = submit_one(*venue, Command{Actor{}, posted.visit_id, posted.visit_body}, 10'000);
     CHECK(again.reason == Reason::kOk);
     CHECK(again.duplicate);
@@ -353,7 +194,7 @@ TEST_CASE("refahd serves a programme over TCP, exits 0 on SIGTERM, keeps everyth
     CHECK(balance_of(*auditor_c, 100) == 1'840'000);
     venue.reset();
     d.signal(SIGINT);
-    d.require_exit_code(0);
+    d.require_exit_code(0, 5'000ms);
     CHECK(d.stderr_text().find("SIGINT") != std::string::npos);
   }
 }
@@ -362,7 +203,7 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
           "frame limit that refuses an oversize frame",
           "[server][refahd]") {
   Work w;
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = unused_port();
   const fs::path config = w.dir / "refahd.toml";
   write_text(config, "data_dir = \"configured-data\"\n"
                      "listen = \"127.0.0.1:" + std::to_string(port) + "\"\n"
@@ -371,8 +212,8 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
                      "admin_listen = \"127.0.0.1:0\"\n"
                      "[limits]\n"
                      "frame_bytes_max = 4096\n");
-  Refahd d(w.dir, {"--config", config.string()});
-  auto admin_c = d.connect(port, kAdminClient);  // the handshake's frames are well under 4096
+  ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string()});
+  auto admin_c = connect_client(d, port, kAdminClient);  // the handshake's frames are well under 4096
   CHECK(fs::is_directory(w.dir / "configured-data"));
 
   // A Submit of 80 visits is about 8 KB: over the configured limit, far under the default 1 MiB.
@@ -394,7 +235,7 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
   CHECK_FALSE(closed.is_ok());  // the connection is closed after the refusal
 
   // A frame under the limit on a new connection is answered.
-  auto again = d.connect(port, kAdminClient);
+  auto again = connect_client(d, port, kAdminClient);
   const std::uint64_t q = again->next_id();
   auto t = again->call(proto::encode_get_totals(q), q, 5'000);
   REQUIRE(t.is_ok());
@@ -402,7 +243,7 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
   again.reset();
   admin_c.reset();
   d.signal(SIGTERM);
-  d.require_exit_code(0);
+  d.require_exit_code(0, 5'000ms);
 }
 
 TEST_CASE("refahd exits with status 2 and a message on stderr for an unknown config key",
@@ -411,8 +252,8 @@ TEST_CASE("refahd exits with status 2 and a message on stderr for an unknown con
   SECTION("at the top level") {
     const fs::path config = w.dir / "bad.toml";
     write_text(config, "data_dir = \"data\"\nkeys_file = \"keys.toml\"\nlisten_adress = \"127.0.0.1:1\"\n");
-    Refahd d(w.dir, {"--config", config.string()});
-    d.require_exit_code(2);
+    ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string()});
+    d.require_exit_code(2, 5'000ms);
     const std::string err = d.stderr_text();
     INFO(err);
     CHECK(err.find("unknown key") != std::string::npos);
@@ -421,8 +262,8 @@ TEST_CASE("refahd exits with status 2 and a message on stderr for an unknown con
   SECTION("in [limits]") {
     const fs::path config = w.dir / "bad-limits.toml";
     write_text(config, "keys_file = \"keys.toml\"\n[limits]\nframe_bytes = 4096\n");
-    Refahd d(w.dir, {"--config", config.string()});
-    d.require_exit_code(2);
+    ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string()});
+    d.require_exit_code(2, 5'000ms);
     const std::string err = d.stderr_text();
     INFO(err);
     CHECK(err.find("frame_bytes") != std::string::npos);
@@ -432,9 +273,9 @@ TEST_CASE("refahd exits with status 2 and a message on stderr for an unknown con
 
 TEST_CASE("refahd exits non-zero with a message when the keys file is missing", "[server][refahd]") {
   Work w;
-  std::vector<std::string> args = w.args(free_port());
+  std::vector<std::string> args = w.args(unused_port());
   args[3] = (w.dir / "no-such-keys.toml").string();  // the value of --keys
-  Refahd d(w.dir, args);
+  ChildProcess d(w.dir, REFAHD_PATH, args);
   const auto st = d.wait_exit(10'000ms);
   const std::string err = d.stderr_text();
   INFO(err);
@@ -445,7 +286,7 @@ TEST_CASE("refahd exits non-zero with a message when the keys file is missing", 
 }
 
 // The admin port refahd logged ("admin: http://127.0.0.1:PORT/ ..."), waiting up to 10 s for the line.
-std::uint16_t logged_admin_port(Refahd& d) {
+std::uint16_t logged_admin_port(ChildProcess& d) {
   const std::string key = "admin: http://127.0.0.1:";
   for (const auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;
        std::this_thread::sleep_for(10ms)) {
@@ -464,12 +305,12 @@ TEST_CASE("refahd serves /healthz, /readyz and /metrics on --admin-listen, with 
   const auto key = replay::SigningKey::generate();
   REQUIRE(key.is_ok());
   REQUIRE(key.value().save_file((w.dir / "ckpt.pem").string()).is_ok());
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = unused_port();
   std::vector<std::string> args = w.args(port);
   args.insert(args.end(), {"--checkpoint-key", (w.dir / "ckpt.pem").string()});
-  Refahd d(w.dir, args);
-  auto admin_c = d.connect(port, kAdminClient);
-  auto auditor = d.connect(port, kAuditorClient);
+  ChildProcess d(w.dir, REFAHD_PATH, args);
+  auto admin_c = connect_client(d, port, kAdminClient);
+  auto auditor = connect_client(d, port, kAuditorClient);
   const std::uint16_t admin_port = logged_admin_port(d);
   CHECK(http_get(admin_port, "/healthz").status == 200);
   CHECK(http_get(admin_port, "/readyz").body == "ready\n");
@@ -501,32 +342,32 @@ TEST_CASE("refahd serves /healthz, /readyz and /metrics on --admin-listen, with 
   admin_c.reset();
   auditor.reset();
   d.signal(SIGTERM);
-  d.require_exit_code(0);
+  d.require_exit_code(0, 5'000ms);
   CHECK(http_get(admin_port, "/healthz").status == 0);
 }
 
 TEST_CASE("refahd exits with status 2 for a malformed --admin-listen", "[server][refahd][admin]") {
   Work w;
-  std::vector<std::string> args = w.args(free_port());
+  std::vector<std::string> args = w.args(unused_port());
   args.back() = "127.0.0.1";  // the value of --admin-listen, without a port
-  Refahd d(w.dir, args);
-  d.require_exit_code(2);
+  ChildProcess d(w.dir, REFAHD_PATH, args);
+  d.require_exit_code(2, 5'000ms);
   CHECK(d.stderr_text().find("--admin-listen") != std::string::npos);
 }
 
 TEST_CASE("refahd exits with status 2 for a malformed --listen", "[server][refahd]") {
   Work w;
-  std::vector<std::string> args = w.args(free_port());
+  std::vector<std::string> args = w.args(unused_port());
   args[5] = "127.0.0.1";  // the value of --listen, without a port
-  Refahd d(w.dir, args);
-  d.require_exit_code(2);
+  ChildProcess d(w.dir, REFAHD_PATH, args);
+  d.require_exit_code(2, 5'000ms);
   CHECK(d.stderr_text().find("--listen") != std::string::npos);
 }
 
 TEST_CASE("refahd --help prints the usage and exits 0", "[server][refahd]") {
   Work w;
-  Refahd d(w.dir, {"--help"});
-  d.require_exit_code(0);
+  ChildProcess d(w.dir, REFAHD_PATH, {"--help"});
+  d.require_exit_code(0, 5'000ms);
   const std::string out = d.stdout_text();
   INFO(out);
   CHECK(out.find("--listen") != std::string::npos);

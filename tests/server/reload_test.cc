@@ -31,11 +31,11 @@ TEST_CASE("SIGHUP reloads the keys file: a new client connects, a revoked client
           "[server][reload]") {
   KeysWork w;
   write_keys_file(w.keys, fixture_keys());
-  RefahdProcess d(w.dir, w.args());
-  auto admin_c = d.connect(w.port, kAdminClient);
-  auto auditor_c = d.connect(w.port, kAuditorClient);
-  auto venue_c = d.connect(w.port, kVenue10Client);
-  CHECK_FALSE(d.try_authenticate(w.port, kNewClient, test_secret(kNewClient)).is_ok());
+  ChildProcess d(w.dir, REFAHD_PATH, w.args());
+  auto admin_c = connect_client(d, w.port, kAdminClient);
+  auto auditor_c = connect_client(d, w.port, kAuditorClient);
+  auto venue_c = connect_client(d, w.port, kVenue10Client);
+  CHECK_FALSE(try_authenticate(d, w.port, kNewClient, test_secret(kNewClient)).is_ok());
 
   // The auditor removed, venue 10's client with a new secret, a new auditor client 77.
   write_keys_file(w.keys, key_entry(kAdminClient, "admin", 0, test_secret(kAdminClient)) +
@@ -49,20 +49,20 @@ TEST_CASE("SIGHUP reloads the keys file: a new client connects, a revoked client
     const Answer a = next_answer(*auditor_c, 5'000);
     CHECK(is_error(a, Reason::kAuthFailed));
     CHECK(closed_within(*auditor_c, 5'000));
-    CHECK_FALSE(d.try_authenticate(w.port, kAuditorClient, test_secret(kAuditorClient)).is_ok());
+    CHECK_FALSE(try_authenticate(d, w.port, kAuditorClient, test_secret(kAuditorClient)).is_ok());
   }
   SECTION("the other connections are untouched, the rotated client's included") {
     require_serves(*admin_c);
     require_serves(*venue_c);
   }
   SECTION("the rotated secret holds for new handshakes; the old one is refused") {
-    const Status old_secret = d.try_authenticate(w.port, kVenue10Client, test_secret(kVenue10Client));
+    const Status old_secret = try_authenticate(d, w.port, kVenue10Client, test_secret(kVenue10Client));
     CHECK(old_secret.message().find("AUTH_FAILED") != std::string::npos);
-    auto again = d.connect(w.port, kVenue10Client, rotated_secret());
+    auto again = connect_client(d, w.port, kVenue10Client, rotated_secret());
     require_serves(*again);
   }
   SECTION("the new client connects") {
-    auto fresh = d.connect(w.port, kNewClient);
+    auto fresh = connect_client(d, w.port, kNewClient);
     require_serves(*fresh);
   }
   d.signal(SIGTERM);
@@ -74,8 +74,8 @@ TEST_CASE("On SIGHUP a keys file that does not parse, or that others can read, i
           "[server][reload]") {
   KeysWork w;
   write_keys_file(w.keys, fixture_keys());
-  RefahdProcess d(w.dir, w.args());
-  auto admin_c = d.connect(w.port, kAdminClient);
+  ChildProcess d(w.dir, REFAHD_PATH, w.args());
+  auto admin_c = connect_client(d, w.port, kAdminClient);
   const std::string with_new = fixture_keys() + key_entry(kNewClient, "auditor", 0, test_secret(kNewClient));
 
   write_keys_file(w.keys, with_new + "[[client]]\nid = \"seventy\"\n");
@@ -96,15 +96,15 @@ TEST_CASE("On SIGHUP a keys file that does not parse, or that others can read, i
   // client only the refused files name does not.
   REQUIRE(d.running());
   require_serves(*admin_c);
-  require_serves(*d.connect(w.port, kAuditorClient));
-  CHECK_FALSE(d.try_authenticate(w.port, kNewClient, test_secret(kNewClient)).is_ok());
+  require_serves(*connect_client(d, w.port, kAuditorClient));
+  CHECK_FALSE(try_authenticate(d, w.port, kNewClient, test_secret(kNewClient)).is_ok());
   CHECK(d.stderr_text().find("keys reloaded") == std::string::npos);
 
   // A good file afterwards is taken; many SIGHUPs in a row never stop refahd.
   write_keys_file(w.keys, with_new);
   for (int i = 0; i < 5; ++i) d.signal(SIGHUP);
   REQUIRE(d.wait_for_log("SIGHUP: keys reloaded"));
-  require_serves(*d.connect(w.port, kNewClient));
+  require_serves(*connect_client(d, w.port, kNewClient));
   require_serves(*admin_c);
   REQUIRE(d.running());
   d.signal(SIGTERM);
@@ -115,7 +115,7 @@ TEST_CASE("refahd refuses at start a keys file its group or others can read (exi
   for (const fs::perms extra : {fs::perms::others_read, fs::perms::group_read}) {
     KeysWork w;
     write_keys_file(w.keys, fixture_keys(), fs::perms::owner_read | fs::perms::owner_write | extra);
-    RefahdProcess d(w.dir, w.args());
+    ChildProcess d(w.dir, REFAHD_PATH, w.args());
     d.require_exit_code(2);
     const std::string err = d.stderr_text();
     CHECK(err.find(w.keys.string()) != std::string::npos);

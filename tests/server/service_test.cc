@@ -14,27 +14,13 @@
 
 #include "server/config.h"
 #include "server/log_format.h"
-#include "tests/support/child_process.h"
-#include "tests/support/wire_helpers.h"
+#include "tests/support/refahd_process.h"
 
 namespace refah::test {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::uint16_t unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // A temp directory with a keys file: the admin, and venue 10's client named with Persian letters
 // and a quote (its name is logged at each authentication).
@@ -59,26 +45,6 @@ struct ServiceWork {
             "--status-every", "0", "--admin-listen", "127.0.0.1:0"};
   }
 };
-
-// An authenticated client once the child accepts connections (up to 10 s).
-std::unique_ptr<proto::Client> connect_to(ChildProcess& p, std::uint16_t port, ClientId id) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (p.wait_exit(0ms).has_value()) {
-      INFO("stderr:\n" << p.stderr_text());
-      FAIL("refahd exited before accepting connections");
-    }
-    auto c = proto::Client::connect("127.0.0.1", port, 500);
-    if (c.is_ok()) {
-      auto client = std::move(c).value();
-      REQUIRE(client->authenticate(id, test_secret(id), 5'000).is_ok());
-      return client;
-    }
-    std::this_thread::sleep_for(25ms);
-  }
-  FAIL("refahd did not accept connections within 10 s");
-  return nullptr;
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -136,7 +102,7 @@ TEST_CASE("refahd --log-format json writes one JSON object a line, UTC times wit
     std::vector<std::string> args = w.args(port);
     args.insert(args.end(), {"--log-format", "json"});
     ChildProcess d(w.dir, REFAHD_PATH, args);
-    auto venue = connect_to(d, port, kVenue10Client);  // its name has quotes and Persian letters
+    auto venue = connect_client(d, port, kVenue10Client);  // its name has quotes and Persian letters
     // A visit at another venue: refused NOT_YOUR_VENUE, logged at warn.
     const Outcome o = submit_one(*venue, Command{Actor{}, Ids::make(1), RecordVisit{100, 11, 1, 1'000, 1}}, 10'000);
     CHECK(o.reason == Reason::kNotYourVenue);
@@ -156,7 +122,7 @@ TEST_CASE("refahd --log-format json writes one JSON object a line, UTC times wit
     std::ofstream(config) << "log_format = \"json\"\nkeys_file = \"keys.toml\"\nlisten = \"127.0.0.1:" << port
                           << "\"\nstatus_every_s = 0\nadmin_listen = \"127.0.0.1:0\"\n";
     ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string(), "--data", w.data.string()});
-    connect_to(d, port, kAdminClient).reset();
+    connect_client(d, port, kAdminClient).reset();
     d.signal(SIGINT);
     d.require_exit_code(0);
     CHECK(any_message(require_json_lines(d.stderr_text()), "stopped at head seq 0"));
@@ -203,7 +169,7 @@ TEST_CASE("refahd tells systemd READY=1 once it serves and STOPPING=1 when SIGTE
   INFO("stderr:\n" << d.stderr_text());
   CHECK(ready.find("READY=1") != std::string::npos);
   CHECK(ready.find("STATUS=serving 127.0.0.1:" + std::to_string(port)) != std::string::npos);
-  connect_to(d, port, kAdminClient).reset();  // READY=1 came once it accepts connections
+  connect_client(d, port, kAdminClient).reset();  // READY=1 came once it accepts connections
   d.signal(SIGTERM);
   const std::string stopping = receive();
   CHECK(stopping.find("STOPPING=1") != std::string::npos);
