@@ -283,7 +283,9 @@ TEST_CASE("refahd on a filling disk refuses writes with STORAGE_FAILED and keeps
 
     // The programme: neighbourhood 1, venue 10, rules allowing 8 visits a day, 45,000 cards.
     const TimeUs now = wall_now_us();
-    const TimeUs effective = now + 300'000;
+    // A rule set must take effect after it is published: 2 s ahead leaves room for a slow first
+    // Submit (under TSan on a loaded machine 300 ms was not enough), and is waited out below.
+    const TimeUs effective = now + 2'000'000;
     std::vector<std::vector<Command>> programme = {
         {Command{Actor{}, ids.next(), DefineNeighbourhood{1, 3, "کوی علوی", 1'000'000, 5, now - kDayUs}},
          Command{Actor{}, ids.next(), RegisterVenue{10, "سالن ورزشی", 1, VenueCategory::kSport, 100'000}},
