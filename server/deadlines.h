@@ -28,7 +28,7 @@ class Deadlines {
  public:
   using Clock = std::chrono::steady_clock;
   // Due sessions handed their check per turn of the io_context.
-  static constexpr std::size_t kChunk = 32;
+  static constexpr std::size_t kChunk = 4;
   struct Slot;
 
  private:
