@@ -3,14 +3,7 @@
 // hash and the projections' digest, and is saved under <data>/checkpoints; venues are refused
 // NOT_PERMITTED, a server without a key UNKNOWN_REQUEST. refahctl checkpoint prints and saves it;
 // the real refahd signs on its schedule and at a clean stop.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -24,22 +17,14 @@
 #include "ledger/sha256.h"
 #include "replay/checkpoint.h"
 #include "server/checkpoints.h"
+#include "tests/support/refahd_process.h"
 #include "tests/support/wire_helpers.h"
-
-extern char** environ;
 
 namespace refah::test {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string keys_toml() {
   std::string s;
@@ -247,63 +232,6 @@ TEST_CASE("a checkpoint signed after the ledger is closed is the same head", "[c
 
 // ---- The executables ----
 
-// A port nobody listens on: bind port 0, read it back, close.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-struct Ran {
-  int status = -1;
-  std::string out, err;
-};
-
-pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> argv_s{exe};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  return pid;
-}
-
-Ran run(const std::string& exe, const std::vector<std::string>& args, const fs::path& dir) {
-  const pid_t pid = spawn(exe, args, dir / "run.out", dir / "run.err");
-  int st = 0;
-  REQUIRE(waitpid(pid, &st, 0) == pid);
-  Ran r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(dir / "run.out"), slurp(dir / "run.err")};
-  UNSCOPED_INFO(exe << " exited " << r.status << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
-  return r;
-}
-
 TEST_CASE("refahctl checkpoint prints the text form, or writes it with --out", "[checkpoint]") {
   SigningServer s;
   s.programme();
@@ -314,9 +242,9 @@ TEST_CASE("refahctl checkpoint prints the text form, or writes it with --out", "
     std::vector<std::string> all{"--connect", "127.0.0.1:" + std::to_string(s.port()), "--keys",
                                  (dir / "keys.toml").string(), "--client", std::to_string(id)};
     all.insert(all.end(), args.begin(), args.end());
-    return run(REFAHCTL_PATH, all, dir);
+    return run_tool(REFAHCTL_PATH, all, dir);
   };
-  const Ran printed = ctl(kAuditorClient, {"checkpoint"});
+  const ToolRun printed = ctl(kAuditorClient, {"checkpoint"});
   REQUIRE(printed.status == 0);
   auto c = replay::checkpoint_from_text(printed.out);
   INFO(c.status().to_string());
@@ -326,14 +254,14 @@ TEST_CASE("refahctl checkpoint prints the text form, or writes it with --out", "
   CHECK(replay::verify_checkpoint_signature(c.value(), s.key().public_key()));
 
   const fs::path out = dir / "mine.checkpoint";
-  const Ran saved = ctl(kAdminClient, {"checkpoint", "--out", out.string()});
+  const ToolRun saved = ctl(kAdminClient, {"checkpoint", "--out", out.string()});
   REQUIRE(saved.status == 0);
   CHECK(saved.out.find("written to") != std::string::npos);
   auto loaded = replay::load_checkpoint(out.string());
   REQUIRE(loaded.is_ok());
   CHECK(replay::verify_checkpoint_signature(loaded.value(), s.key().public_key()));
 
-  const Ran venue = ctl(kVenue10Client, {"checkpoint"});
+  const ToolRun venue = ctl(kVenue10Client, {"checkpoint"});
   CHECK(venue.status == 3);
   CHECK(venue.err.find("NOT_PERMITTED") != std::string::npos);
 }
@@ -348,44 +276,12 @@ TEST_CASE("refahd signs checkpoints on its schedule and at a clean stop", "[chec
   REQUIRE(key.is_ok());
   REQUIRE(key.value().save_file((work / "ckpt.pem").string()).is_ok());
   // A config file sets the key (relative to the file) and the schedule.
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = unused_port();
   std::ofstream(work / "refahd.toml") << "checkpoint_key_file = \"ckpt.pem\"\ncheckpoint_every_s = 1\n";
-  const pid_t pid = spawn(REFAHD_PATH,
-                          {"--config", (work / "refahd.toml").string(), "--data", data.string(), "--keys",
-                           keys.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0",
-                           "--admin-listen", ""},
-                          work / "refahd.out", work / "refahd.err");
-  auto reap = [&](std::chrono::milliseconds timeout) -> std::optional<int> {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      int st = 0;
-      if (waitpid(pid, &st, WNOHANG) == pid) return st;
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(20ms);
-    }
-  };
-  struct Killer {
-    pid_t pid;
-    bool done = false;
-    ~Killer() {
-      if (!done) {
-        kill(pid, SIGKILL);
-        int st = 0;
-        waitpid(pid, &st, 0);
-      }
-    }
-  } killer{pid};
-  std::unique_ptr<proto::Client> admin_c;
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; !admin_c && std::chrono::steady_clock::now() < deadline;) {
-    auto c = proto::Client::connect("127.0.0.1", port, 500);
-    if (c.is_ok() && c.value()->authenticate(kAdminClient, test_secret(kAdminClient), 5'000).is_ok()) {
-      admin_c = std::move(c).value();
-    } else {
-      std::this_thread::sleep_for(25ms);
-    }
-  }
-  INFO("refahd stderr:\n" << slurp(work / "refahd.err"));
-  REQUIRE(admin_c);
+  ChildProcess d(work, REFAHD_PATH,
+                 {"--config", (work / "refahd.toml").string(), "--data", data.string(), "--keys", keys.string(),
+                  "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--admin-listen", ""});
+  auto admin_c = connect_client(d, port, kAdminClient);
   Ids ids;
   const TimeUs wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();
@@ -409,12 +305,8 @@ TEST_CASE("refahd signs checkpoints on its schedule and at a clean stop", "[chec
   REQUIRE(submit_one(*admin_c, Command{Actor{}, ids.next(), RegisterVenue{10, "سالن", 1, VenueCategory::kSport, 50}})
               .reason == Reason::kOk);
   admin_c.reset();
-  REQUIRE(kill(pid, SIGTERM) == 0);
-  const auto st = reap(10s);
-  killer.done = st.has_value();
-  REQUIRE(st.has_value());
-  REQUIRE(WIFEXITED(*st));
-  CHECK(WEXITSTATUS(*st) == 0);
+  d.signal(SIGTERM);
+  d.require_exit_code(0, 10s);
   auto c2 = replay::load_checkpoint((data / "checkpoints" / "2.checkpoint").string());
   REQUIRE(c2.is_ok());
   CHECK(replay::verify_checkpoint_signature(c2.value(), key.value().public_key()));
@@ -422,7 +314,7 @@ TEST_CASE("refahd signs checkpoints on its schedule and at a clean stop", "[chec
   REQUIRE(log.is_ok());
   CHECK(log.value()->head_seq() == 2);
   CHECK(c2.value().head_hash == log.value()->head_hash());
-  CHECK(slurp(work / "refahd.err").find(to_hex(key.value().public_key())) != std::string::npos);
+  CHECK(d.stderr_text().find(to_hex(key.value().public_key())) != std::string::npos);
 }
 
 }  // namespace
