@@ -141,7 +141,7 @@ struct Requests::Impl {
 
   // Submissions handed to the ledger whose answer is not yet with their connection. A transport
   // waits for none to be left before it stops its threads: a completion run later (on the writer
-  // thread) would post to, or destroy a connection's timer against, an io_context that is gone,
+  // thread) would post to, or destroy a connection's strand against, an io_context that is gone,
   // and the visit the ledger committed would go unanswered. pending_submission() returns the token
   // that counts one: it travels from the ledger's completion into the handler released to the
   // connection, and the count drops when that handler has run (or when the ledger drops the

@@ -359,15 +359,16 @@ Session::Clock::time_point Session::next_check() const {
   if (closed_) return Clock::time_point::max();
   const std::uint32_t tick_ms = std::clamp<std::uint32_t>(
       std::min({limits_.handshake_timeout_ms, limits_.read_timeout_ms, limits_.idle_timeout_ms}) / 4, 5, 500);
+  const auto look_again = Clock::now() + ms(tick_ms);
   auto at = Clock::time_point::max();
   if (closing_) at = closing_at_ + kClosingGrace;
   if (writing_) at = std::min(at, write_started_ + ms(limits_.idle_timeout_ms));
   if (closing_) return at;
-  if (sub_room_wait_ && !writing_) at = std::min(at, Clock::now() + ms(tick_ms));
+  if (sub_room_wait_ && !writing_) at = std::min(at, look_again);
   if (!actor_) at = std::min(at, accepted_at_ + ms(limits_.handshake_timeout_ms));
   if (frame_pending_ && reading_) at = std::min(at, frame_started_ + ms(limits_.read_timeout_ms));
   if (actor_ && !subscribed_) {
-    at = std::min(at, std::max(last_activity_ + ms(limits_.idle_timeout_ms), Clock::now() + ms(tick_ms)));
+    at = std::min(at, std::max(last_activity_ + ms(limits_.idle_timeout_ms), look_again));
   }
   return at;
 }
