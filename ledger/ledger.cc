@@ -185,6 +185,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->options = options;
   impl->clock = &clock;
   impl->log = std::move(opened).value();
+  impl->log_open.store(true, std::memory_order_release);
   impl->stats.open.log_ns = log_ns;
   auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
   if (!dedup.is_ok()) return dedup.status();
@@ -262,6 +263,7 @@ void Ledger::close() {
     (void)impl_->log->sync_wal();
   }
   impl_->dedup.reset();  // finishes a running spill, which writes to the log
+  impl_->log_open.store(false, std::memory_order_release);
   impl_->log.reset();    // releases the data directory; the state stays readable
 }
 
@@ -304,6 +306,8 @@ bool Ledger::read(const std::function<void(const State&)>& f) const {
   f(*impl_->state);
   return true;
 }
+
+bool Ledger::is_open() const { return impl_->log_open.load(std::memory_order_acquire); }
 
 const EventLog* Ledger::log() const {
   std::lock_guard lk(impl_->state_mu);

@@ -117,6 +117,9 @@ class Ledger {
   // The log, read-only, for queries that read history (statements, as-of) from any thread while
   // the writer runs. Valid until close(); nullptr after.
   const EventLog* log() const;
+  // Whether the log is open (from open() until close()), read without waiting for the writer: a
+  // readiness probe must answer while a synced write is in progress, however long it takes.
+  bool is_open() const;
 
   // Cumulative writer figures since open, for benchmarks and operators.
   struct WriterStats {

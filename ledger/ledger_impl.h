@@ -2,6 +2,7 @@
 // the queue, the writer loop) and ledger_snapshots.cc (loading and writing snapshots).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -46,6 +47,7 @@ struct Ledger::Impl {
   Options options;
   Clock* clock = nullptr;
   std::unique_ptr<EventLog> log;
+  std::atomic<bool> log_open{false};  // log != nullptr, readable without state_mu (Ledger::is_open)
   std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
   std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied

@@ -194,7 +194,7 @@ std::string render_metrics(const AdminFigures& f) {
 
 std::string not_ready_reason(const Ledger& ledger, bool shutting_down) {
   if (shutting_down) return "shutting down";
-  if (ledger.log() == nullptr) return "the log is not open";
+  if (!ledger.is_open()) return "the log is not open";
   if (ledger.failed()) return "writes stopped: " + ledger.failure_message();  // as the status line says
   return {};
 }

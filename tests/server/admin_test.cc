@@ -169,6 +169,29 @@ TEST_CASE("/readyz is 503 'shutting down' while the server drains its requests",
   CHECK(http_get(f.admin_port(), "/healthz").status == 0);  // stopped with the server
 }
 
+TEST_CASE("/readyz answers while a synced write is held, without waiting for the writer",
+          "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  std::promise<void> gate, entered;
+  std::shared_future<void> open = gate.get_future().share();
+  std::atomic<bool> once{false};
+  testing::LedgerTesting::set_write_fault(f.ledger(), [&, open](Seq, std::size_t) {
+    if (!once.exchange(true)) entered.set_value();
+    open.wait();  // a disk that stalls: the writer holds the state until it returns
+    return true;
+  });
+  auto venue = f.connect(kVenue10Client);
+  auto posted = std::async(std::launch::async, [&] { return submit_one(*venue, visit(f, 100, 10, 1), 20'000); });
+  entered.get_future().wait();
+  const HttpReply r = http_exchange(
+      f.admin_port(), "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 3'000);
+  gate.set_value();
+  CHECK(r.status == 200);
+  CHECK(r.body == "ready\n");
+  CHECK(posted.get().reason == Reason::kOk);
+}
+
 TEST_CASE("/readyz says the log is not open when the ledger is closed under the server", "[server][admin]") {
   ServerFixture f;
   f.ledger().close();
