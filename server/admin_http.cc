@@ -6,13 +6,16 @@
 #include <utility>  // Boost 1.74's asio needs std::exchange declared first (DESIGN.md, stack notes)
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <thread>
+#include <type_traits>
 
 #include "server/limits.h"
 
@@ -28,28 +31,45 @@ namespace {
 
 constexpr auto kTimeout = std::chrono::milliseconds(admin_limits::timeout_ms);
 
-// One connection: reads a request under the deadline, answers it, and reads the next while the
-// client keeps the connection alive. A request that does not parse is answered 400 and closed.
-class Connection : public std::enable_shared_from_this<Connection> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection (Stream: beast::tcp_stream, or TlsStream over it): the TLS handshake if any, then
+// reads a request under the deadline, answers it, and reads the next while the client keeps the
+// connection alive. A request that does not parse is answered 400 and closed.
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(tcp::socket socket, const AdminHttp::Handler& handler, std::atomic<std::size_t>& open)
-      : stream_(std::move(socket)), handler_(handler), open_(open) {
+  template <typename... StreamArgs>
+  Connection(const AdminHttp::Handler& handler, std::atomic<std::size_t>& open, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), handler_(handler), open_(open) {
     open_.fetch_add(1, std::memory_order_relaxed);
   }
   ~Connection() { open_.fetch_sub(1, std::memory_order_relaxed); }
 
-  void do_read() {
-    parser_.emplace();
-    parser_->header_limit(admin_limits::request_bytes_max);
-    stream_.expires_after(kTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
+  void start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(kTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](const error_code& ec) {
+        if (ec) return self->close();
+        self->do_read();
+      });
+    } else {
+      do_read();
+    }
   }
 
  private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(admin_limits::request_bytes_max);
+    beast::get_lowest_layer(stream_).expires_after(kTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
+  }
+
   void on_read(const error_code& ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset) {
+        ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated) {
       return close();
     }
     if (ec) return answer(AdminHttp::Reply{400, "text/plain; charset=utf-8", "bad request: " + ec.message() + "\n"},
@@ -73,8 +93,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res_.keep_alive(keep_alive);
     res_.body() = std::move(reply.body);
     res_.prepare_payload();
-    stream_.expires_after(kTimeout);
-    http::async_write(stream_, res_, [self = shared_from_this(), keep_alive](const error_code& ec, std::size_t) {
+    beast::get_lowest_layer(stream_).expires_after(kTimeout);
+    http::async_write(stream_, res_, [self = this->shared_from_this(), keep_alive](const error_code& ec, std::size_t) {
       if (ec || !keep_alive) return self->close();
       self->do_read();
     });
@@ -82,11 +102,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void close() {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_{admin_limits::request_bytes_max};
   std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> res_;
@@ -97,12 +117,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 }  // namespace
 
 struct AdminHttp::Impl {
-  explicit Impl(Handler h) : handler(std::move(h)) {}
+  Impl(Handler h, std::shared_ptr<asio::ssl::context> t) : handler(std::move(h)), tls(std::move(t)) {}
   void do_accept();
 
   // Declared before io: the connections io still holds at its destruction count themselves out.
   std::atomic<std::size_t> open{0};
   const Handler handler;
+  const std::shared_ptr<asio::ssl::context> tls;  // nullptr: plain HTTP
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::uint16_t port = 0;
@@ -121,8 +142,10 @@ void AdminHttp::Impl::do_accept() {
     if (open.load(std::memory_order_relaxed) >= admin_limits::connections_max) {
       error_code ignored;
       socket.close(ignored);
+    } else if (tls) {
+      std::make_shared<Connection<TlsStream>>(handler, open, std::move(socket), *tls)->start();
     } else {
-      std::make_shared<Connection>(std::move(socket), handler, open)->do_read();
+      std::make_shared<Connection<beast::tcp_stream>>(handler, open, std::move(socket))->start();
     }
     do_accept();
   });
@@ -132,8 +155,9 @@ AdminHttp::AdminHttp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 AdminHttp::~AdminHttp() { stop(); }
 
-Result<std::unique_ptr<AdminHttp>> AdminHttp::start(const std::string& host, std::uint16_t port, Handler handler) {
-  auto impl = std::make_unique<Impl>(std::move(handler));
+Result<std::unique_ptr<AdminHttp>> AdminHttp::start(const std::string& host, std::uint16_t port, Handler handler,
+                                                    std::shared_ptr<asio::ssl::context> tls) {
+  auto impl = std::make_unique<Impl>(std::move(handler), std::move(tls));
   error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return Status::invalid_argument("admin address " + host + ": " + ec.message());

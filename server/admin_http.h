@@ -1,5 +1,6 @@
 // A small HTTP/1.1 server for operators (health, readiness and metrics: server/admin_pages.h) on an
-// address of its own, with its own io_context and thread (Boost.Beast, inside admin_http.cc only).
+// address of its own, with its own io_context and thread (Boost.Beast, inside admin_http.cc only);
+// over TLS 1.3 (HTTPS) with the protocol's certificate when refahd has one.
 // GET only; keep-alive; bounded by server/limits.h's admin_limits (connections, request bytes, a
 // deadline on every read and write). The handler runs on that one thread, a request at a time.
 #pragma once
@@ -11,6 +12,10 @@
 #include <string_view>
 
 #include "ledger/status.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace refah::server {
 
@@ -24,9 +29,11 @@ class AdminHttp {
   // Answers a GET for `path` (the request target without its query string).
   using Handler = std::function<Reply(std::string_view path)>;
 
-  // Binds host:port (port 0: any free port; port() tells which) and starts serving.
+  // Binds host:port (port 0: any free port; port() tells which) and starts serving; HTTPS with
+  // `tls` (server/tls_context.h), plain HTTP without.
   [[nodiscard]] static Result<std::unique_ptr<AdminHttp>> start(const std::string& host, std::uint16_t port,
-                                                                Handler handler);
+                                                                Handler handler,
+                                                                std::shared_ptr<boost::asio::ssl::context> tls = {});
   ~AdminHttp();  // stop()
   AdminHttp(const AdminHttp&) = delete;
   AdminHttp& operator=(const AdminHttp&) = delete;

@@ -112,10 +112,12 @@ bool still_authorised(const KeyStore& keys, const Actor& actor) {
   return key != nullptr && key->actor.role == actor.role && key->actor.venue == actor.venue;
 }
 
-Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client) {
+Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client,
+             std::span<const std::uint8_t> channel_binding) {
   std::string msg(kAuthContext);
   msg.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
   for (int i = 0; i < 4; ++i) msg.push_back(static_cast<char>((client >> (8 * i)) & 0xFF));
+  msg.append(reinterpret_cast<const char*>(channel_binding.data()), channel_binding.size());
   Mac out{};
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),

@@ -1,7 +1,11 @@
 // Client authentication: the keys file and the challenge-response MAC. No secret ever crosses the
 // wire: the server sends a fresh 32-byte nonce, the client answers
-//   mac = HMAC-SHA256(secret, "refah-auth-v1" || nonce || client_id : u32 little-endian)
-// and the server compares it with its own in constant time.
+//   mac = HMAC-SHA256(secret, "refah-auth-v1" || nonce || client_id : u32 little-endian
+//                             || channel_binding)
+// and the server compares it with its own in constant time. Over TLS the channel binding is the
+// connection's tls-exporter value (RFC 9266, server/tls.h: 32 bytes), so a proof made for one TLS
+// connection is worth nothing on another (a relay in the middle gains nothing); in plaintext it
+// is empty.
 //
 // Keys file (TOML; one [[client]] table per client, ids unique):
 //   [[client]]
@@ -65,7 +69,8 @@ KeysChange compare_keys(const KeyStore& before, const KeyStore& after);
 // there with the same role and venue (a new secret alone is only asked for at the next handshake).
 bool still_authorised(const KeyStore& keys, const Actor& actor);
 
-Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client);
+Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client,
+             std::span<const std::uint8_t> channel_binding = {});
 // Constant time in the length of the MAC (CRYPTO_memcmp).
 bool mac_equal(std::span<const std::uint8_t> a, const Mac& b);
 // Cryptographically random bytes (the nonce); false if the system's generator failed.

@@ -1,4 +1,5 @@
-// The blocking protocol client (server/client.h) over POSIX sockets with poll() deadlines.
+// The blocking protocol client (server/client.h) over POSIX sockets with poll() deadlines; TLS
+// through server/client_tls.h.
 #include "server/client.h"
 
 #include <netdb.h>
@@ -11,6 +12,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+
+#include "server/client_tls.h"
 
 namespace refah::proto {
 
@@ -26,10 +29,12 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 Client::Client(int fd) : fd_(fd), decoder_(kClientFrameBytesMax) {}
 
 Client::~Client() {
+  tls_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<std::unique_ptr<Client>> Client::connect(const std::string& host, std::uint16_t port, int timeout_ms) {
+Result<std::unique_ptr<Client>> Client::connect(const std::string& host, std::uint16_t port, int timeout_ms,
+                                                const server::ClientTls& tls) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -62,7 +67,13 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& host, std::ui
       ::freeaddrinfo(res);
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      return std::unique_ptr<Client>(new Client(fd));
+      std::unique_ptr<Client> client(new Client(fd));
+      if (tls.enabled) {
+        auto channel = ClientTlsChannel::open(fd, tls, host, timeout_ms);
+        if (!channel.is_ok()) return channel.status();
+        client->tls_ = std::move(channel).value();
+      }
+      return client;
     }
     last_error = std::strerror(errno);
     ::close(fd);
@@ -71,17 +82,31 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& host, std::ui
   return Status::io_error("connecting to " + host + ":" + service + ": " + last_error);
 }
 
+ssize_t Client::read_some(void* buf, std::size_t len) {
+  plain_wants_ = POLLIN;
+  return tls_ ? tls_->read_some(buf, len) : ::recv(fd_, buf, len, 0);
+}
+
+ssize_t Client::write_some(const void* buf, std::size_t len) {
+  plain_wants_ = POLLOUT;
+  return tls_ ? tls_->write_some(buf, len) : ::send(fd_, buf, len, MSG_NOSIGNAL);
+}
+
+short Client::wants() const { return tls_ ? tls_->wants() : plain_wants_; }
+
+bool Client::pending() const { return tls_ && tls_->pending(); }
+
 Status Client::send(std::span<const std::uint8_t> bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    ssize_t n = write_some(bytes.data() + done, bytes.size() - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd_, POLLOUT, 0};
+      pollfd p{fd_, wants(), 0};
       if (::poll(&p, 1, 30'000) != 1) return Status::io_error("send timed out");
       continue;
     }
@@ -104,16 +129,19 @@ Result<const wire::Message*> Client::receive(int timeout_ms) {
       if (m == nullptr) return Status::corruption("the server sent a malformed frame");
       return m;
     }
-    pollfd p{fd_, POLLIN, 0};
-    const int wait = timeout_ms < 0 ? -1 : remaining_ms(deadline);
-    int rc = ::poll(&p, 1, wait);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc == 0) return Status::io_error("no answer within " + std::to_string(timeout_ms) + " ms");
+    if (!pending()) {
+      pollfd p{fd_, static_cast<short>(tls_ && tls_->wants() != 0 ? tls_->wants() : POLLIN), 0};
+      const int wait = timeout_ms < 0 ? -1 : remaining_ms(deadline);
+      int rc = ::poll(&p, 1, wait);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc == 0) return Status::io_error("no answer within " + std::to_string(timeout_ms) + " ms");
+    }
     auto buf = decoder_.prepare(64 * 1024);
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    ssize_t n = read_some(buf.data(), buf.size());
     if (n == 0) return Status::not_found("the server closed the connection");
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      if (errno == EPROTO) return Status::corruption("TLS: a record from the server did not authenticate");
       return Status::io_error(std::string("recv: ") + std::strerror(errno));
     }
     decoder_.commit(static_cast<std::size_t>(n));
@@ -130,6 +158,9 @@ Result<const wire::Message*> Client::call(const Frame& request, std::uint64_t id
 
 Status Client::authenticate(ClientId client, const server::Secret& secret, int timeout_ms) {
   auto challenge = receive(timeout_ms);
+  if (!challenge.is_ok() && !tls_ && challenge.status().code() == Status::Code::kIoError)
+    return Status::io_error(challenge.status().message() +
+                            " waiting for the server's Challenge (if it serves TLS, connect with TLS)");
   if (!challenge.is_ok()) return challenge.status();
   const wire::Message* m = challenge.value();
   if (m->body_type() == wire::Body::Error) return Status::failed(describe_error(*m));
@@ -137,7 +168,10 @@ Status Client::authenticate(ClientId client, const server::Secret& secret, int t
   if (c == nullptr || c->nonce() == nullptr || c->nonce()->size() != kNonceBytes) {
     return Status::corruption("expected a Challenge from the server");
   }
-  const server::Mac mac = server::auth_mac(secret, std::span(c->nonce()->data(), c->nonce()->size()), client);
+  std::span<const std::uint8_t> binding;
+  if (tls_) binding = tls_->binding();
+  const server::Mac mac =
+      server::auth_mac(secret, std::span(c->nonce()->data(), c->nonce()->size()), client, binding);
   const std::uint64_t id = next_id();
   auto answer = call(encode_authenticate(id, client, mac), id, timeout_ms);
   if (!answer.is_ok()) return answer.status();

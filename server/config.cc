@@ -35,6 +35,18 @@ bool take_string(const toml::table& t, std::string_view key, std::string& out, s
   return true;
 }
 
+bool take_bool(const toml::table& t, std::string_view key, bool& out, std::string& error) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return true;
+  const toml::value<bool>* v = n->as_boolean();
+  if (v == nullptr) {
+    error = std::string(key) + " must be true or false";
+    return false;
+  }
+  out = v->get();
+  return true;
+}
+
 std::string unknown_key(const toml::table& t, const std::set<std::string_view>& known) {
   for (const auto& [k, v] : t) {
     (void)v;
@@ -109,7 +121,8 @@ Result<Config> load_config(const std::string& path, Config c) {
   std::string e;
   const std::string unknown = unknown_key(t, {"data_dir", "listen", "keys_file", "io_threads", "log_level",
                                               "snapshot_every_events", "status_every_s", "checkpoint_key_file",
-                                              "checkpoint_every_s", "limits", "log_format", "admin_listen"});
+                                              "checkpoint_every_s", "limits", "log_format", "admin_listen",
+                                              "tls_cert_file", "tls_key_file", "plaintext"});
   if (!unknown.empty()) return Status::invalid_argument(path + ": unknown key " + unknown);
   std::string listen;
   bool ok = take_string(t, "data_dir", c.data_dir, e) && take_string(t, "listen", listen, e) &&
@@ -119,7 +132,8 @@ Result<Config> load_config(const std::string& path, Config c) {
             take(t, "status_every_s", c.status_every_s, 0, 86'400, e) &&
             take_string(t, "checkpoint_key_file", c.checkpoint_key_file, e) &&
             take(t, "checkpoint_every_s", c.checkpoint_every_s, 0, 31 * 86'400, e) &&
-            take_string(t, "admin_listen", c.admin_listen, e);
+            take_string(t, "admin_listen", c.admin_listen, e) && take_string(t, "tls_cert_file", c.tls_cert_file, e) &&
+            take_string(t, "tls_key_file", c.tls_key_file, e) && take_bool(t, "plaintext", c.plaintext, e);
   if (ok && !listen.empty() && !parse_listen(listen, c.host, c.port)) {
     e = "listen must be host:port";
     ok = false;
@@ -146,6 +160,8 @@ Result<Config> load_config(const std::string& path, Config c) {
   if (t.contains("keys_file")) rel(c.keys_file);
   if (t.contains("data_dir")) rel(c.data_dir);
   if (t.contains("checkpoint_key_file")) rel(c.checkpoint_key_file);
+  if (t.contains("tls_cert_file")) rel(c.tls_cert_file);
+  if (t.contains("tls_key_file")) rel(c.tls_key_file);
   return c;
 }
 

@@ -13,6 +13,9 @@
 //   checkpoint_key_file = "checkpoint-key.pem"  # Ed25519 private key (PEM); relative to the config
 //   checkpoint_every_s = 3600       # sign a checkpoint this often (and at a clean stop); 0: none
 //   admin_listen = "127.0.0.1:7601" # HTTP /healthz, /readyz, /metrics (server/admin_pages.h); "": off
+//   tls_cert_file = "refahd.crt"    # TLS 1.3 on both addresses: certificate chain (PEM), relative to the config
+//   tls_key_file = "refahd.key"     # its private key (PEM, mode 0600)
+//   plaintext = false               # true: no TLS (a loopback demo); one of the two is required
 //   [limits]                        # server/limits.h, same names
 //   frame_bytes_max = 1048576
 //   ...
@@ -40,6 +43,9 @@ struct Config {
   std::string checkpoint_key_file;  // empty: no signed checkpoints (refahd --demo makes a key)
   std::uint32_t checkpoint_every_s = 3'600;
   std::string admin_listen = "127.0.0.1:7601";  // host:port of the admin HTTP endpoint; empty: none
+  std::string tls_cert_file;  // with tls_key_file: TLS on the protocol's and the admin address
+  std::string tls_key_file;
+  bool plaintext = false;  // serve without TLS: only when set explicitly
   Limits limits;
 };
 

@@ -68,8 +68,9 @@ namespace {
 constexpr TimeUs kDemoMonthUs = 30LL * 86'400 * 1'000'000;
 
 // An authenticated connection as `key`'s client, or nullptr.
-std::unique_ptr<proto::Client> connect_as(const std::string& host, std::uint16_t port, const ClientKey& key) {
-  auto c = proto::Client::connect(host, port, 2'000);
+std::unique_ptr<proto::Client> connect_as(const std::string& host, std::uint16_t port, const ClientKey& key,
+                                          const ClientTls& tls) {
+  auto c = proto::Client::connect(host, port, 2'000, tls);
   if (!c.is_ok() || !c.value()->authenticate(key.actor.id, key.secret).is_ok()) return nullptr;
   return std::move(c).value();
 }
@@ -135,7 +136,7 @@ void DemoVenues::run(int index, std::string host, std::uint16_t port) {
   std::uint64_t txn = 0;
   while (!stop_) {
     Venue& v = mine[rng.below(mine.size())];
-    if (!v.client && !(v.client = connect_as(host, port, *v.key))) {
+    if (!v.client && !(v.client = connect_as(host, port, *v.key, options_.tls))) {
       sleep_for(std::chrono::seconds(1));
       continue;
     }
@@ -163,7 +164,7 @@ void DemoVenues::run_office(std::string host, std::uint16_t port) {
   while (!stop_) {
     sleep_for(std::chrono::milliseconds(50));
     if (stop_ || clock_.now_us() < next_us) continue;
-    if (!admin && !(admin = connect_as(host, port, *key))) continue;
+    if (!admin && !(admin = connect_as(host, port, *key, options_.tls))) continue;
     if (!top_up_all(*admin, *key, rng)) {
       admin.reset();
       continue;

@@ -14,6 +14,7 @@
 #include "ledger/ledger.h"
 #include "programme/programme.h"
 #include "server/auth.h"
+#include "server/tls.h"
 
 namespace spdlog {
 class logger;
@@ -38,6 +39,8 @@ struct DemoOptions {
   // Benchmark programme: every card gets 10^9 rials and the rules allow 8 visits a day per card and
   // per venue, so a load test measures accepted visits, not daily limits or empty cards.
   bool bench = false;
+  // How the demo's clients reach refahd: TLS trusting the demo's own certificate, or plaintext.
+  ClientTls tls;
 };
 
 // The programme for the options (deterministic from the seed); registered in the ledger only if

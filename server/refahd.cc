@@ -32,6 +32,8 @@
 #include "server/config.h"
 #include "server/demo.h"
 #include "server/demo_clock.h"
+#include "server/tls.h"
+#include "server/tls_cert_command.h"
 #include "server/log_format.h"
 #include "server/restore_command.h"
 #include "server/server.h"
@@ -41,6 +43,8 @@
 using namespace refah;
 
 namespace {
+
+Status ensure_demo_certificate(const server::Config& config);
 
 // Exit status when the data directory holds a damaged or shortened history (docs/OPERATIONS.md):
 // refahd refuses to serve it, and restarting it will not help.
@@ -56,6 +60,8 @@ struct Flags {
   std::string checkpoint_key;
   std::int64_t checkpoint_every_s = -1;
   std::optional<std::string> admin_listen;  // set: overrides the config ("" turns it off)
+  std::string tls_cert, tls_key;
+  bool plaintext = false;
 };
 
 // The checkpoint signing key: checkpoint_key_file; with --demo and none configured,
@@ -163,6 +169,7 @@ class Daemon {
 
  private:
   void log_banner() const;
+  void log_tls() const;
   void sign_on_schedule(Seq& last_signed_seq);
   void reload_keys();
   void log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const;
@@ -239,6 +246,8 @@ int Daemon::start_serving() {
   so.checkpoints_dir = checkpoints_dir_;
   so.clock = &clock_;
   so.admin_listen = config_.admin_listen;
+  so.tls_cert_file = config_.tls_cert_file;
+  so.tls_key_file = config_.tls_key_file;
   auto started = server::Server::start(so, *ledger_, projections_, feed_, *keys_, log_);
   if (!started.is_ok()) {
     log_->error("{}", started.status().to_string());
@@ -248,12 +257,27 @@ int Daemon::start_serving() {
   log_banner();
   server::notify_ready(fmt::format("serving {}:{}, head seq {}", config_.host, srv_->port(), ledger_->head_seq()));
   if (flags_.demo) {
-    log_->info("demo: {} cards, {} venues (census {}); keys in {} (try: refahctl --keys {} --client 1 totals)",
-               programme_.cards.size(), programme_.venues.size(), flags_.demo_options.counties_csv, keys_file, keys_file);
-    demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, flags_.demo_options, clock_, log_);
+    const std::string trust = config_.plaintext ? "--plaintext" : "--tls-ca " + config_.tls_cert_file;
+    log_->info("demo: {} cards, {} venues (census {}); keys in {} (try: refahctl {} --keys {} --client 1 totals)",
+               programme_.cards.size(), programme_.venues.size(), flags_.demo_options.counties_csv, keys_file, trust,
+               keys_file);
+    server::DemoOptions demo = flags_.demo_options;
+    demo.tls = server::ClientTls{!config_.plaintext, config_.tls_cert_file, {}, {}};
+    demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, demo, clock_, log_);
     demo_->start(config_.host == "0.0.0.0" ? "127.0.0.1" : config_.host, srv_->port());
   }
   return 0;
+}
+
+void Daemon::log_tls() const {
+  if (config_.plaintext) {
+    const bool loopback = config_.host == "127.0.0.1" || config_.host == "::1" || config_.host == "localhost";
+    if (!loopback) log_->warn("PLAINTEXT on {}: every frame crosses the network unencrypted and unauthenticated", config_.host);
+    return log_->info("tls: off (--plaintext)");
+  }
+  auto fingerprint = server::certificate_fingerprint(config_.tls_cert_file);
+  log_->info("tls: 1.3 with {} | SHA-256 fingerprint {}", config_.tls_cert_file,
+             fingerprint.is_ok() ? fingerprint.value() : fingerprint.status().message());
 }
 
 // The demo programme (registered if the ledger is empty), its keys file, and the demo's clock
@@ -267,6 +291,10 @@ int Daemon::start_demo_programme() {
   programme_ = std::move(p).value();
   if (Status s = server::ensure_demo_keys(config_.keys_file, programme_); !s.is_ok()) {
     log_->error("demo keys: {}", s.to_string());
+    return 1;
+  }
+  if (Status s = ensure_demo_certificate(config_); !s.is_ok()) {
+    log_->error("demo TLS certificate: {}", s.to_string());
     return 1;
   }
   const double day_s = flags_.demo_options.bench ? 0 : flags_.demo_options.real_s_per_day;
@@ -290,10 +318,12 @@ void Daemon::log_banner() const {
              l.handshake_timeout_ms, l.read_timeout_ms, l.idle_timeout_ms, l.write_queue_bytes_max);
   if (srv_->admin_port() != 0) {
     const std::string host = config_.admin_listen.substr(0, config_.admin_listen.rfind(':'));
-    log_->info("admin: http://{}:{}/ serving /healthz /readyz /metrics", host, srv_->admin_port());
+    log_->info("admin: {}://{}:{}/ serving /healthz /readyz /metrics", config_.plaintext ? "http" : "https", host,
+               srv_->admin_port());
   } else {
     log_->info("admin: none (admin_listen is empty)");
   }
+  log_tls();
   if (!ckpt_key_) return log_->info("checkpoints: none signed (no checkpoint_key_file)");
   log_->info("checkpoints: public key {} | every {} | into {}", to_hex(ckpt_key_->public_key()),
              config_.checkpoint_every_s == 0 ? std::string("on request only")
@@ -390,6 +420,19 @@ int Daemon::stop(int sig) {
   return ledger_->failed() ? 1 : 0;
 }
 
+// --demo without a certificate of its own: a self-signed one for the loopback names, made once in
+// the data directory (config_from points tls_cert_file there), which the demo's venues trust.
+Status ensure_demo_certificate(const server::Config& config) {
+  namespace fs = std::filesystem;
+  if (config.plaintext || fs::exists(config.tls_cert_file)) return Status::ok();
+  std::error_code ec;
+  fs::create_directories(fs::path(config.tls_cert_file).parent_path(), ec);
+  fs::remove(config.tls_key_file, ec);  // a key left by a start that failed before its certificate
+  std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
+  if (config.host != "0.0.0.0" && config.host != "::" && config.host != "127.0.0.1") names.push_back(config.host);
+  return server::make_self_signed_certificate(names, 825, config.tls_cert_file, config.tls_key_file);
+}
+
 // The outermost directory that making `dir` would create ("" if dir exists): what a failed start
 // removes, so that it leaves no half-made data directory behind.
 std::filesystem::path first_missing(const std::filesystem::path& dir) {
@@ -444,6 +487,11 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "on SIGINT/SIGTERM, how long clients get to take their answers");
   app.add_option("--admin-listen", f.admin_listen,
                  "host:port of the HTTP /healthz, /readyz and /metrics endpoint; \"\" for none (default 127.0.0.1:7601)");
+  app.add_option("--tls-cert", f.tls_cert, "TLS 1.3 certificate chain, PEM (refahd tls-cert makes one); with --tls-key");
+  app.add_option("--tls-key", f.tls_key, "the certificate's private key, PEM, mode 0600");
+  app.add_flag("--plaintext", f.plaintext,
+               "serve without TLS, on both addresses (a loopback demo); TLS or this is required, but --demo "
+               "makes its own certificate");
   app.add_flag("--demo", f.demo, "load a generated pilot programme and simulate venues posting visits");
   app.add_option("--demo-cards", f.demo_options.cards, "demo: cards issued (default 2000)")->check(CLI::Range(1, 1'000'000));
   app.add_option("--demo-rate", f.demo_options.visits_per_second, "demo: visits per second (default 20)")->check(CLI::Range(0.1, 100000.0));
@@ -454,6 +502,27 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_flag("--demo-bench", f.demo_options.bench, "demo: benchmark programme (10^9 rials a card, 8 visits a day; see refah-load tcp)");
   f.demo_options.counties_csv = load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
   app.add_option("--counties-csv", f.demo_options.counties_csv, "demo: census CSV of the province's counties");
+}
+
+// TLS with the certificate and key given, or plaintext when asked for; one of the two (--demo
+// without either makes its own certificate, ensure_demo_certificate).
+Status choose_tls(const Flags& f, server::Config& config) {
+  if (!f.tls_cert.empty()) config.tls_cert_file = f.tls_cert;
+  if (!f.tls_key.empty()) config.tls_key_file = f.tls_key;
+  if (f.plaintext) config.plaintext = true;
+  const bool has_cert = !config.tls_cert_file.empty(), has_key = !config.tls_key_file.empty();
+  if (has_cert != has_key)
+    return Status::invalid_argument("TLS needs both a certificate and its key (--tls-cert and --tls-key)");
+  if (config.plaintext && has_cert)
+    return Status::invalid_argument("--plaintext (plaintext = true) and a TLS certificate together: choose one");
+  if (config.plaintext || has_cert) return Status::ok();
+  if (!f.demo)
+    return Status::invalid_argument(
+        "no TLS certificate: give --tls-cert FILE --tls-key FILE (refahd tls-cert makes a self-signed pair), or "
+        "--plaintext to serve unencrypted (a loopback demo only)");
+  config.tls_cert_file = (std::filesystem::path(config.data_dir) / "tls" / "refahd.crt").string();
+  config.tls_key_file = (std::filesystem::path(config.data_dir) / "tls" / "refahd.key").string();
+  return Status::ok();
 }
 
 // The config file (if any) with the flags over it; a usage error says why (exit status 2).
@@ -478,6 +547,7 @@ Result<server::Config> config_from(const Flags& f) {
   if (f.admin_listen) config.admin_listen = *f.admin_listen;
   if (!server::admin_listen_ok(config.admin_listen))
     return Status::invalid_argument("--admin-listen must be host:port, or \"\" for none");
+  if (Status s = choose_tls(f, config); !s.is_ok()) return s;
   if (config.keys_file.empty()) {
     if (!f.demo) return Status::invalid_argument("a keys file is needed (--keys or keys_file in the config)");
     config.keys_file = (std::filesystem::path(config.data_dir) / "demo-keys.toml").string();
@@ -512,12 +582,15 @@ int main(int argc, char** argv) {
   add_flags(app, f);
   server::RestoreFlags restore_flags;
   const CLI::App* restore = server::add_restore_command(app, restore_flags);
+  server::TlsCertFlags tls_cert_flags;
+  const CLI::App* tls_cert = server::add_tls_cert_command(app, tls_cert_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2 (docs/OPERATIONS.md)
   }
   if (restore->parsed()) return server::run_restore_command(restore_flags);
+  if (tls_cert->parsed()) return server::run_tls_cert_command(tls_cert_flags);
   auto config = config_from(f);
   if (!config.is_ok()) {
     std::fprintf(stderr, "refahd: %s\n", config.status().message().c_str());

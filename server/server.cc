@@ -19,6 +19,7 @@
 #include "server/admin_pages.h"
 #include "server/config.h"
 #include "server/metrics.h"
+#include "server/tls_context.h"
 #include "server/wire.h"
 
 namespace refah::server {
@@ -97,6 +98,7 @@ struct Server::Impl final : SessionHost {
   std::vector<std::weak_ptr<Session>> waiting;  // subscriptions caught up with the head
   std::atomic<std::size_t> waiting_count{0};
 
+  std::shared_ptr<asio::ssl::context> tls;  // nullptr: plaintext
   std::unique_ptr<AdminHttp> admin;  // first to go: its thread reads the figures above
 };
 
@@ -125,7 +127,7 @@ void Server::Impl::admit(tcp::socket socket) {
     const Frame f = proto::encode_error(0, Reason::kShuttingDown, "shutting down");
     error_code ignored;
     socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(f), ignored);
+    if (!tls) socket.write_some(asio::buffer(f), ignored);  // over TLS a plaintext frame means nothing: just closed
     socket.close(ignored);
     return;
   }
@@ -137,7 +139,7 @@ void Server::Impl::admit(tcp::socket socket) {
     close_session(*arrival.evict, "unauthenticated, pushed out by a newer connection");
   }
   auto session = std::make_shared<Session>(*this, std::move(socket), key,
-                                           ec ? std::string("?") : address + ":" + std::to_string(ep.port()));
+                                           ec ? std::string("?") : address + ":" + std::to_string(ep.port()), tls.get());
   {
     std::lock_guard lk(sessions_mu);
     sessions.emplace(key, session);
@@ -220,7 +222,14 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Ledger& le
   if (std::string bad = check_limits(options.limits); !bad.empty()) return Status::invalid_argument(bad);
   if (options.io_threads < 1 || options.io_threads > 64) return Status::invalid_argument("io_threads must be 1..64");
   if (ledger.log() == nullptr) return Status::invalid_argument("the ledger is closed");
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty())
+    return Status::invalid_argument("TLS needs both a certificate file and a key file");
   auto impl = std::make_unique<Impl>(options, ledger, projections, feed, keys, std::move(log));
+  if (!options.tls_cert_file.empty()) {
+    auto ctx = server_tls_context(options.tls_cert_file, options.tls_key_file);
+    if (!ctx.is_ok()) return ctx.status();
+    impl->tls = std::move(ctx).value();
+  }
   if (Status st = impl->start_admin(); !st.is_ok()) return st;
   error_code ec;
   const auto address = asio::ip::make_address(options.host, ec);
@@ -261,7 +270,7 @@ Status Server::Impl::start_admin() {
   auto pages = std::make_shared<AdminPages>(AdminPages::Sources{
       &ledger, &metrics, [this] { return stats(); }, [this] { return draining(); }, ledger.log()->dir(),
       options.checkpoints_dir, options.clock});
-  auto started = AdminHttp::start(host, port, [pages](std::string_view path) { return pages->answer(path); });
+  auto started = AdminHttp::start(host, port, [pages](std::string_view path) { return pages->answer(path); }, tls);
   if (!started.is_ok()) return started.status();
   admin = std::move(started).value();
   return Status::ok();

@@ -49,6 +49,11 @@ class Server {
     // "host:port" of the admin HTTP endpoint (/healthz, /readyz, /metrics: server/admin_pages.h),
     // on a thread of its own; port 0: any free port (admin_port() tells which); empty: none.
     std::string admin_listen;
+    // TLS 1.3 on the protocol's port and the admin endpoint (server/tls_context.h): the server's
+    // certificate chain and private key, PEM files. Both empty: plaintext (refahd allows that
+    // only when told so, --plaintext); one without the other is refused.
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
 
   // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink) and

@@ -20,8 +20,10 @@ namespace {
 std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds(v); }
 }  // namespace
 
-Session::Session(SessionHost& host, Socket socket, Admission::Key key, std::string peer)
+Session::Session(SessionHost& host, Socket socket, Admission::Key key, std::string peer,
+                 boost::asio::ssl::context* tls)
     : host_(host), limits_(host.limits()), key_(key), socket_(std::move(socket)),
+      tls_(tls != nullptr ? std::make_unique<asio::ssl::stream<Socket&>>(socket_, *tls) : nullptr),
       deadlines_(host.deadlines()),
       decoder_(std::min(limits_.handshake_frame_bytes_max, limits_.frame_bytes_max), kHandshakeReadBytes),
       peer_(std::move(peer)), account_(host.budget(), limits_.connection_reserved_bytes) {
@@ -33,12 +35,32 @@ Session::~Session() { deadlines_.clear(deadline_slot_); }
 
 void Session::start() {
   accepted_at_ = last_activity_ = Clock::now();
+  schedule_check();  // the handshake's deadline covers the TLS handshake too
+  if (!tls_) return greet();
+  tls_->async_handshake(asio::ssl::stream_base::server,
+                        [self = shared_from_this()](const error_code& ec) { self->on_tls_handshake(ec); });
+}
+
+void Session::on_tls_handshake(const error_code& ec) {
+  if (closed_) return;
+  if (ec) {
+    host_.log().debug("TLS handshake with {}: {}", peer_, ec.message());
+    return close_now();
+  }
+  if (!channel_binding(tls_->native_handle(), binding_)) {
+    host_.log().error("no TLS channel binding for {}; closing", peer_);
+    return close_now();
+  }
+  greet();
+}
+
+void Session::greet() {
+  if (closed_ || !reading_) return finish_if_done();  // drained during the TLS handshake
   if (!random_bytes(nonce_)) {
     host_.log().error("no random bytes for a nonce; closing {}", peer_);
     return close_now();
   }
   send(proto::encode_challenge(nonce_));
-  schedule_check();
   do_read();
 }
 
@@ -105,15 +127,17 @@ void Session::do_read() {
                      decoder_.held_bytes());
     return refuse(0, Reason::kOverloaded, "the server's connection buffers are full; retry later", true);
   }
-  socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
-                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+  auto then = [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); };
+  if (tls_) return tls_->async_read_some(asio::buffer(buf.data(), buf.size()), std::move(then));
+  socket_.async_read_some(asio::buffer(buf.data(), buf.size()), std::move(then));
 }
 
 void Session::on_read(const error_code& ec, std::size_t n) {
   if (closed_) return;
   if (ec) {  // EOF, reset, or shutdown_receive while draining
     reading_ = false;
-    if (ec != asio::error::eof && ec != asio::error::operation_aborted && !host_.draining()) {
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted && ec != asio::ssl::error::stream_truncated &&
+        !host_.draining()) {
       host_.log().debug("read from {}: {}", peer_, ec.message());
     }
     return finish_if_done();
@@ -180,7 +204,9 @@ void Session::handshake(const wire::Message& m) {
   const std::shared_ptr<const KeyStore> keys = host_.keys();
   const ClientKey* key = keys->find(a->client_id());
   static const Secret kNoSecret{};
-  const Mac expected = auth_mac(key != nullptr ? key->secret : kNoSecret, nonce_, a->client_id());
+  std::span<const std::uint8_t> binding;
+  if (tls_) binding = binding_;
+  const Mac expected = auth_mac(key != nullptr ? key->secret : kNoSecret, nonce_, a->client_id(), binding);
   const bool good =
       key != nullptr && a->mac() != nullptr && mac_equal(std::span(a->mac()->data(), a->mac()->size()), expected);
   if (!good) {
@@ -316,9 +342,28 @@ void Session::do_write() {
   write_started_ = Clock::now();
   schedule_check();
   gather_.clear();
+  if (tls_) return write_tls();
   const std::size_t n = std::min<std::size_t>(out_.size(), 64);
   for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(out_[i]));
   asio::async_write(socket_, gather_,
+                    [self = shared_from_this(), n](const error_code& ec, std::size_t) { self->on_write(ec, n); });
+}
+
+// TLS writes one record per buffer: small answers are gathered into one (up to kTlsGatherBytes)
+// so that a burst of answers is a few records and syscalls, not one of each per answer; a large
+// answer goes alone, uncopied.
+void Session::write_tls() {
+  static constexpr std::size_t kTlsGatherBytes = 16 * 1024;
+  std::size_t n = 1;
+  if (out_.front().size() >= kTlsGatherBytes) {
+    gather_.push_back(asio::buffer(out_.front()));
+  } else {
+    tls_out_.assign(out_.front().begin(), out_.front().end());
+    for (; n < std::min<std::size_t>(out_.size(), 64) && tls_out_.size() + out_[n].size() <= kTlsGatherBytes; ++n)
+      tls_out_.insert(tls_out_.end(), out_[n].begin(), out_[n].end());
+    gather_.push_back(asio::buffer(tls_out_));
+  }
+  asio::async_write(*tls_, gather_,
                     [self = shared_from_this(), n](const error_code& ec, std::size_t) { self->on_write(ec, n); });
 }
 

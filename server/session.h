@@ -1,4 +1,4 @@
-// One TCP connection: it only moves bytes. It reads into a FrameDecoder, verifies each frame, runs
+// One TCP connection, in TLS 1.3 (the handshake first) or plaintext: it only moves bytes. It reads into a FrameDecoder, verifies each frame, runs
 // the handshake, hands requests to server/requests.h through its ReplyPort side, keeps a bounded
 // queue of answer frames with one write in flight, paces a subscription by what the client reads,
 // checks its deadlines when server/deadlines.h says they are due, drains and closes. Every handler runs on the socket's strand.
@@ -8,6 +8,7 @@
 #include <utility>  // Boost 1.74's asio needs std::exchange declared first (DESIGN.md, stack notes)
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 #include <array>
 #include <atomic>
@@ -27,6 +28,7 @@
 #include "server/reply_port.h"
 #include "server/requests.h"
 #include "server/subscription.h"
+#include "server/tls.h"
 
 namespace spdlog {
 class logger;
@@ -76,7 +78,8 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   // Before the handshake frames are small and read a kilobyte at a time (handshake_frame_bytes_max).
   static constexpr std::size_t kHandshakeReadBytes = 1024;
 
-  Session(SessionHost& host, Socket socket, Admission::Key key, std::string peer);
+  // tls: the server's context (server/tls_context.h), or nullptr for plaintext; outlives the session.
+  Session(SessionHost& host, Socket socket, Admission::Key key, std::string peer, boost::asio::ssl::context* tls);
   ~Session() override;
 
   Admission::Key key() const { return key_; }
@@ -86,7 +89,9 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   bool subscriber() const { return subscriber_.load(std::memory_order_relaxed); }
   Socket::executor_type executor() { return socket_.get_executor(); }
 
-  void start();  // sends the challenge, starts reading and puts the first deadline in the queue
+  // Puts the first deadline in the queue; makes the TLS handshake if on; sends the challenge and
+  // starts reading.
+  void start();
   // Stops reading (graceful shutdown): requests already read are answered, then the session closes.
   void drain();
   void wake();  // the log has moved past a caught-up subscription
@@ -111,6 +116,8 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   bool streaming() const override { return sub_.has_value(); }
 
  private:
+  void on_tls_handshake(const boost::system::error_code& ec);
+  void greet();
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void handle_frame(std::span<const std::uint8_t> body);
@@ -121,6 +128,7 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   bool account_held(std::size_t extra = 0);
   void release_answers();
   void do_write();
+  void write_tls();
   void on_write(const boost::system::error_code& ec, std::size_t frames);
   void finish_if_done();
   Clock::time_point next_check() const;
@@ -131,6 +139,10 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   const Limits& limits_;
   const Admission::Key key_;
   Socket socket_;
+  // Over socket_ when TLS is on; every read and write then goes through it.
+  std::unique_ptr<boost::asio::ssl::stream<Socket&>> tls_;
+  ChannelBinding binding_{};  // the TLS connection's, which the client's MAC covers
+  std::vector<std::uint8_t> tls_out_;  // small answers gathered into one write (one TLS record)
   Deadlines& deadlines_;
   Deadlines::Slot deadline_slot_;  // this session's entry in deadlines_
   Clock::time_point check_at_ = Clock::time_point::max();  // when that entry is due; max: none

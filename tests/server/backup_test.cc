@@ -94,14 +94,15 @@ TEST_CASE("refahctl backup under load, refahd restore from it and from an export
   const fs::path work = fs::path(tmp.path()).parent_path(), data = work / "data";
   const std::uint16_t port = unused_port();
   ChildProcess d(work, REFAHD_PATH,
-                 {"--demo", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--admin-listen",
+                 {"--demo", "--plaintext", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--admin-listen",
                   "127.0.0.1:0", "--demo-cards", "200", "--demo-rate", "300", "--demo-venues", "4", "--status-every",
                   "0", "--checkpoint-every", "0"});
   REQUIRE(d.wait_for_log("serving"));
   const std::string keys = (data / "demo-keys.toml").string();
   auto loaded = server::KeyStore::load_file(keys);
   REQUIRE(loaded.is_ok());
-  const std::vector<std::string> as_admin{"--connect", "127.0.0.1:" + std::to_string(port), "--keys", keys, "--client", "1"};
+  const std::vector<std::string> as_admin{"--connect", "127.0.0.1:" + std::to_string(port), "--keys", keys, "--client", "1",
+                                          "--plaintext"};
   auto ctl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), as_admin.begin(), as_admin.end());
     return run_tool(REFAHCTL_PATH, args, work);
@@ -148,7 +149,7 @@ TEST_CASE("A backup is for admins only, into a new absolute directory", "[server
   const std::uint16_t port = unused_port();
   write_keys_file(work / "keys.toml", fixture_keys());
   ChildProcess d(work, REFAHD_PATH,
-                 {"--data", (work / "data").string(), "--keys", (work / "keys.toml").string(), "--listen",
+                 {"--plaintext", "--data", (work / "data").string(), "--keys", (work / "keys.toml").string(), "--listen",
                   "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--admin-listen", "127.0.0.1:0"});
   auto ask = [&](ClientId client, const std::string& dir) {
     auto c = connect_client(d, port, client);

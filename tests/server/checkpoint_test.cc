@@ -240,7 +240,7 @@ TEST_CASE("refahctl checkpoint prints the text form, or writes it with --out", "
   std::ofstream(dir / "keys.toml") << keys_toml();
   auto ctl = [&](ClientId id, std::vector<std::string> args) {
     std::vector<std::string> all{"--connect", "127.0.0.1:" + std::to_string(s.port()), "--keys",
-                                 (dir / "keys.toml").string(), "--client", std::to_string(id)};
+                                 (dir / "keys.toml").string(), "--client", std::to_string(id), "--plaintext"};
     all.insert(all.end(), args.begin(), args.end());
     return run_tool(REFAHCTL_PATH, all, dir);
   };
@@ -279,7 +279,7 @@ TEST_CASE("refahd signs checkpoints on its schedule and at a clean stop", "[chec
   const std::uint16_t port = unused_port();
   std::ofstream(work / "refahd.toml") << "checkpoint_key_file = \"ckpt.pem\"\ncheckpoint_every_s = 1\n";
   ChildProcess d(work, REFAHD_PATH,
-                 {"--config", (work / "refahd.toml").string(), "--data", data.string(), "--keys", keys.string(),
+                 {"--plaintext", "--config", (work / "refahd.toml").string(), "--data", data.string(), "--keys", keys.string(),
                   "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--admin-listen", ""});
   auto admin_c = connect_client(d, port, kAdminClient);
   Ids ids;

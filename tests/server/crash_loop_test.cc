@@ -96,7 +96,7 @@ class RestartedRefahd {
   RestartedRefahd(const fs::path& work, std::uint16_t port, Seq snapshot_every) : work_(work), port_(port) {
     const fs::path config = work / "refahd.toml";
     write_text(config, "snapshot_every_events = " + std::to_string(snapshot_every) + "\n");
-    args_ = {"--config", config.string(), "--data", (work / "data").string(), "--keys", (work / "keys.toml").string(),
+    args_ = {"--plaintext", "--config", config.string(), "--data", (work / "data").string(), "--keys", (work / "keys.toml").string(),
              "--listen", "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--admin-listen", ""};
   }
 

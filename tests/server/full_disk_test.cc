@@ -108,7 +108,7 @@ struct Work {
   fs::path keys = dir / "keys.toml";
   Work() { write_keys_file(keys, fixture_keys()); }
   std::vector<std::string> args(const fs::path& data, std::uint16_t port) const {
-    return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
+    return {"--plaintext", "--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
             "--status-every", "1", "--log-level", "info", "--checkpoint-every", "0", "--admin-listen", ""};
   }
 };

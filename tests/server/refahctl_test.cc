@@ -91,7 +91,8 @@ class Ctl {
   Ran as(ClientId id, std::vector<std::string> args) {
     std::vector<std::string> all{"--connect", "127.0.0.1:" + std::to_string(f_.port()),
                                  "--keys",    (dir_ / "keys.toml").string(),
-                                 "--client",  std::to_string(id)};
+                                 "--client",  std::to_string(id),
+                                 "--tls-ca",  f_.tls_cert()};
     all.insert(all.end(), args.begin(), args.end());
     return run(all);
   }
@@ -111,7 +112,7 @@ class Ctl {
   ServerFixture& fixture() { return f_; }
 
  private:
-  ServerFixture f_;
+  ServerFixture f_{{}, 1, Wire::kTls};  // refahctl as a venue or an office runs it: over TLS
   fs::path dir_;
 };
 
@@ -186,10 +187,47 @@ TEST_CASE("refahctl names a stale visit and an INVALID_ARGUMENT field", "[server
 TEST_CASE("refahctl exits 3 with AUTH_FAILED when the secret is wrong", "[server][refahctl]") {
   Ctl ctl;
   Ran r = ctl.run({"--connect", "127.0.0.1:" + std::to_string(ctl.fixture().port()), "--client", "1",
-                   "--secret", server::to_hex(test_secret(2)), "totals"});
+                   "--tls-ca", ctl.fixture().tls_cert(), "--secret", server::to_hex(test_secret(2)), "totals"});
   CHECK(r.status == 3);
   CHECK(has(r.err, "AUTH_FAILED"));
   CHECK(r.out.empty());
+}
+
+TEST_CASE("refahctl trusts refahd's certificate by --tls-ca or a pinned --tls-fingerprint, and refuses it "
+          "otherwise",
+          "[server][refahctl][tls]") {
+  Ctl ctl;
+  const std::string port = std::to_string(ctl.fixture().port());
+  auto totals = [&](std::vector<std::string> trust) {
+    std::vector<std::string> args{"--connect", "127.0.0.1:" + port, "--client", "1", "--secret",
+                                  server::to_hex(test_secret(1)), "--timeout-ms", "3000"};
+    args.insert(args.end(), trust.begin(), trust.end());
+    args.push_back("totals");
+    return ctl.run(args);
+  };
+  auto fingerprint = server::certificate_fingerprint(ctl.fixture().tls_cert());
+  REQUIRE(fingerprint.is_ok());
+  CHECK(totals({"--tls-ca", ctl.fixture().tls_cert()}).status == 0);
+  CHECK(totals({"--tls-fingerprint", fingerprint.value()}).status == 0);
+  std::string colons;  // as openssl x509 -fingerprint prints it
+  for (std::size_t i = 0; i < fingerprint.value().size(); i += 2)
+    colons += (i ? ":" : "") + fingerprint.value().substr(i, 2);
+  CHECK(totals({"--tls-fingerprint", colons}).status == 0);
+
+  const Ran untrusted = totals({});  // the system's authorities never signed it
+  CHECK(untrusted.status == 3);
+  CHECK(has(untrusted.err, "not trusted"));
+  std::string other = fingerprint.value();
+  other[0] = other[0] == '0' ? '1' : '0';
+  const Ran wrong_pin = totals({"--tls-fingerprint", other});
+  CHECK(wrong_pin.status == 3);
+  CHECK(has(wrong_pin.err, "not the pinned one"));
+  const Ran wrong_name = totals({"--tls-ca", ctl.fixture().tls_cert(), "--tls-name", "refah.example.org"});
+  CHECK(wrong_name.status == 3);
+  CHECK(has(wrong_name.err, "not trusted"));
+  const Ran plain = totals({"--plaintext"});
+  CHECK(plain.status == 3);
+  CHECK(has(plain.err, "if it serves TLS"));
 }
 
 TEST_CASE("refahctl exits 3 with NOT_PERMITTED when an auditor submits or a venue reads totals",

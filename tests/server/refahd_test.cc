@@ -43,7 +43,7 @@ struct Work {
   Work() { write_keys_file(keys, fixture_keys()); }
 
   std::vector<std::string> args(std::uint16_t port) const {
-    return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
+    return {"--plaintext", "--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
             "--status-every", "0", "--log-level", "info", "--admin-listen", "127.0.0.1:0"};
   }
 };
@@ -205,15 +205,25 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
   Work w;
   const std::uint16_t port = unused_port();
   const fs::path config = w.dir / "refahd.toml";
+  // TLS from the config too, with a certificate from refahd tls-cert (paths relative to the config).
+  const ToolRun made = run_tool(REFAHD_PATH,
+                                {"tls-cert", "--cert", (w.dir / "refahd.crt").string(), "--key",
+                                 (w.dir / "refahd.key").string(), "--name", "127.0.0.1"},
+                                w.dir);
+  REQUIRE(made.status == 0);
+  CHECK(made.out.find("SHA-256 fingerprint: ") != std::string::npos);
   write_text(config, "data_dir = \"configured-data\"\n"
                      "listen = \"127.0.0.1:" + std::to_string(port) + "\"\n"
                      "keys_file = \"keys.toml\"\n"
                      "status_every_s = 0\n"
                      "admin_listen = \"127.0.0.1:0\"\n"
+                     "tls_cert_file = \"refahd.crt\"\n"
+                     "tls_key_file = \"refahd.key\"\n"
                      "[limits]\n"
                      "frame_bytes_max = 4096\n");
   ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string()});
-  auto admin_c = connect_client(d, port, kAdminClient);  // the handshake's frames are well under 4096
+  const server::ClientTls tls{true, (w.dir / "refahd.crt").string(), {}, {}};
+  auto admin_c = connect_client(d, port, kAdminClient, {}, tls);  // the handshake's frames are well under 4096
   CHECK(fs::is_directory(w.dir / "configured-data"));
 
   // A Submit of 80 visits is about 8 KB: over the configured limit, far under the default 1 MiB.
@@ -235,7 +245,7 @@ TEST_CASE("refahd honours a config file: paths relative to it, the listen addres
   CHECK_FALSE(closed.is_ok());  // the connection is closed after the refusal
 
   // A frame under the limit on a new connection is answered.
-  auto again = connect_client(d, port, kAdminClient);
+  auto again = connect_client(d, port, kAdminClient, {}, tls);
   const std::uint64_t q = again->next_id();
   auto t = again->call(proto::encode_get_totals(q), q, 5'000);
   REQUIRE(t.is_ok());
@@ -274,7 +284,7 @@ TEST_CASE("refahd exits with status 2 and a message on stderr for an unknown con
 TEST_CASE("refahd exits non-zero with a message when the keys file is missing", "[server][refahd]") {
   Work w;
   std::vector<std::string> args = w.args(unused_port());
-  args[3] = (w.dir / "no-such-keys.toml").string();  // the value of --keys
+  args[4] = (w.dir / "no-such-keys.toml").string();  // the value of --keys
   ChildProcess d(w.dir, REFAHD_PATH, args);
   const auto st = d.wait_exit(10'000ms);
   const std::string err = d.stderr_text();
@@ -287,7 +297,7 @@ TEST_CASE("refahd exits non-zero with a message when the keys file is missing", 
 
 // The admin port refahd logged ("admin: http://127.0.0.1:PORT/ ..."), waiting up to 10 s for the line.
 std::uint16_t logged_admin_port(ChildProcess& d) {
-  const std::string key = "admin: http://127.0.0.1:";
+  const std::string key = "admin: http://127.0.0.1:";  // --plaintext: the admin address too
   for (const auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;
        std::this_thread::sleep_for(10ms)) {
     const std::string err = d.stderr_text();
@@ -358,10 +368,49 @@ TEST_CASE("refahd exits with status 2 for a malformed --admin-listen", "[server]
 TEST_CASE("refahd exits with status 2 for a malformed --listen", "[server][refahd]") {
   Work w;
   std::vector<std::string> args = w.args(unused_port());
-  args[5] = "127.0.0.1";  // the value of --listen, without a port
+  args[6] = "127.0.0.1";  // the value of --listen, without a port
   ChildProcess d(w.dir, REFAHD_PATH, args);
   d.require_exit_code(2, 5'000ms);
   CHECK(d.stderr_text().find("--listen") != std::string::npos);
+}
+
+TEST_CASE("refahd needs a TLS certificate or an explicit --plaintext, and refuses both together",
+          "[server][refahd][tls]") {
+  Work w;
+  std::vector<std::string> args = w.args(unused_port());
+  args.erase(args.begin());  // --plaintext
+  {
+    ChildProcess d(w.dir, REFAHD_PATH, args);
+    d.require_exit_code(2, 5'000ms);
+    CHECK(d.stderr_text().find("no TLS certificate") != std::string::npos);
+  }
+  REQUIRE(run_tool(REFAHD_PATH,
+                   {"tls-cert", "--cert", (w.dir / "c.pem").string(), "--key", (w.dir / "k.pem").string(), "--name",
+                    "127.0.0.1"},
+                   w.dir)
+              .status == 0);
+  {
+    std::vector<std::string> both = w.args(unused_port());
+    both.insert(both.end(), {"--tls-cert", (w.dir / "c.pem").string(), "--tls-key", (w.dir / "k.pem").string()});
+    ChildProcess d(w.dir, REFAHD_PATH, both);
+    d.require_exit_code(2, 5'000ms);
+    CHECK(d.stderr_text().find("choose one") != std::string::npos);
+  }
+  {
+    std::vector<std::string> cert_only = args;
+    cert_only.insert(cert_only.end(), {"--tls-cert", (w.dir / "c.pem").string()});
+    ChildProcess d(w.dir, REFAHD_PATH, cert_only);
+    d.require_exit_code(2, 5'000ms);
+    CHECK(d.stderr_text().find("--tls-key") != std::string::npos);
+  }
+  {
+    const ToolRun again = run_tool(REFAHD_PATH,
+                                   {"tls-cert", "--cert", (w.dir / "c.pem").string(), "--key",
+                                    (w.dir / "k2.pem").string(), "--name", "127.0.0.1"},
+                                   w.dir);
+    CHECK(again.status == 1);  // an existing certificate is never overwritten
+    CHECK(again.err.find("c.pem") != std::string::npos);
+  }
 }
 
 TEST_CASE("refahd --help prints the usage and exits 0", "[server][refahd]") {

@@ -18,7 +18,7 @@ struct KeysWork {
   fs::path keys = dir / "keys.toml";
   std::uint16_t port = unused_port();
   std::vector<std::string> args() const {
-    return {"--data", (dir / "data").string(), "--keys", keys.string(), "--listen",
+    return {"--plaintext", "--data", (dir / "data").string(), "--keys", keys.string(), "--listen",
             "127.0.0.1:" + std::to_string(port), "--status-every", "0", "--checkpoint-every", "0",
             "--admin-listen", "127.0.0.1:0"};
   }

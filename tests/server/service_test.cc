@@ -41,7 +41,7 @@ struct ServiceWork {
     fs::permissions(keys, fs::perms::owner_read | fs::perms::owner_write);  // refahd refuses more
   }
   std::vector<std::string> args(std::uint16_t port) const {
-    return {"--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
+    return {"--plaintext", "--data", data.string(), "--keys", keys.string(), "--listen", "127.0.0.1:" + std::to_string(port),
             "--status-every", "0", "--admin-listen", "127.0.0.1:0"};
   }
 };
@@ -119,7 +119,7 @@ TEST_CASE("refahd --log-format json writes one JSON object a line, UTC times wit
   SECTION("the config key") {
     const std::uint16_t port = unused_port();
     const fs::path config = w.dir / "refahd.toml";
-    std::ofstream(config) << "log_format = \"json\"\nkeys_file = \"keys.toml\"\nlisten = \"127.0.0.1:" << port
+    std::ofstream(config) << "plaintext = true\nlog_format = \"json\"\nkeys_file = \"keys.toml\"\nlisten = \"127.0.0.1:" << port
                           << "\"\nstatus_every_s = 0\nadmin_listen = \"127.0.0.1:0\"\n";
     ChildProcess d(w.dir, REFAHD_PATH, {"--config", config.string(), "--data", w.data.string()});
     connect_client(d, port, kAdminClient).reset();
@@ -191,7 +191,7 @@ TEST_CASE("A failed start leaves no data directory it made, and keeps one that w
     socklen_t len = sizeof a;
     REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
     std::vector<std::string> args = w.args(ntohs(a.sin_port));
-    args[1] = nested.string();
+    args[2] = nested.string();  // the value of --data
     ChildProcess d(w.dir, REFAHD_PATH, args);
     d.require_exit_code(1);
     ::close(fd);
@@ -199,7 +199,7 @@ TEST_CASE("A failed start leaves no data directory it made, and keeps one that w
   }
   SECTION("the keys file is missing (exit status 2)") {
     ChildProcess d(w.dir, REFAHD_PATH,
-                   {"--data", nested.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0",
+                   {"--plaintext", "--data", nested.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0",
                     "--admin-listen", "127.0.0.1:0"});
     d.require_exit_code(2);
     CHECK(d.stderr_text().find("missing.toml") != std::string::npos);
@@ -208,7 +208,7 @@ TEST_CASE("A failed start leaves no data directory it made, and keeps one that w
   SECTION("a data directory that was there stays, with the ledger it holds") {
     fs::create_directories(w.data);
     ChildProcess d(w.dir, REFAHD_PATH,
-                   {"--data", w.data.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0",
+                   {"--plaintext", "--data", w.data.string(), "--keys", (w.dir / "missing.toml").string(), "--listen", "127.0.0.1:0",
                     "--admin-listen", "127.0.0.1:0"});
     d.require_exit_code(2);
     CHECK(fs::is_directory(w.data));

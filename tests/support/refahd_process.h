@@ -79,13 +79,13 @@ inline ToolRun run_tool(const std::string& exe, const std::vector<std::string>& 
 }
 
 // A connection to a running refahd once it accepts them (retried for up to 10 s), not yet
-// authenticated; fails the test if refahd ends first.
-inline std::unique_ptr<proto::Client> dial(ChildProcess& refahd, std::uint16_t port) {
+// authenticated; fails the test if refahd ends first. Plaintext unless `tls` is enabled.
+inline std::unique_ptr<proto::Client> dial(ChildProcess& refahd, std::uint16_t port, const server::ClientTls& tls = {}) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::string last = "never tried";
   while (std::chrono::steady_clock::now() < deadline) {
     refahd.require_running();
-    auto c = proto::Client::connect("127.0.0.1", port, 500);
+    auto c = proto::Client::connect("127.0.0.1", port, 500, tls);
     if (c.is_ok()) return std::move(c).value();
     last = c.status().to_string();
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -102,8 +102,9 @@ inline Status try_authenticate(ChildProcess& refahd, std::uint16_t port, ClientI
 
 // An authenticated client (the fixture's secret unless another is given).
 inline std::unique_ptr<proto::Client> connect_client(ChildProcess& refahd, std::uint16_t port, ClientId id,
-                                                     std::optional<server::Secret> secret = {}) {
-  auto c = dial(refahd, port);
+                                                     std::optional<server::Secret> secret = {},
+                                                     const server::ClientTls& tls = {}) {
+  auto c = dial(refahd, port, tls);
   Status s = c->authenticate(id, secret ? *secret : test_secret(id), 5'000);
   INFO(s.to_string() << "\nstderr:\n" << last_lines(refahd.stderr_text()));
   REQUIRE(s.is_ok());

@@ -3,6 +3,8 @@
 //   1 admin, 2 auditor, 11 venue client of venue 10, 12 venue client of venue 11.
 // connect(id) returns an authenticated blocking client. restart() stops and reopens everything on
 // the same data directory (a new port). The admin HTTP endpoint listens on a free port (admin_port()).
+// With Wire::kTls both addresses serve TLS 1.3 with a self-signed certificate made for the fixture
+// (tls_cert()), and connect() trusts it; the default is plaintext.
 #pragma once
 
 #include <spdlog/sinks/null_sink.h>
@@ -13,6 +15,7 @@
 #include "server/client.h"
 #include "server/feed.h"
 #include "server/server.h"
+#include "server/tls.h"
 #include "tests/support/fixture.h"
 
 namespace refah::test {
@@ -29,10 +32,13 @@ inline server::Secret test_secret(ClientId id) {
   return s;
 }
 
+enum class Wire { kPlain, kTls };
+
 class ServerFixture {
  public:
-  explicit ServerFixture(server::Limits limits = {}, int io_threads = 1)
+  explicit ServerFixture(server::Limits limits = {}, int io_threads = 1, Wire wire = Wire::kPlain)
       : clock_(kT0), limits_(limits), io_threads_(io_threads) {
+    if (wire == Wire::kTls) make_certificate();
     auto add = [&](ClientId id, Role role, VenueId venue, const char* name) {
       server::ClientKey k;
       k.actor = Actor{id, role, venue};
@@ -64,6 +70,8 @@ class ServerFixture {
     so.limits = limits_;
     so.io_threads = io_threads_;
     so.admin_listen = "127.0.0.1:0";
+    so.tls_cert_file = tls_cert_;
+    so.tls_key_file = tls_key_;
     auto started = server::Server::start(so, *ledger_, *projections_, *feed_, keys_, log_);
     REQUIRE(started.is_ok());
     server_ = std::move(started).value();
@@ -87,9 +95,14 @@ class ServerFixture {
   ManualClock& clock() { return clock_; }
   const TempDir& dir() const { return dir_; }
 
+  // The certificate both addresses show with Wire::kTls (PEM), and what a client trusting it gives.
+  const std::string& tls_cert() const { return tls_cert_; }
+  server::ClientTls client_tls() const { return server::ClientTls{!tls_cert_.empty(), tls_cert_, {}, {}}; }
+
   // A connected client that has not authenticated (reads the Challenge itself).
   std::unique_ptr<proto::Client> raw_connect() {
-    auto c = proto::Client::connect("127.0.0.1", port(), 2'000);
+    auto c = proto::Client::connect("127.0.0.1", port(), 2'000, client_tls());
+    INFO(c.status().to_string());
     REQUIRE(c.is_ok());
     return std::move(c).value();
   }
@@ -118,7 +131,17 @@ class ServerFixture {
   Ids& ids() { return ids_; }
 
  private:
+  void make_certificate() {
+    const auto base = std::filesystem::path(dir_.path()).parent_path();
+    tls_cert_ = (base / "refahd.crt").string();
+    tls_key_ = (base / "refahd.key").string();
+    const Status s = server::make_self_signed_certificate({"127.0.0.1", "localhost"}, 30, tls_cert_, tls_key_);
+    INFO(s.to_string());
+    REQUIRE(s.is_ok());
+  }
+
   TempDir dir_;
+  std::string tls_cert_, tls_key_;  // empty: plaintext
   ManualClock clock_;
   server::Limits limits_;
   int io_threads_ = 1;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ledger/ledger.h"
+#include "server/tls.h"
 
 namespace refah::load {
 
@@ -82,6 +83,8 @@ struct TcpBenchOptions {
   double duration_s = 10;                  // measured
   double warmup_s = 1;                     // before it, not counted
   double rate = 0;                         // visits/s over all connections; 0: as fast as answered
+  server::ClientTls tls;                   // refahd's certificate, as refahctl checks it
+  bool plaintext = false;                  // to a refahd started with --plaintext
 };
 int run_tcp_bench(const TcpBenchOptions& o);
 

@@ -92,6 +92,9 @@ CLI::App* add_tcp_bench(CLI::App& app, TcpBenchOptions& tcp) {
   t->add_option("--warmup", tcp.warmup_s, "Seconds of load before measuring (not counted)")->capture_default_str();
   t->add_option("--rate", tcp.rate, "Visits/s over all connections, paced (latency from the scheduled send); 0: as fast as answered")
       ->capture_default_str();
+  t->add_option("--tls-ca", tcp.tls.ca_file, "refahd's certificate or its authority, PEM (refahd --demo: <data>/tls/refahd.crt)");
+  t->add_option("--tls-fingerprint", tcp.tls.fingerprint, "Pin refahd's certificate by its SHA-256 fingerprint");
+  t->add_flag("--plaintext", tcp.plaintext, "Connect without TLS (to a refahd started with --plaintext)");
   return t;
 }
 

@@ -192,7 +192,9 @@ Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const 
   conns_.reserve(o_.connections);
   for (std::size_t i = 0; i < o_.connections; ++i) {
     const server::ClientKey& key = *venue_keys[i % venue_keys.size()];
-    auto c = proto::Client::connect(host, port);
+    server::ClientTls tls = o_.tls;
+    tls.enabled = !o_.plaintext;
+    auto c = proto::Client::connect(host, port, 5'000, tls);
     if (!c.is_ok()) return c.status();
     if (Status s = c.value()->authenticate(key.actor.id, key.secret); !s.is_ok()) {
       return Status::failed("client " + std::to_string(key.actor.id) + ": " + s.message());
@@ -251,7 +253,7 @@ void TcpBench::send_request(Connection& c, std::int64_t start_ns) {
 
 void TcpBench::flush(Connection& c) {
   while (c.open && c.out_sent < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    const ssize_t n = c.client->write_some(c.out.data() + c.out_sent, c.out.size() - c.out_sent);
     if (n > 0) {
       c.out_sent += static_cast<std::size_t>(n);
       continue;
@@ -280,7 +282,7 @@ void TcpBench::set_events(Connection& c, bool want_write) {
 void TcpBench::on_readable(Connection& c) {
   for (;;) {
     auto buf = c.decoder.prepare(kReadBytes);
-    const ssize_t n = ::recv(c.fd, buf.data(), buf.size(), 0);
+    const ssize_t n = c.client->read_some(buf.data(), buf.size());
     if (n == 0) return lose(c, "the server closed the connection");
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -297,7 +299,8 @@ void TcpBench::on_readable(Connection& c) {
       on_frame(c, body, now);
       if (!c.open) return;
     }
-    if (static_cast<std::size_t>(n) < buf.size()) break;  // the socket is drained
+    // The socket is drained (epoll wakes this again when more comes), and TLS holds nothing decrypted.
+    if (static_cast<std::size_t>(n) < buf.size() && !c.client->pending()) break;
   }
   fill(c, now_ns());
 }

@@ -63,7 +63,9 @@ Session open_session(const Global& g) {
     s.exit = kExitUsage;
     return s;
   }
-  auto c = proto::Client::connect(address->first, address->second, g.timeout_ms);
+  server::ClientTls tls = g.tls;
+  tls.enabled = !g.plaintext;
+  auto c = proto::Client::connect(address->first, address->second, g.timeout_ms, tls);
   if (!c.is_ok()) {
     s.exit = failure(c.status().message());
     return s;

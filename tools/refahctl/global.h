@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ledger/types.h"
+#include "server/tls.h"
 #include "tools/refahctl/format.h"
 
 namespace refah::ctl {
@@ -23,6 +24,8 @@ struct Global {
   std::string keys_path;                   // keys TOML (server/auth.h), with client
   ClientId client = 0;
   std::string secret_hex;  // instead of keys_path
+  server::ClientTls tls;   // what is checked of refahd's certificate (enabled unless plaintext)
+  bool plaintext = false;
   bool json = false;
   Calendar calendar = Calendar::kGregorian;
   int timeout_ms = 10'000;

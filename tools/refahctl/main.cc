@@ -88,6 +88,17 @@ void add_global(CLI::App& app, Global& g) {
   app.add_option("--client", g.client, "Client id to authenticate as")->envname("REFAHCTL_CLIENT");
   app.add_option("--secret", g.secret_hex, "The client's secret, 64 hex digits; used instead of --keys")
       ->envname("REFAHCTL_SECRET");
+  app.add_option("--tls-ca", g.tls.ca_file,
+                 "PEM file of the authority that signed refahd's certificate, or that certificate itself "
+                 "(default: the system's authorities)")
+      ->envname("REFAHCTL_TLS_CA");
+  app.add_option("--tls-fingerprint", g.tls.fingerprint,
+                 "Pin refahd's certificate by its SHA-256 fingerprint (64 hex digits, as refahd logs it)")
+      ->envname("REFAHCTL_TLS_FINGERPRINT");
+  app.add_option("--tls-name", g.tls.server_name, "The name refahd's certificate must carry (default: --connect's host)")
+      ->envname("REFAHCTL_TLS_NAME");
+  app.add_flag("--plaintext", g.plaintext, "Connect without TLS (only to a refahd started with --plaintext)")
+      ->envname("REFAHCTL_PLAINTEXT");
   app.add_flag("--json", g.json, "Print JSON (one object a line) instead of tables");
   choices(
       app.add_option("--calendar", g.calendar, "Calendar of the dates shown and read (default gregorian)"),
