@@ -13,6 +13,7 @@ set(REFAH_BIN_DIR "${CMAKE_INSTALL_FULL_BINDIR}")
 set(REFAH_DOC_DIR "${CMAKE_INSTALL_FULL_DATADIR}/doc/refah")
 set(REFAH_PACKAGING_DIR "${CMAKE_BINARY_DIR}/packaging")
 configure_file(${PROJECT_SOURCE_DIR}/packaging/refahd.service.in ${REFAH_PACKAGING_DIR}/refahd.service @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/packaging/postinst.in ${REFAH_PACKAGING_DIR}/postinst @ONLY)  # runs refahd tls-cert
 
 install(TARGETS refahd refahctl refah-audit refah-load RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/share/khuzestan-counties-2016.csv DESTINATION ${CMAKE_INSTALL_DATADIR}/refah)
@@ -41,6 +42,6 @@ set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libssl3, libspdlog1.10, libfmt9, libtomlplusplus3, libsystemd0, libsnappy1v5, liblz4-1, libzstd1, zlib1g, libbz2-1.0, adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${PROJECT_SOURCE_DIR}/packaging/conffiles ${PROJECT_SOURCE_DIR}/packaging/postinst)
+    ${PROJECT_SOURCE_DIR}/packaging/conffiles ${REFAH_PACKAGING_DIR}/postinst)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

@@ -89,6 +89,29 @@ wait "$demo_pid" || { cat "$tmp/demo.log"; fail "the packaged refahd exited $? o
 demo_pid=""
 echo "the packaged refahd ran its demo on the packaged census and stopped on SIGTERM"
 
+# The packaged config serves TLS with the certificate postinst makes (its tls-cert command, run
+# here into a copy of /etc/refah), and the postinst names this package's refahd.
+grep -q "$prefix/bin/refahd tls-cert --cert /etc/refah/tls/refahd.crt --key /etc/refah/tls/refahd.key" \
+  "$tmp/control/postinst" || fail "postinst does not make /etc/refah/tls/refahd.crt with $prefix/bin/refahd"
+etc="$tmp/etc-refah"
+mkdir -p "$etc/tls"
+cp "$root/etc/refah/refahd.toml" "$etc/"
+"$root$prefix/bin/refahd" tls-cert --cert "$etc/tls/refahd.crt" --key "$etc/tls/refahd.key" --name localhost \
+  --name 127.0.0.1 >/dev/null || fail "refahd tls-cert failed"
+printf '[[client]]\nid = 1\nname = "office"\nrole = "admin"\nsecret = "%s"\n' "$(printf '11%.0s' $(seq 32))" \
+  >"$etc/keys.toml"
+chmod 600 "$etc/keys.toml"
+"$root$prefix/bin/refahd" --config "$etc/refahd.toml" --data "$tmp/conf-data" --listen 127.0.0.1:0 \
+  --admin-listen 127.0.0.1:0 >"$tmp/conf.log" 2>&1 &
+demo_pid=$!
+for _ in $(seq 100); do grep -q "serving" "$tmp/conf.log" && break; sleep 0.1; done
+grep -q "tls: 1.3 with $etc/tls/refahd.crt" "$tmp/conf.log" ||
+  { cat "$tmp/conf.log"; fail "refahd with the packaged config did not serve TLS with tls/refahd.crt"; }
+kill -TERM "$demo_pid"
+wait "$demo_pid" || { cat "$tmp/conf.log"; fail "refahd with the packaged config exited $? on SIGTERM"; }
+demo_pid=""
+echo "the packaged config serves TLS 1.3 with a certificate made as postinst makes it"
+
 # The unit, as systemd reads it.
 for tool in systemd-analyze systemd-sysusers systemd-tmpfiles; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (package: systemd); the checks above passed"
