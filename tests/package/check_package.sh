@@ -77,16 +77,24 @@ for lib in "${!linked[@]}"; do
 done
 echo "every library the executables link is from a package in Depends"
 
+# Runs the packaged refahd with the arguments after LOG until it logs "serving", requires the
+# line PATTERN in LOG (else fails with WHAT), then stops it with SIGTERM, which must exit 0.
+serve_and_stop() {
+  local log="$1" pattern="$2" what="$3"
+  shift 3
+  "$root$prefix/bin/refahd" "$@" >"$log" 2>&1 &
+  demo_pid=$!
+  for _ in $(seq 100); do grep -q "serving" "$log" && break; sleep 0.1; done
+  grep -q "$pattern" "$log" || { cat "$log"; fail "$what"; }
+  kill -TERM "$demo_pid"
+  wait "$demo_pid" || { cat "$log"; fail "the packaged refahd exited $? on SIGTERM"; }
+  demo_pid=""
+}
+
 # refahd from the package: its demo reads the packaged census, and SIGTERM stops it with status 0.
-"$root$prefix/bin/refahd" --demo --data "$tmp/demo" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --status-every 0 --demo-venues 0 \
-  >"$tmp/demo.log" 2>&1 &
-demo_pid=$!
-for _ in $(seq 100); do grep -q "serving" "$tmp/demo.log" && break; sleep 0.1; done
-grep -q "census $root$prefix/share/refah/khuzestan-counties-2016.csv" "$tmp/demo.log" ||
-  { cat "$tmp/demo.log"; fail "the packaged refahd's demo did not start on the packaged census"; }
-kill -TERM "$demo_pid"
-wait "$demo_pid" || { cat "$tmp/demo.log"; fail "the packaged refahd exited $? on SIGTERM"; }
-demo_pid=""
+serve_and_stop "$tmp/demo.log" "census $root$prefix/share/refah/khuzestan-counties-2016.csv" \
+  "the packaged refahd's demo did not start on the packaged census" \
+  --demo --data "$tmp/demo" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --status-every 0 --demo-venues 0
 echo "the packaged refahd ran its demo on the packaged census and stopped on SIGTERM"
 
 # The packaged config serves TLS with the certificate postinst makes (its tls-cert command, run
@@ -101,15 +109,9 @@ cp "$root/etc/refah/refahd.toml" "$etc/"
 printf '[[client]]\nid = 1\nname = "office"\nrole = "admin"\nsecret = "%s"\n' "$(printf '11%.0s' $(seq 32))" \
   >"$etc/keys.toml"
 chmod 600 "$etc/keys.toml"
-"$root$prefix/bin/refahd" --config "$etc/refahd.toml" --data "$tmp/conf-data" --listen 127.0.0.1:0 \
-  --admin-listen 127.0.0.1:0 >"$tmp/conf.log" 2>&1 &
-demo_pid=$!
-for _ in $(seq 100); do grep -q "serving" "$tmp/conf.log" && break; sleep 0.1; done
-grep -q "tls: 1.3 with $etc/tls/refahd.crt" "$tmp/conf.log" ||
-  { cat "$tmp/conf.log"; fail "refahd with the packaged config did not serve TLS with tls/refahd.crt"; }
-kill -TERM "$demo_pid"
-wait "$demo_pid" || { cat "$tmp/conf.log"; fail "refahd with the packaged config exited $? on SIGTERM"; }
-demo_pid=""
+serve_and_stop "$tmp/conf.log" "tls: 1.3 with $etc/tls/refahd.crt" \
+  "refahd with the packaged config did not serve TLS with tls/refahd.crt" \
+  --config "$etc/refahd.toml" --data "$tmp/conf-data" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 echo "the packaged config serves TLS 1.3 with a certificate made as postinst makes it"
 
 # The unit, as systemd reads it.

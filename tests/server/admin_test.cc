@@ -42,6 +42,37 @@ HttpReply readyz_once_it_says(ServerFixture& f, const std::string& text) {
   return r;
 }
 
+// A visit of card 100 at venue 10 whose synced write the writer holds (a write fault that waits)
+// until release(), which returns the visit's outcome. Constructed once the write is held.
+class HeldWrite {
+ public:
+  explicit HeldWrite(ServerFixture& f) : open_(gate_.get_future().share()), venue_(f.connect(kVenue10Client)) {
+    testing::LedgerTesting::set_write_fault(f.ledger(), [this, open = open_](Seq, std::size_t) {
+      if (!once_.exchange(true)) entered_.set_value();
+      open.wait();
+      return true;
+    });
+    posted_ = std::async(std::launch::async, [this, &f] { return submit_one(*venue_, visit(f, 100, 10, 1), 20'000); });
+    entered_.get_future().wait();
+  }
+  ~HeldWrite() {
+    if (!released_) (void)release();
+  }
+  Reason release() {
+    released_ = true;
+    gate_.set_value();
+    return posted_.get().reason;
+  }
+
+ private:
+  std::promise<void> gate_, entered_;
+  std::shared_future<void> open_;
+  std::atomic<bool> once_{false};
+  bool released_ = false;
+  std::unique_ptr<proto::Client> venue_;
+  std::future<Outcome> posted_;
+};
+
 }  // namespace
 
 TEST_CASE("the admin endpoint answers /healthz and /readyz, 404 for other paths, 405 for other "
@@ -147,24 +178,13 @@ TEST_CASE("/readyz is 503 with the ledger's message once a write has failed", "[
 TEST_CASE("/readyz is 503 'shutting down' while the server drains its requests", "[server][admin]") {
   ServerFixture f;
   f.standard_programme();
-  // The writer holds the visit's batch until the gate opens, so shutdown() waits for its answer.
-  std::promise<void> gate, entered;
-  std::shared_future<void> open = gate.get_future().share();
-  std::atomic<bool> once{false};
-  testing::LedgerTesting::set_write_fault(f.ledger(), [&, open](Seq, std::size_t) {
-    if (!once.exchange(true)) entered.set_value();
-    open.wait();
-    return true;
-  });
-  auto venue = f.connect(kVenue10Client);
-  auto posted = std::async(std::launch::async, [&] { return submit_one(*venue, visit(f, 100, 10, 1), 20'000); });
-  entered.get_future().wait();
+  // The writer holds the visit's batch until released, so shutdown() waits for its answer.
+  HeldWrite held(f);
   auto stopped = std::async(std::launch::async, [&] { f.server().shutdown(10'000); });
   const HttpReply r = readyz_once_it_says(f, "shutting down");
   CHECK(r.status == 503);
   CHECK(r.body == "not ready: shutting down\n");
-  gate.set_value();
-  CHECK(posted.get().reason == Reason::kOk);
+  CHECK(held.release() == Reason::kOk);
   stopped.get();
   CHECK(http_get(f.admin_port(), "/healthz").status == 0);  // stopped with the server
 }
@@ -173,23 +193,12 @@ TEST_CASE("/readyz answers while a synced write is held, without waiting for the
           "[server][admin]") {
   ServerFixture f;
   f.standard_programme();
-  std::promise<void> gate, entered;
-  std::shared_future<void> open = gate.get_future().share();
-  std::atomic<bool> once{false};
-  testing::LedgerTesting::set_write_fault(f.ledger(), [&, open](Seq, std::size_t) {
-    if (!once.exchange(true)) entered.set_value();
-    open.wait();  // a disk that stalls: the writer holds the state until it returns
-    return true;
-  });
-  auto venue = f.connect(kVenue10Client);
-  auto posted = std::async(std::launch::async, [&] { return submit_one(*venue, visit(f, 100, 10, 1), 20'000); });
-  entered.get_future().wait();
+  HeldWrite held(f);  // a disk that stalls: the writer holds the state until it returns
   const HttpReply r = http_exchange(
       f.admin_port(), "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 3'000);
-  gate.set_value();
+  CHECK(held.release() == Reason::kOk);
   CHECK(r.status == 200);
   CHECK(r.body == "ready\n");
-  CHECK(posted.get().reason == Reason::kOk);
 }
 
 TEST_CASE("/readyz says the log is not open when the ledger is closed under the server", "[server][admin]") {
