@@ -158,7 +158,9 @@ Result<const wire::Message*> Client::call(const Frame& request, std::uint64_t id
 
 Status Client::authenticate(ClientId client, const server::Secret& secret, int timeout_ms) {
   auto challenge = receive(timeout_ms);
-  if (!challenge.is_ok() && !tls_ && challenge.status().code() == Status::Code::kIoError)
+  // A TLS server waits for a ClientHello and closes at its handshake deadline: say why it may be.
+  if (!challenge.is_ok() && !tls_ &&
+      (challenge.status().code() == Status::Code::kIoError || challenge.status().code() == Status::Code::kNotFound))
     return Status::io_error(challenge.status().message() +
                             " waiting for the server's Challenge (if it serves TLS, connect with TLS)");
   if (!challenge.is_ok()) return challenge.status();

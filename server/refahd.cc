@@ -251,7 +251,9 @@ int Daemon::start_serving() {
   auto started = server::Server::start(so, *ledger_, projections_, feed_, *keys_, log_);
   if (!started.is_ok()) {
     log_->error("{}", started.status().to_string());
-    return 1;
+    // A certificate or key refused is a configuration error (2: systemd does not restart into it);
+    // an address that cannot be bound may come free (1).
+    return started.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   srv_ = std::move(started).value();
   log_banner();

@@ -116,6 +116,9 @@ Status make_self_signed_certificate(const std::vector<std::string>& names, std::
                                     const std::string& cert_path, const std::string& key_path) {
   if (names.empty()) return Status::invalid_argument("a certificate needs at least one name");
   if (valid_days == 0) return Status::invalid_argument("a certificate must be valid for at least a day");
+  for (const std::string& path : {cert_path, key_path}) {
+    if (::access(path.c_str(), F_OK) == 0) return Status::io_error(path + " exists: never overwritten");
+  }
   PKey key(EVP_EC_gen("P-256"));
   if (!key) return Status::io_error("cannot make a P-256 key");
   auto cert = build_certificate(key.get(), names, valid_days);
@@ -126,7 +129,10 @@ Status make_self_signed_certificate(const std::vector<std::string>& names, std::
                                 });
       !s.is_ok())
     return s;
-  return write_new_file(cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.value().get()) == 1; });
+  Status written =
+      write_new_file(cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.value().get()) == 1; });
+  if (!written.is_ok()) ::unlink(key_path.c_str());  // no key without its certificate
+  return written;
 }
 
 Result<std::string> certificate_fingerprint(const std::string& cert_path) {

@@ -410,6 +410,16 @@ TEST_CASE("refahd needs a TLS certificate or an explicit --plaintext, and refuse
                                    w.dir);
     CHECK(again.status == 1);  // an existing certificate is never overwritten
     CHECK(again.err.find("c.pem") != std::string::npos);
+    CHECK_FALSE(fs::exists(w.dir / "k2.pem"));  // nor a key written without it
+  }
+  {
+    fs::permissions(w.dir / "k.pem", fs::perms::others_read, fs::perm_options::add);
+    std::vector<std::string> readable_key = args;
+    readable_key.insert(readable_key.end(),
+                        {"--tls-cert", (w.dir / "c.pem").string(), "--tls-key", (w.dir / "k.pem").string()});
+    ChildProcess d(w.dir, REFAHD_PATH, readable_key);
+    d.require_exit_code(2, 5'000ms);  // a configuration error: systemd does not restart into it
+    CHECK(d.stderr_text().find("chmod 600") != std::string::npos);
   }
 }
 

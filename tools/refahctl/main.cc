@@ -20,6 +20,12 @@ Credentials: --keys FILE --client ID reads the client's secret from a keys file 
 refahd's keys); --secret HEX --client ID gives it directly. The environment may hold them instead:
 REFAHCTL_CONNECT, REFAHCTL_KEYS, REFAHCTL_CLIENT, REFAHCTL_SECRET (safer than a flag for a secret).
 
+TLS: refahctl speaks TLS 1.3 and checks refahd's certificate against the system's authorities and
+the --connect host, unless --tls-ca FILE (an authority, or refahd's own certificate) or
+--tls-fingerprint HEX (a pin: the certificate's SHA-256, as refahd logs it) says whom to trust;
+--tls-name NAME checks another name. Environment: REFAHCTL_TLS_CA, REFAHCTL_TLS_FINGERPRINT,
+REFAHCTL_TLS_NAME, REFAHCTL_PLAINTEXT (a refahd started with --plaintext only).
+
 Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-MM-DD HH:MM[:SS]";
 or @N, N microseconds since the Unix epoch (UTC). Dates are read in the --calendar calendar and times
 in programme time, Asia/Tehran, UTC+03:30 (210 minutes, the rules' default offset): with
