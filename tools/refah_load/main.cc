@@ -94,6 +94,7 @@ CLI::App* add_tcp_bench(CLI::App& app, TcpBenchOptions& tcp) {
       ->capture_default_str();
   t->add_option("--tls-ca", tcp.tls.ca_file, "refahd's certificate or its authority, PEM (refahd --demo: <data>/tls/refahd.crt)");
   t->add_option("--tls-fingerprint", tcp.tls.fingerprint, "Pin refahd's certificate by its SHA-256 fingerprint");
+  t->add_option("--tls-name", tcp.tls.server_name, "The name refahd's certificate must carry (default: --connect's host)");
   t->add_flag("--plaintext", tcp.plaintext, "Connect without TLS (to a refahd started with --plaintext)");
   return t;
 }
