@@ -1,0 +1,77 @@
+// Formats pinned across versions: the command digest of one command of every kind (a resend made
+// before an upgrade must still match its stored event, not be answered ID_CONFLICT), and the event
+// chain's head hash, the state's digest and the projections' digest after a fixed history (an event
+// written today must encode, and replay must fold, byte for byte the same tomorrow). A change that
+// moves one of these values changes a stored or signed format: it must be a new format version,
+// never an edit of the old one. The values were recorded at commit f88b201.
+#include <catch2/catch.hpp>
+
+#include "ledger/command.h"
+#include "ledger/sha256.h"
+#include "tests/support/fixture.h"
+
+namespace refah::test {
+namespace {
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+RuleSet pinned_rules() { return standard_rules(1, kT0); }
+
+}  // namespace
+
+TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]") {
+  const Bytes16 holder_ref = holder(100);
+  const std::vector<std::pair<CommandBody, const char*>> pinned{
+      {DefineNeighbourhood{1, 3, "کوی علوی", 20'000, 5, kT0}, "91f124a5a9211cb8"},
+      {RegisterVenue{10, "سالن ورزشی", 1, VenueCategory::kSport, 500}, "3613c846151c10fb"},
+      {SuspendVenue{10, "inspection"}, "ebebe82c430e4811"},
+      {PublishRuleSet{pinned_rules()}, "371a212fa81b1764"},
+      {IssueCard{100, holder_ref, 1, CardCategory::kYouth, 2'000'000, kT0 + 365 * kDayUs}, "4f96d634f5aa2b11"},
+      {TopUpCard{100, 500'000, FundingSource::kMunicipality}, "3bd03c7b0004b399"},
+      {RecordVisit{100, 10, 77, 1'000'000, kT0}, "d0c49907f5f669f3"},
+      {CancelVisit{42, VisitCancelReason::kVenueError}, "7a9216cad1d9e68b"},
+      {CancelCard{100, CardCancelReason::kLost}, "6346f88aff7695f4"},
+      {ReplaceCard{100, 200, kT0 + 365 * kDayUs, 0}, "1549a4286dce3fdb"},
+  };
+  REQUIRE(pinned.size() == std::variant_size_v<CommandBody>);
+  for (const auto& [body, digest] : pinned) {
+    INFO("command kind " << body.index());
+    CHECK(hex64(command_digest(body)) == digest);
+  }
+}
+
+TEST_CASE("A fixed history's head hash, state digest and projections digest are pinned", "[ledger][golden]") {
+  LedgerFixture f;
+  REQUIRE(f.define_neighbourhood(1).accepted());
+  REQUIRE(f.register_venue(10, 1).accepted());
+  REQUIRE(f.register_venue(11, 1, VenueCategory::kPool).accepted());
+  REQUIRE(f.publish_rules(1, kT0).accepted());
+  REQUIRE(f.run(admin(), IssueCard{100, holder(100), 1, CardCategory::kYouth, 2'000'000, kT0 + 365 * kDayUs}).accepted());
+  REQUIRE(f.run(admin(), IssueCard{101, holder(101), 1, CardCategory::kFamily, 1'500'000, kT0 + 365 * kDayUs}).accepted());
+  f.clock().advance_us(kMinuteUs);
+  const Outcome visit = f.run(venue_actor(10), RecordVisit{100, 10, 1, 400'000, kT0});
+  REQUIRE(visit.accepted());
+  REQUIRE(f.run(venue_actor(11), RecordVisit{101, 11, 1, 250'000, kT0}).accepted());
+  REQUIRE(f.run(admin(), TopUpCard{101, 300'000, FundingSource::kMunicipality}).accepted());
+  f.clock().advance_us(kMinuteUs);
+  REQUIRE(f.run(venue_actor(10), CancelVisit{visit.seq, VisitCancelReason::kVenueError}).accepted());
+  REQUIRE(f.run(admin(), ReplaceCard{101, 201, kT0 + 400 * kDayUs, 0}).accepted());
+  REQUIRE(f.run(admin(), CancelCard{100, CardCancelReason::kLost}).accepted());
+  REQUIRE(f.run(admin(), SuspendVenue{11, "inspection"}).accepted());
+
+  Hash32 head{}, state{};
+  REQUIRE(f.ledger().read([&](const State& s) {
+    head = s.head_hash();
+    state = s.digest();
+  }));
+  const Hash32 projections = f.projections().digest();
+  CHECK(to_hex(head) == "c55d36a2391e0021043202b51fc37827c8c83d84fc862669efe9d013f5f9859c");
+  CHECK(to_hex(state) == "81a3a5c53a1a84af93a52aa8064fb5b16b3927936bc0e9effcd4241c193fdc5a");
+  CHECK(to_hex(projections) == "6520238b133d11a4443e629c2e8064226405aab57499cdcee82182eb5b01e873");
+}
+
+}  // namespace refah::test
