@@ -442,14 +442,30 @@ Ledger::WriterStats Ledger::writer_stats() const {
     queued = impl_->queued_commands;
   }
   std::lock_guard lk(impl_->state_mu);  // the writer touches the index only under this lock
-  WriterStats s = impl_->stats;
+  return impl_->stats_locked(queued);
+}
+
+std::optional<Ledger::Figures> Ledger::figures_within(std::chrono::milliseconds wait) const {
+  std::size_t queued = 0;
+  {
+    std::lock_guard qlk(impl_->queue_mu);
+    queued = impl_->queued_commands;
+  }
+  std::unique_lock lk(impl_->state_mu, std::defer_lock);
+  if (!lk.try_lock_for(wait)) return std::nullopt;
+  return Figures{impl_->stats_locked(queued),
+                 impl_->state_poisoned ? impl_->durable_head : impl_->state->head_seq()};
+}
+
+Ledger::WriterStats Ledger::Impl::stats_locked(std::size_t queued) const {
+  WriterStats s = stats;
   s.queue_commands = queued;
-  s.snapshot_seq = impl_->last_snapshot_seq;
-  s.snapshot_taken_us = impl_->last_snapshot_taken_us;
-  s.write_ns_histogram = impl_->write_ns_histogram.counts();
-  s.write_events_histogram = impl_->write_events_histogram.counts();
-  if (impl_->dedup) {
-    const DedupIndex::Stats ds = impl_->dedup->stats();
+  s.snapshot_seq = last_snapshot_seq;
+  s.snapshot_taken_us = last_snapshot_taken_us;
+  s.write_ns_histogram = write_ns_histogram.counts();
+  s.write_events_histogram = write_events_histogram.counts();
+  if (dedup) {
+    const DedupIndex::Stats ds = dedup->stats();
     s.dedup_in_memory = ds.recent + ds.spilling;
     s.dedup_on_disk = ds.on_disk;
     s.dedup_bloom_bytes = ds.bloom_bytes;

@@ -6,8 +6,10 @@
 // not call back into execute() (submit() is fine).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -165,6 +167,14 @@ class Ledger {
     OpenPhases open;
   };
   WriterStats writer_stats() const;
+  // writer_stats() and head_seq() together, waiting at most `wait` for a batch in progress (a
+  // synced write on a stalled disk holds the state as long as it lasts); nullopt when the batch
+  // did not end in time. For readers that must answer regardless (the admin endpoint).
+  struct Figures {
+    WriterStats writer;
+    Seq head_seq = 0;
+  };
+  std::optional<Figures> figures_within(std::chrono::milliseconds wait) const;
 
   // True once a write has failed; failure_message() says what failed.
   bool failed() const;

@@ -53,7 +53,7 @@ struct Ledger::Impl {
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
   Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last durable seq
 
-  mutable std::mutex state_mu;
+  mutable std::timed_mutex state_mu;  // timed: Ledger::figures_within gives up on a stalled write
   mutable std::mutex queue_mu;
   std::condition_variable queue_cv;
   std::deque<ledger_detail::Submission> queue;  // guarded by queue_mu
@@ -82,6 +82,8 @@ struct Ledger::Impl {
   void run();
   void process(std::vector<ledger_detail::Submission>& subs);
   void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
+  // WriterStats with `queued` commands waiting; state_mu held.
+  Ledger::WriterStats stats_locked(std::size_t queued) const;
   Result<std::unique_ptr<State>> load_snapshot();
   Status refill_dedup(Seq up_to_seq);
   void write_snapshot();

@@ -112,6 +112,10 @@ void render_writer(PromText& p, const AdminFigures& f) {
   gauge(p, "refah_head_seq", "Sequence number of the newest durable event", static_cast<double>(f.head_seq));
   gauge(p, "refah_writes_stopped", "1 while the ledger refuses writes (a failed write, or paused for disk space)",
         f.writes_stopped ? 1 : 0);
+  gauge(p, "refah_writer_figures_stale",
+        "1 when a synced write in progress did not end within the scrape's wait: the writer's figures are "
+        "the previous scrape's",
+        f.writer_figures_stale ? 1 : 0);
   p.family("refah_idempotency_ids", "gauge", "Client event ids in the idempotency index, in memory and on disk");
   p.sample("refah_idempotency_ids", PromText::label("where", "memory"), static_cast<double>(w.dedup_in_memory));
   p.sample("refah_idempotency_ids", PromText::label("where", "disk"), static_cast<double>(w.dedup_on_disk));
@@ -203,8 +207,15 @@ AdminFigures AdminPages::gather() const {
   AdminFigures f;
   f.server = s_.server_stats();
   f.metrics = s_.metrics->figures();
-  f.writer = s_.ledger->writer_stats();
-  f.head_seq = s_.ledger->head_seq();
+  // A synced write that does not end within kWriterWait (a stalled disk) leaves the writer's
+  // figures as the last scrape saw them, and says so: /metrics still answers.
+  auto now = s_.ledger->figures_within(kWriterWait);
+  f.writer_figures_stale = !now.has_value();
+  if (now) last_writer_ = std::move(now);
+  if (last_writer_) {
+    f.writer = last_writer_->writer;
+    f.head_seq = last_writer_->head_seq;
+  }
   f.writes_stopped = s_.ledger->failed();
   SystemClock system;
   f.now_us = (s_.clock != nullptr ? *s_.clock : static_cast<Clock&>(system)).now_us();

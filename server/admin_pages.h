@@ -7,6 +7,7 @@
 // the newest checkpoint file, /proc); render_metrics() is pure: figures in, text out.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct AdminFigures {
   ServerMetrics::Figures metrics;
   Ledger::WriterStats writer;
   Seq head_seq = 0;
+  bool writer_figures_stale = false;  // Ledger::figures_within gave up: writer and head_seq are older
   bool writes_stopped = false;  // Ledger::failed(): a failed write, or paused for disk space
   TimeUs now_us = 0;
   std::optional<std::uint64_t> data_dir_bytes;  // every file under the data directory
@@ -59,7 +61,10 @@ class AdminPages {
   AdminFigures gather() const;
 
  private:
+  // How long a scrape waits for a synced write in progress before it shows the last figures.
+  static constexpr std::chrono::milliseconds kWriterWait{200};
   Sources s_;
+  mutable std::optional<Ledger::Figures> last_writer_;  // the admin thread's only: gather() runs there
 };
 
 }  // namespace refah::server

@@ -201,6 +201,28 @@ TEST_CASE("/readyz answers while a synced write is held, without waiting for the
   CHECK(r.body == "ready\n");
 }
 
+TEST_CASE("/metrics answers while a synced write is held, with the writer's figures of the scrape before "
+          "marked stale",
+          "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  const std::string before = scrape(f);
+  CHECK(metric_value(before, "refah_writer_figures_stale") == 0);
+  const double head = metric_value(before, "refah_head_seq");
+  REQUIRE(head > 0);
+  HeldWrite held(f);  // a disk that stalls through the scrape's wait
+  const HttpReply r = http_exchange(
+      f.admin_port(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 3'000);
+  CHECK(http_get(f.admin_port(), "/healthz").status == 200);
+  CHECK(held.release() == Reason::kOk);
+  REQUIRE(r.status == 200);
+  CHECK(metric_value(r.body, "refah_writer_figures_stale") == 1);
+  CHECK(metric_value(r.body, "refah_head_seq") == head);
+  const std::string after = scrape(f);
+  CHECK(metric_value(after, "refah_writer_figures_stale") == 0);
+  CHECK(metric_value(after, "refah_head_seq") == head + 1);
+}
+
 TEST_CASE("/readyz says the log is not open when the ledger is closed under the server", "[server][admin]") {
   ServerFixture f;
   f.ledger().close();
