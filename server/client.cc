@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -35,6 +36,7 @@ Client::~Client() {
 
 Result<std::unique_ptr<Client>> Client::connect(const std::string& host, std::uint16_t port, int timeout_ms,
                                                 const server::ClientTls& tls) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -69,7 +71,7 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& host, std::ui
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       std::unique_ptr<Client> client(new Client(fd));
       if (tls.enabled) {
-        auto channel = ClientTlsChannel::open(fd, tls, host, timeout_ms);
+        auto channel = ClientTlsChannel::open(fd, tls, host, std::max(remaining_ms(deadline), 1));
         if (!channel.is_ok()) return channel.status();
         client->tls_ = std::move(channel).value();
       }
@@ -95,6 +97,11 @@ ssize_t Client::write_some(const void* buf, std::size_t len) {
 short Client::wants() const { return tls_ ? tls_->wants() : plain_wants_; }
 
 bool Client::pending() const { return tls_ && tls_->pending(); }
+
+std::span<const std::uint8_t> Client::channel_binding() const {
+  if (!tls_) return {};
+  return tls_->binding();
+}
 
 Status Client::send(std::span<const std::uint8_t> bytes) {
   std::size_t done = 0;
@@ -141,7 +148,9 @@ Result<const wire::Message*> Client::receive(int timeout_ms) {
     if (n == 0) return Status::not_found("the server closed the connection");
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      if (errno == EPROTO) return Status::corruption("TLS: a record from the server did not authenticate");
+      if (errno == EPROTO)
+        return Status::corruption("TLS: the connection failed (a record from the server that did not authenticate, "
+                                  "or another TLS error)");
       return Status::io_error(std::string("recv: ") + std::strerror(errno));
     }
     decoder_.commit(static_cast<std::size_t>(n));
@@ -170,10 +179,8 @@ Status Client::authenticate(ClientId client, const server::Secret& secret, int t
   if (c == nullptr || c->nonce() == nullptr || c->nonce()->size() != kNonceBytes) {
     return Status::corruption("expected a Challenge from the server");
   }
-  std::span<const std::uint8_t> binding;
-  if (tls_) binding = tls_->binding();
   const server::Mac mac =
-      server::auth_mac(secret, std::span(c->nonce()->data(), c->nonce()->size()), client, binding);
+      server::auth_mac(secret, std::span(c->nonce()->data(), c->nonce()->size()), client, channel_binding());
   const std::uint64_t id = next_id();
   auto answer = call(encode_authenticate(id, client, mac), id, timeout_ms);
   if (!answer.is_ok()) return answer.status();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ class Client {
   std::uint64_t next_id() { return ++last_id_; }
   int fd() const { return fd_; }  // non-blocking; over TLS, move bytes with read_some and write_some
   bool tls() const { return tls_ != nullptr; }
+  // The TLS connection's channel binding that authenticate()'s MAC covers (server/auth.h); empty in
+  // plaintext.
+  std::span<const std::uint8_t> channel_binding() const;
 
   // As recv() and send() on the non-blocking socket, through TLS when it is on: bytes moved,
   // read_some 0 at the server's close, -1 with errno EAGAIN when fd() must first be ready for

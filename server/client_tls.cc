@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -68,9 +69,36 @@ Status check_pin(SSL* ssl, const server::ClientTls& tls) {
   return Status::ok();
 }
 
-std::string handshake_failure(SSL* ssl, const std::string& detail) {
+// OpenSSL's socket BIO writes with write(): a write to a connection the server has closed would
+// raise SIGPIPE and end the client. This one is the socket BIO with send(MSG_NOSIGNAL) instead.
+int write_without_sigpipe(BIO* b, const char* data, int len) {
+  const int fd = static_cast<int>(BIO_get_fd(b, nullptr));
+  errno = 0;
+  const ssize_t n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  BIO_clear_retry_flags(b);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+  return static_cast<int>(n);
+}
+
+const BIO_METHOD* socket_method_without_sigpipe() {
+  static const BIO_METHOD* const method = [] {
+    const BIO_METHOD* socket = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "refah socket (no SIGPIPE)");
+    BIO_meth_set_write(m, write_without_sigpipe);
+    BIO_meth_set_read(m, BIO_meth_get_read(socket));
+    BIO_meth_set_puts(m, BIO_meth_get_puts(socket));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
+    BIO_meth_set_create(m, BIO_meth_get_create(socket));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
+    return m;
+  }();
+  return method;
+}
+
+std::string handshake_failure(SSL* ssl, const server::ClientTls& tls, const std::string& detail) {
   const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK)
+  const bool pin_only = tls.ca_file.empty() && !tls.fingerprint.empty();  // nothing else was verified
+  if (verify != X509_V_OK && !pin_only)
     return "TLS: the server's certificate is not trusted (" + std::string(X509_verify_cert_error_string(verify)) +
            "); give --tls-ca with its authority or the certificate itself, or pin it with --tls-fingerprint";
   return "TLS handshake failed: " + detail + " (does the server serve TLS, or was it started with --plaintext?)";
@@ -89,7 +117,10 @@ Result<std::unique_ptr<ClientTlsChannel>> ClientTlsChannel::open(int fd, const s
   c->ssl_ = SSL_new(c->ctx_);
   if (c->ssl_ == nullptr) return Status::io_error("TLS: " + openssl_error());
   if (Status s = configure_trust(c->ctx_, c->ssl_, tls, host); !s.is_ok()) return s;
-  SSL_set_fd(c->ssl_, fd);
+  BIO* bio = BIO_new(socket_method_without_sigpipe());
+  if (bio == nullptr) return Status::io_error("TLS: " + openssl_error());
+  BIO_set_fd(bio, fd, BIO_NOCLOSE);
+  SSL_set_bio(c->ssl_, bio, bio);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     ERR_clear_error();
@@ -97,7 +128,7 @@ Result<std::unique_ptr<ClientTlsChannel>> ClientTlsChannel::open(int fd, const s
     if (rc == 1) break;
     const int err = SSL_get_error(c->ssl_, rc);
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
-      return Status::failed(handshake_failure(c->ssl_, openssl_error()));
+      return Status::failed(handshake_failure(c->ssl_, tls, openssl_error()));
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0)

@@ -266,7 +266,8 @@ int Daemon::start_serving() {
     server::DemoOptions demo = flags_.demo_options;
     demo.tls = server::ClientTls{!config_.plaintext, config_.tls_cert_file, {}, {}};
     demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, demo, clock_, log_);
-    demo_->start(config_.host == "0.0.0.0" ? "127.0.0.1" : config_.host, srv_->port());
+    const std::string& h = config_.host;  // the wildcard addresses, reached by loopback
+    demo_->start(h == "0.0.0.0" ? "127.0.0.1" : h == "::" ? "::1" : h, srv_->port());
   }
   return 0;
 }
@@ -426,7 +427,11 @@ int Daemon::stop(int sig) {
 // the data directory (config_from points tls_cert_file there), which the demo's venues trust.
 Status ensure_demo_certificate(const server::Config& config) {
   namespace fs = std::filesystem;
-  if (config.plaintext || fs::exists(config.tls_cert_file)) return Status::ok();
+  const fs::path dir = fs::path(config.data_dir) / "tls";
+  // Only the demo's own pair, where choose_tls put it: an operator's files are never made or removed.
+  if (config.plaintext || config.tls_cert_file != (dir / "refahd.crt").string() ||
+      config.tls_key_file != (dir / "refahd.key").string() || fs::exists(config.tls_cert_file))
+    return Status::ok();
   std::error_code ec;
   fs::create_directories(fs::path(config.tls_cert_file).parent_path(), ec);
   fs::remove(config.tls_key_file, ec);  // a key left by a start that failed before its certificate

@@ -144,7 +144,7 @@ void Server::Impl::admit(tcp::socket socket) {
     std::lock_guard lk(sessions_mu);
     sessions.emplace(key, session);
   }
-  session->start();
+  asio::post(session->executor(), [session] { session->start(); });  // on its strand, as all it does
 }
 
 void Server::Impl::close_session(Admission::Key key, const char* why) {

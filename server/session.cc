@@ -34,6 +34,7 @@ Session::Session(SessionHost& host, Socket socket, Admission::Key key, std::stri
 Session::~Session() { deadlines_.clear(deadline_slot_); }
 
 void Session::start() {
+  if (closed_) return;  // evicted or drained before its first turn on the strand
   accepted_at_ = last_activity_ = Clock::now();
   schedule_check();  // the handshake's deadline covers the TLS handshake too
   if (!tls_) return greet();
@@ -51,6 +52,7 @@ void Session::on_tls_handshake(const error_code& ec) {
     host_.log().error("no TLS channel binding for {}; closing", peer_);
     return close_now();
   }
+  encrypted_ = true;
   greet();
 }
 
@@ -287,6 +289,8 @@ void Session::pump() {
 
 void Session::refuse(std::uint64_t id, Reason reason, const std::string& message, bool close_after) {
   host_.counters().refusals.fetch_add(1, std::memory_order_relaxed);
+  // Before TLS is up nothing can carry an Error to the client: it is just closed.
+  if (tls_ && !encrypted_) return close_now();
   send(proto::encode_error(id, reason, message));
   if (close_after) {
     if (!closing_) closing_at_ = Clock::now();
@@ -326,7 +330,7 @@ void Session::send(Frame f) {
 // Counts what this connection holds (receive buffers, queued answers and `extra` more) against the
 // server's bound; false when the shared rest cannot cover it.
 bool Session::account_held(std::size_t extra) {
-  return account_.set_held(decoder_.held_bytes() + out_bytes_ + extra);
+  return account_.set_held(decoder_.held_bytes() + out_bytes_ + tls_out_.capacity() + extra);
 }
 
 // Queued answers are dropped once no write uses them (the connection is closed).

@@ -143,6 +143,7 @@ class Session final : public ReplyPort, public std::enable_shared_from_this<Sess
   std::unique_ptr<boost::asio::ssl::stream<Socket&>> tls_;
   ChannelBinding binding_{};  // the TLS connection's, which the client's MAC covers
   std::vector<std::uint8_t> tls_out_;  // small answers gathered into one write (one TLS record)
+  bool encrypted_ = false;             // the TLS handshake is done (always false in plaintext)
   Deadlines& deadlines_;
   Deadlines::Slot deadline_slot_;  // this session's entry in deadlines_
   Clock::time_point check_at_ = Clock::time_point::max();  // when that entry is due; max: none

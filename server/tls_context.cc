@@ -21,7 +21,7 @@ std::string openssl_error() {
 
 Status private_key_file_ok(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::io_error("cannot read TLS key file " + path);
+  if (::stat(path.c_str(), &st) != 0) return Status::invalid_argument("cannot read TLS key file " + path);
   if ((st.st_mode & 077) == 0) return Status::ok();
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));

@@ -38,7 +38,8 @@ TEST_CASE("refah-load tcp posts visits over TLS to refahd --demo, trusting its c
     std::vector<std::string> args{"tcp",       "--connect",    "127.0.0.1:" + std::to_string(port),
                                   "--keys",    (data / "demo-keys.toml").string(),
                                   "--cards",   "300",          "--connections", "4", "--batch", "2",
-                                  "--duration", "1",           "--warmup", "0.2"};
+                                  "--duration", "1",           "--warmup", "0.2",
+                                  "--rate",    "300"};  // paced: two runs stay within the cards' daily limits
     args.insert(args.end(), trust.begin(), trust.end());
     return run_tool(REFAH_LOAD_PATH, args, work);
   };

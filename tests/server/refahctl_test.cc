@@ -82,7 +82,8 @@ constexpr const char* kT0Local = "2026-03-21 03:30";
 // The server fixture with the standard programme, a keys file, and refahctl run as one client.
 class Ctl {
  public:
-  Ctl() : dir_(fs::path(f_.dir().path()).parent_path() / "refahctl") {
+  explicit Ctl(server::Limits limits = {})
+      : f_(limits, 1, Wire::kTls), dir_(fs::path(f_.dir().path()).parent_path() / "refahctl") {
     f_.standard_programme();
     fs::create_directories(dir_);
     std::ofstream(dir_ / "keys.toml") << keys_toml();
@@ -112,7 +113,7 @@ class Ctl {
   ServerFixture& fixture() { return f_; }
 
  private:
-  ServerFixture f_{{}, 1, Wire::kTls};  // refahctl as a venue or an office runs it: over TLS
+  ServerFixture f_;  // over TLS: refahctl as a venue or an office runs it
   fs::path dir_;
 };
 
@@ -435,6 +436,24 @@ TEST_CASE("refahctl resending a command with the same --id returns the first ans
   CHECK(has(table.out, "(duplicate)"));
   Ran balance = ctl.as(kAuditorClient, {"--json", "balance", "100"});
   CHECK(Json::parse(balance.out)["balance_rials"] == 1'680'000);  // debited once
+}
+
+TEST_CASE("refahctl over TLS whose request the server refuses and closes on mid-send exits 3 with a message, "
+          "not killed by SIGPIPE",
+          "[server][refahctl][tls]") {
+  server::Limits limits;
+  limits.frame_bytes_max = 4096;
+  Ctl ctl(limits);
+  std::ofstream csv(ctl.dir() / "many.csv");
+  csv << "card,venue,price,txn\n";
+  for (int i = 1; i <= 4'096; ++i) csv << "100,10,400000," << i << "\n";
+  csv.close();
+  // One request of 4,096 visits (about 400 KB) against a 4 KiB frame limit: refused at its length,
+  // and the connection closed while refahctl is still writing.
+  const Ran r = ctl.as(kVenue10Client, {"post-visits", "--file", (ctl.dir() / "many.csv").string(),
+                                        "--occurred-at", kT0Local, "--batch", "4096"});
+  CHECK(r.status == 3);
+  CHECK_FALSE(r.err.empty());
 }
 
 TEST_CASE("refahctl post-visits sends a CSV file in batches and prints one result a line",

@@ -421,6 +421,19 @@ TEST_CASE("refahd needs a TLS certificate or an explicit --plaintext, and refuse
     d.require_exit_code(2, 5'000ms);  // a configuration error: systemd does not restart into it
     CHECK(d.stderr_text().find("chmod 600") != std::string::npos);
   }
+  {
+    // --demo with an operator's key and a certificate path that is not there: refused, and the key
+    // is neither removed nor replaced by a demo pair.
+    fs::permissions(w.dir / "k.pem", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    const std::string key_before = file_text(w.dir / "k.pem");
+    ChildProcess d(w.dir, REFAHD_PATH,
+                   {"--demo", "--demo-cards", "10", "--demo-venues", "0", "--data", (w.dir / "demo").string(),
+                    "--listen", "127.0.0.1:0", "--admin-listen", "", "--tls-cert", (w.dir / "typo.pem").string(),
+                    "--tls-key", (w.dir / "k.pem").string()});
+    d.require_exit_code(2, 10'000ms);
+    CHECK(file_text(w.dir / "k.pem") == key_before);
+    CHECK_FALSE(fs::exists(w.dir / "typo.pem"));
+  }
 }
 
 TEST_CASE("refahd --help prints the usage and exits 0", "[server][refahd]") {

@@ -299,8 +299,9 @@ void TcpBench::on_readable(Connection& c) {
       on_frame(c, body, now);
       if (!c.open) return;
     }
-    // The socket is drained (epoll wakes this again when more comes), and TLS holds nothing decrypted.
-    if (static_cast<std::size_t>(n) < buf.size() && !c.client->pending()) break;
+    // The socket is drained (epoll wakes this again when more comes).
+    // Over TLS a read returns one record at most: read on until the socket says EAGAIN.
+    if (!c.client->tls() && static_cast<std::size_t>(n) < buf.size()) break;
   }
   fill(c, now_ns());
 }

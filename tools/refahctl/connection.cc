@@ -1,6 +1,8 @@
 // connection.h: the address and credentials from the global flags, connecting, one exchange.
 #include "tools/refahctl/connection.h"
 
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,16 @@ Session open_session(const Global& g) {
   }
   server::ClientTls tls = g.tls;
   tls.enabled = !g.plaintext;
+  if (!tls.fingerprint.empty() && server::normalise_fingerprint(tls.fingerprint).empty()) {
+    usage_error("--tls-fingerprint: expected the certificate's SHA-256, 64 hex digits (colons allowed)");
+    s.exit = kExitUsage;
+    return s;
+  }
+  if (!tls.ca_file.empty() && ::access(tls.ca_file.c_str(), R_OK) != 0) {
+    usage_error("--tls-ca: cannot read " + tls.ca_file);
+    s.exit = kExitUsage;
+    return s;
+  }
   auto c = proto::Client::connect(address->first, address->second, g.timeout_ms, tls);
   if (!c.is_ok()) {
     s.exit = failure(c.status().message());
