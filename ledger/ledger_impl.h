@@ -53,7 +53,7 @@ struct Ledger::Impl {
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
   Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last durable seq
 
-  mutable std::timed_mutex state_mu;  // timed: Ledger::figures_within gives up on a stalled write
+  mutable std::mutex state_mu;
   mutable std::mutex queue_mu;
   std::condition_variable queue_cv;
   std::deque<ledger_detail::Submission> queue;  // guarded by queue_mu
