@@ -316,8 +316,7 @@ const EventLog* Ledger::log() const {
 
 Seq Ledger::head_seq() const {
   std::lock_guard lk(impl_->state_mu);
-  // After a failed write the state holds the refused batch too: the head is what is durable.
-  return impl_->state_poisoned ? impl_->durable_head : impl_->state->head_seq();
+  return impl_->head_locked();
 }
 
 bool Ledger::failed() const {
@@ -459,8 +458,7 @@ std::optional<Ledger::Figures> Ledger::figures_within(std::chrono::milliseconds 
     if (std::chrono::steady_clock::now() >= give_up) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
-  return Figures{impl_->stats_locked(queued),
-                 impl_->state_poisoned ? impl_->durable_head : impl_->state->head_seq()};
+  return Figures{impl_->stats_locked(queued), impl_->head_locked()};
 }
 
 Ledger::WriterStats Ledger::Impl::stats_locked(std::size_t queued) const {

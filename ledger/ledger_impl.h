@@ -84,6 +84,8 @@ struct Ledger::Impl {
   void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
   // WriterStats with `queued` commands waiting; state_mu held.
   Ledger::WriterStats stats_locked(std::size_t queued) const;
+  // The durable head; state_mu held. After a failed write the state holds the refused batch too.
+  Seq head_locked() const { return state_poisoned ? durable_head : state->head_seq(); }
   Result<std::unique_ptr<State>> load_snapshot();
   Status refill_dedup(Seq up_to_seq);
   void write_snapshot();

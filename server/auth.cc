@@ -32,16 +32,18 @@ Result<KeyStore> KeyStore::load_file(const std::string& path) {
   return parse(text.str(), path);
 }
 
-Result<KeyStore> KeyStore::load_private_file(const std::string& path) {
+Status refuse_if_others_may_read(const std::string& path, const std::string& what, const std::string& exposed) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::io_error("cannot read keys file " + path);
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::invalid_argument("keys file " + path + " has mode " + mode +
-                                    ": other users can reach the clients' secrets; refusing it. Run: chmod 600 " +
-                                    path + " (readable by refahd's user only)");
-  }
+  if (::stat(path.c_str(), &st) != 0) return Status::invalid_argument("cannot read " + what + " " + path);
+  if ((st.st_mode & 077) == 0) return Status::ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return Status::invalid_argument(what + " " + path + " has mode " + mode + ": other users can " + exposed +
+                                  "; refusing it. Run: chmod 600 " + path + " (readable by refahd's user only)");
+}
+
+Result<KeyStore> KeyStore::load_private_file(const std::string& path) {
+  if (Status s = refuse_if_others_may_read(path, "keys file", "reach the clients' secrets"); !s.is_ok()) return s;
   return load_file(path);
 }
 

@@ -56,6 +56,12 @@ class KeyStore {
   std::map<ClientId, ClientKey> clients_;
 };
 
+// A file of secrets refahd reads (the keys file, the TLS key): refused, naming `what` and what its
+// mode lets others reach (`exposed`), if its group or other users have any permission bit (mode
+// 077); refused too if it cannot be read.
+[[nodiscard]] Status refuse_if_others_may_read(const std::string& path, const std::string& what,
+                                               const std::string& exposed);
+
 // What a new keys file changes against the keys in force (a reload, server/server.h).
 struct KeysChange {
   std::size_t clients = 0;   // in the new file

@@ -19,14 +19,6 @@
 namespace refah::proto {
 namespace {
 
-std::string openssl_error() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "connection closed";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
 
 // Sets up what is checked of the server's certificate (server/tls.h, ClientTls).
 Status configure_trust(SSL_CTX* ctx, SSL* ssl, const server::ClientTls& tls, const std::string& host) {
@@ -39,7 +31,7 @@ Status configure_trust(SSL_CTX* ctx, SSL* ssl, const server::ClientTls& tls, con
   if (!tls.ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr) != 1)
       return Status::invalid_argument("TLS: cannot read the authority's certificate " + tls.ca_file + ": " +
-                                      openssl_error());
+                                      server::take_openssl_error("connection closed"));
     // The file may be the server's own certificate: trusting it directly is enough.
     X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl), X509_V_FLAG_PARTIAL_CHAIN);
   } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
@@ -110,15 +102,15 @@ Result<std::unique_ptr<ClientTlsChannel>> ClientTlsChannel::open(int fd, const s
                                                                  const std::string& host, int timeout_ms) {
   std::unique_ptr<ClientTlsChannel> c(new ClientTlsChannel());
   c->ctx_ = SSL_CTX_new(TLS_client_method());
-  if (c->ctx_ == nullptr) return Status::io_error("TLS: " + openssl_error());
+  if (c->ctx_ == nullptr) return Status::io_error("TLS: " + server::take_openssl_error("connection closed"));
   SSL_CTX_set_min_proto_version(c->ctx_, TLS1_3_VERSION);
   SSL_CTX_set_options(c->ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);  // a close without close_notify reads as a close
   SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   c->ssl_ = SSL_new(c->ctx_);
-  if (c->ssl_ == nullptr) return Status::io_error("TLS: " + openssl_error());
+  if (c->ssl_ == nullptr) return Status::io_error("TLS: " + server::take_openssl_error("connection closed"));
   if (Status s = configure_trust(c->ctx_, c->ssl_, tls, host); !s.is_ok()) return s;
   BIO* bio = BIO_new(socket_method_without_sigpipe());
-  if (bio == nullptr) return Status::io_error("TLS: " + openssl_error());
+  if (bio == nullptr) return Status::io_error("TLS: " + server::take_openssl_error("connection closed"));
   BIO_set_fd(bio, fd, BIO_NOCLOSE);
   SSL_set_bio(c->ssl_, bio, bio);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -128,7 +120,7 @@ Result<std::unique_ptr<ClientTlsChannel>> ClientTlsChannel::open(int fd, const s
     if (rc == 1) break;
     const int err = SSL_get_error(c->ssl_, rc);
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
-      return Status::failed(handshake_failure(c->ssl_, tls, openssl_error()));
+      return Status::failed(handshake_failure(c->ssl_, tls, server::take_openssl_error("connection closed")));
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0)

@@ -18,6 +18,10 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "ledger/clock.h"
 #include "ledger/event_log.h"
@@ -45,6 +49,12 @@ using namespace refah;
 namespace {
 
 Status ensure_demo_certificate(const server::Config& config);
+
+// Where --demo keeps its own certificate and key: <data>/tls/refahd.{crt,key}.
+std::pair<std::string, std::string> demo_certificate_paths(const std::string& data_dir) {
+  const std::filesystem::path dir = std::filesystem::path(data_dir) / "tls";
+  return {(dir / "refahd.crt").string(), (dir / "refahd.key").string()};
+}
 
 // Exit status when the data directory holds a damaged or shortened history (docs/OPERATIONS.md):
 // refahd refuses to serve it, and restarting it will not help.
@@ -427,10 +437,10 @@ int Daemon::stop(int sig) {
 // the data directory (config_from points tls_cert_file there), which the demo's venues trust.
 Status ensure_demo_certificate(const server::Config& config) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::path(config.data_dir) / "tls";
   // Only the demo's own pair, where choose_tls put it: an operator's files are never made or removed.
-  if (config.plaintext || config.tls_cert_file != (dir / "refahd.crt").string() ||
-      config.tls_key_file != (dir / "refahd.key").string() || fs::exists(config.tls_cert_file))
+  const auto demo = demo_certificate_paths(config.data_dir);
+  if (config.plaintext || std::pair{config.tls_cert_file, config.tls_key_file} != demo ||
+      fs::exists(config.tls_cert_file))
     return Status::ok();
   std::error_code ec;
   fs::create_directories(fs::path(config.tls_cert_file).parent_path(), ec);
@@ -527,8 +537,7 @@ Status choose_tls(const Flags& f, server::Config& config) {
     return Status::invalid_argument(
         "no TLS certificate: give --tls-cert FILE --tls-key FILE (refahd tls-cert makes a self-signed pair), or "
         "--plaintext to serve unencrypted (a loopback demo only)");
-  config.tls_cert_file = (std::filesystem::path(config.data_dir) / "tls" / "refahd.crt").string();
-  config.tls_key_file = (std::filesystem::path(config.data_dir) / "tls" / "refahd.key").string();
+  std::tie(config.tls_cert_file, config.tls_key_file) = demo_certificate_paths(config.data_dir);
   return Status::ok();
 }
 

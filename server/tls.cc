@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -146,6 +147,15 @@ Result<std::string> certificate_fingerprint(const std::string& cert_path) {
   if (X509_digest(x.get(), EVP_sha256(), md.data(), &n) != 1 || n != md.size())
     return Status::io_error("cannot hash certificate " + cert_path);
   return to_hex(md);
+}
+
+std::string take_openssl_error(const char* if_none) {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return if_none;
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
 }
 
 std::string normalise_fingerprint(const std::string& text) {

@@ -39,6 +39,10 @@ using ChannelBinding = std::array<std::uint8_t, kChannelBindingBytes>;
 // The SHA-256 of the first certificate in a PEM file, 64 lowercase hex digits (what
 // `openssl x509 -noout -fingerprint -sha256` prints, without its colons).
 [[nodiscard]] Result<std::string> certificate_fingerprint(const std::string& cert_path);
+// The oldest error on this thread's OpenSSL queue as text, the queue cleared; `if_none` when it is
+// empty.
+std::string take_openssl_error(const char* if_none);
+
 // A fingerprint as given by a user (hex, any case, colons allowed) in the form above; empty if
 // it is not 32 bytes of hex.
 std::string normalise_fingerprint(const std::string& text);
