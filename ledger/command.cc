@@ -5,6 +5,8 @@
 //                strings as len:u32 | bytes, Bytes16 as 16 bytes, arrays element by element
 //   digest    := first 8 bytes of SHA-256(canonical), read little-endian
 // The actor and client event id are not part of it: the same command from a retry matches.
+// Fields added to a command later (credit_valid_days, expires_on_day, an issue's source) are written
+// only when they differ from their default, so a command sent before they existed keeps its digest.
 #include "ledger/command.h"
 
 #include <string>
@@ -47,12 +49,19 @@ class Canon {
     for (auto v : r.visit_cap_rials) num(v);
     num(r.visits_per_card_per_day); num(r.visits_per_card_per_venue_per_day);
     num(r.cancel_window_us); num(r.visit_max_age_us); num(r.utc_offset_minutes);
+    if (r.credit_valid_days != 0) num(r.credit_valid_days);
   }
   void body(const IssueCard& c) {
     num(c.card); b16(c.holder_ref); num(c.neighbourhood); num(c.category);
     num(c.initial_credit_rials); num(c.valid_until_us);
+    if (c.expires_on_day != 0 || c.source != FundingSource::kProvince) {
+      num(c.expires_on_day); num(c.source);
+    }
   }
-  void body(const TopUpCard& c) { num(c.card); num(c.amount_rials); num(c.source); }
+  void body(const TopUpCard& c) {
+    num(c.card); num(c.amount_rials); num(c.source);
+    if (c.expires_on_day != 0) num(c.expires_on_day);
+  }
   void body(const RecordVisit& c) {
     num(c.card); num(c.venue); num(c.venue_txn_id); num(c.list_price_rials); num(c.occurred_at_us);
   }
@@ -61,6 +70,7 @@ class Canon {
   void body(const ReplaceCard& c) {
     num(c.old_card); num(c.new_card); num(c.valid_until_us); num(c.neighbourhood);
   }
+  void body(const LapseCredit& c) { num(c.card); num(c.lot); }
 
  private:
   CanonWriter w_;

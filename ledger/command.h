@@ -28,6 +28,7 @@ struct RuleSet {
   TimeUs cancel_window_us = 0;
   TimeUs visit_max_age_us = 0;  // the oldest occurred-at a visit may carry, relative to recording
   std::int16_t utc_offset_minutes = kProgrammeUtcOffsetMinutes;  // the programme's local day
+  std::uint16_t credit_valid_days = 0;  // days a credit may be spent, its day included; 0: no lapse
   friend bool operator==(const RuleSet&, const RuleSet&) = default;
 };
 
@@ -60,11 +61,14 @@ struct IssueCard {
   CardCategory category = CardCategory::kYouth;
   Rials initial_credit_rials = 0;
   TimeUs valid_until_us = 0;
+  std::int32_t expires_on_day = 0;  // last local day the credit may be spent; 0: by the rule set
+  FundingSource source = FundingSource::kProvince;  // who funds the initial credit
 };
 struct TopUpCard {
   CardId card = 0;
   Rials amount_rials = 0;
   FundingSource source = FundingSource::kProvince;
+  std::int32_t expires_on_day = 0;  // last local day the credit may be spent; 0: by the rule set
 };
 struct RecordVisit {
   CardId card = 0;
@@ -88,9 +92,17 @@ struct ReplaceCard {
   NeighbourhoodId neighbourhood = 0;  // 0: the old card's; else the holder moved there
 };
 
+// The ledger's own command (actor role kLedger, never from a client): the unspent remainder of a
+// card's lot of credit lapses. The writer issues it for every lot due before it decides anything
+// recorded at or after the lot's expiry (ledger/ledger.cc); the auditor decides it again.
+struct LapseCredit {
+  CardId card = 0;
+  Seq lot = 0;
+};
+
 using CommandBody = std::variant<DefineNeighbourhood, RegisterVenue, SuspendVenue, PublishRuleSet,
                                  IssueCard, TopUpCard, RecordVisit, CancelVisit, CancelCard,
-                                 ReplaceCard>;
+                                 ReplaceCard, LapseCredit>;
 
 struct Command {
   Actor actor;

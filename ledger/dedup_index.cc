@@ -84,6 +84,7 @@ void DedupIndex::insert(const Bytes16& id, Seq seq, std::uint64_t digest) {
 }
 
 void DedupIndex::apply(const fb::Event& e) {
+  if (e.actor_role() == fb::Role::Ledger) return;  // the ledger's own events answer no client
   if (e.seq() > log_.dedup_through()) insert(to_bytes16(e.client_event_id()), e.seq(), e.command_digest());
 }
 

@@ -93,7 +93,7 @@ struct PayloadBuilder {
             fb::CreateRuleSetPublished(fbb, r.version, r.effective_from_us, shares, caps,
                                        r.visits_per_card_per_day,
                                        r.visits_per_card_per_venue_per_day, r.cancel_window_us,
-                                       r.visit_max_age_us, r.utc_offset_minutes)
+                                       r.visit_max_age_us, r.utc_offset_minutes, r.credit_valid_days)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const IssueCard& c) {
@@ -101,14 +101,14 @@ struct PayloadBuilder {
     return {fb::Payload::CardIssued,
             fb::CreateCardIssued(fbb, c.card, &holder, c.neighbourhood,
                                  static_cast<fb::CardCategory>(c.category), c.initial_credit_rials,
-                                 c.valid_until_us)
+                                 c.valid_until_us, d.expires_at_us, static_cast<fb::FundingSource>(c.source))
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const TopUpCard& c) {
     return {fb::Payload::CardToppedUp,
             fb::CreateCardToppedUp(fbb, c.card, c.amount_rials,
                                    static_cast<fb::FundingSource>(c.source), d.balance_after_rials,
-                                   d.card_prev_seq)
+                                   d.card_prev_seq, d.expires_at_us)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const RecordVisit& c) {
@@ -119,10 +119,17 @@ struct PayloadBuilder {
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const CancelVisit& c) {
+    std::vector<fb::LotDraw> refunds;
+    refunds.reserve(d.refunds.size());
+    for (const Draw& r : d.refunds)
+      refunds.emplace_back(r.lot, expiry_to_stored(r.expires_at_us), r.amount_rials,
+                           static_cast<fb::FundingSource>(r.source));
+    auto refunds_vec = fbb.CreateVectorOfStructs(refunds);
     return {fb::Payload::VisitCancelled,
             fb::CreateVisitCancelled(fbb, c.visit_seq, static_cast<fb::VisitCancelReason>(c.reason),
                                      d.refund_rials, d.card, d.venue, d.balance_after_rials,
-                                     d.card_prev_seq, d.visit_recorded_at_us)
+                                     d.card_prev_seq, d.visit_recorded_at_us, d.lapsed_rials, d.visit_card,
+                                     refunds_vec)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const CancelCard& c) {
@@ -135,6 +142,12 @@ struct PayloadBuilder {
     return {fb::Payload::CardReplaced,
             fb::CreateCardReplaced(fbb, c.old_card, c.new_card, d.carried_rials, c.valid_until_us,
                                    d.card_prev_seq, d.neighbourhood)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const LapseCredit& c) {
+    return {fb::Payload::CreditLapsed,
+            fb::CreateCreditLapsed(fbb, c.card, c.lot, d.lapsed_rials, static_cast<fb::FundingSource>(d.source),
+                                   d.expires_at_us, d.balance_after_rials, d.card_prev_seq)
                 .Union()};
   }
 };
@@ -171,6 +184,7 @@ std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p) {
   r.cancel_window_us = p.cancel_window_us();
   r.visit_max_age_us = p.visit_max_age_us();
   r.utc_offset_minutes = p.utc_offset_minutes();
+  r.credit_valid_days = p.credit_valid_days();
   return r;
 }
 
@@ -199,8 +213,11 @@ bool enums_in_range(const fb::Event& e) {
       return e.payload_as_VenueRegistered()->category() <= fb::VenueCategory::MAX;
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();
-      return p->category() <= fb::CardCategory::MAX && p->holder_ref() != nullptr;
+      return p->category() <= fb::CardCategory::MAX && p->holder_ref() != nullptr &&
+             p->funding_source() <= fb::FundingSource::MAX;
     }
+    case fb::Payload::CreditLapsed:
+      return e.payload_as_CreditLapsed()->funding_source() <= fb::FundingSource::MAX;
     case fb::Payload::CardToppedUp:
       return e.payload_as_CardToppedUp()->funding_source() <= fb::FundingSource::MAX;
     case fb::Payload::VisitCancelled:
@@ -229,13 +246,20 @@ bool values_in_range(const fb::Event& e) {
       return p->cancel_window_us() >= 0 && p->cancel_window_us() <= limits::cancel_window_us_max &&
              p->visit_max_age_us() >= 0 && p->visit_max_age_us() <= limits::visit_max_age_us_max &&
              p->utc_offset_minutes() >= limits::utc_offset_minutes_min &&
-             p->utc_offset_minutes() <= limits::utc_offset_minutes_max;
+             p->utc_offset_minutes() <= limits::utc_offset_minutes_max &&
+             p->credit_valid_days() <= limits::credit_valid_days_max;
     }
-    case fb::Payload::CardIssued:
-      return money_ok(e.payload_as_CardIssued()->initial_credit_rials());
+    case fb::Payload::CardIssued: {
+      const auto* p = e.payload_as_CardIssued();
+      return money_ok(p->initial_credit_rials()) && time_ok(p->credit_expires_at_us());
+    }
     case fb::Payload::CardToppedUp: {
       const auto* p = e.payload_as_CardToppedUp();
-      return money_ok(p->amount_rials()) && money_ok(p->balance_after_rials());
+      return money_ok(p->amount_rials()) && money_ok(p->balance_after_rials()) && time_ok(p->expires_at_us());
+    }
+    case fb::Payload::CreditLapsed: {
+      const auto* p = e.payload_as_CreditLapsed();
+      return money_ok(p->amount_rials()) && money_ok(p->balance_after_rials()) && time_ok(p->expires_at_us());
     }
     case fb::Payload::VisitRecorded: {
       const auto* p = e.payload_as_VisitRecorded();
@@ -244,8 +268,14 @@ bool values_in_range(const fb::Event& e) {
     }
     case fb::Payload::VisitCancelled: {
       const auto* p = e.payload_as_VisitCancelled();
+      if (p->refunds() != nullptr) {
+        if (p->refunds()->size() > 0xffff) return false;
+        for (const fb::LotDraw* r : *p->refunds())
+          if (!money_ok(r->amount_rials()) || !time_ok(r->expires_at_us()) || r->source() > fb::FundingSource::MAX)
+            return false;
+      }
       return money_ok(p->refund_rials()) && money_ok(p->balance_after_rials()) &&
-             time_ok(p->visit_recorded_at_us());
+             time_ok(p->visit_recorded_at_us()) && money_ok(p->lapsed_rials());
     }
     case fb::Payload::CardCancelled:
       return money_ok(e.payload_as_CardCancelled()->released_rials());

@@ -349,7 +349,13 @@ void Ledger::Impl::run() {
         (void)room_to_write();
         continue;
       }
-      queue_cv.wait(lk, has_work);
+      // Idle: credit that expires meanwhile still lapses, within lapse_check_every of its expiry.
+      if (!queue_cv.wait_for(lk, options.lapse_check_every, has_work)) {
+        const bool stopped = failed || space_low;
+        lk.unlock();
+        if (!stopped && lapse_waiting() && room_to_write()) process(taken);
+        continue;
+      }
       if (queue.empty()) return;  // closing, and everything queued is done
       std::size_t n = 0;
       while (!queue.empty() && n + queue.front().commands.size() <= options.batch_commands_max) {
@@ -487,6 +493,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   batch_outcomes.clear();
   batch_arena.clear();
   batch_bodies.clear();
+  lapse_due(now, batch);
   for (auto& s : subs) {
     s.outcomes.clear();
     s.outcomes.reserve(s.commands.size());
@@ -558,11 +565,35 @@ void Ledger::Impl::count_write(std::chrono::steady_clock::time_point started, st
   write_events_histogram.observe(events);
 }
 
+void Ledger::Impl::lapse_due(TimeUs now, EventLog::Batch& batch) {
+  while (const std::optional<LapseCredit> due = state->due_lapse(now)) {
+    Command cmd;
+    cmd.actor = Actor{0, Role::kLedger, 0};
+    // A name for the lapse (never looked up: the ledger's own events are not in the idempotency
+    // index): the card and the lot, so no two lapses share it.
+    for (int i = 0; i < 8; ++i) {
+      cmd.client_event_id.bytes[i] = static_cast<std::uint8_t>(due->card >> (8 * i));
+      cmd.client_event_id.bytes[8 + i] = static_cast<std::uint8_t>(due->lot >> (8 * i));
+    }
+    cmd.body = *due;
+    const Outcome o = decide_one(cmd, now, batch);
+    REFAH_ASSERT(o.accepted());  // due_lapse named a lot with credit left at `now`
+  }
+}
+
+bool Ledger::Impl::lapse_waiting() {
+  std::lock_guard lk(state_mu);
+  return !state_poisoned && state->due_lapse(std::max(clock->now_us(), state->head_time_us())).has_value();
+}
+
 Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch) {
   const std::uint64_t digest = command_digest(cmd.body);
-  auto found = dedup->find(cmd.client_event_id);
-  if (!found.is_ok()) return Outcome{Reason::kStorageFailed};  // the index could not be read
-  if (found.value()) return duplicate_answer(found.value()->seq, found.value()->digest, digest);
+  const bool own = cmd.actor.role == Role::kLedger;  // a lapse: no client id to look up
+  if (!own) {
+    auto found = dedup->find(cmd.client_event_id);
+    if (!found.is_ok()) return Outcome{Reason::kStorageFailed};  // the index could not be read
+    if (found.value()) return duplicate_answer(found.value()->seq, found.value()->digest, digest);
+  }
   Decided decided;
   Outcome o = decide(*state, cmd, now, decided);
   if (!o.accepted()) return o;
@@ -585,7 +616,7 @@ Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch
   }
   Status s = state->apply(*fb::GetEvent(body.data()), hash);
   REFAH_ASSERT(s.is_ok());  // decide() accepted it, so the fold must take it
-  dedup->insert(cmd.client_event_id, env.seq, digest);
+  if (!own) dedup->insert(cmd.client_event_id, env.seq, digest);
   o.seq = env.seq;
   batch_outcomes.emplace_back(env.seq, o);
   return o;

@@ -83,6 +83,9 @@ class Ledger {
     // Ignore snapshots: replay and check the whole log on open (slow; the auditor's check). By
     // default open trusts the newest valid snapshot and checks only the events after it.
     bool replay_from_zero = false;
+    // With no command coming, how often the writer asks whether credit is due to lapse (and appends
+    // the lapses if so). A command always finds due credit lapsed before it is decided.
+    std::chrono::milliseconds lapse_check_every{1000};
   };
 
   // Opens the data directory, checks the head, loads the newest usable snapshot (ledger/snapshot.h:

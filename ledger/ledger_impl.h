@@ -122,6 +122,10 @@ struct Ledger::Impl {
   std::string snap_buffer;  // the snapshot thread's encoding buffer, reused (its capacity kept)
   std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
   Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
+  // Appends a CreditLapsed for every lot of credit that has expired at `now` (ledger/command.h).
+  void lapse_due(TimeUs now, EventLog::Batch& batch);
+  // Whether credit is due to lapse at the clock's time (the idle writer's question).
+  bool lapse_waiting();
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
   void fail(const std::string& why, std::vector<ledger_detail::Submission>& subs);
 

@@ -46,6 +46,12 @@ inline constexpr TimeUs visit_max_age_us_max = 7LL * 24 * 3600 * 1'000'000;
 inline constexpr TimeUs visit_future_skew_us_max = 5LL * 60 * 1'000'000;
 // Card validity: at most ten years ahead of issuance.
 inline constexpr TimeUs card_validity_us_max = 10LL * 366 * 24 * 3600 * 1'000'000;
+// Credit lapses at most this many days after it is given (a rule set's credit_valid_days, or an
+// explicit expires_on_day when the rule set lets credit last for ever).
+inline constexpr std::uint16_t credit_valid_days_max = 3'660;
+// Lots of credit a card holds at once: a credit with the expiry and source of a lot it holds joins
+// that lot, and one that would start a lot past this is refused LIMIT_REACHED (field "lots").
+inline constexpr std::size_t lots_per_card_max = 16;
 // Time-zone offsets: UTC-12:00 .. UTC+14:00.
 inline constexpr int utc_offset_minutes_min = -12 * 60;
 inline constexpr int utc_offset_minutes_max = 14 * 60;

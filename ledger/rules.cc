@@ -108,6 +108,7 @@ Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& 
   if (r.utc_offset_minutes < limits::utc_offset_minutes_min ||
       r.utc_offset_minutes > limits::utc_offset_minutes_max)
     return invalid("utc_offset_minutes");
+  if (r.credit_valid_days > limits::credit_valid_days_max) return invalid("credit_valid_days");
   const RuleSet* latest = st.latest_rules();
   // The programme's time zone is fixed by its first rule set: a later change would move past
   // visits to other local days (daily limits, venue-days, reach all count by local day).
@@ -126,6 +127,8 @@ Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, Ti
   if (!valid_amount(c.initial_credit_rials)) return invalid("initial_credit_rials");
   if (c.valid_until_us <= now || c.valid_until_us - now > limits::card_validity_us_max)
     return invalid("valid_until_us");
+  if (static_cast<int>(c.source) >= kFundingSourceCount) return invalid("source");
+  if (!credit_expiry(st.rules_at(now), now, c.expires_on_day)) return invalid("expires_on_day");
   if (st.card(c.card) != nullptr) return reject(Reason::kAlreadyExists);
   const NeighbourhoodState* n = st.neighbourhood(c.neighbourhood);
   if (n == nullptr) return reject(Reason::kUnknownNeighbourhood);
@@ -139,6 +142,8 @@ Outcome decide_top_up(const State& st, const Actor& actor, const TopUpCard& c, T
   if (!is_admin(actor)) return reject(Reason::kNotPermitted);
   if (c.amount_rials <= 0 || c.amount_rials > limits::amount_rials_max) return invalid("amount_rials");
   if (static_cast<int>(c.source) >= kFundingSourceCount) return invalid("source");
+  const std::optional<TimeUs> expires_at = credit_expiry(st.rules_at(now), now, c.expires_on_day);
+  if (!expires_at) return invalid("expires_on_day");
   const CardState* card = st.card(c.card);
   if (card == nullptr) return reject(Reason::kUnknownCard);
   if (card->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
@@ -147,6 +152,13 @@ Outcome decide_top_up(const State& st, const Actor& actor, const TopUpCard& c, T
   if (__builtin_add_overflow(card->balance_rials, c.amount_rials, &after) ||
       after > limits::balance_rials_max)
     return invalid("amount_rials");
+  if (card->lots.needs_new_lot(expiry_from_stored(*expires_at), c.source) &&
+      card->lots.size() >= limits::lots_per_card_max) {
+    Outcome o = reject(Reason::kLimitReached);
+    o.field = "lots";
+    return o;
+  }
+  d.expires_at_us = *expires_at;
   d.card = c.card;
   d.balance_after_rials = after;
   d.card_prev_seq = card->last_event_seq;
@@ -205,15 +217,24 @@ Outcome decide_cancel_visit(const State& st, const Actor& actor, const CancelVis
   if (rules == nullptr) return reject(Reason::kNoRulesInForce);
   // The window is the one in force when the visit was recorded: the terms the venue knew.
   if (now > r->cancel_until_us) return reject(Reason::kCancelWindowClosed);
-  const CardState* card = st.card(r->card);
+  // The refund goes to the card that holds the balance now (the visit's, or its replacement); a
+  // card no longer active (cancelled, its balance released) cannot take it.
+  const CardId holder = st.holder_card(r->card);
+  const CardState* card = st.card(holder);
   if (card == nullptr) return reject(Reason::kUnknownCard);
-  // The refund goes back to the card; a card no longer active cannot take it.
   if (card->status != CardStatus::kActive) return reject(Reason::kCardNotActive);
+  // Each part goes back to the lot it came from; a part whose lot has expired lapses at once.
+  Rials lapsed = 0;
+  d.refunds = st.draws_of(c.visit_seq);
+  for (const Draw& draw : d.refunds)
+    if (draw.expires_at_us <= now) lapsed += draw.amount_rials;
   d.ruleset_version = rules->version;
-  d.card = r->card;
+  d.card = holder;
+  d.visit_card = holder == r->card ? 0 : r->card;
   d.venue = r->venue;
   d.refund_rials = r->subsidy_rials;
-  d.balance_after_rials = card->balance_rials + r->subsidy_rials;
+  d.lapsed_rials = lapsed;
+  d.balance_after_rials = card->balance_rials + r->subsidy_rials - lapsed;
   d.card_prev_seq = card->last_event_seq;
   d.visit_recorded_at_us = r->recorded_at_us;
   return accept();
@@ -257,7 +278,48 @@ Outcome decide_replace(const State& st, const Actor& actor, const ReplaceCard& c
   return accept();
 }
 
+// The ledger's own command: a lot that has expired with credit left. Which lot is next is the
+// state's to say (State::due_lapse); its fold refuses any other order.
+Outcome decide_lapse(const State& st, const Actor& actor, const LapseCredit& c, TimeUs now, Decided& d) {
+  if (actor.role != Role::kLedger) return reject(Reason::kNotPermitted);
+  const CardState* card = st.card(c.card);
+  if (card == nullptr) return reject(Reason::kUnknownCard);
+  for (const Lot& l : card->lots) {
+    if (l.id != c.lot) continue;
+    if (l.expires_at_us > now || l.remaining_rials <= 0) return invalid("lot");
+    d.card = c.card;
+    d.lapsed_rials = l.remaining_rials;
+    d.expires_at_us = expiry_to_stored(l.expires_at_us);
+    d.source = l.source;
+    d.balance_after_rials = card->balance_rials - l.remaining_rials;
+    d.card_prev_seq = card->last_event_seq;
+    return accept();
+  }
+  return invalid("lot");
+}
+
+TimeUs start_of_local_day(std::int32_t day, int utc_offset_minutes) {
+  constexpr TimeUs kDayUs = 86'400LL * 1'000'000;
+  return static_cast<TimeUs>(day) * kDayUs - static_cast<TimeUs>(utc_offset_minutes) * 60 * 1'000'000;
+}
+
 }  // namespace
+
+std::optional<TimeUs> credit_expiry(const RuleSet* rules, TimeUs now_us, std::int32_t expires_on_day) {
+  const int offset = rules != nullptr ? rules->utc_offset_minutes : kProgrammeUtcOffsetMinutes;
+  const int valid_days = rules != nullptr ? rules->credit_valid_days : 0;
+  const std::int32_t today = local_day(now_us, offset);
+  std::int32_t last_day = expires_on_day;
+  if (last_day == 0) {
+    if (valid_days == 0) return TimeUs{0};  // never lapses
+    last_day = today + valid_days - 1;
+  } else {
+    const int most_days = valid_days != 0 ? valid_days : limits::credit_valid_days_max;
+    if (last_day < today || last_day > today + most_days - 1) return std::nullopt;
+  }
+  // It lapses as its last day ends: the first microsecond of the next local day.
+  return start_of_local_day(last_day + 1, offset);
+}
 
 Rials visit_subsidy(Rials list_price_rials, std::uint16_t share_bp, Rials cap_rials) {
   // list price <= 1e12 and share <= 1e4, so the product fits int64.
@@ -268,6 +330,9 @@ Rials visit_subsidy(Rials list_price_rials, std::uint16_t share_bp, Rials cap_ri
 Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
   d = Decided{};
   if (cmd.client_event_id.is_zero()) return invalid("client_event_id");
+  // Lapses are the ledger's own, and the ledger does nothing else.
+  if ((cmd.actor.role == Role::kLedger) != std::holds_alternative<LapseCredit>(cmd.body))
+    return reject(Reason::kNotPermitted);
   const RuleSet* in_force = state.rules_at(now);
   d.ruleset_version = in_force ? in_force->version : 0;
   struct Visitor {
@@ -286,6 +351,7 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
       Outcome o = decide_issue(st, a, c, now);
       d.card = c.card;
       d.balance_after_rials = c.initial_credit_rials;
+      if (o.accepted()) d.expires_at_us = *credit_expiry(st.rules_at(now), now, c.expires_on_day);
       return o;
     }
     Outcome operator()(const TopUpCard& c) { return decide_top_up(st, a, c, now, d); }
@@ -293,6 +359,7 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     Outcome operator()(const CancelVisit& c) { return decide_cancel_visit(st, a, c, now, d); }
     Outcome operator()(const CancelCard& c) { return decide_cancel_card(st, a, c, d); }
     Outcome operator()(const ReplaceCard& c) { return decide_replace(st, a, c, now, d); }
+    Outcome operator()(const LapseCredit& c) { return decide_lapse(st, a, c, now, d); }
   };
   Outcome o = std::visit(Visitor{state, cmd.actor, now, d}, cmd.body);
   if (o.accepted()) {

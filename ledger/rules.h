@@ -2,6 +2,9 @@
 // its arguments (no clock, randomness or I/O), so the writer, replay and the auditor agree.
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include "ledger/command.h"
 #include "ledger/state.h"
 #include "ledger/types.h"
@@ -22,7 +25,17 @@ struct Decided {
   Seq card_prev_seq = 0;              // the card's previous event (the old card's, for a replacement)
   TimeUs visit_recorded_at_us = 0;    // visit cancellation: when the visit was recorded
   NeighbourhoodId neighbourhood = 0;  // replacement: the new card's neighbourhood
+  TimeUs expires_at_us = 0;           // issue, top-up: when the credit lapses (0: never);
+                                      // lapse: the lot's expiry
+  Rials lapsed_rials = 0;             // visit cancellation: refund into expired lots; lapse: amount
+  CardId visit_card = 0;              // visit cancellation: the visit's card when `card` replaced it
+  FundingSource source = FundingSource::kProvince;  // lapse: the lot's source
+  std::vector<Draw> refunds;          // visit cancellation: the visit's draws, given back
 };
+
+// When credit given at now_us lapses (0: never), or nullopt if expires_on_day (0: by the rule set)
+// is outside what `rules` (nullptr: none in force) allow.
+std::optional<TimeUs> credit_expiry(const RuleSet* rules, TimeUs now_us, std::int32_t expires_on_day);
 
 // Decides `cmd` as if recorded at now_us. On acceptance returns an Outcome with reason kOk (seq
 // still 0: the writer assigns it) and fills `decided`; otherwise the typed rejection, and for

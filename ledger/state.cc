@@ -1,20 +1,5 @@
-// The decision state's fold (apply) and its canonical digest.
-//
-// Digest grammar (all integers little-endian, collections in ascending key order):
-//   digest      := SHA-256( "refah-state-v1" | head_seq:u64 | head_hash:32 | head_time:i64
-//                           | totals | nbhds | venues | rules | cards | visits )
-//   totals      := issued topped_up spent refunded released : i64, visits visits_cancelled : u64
-//   nbhds       := count:u64 { id:u32 county:u16 tier:u8 target:u32 active_from:i64 name_len:u32 name }
-//   venues      := count:u64 { id:u32 nbhd:u32 category:u8 status:u8 capacity:u32 name_len:u32 name }
-//   rules       := count:u64 { version:u32 effective:i64 share_bp:u16*5 caps:i64*6 per_day:u16
-//                              per_venue_day:u16 window:i64 max_age:i64 utc_offset:i16 }
-//   cards       := count:u64 { id:u64 balance:i64 valid_until:i64 last_event:u64 holder:16
-//                              nbhd:u32 day:i32 visits_today:u8 venue:u32 * visits_today
-//                              status:u8 category:u8 }
-//   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
-//                                           subsidy:i64 recorded:i64 cancel_until:i64 }
-// The idempotency index is not part of the state: it is an index of the events' client ids
-// (ledger/dedup_index.h), kept by the writer.
+// The decision state's fold (apply): one fold_* per event kind. Its canonical bytes and digest are
+// in ledger/state_canon.cc.
 #include "ledger/state.h"
 
 #include <algorithm>
@@ -127,6 +112,7 @@ void State::remember_visit(Seq seq, VisitRecord record, TimeUs now_us) {
   recent_visits_.push_back(record);
   // Forget what can no longer be cancelled, so the index holds about one window of events.
   while (!recent_visits_.empty() && recent_visits_.front().cancel_until_us < now_us) {
+    if (recent_visits_.front().draws > 1) more_draws_.erase(visits_base_seq_);
     recent_visits_.pop_front();
     ++visits_base_seq_;
   }
@@ -138,6 +124,13 @@ Status State::apply(const fb::Event& e, const Hash32& event_hash) {
                               std::to_string(head_seq_));
   if (e.recorded_at_us() < head_time_us_)
     return Status::corruption("event " + std::to_string(e.seq()) + " goes back in time");
+  if (e.payload_type() != fb::Payload::CreditLapsed) {
+    // Credit that has expired lapses before anything recorded at or after its expiry.
+    if (const std::optional<LapseCredit> due = due_lapse(e.recorded_at_us()))
+      return Status::corruption("event " + std::to_string(e.seq()) + " is recorded after lot " +
+                                std::to_string(due->lot) + " of card " + std::to_string(due->card) +
+                                " expired, but that credit has not lapsed");
+  }
   Status s = apply_payload(e);
   if (!s.is_ok()) return s;
   head_seq_ = e.seq();
@@ -155,6 +148,19 @@ namespace {
 Status bad(const fb::Event& e, const char* what) {
   return Status::corruption("event " + std::to_string(e.seq()) + ": " + what);
 }
+// A cancellation's refund by lot against the draws its visit made.
+bool same_refunds(const fb::VisitCancelled& p, const std::vector<Draw>& draws) {
+  const std::size_t n = p.refunds() != nullptr ? p.refunds()->size() : 0;
+  if (n != draws.size()) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const fb::LotDraw* r = p.refunds()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const Draw& d = draws[i];
+    if (r->lot() != d.lot || r->expires_at_us() != expiry_to_stored(d.expires_at_us) ||
+        r->amount_rials() != d.amount_rials || static_cast<FundingSource>(r->source()) != d.source)
+      return false;
+  }
+  return true;
+}
 }  // namespace
 
 Status State::apply_payload(const fb::Event& e) {
@@ -169,6 +175,7 @@ Status State::apply_payload(const fb::Event& e) {
     case fb::Payload::VisitCancelled: return fold_visit_cancelled(e);
     case fb::Payload::CardCancelled: return fold_card_cancelled(e);
     case fb::Payload::CardReplaced: return fold_replaced(e);
+    case fb::Payload::CreditLapsed: return fold_lapse(e);
     case fb::Payload::NONE:
       break;
   }
@@ -214,7 +221,6 @@ Status State::fold_issued(const fb::Event& e) {
   const auto* p = e.payload_as_CardIssued();
   if (card_index_.find(p->card(), card_ids_) != FlatIndex::kNone) return bad(e, "card issued twice");
   CardState c;
-  c.balance_rials = p->initial_credit_rials();
   c.valid_until_us = p->valid_until_us();
   c.holder_ref = to_bytes16(p->holder_ref());
   c.neighbourhood = p->neighbourhood();
@@ -222,6 +228,10 @@ Status State::fold_issued(const fb::Event& e) {
   c.last_event_seq = e.seq();
   if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
     return bad(e, "holder already has an active card");
+  if (Status s = credit_card(c, p->card(), e.seq(), p->credit_expires_at_us(),
+                            static_cast<FundingSource>(p->funding_source()), p->initial_credit_rials());
+      !s.is_ok())
+    return s;
   const std::uint32_t index = add_card(p->card(), c);
   active_holders_.set(c.holder_ref, index, holder_of());
   totals_.issued_rials += p->initial_credit_rials();
@@ -234,7 +244,10 @@ Status State::fold_top_up(const fb::Event& e) {
   if (c == nullptr) return bad(e, "top-up of an unknown card");
   if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
   c->last_event_seq = e.seq();
-  c->balance_rials += p->amount_rials();
+  if (Status s = credit_card(*c, p->card(), e.seq(), p->expires_at_us(),
+                            static_cast<FundingSource>(p->funding_source()), p->amount_rials());
+      !s.is_ok())
+    return s;
   if (c->balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
   totals_.topped_up_rials += p->amount_rials();
   return Status::ok();
@@ -250,6 +263,9 @@ Status State::fold_visit(const fb::Event& e) {
   if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
   c->last_event_seq = e.seq();
   c->balance_rials -= p->subsidy_rials();
+  thread_local std::vector<Draw> draws;
+  draws.clear();
+  c->lots.spend(p->subsidy_rials(), [](const Draw& d) { draws.push_back(d); });
   const std::int32_t day = local_day(now, rules->utc_offset_minutes);
   if (day != c->day) {
     c->day = day;
@@ -266,6 +282,7 @@ Status State::fold_visit(const fb::Event& e) {
   r.is_visit = true;
   r.subsidy_rials = p->subsidy_rials();
   r.recorded_at_us = now;
+  remember_draws(r, e.seq(), draws);
   remember_visit(e.seq(), r, now);
   return Status::ok();
 }
@@ -277,13 +294,37 @@ Status State::fold_visit_cancelled(const fb::Event& e) {
     return bad(e, "cancellation of a visit outside the window");
   VisitRecord& r = recent_visits_[p->visit_seq() - visits_base_seq_];
   if (!r.is_visit || r.cancelled) return bad(e, "cancellation of a non-visit or twice");
-  CardState* c = find_card(r.card);
-  if (c == nullptr) return bad(e, "cancellation for an unknown card");
+  // The refund goes to the card that holds the visit's card's balance now (a replacement).
+  const CardId holder = holder_card(r.card);
+  if (p->card() != holder || p->visit_card() != (holder == r.card ? 0 : r.card))
+    return bad(e, "cancellation refunds a card that does not hold the visit's balance");
+  CardState* c = find_card(holder);
+  if (c == nullptr || c->status != CardStatus::kActive) return bad(e, "cancellation for an unknown or inactive card");
   if (p->card_prev_seq() != c->last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
     return bad(e, "card chain or visit time does not match");
+  if (p->refund_rials() != r.subsidy_rials) return bad(e, "refund is not the visit's subsidy");
   c->last_event_seq = e.seq();
   r.cancelled = true;
-  c->balance_rials += p->refund_rials();
+  // Each part goes back to its lot; a part whose lot has expired lapses at once.
+  const std::vector<Draw> draws = draws_of(p->visit_seq());
+  Rials lapsed = 0;
+  if (p->refunds() == nullptr) {  // written before credit had lots: every lot then never lapsed
+    for (const Draw& d : draws)
+      if (d.expires_at_us != kNeverExpires) return bad(e, "a refund without its lots, of credit that lapses");
+    c->lots.refund_unnamed(p->visit_seq(), p->refund_rials());
+  } else {
+    if (!same_refunds(*p, draws)) return bad(e, "refund by lot is not what the visit took");
+    for (const Draw& d : draws) {
+      if (d.expires_at_us <= e.recorded_at_us()) {
+        lapsed += d.amount_rials;
+        continue;
+      }
+      c->lots.refund(d);
+      if (d.expires_at_us != kNeverExpires) expiring_.insert({d.expires_at_us, holder});
+    }
+  }
+  if (p->lapsed_rials() != lapsed) return bad(e, "lapsed part of the refund does not match its lots");
+  c->balance_rials += p->refund_rials() - lapsed;
   const RuleSet* rules = rules_at(r.recorded_at_us);
   // A visit cancelled on the local day it was recorded gives its daily slots back.
   if (rules != nullptr && local_day(r.recorded_at_us, rules->utc_offset_minutes) == c->day) {
@@ -296,6 +337,7 @@ Status State::fold_visit_cancelled(const fb::Event& e) {
   }
   if (c->balance_rials != p->balance_after_rials()) return bad(e, "refund balance mismatch");
   totals_.refunded_rials += p->refund_rials();
+  totals_.lapsed_rials += lapsed;
   totals_.visits_cancelled += 1;
   return Status::ok();
 }
@@ -309,6 +351,7 @@ Status State::fold_card_cancelled(const fb::Event& e) {
   if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
   c->last_event_seq = e.seq();
   c->balance_rials = 0;
+  c->lots.take_all();
   c->status = CardStatus::kCancelled;
   active_holders_.erase(c->holder_ref, holder_of());
   totals_.released_rials += p->released_rials();
@@ -325,204 +368,109 @@ Status State::fold_replaced(const fb::Event& e) {
   if (p->old_card_prev_seq() != found->last_event_seq) return bad(e, "card chain broken");
   if (p->neighbourhood() != 0 && neighbourhoods_.count(p->neighbourhood()) == 0)
     return bad(e, "replacement into an unknown neighbourhood");
-  // The new card takes the holder, the balance and today's visits (the daily limit follows
-  // the holder, not the plastic).
+  // The new card takes the holder, the balance with its lots and today's visits (the daily limit
+  // follows the holder, not the plastic).
   CardState fresh = *found;
   fresh.valid_until_us = p->valid_until_us();
   if (p->neighbourhood() != 0) fresh.neighbourhood = p->neighbourhood();
   fresh.last_event_seq = e.seq();
   const std::uint32_t index = add_card(p->new_card(), fresh);  // may move cards_
+  index_lots(p->new_card(), fresh.lots);
   CardState* old = find_card(p->old_card());
   old->last_event_seq = e.seq();
   old->balance_rials = 0;
+  old->lots.take_all();
   old->status = CardStatus::kReplaced;
+  old->replaced_by = p->new_card();
   active_holders_.set(fresh.holder_ref, index, holder_of());
   return Status::ok();
 }
 
-void State::write(CanonWriter& w) const {
-  w.bytes("refah-state-v1", 14);
-  w.num(head_seq_);
-  w.bytes(head_hash_.data(), 32);
-  w.num(head_time_us_);
-  w.num(totals_.issued_rials); w.num(totals_.topped_up_rials); w.num(totals_.spent_rials);
-  w.num(totals_.refunded_rials); w.num(totals_.released_rials);
-  w.num(totals_.visits); w.num(totals_.visits_cancelled);
-  w.num<std::uint64_t>(neighbourhoods_.size());
-  for (const auto& [id, n] : neighbourhoods_) {
-    w.num(id); w.num(n.county); w.num(n.tier); w.num(n.target_population); w.num(n.active_from_us);
-    w.str(n.name);
-  }
-  w.num<std::uint64_t>(venues_.size());
-  for (const auto& [id, v] : venues_) {
-    w.num(id); w.num(v.neighbourhood); w.num(static_cast<std::uint8_t>(v.category));
-    w.num(static_cast<std::uint8_t>(v.status)); w.num(v.daily_capacity); w.str(v.name);
-  }
-  w.num<std::uint64_t>(rule_sets_.size());
-  for (const auto& r : rule_sets_) {
-    w.num(r.version); w.num(r.effective_from_us);
-    for (auto s : r.subsidy_share_bp) w.num(s);
-    for (auto c : r.visit_cap_rials) w.num(c);
-    w.num(r.visits_per_card_per_day); w.num(r.visits_per_card_per_venue_per_day);
-    w.num(r.cancel_window_us); w.num(r.visit_max_age_us); w.num(r.utc_offset_minutes);
-  }
-  std::vector<CardId> ids = card_ids_;
-  std::sort(ids.begin(), ids.end());
-  w.num<std::uint64_t>(ids.size());
-  for (CardId id : ids) {
-    const CardState& c = *card(id);
-    w.num(id);
-    w.num(c.balance_rials); w.num(c.valid_until_us); w.num(c.last_event_seq);
-    w.bytes(c.holder_ref.bytes.data(), 16);
-    w.num(c.neighbourhood); w.num(c.day); w.num(c.visits_today);
-    for (std::uint8_t i = 0; i < c.visits_today; ++i) w.num(c.venues_today[i]);
-    w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
-  }
-  w.num(visits_base_seq_);
-  w.num<std::uint64_t>(recent_visits_.size());
-  for (const auto& r : recent_visits_) {
-    w.num(r.card); w.num(r.venue); w.num<std::uint8_t>(r.is_visit); w.num<std::uint8_t>(r.cancelled);
-    w.num(r.subsidy_rials); w.num(r.recorded_at_us); w.num(r.cancel_until_us);
-  }
-}
-
-Hash32 State::digest() const {
-  Sha256 h;
-  {
-    CanonWriter w(&h, nullptr);
-    write(w);
-  }
-  return h.finish();
-}
-
-std::string State::serialize() const {
-  std::string out;
-  serialize_append(out);
-  return out;
-}
-
-void State::serialize_append(std::string& out) const {
-  CanonWriter w(nullptr, &out);
-  write(w);
-  w.flush();
-}
-
-namespace {
-template <class E>
-bool read_enum(CanonReader& r, E& e, int count) {
-  std::uint8_t v = 0;
-  if (!r.num(v) || v >= count) return r.fail();
-  e = static_cast<E>(v);
-  return true;
-}
-}  // namespace
-
-Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes) {
-  auto st = std::make_unique<State>();
-  CanonReader r(bytes);
-  char magic[14];
-  if (!r.bytes(magic, 14) || std::memcmp(magic, "refah-state-v1", 14) != 0)
-    return Status::corruption("state: not a v1 state");
-  r.num(st->head_seq_);
-  r.bytes(st->head_hash_.data(), 32);
-  r.num(st->head_time_us_);
-  Totals& t = st->totals_;
-  r.num(t.issued_rials); r.num(t.topped_up_rials); r.num(t.spent_rials);
-  r.num(t.refunded_rials); r.num(t.released_rials); r.num(t.visits); r.num(t.visits_cancelled);
-  st->read_programme(r);
-  if (Status cs = st->read_cards(r); !cs.is_ok()) return cs;
-  st->read_visits(r);
-  if (!r.at_end()) return Status::corruption("state: malformed or trailing bytes");
-  if (st->visits_base_seq_ + st->recent_visits_.size() != st->head_seq_ + 1)
-    return Status::corruption("state: visit window does not end at the head");
-  return st;
-}
-
-// The programme's part of a state: neighbourhoods, venues, rule sets.
-void State::read_programme(CanonReader& r) {
-  std::uint64_t n = 0;
-  r.count(n, 23);
-  if (n > limits::neighbourhoods_max) r.fail();
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    NeighbourhoodId id = 0;
-    NeighbourhoodState s;
-    r.num(id); r.num(s.county); r.num(s.tier); r.num(s.target_population); r.num(s.active_from_us);
-    r.str(s.name, limits::name_bytes_max);
-    neighbourhoods_[id] = std::move(s);
-  }
-  r.count(n, 18);
-  if (n > limits::venues_max) r.fail();
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    VenueId id = 0;
-    VenueState v;
-    r.num(id); r.num(v.neighbourhood);
-    read_enum(r, v.category, kVenueCategoryCount);
-    read_enum(r, v.status, 2);
-    r.num(v.daily_capacity); r.str(v.name, limits::name_bytes_max);
-    venues_[id] = std::move(v);
-  }
-  r.count(n, 90);
-  if (n > limits::rule_sets_max) r.fail();
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    RuleSet rs;
-    r.num(rs.version); r.num(rs.effective_from_us);
-    for (auto& s : rs.subsidy_share_bp) r.num(s);
-    for (auto& c : rs.visit_cap_rials) r.num(c);
-    r.num(rs.visits_per_card_per_day); r.num(rs.visits_per_card_per_venue_per_day);
-    r.num(rs.cancel_window_us); r.num(rs.visit_max_age_us); r.num(rs.utc_offset_minutes);
-    rule_sets_.push_back(rs);
-  }
-}
-
-// The cards, with the indexes rebuilt as they are read. Corruption for a bad or repeated card, or
-// a holder with two active cards.
-Status State::read_cards(CanonReader& r) {
-  std::uint64_t n = 0;
-  r.count(n, 59);  // smallest card record: no visits today
-  card_ids_.reserve(n);
-  cards_.reserve(n);
-  card_index_.reserve(n, card_ids_);
-  active_holders_.reserve(n, holder_of());
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    CardId id = 0;
-    CardState c;
-    r.num(id);
-    r.num(c.balance_rials); r.num(c.valid_until_us); r.num(c.last_event_seq);
-    r.bytes(c.holder_ref.bytes.data(), 16);
-    r.num(c.neighbourhood); r.num(c.day); r.num(c.visits_today);
-    if (c.visits_today > limits::visits_per_day_max) r.fail();
-    for (std::uint8_t k = 0; k < c.visits_today && r.ok(); ++k) r.num(c.venues_today[k]);
-    read_enum(r, c.status, 3);
-    read_enum(r, c.category, kCardCategoryCount);
-    const auto index = static_cast<std::uint32_t>(card_ids_.size());
-    if (!r.ok() || id == 0) return Status::corruption("state: bad card");
-    card_ids_.push_back(id);
-    cards_.push_back(c);
-    if (!card_index_.insert_new(index, card_ids_)) return Status::corruption("state: repeated card");
-    if (c.status == CardStatus::kActive) {
-      if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
-        return Status::corruption("state: a holder with two active cards");
-      active_holders_.set(c.holder_ref, index, holder_of());
-    }
-  }
+Status State::fold_lapse(const fb::Event& e) {
+  const auto* p = e.payload_as_CreditLapsed();
+  const std::optional<LapseCredit> due = due_lapse(e.recorded_at_us());
+  if (!due || due->card != p->card() || due->lot != p->lot())
+    return bad(e, "a lapse of credit that is not the next one due");
+  CardState* c = find_card(p->card());
+  const Lot* lot = nullptr;
+  for (const Lot& l : c->lots)
+    if (l.id == p->lot()) lot = &l;
+  REFAH_ASSERT(lot != nullptr);  // due_lapse found it
+  if (lot->remaining_rials != p->amount_rials() || expiry_to_stored(lot->expires_at_us) != p->expires_at_us() ||
+      static_cast<fb::FundingSource>(lot->source) != p->funding_source())
+    return bad(e, "a lapse that is not its lot's remainder");
+  if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
+  c->last_event_seq = e.seq();
+  c->balance_rials -= c->lots.remove(p->lot());
+  if (c->balance_rials != p->balance_after_rials()) return bad(e, "lapse balance mismatch");
+  totals_.lapsed_rials += p->amount_rials();
   return Status::ok();
 }
 
-// The window of recent visits (for cancellations).
-void State::read_visits(CanonReader& r) {
-  std::uint64_t n = 0;
-  r.num(visits_base_seq_);
-  r.count(n, 38);
-  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    VisitRecord v;
-    std::uint8_t is_visit = 0, cancelled = 0;
-    r.num(v.card); r.num(v.venue); r.num(is_visit); r.num(cancelled);
-    r.num(v.subsidy_rials); r.num(v.recorded_at_us); r.num(v.cancel_until_us);
-    v.is_visit = is_visit != 0;
-    v.cancelled = cancelled != 0;
-    recent_visits_.push_back(v);
-  }
+// Adds a credit to a card as a lot (ledger/lots.h), indexed for its lapse.
+Status State::credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
+                          Rials amount_rials) {
+  const TimeUs expires_at = expiry_from_stored(stored_expiry_us);
+  if (amount_rials < 0) return Status::corruption("event " + std::to_string(lot) + ": negative credit");
+  if (amount_rials > 0 && c.lots.needs_new_lot(expires_at, source) && c.lots.size() >= limits::lots_per_card_max)
+    return Status::corruption("event " + std::to_string(lot) + ": more lots of credit than a card may hold");
+  c.lots.credit(lot, expires_at, source, amount_rials);
+  c.balance_rials += amount_rials;
+  if (expires_at != kNeverExpires && amount_rials > 0) expiring_.insert({expires_at, id});
+  return Status::ok();
 }
 
+void State::remember_draws(VisitRecord& r, Seq seq, std::vector<Draw>& draws) {
+  REFAH_ASSERT(draws.size() <= 0xffff);  // a card holds lots_per_card_max lots and those refunds remade
+  r.draws = static_cast<std::uint16_t>(draws.size());
+  if (draws.empty()) return;
+  r.draw = draws.front();
+  if (draws.size() > 1) more_draws_[seq].assign(draws.begin() + 1, draws.end());
+}
+
+void State::index_lots(CardId id, const Lots& lots) {
+  for (const Lot& l : lots)
+    if (l.expires_at_us != kNeverExpires) expiring_.insert({l.expires_at_us, id});
+}
+
+std::vector<Draw> State::draws_of(Seq visit_seq) const {
+  const VisitRecord* r = recent_visit(visit_seq);
+  return r == nullptr ? std::vector<Draw>() : draws_of_record(*r, visit_seq);
+}
+
+std::vector<Draw> State::draws_of_record(const VisitRecord& r, Seq seq) const {
+  std::vector<Draw> out;
+  if (r.draws == 0) return out;
+  out.push_back(r.draw);
+  if (r.draws > 1) {
+    auto it = more_draws_.find(seq);
+    REFAH_ASSERT(it != more_draws_.end() && it->second.size() + 1 == r.draws);
+    out.insert(out.end(), it->second.begin(), it->second.end());
+  }
+  return out;
+}
+
+CardId State::holder_card(CardId id) const {
+  const CardState* c = card(id);
+  while (c != nullptr && c->replaced_by != 0) {
+    id = c->replaced_by;
+    c = card(id);
+  }
+  return id;
+}
+
+std::optional<LapseCredit> State::due_lapse(TimeUs now_us) {
+  while (!expiring_.empty() && expiring_.begin()->first <= now_us) {
+    const auto [at, id] = *expiring_.begin();
+    if (const CardState* c = card(id)) {
+      for (const Lot& l : c->lots) {
+        if (l.expires_at_us > at) break;
+        if (l.expires_at_us == at && l.remaining_rials > 0) return LapseCredit{id, l.id};
+      }
+    }
+    expiring_.erase(expiring_.begin());
+  }
+  return std::nullopt;
+}
 
 }  // namespace refah

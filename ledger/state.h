@@ -8,6 +8,8 @@
 #include <memory>
 #include <span>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "ledger/flat_index.h"
 #include "ledger/id_map.h"
 #include "ledger/limits.h"
+#include "ledger/lots.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -55,6 +58,8 @@ struct CardState {
   std::uint8_t visits_today = 0;
   CardStatus status = CardStatus::kActive;
   CardCategory category = CardCategory::kYouth;
+  CardId replaced_by = 0;       // the card that took over the holder and balance, 0 if none
+  Lots lots;                    // balance_rials by lot of credit (ledger/lots.h); sums to it
   // Visits recorded at `venue` on `day`.
   int visits_today_at(VenueId venue) const {
     int n = 0;
@@ -73,6 +78,8 @@ struct VisitRecord {
   Rials subsidy_rials = 0;
   TimeUs recorded_at_us = 0;
   TimeUs cancel_until_us = 0;  // recorded_at + the window then in force
+  Draw draw;                   // the lot the subsidy came from (the first, when it took several)
+  std::uint16_t draws = 0;     // lots it took from; past one, the rest are in State's more_draws_
 };
 
 struct Totals {
@@ -81,6 +88,7 @@ struct Totals {
   Rials spent_rials = 0;
   Rials refunded_rials = 0;
   Rials released_rials = 0;
+  Rials lapsed_rials = 0;     // credit that expired unspent (lapses, and refunds into expired lots)
   std::uint64_t visits = 0;
   std::uint64_t visits_cancelled = 0;
   friend bool operator==(const Totals&, const Totals&) = default;
@@ -118,6 +126,14 @@ class State {
   CardId active_card_of(const Bytes16& holder_ref) const;
   // The recent visit with this sequence number; nullptr if unknown or already forgotten.
   const VisitRecord* recent_visit(Seq seq) const;
+  // The lots a remembered visit took its subsidy from, in the order it took them.
+  std::vector<Draw> draws_of(Seq visit_seq) const;
+  // The card that holds the balance of card `id` now: itself, or the end of its replacements.
+  CardId holder_card(CardId id) const;
+  // The next lot of credit that has lapsed at now_us with credit left, in the order the ledger
+  // lapses them (expiry, card id, lot id); nullopt when none is due. Forgets index entries whose
+  // lots are gone, so it is not const; the state's digest does not change.
+  std::optional<LapseCredit> due_lapse(TimeUs now_us);
   // The lowest sequence number still remembered in the recent-visit window.
   Seq recent_visits_base_seq() const { return visits_base_seq_; }
   // The rule set in force at time t (highest version whose effective_from <= t), or nullptr.
@@ -133,6 +149,8 @@ class State {
  private:
   void read_programme(CanonReader& r);  // parse()'s parts
   [[nodiscard]] Status read_cards(CanonReader& r);
+  static bool read_lots(CanonReader& r, CardState& c);
+  std::vector<Draw> draws_of_record(const VisitRecord& r, Seq seq) const;
   void read_visits(CanonReader& r);
   Status apply_payload(const fb::Event& e);  // one fold_* per payload kind
   Status fold_neighbourhood(const fb::Event& e);
@@ -145,6 +163,11 @@ class State {
   Status fold_visit_cancelled(const fb::Event& e);
   Status fold_card_cancelled(const fb::Event& e);
   Status fold_replaced(const fb::Event& e);
+  Status fold_lapse(const fb::Event& e);
+  Status credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
+                     Rials amount_rials);
+  void remember_draws(VisitRecord& r, Seq seq, std::vector<Draw>& draws);
+  void index_lots(CardId id, const Lots& lots);
   void write(CanonWriter& w) const;
   void remember_visit(Seq seq, VisitRecord record, TimeUs now_us);
   TimeUs cancel_until(TimeUs recorded_at_us) const;
@@ -167,6 +190,10 @@ class State {
   HolderIndex active_holders_;      // holder ref -> position of their active card
   std::deque<VisitRecord> recent_visits_;  // index = seq - visits_base_seq_
   Seq visits_base_seq_ = 1;
+  std::map<Seq, std::vector<Draw>> more_draws_;  // visit seq -> its draws after the first
+  // (expiry, card) of every lot that may lapse: where due_lapse looks. Not part of the digest: an
+  // entry whose lot has gone is skipped and forgotten.
+  std::set<std::pair<TimeUs, CardId>> expiring_;
   Totals totals_;
 };
 

@@ -70,6 +70,7 @@ std::string_view role_name(Role r) {
     case Role::kVenue: return "venue";
     case Role::kAdmin: return "admin";
     case Role::kAuditor: return "auditor";
+    case Role::kLedger: return "ledger";
   }
   return "unknown";
 }

@@ -34,7 +34,8 @@ using Hash32 = std::array<std::uint8_t, 32>;
 // saving since 2022). The first rule set fixes the zone for good (ledger/rules.cc).
 inline constexpr std::int16_t kProgrammeUtcOffsetMinutes = 210;
 
-enum class Role : std::uint8_t { kVenue = 1, kAdmin = 2, kAuditor = 3 };
+// kLedger: the ledger's own events (a lapse of credit), never a client.
+enum class Role : std::uint8_t { kVenue = 1, kAdmin = 2, kAuditor = 3, kLedger = 4 };
 
 enum class VenueCategory : std::uint8_t {
   kSport = 0, kPool = 1, kCulture = 2, kLibrary = 3, kCinema = 4, kChildren = 5,

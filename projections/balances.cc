@@ -1,6 +1,7 @@
 // The balances fold. Canonical bytes (digest and snapshot), cards in id order, little-endian:
 //   count:u64 { id:u64 balance credited spent refunded released carried_in carried_out issued_at
-//               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8 }
+//               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8
+//               lapsed:i64 lot_count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8 } }
 #include "projections/balances.h"
 
 #include <algorithm>
@@ -26,6 +27,7 @@ BalanceTotals Balances::totals() const {
     t.spent_rials += c.spent_rials;
     t.refunded_rials += c.refunded_rials;
     t.released_rials += c.released_rials;
+    t.lapsed_rials += c.lapsed_rials;
   }
   return t;
 }
@@ -58,10 +60,28 @@ void Balances::prefetch_card(CardId id) const {
 }
 
 namespace {
-// What the fold keeps true of every card: its balance is what came in less what went out.
+// A card's lots, in spending order and summing to its balance.
+bool read_lots(CanonReader& r, CardBalance& c) {
+  std::uint16_t n = 0;
+  r.num(n);
+  for (std::uint16_t k = 0; k < n && r.ok(); ++k) {
+    Lot l;
+    TimeUs stored = 0;
+    std::uint8_t source = 0;
+    r.num(l.id); r.num(stored); r.num(l.remaining_rials); r.num(source);
+    if (source >= kFundingSourceCount) return r.fail();
+    l.source = static_cast<FundingSource>(source);
+    l.expires_at_us = expiry_from_stored(stored);
+    if (r.ok() && !c.lots.append_read(l)) return r.fail();
+  }
+  return r.ok() && c.lots.total_rials() == c.balance_rials;
+}
+
+// What the fold keeps true of every card: its balance is what came in less what went out. (Its
+// lots sum to it too, unless a forged visit overdrew the card: the auditor names that.)
 bool books_balance(const CardBalance& c) {
   return c.balance_rials == c.credited_rials + c.carried_in_rials + c.refunded_rials - c.spent_rials -
-                                c.released_rials - c.carried_out_rials;
+                                c.released_rials - c.carried_out_rials - c.lapsed_rials;
 }
 }  // namespace
 
@@ -74,6 +94,8 @@ void Balances::apply(const fb::Event& e) {
       if ((c = find(p->card()))) {
         c->balance_rials += p->amount_rials();
         c->credited_rials += p->amount_rials();
+        c->lots.credit(e.seq(), expiry_from_stored(p->expires_at_us()), static_cast<FundingSource>(p->funding_source()),
+                       p->amount_rials());
       }
       break;
     }
@@ -82,25 +104,20 @@ void Balances::apply(const fb::Event& e) {
       if ((c = find(p->card()))) {
         c->balance_rials -= p->subsidy_rials();
         c->spent_rials += p->subsidy_rials();
+        c->lots.spend(p->subsidy_rials(), [](const Draw&) {});
         c->visits += 1;
         c->last_visit_us = e.recorded_at_us();
       }
       break;
     }
-    case fb::Payload::VisitCancelled: {
-      const auto* p = e.payload_as_VisitCancelled();
-      if ((c = find(p->card()))) {
-        c->balance_rials += p->refund_rials();
-        c->refunded_rials += p->refund_rials();
-        c->visits_cancelled += 1;
-      }
-      break;
-    }
+    case fb::Payload::VisitCancelled: c = apply_visit_cancelled(e); break;
+    case fb::Payload::CreditLapsed: c = apply_lapse(e); break;
     case fb::Payload::CardCancelled: {
       const auto* p = e.payload_as_CardCancelled();
       if ((c = find(p->card()))) {
         c->released_rials += p->released_rials();
         c->balance_rials -= p->released_rials();
+        c->lots.take_all();
         c->status = CardStatus::kCancelled;
       }
       break;
@@ -111,13 +128,14 @@ void Balances::apply(const fb::Event& e) {
   if (c == nullptr) return;
   c->last_event_seq = e.seq();
   REFAH_ASSERT(books_balance(*c));
-  REFAH_ASSERT(c->visits_cancelled <= c->visits);
 }
 
 CardBalance* Balances::apply_issued(const fb::Event& e) {
   const auto* p = e.payload_as_CardIssued();
   CardBalance c;
   c.balance_rials = c.credited_rials = p->initial_credit_rials();
+  c.lots.credit(e.seq(), expiry_from_stored(p->credit_expires_at_us()), static_cast<FundingSource>(p->funding_source()),
+                p->initial_credit_rials());
   c.issued_at_us = e.recorded_at_us();
   c.neighbourhood = p->neighbourhood();
   c.category = static_cast<CardCategory>(p->category());
@@ -140,14 +158,53 @@ CardBalance* Balances::apply_replaced(const fb::Event& e) {
   fresh.last_event_seq = e.seq();
   fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old.neighbourhood;
   fresh.category = old.category;
+  fresh.lots = old.lots;
   CardBalance& added = add(p->new_card());
   added = fresh;
   REFAH_ASSERT(books_balance(added));
   CardBalance* o = find(p->old_card());
   o->carried_out_rials += p->carried_rials();
   o->balance_rials -= p->carried_rials();
+  o->lots.take_all();
   o->status = CardStatus::kReplaced;
   return o;
+}
+
+// The refund to the card that holds the balance now (by lot; a part whose lot expired lapses); the
+// cancelled visit counted on the visit's card. Returns the card refunded.
+CardBalance* Balances::apply_visit_cancelled(const fb::Event& e) {
+  const auto* p = e.payload_as_VisitCancelled();
+  CardBalance* c = find(p->card());
+  if (c == nullptr) return nullptr;
+  c->balance_rials += p->refund_rials() - p->lapsed_rials();
+  c->refunded_rials += p->refund_rials();
+  c->lapsed_rials += p->lapsed_rials();
+  if (p->refunds() == nullptr) {
+    c->lots.refund_unnamed(p->visit_seq(), p->refund_rials());
+  } else {
+    for (const fb::LotDraw* r : *p->refunds()) {
+      if (r->expires_at_us() != 0 && r->expires_at_us() <= e.recorded_at_us()) continue;  // lapsed
+      c->lots.refund(Draw{r->lot(), expiry_from_stored(r->expires_at_us()), r->amount_rials(),
+                          static_cast<FundingSource>(r->source())});
+    }
+  }
+  CardBalance* visited = p->visit_card() != 0 ? find(p->visit_card()) : c;
+  if (visited != nullptr) {
+    visited->visits_cancelled += 1;
+    REFAH_ASSERT(visited->visits_cancelled <= visited->visits);
+  }
+  return c;
+}
+
+CardBalance* Balances::apply_lapse(const fb::Event& e) {
+  const auto* p = e.payload_as_CreditLapsed();
+  CardBalance* c = find(p->card());
+  if (c == nullptr) return nullptr;
+  const Rials removed = c->lots.remove(p->lot());
+  REFAH_ASSERT(removed == p->amount_rials());  // the ledger's fold checked the event against its lot
+  c->balance_rials -= removed;
+  c->lapsed_rials += removed;
+  return c;
 }
 
 void Balances::write(CanonWriter& w) const {
@@ -162,12 +219,19 @@ void Balances::write(CanonWriter& w) const {
     w.num(c.issued_at_us); w.num(c.last_visit_us); w.num(c.last_event_seq);
     w.num(c.neighbourhood); w.num(c.visits); w.num(c.visits_cancelled);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
+    w.num(c.lapsed_rials);
+    REFAH_ASSERT(c.lots.size() <= 0xffff);
+    w.num(static_cast<std::uint16_t>(c.lots.size()));
+    for (const Lot& l : c.lots) {
+      w.num(l.id); w.num(expiry_to_stored(l.expires_at_us)); w.num(l.remaining_rials);
+      w.num(static_cast<std::uint8_t>(l.source));
+    }
   }
 }
 
 bool Balances::read(CanonReader& r) {
   std::uint64_t n = 0;
-  if (!r.count(n, 102)) return false;
+  if (!r.count(n, 112)) return false;
   ids_.reserve(n);
   dense_.reserve(n);
   index_.reserve(n, ids_);
@@ -181,7 +245,8 @@ bool Balances::read(CanonReader& r) {
     r.num(c.issued_at_us); r.num(c.last_visit_us); r.num(c.last_event_seq);
     r.num(c.neighbourhood); r.num(c.visits); r.num(c.visits_cancelled);
     r.num(status); r.num(category);
-    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount) return r.fail();
+    r.num(c.lapsed_rials);
+    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || !read_lots(r, c)) return r.fail();
     c.status = static_cast<CardStatus>(status);
     c.category = static_cast<CardCategory>(category);
     ids_.push_back(id);

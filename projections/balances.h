@@ -7,6 +7,7 @@
 
 #include "ledger/types.h"
 #include "ledger/flat_index.h"
+#include "ledger/lots.h"
 
 namespace refah {
 class CanonReader;
@@ -27,6 +28,8 @@ struct CardBalance {
   Rials released_rials = 0;     // balance taken off by card cancellation
   Rials carried_in_rials = 0;   // from the card this one replaced
   Rials carried_out_rials = 0;  // to the replacement card
+  Rials lapsed_rials = 0;       // credit that expired unspent (lapses, refunds into expired lots)
+  Lots lots;                    // balance_rials by lot of credit, in spending order
   TimeUs issued_at_us = 0;
   TimeUs last_visit_us = 0;     // the holder's last visit (a replacement card inherits it)
   Seq last_event_seq = 0;       // newest event of this card: where its statement starts
@@ -41,6 +44,7 @@ struct CardBalance {
 struct BalanceTotals {
   std::uint64_t cards = 0, active_cards = 0, visits = 0, visits_cancelled = 0;
   Rials balance_rials = 0, credited_rials = 0, spent_rials = 0, refunded_rials = 0, released_rials = 0;
+  Rials lapsed_rials = 0;
 };
 
 class Balances {
@@ -64,6 +68,8 @@ class Balances {
  private:
   CardBalance* apply_issued(const fb::Event& e);
   CardBalance* apply_replaced(const fb::Event& e);
+  CardBalance* apply_visit_cancelled(const fb::Event& e);
+  CardBalance* apply_lapse(const fb::Event& e);
   CardBalance* find(CardId id);
   CardBalance& add(CardId id);
   FlatIndex index_;                 // card id -> position in ids_ and dense_

@@ -35,6 +35,7 @@ void Projections::prefetch(const fb::Event& e, int stage) const {
     case fb::Payload::CardIssued: card = e.payload_as_CardIssued()->card(); break;
     case fb::Payload::CardCancelled: card = e.payload_as_CardCancelled()->card(); break;
     case fb::Payload::CardReplaced: card = e.payload_as_CardReplaced()->old_card(); break;
+    case fb::Payload::CreditLapsed: card = e.payload_as_CreditLapsed()->card(); break;
     default: return;
   }
   if (stage == 1) balances_.prefetch_slot(card);
@@ -53,7 +54,7 @@ void Projections::read(const std::function<void(const View&)>& f) const {
 }
 
 namespace {
-constexpr char kMagic[] = "refah-projections-v1";
+constexpr char kMagic[] = "refah-projections-v2";  // v2: balances by lot, lapses
 constexpr std::size_t kMagicBytes = sizeof kMagic - 1;
 
 // The one writer of the canonical bytes (grammar at the top): Projections::save, snapshot copies

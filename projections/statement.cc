@@ -70,7 +70,7 @@ LineOf line_of(const fb::Event& e, CardId card) {
       const auto* p = e.payload_as_VisitCancelled();
       out.mine = p->card() == card;
       line.kind = LineKind::kVisitCancelled;
-      line.amount_rials = p->refund_rials();
+      line.amount_rials = p->refund_rials() - p->lapsed_rials();  // a part whose lot expired lapsed
       line.balance_after_rials = p->balance_after_rials();
       line.venue = p->venue();
       line.visit_seq = p->visit_seq();
@@ -86,6 +86,15 @@ LineOf line_of(const fb::Event& e, CardId card) {
       return out;
     }
     case fb::Payload::CardReplaced: return replaced_line(*e.payload_as_CardReplaced(), card, out);
+    case fb::Payload::CreditLapsed: {
+      const auto* p = e.payload_as_CreditLapsed();
+      out.mine = p->card() == card;
+      line.kind = LineKind::kLapsed;
+      line.amount_rials = -p->amount_rials();
+      line.balance_after_rials = p->balance_after_rials();
+      out.prev = p->card_prev_seq();
+      return out;
+    }
     default: out.mine = false; return out;
   }
 }

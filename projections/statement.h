@@ -10,7 +10,7 @@
 
 namespace refah::proj {
 
-enum class LineKind : std::uint8_t { kIssued, kToppedUp, kVisit, kVisitCancelled, kCancelled, kReplacedOut, kReplacedIn };
+enum class LineKind : std::uint8_t { kIssued, kToppedUp, kVisit, kVisitCancelled, kCancelled, kReplacedOut, kReplacedIn, kLapsed };
 
 struct StatementLine {
   Seq seq = 0;

@@ -77,6 +77,7 @@ struct AuditReport {
   std::size_t snapshots_compared = 0;
   Rials total_issued_rials = 0, total_topped_up_rials = 0, total_balance_rials = 0,
         total_spent_rials = 0, total_refunded_rials = 0, total_released_rials = 0;
+  Rials total_lapsed_rials = 0;     // credit that expired unspent
   std::vector<AuditFinding> findings;  // in sequence order (seq 0 last); empty: the log is clean
   std::size_t findings_dropped = 0;    // found past findings_max and not kept
   // What was not checked and why (a snapshot written without projections, a range not from 1, the

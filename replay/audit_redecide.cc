@@ -60,11 +60,42 @@ Figures visit_recorded(Again& a, const fb::VisitRecorded& p, std::string& what) 
                  !differs(what, "card_prev_seq", p.card_prev_seq(), d.card_prev_seq));
 }
 
+// The last local day of a credit that lapses at stored_expiry_us (0: never), for a command that
+// named it: the command digest tells whether the command named a day or left it to the rule set.
+std::int32_t named_expiry_day(const Again& a, TimeUs stored_expiry_us) {
+  if (stored_expiry_us == 0) return 0;
+  const RuleSet* rules = a.st.rules_at(a.e.recorded_at_us());
+  return local_day(stored_expiry_us - 1, rules != nullptr ? rules->utc_offset_minutes : kProgrammeUtcOffsetMinutes);
+}
+
+Figures card_issued(Again& a, const fb::CardIssued& p, std::string& what) {
+  IssueCard c{p.card(), to_bytes16(p.holder_ref()), p.neighbourhood(), static_cast<CardCategory>(p.category()),
+              p.initial_credit_rials(), p.valid_until_us(), 0, static_cast<FundingSource>(p.funding_source())};
+  if (command_digest(c) != a.e.command_digest()) c.expires_on_day = named_expiry_day(a, p.credit_expires_at_us());
+  a.run(c, 0);
+  if (!a.o.accepted()) return Figures::kSame;
+  return same_if(!differs(what, "credit_expires_at_us", p.credit_expires_at_us(), a.d.expires_at_us));
+}
+
 Figures card_topped_up(Again& a, const fb::CardToppedUp& p, std::string& what) {
-  a.run(TopUpCard{p.card(), p.amount_rials(), static_cast<FundingSource>(p.funding_source())}, 0);
+  TopUpCard c{p.card(), p.amount_rials(), static_cast<FundingSource>(p.funding_source()), 0};
+  if (command_digest(c) != a.e.command_digest()) c.expires_on_day = named_expiry_day(a, p.expires_at_us());
+  a.run(c, 0);
   if (!a.o.accepted()) return Figures::kSame;
   return same_if(!differs(what, "balance_after_rials", p.balance_after_rials(), a.d.balance_after_rials) &&
-                 !differs(what, "card_prev_seq", p.card_prev_seq(), a.d.card_prev_seq));
+                 !differs(what, "card_prev_seq", p.card_prev_seq(), a.d.card_prev_seq) &&
+                 !differs(what, "expires_at_us", p.expires_at_us(), a.d.expires_at_us));
+}
+
+Figures credit_lapsed(Again& a, const fb::CreditLapsed& p, std::string& what) {
+  a.run(LapseCredit{p.card(), p.lot()}, 0);
+  if (!a.o.accepted()) return Figures::kSame;
+  const Decided& d = a.d;
+  return same_if(!differs(what, "amount_rials", p.amount_rials(), d.lapsed_rials) &&
+                 !differs(what, "funding_source", static_cast<int>(p.funding_source()), static_cast<int>(d.source)) &&
+                 !differs(what, "expires_at_us", p.expires_at_us(), d.expires_at_us) &&
+                 !differs(what, "balance_after_rials", p.balance_after_rials(), d.balance_after_rials) &&
+                 !differs(what, "card_prev_seq", p.card_prev_seq(), d.card_prev_seq));
 }
 
 Figures visit_cancelled(Again& a, const fb::VisitCancelled& p, std::string& what) {
@@ -75,7 +106,9 @@ Figures visit_cancelled(Again& a, const fb::VisitCancelled& p, std::string& what
                  !differs(what, "card", p.card(), d.card) && !differs(what, "venue", p.venue(), d.venue) &&
                  !differs(what, "balance_after_rials", p.balance_after_rials(), d.balance_after_rials) &&
                  !differs(what, "card_prev_seq", p.card_prev_seq(), d.card_prev_seq) &&
-                 !differs(what, "visit_recorded_at_us", p.visit_recorded_at_us(), d.visit_recorded_at_us));
+                 !differs(what, "visit_recorded_at_us", p.visit_recorded_at_us(), d.visit_recorded_at_us) &&
+                 !differs(what, "lapsed_rials", p.lapsed_rials(), d.lapsed_rials) &&
+                 !differs(what, "visit_card", p.visit_card(), d.visit_card));
 }
 
 Figures card_cancelled(Again& a, const fb::CardCancelled& p, std::string& what) {
@@ -114,13 +147,8 @@ Figures decide_payload(Again& a, std::string& what) {
     case fb::Payload::VisitRecorded: return visit_recorded(a, *e.payload_as_VisitRecorded(), what);
     case fb::Payload::CardToppedUp: return card_topped_up(a, *e.payload_as_CardToppedUp(), what);
     case fb::Payload::VisitCancelled: return visit_cancelled(a, *e.payload_as_VisitCancelled(), what);
-    case fb::Payload::CardIssued: {
-      const auto* p = e.payload_as_CardIssued();
-      a.run(IssueCard{p->card(), to_bytes16(p->holder_ref()), p->neighbourhood(),
-                      static_cast<CardCategory>(p->category()), p->initial_credit_rials(), p->valid_until_us()},
-            0);
-      return Figures::kSame;
-    }
+    case fb::Payload::CardIssued: return card_issued(a, *e.payload_as_CardIssued(), what);
+    case fb::Payload::CreditLapsed: return credit_lapsed(a, *e.payload_as_CreditLapsed(), what);
     case fb::Payload::CardCancelled: return card_cancelled(a, *e.payload_as_CardCancelled(), what);
     case fb::Payload::CardReplaced: return card_replaced(a, *e.payload_as_CardReplaced(), what);
     case fb::Payload::NeighbourhoodDefined: {

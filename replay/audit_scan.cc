@@ -125,7 +125,7 @@ void ScanWatcher::finish(ScanResult r) {
 
 void ScanWatcher::on_value(Seq seq, const fb::Event* e, const Hash32& stored) {
   if (e != nullptr) {
-    if (ids_) note_id(seq, *e);
+    if (ids_ && e->actor_role() != fb::Role::Ledger) note_id(seq, *e);  // the ledger's own ids are not clients'
     if (!plan_.fold && o_.progress && ++checked_ % (kScanChunkEvents * kProgressEveryChunks) == 0)
       o_.progress(seq - plan_.first_seq + 1, plan_.last_seq - plan_.first_seq + 1);
   }

@@ -24,6 +24,7 @@ static_assert(static_cast<int>(wire::VisitCancelReason::Other) == static_cast<in
 static_assert(static_cast<int>(wire::CardCancelReason::HolderRequest) == static_cast<int>(CardCancelReason::kHolderRequest));
 static_assert(static_cast<int>(wire::CardStatus::Replaced) == static_cast<int>(CardStatus::kReplaced));
 static_assert(static_cast<int>(wire::LineKind::ReplacedIn) == static_cast<int>(proj::LineKind::kReplacedIn));
+static_assert(static_cast<int>(wire::LineKind::Lapsed) == static_cast<int>(proj::LineKind::kLapsed));
 
 namespace {
 
@@ -101,6 +102,7 @@ BodyOrField body_of(const wire::Command& c) {
       r.cancel_window_us = b->cancel_window_us();
       r.visit_max_age_us = b->visit_max_age_us();
       r.utc_offset_minutes = b->utc_offset_minutes();
+      r.credit_valid_days = b->credit_valid_days();
       return PublishRuleSet{r};
     }
     case wire::CommandBody::IssueCard: {
@@ -108,11 +110,11 @@ BodyOrField body_of(const wire::Command& c) {
       if (b->holder_ref() == nullptr) return "holder_ref";
       return IssueCard{b->card(), bytes16_of(b->holder_ref()), b->neighbourhood(),
                        static_cast<CardCategory>(b->category()), b->initial_credit_rials(),
-                       b->valid_until_us()};
+                       b->valid_until_us(), b->expires_on_day(), static_cast<FundingSource>(b->source())};
     }
     case wire::CommandBody::TopUpCard: {
       const auto* b = c.body_as_TopUpCard();
-      return TopUpCard{b->card(), b->amount_rials(), static_cast<FundingSource>(b->source())};
+      return TopUpCard{b->card(), b->amount_rials(), static_cast<FundingSource>(b->source()), b->expires_on_day()};
     }
     case wire::CommandBody::RecordVisit: {
       const auto* b = c.body_as_RecordVisit();
@@ -241,6 +243,14 @@ Frame encode_submit_result(std::uint64_t id, std::span<const Outcome> outcomes) 
 
 Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b) {
   fbs::FlatBufferBuilder fbb(256);
+  fbs::Offset<fbs::Vector<const wire::CreditLot*>> lots;
+  if (b != nullptr) {
+    std::vector<wire::CreditLot> v;
+    v.reserve(b->lots.size());
+    for (const Lot& l : b->lots)
+      v.emplace_back(l.id, expiry_to_stored(l.expires_at_us), l.remaining_rials, static_cast<wire::FundingSource>(l.source));
+    lots = fbb.CreateVectorOfStructs(v);
+  }
   wire::BalanceBuilder m(fbb);
   m.add_seq(seq);
   m.add_card(card);
@@ -261,6 +271,9 @@ Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBal
     m.add_issued_at_us(b->issued_at_us);
     m.add_last_visit_us(b->last_visit_us);
     m.add_last_event_seq(b->last_event_seq);
+    m.add_lapsed_rials(b->lapsed_rials);
+    m.add_next_expiry_us(expiry_to_stored(b->lots.next_expiry_us()));
+    m.add_lots(lots);
   }
   auto body = m.Finish();
   return finish(fbb, id, wire::Body::Balance, body.Union());
@@ -448,17 +461,18 @@ fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& b
           return wire::CreatePublishRuleSet(fbb, r.version, r.effective_from_us, shares, caps,
                                             r.visits_per_card_per_day,
                                             r.visits_per_card_per_venue_per_day, r.cancel_window_us,
-                                            r.visit_max_age_us, r.utc_offset_minutes).Union();
+                                            r.visit_max_age_us, r.utc_offset_minutes, r.credit_valid_days).Union();
         } else if constexpr (std::is_same_v<T, IssueCard>) {
           kind = wire::CommandBody::IssueCard;
           const auto holder = wire_bytes16(c.holder_ref);
           return wire::CreateIssueCard(fbb, c.card, &holder, c.neighbourhood,
                                        static_cast<wire::CardCategory>(c.category),
-                                       c.initial_credit_rials, c.valid_until_us).Union();
+                                       c.initial_credit_rials, c.valid_until_us, c.expires_on_day,
+                                       static_cast<wire::FundingSource>(c.source)).Union();
         } else if constexpr (std::is_same_v<T, TopUpCard>) {
           kind = wire::CommandBody::TopUpCard;
           return wire::CreateTopUpCard(fbb, c.card, c.amount_rials,
-                                       static_cast<wire::FundingSource>(c.source)).Union();
+                                       static_cast<wire::FundingSource>(c.source), c.expires_on_day).Union();
         } else if constexpr (std::is_same_v<T, RecordVisit>) {
           kind = wire::CommandBody::RecordVisit;
           return wire::CreateRecordVisit(fbb, c.card, c.venue, c.venue_txn_id, c.list_price_rials,
@@ -469,10 +483,13 @@ fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& b
         } else if constexpr (std::is_same_v<T, CancelCard>) {
           kind = wire::CommandBody::CancelCard;
           return wire::CreateCancelCard(fbb, c.card, static_cast<wire::CardCancelReason>(c.reason)).Union();
-        } else {
-          static_assert(std::is_same_v<T, ReplaceCard>);
+        } else if constexpr (std::is_same_v<T, ReplaceCard>) {
           kind = wire::CommandBody::ReplaceCard;
           return wire::CreateReplaceCard(fbb, c.old_card, c.new_card, c.valid_until_us, c.neighbourhood).Union();
+        } else {
+          static_assert(std::is_same_v<T, LapseCredit>);  // the ledger's own: no client sends it
+          kind = wire::CommandBody::NONE;
+          return fbs::Offset<void>();
         }
       },
       body);

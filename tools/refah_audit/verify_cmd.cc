@@ -91,8 +91,9 @@ class ProgressBar {
 };
 
 bool conservation_holds(const replay::AuditReport& r) {
-  return r.total_issued_rials + r.total_topped_up_rials ==
-         r.total_balance_rials + r.total_spent_rials - r.total_refunded_rials + r.total_released_rials;
+  return r.total_issued_rials + r.total_topped_up_rials == r.total_balance_rials + r.total_spent_rials -
+                                                               r.total_refunded_rials + r.total_released_rials +
+                                                               r.total_lapsed_rials;
 }
 
 double events_per_s(const replay::AuditReport& r) { return r.seconds > 0 ? r.events / r.seconds : 0; }
@@ -112,7 +113,8 @@ Json report_json(const VerifyOptions& o, const replay::AuditReport& r) {
                  {"checkpoint", !o.checkpoint_file.empty()}};
   j["totals"] = {{"issued_rials", r.total_issued_rials},       {"topped_up_rials", r.total_topped_up_rials},
                  {"balance_rials", r.total_balance_rials},     {"spent_rials", r.total_spent_rials},
-                 {"refunded_rials", r.total_refunded_rials},   {"released_rials", r.total_released_rials}};
+                 {"refunded_rials", r.total_refunded_rials},   {"released_rials", r.total_released_rials},
+                 {"lapsed_rials", r.total_lapsed_rials}};
   j["conservation_holds"] = conservation_holds(r);
   Json findings = Json::array();
   for (const auto& f : r.findings)
@@ -150,11 +152,12 @@ void print_report(const VerifyOptions& o, const replay::AuditReport& r) {
               << rials(r.total_topped_up_rials) << "\n"
               << "                balances " << rials(r.total_balance_rials) << ", spent "
               << rials(r.total_spent_rials) << ", refunded " << rials(r.total_refunded_rials) << ", released "
-              << rials(r.total_released_rials) << '\n';
+              << rials(r.total_released_rials) << ", lapsed " << rials(r.total_lapsed_rials) << '\n';
     const Rials in = r.total_issued_rials + r.total_topped_up_rials;
-    const Rials out = r.total_balance_rials + r.total_spent_rials - r.total_refunded_rials + r.total_released_rials;
+    const Rials out = r.total_balance_rials + r.total_spent_rials - r.total_refunded_rials + r.total_released_rials +
+                      r.total_lapsed_rials;
     std::cout << "  conservation  issued + topped up " << rials(in) << (in == out ? " = " : " != ")
-              << "balances + spent - refunded + released " << rials(out)
+              << "balances + spent - refunded + released + lapsed " << rials(out)
               << (in == out ? "  (holds)" : "  (DOES NOT HOLD)") << '\n';
   }
   for (const auto& n : r.notes) std::cout << "  note          " << n << '\n';

@@ -29,6 +29,7 @@ std::string line_kind_name(wire::LineKind k) {
     case wire::LineKind::Cancelled: return "card-cancelled";
     case wire::LineKind::ReplacedOut: return "replaced-out";
     case wire::LineKind::ReplacedIn: return "replaced-in";
+    case wire::LineKind::Lapsed: return "lapsed";
   }
   return std::to_string(static_cast<int>(k));
 }

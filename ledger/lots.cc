@@ -1,0 +1,97 @@
+// A card's lots of credit (ledger/lots.h).
+#include "ledger/lots.h"
+
+#include <algorithm>
+
+#include "ledger/assert.h"
+
+namespace refah {
+namespace {
+bool before(const Lot& a, const Lot& b) {
+  return a.expires_at_us != b.expires_at_us ? a.expires_at_us < b.expires_at_us : a.id < b.id;
+}
+}  // namespace
+
+TimeUs Lots::next_expiry_us() const {
+  for (const Lot& l : lots_)
+    if (l.remaining_rials > 0) return l.expires_at_us;
+  return kNeverExpires;
+}
+
+bool Lots::needs_new_lot(TimeUs expires_at_us, FundingSource source) const {
+  return std::none_of(lots_.begin(), lots_.end(), [&](const Lot& l) {
+    return l.expires_at_us == expires_at_us && l.source == source;
+  });
+}
+
+void Lots::insert_ordered(const Lot& lot) {
+  lots_.insert(std::upper_bound(lots_.begin(), lots_.end(), lot, before), lot);
+}
+
+void Lots::credit(Seq id, TimeUs expires_at_us, FundingSource source, Rials amount_rials) {
+  REFAH_ASSERT(amount_rials >= 0);
+  total_rials_ += amount_rials;
+  for (Lot& l : lots_) {
+    if (l.expires_at_us == expires_at_us && l.source == source) {
+      l.remaining_rials += amount_rials;
+      return;
+    }
+  }
+  if (amount_rials > 0) insert_ordered(Lot{id, expires_at_us, amount_rials, source});
+}
+
+void Lots::refund(const Draw& d) {
+  total_rials_ += d.amount_rials;
+  for (Lot& l : lots_) {
+    if (l.id == d.lot) {
+      l.remaining_rials += d.amount_rials;
+      return;
+    }
+  }
+  insert_ordered(Lot{d.lot, d.expires_at_us, d.amount_rials, d.source});
+}
+
+void Lots::refund_unnamed(Seq id, Rials amount_rials) {
+  if (lots_.empty()) {
+    credit(id, kNeverExpires, FundingSource::kProvince, amount_rials);
+    return;
+  }
+  lots_.front().remaining_rials += amount_rials;
+  total_rials_ += amount_rials;
+}
+
+const Lot* Lots::due(TimeUs now_us) const {
+  for (const Lot& l : lots_) {
+    if (l.expires_at_us > now_us) return nullptr;  // in expiry order: none later is due either
+    if (l.remaining_rials > 0) return &l;
+  }
+  return nullptr;
+}
+
+Rials Lots::remove(Seq id) {
+  for (auto it = lots_.begin(); it != lots_.end(); ++it) {
+    if (it->id != id) continue;
+    const Rials held = it->remaining_rials;
+    total_rials_ -= held;
+    lots_.erase(it);
+    return held;
+  }
+  return 0;
+}
+
+Rials Lots::take_all() {
+  const Rials held = total_rials_;
+  lots_.clear();
+  total_rials_ = 0;
+  return held;
+}
+
+bool Lots::append_read(const Lot& lot) {
+  if (lot.id == 0 || lot.remaining_rials <= 0) return false;
+  if (!lots_.empty() && !before(lots_.back(), lot)) return false;
+  lots_.push_back(lot);
+  total_rials_ += lot.remaining_rials;
+  return true;
+}
+
+}  // namespace refah
