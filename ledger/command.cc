@@ -71,6 +71,9 @@ class Canon {
     num(c.old_card); num(c.new_card); num(c.valid_until_us); num(c.neighbourhood);
   }
   void body(const LapseCredit& c) { num(c.card); num(c.lot); }
+  void body(const AllocateBudget& c) {
+    num(c.source); num(c.county); num(c.from_day); num(c.until_day); num(c.amount_rials);
+  }
 
  private:
   CanonWriter w_;

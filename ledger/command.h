@@ -100,9 +100,20 @@ struct LapseCredit {
   Seq lot = 0;
 };
 
+// Money a funding source puts into the programme for a county (0: the whole province) and a period
+// of local days (both included). An allocation with the source, county and period of an envelope
+// adds to it; one whose period overlaps another envelope of that source and county is refused.
+struct AllocateBudget {
+  FundingSource source = FundingSource::kProvince;
+  CountyCode county = 0;
+  std::int32_t from_day = 0;
+  std::int32_t until_day = 0;
+  Rials amount_rials = 0;
+};
+
 using CommandBody = std::variant<DefineNeighbourhood, RegisterVenue, SuspendVenue, PublishRuleSet,
                                  IssueCard, TopUpCard, RecordVisit, CancelVisit, CancelCard,
-                                 ReplaceCard, LapseCredit>;
+                                 ReplaceCard, LapseCredit, AllocateBudget>;
 
 struct Command {
   Actor actor;

@@ -101,14 +101,15 @@ struct PayloadBuilder {
     return {fb::Payload::CardIssued,
             fb::CreateCardIssued(fbb, c.card, &holder, c.neighbourhood,
                                  static_cast<fb::CardCategory>(c.category), c.initial_credit_rials,
-                                 c.valid_until_us, d.expires_at_us, static_cast<fb::FundingSource>(c.source))
+                                 c.valid_until_us, d.expires_at_us, static_cast<fb::FundingSource>(c.source),
+                                 d.envelope)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const TopUpCard& c) {
     return {fb::Payload::CardToppedUp,
             fb::CreateCardToppedUp(fbb, c.card, c.amount_rials,
                                    static_cast<fb::FundingSource>(c.source), d.balance_after_rials,
-                                   d.card_prev_seq, d.expires_at_us)
+                                   d.card_prev_seq, d.expires_at_us, d.envelope)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const RecordVisit& c) {
@@ -123,7 +124,7 @@ struct PayloadBuilder {
     refunds.reserve(d.refunds.size());
     for (const Draw& r : d.refunds)
       refunds.emplace_back(r.lot, expiry_to_stored(r.expires_at_us), r.amount_rials,
-                           static_cast<fb::FundingSource>(r.source));
+                           static_cast<fb::FundingSource>(r.source), r.envelope);
     auto refunds_vec = fbb.CreateVectorOfStructs(refunds);
     return {fb::Payload::VisitCancelled,
             fb::CreateVisitCancelled(fbb, c.visit_seq, static_cast<fb::VisitCancelReason>(c.reason),
@@ -147,7 +148,13 @@ struct PayloadBuilder {
   std::pair<fb::Payload, Off> operator()(const LapseCredit& c) {
     return {fb::Payload::CreditLapsed,
             fb::CreateCreditLapsed(fbb, c.card, c.lot, d.lapsed_rials, static_cast<fb::FundingSource>(d.source),
-                                   d.expires_at_us, d.balance_after_rials, d.card_prev_seq)
+                                   d.expires_at_us, d.balance_after_rials, d.card_prev_seq, d.envelope)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const AllocateBudget& c) {
+    return {fb::Payload::BudgetAllocated,
+            fb::CreateBudgetAllocated(fbb, d.envelope, static_cast<fb::FundingSource>(c.source), c.county,
+                                      c.from_day, c.until_day, c.amount_rials, d.allocated_after_rials)
                 .Union()};
   }
 };
@@ -218,6 +225,8 @@ bool enums_in_range(const fb::Event& e) {
     }
     case fb::Payload::CreditLapsed:
       return e.payload_as_CreditLapsed()->funding_source() <= fb::FundingSource::MAX;
+    case fb::Payload::BudgetAllocated:
+      return e.payload_as_BudgetAllocated()->source() <= fb::FundingSource::MAX;
     case fb::Payload::CardToppedUp:
       return e.payload_as_CardToppedUp()->funding_source() <= fb::FundingSource::MAX;
     case fb::Payload::VisitCancelled:
@@ -279,6 +288,10 @@ bool values_in_range(const fb::Event& e) {
     }
     case fb::Payload::CardCancelled:
       return money_ok(e.payload_as_CardCancelled()->released_rials());
+    case fb::Payload::BudgetAllocated: {
+      const auto* p = e.payload_as_BudgetAllocated();
+      return money_ok(p->amount_rials()) && money_ok(p->allocated_after_rials()) && p->envelope() <= limits::envelopes_max;
+    }
     case fb::Payload::CardReplaced:
       return money_ok(e.payload_as_CardReplaced()->carried_rials());
     default:

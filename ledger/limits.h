@@ -52,6 +52,10 @@ inline constexpr std::uint16_t credit_valid_days_max = 3'660;
 // Lots of credit a card holds at once: a credit with the expiry and source of a lot it holds joins
 // that lot, and one that would start a lot past this is refused LIMIT_REACHED (field "lots").
 inline constexpr std::size_t lots_per_card_max = 16;
+// Budget envelopes (funding source, county, period) the programme may hold, and the longest period.
+// One more envelope is LIMIT_REACHED.
+inline constexpr std::uint32_t envelopes_max = 10'000;
+inline constexpr std::int32_t budget_period_days_max = 3'660;
 // Time-zone offsets: UTC-12:00 .. UTC+14:00.
 inline constexpr int utc_offset_minutes_min = -12 * 60;
 inline constexpr int utc_offset_minutes_max = 14 * 60;
@@ -92,5 +96,7 @@ inline constexpr std::uint32_t head_record_sync_interval_ms = 100;
 
 // Statement lines in one page: each line is one read from the log.
 inline constexpr std::size_t statement_page_max = 1'000;
+// Budget envelopes in one Budgets answer (about 80 bytes each).
+inline constexpr std::uint32_t budgets_page_max = 1'000;
 
 }  // namespace refah::limits

@@ -18,9 +18,9 @@ TimeUs Lots::next_expiry_us() const {
   return kNeverExpires;
 }
 
-bool Lots::needs_new_lot(TimeUs expires_at_us, FundingSource source) const {
+bool Lots::needs_new_lot(TimeUs expires_at_us, FundingSource source, std::uint32_t envelope) const {
   return std::none_of(lots_.begin(), lots_.end(), [&](const Lot& l) {
-    return l.expires_at_us == expires_at_us && l.source == source;
+    return l.expires_at_us == expires_at_us && l.source == source && l.envelope == envelope;
   });
 }
 
@@ -28,16 +28,17 @@ void Lots::insert_ordered(const Lot& lot) {
   lots_.insert(std::upper_bound(lots_.begin(), lots_.end(), lot, before), lot);
 }
 
-void Lots::credit(Seq id, TimeUs expires_at_us, FundingSource source, Rials amount_rials) {
+void Lots::credit(Seq id, TimeUs expires_at_us, FundingSource source, std::uint32_t envelope,
+                  Rials amount_rials) {
   REFAH_ASSERT(amount_rials >= 0);
   total_rials_ += amount_rials;
   for (Lot& l : lots_) {
-    if (l.expires_at_us == expires_at_us && l.source == source) {
+    if (l.expires_at_us == expires_at_us && l.source == source && l.envelope == envelope) {
       l.remaining_rials += amount_rials;
       return;
     }
   }
-  if (amount_rials > 0) insert_ordered(Lot{id, expires_at_us, amount_rials, source});
+  if (amount_rials > 0) insert_ordered(Lot{id, expires_at_us, amount_rials, source, envelope});
 }
 
 void Lots::refund(const Draw& d) {
@@ -48,12 +49,12 @@ void Lots::refund(const Draw& d) {
       return;
     }
   }
-  insert_ordered(Lot{d.lot, d.expires_at_us, d.amount_rials, d.source});
+  insert_ordered(Lot{d.lot, d.expires_at_us, d.amount_rials, d.source, d.envelope});
 }
 
 void Lots::refund_unnamed(Seq id, Rials amount_rials) {
   if (lots_.empty()) {
-    credit(id, kNeverExpires, FundingSource::kProvince, amount_rials);
+    credit(id, kNeverExpires, FundingSource::kProvince, 0, amount_rials);
     return;
   }
   lots_.front().remaining_rials += amount_rials;

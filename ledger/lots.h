@@ -24,6 +24,7 @@ struct Lot {
   TimeUs expires_at_us = kNeverExpires;  // the first microsecond the lot may not be spent
   Rials remaining_rials = 0;
   FundingSource source = FundingSource::kProvince;
+  std::uint32_t envelope = 0;            // the budget envelope it was drawn from (ledger/budgets.h); 0: none
   friend bool operator==(const Lot&, const Lot&) = default;
 };
 
@@ -33,6 +34,7 @@ struct Draw {
   TimeUs expires_at_us = kNeverExpires;
   Rials amount_rials = 0;
   FundingSource source = FundingSource::kProvince;
+  std::uint32_t envelope = 0;
   friend bool operator==(const Draw&, const Draw&) = default;
 };
 
@@ -46,10 +48,10 @@ class Lots {
   // The earliest expiry of a lot with credit left, or kNeverExpires.
   TimeUs next_expiry_us() const;
 
-  // Whether crediting (expires_at, source) needs a lot the card does not hold yet.
-  bool needs_new_lot(TimeUs expires_at_us, FundingSource source) const;
-  // Adds credit: to the lot with the same expiry and source, else as a new lot named `id`.
-  void credit(Seq id, TimeUs expires_at_us, FundingSource source, Rials amount_rials);
+  // Whether crediting (expires_at, source, envelope) needs a lot the card does not hold yet.
+  bool needs_new_lot(TimeUs expires_at_us, FundingSource source, std::uint32_t envelope) const;
+  // Adds credit: to the lot with the same expiry, source and envelope, else as a new lot named `id`.
+  void credit(Seq id, TimeUs expires_at_us, FundingSource source, std::uint32_t envelope, Rials amount_rials);
   // Takes `amount_rials` (at most total_rials()) from the earliest-expiring lots, calling
   // on_draw(Draw) for each part. A lot left empty is dropped.
   template <class OnDraw>
@@ -80,7 +82,7 @@ void Lots::spend(Rials amount_rials, OnDraw&& on_draw) {
   while (amount_rials > 0 && i < lots_.size()) {
     Lot& l = lots_[i];
     const Rials take = amount_rials < l.remaining_rials ? amount_rials : l.remaining_rials;
-    on_draw(Draw{l.id, l.expires_at_us, take, l.source});
+    on_draw(Draw{l.id, l.expires_at_us, take, l.source, l.envelope});
     l.remaining_rials -= take;
     total_rials_ -= take;
     amount_rials -= take;

@@ -119,6 +119,41 @@ Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& 
   return accept();
 }
 
+// The budget envelope a credit of `amount` from `source` to a card in neighbourhood `nb` draws on at
+// `now` (0: none, for a source never budgeted), or BUDGET_EXHAUSTED.
+Reason draw_budget(const State& st, FundingSource source, NeighbourhoodId nb, TimeUs now, Rials amount,
+                   std::uint32_t& envelope) {
+  envelope = 0;
+  if (amount == 0) return Reason::kOk;
+  const NeighbourhoodState* n = st.neighbourhood(nb);
+  const RuleSet* rules = st.rules_at(now);
+  const std::int32_t day = local_day(now, rules != nullptr ? rules->utc_offset_minutes : kProgrammeUtcOffsetMinutes);
+  envelope = st.budgets().match(source, n != nullptr ? n->county : 0, day);
+  if (envelope == 0) return st.budgets().budgeted(source) ? Reason::kBudgetExhausted : Reason::kOk;
+  return st.budgets().find(envelope)->remaining_rials() < amount ? Reason::kBudgetExhausted : Reason::kOk;
+}
+
+Outcome decide_allocate(const State& st, const Actor& actor, const AllocateBudget& c, Decided& d) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (static_cast<int>(c.source) >= kFundingSourceCount) return invalid("source");
+  if (c.county != 0 && find_county(c.county) == nullptr) return invalid("county");
+  if (c.from_day <= 0) return invalid("from_day");
+  if (c.until_day < c.from_day || c.until_day - c.from_day >= limits::budget_period_days_max) return invalid("until_day");
+  if (c.amount_rials <= 0 || c.amount_rials > limits::amount_rials_max) return invalid("amount_rials");
+  const Budgets& b = st.budgets();
+  d.envelope = b.same(c.source, c.county, c.from_day, c.until_day);
+  if (d.envelope == 0) {
+    // A period that overlaps another of the same source and county would make two envelopes match.
+    if (b.overlaps(c.source, c.county, c.from_day, c.until_day)) return invalid("from_day");
+    if (b.size() >= limits::envelopes_max) return reject(Reason::kLimitReached);
+    d.envelope = b.size() + 1;
+  }
+  const BudgetEnvelope* e = b.find(d.envelope);
+  d.allocated_after_rials = (e != nullptr ? e->allocated_rials : 0) + c.amount_rials;
+  if (d.allocated_after_rials > limits::balance_rials_max) return invalid("amount_rials");
+  return accept();
+}
+
 Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, TimeUs now) {
   if (!is_admin(actor)) return reject(Reason::kNotPermitted);
   if (c.card == 0) return invalid("card");
@@ -134,6 +169,9 @@ Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, Ti
   if (n == nullptr) return reject(Reason::kUnknownNeighbourhood);
   if (n->active_from_us > now) return reject(Reason::kAreaNotActive);
   if (st.active_card_of(c.holder_ref) != 0) return reject(Reason::kDuplicateHolder);
+  std::uint32_t envelope = 0;
+  if (Reason r = draw_budget(st, c.source, c.neighbourhood, now, c.initial_credit_rials, envelope); r != Reason::kOk)
+    return reject(r);
   return accept();
 }
 
@@ -152,7 +190,9 @@ Outcome decide_top_up(const State& st, const Actor& actor, const TopUpCard& c, T
   if (__builtin_add_overflow(card->balance_rials, c.amount_rials, &after) ||
       after > limits::balance_rials_max)
     return invalid("amount_rials");
-  if (card->lots.needs_new_lot(expiry_from_stored(*expires_at), c.source) &&
+  if (Reason r = draw_budget(st, c.source, card->neighbourhood, now, c.amount_rials, d.envelope); r != Reason::kOk)
+    return reject(r);
+  if (card->lots.needs_new_lot(expiry_from_stored(*expires_at), c.source, d.envelope) &&
       card->lots.size() >= limits::lots_per_card_max) {
     Outcome o = reject(Reason::kLimitReached);
     o.field = "lots";
@@ -291,6 +331,7 @@ Outcome decide_lapse(const State& st, const Actor& actor, const LapseCredit& c, 
     d.lapsed_rials = l.remaining_rials;
     d.expires_at_us = expiry_to_stored(l.expires_at_us);
     d.source = l.source;
+    d.envelope = l.envelope;
     d.balance_after_rials = card->balance_rials - l.remaining_rials;
     d.card_prev_seq = card->last_event_seq;
     return accept();
@@ -351,7 +392,10 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
       Outcome o = decide_issue(st, a, c, now);
       d.card = c.card;
       d.balance_after_rials = c.initial_credit_rials;
-      if (o.accepted()) d.expires_at_us = *credit_expiry(st.rules_at(now), now, c.expires_on_day);
+      if (o.accepted()) {
+        d.expires_at_us = *credit_expiry(st.rules_at(now), now, c.expires_on_day);
+        (void)draw_budget(st, c.source, c.neighbourhood, now, c.initial_credit_rials, d.envelope);
+      }
       return o;
     }
     Outcome operator()(const TopUpCard& c) { return decide_top_up(st, a, c, now, d); }
@@ -360,6 +404,7 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     Outcome operator()(const CancelCard& c) { return decide_cancel_card(st, a, c, d); }
     Outcome operator()(const ReplaceCard& c) { return decide_replace(st, a, c, now, d); }
     Outcome operator()(const LapseCredit& c) { return decide_lapse(st, a, c, now, d); }
+    Outcome operator()(const AllocateBudget& c) { return decide_allocate(st, a, c, d); }
   };
   Outcome o = std::visit(Visitor{state, cmd.actor, now, d}, cmd.body);
   if (o.accepted()) {

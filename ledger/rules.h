@@ -31,6 +31,9 @@ struct Decided {
   CardId visit_card = 0;              // visit cancellation: the visit's card when `card` replaced it
   FundingSource source = FundingSource::kProvince;  // lapse: the lot's source
   std::vector<Draw> refunds;          // visit cancellation: the visit's draws, given back
+  std::uint32_t envelope = 0;         // issue, top-up: the budget envelope drawn on; lapse: the lot's;
+                                      // allocation: the envelope (new: one past the last)
+  Rials allocated_after_rials = 0;    // allocation: the envelope's allocations with this one
 };
 
 // When credit given at now_us lapses (0: never), or nullopt if expires_on_day (0: by the rule set)

@@ -156,7 +156,8 @@ bool same_refunds(const fb::VisitCancelled& p, const std::vector<Draw>& draws) {
     const fb::LotDraw* r = p.refunds()->Get(static_cast<flatbuffers::uoffset_t>(i));
     const Draw& d = draws[i];
     if (r->lot() != d.lot || r->expires_at_us() != expiry_to_stored(d.expires_at_us) ||
-        r->amount_rials() != d.amount_rials || static_cast<FundingSource>(r->source()) != d.source)
+        r->amount_rials() != d.amount_rials || static_cast<FundingSource>(r->source()) != d.source ||
+        r->envelope() != d.envelope)
       return false;
   }
   return true;
@@ -176,6 +177,7 @@ Status State::apply_payload(const fb::Event& e) {
     case fb::Payload::CardCancelled: return fold_card_cancelled(e);
     case fb::Payload::CardReplaced: return fold_replaced(e);
     case fb::Payload::CreditLapsed: return fold_lapse(e);
+    case fb::Payload::BudgetAllocated: return fold_budget(e);
     case fb::Payload::NONE:
       break;
   }
@@ -229,7 +231,7 @@ Status State::fold_issued(const fb::Event& e) {
   if (active_holders_.find(c.holder_ref, holder_of()) != HolderIndex::kNone)
     return bad(e, "holder already has an active card");
   if (Status s = credit_card(c, p->card(), e.seq(), p->credit_expires_at_us(),
-                            static_cast<FundingSource>(p->funding_source()), p->initial_credit_rials());
+                            static_cast<FundingSource>(p->funding_source()), p->envelope(), p->initial_credit_rials());
       !s.is_ok())
     return s;
   const std::uint32_t index = add_card(p->card(), c);
@@ -245,7 +247,7 @@ Status State::fold_top_up(const fb::Event& e) {
   if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
   c->last_event_seq = e.seq();
   if (Status s = credit_card(*c, p->card(), e.seq(), p->expires_at_us(),
-                            static_cast<FundingSource>(p->funding_source()), p->amount_rials());
+                            static_cast<FundingSource>(p->funding_source()), p->envelope(), p->amount_rials());
       !s.is_ok())
     return s;
   if (c->balance_rials != p->balance_after_rials()) return bad(e, "top-up balance mismatch");
@@ -266,6 +268,7 @@ Status State::fold_visit(const fb::Event& e) {
   thread_local std::vector<Draw> draws;
   draws.clear();
   c->lots.spend(p->subsidy_rials(), [](const Draw& d) { draws.push_back(d); });
+  for (const Draw& d : draws) budgets_.spend(d.envelope, d.amount_rials);
   const std::int32_t day = local_day(now, rules->utc_offset_minutes);
   if (day != c->day) {
     c->day = day;
@@ -315,8 +318,10 @@ Status State::fold_visit_cancelled(const fb::Event& e) {
   } else {
     if (!same_refunds(*p, draws)) return bad(e, "refund by lot is not what the visit took");
     for (const Draw& d : draws) {
+      budgets_.spend(d.envelope, -d.amount_rials);
       if (d.expires_at_us <= e.recorded_at_us()) {
         lapsed += d.amount_rials;
+        budgets_.lapse(d.envelope, d.amount_rials);
         continue;
       }
       c->lots.refund(d);
@@ -351,6 +356,7 @@ Status State::fold_card_cancelled(const fb::Event& e) {
   if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
   c->last_event_seq = e.seq();
   c->balance_rials = 0;
+  for (const Lot& l : c->lots) budgets_.release(l.envelope, l.remaining_rials);  // back to their envelopes
   c->lots.take_all();
   c->status = CardStatus::kCancelled;
   active_holders_.erase(c->holder_ref, holder_of());
@@ -397,8 +403,9 @@ Status State::fold_lapse(const fb::Event& e) {
     if (l.id == p->lot()) lot = &l;
   REFAH_ASSERT(lot != nullptr);  // due_lapse found it
   if (lot->remaining_rials != p->amount_rials() || expiry_to_stored(lot->expires_at_us) != p->expires_at_us() ||
-      static_cast<fb::FundingSource>(lot->source) != p->funding_source())
+      static_cast<fb::FundingSource>(lot->source) != p->funding_source() || lot->envelope != p->envelope())
     return bad(e, "a lapse that is not its lot's remainder");
+  budgets_.lapse(lot->envelope, lot->remaining_rials);
   if (p->card_prev_seq() != c->last_event_seq) return bad(e, "card chain broken");
   c->last_event_seq = e.seq();
   c->balance_rials -= c->lots.remove(p->lot());
@@ -407,14 +414,40 @@ Status State::fold_lapse(const fb::Event& e) {
   return Status::ok();
 }
 
-// Adds a credit to a card as a lot (ledger/lots.h), indexed for its lapse.
+Status State::fold_budget(const fb::Event& e) {
+  const auto* p = e.payload_as_BudgetAllocated();
+  BudgetEnvelope key;
+  key.source = static_cast<FundingSource>(p->source());
+  key.county = p->county();
+  key.from_day = p->from_day();
+  key.until_day = p->until_day();
+  const std::uint32_t same = budgets_.same(key.source, key.county, key.from_day, key.until_day);
+  const bool fresh = same == 0 && p->envelope() == budgets_.size() + 1 &&
+                     !budgets_.overlaps(key.source, key.county, key.from_day, key.until_day);
+  if ((same == 0 || p->envelope() != same) && !fresh) return bad(e, "an allocation to no envelope it could be");
+  if (key.from_day > key.until_day || p->amount_rials() <= 0) return bad(e, "an allocation with a bad period or amount");
+  budgets_.allocate(p->envelope(), key, p->amount_rials());
+  if (budgets_.find(p->envelope())->allocated_rials != p->allocated_after_rials())
+    return bad(e, "allocated amount mismatch");
+  return Status::ok();
+}
+
+// Adds a credit to a card as a lot (ledger/lots.h), indexed for its lapse, drawn on its envelope.
 Status State::credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
-                          Rials amount_rials) {
+                          std::uint32_t envelope, Rials amount_rials) {
   const TimeUs expires_at = expiry_from_stored(stored_expiry_us);
-  if (amount_rials < 0) return Status::corruption("event " + std::to_string(lot) + ": negative credit");
-  if (amount_rials > 0 && c.lots.needs_new_lot(expires_at, source) && c.lots.size() >= limits::lots_per_card_max)
-    return Status::corruption("event " + std::to_string(lot) + ": more lots of credit than a card may hold");
-  c.lots.credit(lot, expires_at, source, amount_rials);
+  const std::string at = "event " + std::to_string(lot);
+  if (amount_rials < 0) return Status::corruption(at + ": negative credit");
+  if (amount_rials > 0 && c.lots.needs_new_lot(expires_at, source, envelope) &&
+      c.lots.size() >= limits::lots_per_card_max)
+    return Status::corruption(at + ": more lots of credit than a card may hold");
+  if (envelope != 0) {
+    const BudgetEnvelope* env = budgets_.find(envelope);
+    if (env == nullptr || env->source != source || env->remaining_rials() < amount_rials)
+      return Status::corruption(at + ": credit from an unknown, other or exhausted budget envelope");
+    budgets_.commit(envelope, amount_rials);
+  }
+  c.lots.credit(lot, expires_at, source, envelope, amount_rials);
   c.balance_rials += amount_rials;
   if (expires_at != kNeverExpires && amount_rials > 0) expiring_.insert({expires_at, id});
   return Status::ok();

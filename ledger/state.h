@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/budgets.h"
 #include "ledger/command.h"
 #include "ledger/flat_index.h"
 #include "ledger/id_map.h"
@@ -141,6 +142,7 @@ class State {
   const RuleSet* latest_rules() const { return rule_sets_.empty() ? nullptr : &rule_sets_.back(); }
   std::size_t rule_set_count() const { return rule_sets_.size(); }
   const Totals& totals() const { return totals_; }
+  const Budgets& budgets() const { return budgets_; }
   // Every card as (id, state), in no particular order.
   DenseRange<CardId, CardState> cards() const { return {card_ids_, cards_}; }
   std::size_t venue_count() const { return venues_.size(); }
@@ -164,8 +166,9 @@ class State {
   Status fold_card_cancelled(const fb::Event& e);
   Status fold_replaced(const fb::Event& e);
   Status fold_lapse(const fb::Event& e);
+  Status fold_budget(const fb::Event& e);
   Status credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
-                     Rials amount_rials);
+                     std::uint32_t envelope, Rials amount_rials);
   void remember_draws(VisitRecord& r, Seq seq, std::vector<Draw>& draws);
   void index_lots(CardId id, const Lots& lots);
   void write(CanonWriter& w) const;
@@ -195,6 +198,7 @@ class State {
   // entry whose lot has gone is skipped and forgotten.
   std::set<std::pair<TimeUs, CardId>> expiring_;
   Totals totals_;
+  Budgets budgets_;
 };
 
 // The local day (days since 1970-01-01 in the programme's time zone) of a UTC time.

@@ -2,7 +2,7 @@
 //
 // Digest grammar (all integers little-endian, collections in ascending key order):
 //   digest      := SHA-256( "refah-state-v2" | head_seq:u64 | head_hash:32 | head_time:i64
-//                           | totals | nbhds | venues | rules | cards | visits )
+//                           | totals | nbhds | venues | rules | cards | visits | budgets )
 //   totals      := issued topped_up spent refunded released lapsed : i64, visits visits_cancelled : u64
 //   nbhds       := count:u64 { id:u32 county:u16 tier:u8 target:u32 active_from:i64 name_len:u32 name }
 //   venues      := count:u64 { id:u32 nbhd:u32 category:u8 status:u8 capacity:u32 name_len:u32 name }
@@ -12,11 +12,12 @@
 //   cards       := count:u64 { id:u64 balance:i64 valid_until:i64 last_event:u64 holder:16
 //                              nbhd:u32 day:i32 visits_today:u8 venue:u32 * visits_today
 //                              status:u8 category:u8 replaced_by:u64 lot_count:u16 lot * lot_count }
-//   lot         := id:u64 expires_at:i64 (0: never) remaining:i64 source:u8   (in spending order)
+//   lot         := id:u64 expires_at:i64 (0: never) remaining:i64 source:u8 envelope:u32  (spending order)
 //   visits      := base_seq:u64 count:u64 { card:u64 venue:u32 is_visit:u8 cancelled:u8
 //                                           subsidy:i64 recorded:i64 cancel_until:i64
 //                                           draw_count:u16 draw * draw_count }
-//   draw        := lot:u64 expires_at:i64 (0: never) amount:i64 source:u8
+//   draw        := lot:u64 expires_at:i64 (0: never) amount:i64 source:u8 envelope:u32
+//   budgets     := ledger/budgets.h Budgets::write
 // Format 1 (no lots, no lapses) is not read: a snapshot in it is passed over and the log replayed.
 // The idempotency index is not part of the state: it is an index of the events' client ids
 // (ledger/dedup_index.h), kept by the writer.
@@ -75,7 +76,7 @@ void State::write(CanonWriter& w) const {
     w.num(static_cast<std::uint16_t>(c.lots.size()));
     for (const Lot& l : c.lots) {
       w.num(l.id); w.num(expiry_to_stored(l.expires_at_us)); w.num(l.remaining_rials);
-      w.num(static_cast<std::uint8_t>(l.source));
+      w.num(static_cast<std::uint8_t>(l.source)); w.num(l.envelope);
     }
   }
   w.num(visits_base_seq_);
@@ -88,11 +89,12 @@ void State::write(CanonWriter& w) const {
     if (r.draws > 0) {
       for (const Draw& d : draws_of_record(r, seq)) {
         w.num(d.lot); w.num(expiry_to_stored(d.expires_at_us)); w.num(d.amount_rials);
-        w.num(static_cast<std::uint8_t>(d.source));
+        w.num(static_cast<std::uint8_t>(d.source)); w.num(d.envelope);
       }
     }
     ++seq;
   }
+  budgets_.write(w);
 }
 
 Hash32 State::digest() const {
@@ -141,6 +143,7 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   st->read_programme(r);
   if (Status cs = st->read_cards(r); !cs.is_ok()) return cs;
   st->read_visits(r);
+  if (!st->budgets_.read(r)) return Status::corruption("state: bad budget envelopes");
   if (!r.at_end()) return Status::corruption("state: malformed or trailing bytes");
   if (st->visits_base_seq_ + st->recent_visits_.size() != st->head_seq_ + 1)
     return Status::corruption("state: visit window does not end at the head");
@@ -232,6 +235,7 @@ bool State::read_lots(CanonReader& r, CardState& c) {
     TimeUs stored = 0;
     r.num(l.id); r.num(stored); r.num(l.remaining_rials);
     read_enum(r, l.source, kFundingSourceCount);
+    r.num(l.envelope);
     l.expires_at_us = expiry_from_stored(stored);
     if (r.ok() && !c.lots.append_read(l)) return r.fail();
   }
@@ -257,6 +261,7 @@ void State::read_visits(CanonReader& r) {
       TimeUs stored = 0;
       r.num(d.lot); r.num(stored); r.num(d.amount_rials);
       read_enum(r, d.source, kFundingSourceCount);
+      r.num(d.envelope);
       d.expires_at_us = expiry_from_stored(stored);
       if (d.amount_rials <= 0) r.fail();
       draws.push_back(d);

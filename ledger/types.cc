@@ -40,6 +40,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kTimeout: return "TIMEOUT";
     case Reason::kBatchTooLarge: return "BATCH_TOO_LARGE";
     case Reason::kLimitReached: return "LIMIT_REACHED";
+    case Reason::kBudgetExhausted: return "BUDGET_EXHAUSTED";
   }
   return "UNKNOWN_REASON";
 }

@@ -104,8 +104,10 @@ enum class Reason : std::uint16_t {
   kBatchTooLarge = 33,      // more commands in one Submit than the batch limit
   // The ledger again: a table the programme may not grow further (ledger/limits.h).
   kLimitReached = 34,
+  // Card credit past what is left of its budget envelope, or with none for a budgeted source.
+  kBudgetExhausted = 35,
 };
-inline constexpr std::uint16_t kReasonMax = 34;
+inline constexpr std::uint16_t kReasonMax = 35;
 
 // Upper-case name used on the wire docs, in logs and by the tools, e.g. "INSUFFICIENT_BALANCE".
 std::string_view reason_name(Reason r);

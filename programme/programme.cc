@@ -36,6 +36,7 @@ RuleSet programme_rules(TimeUs start_us) {
   r.cancel_window_us = 24LL * 3600 * 1'000'000;
   r.visit_max_age_us = 24LL * 3600 * 1'000'000;
   r.utc_offset_minutes = kProgrammeUtcOffsetMinutes;
+  r.credit_valid_days = 365;  // credit not spent within a year lapses back to its budget
   return r;
 }
 
@@ -128,6 +129,20 @@ Programme build_programme(const std::vector<CountyRow>& counties, const Programm
   return p;
 }
 
+std::vector<AllocateBudget> programme_budgets(const Programme& p) {
+  // The province funds two years: every card's initial credit and a monthly top-up as large as
+  // the larger of it and the generator's 2,000,000 rials. Allocations are at most amount_rials_max.
+  Rials need = 0;
+  for (const IssueCard& c : p.cards) need += c.initial_credit_rials + 25 * std::max<Rials>(c.initial_credit_rials, 2'000'000);
+  need = std::min(need, limits::balance_rials_max);
+  const std::int32_t first_day = local_day(p.rules.effective_from_us, p.rules.utc_offset_minutes) - 1;
+  std::vector<AllocateBudget> out;
+  for (Rials left = need; left > 0; left -= limits::amount_rials_max)
+    out.push_back(AllocateBudget{FundingSource::kProvince, 0, first_day, first_day + 730,
+                                 std::min(left, limits::amount_rials_max)});
+  return out;
+}
+
 namespace {
 Status run_all(Ledger& ledger, std::vector<Command>& batch, const char* what) {
   if (batch.empty()) return Status::ok();
@@ -158,6 +173,8 @@ Status register_programme(Ledger& ledger, const Programme& p, Rng& rng) {
   }
   batch.push_back(Command{admin_actor(), rng.bytes16(), PublishRuleSet{p.rules}});
   if (Status s = run_all(ledger, batch, "venue or rule set"); !s.is_ok()) return s;
+  for (const AllocateBudget& b : programme_budgets(p)) batch.push_back(Command{admin_actor(), rng.bytes16(), b});
+  if (Status s = run_all(ledger, batch, "budget"); !s.is_ok()) return s;
   for (const auto& c : p.cards) {
     batch.push_back(Command{admin_actor(), rng.bytes16(), c});
     if (Status s = flush_if_full("card"); !s.is_ok()) return s;

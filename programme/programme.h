@@ -40,6 +40,9 @@ Rials list_price(VenueCategory category, Rng& rng);
 inline Actor admin_actor() { return Actor{1, Role::kAdmin, 0}; }
 inline Actor venue_actor(VenueId v) { return Actor{100'000 + v, Role::kVenue, v}; }
 
+// The budget the programme registers: the province's, for two years of credit and monthly top-ups.
+std::vector<AllocateBudget> programme_budgets(const Programme& p);
+
 // Registers the programme through the ledger's writer (neighbourhoods, venues, rules, cards) in
 // batches. Fails if any command is refused: a generated programme must be valid.
 [[nodiscard]] Status register_programme(Ledger& ledger, const Programme& p, Rng& rng);

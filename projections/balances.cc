@@ -1,7 +1,8 @@
 // The balances fold. Canonical bytes (digest and snapshot), cards in id order, little-endian:
 //   count:u64 { id:u64 balance credited spent refunded released carried_in carried_out issued_at
 //               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8
-//               lapsed:i64 lot_count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8 } }
+//               lapsed:i64 lot_count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8
+//               envelope:u32 } }, then the budget envelopes (ledger/budgets.h Budgets::write)
 #include "projections/balances.h"
 
 #include <algorithm>
@@ -68,7 +69,7 @@ bool read_lots(CanonReader& r, CardBalance& c) {
     Lot l;
     TimeUs stored = 0;
     std::uint8_t source = 0;
-    r.num(l.id); r.num(stored); r.num(l.remaining_rials); r.num(source);
+    r.num(l.id); r.num(stored); r.num(l.remaining_rials); r.num(source); r.num(l.envelope);
     if (source >= kFundingSourceCount) return r.fail();
     l.source = static_cast<FundingSource>(source);
     l.expires_at_us = expiry_from_stored(stored);
@@ -95,7 +96,8 @@ void Balances::apply(const fb::Event& e) {
         c->balance_rials += p->amount_rials();
         c->credited_rials += p->amount_rials();
         c->lots.credit(e.seq(), expiry_from_stored(p->expires_at_us()), static_cast<FundingSource>(p->funding_source()),
-                       p->amount_rials());
+                       p->envelope(), p->amount_rials());
+        budgets_.commit(p->envelope(), p->amount_rials());
       }
       break;
     }
@@ -104,7 +106,7 @@ void Balances::apply(const fb::Event& e) {
       if ((c = find(p->card()))) {
         c->balance_rials -= p->subsidy_rials();
         c->spent_rials += p->subsidy_rials();
-        c->lots.spend(p->subsidy_rials(), [](const Draw&) {});
+        c->lots.spend(p->subsidy_rials(), [&](const Draw& d) { budgets_.spend(d.envelope, d.amount_rials); });
         c->visits += 1;
         c->last_visit_us = e.recorded_at_us();
       }
@@ -112,11 +114,13 @@ void Balances::apply(const fb::Event& e) {
     }
     case fb::Payload::VisitCancelled: c = apply_visit_cancelled(e); break;
     case fb::Payload::CreditLapsed: c = apply_lapse(e); break;
+    case fb::Payload::BudgetAllocated: apply_budget(e); break;
     case fb::Payload::CardCancelled: {
       const auto* p = e.payload_as_CardCancelled();
       if ((c = find(p->card()))) {
         c->released_rials += p->released_rials();
         c->balance_rials -= p->released_rials();
+        for (const Lot& l : c->lots) budgets_.release(l.envelope, l.remaining_rials);
         c->lots.take_all();
         c->status = CardStatus::kCancelled;
       }
@@ -135,7 +139,8 @@ CardBalance* Balances::apply_issued(const fb::Event& e) {
   CardBalance c;
   c.balance_rials = c.credited_rials = p->initial_credit_rials();
   c.lots.credit(e.seq(), expiry_from_stored(p->credit_expires_at_us()), static_cast<FundingSource>(p->funding_source()),
-                p->initial_credit_rials());
+                p->envelope(), p->initial_credit_rials());
+  budgets_.commit(p->envelope(), p->initial_credit_rials());
   c.issued_at_us = e.recorded_at_us();
   c.neighbourhood = p->neighbourhood();
   c.category = static_cast<CardCategory>(p->category());
@@ -183,9 +188,13 @@ CardBalance* Balances::apply_visit_cancelled(const fb::Event& e) {
     c->lots.refund_unnamed(p->visit_seq(), p->refund_rials());
   } else {
     for (const fb::LotDraw* r : *p->refunds()) {
-      if (r->expires_at_us() != 0 && r->expires_at_us() <= e.recorded_at_us()) continue;  // lapsed
+      budgets_.spend(r->envelope(), -r->amount_rials());
+      if (r->expires_at_us() != 0 && r->expires_at_us() <= e.recorded_at_us()) {  // its lot expired: lapsed
+        budgets_.lapse(r->envelope(), r->amount_rials());
+        continue;
+      }
       c->lots.refund(Draw{r->lot(), expiry_from_stored(r->expires_at_us()), r->amount_rials(),
-                          static_cast<FundingSource>(r->source())});
+                          static_cast<FundingSource>(r->source()), r->envelope()});
     }
   }
   CardBalance* visited = p->visit_card() != 0 ? find(p->visit_card()) : c;
@@ -196,11 +205,23 @@ CardBalance* Balances::apply_visit_cancelled(const fb::Event& e) {
   return c;
 }
 
+void Balances::apply_budget(const fb::Event& e) {
+  const auto* p = e.payload_as_BudgetAllocated();
+  BudgetEnvelope key;
+  key.source = static_cast<FundingSource>(p->source());
+  key.county = p->county();
+  key.from_day = p->from_day();
+  key.until_day = p->until_day();
+  if (p->envelope() == budgets_.size() + 1 || budgets_.find(p->envelope()) != nullptr)
+    budgets_.allocate(p->envelope(), key, p->amount_rials());
+}
+
 CardBalance* Balances::apply_lapse(const fb::Event& e) {
   const auto* p = e.payload_as_CreditLapsed();
   CardBalance* c = find(p->card());
   if (c == nullptr) return nullptr;
   const Rials removed = c->lots.remove(p->lot());
+  budgets_.lapse(p->envelope(), removed);
   REFAH_ASSERT(removed == p->amount_rials());  // the ledger's fold checked the event against its lot
   c->balance_rials -= removed;
   c->lapsed_rials += removed;
@@ -224,9 +245,10 @@ void Balances::write(CanonWriter& w) const {
     w.num(static_cast<std::uint16_t>(c.lots.size()));
     for (const Lot& l : c.lots) {
       w.num(l.id); w.num(expiry_to_stored(l.expires_at_us)); w.num(l.remaining_rials);
-      w.num(static_cast<std::uint8_t>(l.source));
+      w.num(static_cast<std::uint8_t>(l.source)); w.num(l.envelope);
     }
   }
+  budgets_.write(w);
 }
 
 bool Balances::read(CanonReader& r) {
@@ -253,7 +275,7 @@ bool Balances::read(CanonReader& r) {
     dense_.push_back(c);
     if (!index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_)) return r.fail();  // repeated
   }
-  return r.ok();
+  return r.ok() && budgets_.read(r);
 }
 
 }  // namespace refah::proj

@@ -7,6 +7,7 @@
 
 #include "ledger/types.h"
 #include "ledger/flat_index.h"
+#include "ledger/budgets.h"
 #include "ledger/lots.h"
 
 namespace refah {
@@ -60,6 +61,8 @@ class Balances {
   // for (const auto& [id, c] : balances.cards()).
   DenseRange<CardId, CardBalance> cards() const { return {ids_, dense_}; }
   BalanceTotals totals() const;
+  // The budget envelopes: allocations, and the flows of the credit drawn on them (ledger/budgets.h).
+  const Budgets& budgets() const { return budgets_; }
 
   // Canonical bytes (cards in id order; grammar in balances.cc), and back (false if malformed).
   void write(CanonWriter& w) const;
@@ -70,11 +73,13 @@ class Balances {
   CardBalance* apply_replaced(const fb::Event& e);
   CardBalance* apply_visit_cancelled(const fb::Event& e);
   CardBalance* apply_lapse(const fb::Event& e);
+  void apply_budget(const fb::Event& e);
   CardBalance* find(CardId id);
   CardBalance& add(CardId id);
   FlatIndex index_;                 // card id -> position in ids_ and dense_
   std::vector<CardId> ids_;
   std::vector<CardBalance> dense_;  // ~100 bytes a card, contiguous
+  Budgets budgets_;
 };
 
 }  // namespace refah::proj

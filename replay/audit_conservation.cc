@@ -38,6 +38,26 @@ void check_card(const State* st, CardId id, const proj::CardBalance& c,
   else if (!same_lots(s->lots, c.lots))
     add(c.last_event_seq, card + ": the decision state's lots of credit differ from the balances projection's");
 }
+// Each budget envelope: credit still on cards from it is what its figures say, nothing was given
+// past what it held, and the decision state's envelopes are the projection's.
+void check_budgets(const State* st, const proj::View& v, const std::function<void(Seq, std::string)>& add) {
+  const Budgets& budgets = v.balances.budgets();
+  std::vector<Rials> on_cards(budgets.size() + 1, 0);
+  for (const auto& [id, c] : v.balances.cards())
+    for (const Lot& l : c.lots)
+      if (l.envelope >= 1 && l.envelope <= budgets.size()) on_cards[l.envelope] += l.remaining_rials;
+  for (std::uint32_t i = 1; i <= budgets.size(); ++i) {
+    const BudgetEnvelope& e = *budgets.find(i);
+    const std::string name = "budget envelope " + std::to_string(i);
+    if (e.outstanding_rials() != on_cards[i])
+      add(0, name + ": committed - spent - lapsed - released = " + std::to_string(e.outstanding_rials()) +
+                 " but its lots on cards hold " + std::to_string(on_cards[i]));
+    if (e.remaining_rials() < 0)
+      add(0, name + ": gave " + std::to_string(e.committed_rials) + " to cards, more than it held");
+  }
+  if (st != nullptr && !(st->budgets() == budgets))
+    add(0, "the decision state's budget envelopes differ from the balances projection's");
+}
 }  // namespace
 
 void check_conservation(const State* st, const proj::Projections* pr, AuditReport& r,
@@ -60,6 +80,7 @@ void check_conservation(const State* st, const proj::Projections* pr, AuditRepor
         carried_out += c.carried_out_rials;
         check_card(st, id, c, add);
       }
+      check_budgets(st, v, add);
     });
     if (carried_in != carried_out)
       add(0, "carried in " + std::to_string(carried_in) + " differs from carried out " + std::to_string(carried_out));

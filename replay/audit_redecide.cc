@@ -74,7 +74,8 @@ Figures card_issued(Again& a, const fb::CardIssued& p, std::string& what) {
   if (command_digest(c) != a.e.command_digest()) c.expires_on_day = named_expiry_day(a, p.credit_expires_at_us());
   a.run(c, 0);
   if (!a.o.accepted()) return Figures::kSame;
-  return same_if(!differs(what, "credit_expires_at_us", p.credit_expires_at_us(), a.d.expires_at_us));
+  return same_if(!differs(what, "credit_expires_at_us", p.credit_expires_at_us(), a.d.expires_at_us) &&
+                 !differs(what, "envelope", p.envelope(), a.d.envelope));
 }
 
 Figures card_topped_up(Again& a, const fb::CardToppedUp& p, std::string& what) {
@@ -84,7 +85,16 @@ Figures card_topped_up(Again& a, const fb::CardToppedUp& p, std::string& what) {
   if (!a.o.accepted()) return Figures::kSame;
   return same_if(!differs(what, "balance_after_rials", p.balance_after_rials(), a.d.balance_after_rials) &&
                  !differs(what, "card_prev_seq", p.card_prev_seq(), a.d.card_prev_seq) &&
-                 !differs(what, "expires_at_us", p.expires_at_us(), a.d.expires_at_us));
+                 !differs(what, "expires_at_us", p.expires_at_us(), a.d.expires_at_us) &&
+                 !differs(what, "envelope", p.envelope(), a.d.envelope));
+}
+
+Figures budget_allocated(Again& a, const fb::BudgetAllocated& p, std::string& what) {
+  a.run(AllocateBudget{static_cast<FundingSource>(p.source()), p.county(), p.from_day(), p.until_day(), p.amount_rials()},
+        0);
+  if (!a.o.accepted()) return Figures::kSame;
+  return same_if(!differs(what, "envelope", p.envelope(), a.d.envelope) &&
+                 !differs(what, "allocated_after_rials", p.allocated_after_rials(), a.d.allocated_after_rials));
 }
 
 Figures credit_lapsed(Again& a, const fb::CreditLapsed& p, std::string& what) {
@@ -95,7 +105,8 @@ Figures credit_lapsed(Again& a, const fb::CreditLapsed& p, std::string& what) {
                  !differs(what, "funding_source", static_cast<int>(p.funding_source()), static_cast<int>(d.source)) &&
                  !differs(what, "expires_at_us", p.expires_at_us(), d.expires_at_us) &&
                  !differs(what, "balance_after_rials", p.balance_after_rials(), d.balance_after_rials) &&
-                 !differs(what, "card_prev_seq", p.card_prev_seq(), d.card_prev_seq));
+                 !differs(what, "card_prev_seq", p.card_prev_seq(), d.card_prev_seq) &&
+                 !differs(what, "envelope", p.envelope(), d.envelope));
 }
 
 Figures visit_cancelled(Again& a, const fb::VisitCancelled& p, std::string& what) {
@@ -149,6 +160,7 @@ Figures decide_payload(Again& a, std::string& what) {
     case fb::Payload::VisitCancelled: return visit_cancelled(a, *e.payload_as_VisitCancelled(), what);
     case fb::Payload::CardIssued: return card_issued(a, *e.payload_as_CardIssued(), what);
     case fb::Payload::CreditLapsed: return credit_lapsed(a, *e.payload_as_CreditLapsed(), what);
+    case fb::Payload::BudgetAllocated: return budget_allocated(a, *e.payload_as_BudgetAllocated(), what);
     case fb::Payload::CardCancelled: return card_cancelled(a, *e.payload_as_CardCancelled(), what);
     case fb::Payload::CardReplaced: return card_replaced(a, *e.payload_as_CardReplaced(), what);
     case fb::Payload::NeighbourhoodDefined: {

@@ -177,9 +177,12 @@ void DemoVenues::run_office(std::string host, std::uint16_t port) {
 bool DemoVenues::top_up_all(proto::Client& admin, const ClientKey& key, load::Rng& rng) {
   std::vector<Command> batch;
   std::uint64_t accepted = 0;
+  // The month's credit lasts twenty demo days: what is not spent by then lapses back to the budget.
+  const std::int32_t last_day = local_day(clock_.now_us(), programme_.rules.utc_offset_minutes) + 19;
   for (std::size_t i = 0; i < programme_.cards.size(); ++i) {
     const IssueCard& card = programme_.cards[i];
-    batch.push_back(Command{key.actor, rng.bytes16(), TopUpCard{card.card, card.initial_credit_rials, FundingSource::kProvince}});
+    batch.push_back(Command{key.actor, rng.bytes16(),
+                            TopUpCard{card.card, card.initial_credit_rials, FundingSource::kProvince, last_day}});
     if (batch.size() < 1024 && i + 1 < programme_.cards.size()) continue;
     const auto outcomes = submit(admin, batch);
     if (!outcomes) return false;

@@ -51,6 +51,7 @@ bool permitted(Role role, wire::Body kind) {
     case wire::Body::GetVenueUsage:
     case wire::Body::GetCoverage:
     case wire::Body::GetTotals:
+    case wire::Body::GetBudgets:
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint: return role != Role::kVenue;
     case wire::Body::Backup: return role == Role::kAdmin;
@@ -187,6 +188,15 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
     case wire::Body::GetTotals:
       return s.with_view(id, proto::as_of_of(m.body_as_GetTotals()->as_of()), port,
                          [id](const proj::View& v) { return proto::encode_totals(id, v); });
+    case wire::Body::GetBudgets: {
+      const wire::GetBudgets& q = *m.body_as_GetBudgets();
+      if (q.limit() > limits::budgets_page_max)
+        return port->refuse(id, Reason::kInvalidArgument, "limit is at most " + std::to_string(limits::budgets_page_max));
+      const std::uint32_t limit = q.limit() == 0 ? limits::budgets_page_max : q.limit();
+      return s.with_view(id, proto::as_of_of(q.as_of()), port, [id, from = q.from_envelope(), limit](const proj::View& v) {
+        return proto::encode_budgets(id, v, from, limit);
+      });
+    }
     case wire::Body::Subscribe: return s.subscribe(id, *m.body_as_Subscribe(), port);
     case wire::Body::GetCheckpoint: return s.get_checkpoint(id, port);
     case wire::Body::Backup: return s.backup(id, *m.body_as_Backup(), port);

@@ -67,6 +67,25 @@ fbs::Offset<wire::AsOf> as_of_offset(fbs::FlatBufferBuilder& fbb, AsOf a) {
 // Each command kind: wire table -> ledger command body, or the missing/malformed field's name.
 using BodyOrField = std::variant<CommandBody, const char*>;
 
+BodyOrField rule_set_body(const wire::PublishRuleSet* b) {
+  RuleSet r;
+  r.version = b->version();
+  r.effective_from_us = b->effective_from_us();
+  if (b->subsidy_share_bp() == nullptr || b->subsidy_share_bp()->size() != kTierCount)
+    return "subsidy_share_bp";
+  if (b->visit_cap_rials() == nullptr || b->visit_cap_rials()->size() != kVenueCategoryCount)
+    return "visit_cap_rials";
+  for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = b->subsidy_share_bp()->Get(i);
+  for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = b->visit_cap_rials()->Get(i);
+  r.visits_per_card_per_day = b->visits_per_card_per_day();
+  r.visits_per_card_per_venue_per_day = b->visits_per_card_per_venue_per_day();
+  r.cancel_window_us = b->cancel_window_us();
+  r.visit_max_age_us = b->visit_max_age_us();
+  r.utc_offset_minutes = b->utc_offset_minutes();
+  r.credit_valid_days = b->credit_valid_days();
+  return PublishRuleSet{r};
+}
+
 BodyOrField body_of(const wire::Command& c) {
   // The verifier accepts a union whose tag is set and whose table is absent: every case below
   // dereferences its table, so absence is refused here, once, for every kind.
@@ -86,25 +105,7 @@ BodyOrField body_of(const wire::Command& c) {
       const auto* b = c.body_as_SuspendVenue();
       return SuspendVenue{b->venue(), str(b->reason())};
     }
-    case wire::CommandBody::PublishRuleSet: {
-      const auto* b = c.body_as_PublishRuleSet();
-      RuleSet r;
-      r.version = b->version();
-      r.effective_from_us = b->effective_from_us();
-      if (b->subsidy_share_bp() == nullptr || b->subsidy_share_bp()->size() != kTierCount)
-        return "subsidy_share_bp";
-      if (b->visit_cap_rials() == nullptr || b->visit_cap_rials()->size() != kVenueCategoryCount)
-        return "visit_cap_rials";
-      for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = b->subsidy_share_bp()->Get(i);
-      for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = b->visit_cap_rials()->Get(i);
-      r.visits_per_card_per_day = b->visits_per_card_per_day();
-      r.visits_per_card_per_venue_per_day = b->visits_per_card_per_venue_per_day();
-      r.cancel_window_us = b->cancel_window_us();
-      r.visit_max_age_us = b->visit_max_age_us();
-      r.utc_offset_minutes = b->utc_offset_minutes();
-      r.credit_valid_days = b->credit_valid_days();
-      return PublishRuleSet{r};
-    }
+    case wire::CommandBody::PublishRuleSet: return rule_set_body(c.body_as_PublishRuleSet());
     case wire::CommandBody::IssueCard: {
       const auto* b = c.body_as_IssueCard();
       if (b->holder_ref() == nullptr) return "holder_ref";
@@ -132,6 +133,11 @@ BodyOrField body_of(const wire::Command& c) {
     case wire::CommandBody::ReplaceCard: {
       const auto* b = c.body_as_ReplaceCard();
       return ReplaceCard{b->old_card(), b->new_card(), b->valid_until_us(), b->neighbourhood()};
+    }
+    case wire::CommandBody::AllocateBudget: {
+      const auto* b = c.body_as_AllocateBudget();
+      return AllocateBudget{static_cast<FundingSource>(b->source()), b->county(), b->from_day(), b->until_day(),
+                            b->amount_rials()};
     }
     default:
       return "body";  // NONE, or a kind newer than this server
@@ -176,6 +182,7 @@ bool is_request(wire::Body kind) {
     case wire::Body::GetVenueUsage:
     case wire::Body::GetCoverage:
     case wire::Body::GetTotals:
+    case wire::Body::GetBudgets:
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint:
     case wire::Body::Backup:
@@ -381,13 +388,17 @@ Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today, const proj:
   return finish(fbb, id, wire::Body::Coverage, body.Union());
 }
 
+Frame finish_frame(fbs::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind, fbs::Offset<void> body) {
+  return finish(fbb, id, kind, body);
+}
+
 Frame encode_totals(std::uint64_t id, const proj::View& view) {
   const proj::BalanceTotals t = view.balances.totals();
   fbs::FlatBufferBuilder fbb(256);
   auto body = wire::CreateTotals(fbb, view.seq, view.head_time_us, t.cards, t.active_cards, t.balance_rials,
                                  t.credited_rials, t.spent_rials, t.refunded_rials, t.released_rials, t.visits,
                                  t.visits_cancelled, static_cast<std::uint32_t>(view.usage.venue_count()),
-                                 static_cast<std::uint32_t>(view.coverage.neighbourhood_count()));
+                                 static_cast<std::uint32_t>(view.coverage.neighbourhood_count()), t.lapsed_rials);
   return finish(fbb, id, wire::Body::Totals, body.Union());
 }
 
@@ -486,6 +497,10 @@ fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& b
         } else if constexpr (std::is_same_v<T, ReplaceCard>) {
           kind = wire::CommandBody::ReplaceCard;
           return wire::CreateReplaceCard(fbb, c.old_card, c.new_card, c.valid_until_us, c.neighbourhood).Union();
+        } else if constexpr (std::is_same_v<T, AllocateBudget>) {
+          kind = wire::CommandBody::AllocateBudget;
+          return wire::CreateAllocateBudget(fbb, static_cast<wire::FundingSource>(c.source), c.county, c.from_day,
+                                            c.until_day, c.amount_rials).Union();
         } else {
           static_assert(std::is_same_v<T, LapseCredit>);  // the ledger's own: no client sends it
           kind = wire::CommandBody::NONE;
@@ -545,6 +560,13 @@ Frame encode_get_totals(std::uint64_t id, AsOf as_of) {
   auto a = as_of_offset(fbb, as_of);
   auto body = wire::CreateGetTotals(fbb, a);
   return finish(fbb, id, wire::Body::GetTotals, body.Union());
+}
+
+Frame encode_get_budgets(std::uint64_t id, std::uint32_t from_envelope, std::uint32_t limit, AsOf as_of) {
+  fbs::FlatBufferBuilder fbb(128);
+  auto a = as_of_offset(fbb, as_of);
+  auto body = wire::CreateGetBudgets(fbb, from_envelope, limit, a);
+  return finish(fbb, id, wire::Body::GetBudgets, body.Union());
 }
 
 Frame encode_subscribe(std::uint64_t id, Seq from_seq) {

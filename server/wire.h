@@ -76,6 +76,11 @@ Frame encode_venue_usage(std::uint64_t id, const proj::View& view, VenueId venue
 Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today,
                       const proj::CoverageReport& report);
 Frame encode_totals(std::uint64_t id, const proj::View& view);
+// A message with this id and body, finished and framed (for the encoders in other files).
+Frame finish_frame(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind,
+                   flatbuffers::Offset<void> body);
+// The budget envelopes from `from_envelope` (1 if 0), at most `limit` (server/wire_budgets.cc).
+Frame encode_budgets(std::uint64_t id, const proj::View& view, std::uint32_t from_envelope, std::uint32_t limit);
 // Stored event values (event_codec.h grammar) of seq first_seq.. in order.
 Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
                          Seq head_seq);
@@ -93,6 +98,7 @@ Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_
                              std::int32_t to_day, AsOf as_of = {});
 Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
+Frame encode_get_budgets(std::uint64_t id, std::uint32_t from_envelope, std::uint32_t limit, AsOf as_of = {});
 Frame encode_subscribe(std::uint64_t id, Seq from_seq);
 Frame encode_get_checkpoint(std::uint64_t id);
 Frame encode_backup(std::uint64_t id, std::string_view dir);

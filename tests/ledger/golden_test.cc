@@ -40,6 +40,7 @@ TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]
       {CancelCard{100, CardCancelReason::kLost}, "6346f88aff7695f4"},
       {ReplaceCard{100, 200, kT0 + 365 * kDayUs, 0}, "1549a4286dce3fdb"},
       {LapseCredit{100, 5}, "52157935ae422ad0"},
+      {AllocateBudget{FundingSource::kProvince, 3, 20'000, 20'364, 5'000'000'000}, "24f7f5a24347aef4"},
   };
   REQUIRE(pinned.size() == std::variant_size_v<CommandBody>);
   for (const auto& [body, digest] : pinned) {
@@ -81,8 +82,8 @@ TEST_CASE("A fixed history's head hash, state digest and projections digest are 
   }));
   const Hash32 projections = f.projections().digest();
   CHECK(to_hex(head) == "64b6dca0cc8391f61e3d79c6b50ad11ca0a96026d3435aaa0258ba384b12c016");
-  CHECK(to_hex(state) == "1965aca02d5ac838d006c27dca8684d3174d3425812211a05819db7c8b4bd00b");
-  CHECK(to_hex(projections) == "00ce77ce8014e4de191c7191710a169be0d5762bc0af59627185e3617708fab2");
+  CHECK(to_hex(state) == "f4ac733dd0b087c4201fbecfbcaa20a37d15a85662bbca17e543afeba202e6d2");
+  CHECK(to_hex(projections) == "f3ff40eaf650a5b359ec0e42f9bc8844fdcdf3bddc4c9f315a925226548ef609");
 }
 
 }  // namespace refah::test

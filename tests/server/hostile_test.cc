@@ -222,7 +222,7 @@ TEST_CASE("Every request kind with a body tag and no body table is MALFORMED (id
   const Seq head = f.ledger().head_seq();
   const std::vector<wire::Body> kinds{wire::Body::Submit,      wire::Body::GetBalance, wire::Body::GetStatement,
                                       wire::Body::GetVenueUsage, wire::Body::GetCoverage, wire::Body::GetTotals,
-                                      wire::Body::Subscribe,   wire::Body::GetCheckpoint,
+                                      wire::Body::Subscribe,   wire::Body::GetCheckpoint, wire::Body::GetBudgets,
                                       // not requests at all, and a second Authenticate:
                                       wire::Body::Authenticate, wire::Body::Balance};
   for (const ClientId client : {kAdminClient, kAuditorClient, kVenue10Client}) {

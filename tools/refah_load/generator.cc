@@ -36,8 +36,11 @@ void Generator::execute(std::vector<Command>& batch, std::vector<Pending>* visit
 
 void Generator::top_up_all() {
   std::vector<Command> batch;
+  const std::int32_t last_day = local_day(clock_.now_us(), programme_.rules.utc_offset_minutes) + 19;
   for (const auto& s : cards_) {
-    batch.push_back(Command{admin_actor(), rng_.bytes16(), TopUpCard{s.card, 2'000'000, FundingSource::kProvince}});
+    // The monthly credit lasts twenty days: what is not spent by then lapses back to the budget.
+    batch.push_back(Command{admin_actor(), rng_.bytes16(),
+                            TopUpCard{s.card, 2'000'000, FundingSource::kProvince, last_day}});
     if (batch.size() == 1024) execute(batch, nullptr);
   }
   execute(batch, nullptr);
