@@ -228,6 +228,30 @@ TEST_CASE("Times before the epoch floor to the second before", "[format]") {
   CHECK_FALSE(format_time(std::numeric_limits<std::int64_t>::min(), kTehranOffsetMinutes, Calendar::kJalali).empty());
 }
 
+TEST_CASE("A day shows in both calendars, the asked one first", "[format]") {
+  const std::int32_t day = greg_day(2026, 3, 22);
+  CHECK(format_date_both(day, Calendar::kGregorian) == "2026-03-22 (1405-01-02)");
+  CHECK(format_date_both(day, Calendar::kJalali) == "1405-01-02 (2026-03-22)");
+  CHECK(format_date_both(0, Calendar::kJalali) == "1348-10-11 (1970-01-01)");
+}
+
+TEST_CASE("A time falls on the local day of its offset, floored before the epoch", "[format]") {
+  // 2026-03-22T20:30:00Z is midnight in Tehran: the 23rd there, its microsecond before the 22nd.
+  const std::int32_t day = greg_day(2026, 3, 22);
+  const std::int64_t midnight_us = std::int64_t{day} * kMicrosPerDay + (20 * 3600 + 30 * 60) * kMicrosPerSecond;
+  CHECK(local_day_of(midnight_us, kTehranOffsetMinutes) == day + 1);
+  CHECK(local_day_of(midnight_us - 1, kTehranOffsetMinutes) == day);
+  CHECK(local_day_of(midnight_us, 0) == day);
+  CHECK(local_day_of(midnight_us, -300) == day);
+  CHECK(local_day_of(0, 0) == 0);
+  CHECK(local_day_of(-1, 0) == -1);
+  CHECK(local_day_of(-kMicrosPerDay, 0) == -1);
+  CHECK(local_day_of(-kMicrosPerDay - 1, 0) == -2);
+  CHECK(local_day_of(-1, kTehranOffsetMinutes) == 0);  // 03:29:59 on 1970-01-01 in Tehran
+  CHECK(local_day_of(std::numeric_limits<std::int64_t>::max(), 0) == days_from_civil(Date{294247, 1, 10}));
+  CHECK(local_day_of(std::numeric_limits<std::int64_t>::min(), 0) == days_from_civil(Date{-290308, 12, 21}));
+}
+
 TEST_CASE("Percentages round to the asked number of decimals", "[format]") {
   CHECK(percent(0.12345, 1) == "12.3%");
   CHECK(percent(0.12356, 2) == "12.36%");

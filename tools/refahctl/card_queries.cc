@@ -1,5 +1,7 @@
 // The card queries (admin, auditor; a venue may read a balance): balance and statement.
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,30 +36,83 @@ std::string line_kind_name(wire::LineKind k) {
   return std::to_string(static_cast<int>(k));
 }
 
-void print_balance(const Global& g, const wire::Balance& b) {
-  if (g.json) {
-    Json j{{"seq", b.seq()}, {"card", b.card()}, {"found", b.found()}};
-    if (b.found()) {
-      j["status"] = card_status_name(b.status());
-      j["category"] = name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()));
-      j["neighbourhood"] = b.neighbourhood();
-      j["balance_rials"] = b.balance_rials();
-      j["credited_rials"] = b.credited_rials();
-      j["spent_rials"] = b.spent_rials();
-      j["refunded_rials"] = b.refunded_rials();
-      j["released_rials"] = b.released_rials();
-      j["carried_in_rials"] = b.carried_in_rials();
-      j["carried_out_rials"] = b.carried_out_rials();
-      j["visits"] = b.visits();
-      j["visits_cancelled"] = b.visits_cancelled();
-      j["issued_at"] = iso_time(b.issued_at_us(), kProgrammeUtcOffsetMinutes);
-      j["issued_at_us"] = b.issued_at_us();
-      j["last_visit"] = iso_time(b.last_visit_us(), kProgrammeUtcOffsetMinutes);
-      j["last_visit_us"] = b.last_visit_us();
-      j["last_event_seq"] = b.last_event_seq();
-    }
-    return emit(j);
+// The last local day a lot of credit may be spent, for the microsecond it lapses (stored form: 0
+// never): the day of its last spendable microsecond.
+std::optional<std::int32_t> expires_on_day(TimeUs expires_at_us) {
+  if (expires_at_us == 0) return std::nullopt;
+  return local_day_of(expires_at_us - 1, kProgrammeUtcOffsetMinutes);
+}
+
+// The day credit lapsing at expires_at_us expires on, in both calendars, or `none`.
+std::string shown_expiry(const Global& g, TimeUs expires_at_us, const char* none) {
+  const auto day = expires_on_day(expires_at_us);
+  return day ? format_date_both(*day, g.calendar) : std::string(none);
+}
+
+// JSON of an expiry: the lapse time (ISO and microseconds) and the day it expires on, as an ISO
+// (Gregorian) date and a Jalali one; nulls when it never lapses.
+void put_expiry(Json& j, const std::string& prefix, const std::string& day_key, TimeUs expires_at_us) {
+  const auto day = expires_on_day(expires_at_us);
+  j[prefix] = iso_time(expires_at_us, kProgrammeUtcOffsetMinutes);
+  j[prefix + "_us"] = expires_at_us;
+  j[day_key] = day ? Json(format_date(*day, Calendar::kGregorian)) : Json(nullptr);
+  j[day_key + "_jalali"] = day ? Json(format_date(*day, Calendar::kJalali)) : Json(nullptr);
+}
+
+Json lots_json(const wire::Balance& b) {
+  Json lots = Json::array();
+  if (b.lots() == nullptr) return lots;
+  for (const wire::CreditLot* l : *b.lots()) {
+    Json j{{"lot", l->lot()}};
+    put_expiry(j, "expires_at", "expires_on", l->expires_at_us());
+    j["remaining_rials"] = l->remaining_rials();
+    j["source"] = name_of_wire(funding_source_names(), static_cast<std::uint8_t>(l->source()));
+    lots.push_back(std::move(j));
   }
+  return lots;
+}
+
+Json balance_json(const wire::Balance& b) {
+  Json j{{"seq", b.seq()}, {"card", b.card()}, {"found", b.found()}};
+  if (!b.found()) return j;
+  j["status"] = card_status_name(b.status());
+  j["category"] = name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()));
+  j["neighbourhood"] = b.neighbourhood();
+  j["balance_rials"] = b.balance_rials();
+  j["credited_rials"] = b.credited_rials();
+  j["spent_rials"] = b.spent_rials();
+  j["refunded_rials"] = b.refunded_rials();
+  j["released_rials"] = b.released_rials();
+  j["carried_in_rials"] = b.carried_in_rials();
+  j["carried_out_rials"] = b.carried_out_rials();
+  j["lapsed_rials"] = b.lapsed_rials();
+  j["visits"] = b.visits();
+  j["visits_cancelled"] = b.visits_cancelled();
+  j["issued_at"] = iso_time(b.issued_at_us(), kProgrammeUtcOffsetMinutes);
+  j["issued_at_us"] = b.issued_at_us();
+  j["last_visit"] = iso_time(b.last_visit_us(), kProgrammeUtcOffsetMinutes);
+  j["last_visit_us"] = b.last_visit_us();
+  j["last_event_seq"] = b.last_event_seq();
+  put_expiry(j, "next_expiry", "next_expires_on", b.next_expiry_us());
+  j["lots"] = lots_json(b);
+  return j;
+}
+
+// The card's lots of credit in spending order (earliest expiry first), or nothing if it holds none.
+void print_lots(const Global& g, const wire::Balance& b) {
+  if (b.lots() == nullptr || b.lots()->size() == 0) return;
+  Table t({"lot", "expires on", "remaining", "source"});
+  t.right_align(0);
+  t.right_align(2);
+  for (const wire::CreditLot* l : *b.lots()) {
+    t.add({std::to_string(l->lot()), shown_expiry(g, l->expires_at_us(), "never"), rials(l->remaining_rials()),
+           name_of_wire(funding_source_names(), static_cast<std::uint8_t>(l->source()))});
+  }
+  std::cout << "\nlots of credit, in spending order\n" << t.render();
+}
+
+void print_balance(const Global& g, const wire::Balance& b) {
+  if (g.json) return emit(balance_json(b));
   std::cout << "card " << b.card() << " as of seq " << b.seq() << '\n';
   if (!b.found()) {
     std::cout << "not found\n";
@@ -73,11 +128,14 @@ void print_balance(const Global& g, const wire::Balance& b) {
                 {"released", rials(b.released_rials())},
                 {"carried in", rials(b.carried_in_rials())},
                 {"carried out", rials(b.carried_out_rials())},
+                {"lapsed", rials(b.lapsed_rials())},
+                {"next lot expires on", shown_expiry(g, b.next_expiry_us(), "none")},
                 {"visits", count(b.visits())},
                 {"visits cancelled", count(b.visits_cancelled())},
                 {"issued at", shown_time(g, b.issued_at_us())},
                 {"last visit", shown_time(g, b.last_visit_us())},
                 {"last event seq", std::to_string(b.last_event_seq())}});
+  print_lots(g, b);
 }
 
 Json statement_line_json(const wire::StatementLine& l) {

@@ -43,9 +43,11 @@ struct IssueCardArgs : CommandArgs {
   IssueCard body;
   std::string holder_ref_hex;
   std::string valid_until;
+  std::string expires_on;  // the credit's last day, a date; empty: by the rule set
 };
 struct TopUpArgs : CommandArgs {
   TopUpCard body;
+  std::string expires_on;  // the credit's last day, a date; empty: by the rule set
 };
 struct PostVisitArgs : CommandArgs {
   RecordVisit body;  // venue 0: the authenticated venue client's own venue

@@ -174,6 +174,17 @@ std::string format_date(std::int32_t local_day, Calendar calendar) {
   return format_ymd(calendar == Calendar::kGregorian ? civil_from_days(local_day) : jalali_from_days(local_day));
 }
 
+std::string format_date_both(std::int32_t local_day, Calendar first) {
+  const Calendar second = first == Calendar::kGregorian ? Calendar::kJalali : Calendar::kGregorian;
+  return format_date(local_day, first) + " (" + format_date(local_day, second) + ")";
+}
+
+std::int32_t local_day_of(std::int64_t time_us, int utc_offset_minutes) {
+  // Whole seconds first, as format_time does, so the offset cannot overflow at the ends of int64.
+  const std::int64_t local_s = floor_div(time_us, kMicrosPerSecond) + std::int64_t{utc_offset_minutes} * 60;
+  return static_cast<std::int32_t>(floor_div(local_s, kSecondsPerDay));  // |day| < 2^27
+}
+
 std::optional<std::int32_t> parse_date(std::string_view text, Calendar calendar) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   const auto year = read_digits(text, 0, 4);

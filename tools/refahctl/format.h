@@ -49,6 +49,14 @@ int days_in_month(int year, int month, Calendar calendar);
 // "YYYY-MM-DD", zero-padded, for a local day number (days since 1970-01-01 in local time).
 std::string format_date(std::int32_t local_day, Calendar calendar);
 
+// A day in both calendars, `first` first and the other in parentheses: for 2026-03-22 and
+// kGregorian "2026-03-22 (1405-01-02)", for kJalali "1405-01-02 (2026-03-22)".
+std::string format_date_both(std::int32_t local_day, Calendar first);
+
+// The local day number (days since 1970-01-01 in local time) of time_us, microseconds since the
+// Unix epoch (UTC), at utc + utc_offset_minutes; floored, so negative times fall on the day before.
+std::int32_t local_day_of(std::int64_t time_us, int utc_offset_minutes);
+
 // The local day number of a strict "YYYY-MM-DD" (ASCII digits, exactly 4-2-2) in the calendar;
 // nullopt when the text is malformed or names a day that does not exist in that calendar.
 std::optional<std::int32_t> parse_date(std::string_view text, Calendar calendar);

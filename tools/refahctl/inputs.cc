@@ -41,6 +41,23 @@ std::optional<TimeUs> time_flag(const char* flag, const std::string& text, const
   return t;
 }
 
+std::optional<std::int32_t> day_flag(const char* flag, const std::string& text, const Global& g) {
+  const auto day = parse_date(trim(text), g.calendar);
+  if (!day) {
+    usage_error(std::string(flag) + ": '" + text + "' is not a date: give YYYY-MM-DD, a " +
+                (g.calendar == Calendar::kJalali ? "Jalali date (--calendar jalali), e.g. 1405-01-15"
+                                                 : "Gregorian date, e.g. 2026-04-04 (--calendar jalali for a "
+                                                   "Jalali one, e.g. 1405-01-15)"));
+    return std::nullopt;
+  }
+  if (*day <= 0) {
+    usage_error(std::string(flag) + ": '" + text + "' is on or before " + format_date(0, g.calendar) +
+                ", which the ledger does not take as a last day");
+    return std::nullopt;
+  }
+  return day;
+}
+
 std::optional<CountyCode> parse_county(std::string_view text) {
   if (auto code = parse_number<CountyCode>(text)) return code;
   for (const County& c : counties()) {

@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "ledger/limits.h"
 #include "server/version.h"
 #include "tools/refahctl/commands.h"
 #include "tools/refahctl/names.h"
@@ -29,10 +31,12 @@ REFAHCTL_TLS_NAME, REFAHCTL_PLAINTEXT (a refahd started with --plaintext only).
 Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-MM-DD HH:MM[:SS]";
 or @N, N microseconds since the Unix epoch (UTC). Dates are read in the --calendar calendar and times
 in programme time, Asia/Tehran, UTC+03:30 (210 minutes, the rules' default offset): with
---calendar jalali, "1405-01-01 03:30" is 2026-03-21 00:00 UTC.
+--calendar jalali, "1405-01-01 03:30" is 2026-03-21 00:00 UTC. Days (--expires-on, usage's --from
+and --to) are YYYY-MM-DD alone, a local day in the --calendar calendar.
 
-Output: tables by default, rials with thousands separators and dates in the --calendar calendar.
---json prints one JSON object a line: raw integers, ISO 8601 (Gregorian) dates and times.
+Output: tables by default, rials with thousands separators and dates in the --calendar calendar
+(the day credit expires on in both, the other in parentheses). --json prints one JSON object a line:
+raw integers, ISO 8601 (Gregorian) dates and times (and an expiry day's Jalali date beside it).
 
 Commands are sent under a random 16-byte client event id, printed with the answer; --id HEX32 resends
 a command under the id it was first sent with (same flags, --occurred-at included), and the ledger
@@ -120,6 +124,17 @@ void add_id(CLI::App* sub, CommandArgs& a) {
                   "sent (default: random)");
 }
 
+// --expires-on of a credit (issue-card, top-up).
+void add_expires_on(CLI::App* sub, std::string& text, const std::string& what) {
+  sub->add_option("--expires-on", text,
+                  "Last day the " + what +
+                      " may be spent, YYYY-MM-DD in the --calendar calendar (2026-04-04, or 1405-01-15 "
+                      "with --calendar jalali): from today to today + credit_valid_days - 1 of the rule set "
+                      "in force (today + 3,659 when its credit never lapses). Default: by the rule set "
+                      "(never, when its credit never lapses)")
+      ->type_name("DATE");
+}
+
 void add_query(CLI::App* sub, QueryArgs& a) {
   auto* seq = sub->add_option("--as-of-seq", a.as_of_seq, "Answer as of this sequence number (default: now)");
   sub->add_option("--as-of", a.as_of, "Answer as of the last event recorded at or before this time")
@@ -193,6 +208,11 @@ void add_publish_rules(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--utc-offset-minutes", r.rules.utc_offset_minutes,
                 "The programme's local day, minutes east of UTC")
       ->capture_default_str();
+  s->add_option("--credit-valid-days", r.rules.credit_valid_days,
+                "Days a credit given under this rule set may be spent, the day it is given included "
+                "(0: credit never lapses; at most 3,660)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, static_cast<int>(limits::credit_valid_days_max)));
   add_id(s, r);
 }
 
@@ -208,7 +228,10 @@ void add_cards(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--neighbourhood", i.body.neighbourhood, "Neighbourhood the holder lives in")->required();
   choices(s->add_option("--category", i.body.category, "Card category")->required(), card_category_names());
   s->add_option("--credit", i.body.initial_credit_rials, "Initial credit in rials")->required();
-  s->add_option("--valid-until", i.valid_until, "Expiry (a time)")->required();
+  s->add_option("--valid-until", i.valid_until, "Expiry of the card (a time)")->required();
+  add_expires_on(s, i.expires_on, "initial credit");
+  choices(s->add_option("--source", i.body.source, "Who funds the initial credit (default province)"),
+          funding_source_names());
   add_id(s, i);
 
   s = app.add_subcommand("top-up", "Admin: credit a card");
@@ -217,6 +240,7 @@ void add_cards(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--amount", t.body.amount_rials, "Amount in rials")->required();
   choices(s->add_option("--source", t.body.source, "Funding source (default province)"),
           funding_source_names());
+  add_expires_on(s, t.expires_on, "credit");
   add_id(s, t);
 
   s = app.add_subcommand("cancel-card", "Admin: cancel a card; its balance is released");

@@ -1,0 +1,132 @@
+// refahctl end to end, shared by tests/server/refahctl*_test.cc: the real executable (REFAHCTL_PATH)
+// run as a child process against the server fixture (over TLS) with the standard programme and a keys
+// file, its stdout, stderr and exit status kept as a script or an operator would see them.
+#pragma once
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/server_fixture.h"
+
+extern char** environ;
+
+namespace refah::test {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+struct Ran {
+  int status = -1;  // the exit status, or -1 if it did not exit normally
+  std::string out;
+  std::string err;
+};
+
+inline std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs refahctl with these arguments (no shell), stdout and stderr into files of `dir`.
+inline Ran run_refahctl(const fs::path& dir, const std::vector<std::string>& args) {
+  const fs::path out = dir / "stdout", err = dir / "stderr";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<std::string> argv_s{REFAHCTL_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, REFAHCTL_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  int wstatus = 0;
+  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
+  Ran r;
+  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+inline std::string keys_toml() {
+  struct Entry {
+    ClientId id;
+    const char* role;
+    VenueId venue;
+  };
+  std::string s;
+  for (const Entry& e : {Entry{kAdminClient, "admin", 0}, Entry{kAuditorClient, "auditor", 0},
+                         Entry{kVenue10Client, "venue", 10}, Entry{kVenue11Client, "venue", 11}}) {
+    s += "[[client]]\nid = " + std::to_string(e.id) + "\nname = \"client " + std::to_string(e.id) +
+         "\"\nrole = \"" + e.role + "\"\nvenue = " + std::to_string(e.venue) + "\nsecret = \"" +
+         server::to_hex(test_secret(e.id)) + "\"\n\n";
+  }
+  return s;
+}
+
+// kT0 in programme time (UTC+03:30), as refahctl reads it: visits must be near the server's clock.
+inline constexpr const char* kT0Local = "2026-03-21 03:30";
+
+// The server fixture with the standard programme, a keys file, and refahctl run as one client.
+class Ctl {
+ public:
+  explicit Ctl(server::Limits limits = {})
+      : f_(limits, 1, Wire::kTls), dir_(fs::path(f_.dir().path()).parent_path() / "refahctl") {
+    f_.standard_programme();
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "keys.toml") << keys_toml();
+  }
+  // refahctl as client `id` with the flags before the subcommand's.
+  Ran as(ClientId id, std::vector<std::string> args) {
+    std::vector<std::string> all{"--connect", "127.0.0.1:" + std::to_string(f_.port()),
+                                 "--keys",    (dir_ / "keys.toml").string(),
+                                 "--client",  std::to_string(id),
+                                 "--tls-ca",  f_.tls_cert()};
+    all.insert(all.end(), args.begin(), args.end());
+    return run(all);
+  }
+  Ran run(const std::vector<std::string>& args) {
+    Ran r = run_refahctl(dir_, args);
+    UNSCOPED_INFO("refahctl exited " << r.status << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
+    return r;
+  }
+  // Card 100 at venue 10 for 400,000 rials: subsidy 320,000 (tier 5, 80 %), seq 7.
+  Ran visit(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"post-visit", "--card", "100", "--venue",       "10",    "--price",
+                                  "400000",     "--txn",  "7",   "--occurred-at", kT0Local};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return as(kVenue10Client, args);
+  }
+  fs::path dir() const { return dir_; }
+  ServerFixture& fixture() { return f_; }
+
+ private:
+  ServerFixture f_;  // over TLS: refahctl as a venue or an office runs it
+  fs::path dir_;
+};
+
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+inline std::vector<Json> json_lines(const std::string& text) {
+  std::vector<Json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(Json::parse(line));
+  return out;
+}
+
+}  // namespace refah::test
