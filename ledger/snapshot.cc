@@ -48,7 +48,7 @@ void encode_snapshot_into(const State& state, const std::function<void(std::stri
   {
     CanonWriter w(nullptr, &out);
     w.bytes(kMagic, kMagicBytes);
-    w.num(kSnapshotFormatV1);
+    w.num(kSnapshotFormat);
     w.num(state.head_seq());
     w.bytes(state.head_hash().data(), 32);
   }
@@ -70,9 +70,9 @@ Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
   std::memcpy(f.digest.data(), bytes.data() + f.covered.size(), f.digest.size());
   CanonReader r(f.covered.subspan(kMagicBytes));
   r.num(f.format);
-  if (f.format != kSnapshotFormatV1)
+  if (f.format != kSnapshotFormat)
     return Status::invalid_argument("snapshot format " + std::to_string(f.format) + " is not one this build reads (" +
-                                    std::to_string(kSnapshotFormatV1) + ")");
+                                    std::to_string(kSnapshotFormat) + ")");
   std::uint64_t state_len = 0, sink_len = 0;
   r.num(f.seq);
   r.bytes(f.head_hash.data(), f.head_hash.size());

@@ -1,14 +1,16 @@
 // Snapshots: the decision state and a CommitSink's state (the projections) at one sequence number,
 // so that start-up replays only the tail. Format (snapshots column family, value):
 //
-//   snapshot := magic "RFSN" | format:u32 (= 1) | seq:u64 | head_hash:32
+//   snapshot := magic "RFSN" | format:u32 (= 2) | seq:u64 | head_hash:32
 //               | state_len:u64 | state (State::serialize grammar, ledger/state.cc)
 //               | sink_len:u64 | sink (CommitSink::save bytes; projections.cc grammar)
 //               | digest:32
 //   digest   := SHA-256( every byte before it )
 //
 // Integers little-endian. The format number is persisted: a snapshot of another format is ignored
-// (the state is rebuilt from the log), never misread. Do not change the meaning of format 1.
+// (the state is rebuilt from the log), never misread. Format 1 held the state and projections of
+// before credit had lots (their grammars' format 1); format 2 holds format 2 of both. Do not change
+// the meaning of a format: a new state or projections grammar is a new snapshot format.
 #pragma once
 
 #include <functional>
@@ -22,7 +24,7 @@
 
 namespace refah {
 
-inline constexpr std::uint32_t kSnapshotFormatV1 = 1;
+inline constexpr std::uint32_t kSnapshotFormat = 2;
 
 std::string encode_snapshot(const State& state, const CommitSink* sink);
 // The same with the sink's part written by `sink_save` (a CommitSink::snapshot_copy()), so that

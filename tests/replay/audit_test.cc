@@ -495,7 +495,7 @@ TEST_CASE("A snapshot whose projections differ from the recomputed ones is named
           for (int i = 0; i < n; ++i) snap.push_back(static_cast<char>(v >> (8 * i)));
         };
         snap += "RFSN";
-        le(kSnapshotFormatV1, 4);
+        le(kSnapshotFormat, 4);
         le(at, 8);
         snap.append(reinterpret_cast<const char*>(replayed.state->head_hash().data()), 32);
         le(state.size(), 8);
