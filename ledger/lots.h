@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "ledger/types.h"
 
 namespace refah {
@@ -72,7 +74,10 @@ class Lots {
 
  private:
   void insert_ordered(const Lot& lot);
-  std::vector<Lot> lots_;  // spending order: (expires_at_us, id) ascending
+  // Spending order: (expires_at_us, id) ascending. Most cards hold one lot: it is kept inside the
+  // card's record, so a visit reads no second cache line elsewhere in memory (a heap block per card
+  // cost a dependent miss per visit in the writer and in replay).
+  boost::container::small_vector<Lot, 1> lots_;
   Rials total_rials_ = 0;
 };
 

@@ -38,8 +38,10 @@ void State::prefetch_card(CardId id) const {
   card_index_.candidates(id, [&](std::uint32_t i) {
     if (i >= cards_.size()) return;
     prefetch_read(&card_ids_[i]);
-    prefetch_read(&cards_[i]);  // a record spans two cache lines: load both
-    prefetch_read(reinterpret_cast<const char*>(&cards_[i]) + sizeof(CardState) - 1);
+    // A record spans three cache lines (its first lot of credit is inside it): load them all.
+    const char* at = reinterpret_cast<const char*>(&cards_[i]);
+    for (std::size_t b = 0; b < sizeof(CardState); b += 64) prefetch_read(at + b);
+    prefetch_read(at + sizeof(CardState) - 1);
   });
 }
 void State::prefetch(const fb::Event& e, int stage) const {

@@ -55,8 +55,10 @@ void Balances::prefetch_card(CardId id) const {
   index_.candidates(id, [&](std::uint32_t i) {
     if (i >= dense_.size()) return;
     prefetch_read(&ids_[i]);
-    prefetch_read(&dense_[i]);  // a record spans two cache lines: load both
-    prefetch_read(reinterpret_cast<const char*>(&dense_[i]) + sizeof(CardBalance) - 1);
+    // A record spans three cache lines (its first lot of credit is inside it): load them all.
+    const char* at = reinterpret_cast<const char*>(&dense_[i]);
+    for (std::size_t b = 0; b < sizeof(CardBalance); b += 64) prefetch_read(at + b);
+    prefetch_read(at + sizeof(CardBalance) - 1);
   });
 }
 
