@@ -1,7 +1,8 @@
 // refahctl and budget envelopes (ledger/budgets.h): allocate-budget (a county or the province, the
 // period in either calendar) and the ledger's BUDGET_EXHAUSTED and INVALID_ARGUMENT refusals as refahctl
 // reports them, budgets (the figures of each envelope in both calendars and in JSON, its pages, who
-// may read it), and the usage errors that exit 2 before anything is sent.
+// may read it), totals' lapsed credit, subscribe's lines for the events of expiring credit and
+// budgets, and the usage errors that exit 2 before anything is sent.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -191,6 +192,104 @@ TEST_CASE("refahctl budgets is refused to a venue", "[server][refahctl][budgets]
   CHECK(has(r.err, "NOT_PERMITTED"));
   CHECK(r.out.empty());
   CHECK(ctl.as(kAuditorClient, {"budgets"}).status == 0);
+}
+
+TEST_CASE("refahctl totals shows the credit that lapsed", "[server][refahctl][budgets]") {
+  Ctl ctl;
+  REQUIRE(top_up(ctl, 100, {"--amount", "50000", "--expires-on", "2026-03-21"}).status == 0);  // seq 7
+  ctl.fixture().clock().set_us(kT0 + kDayUs);
+  REQUIRE(top_up(ctl, 100, {"--amount", "1000"}).status == 0);  // seq 9, after the lapse (seq 8)
+
+  const Ran table = ctl.as(kAuditorClient, {"totals"});
+  REQUIRE(table.status == 0);
+  CHECK(has(squeezed(table.out), "\nlapsed 50,000\n"));
+  const Ran json = ctl.as(kAuditorClient, {"--json", "totals"});
+  REQUIRE(json.status == 0);
+  CHECK(Json::parse(json.out)["lapsed_rials"] == 50'000);
+}
+
+TEST_CASE("refahctl subscribe prints a budget's allocation, credit's expiry, envelope and lapse",
+          "[server][refahctl][budgets]") {
+  Ctl ctl;
+  REQUIRE(allocate(ctl, {"--source", "donor", "--province", "--from", "2026-03-01", "--until", "2026-03-31",
+                         "--amount", "100000"})
+              .status == 0);  // seq 7
+  REQUIRE(top_up(ctl, 100, {"--amount", "50000", "--source", "donor", "--expires-on", "2026-03-21"}).status ==
+          0);  // seq 8
+  ctl.fixture().clock().set_us(kT0 + kDayUs);
+  REQUIRE(top_up(ctl, 100, {"--amount", "1000"}).status == 0);  // seq 10, after the lapse (seq 9)
+
+  const Ran table = ctl.as(kAuditorClient, {"subscribe", "--from-seq", "4", "--stop-at-head"});
+  REQUIRE(table.status == 0);
+  const std::string out = squeezed(table.out);
+  CHECK(has(out, "RuleSetPublished version=1 "));
+  CHECK(has(out, " credit_valid_days=unlimited\n"));
+  CHECK(has(out, "CardIssued card=100 neighbourhood=1 category=youth credit=2,000,000 source=province "
+                 "expires_on=never envelope=none valid_until="));
+  CHECK(has(out, "BudgetAllocated envelope=1 source=donor county=province period=2026-03-01..2026-03-31 "
+                 "(1404-12-10..1405-01-11) amount=100,000 allocated_after=100,000\n"));
+  CHECK(has(out, "CardToppedUp card=100 amount=50,000 source=donor expires_on=2026-03-21 (1405-01-01) envelope=1 "
+                 "balance=2,050,000\n"));
+  CHECK(has(out, "CreditLapsed card=100 lot=8 amount=50,000 source=donor expires_on=2026-03-21 (1405-01-01) "
+                 "envelope=1 balance=2,000,000\n"));
+
+  const Ran json = ctl.as(kAuditorClient, {"--json", "subscribe", "--from-seq", "7", "--count", "3"});
+  REQUIRE(json.status == 0);
+  auto events = json_lines(json.out);
+  REQUIRE(events.size() == 3);
+  CHECK(events[0]["kind"] == "BudgetAllocated");
+  CHECK(events[0]["envelope"] == 1);
+  CHECK(events[0]["county"] == 0);
+  CHECK(events[0]["county_name"] == "province");
+  CHECK(events[0]["from_day"] == 20'513);
+  CHECK(events[0]["from"] == "2026-03-01");
+  CHECK(events[0]["until_jalali"] == "1405-01-11");
+  CHECK(events[0]["amount_rials"] == 100'000);
+  CHECK(events[0]["allocated_after_rials"] == 100'000);
+  CHECK(events[1]["expires_on"] == "2026-03-21");
+  CHECK(events[1]["envelope"] == 1);
+  CHECK(events[2]["kind"] == "CreditLapsed");
+  CHECK(events[2]["card"] == 100);
+  CHECK(events[2]["lot"] == 8);
+  CHECK(events[2]["amount_rials"] == 50'000);
+  CHECK(events[2]["source"] == "donor");
+  CHECK(events[2]["expires_at"] == "2026-03-22T00:00:00+03:30");
+  CHECK(events[2]["expires_on"] == "2026-03-21");
+  CHECK(events[2]["expires_on_jalali"] == "1405-01-01");
+  CHECK(events[2]["envelope"] == 1);
+  CHECK(events[2]["balance_after_rials"] == 2'000'000);
+}
+
+TEST_CASE("refahctl subscribe prints the part of a refund that lapsed and the visit's card",
+          "[server][refahctl][budgets]") {
+  Ctl ctl;
+  REQUIRE(top_up(ctl, 100, {"--amount", "50000", "--expires-on", "2026-03-21"}).status == 0);  // lot 7
+  // A visit at 23:30 takes the lot's 50,000 first; the card is replaced; at 00:30 the lot has expired
+  // when the visit is cancelled, so its part of the refund lapses at once.
+  ctl.fixture().clock().set_us(kT0 + 20 * kHourUs);
+  REQUIRE(ctl.as(kVenue10Client, {"post-visit", "--card", "100", "--price", "400000", "--occurred-at",
+                                  "2026-03-21 23:30"})
+              .status == 0);  // seq 8
+  REQUIRE(ctl.as(kAdminClient, {"replace-card", "--old-card", "100", "--new-card", "300", "--valid-until",
+                                "2027-01-01"})
+              .status == 0);
+  ctl.fixture().clock().set_us(kT0 + 21 * kHourUs);
+  REQUIRE(ctl.as(kAdminClient, {"cancel-visit", "--seq", "8", "--reason", "holder-request"}).status == 0);
+
+  const Ran table = ctl.as(kAuditorClient, {"subscribe", "--from-seq", "9", "--stop-at-head"});
+  REQUIRE(table.status == 0);
+  CHECK(has(squeezed(table.out), "VisitCancelled visit_seq=8 card=300 venue=10 reason=holder-request "
+                                 "refund=320,000 lapsed=50,000 visit_card=100 balance=2,000,000\n"));
+  const Ran json = ctl.as(kAuditorClient, {"--json", "subscribe", "--from-seq", "9", "--stop-at-head"});
+  REQUIRE(json.status == 0);
+  Json cancelled = json_lines(json.out).back();
+  CHECK(cancelled["kind"] == "VisitCancelled");
+  CHECK(cancelled["lapsed_rials"] == 50'000);
+  CHECK(cancelled["visit_card"] == 100);
+  REQUIRE(cancelled["refunds"].size() == 2);
+  CHECK(cancelled["refunds"][0]["lot"] == 7);
+  CHECK(cancelled["refunds"][0]["amount_rials"] == 50'000);
+  CHECK(cancelled["refunds"][0]["expires_on"] == "2026-03-21");
 }
 
 TEST_CASE("refahctl allocate-budget exits 2 on a bad area, --from, --until or --amount without sending anything",
