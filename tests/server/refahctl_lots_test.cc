@@ -24,14 +24,6 @@ Ran top_up(Ctl& ctl, std::vector<std::string> args) {
   return ctl.as(kAdminClient, args);
 }
 
-// The text with every run of blanks made one space: table rows and key-value lines as words.
-std::string squeezed(const std::string& text) {
-  std::string out;
-  for (char c : text)
-    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
-  return out;
-}
-
 // Credit whose last day is 2026-03-22 lapses as that local day ends: 2026-03-23 00:00 in Tehran,
 // 2026-03-22 20:30 UTC.
 constexpr TimeUs kLapsesAfter0322 = kT0 + 2 * kDayUs - 210 * kMinuteUs;

@@ -121,6 +121,14 @@ class Ctl {
 
 inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// The text with every run of blanks made one space: table rows and key-value lines as words.
+inline std::string squeezed(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  return out;
+}
+
 inline std::vector<Json> json_lines(const std::string& text) {
   std::vector<Json> out;
   std::istringstream in(text);

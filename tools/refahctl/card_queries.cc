@@ -36,29 +36,6 @@ std::string line_kind_name(wire::LineKind k) {
   return std::to_string(static_cast<int>(k));
 }
 
-// The last local day a lot of credit may be spent, for the microsecond it lapses (stored form: 0
-// never): the day of its last spendable microsecond.
-std::optional<std::int32_t> expires_on_day(TimeUs expires_at_us) {
-  if (expires_at_us == 0) return std::nullopt;
-  return local_day_of(expires_at_us - 1, kProgrammeUtcOffsetMinutes);
-}
-
-// The day credit lapsing at expires_at_us expires on, in both calendars, or `none`.
-std::string shown_expiry(const Global& g, TimeUs expires_at_us, const char* none) {
-  const auto day = expires_on_day(expires_at_us);
-  return day ? format_date_both(*day, g.calendar) : std::string(none);
-}
-
-// JSON of an expiry: the lapse time (ISO and microseconds) and the day it expires on, as an ISO
-// (Gregorian) date and a Jalali one; nulls when it never lapses.
-void put_expiry(Json& j, const std::string& prefix, const std::string& day_key, TimeUs expires_at_us) {
-  const auto day = expires_on_day(expires_at_us);
-  j[prefix] = iso_time(expires_at_us, kProgrammeUtcOffsetMinutes);
-  j[prefix + "_us"] = expires_at_us;
-  j[day_key] = day ? Json(format_date(*day, Calendar::kGregorian)) : Json(nullptr);
-  j[day_key + "_jalali"] = day ? Json(format_date(*day, Calendar::kJalali)) : Json(nullptr);
-}
-
 Json lots_json(const wire::Balance& b) {
   Json lots = Json::array();
   if (b.lots() == nullptr) return lots;

@@ -1,8 +1,8 @@
 // refahctl's subcommands: each one's flags as a plain struct (filled by CLI11 in main.cc) and a run
 // function that checks the input, connects, sends one request and prints the answer; returns the exit
-// status (global.h). The run functions live by group: programme_commands.cc, card_commands.cc,
-// visit_commands.cc, card_queries.cc, usage_query.cc, programme_queries.cc, subscribe.cc,
-// checkpoint_command.cc and backup_command.cc.
+// status (global.h). The run functions live by group: programme_commands.cc, budget_command.cc,
+// card_commands.cc, visit_commands.cc, card_queries.cc, usage_query.cc, programme_queries.cc,
+// budgets_query.cc, subscribe.cc, checkpoint_command.cc and backup_command.cc.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,13 @@ struct PublishRulesArgs : CommandArgs {
   std::int64_t cancel_window_minutes = 0;
   std::int64_t visit_max_age_minutes = 0;
 };
+struct AllocateBudgetArgs : CommandArgs {
+  AllocateBudget body;  // source and amount_rials from the flags as they are
+  std::string county;   // code or English or Persian name; empty with --province
+  bool province = false;
+  std::string from;     // the period's first and last days, dates in the --calendar calendar
+  std::string until;
+};
 struct IssueCardArgs : CommandArgs {
   IssueCard body;
   std::string holder_ref_hex;
@@ -73,6 +80,7 @@ int run_define_neighbourhood(const Global& g, const DefineNeighbourhoodArgs& a);
 int run_register_venue(const Global& g, const RegisterVenueArgs& a);
 int run_suspend_venue(const Global& g, const SuspendVenueArgs& a);
 int run_publish_rules(const Global& g, const PublishRulesArgs& a);
+int run_allocate_budget(const Global& g, const AllocateBudgetArgs& a);
 int run_issue_card(const Global& g, const IssueCardArgs& a);
 int run_top_up(const Global& g, const TopUpArgs& a);
 int run_post_visit(const Global& g, const PostVisitArgs& a);
@@ -99,6 +107,10 @@ struct UsageArgs : QueryArgs {
   std::string from;
   std::string to;
 };
+struct BudgetsArgs : QueryArgs {
+  std::uint32_t from_envelope = 0;  // 0: the first
+  std::uint32_t limit = 0;          // 0: every envelope, page after page; else one page of at most this
+};
 struct SubscribeArgs {
   Seq from_seq = 0;
   std::uint64_t count = 0;  // 0: until the connection closes
@@ -110,6 +122,7 @@ int run_statement(const Global& g, const StatementArgs& a);
 int run_usage(const Global& g, const UsageArgs& a);
 int run_coverage(const Global& g, const QueryArgs& a);
 int run_totals(const Global& g, const QueryArgs& a);
+int run_budgets(const Global& g, const BudgetsArgs& a);
 int run_subscribe(const Global& g, const SubscribeArgs& a);
 
 // ---- Signed checkpoints (admin, auditor) ----

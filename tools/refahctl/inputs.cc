@@ -52,7 +52,7 @@ std::optional<std::int32_t> day_flag(const char* flag, const std::string& text, 
   }
   if (*day <= 0) {
     usage_error(std::string(flag) + ": '" + text + "' is on or before " + format_date(0, g.calendar) +
-                ", which the ledger does not take as a last day");
+                ": the ledger takes days from " + format_date(1, g.calendar) + " on");
     return std::nullopt;
   }
   return day;

@@ -36,9 +36,10 @@ Bytes16 nth_id(Bytes16 base, std::uint64_t i);
 // A time flag, or a usage message on stderr and nullopt.
 std::optional<TimeUs> time_flag(const char* flag, const std::string& text, const Global& g);
 
-// A day flag (--expires-on): "YYYY-MM-DD" in the --calendar calendar, as the programme's local day
-// number (days since 1970-01-01). A usage message on stderr and nullopt when the text is not a date,
-// or names 1970-01-01 or before (day 0 on the wire means "by the rule set").
+// A day flag (--expires-on, allocate-budget's --from and --until): "YYYY-MM-DD" in the --calendar
+// calendar, as the programme's local day number (days since 1970-01-01). A usage message on stderr and
+// nullopt when the text is not a date, or names 1970-01-01 or before (day 0 on the wire means "by the
+// rule set" for an expiry, and the ledger takes no budget period from it).
 std::optional<std::int32_t> day_flag(const char* flag, const std::string& text, const Global& g);
 
 // A county by its code or its English or Persian name (any case).

@@ -32,10 +32,11 @@ Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-M
 or @N, N microseconds since the Unix epoch (UTC). Dates are read in the --calendar calendar and times
 in programme time, Asia/Tehran, UTC+03:30 (210 minutes, the rules' default offset): with
 --calendar jalali, "1405-01-01 03:30" is 2026-03-21 00:00 UTC. Days (--expires-on, usage's --from
-and --to) are YYYY-MM-DD alone, a local day in the --calendar calendar.
+and --to, allocate-budget's --from and --until) are YYYY-MM-DD alone, a local day in the --calendar
+calendar.
 
 Output: tables by default, rials with thousands separators and dates in the --calendar calendar
-(the day credit expires on in both, the other in parentheses). --json prints one JSON object a line:
+(the day credit expires on and a budget's period in both, the other in parentheses). --json prints one JSON object a line:
 raw integers, ISO 8601 (Gregorian) dates and times (and an expiry day's Jalali date beside it).
 
 Commands are sent under a random 16-byte client event id, printed with the answer; --id HEX32 resends
@@ -216,6 +217,33 @@ void add_publish_rules(CLI::App& app, Runs& runs, const Global& g) {
   add_id(s, r);
 }
 
+// ---- Budget envelopes (admin) ----
+
+void add_budget(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("allocate-budget",
+                               "Admin: put a funding source's money into the programme for a county or the whole "
+                               "province and a period of days; card credit from that source may not pass it");
+  auto& b = bind(runs, s, g, run_allocate_budget);
+  choices(s->add_option("--source", b.body.source, "Funding source")->required(), funding_source_names());
+  auto* county = s->add_option("--county", b.county,
+                               "County: its code (ledger/province.h) or English or Persian name, e.g. Ahvaz");
+  s->add_flag("--province", b.province, "The whole province (cards in a county without its own envelope)")
+      ->excludes(county);
+  s->add_option("--from", b.from, "First day of the period, YYYY-MM-DD in the --calendar calendar")
+      ->required()
+      ->type_name("DATE");
+  s->add_option("--until", b.until,
+                "Last day of the period (included); at most " + count(limits::budget_period_days_max) +
+                    " days in all")
+      ->required()
+      ->type_name("DATE");
+  s->add_option("--amount", b.body.amount_rials,
+                "Rials, 1 .. " + rials(limits::amount_rials_max) +
+                    "; an allocation with the source, county and period of an envelope adds to it")
+      ->required();
+  add_id(s, b);
+}
+
 // ---- Cards (admin) ----
 
 void add_cards(CLI::App& app, Runs& runs, const Global& g) {
@@ -325,6 +353,15 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
   s = app.add_subcommand("totals", "Programme-wide totals: cards, balances, credits, spending, visits");
   add_query(s, bind(runs, s, g, run_totals));
 
+  s = app.add_subcommand("budgets",
+                         "Admin, auditor: the budget envelopes, what each was allocated, gave to cards and "
+                         "has left");
+  auto& bu = bind(runs, s, g, run_budgets);
+  s->add_option("--from-envelope", bu.from_envelope, "First envelope (default 1; the \"more\" of a page)");
+  s->add_option("--limit", bu.limit, "One page of at most this many envelopes, 1..1000 (default: every envelope)")
+      ->check(CLI::Range(1, static_cast<int>(limits::budgets_page_max)));
+  add_query(s, bu);
+
   s = app.add_subcommand("subscribe",
                          "Print every event from a sequence number, then new ones as they are recorded");
   auto& sub = bind(runs, s, g, run_subscribe);
@@ -359,6 +396,7 @@ int main(int argc, char** argv) {
   Runs runs;
   add_programme(app, runs, g);
   add_publish_rules(app, runs, g);
+  add_budget(app, runs, g);
   add_cards(app, runs, g);
   add_visits(app, runs, g);
   add_queries(app, runs, g);

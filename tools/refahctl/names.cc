@@ -52,4 +52,6 @@ std::string county_name(CountyCode code) {
   return c == nullptr ? std::to_string(code) : std::string(c->name_en);
 }
 
+std::string county_or_province(CountyCode code) { return code == 0 ? "province" : county_name(code); }
+
 }  // namespace refah::ctl

@@ -36,5 +36,7 @@ std::string name_of_wire(const EnumNames<E>& names, std::uint8_t value) {
 
 // A county's English name, or its code if it is not in ledger/province.h.
 std::string county_name(CountyCode code);
+// The area of a budget envelope: its county's name, or "province" for county 0 (the whole province).
+std::string county_or_province(CountyCode code);
 
 }  // namespace refah::ctl

@@ -34,6 +34,30 @@ std::string shown_time(const Global& g, TimeUs us, int offset_minutes) {
   return format_time(us, offset_minutes, g.calendar);
 }
 
+void put_day(Json& j, const std::string& key, std::int32_t local_day) {
+  j[key] = format_date(local_day, Calendar::kGregorian);
+  j[key + "_jalali"] = format_date(local_day, Calendar::kJalali);
+}
+
+std::optional<std::int32_t> expires_on_day(TimeUs expires_at_us) {
+  if (expires_at_us == 0) return std::nullopt;
+  return local_day_of(expires_at_us - 1, kProgrammeUtcOffsetMinutes);
+}
+
+std::string shown_expiry(const Global& g, TimeUs expires_at_us, const char* none) {
+  const auto day = expires_on_day(expires_at_us);
+  return day ? format_date_both(*day, g.calendar) : std::string(none);
+}
+
+void put_expiry(Json& j, const std::string& prefix, const std::string& day_key, TimeUs expires_at_us) {
+  const auto day = expires_on_day(expires_at_us);
+  j[prefix] = iso_time(expires_at_us, kProgrammeUtcOffsetMinutes);
+  j[prefix + "_us"] = expires_at_us;
+  if (day) return put_day(j, day_key, *day);
+  j[day_key] = nullptr;
+  j[day_key + "_jalali"] = nullptr;
+}
+
 void print_fields(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::size_t key_width = 0, value_width = 0;
   for (const auto& [k, v] : fields) {

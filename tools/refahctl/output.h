@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,18 @@ Json iso_time(TimeUs us, int offset_minutes);
 
 // A time in the --calendar calendar, at the programme's offset unless told.
 std::string shown_time(const Global& g, TimeUs us, int offset_minutes = kProgrammeUtcOffsetMinutes);
+
+// A local day as JSON: key the ISO (Gregorian) date, key_jalali the Jalali one.
+void put_day(Json& j, const std::string& key, std::int32_t local_day);
+
+// The last local day a lot of credit may be spent, for the microsecond it lapses (stored form: 0
+// never): the day of its last spendable microsecond.
+std::optional<std::int32_t> expires_on_day(TimeUs expires_at_us);
+// The day credit lapsing at expires_at_us expires on, in both calendars (--calendar's first), or `none`.
+std::string shown_expiry(const Global& g, TimeUs expires_at_us, const char* none);
+// JSON of an expiry: prefix (ISO time) and prefix_us, the lapse; day_key and day_key_jalali, the day
+// it expires on; nulls when it never lapses.
+void put_expiry(Json& j, const std::string& prefix, const std::string& day_key, TimeUs expires_at_us);
 
 // Key-value lines with the keys padded and the values right-aligned (balances, totals).
 void print_fields(const std::vector<std::pair<std::string, std::string>>& fields);

@@ -35,6 +35,33 @@ class EventLine {
   // The balance after the event: balance_after_rials in JSON, as in command outcomes.
   void balance(Rials v) { put("balance_after_rials", v, rials(v), "balance"); }
   void county(CountyCode code) { put("county", code, county_name(code)); }
+  // A budget envelope's area: a county, or the whole province (0).
+  void area(CountyCode code) {
+    json_["county_name"] = county_or_province(code);
+    put("county", code, county_or_province(code));
+  }
+  void source(fb::FundingSource s) {
+    name("source", name_of_wire(funding_source_names(), static_cast<std::uint8_t>(s)));
+  }
+  // The budget envelope a credit draws on or returns to; 0 (none) is "none" in the text.
+  void envelope(std::uint32_t v) { put("envelope", v, v == 0 ? std::string("none") : std::to_string(v)); }
+  // When a lot of credit lapses: expires_at(_us) and the day it expires on in JSON (both calendars),
+  // expires_on=DAY (OTHER CALENDAR'S) in the text, "never" for credit that does not lapse.
+  void expiry(TimeUs expires_at_us) {
+    put_expiry(json_, "expires_at", "expires_on", expires_at_us);
+    fields_ += " expires_on=" + shown_expiry(g_, expires_at_us, "never");
+  }
+  // A period of local days: from_day and until_day with their dates in JSON, period=FIRST..LAST in the
+  // --calendar calendar and the other in parentheses in the text.
+  void period(std::int32_t from_day, std::int32_t until_day) {
+    json_["from_day"] = from_day;
+    put_day(json_, "from", from_day);
+    json_["until_day"] = until_day;
+    put_day(json_, "until", until_day);
+    const Calendar other = g_.calendar == Calendar::kJalali ? Calendar::kGregorian : Calendar::kJalali;
+    fields_ += " period=" + format_date(from_day, g_.calendar) + ".." + format_date(until_day, g_.calendar) + " (" +
+               format_date(from_day, other) + ".." + format_date(until_day, other) + ")";
+  }
   void text(const char* key, const flatbuffers::String* s) {
     const std::string v = s == nullptr ? "" : s->str();
     put(key, v, "\"" + v + "\"");
@@ -47,6 +74,8 @@ class EventLine {
   void minutes(const std::string& key, TimeUs us) {
     put(key + "_us", us, std::to_string(us / 60'000'000) + "min", key);
   }
+  // A field whose text is not its JSON value.
+  void put_text(const std::string& key, Json v, const std::string& shown) { put(key, std::move(v), shown); }
   Json& json() { return json_; }
   std::string line() const {
     char head[64];
@@ -91,6 +120,8 @@ void rules_fields(EventLine& l, const fb::RuleSetPublished& r) {
   l.minutes("cancel_window", r.cancel_window_us());
   l.minutes("visit_max_age", r.visit_max_age_us());
   l.json()["utc_offset_minutes"] = r.utc_offset_minutes();
+  const std::uint16_t days = r.credit_valid_days();
+  l.put_text("credit_valid_days", days, days == 0 ? std::string("unlimited") : std::to_string(days));
 }
 
 void card_fields(EventLine& l, const fb::Event& e) {
@@ -101,13 +132,18 @@ void card_fields(EventLine& l, const fb::Event& e) {
       l.id("neighbourhood", p->neighbourhood());
       l.name("category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(p->category())));
       l.money("credit", p->initial_credit_rials());
+      l.source(p->funding_source());
+      l.expiry(p->credit_expires_at_us());
+      l.envelope(p->envelope());
       return l.time("valid_until", p->valid_until_us());
     }
     case fb::Payload::CardToppedUp: {
       const auto* p = e.payload_as_CardToppedUp();
       l.id("card", p->card());
       l.money("amount", p->amount_rials());
-      l.name("source", name_of_wire(funding_source_names(), static_cast<std::uint8_t>(p->funding_source())));
+      l.source(p->funding_source());
+      l.expiry(p->expires_at_us());
+      l.envelope(p->envelope());
       return l.balance(p->balance_after_rials());
     }
     case fb::Payload::CardCancelled: {
@@ -128,6 +164,20 @@ void card_fields(EventLine& l, const fb::Event& e) {
   }
 }
 
+// A cancellation's refund by lot (JSON only): each part, the lot it returns to and that lot's expiry.
+Json refunds_json(const flatbuffers::Vector<const fb::LotDraw*>* refunds) {
+  Json out = Json::array();
+  if (refunds == nullptr) return out;
+  for (const fb::LotDraw* d : *refunds) {
+    Json j{{"lot", d->lot()}, {"amount_rials", d->amount_rials()}};
+    put_expiry(j, "expires_at", "expires_on", d->expires_at_us());
+    j["source"] = name_of_wire(funding_source_names(), static_cast<std::uint8_t>(d->source()));
+    j["envelope"] = d->envelope();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 void visit_fields(EventLine& l, const fb::Event& e) {
   if (const auto* p = e.payload_as_VisitRecorded()) {
     l.id("card", p->card());
@@ -145,7 +195,12 @@ void visit_fields(EventLine& l, const fb::Event& e) {
     l.id("venue", p->venue());
     l.name("reason", name_of_wire(visit_cancel_reason_names(), static_cast<std::uint8_t>(p->reason())));
     l.money("refund", p->refund_rials());
+    l.money("lapsed", p->lapsed_rials());
+    // The visit's card, shown when the card refunded has since replaced it (0 in the event: the same).
+    if (p->visit_card() != 0 && p->visit_card() != p->card()) l.id("visit_card", p->visit_card());
+    else l.json()["visit_card"] = p->card();
     l.balance(p->balance_after_rials());
+    l.json()["refunds"] = refunds_json(p->refunds());
   }
 }
 
@@ -172,6 +227,27 @@ void programme_fields(EventLine& l, const fb::Event& e) {
   if (const auto* p = e.payload_as_RuleSetPublished()) rules_fields(l, *p);
 }
 
+// The events of expiring credit and budgets: a lot's lapse and an allocation to an envelope.
+void budget_fields(EventLine& l, const fb::Event& e) {
+  if (const auto* p = e.payload_as_CreditLapsed()) {
+    l.id("card", p->card());
+    l.id("lot", p->lot());
+    l.money("amount", p->amount_rials());
+    l.source(p->funding_source());
+    l.expiry(p->expires_at_us());
+    l.envelope(p->envelope());
+    return l.balance(p->balance_after_rials());
+  }
+  if (const auto* p = e.payload_as_BudgetAllocated()) {
+    l.id("envelope", p->envelope());
+    l.source(p->source());
+    l.area(p->county());
+    l.period(p->from_day(), p->until_day());
+    l.money("amount", p->amount_rials());
+    l.money("allocated_after", p->allocated_after_rials());
+  }
+}
+
 void print_event(const Global& g, const wire::StoredEvent& stored, EventScratch& scratch) {
   const fb::Event* e = nullptr;
   if (stored.value() != nullptr)
@@ -181,6 +257,7 @@ void print_event(const Global& g, const wire::StoredEvent& stored, EventScratch&
     programme_fields(line, *e);
     card_fields(line, *e);
     visit_fields(line, *e);
+    budget_fields(line, *e);
   }
   if (g.json) return emit(line.json());
   std::cout << line.line() << '\n';
