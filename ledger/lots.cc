@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ledger/assert.h"
+#include "ledger/canon.h"
 
 namespace refah {
 namespace {
@@ -87,12 +88,31 @@ Rials Lots::take_all() {
   return held;
 }
 
-bool Lots::append_read(const Lot& lot) {
-  if (lot.id == 0 || lot.remaining_rials <= 0) return false;
-  if (!lots_.empty() && !before(lots_.back(), lot)) return false;
-  lots_.push_back(lot);
-  total_rials_ += lot.remaining_rials;
-  return true;
+void Lots::write(CanonWriter& w) const {
+  REFAH_ASSERT(lots_.size() <= 0xffff);
+  w.num(static_cast<std::uint16_t>(lots_.size()));
+  for (const Lot& l : lots_) {
+    w.num(l.id); w.num(expiry_to_stored(l.expires_at_us)); w.num(l.remaining_rials);
+    w.num(static_cast<std::uint8_t>(l.source)); w.num(l.envelope);
+  }
+}
+
+bool Lots::read(CanonReader& r) {
+  std::uint16_t n = 0;
+  r.num(n);
+  for (std::uint16_t k = 0; k < n && r.ok(); ++k) {
+    Lot l;
+    TimeUs stored = 0;
+    std::uint8_t source = 0;
+    r.num(l.id); r.num(stored); r.num(l.remaining_rials); r.num(source); r.num(l.envelope);
+    if (!r.ok() || source >= kFundingSourceCount || l.id == 0 || l.remaining_rials <= 0) return r.fail();
+    l.source = static_cast<FundingSource>(source);
+    l.expires_at_us = expiry_from_stored(stored);
+    if (!lots_.empty() && !before(lots_.back(), l)) return r.fail();
+    lots_.push_back(l);
+    total_rials_ += l.remaining_rials;
+  }
+  return r.ok();
 }
 
 }  // namespace refah

@@ -14,6 +14,8 @@
 #include "ledger/types.h"
 
 namespace refah {
+class CanonReader;
+class CanonWriter;
 
 // A lot that never lapses (credit given under a rule set with credit_valid_days 0). Stored in
 // events and canonical bytes as 0.
@@ -69,8 +71,11 @@ class Lots {
   Rials remove(Seq id);
   // Empties the card (cancelled or replaced) and returns what it held.
   Rials take_all();
-  // Appends a lot read back from canonical bytes; false if it breaks the spending order or the sums.
-  bool append_read(const Lot& lot);
+  // Canonical bytes (the decision state's and the balances projection's alike):
+  //   count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8 envelope:u32 }
+  // in spending order. read() appends to an empty Lots; false if malformed or out of order.
+  void write(CanonWriter& w) const;
+  bool read(CanonReader& r);
 
  private:
   void insert_ordered(const Lot& lot);

@@ -151,7 +151,6 @@ class State {
  private:
   void read_programme(CanonReader& r);  // parse()'s parts
   [[nodiscard]] Status read_cards(CanonReader& r);
-  static bool read_lots(CanonReader& r, CardState& c);
   std::vector<Draw> draws_of_record(const VisitRecord& r, Seq seq) const;
   void read_visits(CanonReader& r);
   Status apply_payload(const fb::Event& e);  // one fold_* per payload kind

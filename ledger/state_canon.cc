@@ -72,12 +72,7 @@ void State::write(CanonWriter& w) const {
     for (std::uint8_t i = 0; i < c.visits_today; ++i) w.num(c.venues_today[i]);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
     w.num(c.replaced_by);
-    REFAH_ASSERT(c.lots.size() <= 0xffff);
-    w.num(static_cast<std::uint16_t>(c.lots.size()));
-    for (const Lot& l : c.lots) {
-      w.num(l.id); w.num(expiry_to_stored(l.expires_at_us)); w.num(l.remaining_rials);
-      w.num(static_cast<std::uint8_t>(l.source)); w.num(l.envelope);
-    }
+    c.lots.write(w);
   }
   w.num(visits_base_seq_);
   w.num<std::uint64_t>(recent_visits_.size());
@@ -209,7 +204,7 @@ Status State::read_cards(CanonReader& r) {
     read_enum(r, c.status, 3);
     read_enum(r, c.category, kCardCategoryCount);
     r.num(c.replaced_by);
-    if (!read_lots(r, c)) return Status::corruption("state: bad lots of card " + std::to_string(id));
+    if (!c.lots.read(r) || c.lots.total_rials() != c.balance_rials) return Status::corruption("state: bad lots of card " + std::to_string(id));
     const auto index = static_cast<std::uint32_t>(card_ids_.size());
     if (!r.ok() || id == 0) return Status::corruption("state: bad card");
     card_ids_.push_back(id);
@@ -224,22 +219,6 @@ Status State::read_cards(CanonReader& r) {
     }
   }
   return Status::ok();
-}
-
-// A card's lots, in spending order and summing to its balance.
-bool State::read_lots(CanonReader& r, CardState& c) {
-  std::uint16_t n = 0;
-  r.num(n);
-  for (std::uint16_t k = 0; k < n && r.ok(); ++k) {
-    Lot l;
-    TimeUs stored = 0;
-    r.num(l.id); r.num(stored); r.num(l.remaining_rials);
-    read_enum(r, l.source, kFundingSourceCount);
-    r.num(l.envelope);
-    l.expires_at_us = expiry_from_stored(stored);
-    if (r.ok() && !c.lots.append_read(l)) return r.fail();
-  }
-  return r.ok() && c.lots.total_rials() == c.balance_rials;
 }
 
 // The window of recent visits (for cancellations).

@@ -63,23 +63,6 @@ void Balances::prefetch_card(CardId id) const {
 }
 
 namespace {
-// A card's lots, in spending order and summing to its balance.
-bool read_lots(CanonReader& r, CardBalance& c) {
-  std::uint16_t n = 0;
-  r.num(n);
-  for (std::uint16_t k = 0; k < n && r.ok(); ++k) {
-    Lot l;
-    TimeUs stored = 0;
-    std::uint8_t source = 0;
-    r.num(l.id); r.num(stored); r.num(l.remaining_rials); r.num(source); r.num(l.envelope);
-    if (source >= kFundingSourceCount) return r.fail();
-    l.source = static_cast<FundingSource>(source);
-    l.expires_at_us = expiry_from_stored(stored);
-    if (r.ok() && !c.lots.append_read(l)) return r.fail();
-  }
-  return r.ok() && c.lots.total_rials() == c.balance_rials;
-}
-
 // What the fold keeps true of every card: its balance is what came in less what went out. (Its
 // lots sum to it too, unless a forged visit overdrew the card: the auditor names that.)
 bool books_balance(const CardBalance& c) {
@@ -243,12 +226,7 @@ void Balances::write(CanonWriter& w) const {
     w.num(c.neighbourhood); w.num(c.visits); w.num(c.visits_cancelled);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
     w.num(c.lapsed_rials);
-    REFAH_ASSERT(c.lots.size() <= 0xffff);
-    w.num(static_cast<std::uint16_t>(c.lots.size()));
-    for (const Lot& l : c.lots) {
-      w.num(l.id); w.num(expiry_to_stored(l.expires_at_us)); w.num(l.remaining_rials);
-      w.num(static_cast<std::uint8_t>(l.source)); w.num(l.envelope);
-    }
+    c.lots.write(w);
   }
   budgets_.write(w);
 }
@@ -270,7 +248,9 @@ bool Balances::read(CanonReader& r) {
     r.num(c.neighbourhood); r.num(c.visits); r.num(c.visits_cancelled);
     r.num(status); r.num(category);
     r.num(c.lapsed_rials);
-    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || !read_lots(r, c)) return r.fail();
+    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || !c.lots.read(r) ||
+        c.lots.total_rials() != c.balance_rials)
+      return r.fail();
     c.status = static_cast<CardStatus>(status);
     c.category = static_cast<CardCategory>(category);
     ids_.push_back(id);
