@@ -307,6 +307,15 @@ std::span<const std::uint8_t> EventScratch::hold(std::span<const std::uint8_t> b
 }
 
 namespace {
+// FlatBuffers' verifier checks a vector's length field, not that its structs sit at their own
+// alignment: a forged body can place VisitCancelled.refunds (8-byte LotDraw structs) off it, and
+// reading them would be undefined behaviour. A body the encoder wrote always aligns them.
+bool struct_vectors_aligned(const fb::Event& e) {
+  if (e.payload_type() != fb::Payload::VisitCancelled) return true;
+  const auto* refunds = e.payload_as_VisitCancelled()->refunds();
+  return refunds == nullptr || reinterpret_cast<std::uintptr_t>(refunds->Data()) % alignof(fb::LotDraw) == 0;
+}
+
 // Format byte, length, verifier: the body copied into scratch, or nullptr.
 const fb::Event* verify_body(std::span<const std::uint8_t> value, EventScratch& scratch,
                              std::span<const std::uint8_t>& body) {
@@ -314,7 +323,8 @@ const fb::Event* verify_body(std::span<const std::uint8_t> value, EventScratch& 
   body = scratch.hold(value.subspan(kEventHeaderBytes));
   flatbuffers::Verifier verifier(body.data(), body.size(), /*max_depth=*/16, /*max_tables=*/64);
   if (!fb::VerifyEventBuffer(verifier)) return nullptr;
-  return fb::GetEvent(body.data());
+  const fb::Event* e = fb::GetEvent(body.data());
+  return struct_vectors_aligned(*e) ? e : nullptr;
 }
 }  // namespace
 
