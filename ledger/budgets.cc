@@ -1,7 +1,6 @@
 // Budget envelopes (ledger/budgets.h).
 #include "ledger/budgets.h"
 
-#include "ledger/assert.h"
 #include "ledger/canon.h"
 #include "ledger/limits.h"
 
@@ -37,8 +36,13 @@ bool Budgets::overlaps(FundingSource source, CountyCode county, std::int32_t fro
   return false;
 }
 
-void Budgets::allocate(std::uint32_t id, const BudgetEnvelope& key, Rials amount_rials) {
-  if (id == envelopes_.size() + 1) {
+bool Budgets::allocate(std::uint32_t id, const BudgetEnvelope& key, Rials amount_rials) {
+  if (key.from_day > key.until_day || amount_rials <= 0) return false;
+  const std::uint32_t existing = same(key.source, key.county, key.from_day, key.until_day);
+  const bool fresh = existing == 0 && id == envelopes_.size() + 1 &&
+                     !overlaps(key.source, key.county, key.from_day, key.until_day);
+  if (!fresh && (existing == 0 || id != existing)) return false;
+  if (fresh) {
     BudgetEnvelope e;
     e.source = key.source;
     e.county = key.county;
@@ -47,8 +51,8 @@ void Budgets::allocate(std::uint32_t id, const BudgetEnvelope& key, Rials amount
     envelopes_.push_back(e);
     budgeted_[static_cast<int>(key.source)] = true;
   }
-  REFAH_ASSERT(id >= 1 && id <= envelopes_.size());  // the fold checked the id
   envelopes_[id - 1].allocated_rials += amount_rials;
+  return true;
 }
 
 void Budgets::add(std::uint32_t id, Rials BudgetEnvelope::*figure, Rials amount_rials) {

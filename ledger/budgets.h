@@ -48,8 +48,11 @@ class Budgets {
   std::uint32_t same(FundingSource source, CountyCode county, std::int32_t from_day, std::int32_t until_day) const;
   bool overlaps(FundingSource source, CountyCode county, std::int32_t from_day, std::int32_t until_day) const;
 
-  // Folds. `id` of 0 (no envelope) is ignored by all but allocate.
-  void allocate(std::uint32_t id, const BudgetEnvelope& key, Rials amount_rials);  // id: same() or size() + 1
+  // Folds. `id` of 0 (no envelope) is ignored by all but allocate, which adds to envelope `id`: the
+  // one with the key's source, county and period, or a new one (size() + 1) whose period overlaps
+  // none of its source and county. False, and nothing changed, for any other id, an empty period
+  // or an amount that is not positive.
+  [[nodiscard]] bool allocate(std::uint32_t id, const BudgetEnvelope& key, Rials amount_rials);
   void commit(std::uint32_t id, Rials amount_rials) { add(id, &BudgetEnvelope::committed_rials, amount_rials); }
   void spend(std::uint32_t id, Rials amount_rials) { add(id, &BudgetEnvelope::spent_rials, amount_rials); }
   void lapse(std::uint32_t id, Rials amount_rials) { add(id, &BudgetEnvelope::lapsed_rials, amount_rials); }

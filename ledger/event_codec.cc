@@ -195,6 +195,15 @@ std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p) {
   return r;
 }
 
+BudgetEnvelope envelope_key_of(const fb::BudgetAllocated& p) {
+  BudgetEnvelope key;
+  key.source = static_cast<FundingSource>(p.source());
+  key.county = p.county();
+  key.from_day = p.from_day();
+  key.until_day = p.until_day();
+  return key;
+}
+
 Envelope envelope_of(const fb::Event& e) {
   Envelope env;
   env.seq = e.seq();

@@ -103,6 +103,8 @@ Envelope envelope_of(const fb::Event& e);
 // A published rule set's fields as a RuleSet; nullopt when its share or cap table does not have one
 // entry per tier and per venue category.
 std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p);
+// An allocation's envelope key: its source, county and period (figures zero).
+BudgetEnvelope envelope_key_of(const fb::BudgetAllocated& p);
 Bytes16 to_bytes16(const fb::Bytes16* b);
 Hash32 to_hash32(const fb::Hash32* h);
 

@@ -154,7 +154,7 @@ Outcome decide_allocate(const State& st, const Actor& actor, const AllocateBudge
   return accept();
 }
 
-Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, TimeUs now) {
+Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, TimeUs now, Decided& d) {
   if (!is_admin(actor)) return reject(Reason::kNotPermitted);
   if (c.card == 0) return invalid("card");
   if (c.holder_ref.is_zero()) return invalid("holder_ref");
@@ -163,15 +163,16 @@ Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, Ti
   if (c.valid_until_us <= now || c.valid_until_us - now > limits::card_validity_us_max)
     return invalid("valid_until_us");
   if (static_cast<int>(c.source) >= kFundingSourceCount) return invalid("source");
-  if (!credit_expiry(st.rules_at(now), now, c.expires_on_day)) return invalid("expires_on_day");
+  const std::optional<TimeUs> expires_at = credit_expiry(st.rules_at(now), now, c.expires_on_day);
+  if (!expires_at) return invalid("expires_on_day");
   if (st.card(c.card) != nullptr) return reject(Reason::kAlreadyExists);
   const NeighbourhoodState* n = st.neighbourhood(c.neighbourhood);
   if (n == nullptr) return reject(Reason::kUnknownNeighbourhood);
   if (n->active_from_us > now) return reject(Reason::kAreaNotActive);
   if (st.active_card_of(c.holder_ref) != 0) return reject(Reason::kDuplicateHolder);
-  std::uint32_t envelope = 0;
-  if (Reason r = draw_budget(st, c.source, c.neighbourhood, now, c.initial_credit_rials, envelope); r != Reason::kOk)
+  if (Reason r = draw_budget(st, c.source, c.neighbourhood, now, c.initial_credit_rials, d.envelope); r != Reason::kOk)
     return reject(r);
+  d.expires_at_us = *expires_at;
   return accept();
 }
 
@@ -389,13 +390,9 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     }
     Outcome operator()(const PublishRuleSet& c) { return decide_rules(st, a, c, now); }
     Outcome operator()(const IssueCard& c) {
-      Outcome o = decide_issue(st, a, c, now);
+      Outcome o = decide_issue(st, a, c, now, d);
       d.card = c.card;
       d.balance_after_rials = c.initial_credit_rials;
-      if (o.accepted()) {
-        d.expires_at_us = *credit_expiry(st.rules_at(now), now, c.expires_on_day);
-        (void)draw_budget(st, c.source, c.neighbourhood, now, c.initial_credit_rials, d.envelope);
-      }
       return o;
     }
     Outcome operator()(const TopUpCard& c) { return decide_top_up(st, a, c, now, d); }

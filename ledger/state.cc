@@ -418,17 +418,8 @@ Status State::fold_lapse(const fb::Event& e) {
 
 Status State::fold_budget(const fb::Event& e) {
   const auto* p = e.payload_as_BudgetAllocated();
-  BudgetEnvelope key;
-  key.source = static_cast<FundingSource>(p->source());
-  key.county = p->county();
-  key.from_day = p->from_day();
-  key.until_day = p->until_day();
-  const std::uint32_t same = budgets_.same(key.source, key.county, key.from_day, key.until_day);
-  const bool fresh = same == 0 && p->envelope() == budgets_.size() + 1 &&
-                     !budgets_.overlaps(key.source, key.county, key.from_day, key.until_day);
-  if ((same == 0 || p->envelope() != same) && !fresh) return bad(e, "an allocation to no envelope it could be");
-  if (key.from_day > key.until_day || p->amount_rials() <= 0) return bad(e, "an allocation with a bad period or amount");
-  budgets_.allocate(p->envelope(), key, p->amount_rials());
+  if (!budgets_.allocate(p->envelope(), envelope_key_of(*p), p->amount_rials()))
+    return bad(e, "an allocation to no envelope it could be, or with a bad period or amount");
   if (budgets_.find(p->envelope())->allocated_rials != p->allocated_after_rials())
     return bad(e, "allocated amount mismatch");
   return Status::ok();
@@ -497,12 +488,10 @@ CardId State::holder_card(CardId id) const {
 std::optional<LapseCredit> State::due_lapse(TimeUs now_us) {
   while (!expiring_.empty() && expiring_.begin()->first <= now_us) {
     const auto [at, id] = *expiring_.begin();
-    if (const CardState* c = card(id)) {
-      for (const Lot& l : c->lots) {
-        if (l.expires_at_us > at) break;
-        if (l.expires_at_us == at && l.remaining_rials > 0) return LapseCredit{id, l.id};
-      }
-    }
+    // Every lot that may lapse has its entry, so the card's lots due at `at` are those of this
+    // expiry: the earlier ones lapsed at their own entries.
+    if (const CardState* c = card(id))
+      if (const Lot* l = c->lots.due(at)) return LapseCredit{id, l->id};
     expiring_.erase(expiring_.begin());
   }
   return std::nullopt;
