@@ -74,6 +74,7 @@ class Canon {
   void body(const AllocateBudget& c) {
     num(c.source); num(c.county); num(c.from_day); num(c.until_day); num(c.amount_rials);
   }
+  void body(const IssueSettlement& c) { num(c.venue); num(c.until_day); }
 
  private:
   CanonWriter w_;

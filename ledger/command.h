@@ -111,9 +111,16 @@ struct AllocateBudget {
   Rials amount_rials = 0;
 };
 
+// Closes a settlement period through local day until_day (which must be over) for one venue, or
+// (venue 0) for every venue with events not yet settled on or before it (ledger/settlements.h).
+struct IssueSettlement {
+  VenueId venue = 0;
+  std::int32_t until_day = 0;
+};
+
 using CommandBody = std::variant<DefineNeighbourhood, RegisterVenue, SuspendVenue, PublishRuleSet,
                                  IssueCard, TopUpCard, RecordVisit, CancelVisit, CancelCard,
-                                 ReplaceCard, LapseCredit, AllocateBudget>;
+                                 ReplaceCard, LapseCredit, AllocateBudget, IssueSettlement>;
 
 struct Command {
   Actor actor;

@@ -157,6 +157,13 @@ struct PayloadBuilder {
                                       c.from_day, c.until_day, c.amount_rials, d.allocated_after_rials)
                 .Union()};
   }
+  std::pair<fb::Payload, Off> operator()(const IssueSettlement& c) {
+    std::vector<fb::VenueSettlement> lines;
+    lines.reserve(d.settlements.size());
+    for (const SettlementLine& l : d.settlements) lines.push_back(fb_settlement(l));
+    auto lines_vec = fbb.CreateVectorOfStructs(lines);
+    return {fb::Payload::SettlementIssued, fb::CreateSettlementIssued(fbb, c.venue, c.until_day, lines_vec).Union()};
+  }
 };
 }  // namespace
 
@@ -193,6 +200,35 @@ std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p) {
   r.utc_offset_minutes = p.utc_offset_minutes();
   r.credit_valid_days = p.credit_valid_days();
   return r;
+}
+
+fb::VenueSettlement fb_settlement(const SettlementLine& l) {
+  return fb::VenueSettlement(l.venue, l.from_day, l.until_day, l.visits, l.cancellations, l.adjustments,
+                             l.first_seq, l.last_seq, l.visit_rials, l.cancelled_rials, l.adjusted_rials,
+                             l.owed_rials(), fb_hash32(l.digest));
+}
+
+std::vector<SettlementLine> settlement_lines_of(const fb::SettlementIssued& p) {
+  std::vector<SettlementLine> lines;
+  if (p.lines() == nullptr) return lines;
+  lines.reserve(p.lines()->size());
+  for (const fb::VenueSettlement* s : *p.lines()) {
+    SettlementLine l;
+    l.venue = s->venue();
+    l.from_day = s->from_day();
+    l.until_day = s->until_day();
+    l.visits = s->visits();
+    l.cancellations = s->cancellations();
+    l.adjustments = s->adjustments();
+    l.first_seq = s->first_seq();
+    l.last_seq = s->last_seq();
+    l.visit_rials = s->visit_rials();
+    l.cancelled_rials = s->cancelled_rials();
+    l.adjusted_rials = s->adjusted_rials();
+    std::copy(s->digest().b()->begin(), s->digest().b()->end(), l.digest.begin());
+    lines.push_back(l);
+  }
+  return lines;
 }
 
 BudgetEnvelope envelope_key_of(const fb::BudgetAllocated& p) {
@@ -254,6 +290,19 @@ bool time_ok(TimeUs t) { return t >= 0 && t <= kTimeUsMax; }
 // Money no larger than a balance may be (ledger/limits.h), so that no step of a fold overflows.
 bool money_ok(Rials r) { return r >= -limits::balance_rials_max && r <= limits::balance_rials_max; }
 
+// A settlement's lines: at most settlement_venues_max, each line's money in range and its owed
+// figure what its other figures make.
+bool settlement_values_ok(const fb::SettlementIssued& p) {
+  if (p.lines() == nullptr) return true;
+  if (p.lines()->size() > limits::settlement_venues_max) return false;
+  for (const fb::VenueSettlement* s : *p.lines()) {
+    if (!money_ok(s->visit_rials()) || !money_ok(s->cancelled_rials()) || !money_ok(s->adjusted_rials()) ||
+        !money_ok(s->owed_rials()) || s->owed_rials() != s->visit_rials() - s->cancelled_rials() - s->adjusted_rials())
+      return false;
+  }
+  return true;
+}
+
 // Values the folds compute with, in ranges no decided event leaves. A forged event with plausible
 // values still reaches the folds, whose re-decision and conservation checks name it.
 bool values_in_range(const fb::Event& e) {
@@ -303,6 +352,8 @@ bool values_in_range(const fb::Event& e) {
     }
     case fb::Payload::CardReplaced:
       return money_ok(e.payload_as_CardReplaced()->carried_rials());
+    case fb::Payload::SettlementIssued:
+      return settlement_values_ok(*e.payload_as_SettlementIssued());
     default:
       return true;
   }
@@ -319,7 +370,12 @@ namespace {
 // FlatBuffers' verifier checks a vector's length field, not that its structs sit at their own
 // alignment: a forged body can place VisitCancelled.refunds (8-byte LotDraw structs) off it, and
 // reading them would be undefined behaviour. A body the encoder wrote always aligns them.
+// The same for SettlementIssued.lines (8-byte VenueSettlement structs).
 bool struct_vectors_aligned(const fb::Event& e) {
+  if (const fb::SettlementIssued* s = e.payload_as_SettlementIssued()) {
+    const auto* lines = s->lines();
+    return lines == nullptr || reinterpret_cast<std::uintptr_t>(lines->Data()) % alignof(fb::VenueSettlement) == 0;
+  }
   const fb::VisitCancelled* p = e.payload_as_VisitCancelled();
   if (p == nullptr) return true;  // another kind, or no table: check_stored_event refuses the latter
   const auto* refunds = p->refunds();

@@ -105,6 +105,9 @@ Envelope envelope_of(const fb::Event& e);
 std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p);
 // An allocation's envelope key: its source, county and period (figures zero).
 BudgetEnvelope envelope_key_of(const fb::BudgetAllocated& p);
+// A settlement line as the event stores it, and the lines of a stored settlement.
+fb::VenueSettlement fb_settlement(const SettlementLine& l);
+std::vector<SettlementLine> settlement_lines_of(const fb::SettlementIssued& p);
 Bytes16 to_bytes16(const fb::Bytes16* b);
 Hash32 to_hash32(const fb::Hash32* h);
 

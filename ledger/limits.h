@@ -56,6 +56,13 @@ inline constexpr std::size_t lots_per_card_max = 16;
 // One more envelope is LIMIT_REACHED.
 inline constexpr std::uint32_t envelopes_max = 10'000;
 inline constexpr std::int32_t budget_period_days_max = 3'660;
+// Venue settlement. One settlement event carries a line (~130 bytes) per venue it settles; a
+// settlement of all venues that would settle more than this is LIMIT_REACHED (field "venue": settle
+// them one venue at a time), keeping the event well inside a wire frame (1 MiB).
+inline constexpr std::size_t settlement_venues_max = 4'096;
+// Unsettled days a venue's books may hold in canonical bytes: a bound for parsing (a century of
+// days), not a rule; each costs ~120 bytes of state until a settlement takes it.
+inline constexpr std::uint32_t settlement_open_days_max = 36'600;
 // Time-zone offsets: UTC-12:00 .. UTC+14:00.
 inline constexpr int utc_offset_minutes_min = -12 * 60;
 inline constexpr int utc_offset_minutes_max = 14 * 60;
@@ -98,5 +105,7 @@ inline constexpr std::uint32_t head_record_sync_interval_ms = 100;
 inline constexpr std::size_t statement_page_max = 1'000;
 // Budget envelopes in one Budgets answer (about 80 bytes each).
 inline constexpr std::uint32_t budgets_page_max = 1'000;
+// Settlements in one Settlements answer (about 120 bytes each).
+inline constexpr std::uint32_t settlements_page_max = 1'000;
 
 }  // namespace refah::limits

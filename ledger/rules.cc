@@ -340,6 +340,22 @@ Outcome decide_lapse(const State& st, const Actor& actor, const LapseCredit& c, 
   return invalid("lot");
 }
 
+// A settlement period closes through a day that is over: every event of it is in the log.
+Outcome decide_settle(const State& st, const Actor& actor, const IssueSettlement& c, TimeUs now, Decided& d) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.until_day <= 0 || c.until_day >= st.local_day_at(now)) return invalid("until_day");
+  if (c.venue != 0 && st.venue(c.venue) == nullptr) return reject(Reason::kUnknownVenue);
+  d.settlements = st.settlements().due(c.venue, c.until_day);
+  if (d.settlements.empty()) return reject(Reason::kAlreadySettled);
+  if (d.settlements.size() > limits::settlement_venues_max) {
+    Outcome o = reject(Reason::kLimitReached);
+    o.field = "venue";
+    return o;
+  }
+  d.venue = c.venue;
+  return accept();
+}
+
 TimeUs start_of_local_day(std::int32_t day, int utc_offset_minutes) {
   constexpr TimeUs kDayUs = 86'400LL * 1'000'000;
   return static_cast<TimeUs>(day) * kDayUs - static_cast<TimeUs>(utc_offset_minutes) * 60 * 1'000'000;
@@ -402,6 +418,7 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     Outcome operator()(const ReplaceCard& c) { return decide_replace(st, a, c, now, d); }
     Outcome operator()(const LapseCredit& c) { return decide_lapse(st, a, c, now, d); }
     Outcome operator()(const AllocateBudget& c) { return decide_allocate(st, a, c, d); }
+    Outcome operator()(const IssueSettlement& c) { return decide_settle(st, a, c, now, d); }
   };
   Outcome o = std::visit(Visitor{state, cmd.actor, now, d}, cmd.body);
   if (o.accepted()) {

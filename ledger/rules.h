@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ledger/command.h"
+#include "ledger/settlements.h"
 #include "ledger/state.h"
 #include "ledger/types.h"
 
@@ -34,6 +35,7 @@ struct Decided {
   std::uint32_t envelope = 0;         // issue, top-up: the budget envelope drawn on; lapse: the lot's;
                                       // allocation: the envelope (new: one past the last)
   Rials allocated_after_rials = 0;    // allocation: the envelope's allocations with this one
+  std::vector<SettlementLine> settlements;  // settlement: a line per venue settled
 };
 
 // When credit given at now_us lapses (0: never), or nullopt if expires_on_day (0: by the rule set)

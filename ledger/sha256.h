@@ -2,6 +2,7 @@
 // one or two messages (SHA-NI where the CPU has it).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,18 @@ Hash32 sha256(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b =
 Hash32 sha256_prefixed(const Hash32& prefix, std::span<const std::uint8_t> body);
 void sha256_prefixed_x2(const Hash32& prefix_a, std::span<const std::uint8_t> a, const Hash32& prefix_b,
                         std::span<const std::uint8_t> b, Hash32& out_a, Hash32& out_b);
+// SHA-256 of a message of whole 64-byte blocks, fed one block at a time. Its state is eight words
+// and a count, so it is copied and kept in canonical bytes as it is (ledger/settlements.h); the
+// rounds run on SHA-NI where the CPU has it, else in portable code (the same digests either way).
+struct Sha256Blocks {
+  std::array<std::uint32_t, 8> state{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::uint64_t blocks = 0;
+  void add(const std::uint8_t* block64);
+  Hash32 finish() const;  // the SHA-256 of the blocks added so far; the hasher is unchanged
+  friend bool operator==(const Sha256Blocks&, const Sha256Blocks&) = default;
+};
+
 std::string to_hex(std::span<const std::uint8_t> bytes);
 
 }  // namespace refah

@@ -24,7 +24,7 @@
 
 namespace refah {
 
-inline constexpr std::uint32_t kSnapshotFormat = 2;
+inline constexpr std::uint32_t kSnapshotFormat = 3;
 
 std::string encode_snapshot(const State& state, const CommitSink* sink);
 // The same with the sink's part written by `sink_save` (a CommitSink::snapshot_copy()), so that

@@ -135,6 +135,7 @@ Status State::apply(const fb::Event& e, const Hash32& event_hash) {
   }
   Status s = apply_payload(e);
   if (!s.is_ok()) return s;
+  book_for_settlement(e, event_hash);
   head_seq_ = e.seq();
   head_hash_ = event_hash;
   head_time_us_ = e.recorded_at_us();
@@ -180,6 +181,7 @@ Status State::apply_payload(const fb::Event& e) {
     case fb::Payload::CardReplaced: return fold_replaced(e);
     case fb::Payload::CreditLapsed: return fold_lapse(e);
     case fb::Payload::BudgetAllocated: return fold_budget(e);
+    case fb::Payload::SettlementIssued: return fold_settlement(e);
     case fb::Payload::NONE:
       break;
   }
@@ -308,6 +310,7 @@ Status State::fold_visit_cancelled(const fb::Event& e) {
   if (p->card_prev_seq() != c->last_event_seq || p->visit_recorded_at_us() != r.recorded_at_us)
     return bad(e, "card chain or visit time does not match");
   if (p->refund_rials() != r.subsidy_rials) return bad(e, "refund is not the visit's subsidy");
+  if (p->venue() != r.venue) return bad(e, "cancellation names another venue than its visit's");
   c->last_event_seq = e.seq();
   r.cancelled = true;
   // Each part goes back to its lot; a part whose lot has expired lapses at once.
@@ -423,6 +426,32 @@ Status State::fold_budget(const fb::Event& e) {
   if (budgets_.find(p->envelope())->allocated_rials != p->allocated_after_rials())
     return bad(e, "allocated amount mismatch");
   return Status::ok();
+}
+
+Status State::fold_settlement(const fb::Event& e) {
+  const auto* p = e.payload_as_SettlementIssued();
+  if (p->until_day() >= local_day_at(e.recorded_at_us()))
+    return bad(e, "a settlement through a day that was not over");
+  if (!settlements_.settle(p->venue(), p->until_day(), settlement_lines_of(*p)))
+    return bad(e, "a settlement that is not what the venues' books hold");
+  return Status::ok();
+}
+
+// Visits and cancellations are booked for their venue's settlement on their local day.
+void State::book_for_settlement(const fb::Event& e, const Hash32& event_hash) {
+  if (const auto* v = e.payload_as_VisitRecorded()) {
+    settlements_.book_visit(v->venue(), local_day_at(e.recorded_at_us()), e.seq(), v->card(), v->subsidy_rials(),
+                            event_hash);
+  } else if (const auto* c = e.payload_as_VisitCancelled()) {
+    const CardId visit_card = c->visit_card() != 0 ? c->visit_card() : c->card();
+    settlements_.book_cancellation(c->venue(), local_day_at(e.recorded_at_us()), e.seq(), c->visit_seq(), visit_card,
+                                   c->refund_rials(), event_hash);
+  }
+}
+
+std::int32_t State::local_day_at(TimeUs t) const {
+  const RuleSet* rules = rules_at(t);
+  return local_day(t, rules != nullptr ? rules->utc_offset_minutes : kProgrammeUtcOffsetMinutes);
 }
 
 // Adds a credit to a card as a lot (ledger/lots.h), indexed for its lapse, drawn on its envelope.

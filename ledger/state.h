@@ -20,6 +20,7 @@
 #include "ledger/id_map.h"
 #include "ledger/limits.h"
 #include "ledger/lots.h"
+#include "ledger/settlements.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -143,6 +144,9 @@ class State {
   std::size_t rule_set_count() const { return rule_sets_.size(); }
   const Totals& totals() const { return totals_; }
   const Budgets& budgets() const { return budgets_; }
+  const Settlements& settlements() const { return settlements_; }
+  // The programme's local day of time t (by the time zone of the rule set in force then).
+  std::int32_t local_day_at(TimeUs t) const;
   // Every card as (id, state), in no particular order.
   DenseRange<CardId, CardState> cards() const { return {card_ids_, cards_}; }
   std::size_t venue_count() const { return venues_.size(); }
@@ -166,6 +170,8 @@ class State {
   Status fold_replaced(const fb::Event& e);
   Status fold_lapse(const fb::Event& e);
   Status fold_budget(const fb::Event& e);
+  Status fold_settlement(const fb::Event& e);
+  void book_for_settlement(const fb::Event& e, const Hash32& event_hash);
   Status credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
                      std::uint32_t envelope, Rials amount_rials);
   void remember_draws(VisitRecord& r, Seq seq, std::vector<Draw>& draws);
@@ -198,6 +204,7 @@ class State {
   std::set<std::pair<TimeUs, CardId>> expiring_;
   Totals totals_;
   Budgets budgets_;
+  Settlements settlements_;  // every venue's unsettled days and last settlement
 };
 
 // The local day (days since 1970-01-01 in the programme's time zone) of a UTC time.

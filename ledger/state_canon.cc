@@ -1,8 +1,9 @@
 // The decision state's canonical bytes: its digest, a snapshot's state part, and their parser.
 //
 // Digest grammar (all integers little-endian, collections in ascending key order):
-//   digest      := SHA-256( "refah-state-v2" | head_seq:u64 | head_hash:32 | head_time:i64
-//                           | totals | nbhds | venues | rules | cards | visits | budgets )
+//   digest      := SHA-256( "refah-state-v3" | head_seq:u64 | head_hash:32 | head_time:i64
+//                           | totals | nbhds | venues | rules | cards | visits | budgets
+//                           | settlements )
 //   totals      := issued topped_up spent refunded released lapsed : i64, visits visits_cancelled : u64
 //   nbhds       := count:u64 { id:u32 county:u16 tier:u8 target:u32 active_from:i64 name_len:u32 name }
 //   venues      := count:u64 { id:u32 nbhd:u32 category:u8 status:u8 capacity:u32 name_len:u32 name }
@@ -18,7 +19,9 @@
 //                                           draw_count:u16 draw * draw_count }
 //   draw        := lot:u64 expires_at:i64 (0: never) amount:i64 source:u8 envelope:u32
 //   budgets     := ledger/budgets.h Budgets::write
-// Format 1 (no lots, no lapses) is not read: a snapshot in it is passed over and the log replayed.
+//   settlements := ledger/settlements.h Settlements::write
+// Formats 1 (no lots, no lapses) and 2 (no settlements) are not read: a snapshot in either is
+// passed over and the log replayed.
 // The idempotency index is not part of the state: it is an index of the events' client ids
 // (ledger/dedup_index.h), kept by the writer.
 #include "ledger/state.h"
@@ -34,7 +37,7 @@
 namespace refah {
 
 void State::write(CanonWriter& w) const {
-  w.bytes("refah-state-v2", 14);
+  w.bytes("refah-state-v3", 14);
   w.num(head_seq_);
   w.bytes(head_hash_.data(), 32);
   w.num(head_time_us_);
@@ -90,6 +93,7 @@ void State::write(CanonWriter& w) const {
     ++seq;
   }
   budgets_.write(w);
+  settlements_.write(w);
 }
 
 Hash32 State::digest() const {
@@ -127,8 +131,8 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   auto st = std::make_unique<State>();
   CanonReader r(bytes);
   char magic[14];
-  if (!r.bytes(magic, 14) || std::memcmp(magic, "refah-state-v2", 14) != 0)
-    return Status::corruption("state: not a format 2 state");
+  if (!r.bytes(magic, 14) || std::memcmp(magic, "refah-state-v3", 14) != 0)
+    return Status::corruption("state: not a format 3 state");
   r.num(st->head_seq_);
   r.bytes(st->head_hash_.data(), 32);
   r.num(st->head_time_us_);
@@ -139,6 +143,7 @@ Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes)
   if (Status cs = st->read_cards(r); !cs.is_ok()) return cs;
   st->read_visits(r);
   if (!st->budgets_.read(r)) return Status::corruption("state: bad budget envelopes");
+  if (!st->settlements_.read(r)) return Status::corruption("state: bad settlement books");
   if (!r.at_end()) return Status::corruption("state: malformed or trailing bytes");
   if (st->visits_base_seq_ + st->recent_visits_.size() != st->head_seq_ + 1)
     return Status::corruption("state: visit window does not end at the head");

@@ -41,6 +41,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kBatchTooLarge: return "BATCH_TOO_LARGE";
     case Reason::kLimitReached: return "LIMIT_REACHED";
     case Reason::kBudgetExhausted: return "BUDGET_EXHAUSTED";
+    case Reason::kAlreadySettled: return "ALREADY_SETTLED";
   }
   return "UNKNOWN_REASON";
 }

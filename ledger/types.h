@@ -106,8 +106,11 @@ enum class Reason : std::uint16_t {
   kLimitReached = 34,
   // Card credit past what is left of its budget envelope, or with none for a budgeted source.
   kBudgetExhausted = 35,
+  // A settlement through a day on or before the venue's last settled day, or (all venues) with no
+  // venue left to settle through it.
+  kAlreadySettled = 36,
 };
-inline constexpr std::uint16_t kReasonMax = 35;
+inline constexpr std::uint16_t kReasonMax = 36;
 
 // Upper-case name used on the wire docs, in logs and by the tools, e.g. "INSUFFICIENT_BALANCE".
 std::string_view reason_name(Reason r);

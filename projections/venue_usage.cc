@@ -4,6 +4,7 @@
 //   venues := count:u64 { id:u32 nbhd:u32 county:u16 category:u8 status:u8 capacity:u32 name }
 //   days   := count:u64 { venue:u32 day:i32 visits cancelled distinct : u32, subsidy copay : i64 }
 //   open   := open_day:i32 count:u64 { venue:u32 card:u64 } (sorted)
+//   settlements := projections/settlement_history.h SettlementHistory::write
 #include "projections/venue_usage.h"
 
 #include <algorithm>
@@ -70,6 +71,9 @@ void VenueUsage::apply(const fb::Event& e) {
       zone_.on_rule_set(p->utc_offset_minutes());
       break;
     }
+    case fb::Payload::SettlementIssued:
+      settlements_.apply(e);
+      break;
     case fb::Payload::VisitRecorded: {
       const auto* p = e.payload_as_VisitRecorded();
       const std::int32_t d = day_of(e.recorded_at_us());
@@ -157,6 +161,7 @@ void VenueUsage::write(CanonWriter& w) const {
   w.num(open_day_);
   w.num<std::uint64_t>(open.size());
   for (const auto& [v, c] : open) { w.num(v); w.num(c); }
+  settlements_.write(w);
 }
 
 bool VenueUsage::read(CanonReader& r) {
@@ -201,7 +206,7 @@ bool VenueUsage::read(CanonReader& r) {
     r.num(v); r.num(c);
     seen_today_.insert(v, c);
   }
-  return r.ok();
+  return r.ok() && settlements_.read(r);
 }
 
 }  // namespace refah::proj

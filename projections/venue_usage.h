@@ -10,6 +10,7 @@
 #include "ledger/types.h"
 #include "projections/canon.h"
 #include "projections/day_set.h"
+#include "projections/settlement_history.h"
 
 namespace refah {
 class CanonReader;
@@ -64,6 +65,8 @@ class VenueUsage {
   UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
   int utc_offset_minutes() const { return zone_.offset_minutes; }
   std::size_t venue_count() const { return venues_.size(); }
+  // Every venue's settlements (projections/settlement_history.h).
+  const SettlementHistory& settlements() const { return settlements_; }
   void prefetch_visit(VenueId venue, CardId card) const { seen_today_.prefetch(venue, card); }
   void write(CanonWriter& w) const;
   bool read(CanonReader& r);  // false if malformed
@@ -96,6 +99,7 @@ class VenueUsage {
   // goes back, so only one day is ever open.
   std::int32_t open_day_ = 0;
   DaySet seen_today_;
+  SettlementHistory settlements_;
 };
 
 }  // namespace refah::proj

@@ -141,6 +141,19 @@ Figures card_replaced(Again& a, const fb::CardReplaced& p, std::string& what) {
                  !differs(what, "neighbourhood", p.neighbourhood(), a.d.neighbourhood));
 }
 
+Figures settlement_issued(Again& a, const fb::SettlementIssued& p, std::string& what) {
+  a.run(IssueSettlement{p.venue(), p.until_day()}, 0);
+  if (!a.o.accepted()) return Figures::kSame;
+  const std::vector<SettlementLine> recorded = settlement_lines_of(p);
+  if (differs(what, "lines", recorded.size(), a.d.settlements.size())) return Figures::kDiffer;
+  for (std::size_t i = 0; i < recorded.size(); ++i) {
+    if (recorded[i] == a.d.settlements[i]) continue;
+    what = "line of venue " + std::to_string(recorded[i].venue) + ": the event records another settlement than the books hold";
+    return Figures::kDiffer;
+  }
+  return Figures::kSame;
+}
+
 Figures rule_set_published(Again& a, const fb::RuleSetPublished& p, std::string& what) {
   const std::optional<RuleSet> r = rule_set_of(p);
   if (!r) {
@@ -183,6 +196,7 @@ Figures decide_payload(Again& a, std::string& what) {
       return Figures::kSame;
     }
     case fb::Payload::RuleSetPublished: return rule_set_published(a, *e.payload_as_RuleSetPublished(), what);
+    case fb::Payload::SettlementIssued: return settlement_issued(a, *e.payload_as_SettlementIssued(), what);
     case fb::Payload::NONE:
       what = "no payload";
       return Figures::kUnreadable;

@@ -41,12 +41,14 @@ Result<std::unique_ptr<proj::Projections>> projections_as_of(const EventLog& log
   return proj::as_of_time(log, a.time_us);
 }
 
-// The role table: venues submit their visits and read balances; admins and auditors read
-// everything (an auditor's Submit is refused in submit(), with its own message).
+// The role table: venues submit their visits and read balances and their own settlements (checked
+// in settlements()); admins and auditors read everything (an auditor's Submit is refused in
+// submit(), with its own message).
 bool permitted(Role role, wire::Body kind) {
   switch (kind) {
     case wire::Body::Submit:
-    case wire::Body::GetBalance: return true;
+    case wire::Body::GetBalance:
+    case wire::Body::GetSettlements: return true;
     case wire::Body::GetStatement:
     case wire::Body::GetVenueUsage:
     case wire::Body::GetCoverage:
@@ -120,6 +122,7 @@ struct Requests::Impl {
   Frame statement_page(std::uint64_t id, CardId card, Seq from, std::uint32_t limit, proto::AsOf as_of);
   void get_venue_usage(std::uint64_t id, const wire::GetVenueUsage& q, const Port& port);
   void get_coverage(std::uint64_t id, const wire::GetCoverage& q, const Port& port);
+  void settlements(std::uint64_t id, const wire::GetSettlements& q, const Port& port);
   void get_checkpoint(std::uint64_t id, const Port& port);
   void backup(std::uint64_t id, const wire::Backup& q, const Port& port);
   void subscribe(std::uint64_t id, const wire::Subscribe& q, const Port& port);
@@ -197,6 +200,7 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
         return proto::encode_budgets(id, v, from, limit);
       });
     }
+    case wire::Body::GetSettlements: return s.settlements(id, *m.body_as_GetSettlements(), port);
     case wire::Body::Subscribe: return s.subscribe(id, *m.body_as_Subscribe(), port);
     case wire::Body::GetCheckpoint: return s.get_checkpoint(id, port);
     case wire::Body::Backup: return s.backup(id, *m.body_as_Backup(), port);
@@ -384,6 +388,20 @@ void Requests::Impl::get_coverage(std::uint64_t id, const wire::GetCoverage& q, 
   with_view(id, proto::as_of_of(q.as_of()), port, [id](const proj::View& v) {
     const std::int32_t today = v.seq == 0 ? 0 : local_day(v.head_time_us, v.usage.utc_offset_minutes());
     return proto::encode_coverage(id, v.seq, today, v.coverage.report(today));
+  });
+}
+
+// A venue's settlements: a venue client reads only its own venue's.
+void Requests::Impl::settlements(std::uint64_t id, const wire::GetSettlements& q, const Port& port) {
+  const Actor& actor = port->actor();
+  if (actor.role == Role::kVenue && q.venue() != actor.venue)
+    return port->refuse(id, Reason::kNotYourVenue, "a venue client reads its own venue's settlements only");
+  if (q.venue() == 0) return port->refuse(id, Reason::kInvalidArgument, "venue is required");
+  if (q.limit() > limits::settlements_page_max)
+    return port->refuse(id, Reason::kInvalidArgument, "limit is at most " + std::to_string(limits::settlements_page_max));
+  const std::uint32_t limit = q.limit() == 0 ? limits::settlements_page_max : q.limit();
+  with_view(id, proto::as_of_of(q.as_of()), port, [id, venue = q.venue(), after = q.after_seq(), limit](const proj::View& v) {
+    return proto::encode_settlements(id, v, venue, after, limit);
   });
 }
 

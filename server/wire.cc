@@ -139,6 +139,10 @@ BodyOrField body_of(const wire::Command& c) {
       return AllocateBudget{static_cast<FundingSource>(b->source()), b->county(), b->from_day(), b->until_day(),
                             b->amount_rials()};
     }
+    case wire::CommandBody::IssueSettlement: {
+      const auto* b = c.body_as_IssueSettlement();
+      return IssueSettlement{b->venue(), b->until_day()};
+    }
     default:
       return "body";  // NONE, or a kind newer than this server
   }
@@ -183,6 +187,7 @@ bool is_request(wire::Body kind) {
     case wire::Body::GetCoverage:
     case wire::Body::GetTotals:
     case wire::Body::GetBudgets:
+    case wire::Body::GetSettlements:
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint:
     case wire::Body::Backup:
@@ -501,6 +506,9 @@ fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& b
           kind = wire::CommandBody::AllocateBudget;
           return wire::CreateAllocateBudget(fbb, static_cast<wire::FundingSource>(c.source), c.county, c.from_day,
                                             c.until_day, c.amount_rials).Union();
+        } else if constexpr (std::is_same_v<T, IssueSettlement>) {
+          kind = wire::CommandBody::IssueSettlement;
+          return wire::CreateIssueSettlement(fbb, c.venue, c.until_day).Union();
         } else {
           static_assert(std::is_same_v<T, LapseCredit>);  // the ledger's own: no client sends it
           kind = wire::CommandBody::NONE;

@@ -81,6 +81,8 @@ Frame finish_frame(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t id, wire::
                    flatbuffers::Offset<void> body);
 // The budget envelopes from `from_envelope` (1 if 0), at most `limit` (server/wire_budgets.cc).
 Frame encode_budgets(std::uint64_t id, const proj::View& view, std::uint32_t from_envelope, std::uint32_t limit);
+// A venue's settlements issued after after_seq, at most `limit` (server/wire_settlements.cc).
+Frame encode_settlements(std::uint64_t id, const proj::View& view, VenueId venue, Seq after_seq, std::uint32_t limit);
 // Stored event values (event_codec.h grammar) of seq first_seq.. in order.
 Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
                          Seq head_seq);
@@ -99,6 +101,7 @@ Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_
 Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_budgets(std::uint64_t id, std::uint32_t from_envelope, std::uint32_t limit, AsOf as_of = {});
+Frame encode_get_settlements(std::uint64_t id, VenueId venue, Seq after_seq, std::uint32_t limit, AsOf as_of = {});
 Frame encode_subscribe(std::uint64_t id, Seq from_seq);
 Frame encode_get_checkpoint(std::uint64_t id);
 Frame encode_backup(std::uint64_t id, std::string_view dir);
