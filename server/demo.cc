@@ -66,6 +66,7 @@ Status ensure_demo_keys(const std::string& path, const load::Programme& p) {
 namespace {
 
 constexpr TimeUs kDemoMonthUs = 30LL * 86'400 * 1'000'000;
+constexpr TimeUs kDemoWeekUs = 7LL * 86'400 * 1'000'000;
 
 // An authenticated connection as `key`'s client, or nullptr.
 std::unique_ptr<proto::Client> connect_as(const std::string& host, std::uint16_t port, const ClientKey& key,
@@ -154,23 +155,37 @@ void DemoVenues::run(int index, std::string host, std::uint16_t port) {
   }
 }
 
-// The programme office: at the start of every demo month, every card topped up by its first credit.
+// The programme office: at the start of every demo month, every card topped up by its first credit;
+// every demo week, every venue settled through the day before.
 void DemoVenues::run_office(std::string host, std::uint16_t port) {
   const ClientKey* key = keys_.find(load::admin_actor().id);
   if (key == nullptr || programme_.cards.empty()) return;
   load::Rng rng(options_.seed ^ static_cast<std::uint64_t>(clock_.now_us()));
   std::unique_ptr<proto::Client> admin;
-  TimeUs next_us = clock_.now_us() + kDemoMonthUs;
+  TimeUs next_month_us = clock_.now_us() + kDemoMonthUs;
+  TimeUs next_week_us = clock_.now_us() + kDemoWeekUs;
   while (!stop_) {
     sleep_for(std::chrono::milliseconds(50));
-    if (stop_ || clock_.now_us() < next_us) continue;
+    if (stop_ || clock_.now_us() < std::min(next_month_us, next_week_us)) continue;
     if (!admin && !(admin = connect_as(host, port, *key, options_.tls))) continue;
-    if (!top_up_all(*admin, *key, rng)) {
+    const bool month = clock_.now_us() >= next_month_us;
+    if (!(month ? top_up_all(*admin, *key, rng) : settle_all(*admin, *key, rng))) {
       admin.reset();
       continue;
     }
-    next_us += kDemoMonthUs;
+    (month ? next_month_us : next_week_us) += month ? kDemoMonthUs : kDemoWeekUs;
   }
+}
+
+// Settles every venue through yesterday (local day). False if the connection failed.
+bool DemoVenues::settle_all(proto::Client& admin, const ClientKey& key, load::Rng& rng) {
+  const std::int32_t yesterday = local_day(clock_.now_us(), programme_.rules.utc_offset_minutes) - 1;
+  const auto outcomes = submit(admin, {Command{key.actor, rng.bytes16(), IssueSettlement{0, yesterday}}});
+  if (!outcomes) return false;
+  const Reason r = outcomes->empty() ? Reason::kMalformed : (*outcomes)[0].reason;
+  if (r == Reason::kOk) ++settlements_;
+  log_->info("demo: the programme office settled the venues through local day {}: {}", yesterday, reason_name(r));
+  return true;
 }
 
 // Tops up every card by its first credit, 1,024 commands a request. False if the connection failed.

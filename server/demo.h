@@ -66,11 +66,13 @@ class DemoVenues {
   std::uint64_t accepted() const { return accepted_.load(); }
   std::uint64_t rejected() const { return rejected_.load(); }
   std::uint64_t top_ups() const { return top_ups_.load(); }
+  std::uint64_t settlements() const { return settlements_.load(); }
 
  private:
   void run(int index, std::string host, std::uint16_t port);
   void run_office(std::string host, std::uint16_t port);
   bool top_up_all(proto::Client& admin, const ClientKey& key, load::Rng& rng);
+  bool settle_all(proto::Client& admin, const ClientKey& key, load::Rng& rng);
   void sleep_for(std::chrono::microseconds d) const;
   const load::Programme& programme_;
   const KeyStore& keys_;
@@ -78,7 +80,7 @@ class DemoVenues {
   Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, top_ups_{0};
+  std::atomic<std::uint64_t> accepted_{0}, rejected_{0}, top_ups_{0}, settlements_{0};
   std::vector<std::thread> threads_;
 };
 

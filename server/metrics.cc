@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ledger/assert.h"
+#include "server/protocol_generated.h"
 
 namespace refah::server {
 
@@ -14,7 +15,10 @@ namespace {
 
 constexpr std::array<std::string_view, ServerMetrics::kKinds> kKindNames = {
     "none",      "DefineNeighbourhood", "RegisterVenue", "SuspendVenue", "PublishRuleSet", "IssueCard",
-    "TopUpCard", "RecordVisit",         "CancelVisit",   "CancelCard",   "ReplaceCard",    "unknown"};
+    "TopUpCard", "RecordVisit",         "CancelVisit",   "CancelCard",   "ReplaceCard",    "AllocateBudget",
+    "IssueSettlement", "unknown"};
+static_assert(static_cast<std::size_t>(wire::CommandBody::MAX) + 2 == ServerMetrics::kKinds,
+              "a name for every command kind of the wire, and one for a kind newer than this server");
 
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";

@@ -41,6 +41,7 @@ TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]
       {ReplaceCard{100, 200, kT0 + 365 * kDayUs, 0}, "1549a4286dce3fdb"},
       {LapseCredit{100, 5}, "52157935ae422ad0"},
       {AllocateBudget{FundingSource::kProvince, 3, 20'000, 20'364, 5'000'000'000}, "24f7f5a24347aef4"},
+      {IssueSettlement{10, 20'533}, "1a0eafa645b26aec"},
   };
   REQUIRE(pinned.size() == std::variant_size_v<CommandBody>);
   for (const auto& [body, digest] : pinned) {
@@ -82,8 +83,8 @@ TEST_CASE("A fixed history's head hash, state digest and projections digest are 
   }));
   const Hash32 projections = f.projections().digest();
   CHECK(to_hex(head) == "64b6dca0cc8391f61e3d79c6b50ad11ca0a96026d3435aaa0258ba384b12c016");
-  CHECK(to_hex(state) == "f4ac733dd0b087c4201fbecfbcaa20a37d15a85662bbca17e543afeba202e6d2");
-  CHECK(to_hex(projections) == "f3ff40eaf650a5b359ec0e42f9bc8844fdcdf3bddc4c9f315a925226548ef609");
+  CHECK(to_hex(state) == "95a7b539083430160c211582ad96dad0d4a388c0e2971425609e7559a9352166");
+  CHECK(to_hex(projections) == "de71336534a742f410cf8d0f690e376c6fe8d5a3ba8e08caff3b3f281fb711c7");
 }
 
 }  // namespace refah::test

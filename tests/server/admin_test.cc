@@ -250,4 +250,26 @@ TEST_CASE("promtool check metrics accepts a live scrape", "[server][admin]") {
   CHECK(v.output.empty());  // lint findings too
 }
 
+TEST_CASE("/metrics names the later command kinds (budgets, settlements) instead of counting them as unknown",
+          "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  auto admin_c = f.connect(kAdminClient);
+  const std::string before = scrape(f);
+  const std::int32_t today = static_cast<std::int32_t>((kT0 / kSecondUs + 210 * 60) / 86'400);
+  CHECK(submit_one(*admin_c, Command{admin(), f.ids().next(),
+                                     AllocateBudget{FundingSource::kDonor, 0, today, today + 9, 1'000}})
+            .accepted());
+  CHECK(submit_one(*admin_c, Command{admin(), f.ids().next(), IssueSettlement{10, today}}).reason ==
+        Reason::kInvalidArgument);  // today is not over
+  const std::string after = scrape(f);
+  const auto moved = [&](const std::string& labels) {
+    return counted(after, "refah_commands_total", labels) - counted(before, "refah_commands_total", labels);
+  };
+  CHECK(moved("kind=\"AllocateBudget\",reason=\"OK\"") == 1);
+  CHECK(moved("kind=\"IssueSettlement\",reason=\"INVALID_ARGUMENT\"") == 1);
+  CHECK(moved("kind=\"unknown\",reason=\"OK\"") == 0);
+  CHECK(moved("kind=\"unknown\",reason=\"INVALID_ARGUMENT\"") == 0);
+}
+
 }  // namespace refah::test

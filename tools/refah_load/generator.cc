@@ -1,6 +1,6 @@
 // The history generator (see generator.h): per simulated hour, visits follow a daily rhythm
 // (evenings busiest) and a weekly one (Thursday and Friday, the Iranian weekend, busier); top-ups
-// every 30 days; about 1.5 % of visits cancelled by their venue within the hour; lost cards
+// every 30 days; every venue settled each Saturday through the day before; about 1.5 % of visits cancelled by their venue within the hour; lost cards
 // replaced weekly; and a trickle of commands the rules refuse (unknown cards, stale visits) besides
 // the natural INSUFFICIENT_BALANCE and DAILY_LIMIT. Same seed and options, same log, byte for byte.
 #include "tools/refah_load/generator.h"
@@ -41,6 +41,20 @@ void Generator::top_up_all() {
     // The monthly credit lasts twenty days: what is not spent by then lapses back to the budget.
     batch.push_back(Command{admin_actor(), rng_.bytes16(),
                             TopUpCard{s.card, 2'000'000, FundingSource::kProvince, last_day}});
+    if (batch.size() == 1024) execute(batch, nullptr);
+  }
+  execute(batch, nullptr);
+}
+
+// Closes the week for every venue through yesterday; past the settlement line limit, venue by venue.
+void Generator::settle_venues(std::int32_t until_day) {
+  std::vector<Command> batch{Command{admin_actor(), rng_.bytes16(), IssueSettlement{0, until_day}}};
+  const Outcome all = ledger_.execute(batch.front());
+  ++counts_[all.reason];
+  if (all.reason != Reason::kLimitReached) return;
+  batch.clear();
+  for (const auto& v : programme_.venues) {
+    batch.push_back(Command{admin_actor(), rng_.bytes16(), IssueSettlement{v.id, until_day}});
     if (batch.size() == 1024) execute(batch, nullptr);
   }
   execute(batch, nullptr);
@@ -111,6 +125,7 @@ void Generator::run(std::uint64_t events_max, std::uint32_t days_max, double vis
     clock_.set_us(std::max(clock_.now_us(), day_start_utc + 9 * kHourUs));
     if (d % 30 == 29) top_up_all();
     if (weekday == 0) replace_lost_cards();
+    if (weekday == 6 && d > 0) settle_venues(day - 1);  // Saturday: the Iranian week starts
     const double per_day = static_cast<double>(cards_.size()) * visits_per_card_per_day * week;
     for (int h = 0; h < 24 && ledger_.head_seq() < events_max; ++h)
       if (kHourShare[h] > 0) hour(day_start_utc + h * kHourUs, per_day * kHourShare[h]);

@@ -33,6 +33,7 @@ class Generator {
   void hour(TimeUs hour_start_us, double visits_this_hour);
   void top_up_all();
   void replace_lost_cards();
+  void settle_venues(std::int32_t until_day);
   void execute(std::vector<Command>& batch, std::vector<Pending>* visits);
 
   Ledger& ledger_;
