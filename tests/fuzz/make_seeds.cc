@@ -55,6 +55,8 @@ std::vector<NamedCommand> seed_commands(Seq programme_visit) {
       {"cancel_visit", venue, CancelVisit{programme_visit, VisitCancelReason::kVenueError}},
       {"cancel_card", admin, CancelCard{102, CardCancelReason::kLost}},
       {"replace_card", admin, ReplaceCard{103, 300, kT0 + 365 * kDayUs, 0}},
+      {"allocate_budget", admin, AllocateBudget{FundingSource::kDonor, 0, local_day(kT0, 210), local_day(kT0, 210) + 30, 1'000}},
+      {"issue_settlement", admin, IssueSettlement{10, local_day(kT0, 210) - 1}},
   };
 }
 
@@ -81,6 +83,8 @@ std::vector<std::pair<std::string, proto::Frame>> query_frames() {
       {"get_totals", proto::encode_get_totals(kAuditorMessage)},
       {"subscribe", proto::encode_subscribe(kAuditorMessage, 1)},
       {"get_checkpoint", proto::encode_get_checkpoint(kAuditorMessage)},
+      {"get_budgets", proto::encode_get_budgets(kAuditorMessage, 0, 10)},
+      {"get_settlements", proto::encode_get_settlements(kVenueMessage, 10, 0, 10)},
   };
 }
 

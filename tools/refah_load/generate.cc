@@ -61,8 +61,10 @@ int run_generate(const GenerateOptions& o) {
     return 1;
   }
   if (!o.quiet) {
-    std::fprintf(stderr, "generated %llu events over %u simulated days: %zu neighbourhoods, %zu venues, %zu cards\n",
-                 static_cast<unsigned long long>(events), gen.days(), nbhds, venues, o.cards);
+    std::fprintf(stderr,
+                 "generated %llu events over %u simulated days: %zu neighbourhoods, %zu venues, %zu cards, "
+                 "%u settlements of all venues\n",
+                 static_cast<unsigned long long>(events), gen.days(), nbhds, venues, o.cards, gen.settlements());
     for (const auto& [reason, count] : gen.counts())
       std::fprintf(stderr, "  %-22s %llu\n", std::string(reason_name(reason)).c_str(),
                    static_cast<unsigned long long>(count));

@@ -51,6 +51,7 @@ void Generator::settle_venues(std::int32_t until_day) {
   std::vector<Command> batch{Command{admin_actor(), rng_.bytes16(), IssueSettlement{0, until_day}}};
   const Outcome all = ledger_.execute(batch.front());
   ++counts_[all.reason];
+  settlements_ += all.accepted() ? 1 : 0;
   if (all.reason != Reason::kLimitReached) return;
   batch.clear();
   for (const auto& v : programme_.venues) {

@@ -18,6 +18,8 @@ class Generator {
   // days_max days have passed.
   void run(std::uint64_t events_max, std::uint32_t days_max, double visits_per_card_per_day);
   std::uint32_t days() const { return days_; }
+  // Settlements of all venues accepted (one each simulated Saturday with anything to settle).
+  std::uint32_t settlements() const { return settlements_; }
   const std::map<Reason, std::uint64_t>& counts() const { return counts_; }
   const Programme& programme() const { return programme_; }
 
@@ -46,6 +48,7 @@ class Generator {
   CardId next_card_id_ = 0;
   std::uint64_t txn_ = 0;
   std::uint32_t days_ = 0;
+  std::uint32_t settlements_ = 0;
 };
 
 }  // namespace refah::load
