@@ -235,6 +235,33 @@ TEST_CASE("A day shows in both calendars, the asked one first", "[format]") {
   CHECK(format_date_both(0, Calendar::kJalali) == "1348-10-11 (1970-01-01)");
 }
 
+TEST_CASE("A period shows in both calendars, the asked one first", "[format]") {
+  const std::int32_t from = greg_day(2026, 3, 1), until = greg_day(2026, 3, 31);
+  CHECK(format_period_both(from, until, Calendar::kGregorian) == "2026-03-01..2026-03-31 (1404-12-10..1405-01-11)");
+  CHECK(format_period_both(from, until, Calendar::kJalali) == "1404-12-10..1405-01-11 (2026-03-01..2026-03-31)");
+  CHECK(format_period_both(from, from, Calendar::kGregorian) == "2026-03-01..2026-03-01 (1404-12-10..1404-12-10)");
+}
+
+TEST_CASE("A date prints with another separator, a Jalali one as YYYY/MM/DD", "[format]") {
+  const std::int32_t day = greg_day(2026, 3, 21);
+  CHECK(format_date(day, Calendar::kJalali, '/') == "1405/01/01");
+  CHECK(format_date(day, Calendar::kGregorian, '/') == "2026/03/21");
+  CHECK(format_date(day, Calendar::kJalali) == "1405-01-01");
+  CHECK(format_date(greg_day(-5, 1, 2), Calendar::kGregorian, '/') == "-0005/01/02");
+}
+
+TEST_CASE("CSV fields are quoted only where RFC 4180 requires, their quotes doubled", "[format]") {
+  CHECK(csv_field("") == "");
+  CHECK(csv_field("1405/01/01") == "1405/01/01");
+  CHECK(csv_field("-320000") == "-320000");
+  CHECK(csv_field("سالن ورزشی") == "سالن ورزشی");
+  CHECK(csv_field("a,b") == "\"a,b\"");
+  CHECK(csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(csv_field("two\nlines") == "\"two\nlines\"");
+  CHECK(csv_field("cr\r") == "\"cr\r\"");
+  CHECK(csv_field("\"") == "\"\"\"\"");
+}
+
 TEST_CASE("A time falls on the local day of its offset, floored before the epoch", "[format]") {
   // 2026-03-22T20:30:00Z is midnight in Tehran: the 23rd there, its microsecond before the 22nd.
   const std::int32_t day = greg_day(2026, 3, 22);

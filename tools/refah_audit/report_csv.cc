@@ -36,16 +36,6 @@ constexpr std::string_view kCsvColumns[] = {
     "kind", "other_venue", "count", "limit", "seqs", "sentence"};
 constexpr std::size_t kCsvColumnCount = std::size(kCsvColumns);
 
-std::string csv_cell(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
 class CsvRow {
  public:
   explicit CsvRow(std::string_view table) : cells_(kCsvColumnCount) { set("table", table); }
@@ -75,7 +65,7 @@ class CsvRow {
         .num("coverage", x.coverage);
   }
   void write(std::string& out) const {
-    for (std::size_t i = 0; i < kCsvColumnCount; ++i) out += (i ? "," : "") + csv_cell(cells_[i]);
+    for (std::size_t i = 0; i < kCsvColumnCount; ++i) out += (i ? "," : "") + ctl::csv_field(cells_[i]);
     out += "\n";
   }
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "tools/refahctl/commands.h"
-#include "tools/refahctl/connection.h"
 #include "tools/refahctl/names.h"
 #include "tools/refahctl/output.h"
 #include "tools/refahctl/query.h"
@@ -62,37 +61,33 @@ class Pages {
     table_.right_align(0);
   }
 
-  void add(const wire::Budgets& page) {
-    if (pages_++ == 0) first_seq_ = page.seq();
-    last_seq_ = page.seq();
+  // One page: printed at once (JSON) or into the table; returns where the next starts (0: none).
+  std::uint64_t add(const wire::Budgets& page) {
+    answered_.saw(page.seq());
     if (g_.json) {
       Json envelopes = Json::array();
       if (page.envelopes() != nullptr)
         for (const wire::BudgetRow* r : *page.envelopes()) envelopes.push_back(envelope_json(*r));
-      return emit(Json{{"seq", page.seq()}, {"envelopes", envelopes}, {"next_envelope", page.next_envelope()}});
-    }
-    if (page.envelopes() != nullptr)
+      emit(Json{{"seq", page.seq()}, {"envelopes", envelopes}, {"next_envelope", page.next_envelope()}});
+    } else if (page.envelopes() != nullptr) {
       for (const wire::BudgetRow* r : *page.envelopes()) table_.add(envelope_cells(g_, *r));
+    }
+    return page.next_envelope();
   }
 
   // The table, and where the next page starts when one was asked for and more are left.
-  void finish(std::uint32_t more) const {
+  void finish(std::uint64_t more) const {
     if (g_.json) return;
-    std::cout << "budget envelopes as of seq " << first_seq_ << " (period in both calendars, rials)\n"
+    std::cout << "budget envelopes as of seq " << answered_.first() << " (period in both calendars, rials)\n"
               << table_.render();
-    if (last_seq_ != first_seq_) {
-      std::cout << "later pages as of seq " << last_seq_ << ": events were recorded while paging (--as-of-seq "
-                << first_seq_ << " shows one point in time)\n";
-    }
+    answered_.note(std::cout);
     if (more != 0) std::cout << "more: --from-envelope " << more << '\n';
   }
 
  private:
   const Global& g_;
   Table table_;
-  std::size_t pages_ = 0;
-  Seq first_seq_ = 0;
-  Seq last_seq_ = 0;
+  AnsweredAt answered_;
 };
 
 }  // namespace
@@ -101,25 +96,16 @@ class Pages {
 int run_budgets(const Global& g, const BudgetsArgs& a) {
   const auto as_of = as_of_flags(g, a);
   if (!as_of) return kExitUsage;
-  Session s = open_session(g);
-  if (!s) return s.exit;
   Pages pages(g);
-  std::uint32_t from = a.from_envelope;
-  for (;;) {
-    const std::uint64_t id = s.client->next_id();
-    const wire::Message* m =
-        exchange(*s.client, g, proto::encode_get_budgets(id, from, a.limit, *as_of), id, wire::Body::Budgets);
-    if (m == nullptr) return kExitError;
-    const wire::Budgets& page = *m->body_as_Budgets();
-    pages.add(page);
-    const std::uint32_t next = page.next_envelope();
-    if (a.limit != 0 || next == 0) {
-      pages.finish(next);
-      return kExitOk;
-    }
-    if (next <= from) return failure("the server's next_envelope " + std::to_string(next) + " does not move on");
-    from = next;
-  }
+  std::uint64_t more = 0;
+  const int exit = page_through(
+      g, Paging{a.from_envelope, a.limit != 0, "next_envelope"},
+      [&](std::uint64_t id, std::uint64_t from) {
+        return proto::encode_get_budgets(id, static_cast<std::uint32_t>(from), a.limit, *as_of);
+      },
+      wire::Body::Budgets, [&](const wire::Message& m) { return pages.add(*m.body_as_Budgets()); }, more);
+  if (exit == kExitOk) pages.finish(more);
+  return exit;
 }
 
 }  // namespace refah::ctl

@@ -91,11 +91,11 @@ void append_grouped(std::string& out, std::uint64_t n) {
   }
 }
 
-std::string format_ymd(const Date& d) {
+std::string format_ymd(const Date& d, char separator) {
   char buf[32];
   const long long year = d.year;
-  std::snprintf(buf, sizeof buf, "%s%04lld-%02d-%02d", year < 0 ? "-" : "", year < 0 ? -year : year, d.month,
-                d.day);
+  std::snprintf(buf, sizeof buf, "%s%04lld%c%02d%c%02d", year < 0 ? "-" : "", year < 0 ? -year : year, separator,
+                d.month, separator, d.day);
   return buf;
 }
 
@@ -170,13 +170,20 @@ int days_in_month(int year, int month, Calendar calendar) {
   return month == 2 && gregorian_leap(year) ? 29 : kDays[static_cast<std::size_t>(month - 1)];
 }
 
-std::string format_date(std::int32_t local_day, Calendar calendar) {
-  return format_ymd(calendar == Calendar::kGregorian ? civil_from_days(local_day) : jalali_from_days(local_day));
+std::string format_date(std::int32_t local_day, Calendar calendar, char separator) {
+  return format_ymd(calendar == Calendar::kGregorian ? civil_from_days(local_day) : jalali_from_days(local_day),
+                    separator);
 }
 
 std::string format_date_both(std::int32_t local_day, Calendar first) {
   const Calendar second = first == Calendar::kGregorian ? Calendar::kJalali : Calendar::kGregorian;
   return format_date(local_day, first) + " (" + format_date(local_day, second) + ")";
+}
+
+std::string format_period_both(std::int32_t from_day, std::int32_t until_day, Calendar first) {
+  const Calendar second = first == Calendar::kGregorian ? Calendar::kJalali : Calendar::kGregorian;
+  return format_date(from_day, first) + ".." + format_date(until_day, first) + " (" + format_date(from_day, second) +
+         ".." + format_date(until_day, second) + ")";
 }
 
 std::int32_t local_day_of(std::int64_t time_us, int utc_offset_minutes) {
@@ -215,6 +222,16 @@ std::string percent(double fraction, int decimals) {
   std::string out(static_cast<std::size_t>(size), '\0');
   std::snprintf(out.data(), out.size() + 1, "%.*f%%", places, fraction * 100.0);
   return out;
+}
+
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
 }
 
 std::size_t display_width(std::string_view text) {

@@ -46,12 +46,17 @@ bool is_leap_year(int year, Calendar calendar);
 // 28..31; 0 when month is not in 1..12.
 int days_in_month(int year, int month, Calendar calendar);
 
-// "YYYY-MM-DD", zero-padded, for a local day number (days since 1970-01-01 in local time).
-std::string format_date(std::int32_t local_day, Calendar calendar);
+// "YYYY-MM-DD", zero-padded, for a local day number (days since 1970-01-01 in local time); with
+// separator '/', "YYYY/MM/DD" (the form spreadsheets in Iran read a Jalali date in).
+std::string format_date(std::int32_t local_day, Calendar calendar, char separator = '-');
 
 // A day in both calendars, `first` first and the other in parentheses: for 2026-03-22 and
 // kGregorian "2026-03-22 (1405-01-02)", for kJalali "1405-01-02 (2026-03-22)".
 std::string format_date_both(std::int32_t local_day, Calendar first);
+
+// A period of local days (both included) in both calendars, `first` first and the other in
+// parentheses: "2026-03-01..2026-03-31 (1404-12-10..1405-01-11)" for kGregorian.
+std::string format_period_both(std::int32_t from_day, std::int32_t until_day, Calendar first);
 
 // The local day number (days since 1970-01-01 in local time) of time_us, microseconds since the
 // Unix epoch (UTC), at utc + utc_offset_minutes; floored, so negative times fall on the day before.
@@ -87,6 +92,10 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
   std::vector<bool> right_aligned_;
 };
+
+// One CSV field as RFC 4180 writes it: as it is, or in double quotes (each quote doubled) when it
+// holds a comma, a double quote, CR or LF.
+std::string csv_field(std::string_view text);
 
 // Display width of UTF-8 text in code points: the bytes that are not continuation bytes (0x80..0xBF).
 std::size_t display_width(std::string_view text);

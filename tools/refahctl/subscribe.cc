@@ -58,9 +58,7 @@ class EventLine {
     put_day(json_, "from", from_day);
     json_["until_day"] = until_day;
     put_day(json_, "until", until_day);
-    const Calendar other = g_.calendar == Calendar::kJalali ? Calendar::kGregorian : Calendar::kJalali;
-    fields_ += " period=" + format_date(from_day, g_.calendar) + ".." + format_date(until_day, g_.calendar) + " (" +
-               format_date(from_day, other) + ".." + format_date(until_day, other) + ")";
+    fields_ += " period=" + format_period_both(from_day, until_day, g_.calendar);
   }
   void text(const char* key, const flatbuffers::String* s) {
     const std::string v = s == nullptr ? "" : s->str();
