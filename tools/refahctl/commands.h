@@ -1,8 +1,9 @@
 // refahctl's subcommands: each one's flags as a plain struct (filled by CLI11 in main.cc) and a run
 // function that checks the input, connects, sends one request and prints the answer; returns the exit
 // status (global.h). The run functions live by group: programme_commands.cc, budget_command.cc,
-// card_commands.cc, visit_commands.cc, card_queries.cc, usage_query.cc, programme_queries.cc,
-// budgets_query.cc, subscribe.cc, checkpoint_command.cc and backup_command.cc.
+// settle_command.cc, card_commands.cc, visit_commands.cc, card_queries.cc, usage_query.cc,
+// programme_queries.cc, budgets_query.cc, settlement_query.cc, subscribe.cc, checkpoint_command.cc
+// and backup_command.cc.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,11 @@ struct AllocateBudgetArgs : CommandArgs {
   std::string from;     // the period's first and last days, dates in the --calendar calendar
   std::string until;
 };
+struct SettleArgs : CommandArgs {
+  std::string venue;  // a venue id; empty with --all
+  bool all = false;   // every venue with events not yet settled
+  std::string until;  // the last day settled, a date in the --calendar calendar
+};
 struct IssueCardArgs : CommandArgs {
   IssueCard body;
   std::string holder_ref_hex;
@@ -81,6 +87,7 @@ int run_register_venue(const Global& g, const RegisterVenueArgs& a);
 int run_suspend_venue(const Global& g, const SuspendVenueArgs& a);
 int run_publish_rules(const Global& g, const PublishRulesArgs& a);
 int run_allocate_budget(const Global& g, const AllocateBudgetArgs& a);
+int run_settle(const Global& g, const SettleArgs& a);
 int run_issue_card(const Global& g, const IssueCardArgs& a);
 int run_top_up(const Global& g, const TopUpArgs& a);
 int run_post_visit(const Global& g, const PostVisitArgs& a);
@@ -111,6 +118,12 @@ struct BudgetsArgs : QueryArgs {
   std::uint32_t from_envelope = 0;  // 0: the first
   std::uint32_t limit = 0;          // 0: every envelope, page after page; else one page of at most this
 };
+struct SettlementArgs : QueryArgs {
+  VenueId venue = 0;
+  Seq after_seq = 0;        // 0: from the first settlement
+  std::uint32_t limit = 0;  // 0: every settlement, page after page; else one page of at most this
+  bool csv = false;         // CSV for spreadsheets instead of the table
+};
 struct SubscribeArgs {
   Seq from_seq = 0;
   std::uint64_t count = 0;  // 0: until the connection closes
@@ -123,6 +136,7 @@ int run_usage(const Global& g, const UsageArgs& a);
 int run_coverage(const Global& g, const QueryArgs& a);
 int run_totals(const Global& g, const QueryArgs& a);
 int run_budgets(const Global& g, const BudgetsArgs& a);
+int run_settlement(const Global& g, const SettlementArgs& a);
 int run_subscribe(const Global& g, const SubscribeArgs& a);
 
 // ---- Signed checkpoints (admin, auditor) ----

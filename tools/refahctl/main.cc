@@ -2,6 +2,7 @@
 // structs of commands.h, then the parsed subcommand's run function, whose return is the exit status.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,12 +33,14 @@ Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-M
 or @N, N microseconds since the Unix epoch (UTC). Dates are read in the --calendar calendar and times
 in programme time, Asia/Tehran, UTC+03:30 (210 minutes, the rules' default offset): with
 --calendar jalali, "1405-01-01 03:30" is 2026-03-21 00:00 UTC. Days (--expires-on, usage's --from
-and --to, allocate-budget's --from and --until) are YYYY-MM-DD alone, a local day in the --calendar
-calendar.
+and --to, allocate-budget's --from and --until, settle's --until) are YYYY-MM-DD alone, a local day
+in the --calendar calendar.
 
 Output: tables by default, rials with thousands separators and dates in the --calendar calendar
-(the day credit expires on and a budget's period in both, the other in parentheses). --json prints one JSON object a line:
-raw integers, ISO 8601 (Gregorian) dates and times (and an expiry day's Jalali date beside it).
+(the day credit expires on, a budget's period and a settlement's days in both, the other in
+parentheses). --json prints one JSON object a line: raw integers, ISO 8601 (Gregorian) dates and
+times (and the Jalali date beside an expiry's, a period's or a settlement's day). settlement --csv
+prints CSV for spreadsheets (UTF-8 with a byte-order mark, CRLF, dates in both calendars).
 
 Commands are sent under a random 16-byte client event id, printed with the answer; --id HEX32 resends
 a command under the id it was first sent with (same flags, --occurred-at included), and the ledger
@@ -244,6 +247,37 @@ void add_budget(CLI::App& app, Runs& runs, const Global& g) {
   add_id(s, b);
 }
 
+// ---- Venue settlement (admin; the statements also auditors and a venue its own) ----
+
+void add_settlements(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("settle",
+                               "Admin: close a settlement period through a day that is over, for a venue or every "
+                               "venue with visits or cancellations not yet settled");
+  auto& st = bind(runs, s, g, run_settle);
+  auto* venue = s->add_option("--venue", st.venue, "Venue id")->type_name("N");
+  s->add_flag("--all", st.all, "Every venue with events not yet settled on or before --until")->excludes(venue);
+  s->add_option("--until", st.until,
+                "Last day settled, YYYY-MM-DD in the --calendar calendar; before today (the programme's local day)")
+      ->required()
+      ->type_name("DATE");
+  add_id(s, st);
+
+  s = app.add_subcommand("settlement",
+                         "Admin, auditor, a venue its own: a venue's settlements, what each covered and what the "
+                         "programme owes");
+  auto& sm = bind(runs, s, g, run_settlement);
+  s->add_option("--venue", sm.venue, "Venue id")
+      ->required()
+      ->check(CLI::Range(VenueId{1}, std::numeric_limits<VenueId>::max()));
+  s->add_option("--after-seq", sm.after_seq, "Settlements issued after this seq (the \"more\" of a page)");
+  s->add_option("--limit", sm.limit, "One page of at most this many settlements, 1..1000 (default: every one)")
+      ->check(CLI::Range(1, static_cast<int>(limits::settlements_page_max)));
+  s->add_flag("--csv", sm.csv,
+              "CSV for spreadsheets instead of the table: UTF-8 with a byte-order mark, CRLF line ends, dates in "
+              "both calendars (ISO and Jalali YYYY/MM/DD), rials as plain integers");
+  add_query(s, sm);
+}
+
 // ---- Cards (admin) ----
 
 void add_cards(CLI::App& app, Runs& runs, const Global& g) {
@@ -397,6 +431,7 @@ int main(int argc, char** argv) {
   add_programme(app, runs, g);
   add_publish_rules(app, runs, g);
   add_budget(app, runs, g);
+  add_settlements(app, runs, g);
   add_cards(app, runs, g);
   add_visits(app, runs, g);
   add_queries(app, runs, g);

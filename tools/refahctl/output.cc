@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "ledger/sha256.h"
+
 namespace refah::ctl {
 
 int usage_error(const std::string& message) {
@@ -56,6 +58,37 @@ void put_expiry(Json& j, const std::string& prefix, const std::string& day_key, 
   if (day) return put_day(j, day_key, *day);
   j[day_key] = nullptr;
   j[day_key + "_jalali"] = nullptr;
+}
+
+std::string seq_range(Seq first, Seq last, const char* none) {
+  if (first == 0 && last == 0) return none;
+  return std::to_string(first) + ".." + std::to_string(last);
+}
+
+Json settlement_json(const SettlementLine& l) {
+  Json j{{"venue", l.venue}, {"from_day", l.from_day}};
+  put_day(j, "from", l.from_day);
+  j["until_day"] = l.until_day;
+  put_day(j, "until", l.until_day);
+  j["visits"] = l.visits;
+  j["cancellations"] = l.cancellations;
+  j["adjustments"] = l.adjustments;
+  j["first_seq"] = l.first_seq;
+  j["last_seq"] = l.last_seq;
+  j["visit_rials"] = l.visit_rials;
+  j["cancelled_rials"] = l.cancelled_rials;
+  j["adjusted_rials"] = l.adjusted_rials;
+  j["owed_rials"] = l.owed_rials();
+  j["digest"] = to_hex(l.digest);
+  return j;
+}
+
+std::string settlement_text(const Global& g, const SettlementLine& l) {
+  return "venue=" + std::to_string(l.venue) + " period=" + format_period_both(l.from_day, l.until_day, g.calendar) +
+         " visits=" + count(l.visits) + " cancellations=" + count(l.cancellations) +
+         " adjustments=" + count(l.adjustments) + " seqs=" + seq_range(l.first_seq, l.last_seq, "none") +
+         " visit=" + rials(l.visit_rials) + " cancelled=" + rials(l.cancelled_rials) +
+         " adjusted=" + rials(l.adjusted_rials) + " owed=" + rials(l.owed_rials()) + " digest=" + to_hex(l.digest);
 }
 
 void print_fields(const std::vector<std::pair<std::string, std::string>>& fields) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/settlements.h"
 #include "ledger/types.h"
 #include "tools/refahctl/format.h"
 #include "tools/refahctl/global.h"
@@ -42,6 +43,15 @@ std::string shown_expiry(const Global& g, TimeUs expires_at_us, const char* none
 // JSON of an expiry: prefix (ISO time) and prefix_us, the lapse; day_key and day_key_jalali, the day
 // it expires on; nulls when it never lapses.
 void put_expiry(Json& j, const std::string& prefix, const std::string& day_key, TimeUs expires_at_us);
+
+// The events a settlement line covers, "FIRST..LAST", or `none` for a line that covers none (0, 0).
+std::string seq_range(Seq first, Seq last, const char* none);
+// A venue's settlement line (ledger/settlements.h) as JSON: the venue, the period's days as numbers
+// and as Gregorian and Jalali dates, the counts, the seq range, the rials (owed too) and the digest
+// in hex. The settlement query's rows and subscribe's SettlementIssued lines alike.
+Json settlement_json(const SettlementLine& l);
+// The same as key=value text (subscribe): venue=, period= in both calendars, counts, seqs=, rials.
+std::string settlement_text(const Global& g, const SettlementLine& l);
 
 // Key-value lines with the keys padded and the values right-aligned (balances, totals).
 void print_fields(const std::vector<std::pair<std::string, std::string>>& fields);

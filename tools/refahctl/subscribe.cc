@@ -60,6 +60,12 @@ class EventLine {
     put_day(json_, "until", until_day);
     fields_ += " period=" + format_period_both(from_day, until_day, g_.calendar);
   }
+  // A local day: KEY_day and its dates (KEY, KEY_jalali) in JSON, KEY=DAY (OTHER CALENDAR'S) in the text.
+  void day(const std::string& key, std::int32_t local_day) {
+    json_[key + "_day"] = local_day;
+    put_day(json_, key, local_day);
+    fields_ += " " + key + "=" + format_date_both(local_day, g_.calendar);
+  }
   void text(const char* key, const flatbuffers::String* s) {
     const std::string v = s == nullptr ? "" : s->str();
     put(key, v, "\"" + v + "\"");
@@ -246,6 +252,22 @@ void budget_fields(EventLine& l, const fb::Event& e) {
   }
 }
 
+// A settlement: the venue asked for ("all" for 0: every venue with events to settle), the last day
+// settled, and each venue's line: JSON lines, in the text [venue=... digest=...] after lines=COUNT.
+void settlement_fields(const Global& g, EventLine& l, const fb::Event& e) {
+  const auto* p = e.payload_as_SettlementIssued();
+  if (p == nullptr) return;
+  l.put_text("venue", p->venue(), p->venue() == 0 ? std::string("all") : std::to_string(p->venue()));
+  l.day("until", p->until_day());
+  Json lines = Json::array();
+  std::string shown;
+  for (const SettlementLine& s : settlement_lines_of(*p)) {
+    lines.push_back(settlement_json(s));
+    shown += " [" + settlement_text(g, s) + "]";
+  }
+  l.put_text("lines", lines, std::to_string(lines.size()) + shown);
+}
+
 void print_event(const Global& g, const wire::StoredEvent& stored, EventScratch& scratch) {
   const fb::Event* e = nullptr;
   if (stored.value() != nullptr)
@@ -256,6 +278,7 @@ void print_event(const Global& g, const wire::StoredEvent& stored, EventScratch&
     card_fields(line, *e);
     visit_fields(line, *e);
     budget_fields(line, *e);
+    settlement_fields(g, line, *e);
   }
   if (g.json) return emit(line.json());
   std::cout << line.line() << '\n';
