@@ -26,8 +26,9 @@ void settlement_record(Seq seq, CardId card, Rials signed_rials, SettlementEntry
   std::memcpy(out + 32, event_hash.data(), 32);
 }
 
-SettlementDay& Settlements::day_of(VenueId venue, std::int32_t day, Seq seq) {
+SettlementDay* Settlements::day_of(VenueId venue, std::int32_t day, Seq seq) {
   Books& b = venues_[venue];
+  if (day <= b.settled_until_day || (!b.open.empty() && b.open.back().day > day)) return nullptr;
   if (b.open.empty() || b.open.back().day < day) {
     b.open.emplace_back();
     b.open.back().day = day;
@@ -36,35 +37,39 @@ SettlementDay& Settlements::day_of(VenueId venue, std::int32_t day, Seq seq) {
   SettlementDay& d = b.open.back();
   REFAH_ASSERT(d.day == day && d.last_seq < seq);
   d.last_seq = seq;
-  return d;
+  return &d;
 }
 
-void Settlements::book_visit(VenueId venue, std::int32_t day, Seq seq, CardId card, Rials subsidy_rials,
+bool Settlements::book_visit(VenueId venue, std::int32_t day, Seq seq, CardId card, Rials subsidy_rials,
                              const Hash32& event_hash) {
-  SettlementDay& d = day_of(venue, day, seq);
-  ++d.visits;
-  d.visit_rials += subsidy_rials;
+  SettlementDay* d = day_of(venue, day, seq);
+  if (d == nullptr) return false;
+  ++d->visits;
+  d->visit_rials += subsidy_rials;
   std::uint8_t record[64];
   settlement_record(seq, card, subsidy_rials, SettlementEntry::kVisit, event_hash, record);
-  d.records.add(record);
+  d->records.add(record);
+  return true;
 }
 
-void Settlements::book_cancellation(VenueId venue, std::int32_t day, Seq seq, Seq visit_seq, CardId card,
+bool Settlements::book_cancellation(VenueId venue, std::int32_t day, Seq seq, Seq visit_seq, CardId card,
                                     Rials refund_rials, const Hash32& event_hash) {
   const Books* before = books(venue);
   const bool adjustment = before != nullptr && visit_seq <= before->settled_through_seq;
-  SettlementDay& d = day_of(venue, day, seq);
+  SettlementDay* d = day_of(venue, day, seq);
+  if (d == nullptr) return false;
   if (adjustment) {
-    ++d.adjustments;
-    d.adjusted_rials += refund_rials;
+    ++d->adjustments;
+    d->adjusted_rials += refund_rials;
   } else {
-    ++d.cancellations;
-    d.cancelled_rials += refund_rials;
+    ++d->cancellations;
+    d->cancelled_rials += refund_rials;
   }
   std::uint8_t record[64];
   settlement_record(seq, card, -refund_rials, adjustment ? SettlementEntry::kAdjustment : SettlementEntry::kCancellation,
                     event_hash, record);
-  d.records.add(record);
+  d->records.add(record);
+  return true;
 }
 
 SettlementLine Settlements::line_of(VenueId venue, const Books& b, std::int32_t until_day) const {
@@ -105,7 +110,7 @@ std::vector<SettlementLine> Settlements::due(VenueId venue, std::int32_t until_d
 }
 
 bool Settlements::settle(VenueId venue, std::int32_t until_day, const std::vector<SettlementLine>& lines) {
-  if (lines.empty() || lines != due(venue, until_day)) return false;
+  if (until_day <= 0 || lines.empty() || lines != due(venue, until_day)) return false;
   for (const SettlementLine& l : lines) {
     Books& b = venues_[l.venue];
     std::size_t taken = 0;

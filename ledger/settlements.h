@@ -1,8 +1,10 @@
 // Venue settlement: what the programme owes each venue for a period. Every visit and cancellation
 // recorded at a venue is booked on its local day; an admin's settlement through a day (which must
 // be over) takes every booked day of a venue on or before it that no earlier settlement took, so a
-// visit is settled exactly once, and a cancellation of a visit an earlier settlement took is an
-// adjustment in the next one instead of a change to a closed period. The decision state keeps
+// visit is settled exactly once, and a cancellation recorded after a settlement took its visit is an
+// adjustment in the next one instead of a change to a closed period. (A cancellation recorded
+// before its visit's settlement is a cancellation of the period it is recorded in, which may be the
+// next one when the visit was late on a day and the cancellation early on the next.) The decision state keeps
 // these books; the auditor recomputes every settlement from the log on its own (replay/audit_*).
 // Pure values: no clock, no I/O.
 #pragma once
@@ -24,8 +26,8 @@ struct SettlementLine {
   std::int32_t from_day = 0;  // local days, both included
   std::int32_t until_day = 0;
   std::uint32_t visits = 0;
-  std::uint32_t cancellations = 0;  // of visits this settlement covers
-  std::uint32_t adjustments = 0;    // cancellations of visits an earlier settlement covered
+  std::uint32_t cancellations = 0;  // recorded while their visit was not yet settled
+  std::uint32_t adjustments = 0;    // cancellations recorded after a settlement covered their visit
   Seq first_seq = 0;                // the events covered lie in first_seq..last_seq (0, 0: none)
   Seq last_seq = 0;
   Rials visit_rials = 0;
@@ -65,11 +67,13 @@ class Settlements {
   };
 
   // Folds: a visit (subsidy debited) or a cancellation (refund; `visit_seq` says whether an earlier
-  // settlement took its visit) booked on local day `day` at `venue`. Days never go back.
-  void book_visit(VenueId venue, std::int32_t day, Seq seq, CardId card, Rials subsidy_rials,
-                  const Hash32& event_hash);
-  void book_cancellation(VenueId venue, std::int32_t day, Seq seq, Seq visit_seq, CardId card,
-                         Rials refund_rials, const Hash32& event_hash);
+  // settlement took its visit) booked on local day `day` at `venue`. False, and nothing booked, for
+  // a day before the venue's last booked or settled day (recorded time never goes back, nor does
+  // the programme's zone change: only a damaged log gets there).
+  [[nodiscard]] bool book_visit(VenueId venue, std::int32_t day, Seq seq, CardId card, Rials subsidy_rials,
+                                const Hash32& event_hash);
+  [[nodiscard]] bool book_cancellation(VenueId venue, std::int32_t day, Seq seq, Seq visit_seq, CardId card,
+                                       Rials refund_rials, const Hash32& event_hash);
   // The settlement lines through `until_day`: for `venue`, its line (none if its last settled day
   // is on or after until_day); for venue 0, a line for every venue with a booked day on or before
   // it. In venue order. The decision reads these; apply() checks an event's lines against them.
@@ -90,7 +94,7 @@ class Settlements {
   bool read(CanonReader& r);
 
  private:
-  SettlementDay& day_of(VenueId venue, std::int32_t day, Seq seq);
+  SettlementDay* day_of(VenueId venue, std::int32_t day, Seq seq);
   SettlementLine line_of(VenueId venue, const Books& b, std::int32_t until_day) const;
   IdMap<VenueId, Books> venues_;
 };

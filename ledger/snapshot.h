@@ -1,7 +1,7 @@
 // Snapshots: the decision state and a CommitSink's state (the projections) at one sequence number,
 // so that start-up replays only the tail. Format (snapshots column family, value):
 //
-//   snapshot := magic "RFSN" | format:u32 (= 2) | seq:u64 | head_hash:32
+//   snapshot := magic "RFSN" | format:u32 (= 3) | seq:u64 | head_hash:32
 //               | state_len:u64 | state (State::serialize grammar, ledger/state.cc)
 //               | sink_len:u64 | sink (CommitSink::save bytes; projections.cc grammar)
 //               | digest:32
@@ -9,7 +9,8 @@
 //
 // Integers little-endian. The format number is persisted: a snapshot of another format is ignored
 // (the state is rebuilt from the log), never misread. Format 1 held the state and projections of
-// before credit had lots (their grammars' format 1); format 2 holds format 2 of both. Do not change
+// before credit had lots (their grammars' format 1); format 2 held format 2 of both (before venue
+// settlement); format 3 holds format 3 of both. Do not change
 // the meaning of a format: a new state or projections grammar is a new snapshot format.
 #pragma once
 

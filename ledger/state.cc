@@ -135,7 +135,7 @@ Status State::apply(const fb::Event& e, const Hash32& event_hash) {
   }
   Status s = apply_payload(e);
   if (!s.is_ok()) return s;
-  book_for_settlement(e, event_hash);
+  if (Status b = book_for_settlement(e, event_hash); !b.is_ok()) return b;
   head_seq_ = e.seq();
   head_hash_ = event_hash;
   head_time_us_ = e.recorded_at_us();
@@ -219,6 +219,10 @@ Status State::fold_rule_set(const fb::Event& e) {
   const RuleSet& r = *read;
   if (!rule_sets_.empty() && r.version <= rule_sets_.back().version)
     return bad(e, "rule set version not increasing");
+  // Local days (daily limits, venue-days, settlement books) never go back: the first rule set
+  // fixes the programme's time zone, as the rules decide.
+  if (!rule_sets_.empty() && r.utc_offset_minutes != rule_sets_.front().utc_offset_minutes)
+    return bad(e, "rule set changes the programme's time zone");
   rule_sets_.push_back(r);
   return Status::ok();
 }
@@ -430,23 +434,25 @@ Status State::fold_budget(const fb::Event& e) {
 
 Status State::fold_settlement(const fb::Event& e) {
   const auto* p = e.payload_as_SettlementIssued();
-  if (p->until_day() >= local_day_at(e.recorded_at_us()))
-    return bad(e, "a settlement through a day that was not over");
+  if (p->until_day() <= 0 || p->until_day() >= local_day_at(e.recorded_at_us()))
+    return bad(e, "a settlement through day 0 or a day that was not over");
   if (!settlements_.settle(p->venue(), p->until_day(), settlement_lines_of(*p)))
     return bad(e, "a settlement that is not what the venues' books hold");
   return Status::ok();
 }
 
 // Visits and cancellations are booked for their venue's settlement on their local day.
-void State::book_for_settlement(const fb::Event& e, const Hash32& event_hash) {
+Status State::book_for_settlement(const fb::Event& e, const Hash32& event_hash) {
+  bool booked = true;
   if (const auto* v = e.payload_as_VisitRecorded()) {
-    settlements_.book_visit(v->venue(), local_day_at(e.recorded_at_us()), e.seq(), v->card(), v->subsidy_rials(),
-                            event_hash);
+    booked = settlements_.book_visit(v->venue(), local_day_at(e.recorded_at_us()), e.seq(), v->card(),
+                                     v->subsidy_rials(), event_hash);
   } else if (const auto* c = e.payload_as_VisitCancelled()) {
     const CardId visit_card = c->visit_card() != 0 ? c->visit_card() : c->card();
-    settlements_.book_cancellation(c->venue(), local_day_at(e.recorded_at_us()), e.seq(), c->visit_seq(), visit_card,
-                                   c->refund_rials(), event_hash);
+    booked = settlements_.book_cancellation(c->venue(), local_day_at(e.recorded_at_us()), e.seq(), c->visit_seq(),
+                                            visit_card, c->refund_rials(), event_hash);
   }
+  return booked ? Status::ok() : bad(e, "booked for settlement on a day before its venue's last");
 }
 
 std::int32_t State::local_day_at(TimeUs t) const {

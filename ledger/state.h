@@ -171,7 +171,7 @@ class State {
   Status fold_lapse(const fb::Event& e);
   Status fold_budget(const fb::Event& e);
   Status fold_settlement(const fb::Event& e);
-  void book_for_settlement(const fb::Event& e, const Hash32& event_hash);
+  Status book_for_settlement(const fb::Event& e, const Hash32& event_hash);
   Status credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
                      std::uint32_t envelope, Rials amount_rials);
   void remember_draws(VisitRecord& r, Seq seq, std::vector<Draw>& draws);

@@ -394,9 +394,9 @@ void Requests::Impl::get_coverage(std::uint64_t id, const wire::GetCoverage& q, 
 // A venue's settlements: a venue client reads only its own venue's.
 void Requests::Impl::settlements(std::uint64_t id, const wire::GetSettlements& q, const Port& port) {
   const Actor& actor = port->actor();
+  if (q.venue() == 0) return port->refuse(id, Reason::kInvalidArgument, "venue is required");
   if (actor.role == Role::kVenue && q.venue() != actor.venue)
     return port->refuse(id, Reason::kNotYourVenue, "a venue client reads its own venue's settlements only");
-  if (q.venue() == 0) return port->refuse(id, Reason::kInvalidArgument, "venue is required");
   if (q.limit() > limits::settlements_page_max)
     return port->refuse(id, Reason::kInvalidArgument, "limit is at most " + std::to_string(limits::settlements_page_max));
   const std::uint32_t limit = q.limit() == 0 ? limits::settlements_page_max : q.limit();

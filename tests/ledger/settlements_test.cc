@@ -284,3 +284,45 @@ TEST_CASE("A settlement of all venues may hold settlement_venues_max lines; one 
   CHECK(settle(f, kMax + 1, d + 1).accepted());  // one venue at a time still settles
   CHECK(settle(f, 0, d + 1).accepted());         // and then the rest fit
 }
+
+TEST_CASE("The books refuse an event on a day before the venue's last booked or settled day", "[settlement]") {
+  Settlements books;
+  const Hash32 h{};
+  REQUIRE(books.book_visit(10, 100, 1, 7, 5'000, h));
+  REQUIRE(books.book_visit(10, 101, 2, 7, 5'000, h));
+  CHECK_FALSE(books.book_visit(10, 100, 3, 7, 5'000, h));              // back a day
+  CHECK_FALSE(books.book_cancellation(10, 99, 3, 1, 7, 5'000, h));     // back two
+  CHECK(books.book_visit(11, 90, 3, 7, 5'000, h));                     // another venue's days are its own
+  const std::vector<SettlementLine> due = books.due(10, 101);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].visits == 2);  // nothing refused was booked
+  REQUIRE(books.settle(10, 101, due));
+  CHECK_FALSE(books.settle(10, 101, due));                             // a second time: not what is due
+  CHECK_FALSE(books.book_visit(10, 101, 4, 7, 5'000, h));              // a settled day stays closed
+  CHECK(books.book_visit(10, 102, 4, 7, 5'000, h));
+}
+
+TEST_CASE("A cancellation recorded before its visit's settlement is a cancellation of the period it is recorded in",
+          "[settlement]") {
+  LedgerFixture f;
+  f.standard_programme();
+  const std::int32_t d = today(f);
+  f.clock().set_us(day_start(d + 1) - 30 * kMinuteUs);  // 23:30 on day d
+  const Outcome late = f.visit(100, 10, 80'000, 1);
+  REQUIRE(late.accepted());
+  f.clock().set_us(day_start(d + 1) + 10 * kMinuteUs);  // 00:10 on day d + 1, before any settlement
+  const Outcome c = f.run(venue_actor(10), CancelVisit{late.seq, VisitCancelReason::kHolderRequest});
+  REQUIRE(c.accepted());
+  f.clock().set_us(day_start(d + 1) + 20 * kMinuteUs);
+  const Outcome s1 = settle(f, 10, d);
+  REQUIRE(s1.accepted());
+  const SettlementLine l1 = lines_at(f, s1.seq).at(0);
+  CHECK((l1.visits == 1 && l1.cancellations == 0 && l1.owed_rials() == late.subsidy_rials));
+  f.clock().set_us(day_start(d + 2));
+  const Outcome s2 = settle(f, 10, d + 1);
+  REQUIRE(s2.accepted());
+  const SettlementLine l2 = lines_at(f, s2.seq).at(0);
+  CHECK(l2.cancellations == 1);
+  CHECK(l2.adjustments == 0);  // recorded before a settlement covered its visit
+  CHECK(l2.owed_rials() == -late.subsidy_rials);
+}
