@@ -35,6 +35,7 @@ std::string_view finding_kind_name(FindingKind k) {
     case FindingKind::kCheckpoint: return "checkpoint";
     case FindingKind::kTruncated: return "truncated";
     case FindingKind::kExportTrailer: return "export-trailer";
+    case FindingKind::kSettlement: return "settlement";
   }
   return "unknown";
 }

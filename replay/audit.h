@@ -19,8 +19,13 @@
 //      released (carried balances move between cards and cancel out in the total);
 //   6. optionally, a signed checkpoint (replay/checkpoint.h): its signature against the trusted key,
 //      and that the log's event head_seq has the checkpoint's head hash and projections digest (a
-//      log shorter than the checkpoint is a truncation, named at the first missing seq).
-// Rules and folds are the ledger's own code: an auditor trusts the code it builds, not the server.
+//      log shorter than the checkpoint is a truncation, named at the first missing seq);
+//   7. venue settlements: every SettlementIssued recomputed from the visits and cancellations
+//      before it by a fold of the auditor's own (not the decision state's books it checks), line
+//      by line and figure by figure, digest and owed included; a venue left out of a settlement of
+//      every venue, and a day or event settled twice, are named.
+// Rules and folds are the ledger's own code: an auditor trusts the code it builds, not the server
+// (the settlements' fold of check 7 excepted, written from their definition to check the ledger's).
 #pragma once
 
 #include <functional>
@@ -48,6 +53,7 @@ enum class FindingKind : std::uint8_t {
   kCheckpoint,    // the checkpoint's signature, key, head hash or digest does not match
   kTruncated,     // the log ends before the checkpoint's head
   kExportTrailer, // an export file's trailer digest is wrong
+  kSettlement,    // a settlement's lines are not what the log's visits and cancellations make
 };
 std::string_view finding_kind_name(FindingKind k);
 
@@ -61,6 +67,7 @@ struct AuditOptions {
   bool redecide = true;
   bool projections = true;   // recompute the projections; off: no snapshot is compared at all
   bool conservation = true;
+  bool settlements = true;   // recompute every venue settlement from the log
   std::optional<Checkpoint> checkpoint;
   std::optional<PublicKey> trusted_key;  // required with a checkpoint
   std::size_t findings_max = 100;        // stop collecting after this many (the first is what matters)
@@ -75,6 +82,7 @@ struct AuditReport {
   Hash32 state_digest{};            // the decision state rebuilt (zero if the fold refused an event)
   Hash32 projections_digest{};      // the projections recomputed (zero with projections off)
   std::size_t snapshots_compared = 0;
+  std::size_t settlements_checked = 0;  // SettlementIssued events recomputed from the log
   Rials total_issued_rials = 0, total_topped_up_rials = 0, total_balance_rials = 0,
         total_spent_rials = 0, total_refunded_rials = 0, total_released_rials = 0;
   Rials total_lapsed_rials = 0;     // credit that expired unspent
@@ -92,8 +100,9 @@ struct AuditReport {
 // head it finds when it starts. I/O errors are a Status; everything wrong with the contents is a
 // finding.
 [[nodiscard]] Result<AuditReport> audit_data_dir(const std::string& data_dir, const AuditOptions& o);
-// An export file: checks 1-3 and 5 from its first event (a range starting after 1 needs the state
-// before it, so re-decision and conservation run only for exports from seq 1), 6 if given.
+// An export file: checks 1-3, 5 and 7 from its first event (a range starting after 1 needs the state
+// before it, so re-decision, conservation and settlements run only for exports from seq 1), 6 if
+// given.
 [[nodiscard]] Result<AuditReport> audit_export(const std::string& path, const AuditOptions& o);
 
 }  // namespace refah::replay

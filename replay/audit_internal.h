@@ -10,6 +10,8 @@
 //   audit_snapshots.cc     check 4: the snapshots read, hashed and compared with the folds
 //   audit_conservation.cc  check 5: money conserved per card and in total
 //   audit_checkpoint.cc    check 6: a signed checkpoint against the log and the projections
+//   audit_settlements.cc   check 7: every venue settlement recomputed from the log, on a thread
+//                          of its own
 #pragma once
 
 #include <algorithm>
@@ -230,6 +232,30 @@ class ClientVenues {
 // False (and `what`) when the rules refuse the event's command against `st` at its recorded time,
 // or decide figures other than the event's.
 bool redecide(const State& st, const fb::Event& e, ClientVenues& venues, std::string& what);
+
+// ---------------------------------------------------------------------------------------------
+// Check 7: the venue settlements recomputed by a fold of the auditor's own, from the log alone: per
+// venue, its visits and cancellations booked on their local day (the zone of the rule set in force)
+// as 64-byte records, hashed a day at a time, until a SettlementIssued takes them; each of its
+// lines compared with the one they make (not through the decision state's books, which it checks).
+// It needs nothing of the folders, so it goes on where the decision state's fold stops.
+class SettlementCheck {
+ public:
+  explicit SettlementCheck(std::size_t findings_max);
+  ~SettlementCheck();
+  SettlementCheck(const SettlementCheck&) = delete;
+  SettlementCheck& operator=(const SettlementCheck&) = delete;
+
+  // Every chunk of the pass, in order from seq 1 (on a thread of its own, audit-settle).
+  void run(ChunkQueue& q);
+  std::size_t settlements() const;  // SettlementIssued events checked
+  std::vector<AuditFinding>& findings();
+  std::size_t dropped() const;
+
+ private:
+  struct Books;
+  std::unique_ptr<Books> books_;
+};
 
 // One fold's digest after one event.
 struct DigestAt {

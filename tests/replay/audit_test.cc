@@ -21,6 +21,7 @@
 #include "projections/rebuild.h"
 #include "replay/audit.h"
 #include "replay/checkpoint.h"
+#include "support/audit_support.h"
 #include "support/fixture.h"
 
 using namespace refah;
@@ -104,17 +105,6 @@ struct Closed {
   std::string dir() const { return f.dir().path(); }
 };
 
-std::unique_ptr<EventLog> open_rw(const std::string& dir) {
-  EventLog::Options o;
-  o.dir = dir;
-  o.create_if_missing = false;
-  o.check_head_event = false;
-  auto opened = EventLog::open(o);
-  INFO(opened.status().to_string());
-  REQUIRE(opened.is_ok());
-  return std::move(opened).value();
-}
-
 std::string value_at(const EventLog& log, Seq seq) {
   auto v = log.get(seq);
   INFO(v.status().to_string());
@@ -126,21 +116,6 @@ Hash32 stored_hash(const std::string& value) {
   Hash32 h{};
   std::memcpy(h.data(), value.data() + 1, 32);
   return h;
-}
-
-replay::AuditReport audit(const std::string& dir, replay::AuditOptions o = {}) {
-  auto r = replay::audit_data_dir(dir, o);
-  INFO(r.status().to_string());
-  REQUIRE(r.is_ok());
-  return std::move(r).value();
-}
-
-std::string describe(const replay::AuditReport& r) {
-  std::string s;
-  for (const auto& f : r.findings)
-    s += std::string(replay::finding_kind_name(f.kind)) + " @" + std::to_string(f.seq) + ": " + f.what + "\n";
-  for (const auto& n : r.notes) s += "note: " + n + "\n";
-  return s.empty() ? "no findings" : s;
 }
 
 // The first finding is at `seq` and of one of `kinds`.
@@ -163,18 +138,16 @@ std::string stored_value(const Envelope& env, const CommandBody& body, const Dec
   return v;
 }
 
-// Appends one forged visit at head + 1 through EventLog::append (event and head record in one
-// batch, as the writer would): a forger with write access to the store, around the writer.
+// Appends one forged visit at head + 1 (append_forged): a forger with write access to the store,
+// around the writer.
 Seq append_forged_visit(const std::string& dir, const Built& b, CardId card, VenueId venue, Rials price,
                         Rials subsidy, Rials balance_before, Seq card_prev_seq, Bytes16 client_id) {
   auto log = open_rw(dir);
   Envelope env;
-  env.seq = log->head_seq() + 1;
-  env.recorded_at_us = b.last_time_us + static_cast<TimeUs>(env.seq - b.head) * kSecondUs;
+  env.recorded_at_us = b.last_time_us + static_cast<TimeUs>(log->head_seq() + 1 - b.head) * kSecondUs;
   env.actor = venue_actor(venue);
   env.client_event_id = client_id;
   env.ruleset_version = 1;
-  env.prev_hash = log->head_hash();
   const RecordVisit cmd{card, venue, 9'999, price, env.recorded_at_us};
   env.command_digest = command_digest(cmd);
   Decided d;
@@ -185,12 +158,7 @@ Seq append_forged_visit(const std::string& dir, const Built& b, CardId card, Ven
   d.copay_rials = price - subsidy;
   d.balance_after_rials = balance_before - subsidy;  // consistent, so the fold itself accepts it
   d.card_prev_seq = card_prev_seq;
-  EventEncoder enc;
-  const auto body = enc.encode(env, cmd, d);
-  EventLog::Batch batch(*log);
-  batch.add(env.seq, chain_hash(env.prev_hash, body), body);
-  REQUIRE(log->append(batch).is_ok());
-  return env.seq;
+  return append_forged(*log, env, cmd, d);
 }
 
 constexpr Seq kVictim = 14;  // a visit in the middle of the log

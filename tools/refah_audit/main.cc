@@ -14,7 +14,8 @@ using namespace refah::audit;
 
 CLI::App* add_verify(CLI::App& app, VerifyOptions& v) {
   auto* verify = app.add_subcommand("verify", "Check a log: sequence, envelopes, hash chain, re-decision, "
-                                              "projections against snapshots, conservation, a checkpoint");
+                                              "projections against snapshots, conservation, settlements, "
+                                              "a checkpoint");
   auto* vsrc = verify->add_option_group("source");
   vsrc->add_option("--data", v.data_dir, "data directory (read-only; also while refahd runs)");
   vsrc->add_option("--export", v.export_file, "an exported log file (refah-audit export)");

@@ -109,6 +109,7 @@ Json report_json(const VerifyOptions& o, const replay::AuditReport& r) {
   j["state_digest"] = hex(r.state_digest);
   j["projections_digest"] = hex(r.projections_digest);
   j["snapshots_compared"] = r.snapshots_compared;
+  j["settlements_checked"] = r.settlements_checked;
   j["checks"] = {{"redecide", !o.no_redecide}, {"projections", !o.no_projections},
                  {"checkpoint", !o.checkpoint_file.empty()}};
   j["totals"] = {{"issued_rials", r.total_issued_rials},       {"topped_up_rials", r.total_topped_up_rials},
@@ -145,7 +146,8 @@ void print_report(const VerifyOptions& o, const replay::AuditReport& r) {
   const bool from_one = r.first_seq == 1;
   std::cout << "  checks        envelopes, sequence, hash chain"
             << (from_one && !o.no_redecide ? ", re-decision, client ids" : "")
-            << (from_one && !o.no_projections ? ", projections" : "") << (from_one ? ", conservation" : "")
+            << (from_one && !o.no_projections ? ", projections" : "")
+            << (from_one ? ", conservation, settlements" : "")
             << (o.checkpoint_file.empty() ? "" : ", checkpoint") << '\n';
   if (r.first_seq == 1 && r.events > 0) {
     std::cout << "  totals        issued " << rials(r.total_issued_rials) << ", topped up "
@@ -160,6 +162,8 @@ void print_report(const VerifyOptions& o, const replay::AuditReport& r) {
               << "balances + spent - refunded + released + lapsed " << rials(out)
               << (in == out ? "  (holds)" : "  (DOES NOT HOLD)") << '\n';
   }
+  if (r.settlements_checked > 0)
+    std::cout << "  settlements   " << count(r.settlements_checked) << " recomputed from the log\n";
   for (const auto& n : r.notes) std::cout << "  note          " << n << '\n';
   if (r.clean()) {
     std::cout << "  findings      none: every check above held\n";
