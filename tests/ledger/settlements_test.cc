@@ -10,6 +10,7 @@
 #include "ledger/sha256.h"
 #include "projections/projections.h"
 #include "replay/audit.h"
+#include "support/audit_support.h"
 #include "support/fixture.h"
 
 using namespace refah;
@@ -325,4 +326,30 @@ TEST_CASE("A cancellation recorded before its visit's settlement is a cancellati
   CHECK(l2.cancellations == 1);
   CHECK(l2.adjustments == 0);  // recorded before a settlement covered its visit
   CHECK(l2.owed_rials() == -late.subsidy_rials);
+}
+
+TEST_CASE("A log whose later rule set moves the time zone is refused loudly, not folded into days that go back",
+          "[settlement]") {
+  LedgerFixture f;
+  f.standard_programme();
+  REQUIRE(f.visit(100, 10, 100'000, 1).accepted());
+  f.clock().advance_us(kHourUs);
+  const TimeUs now = f.clock().now_us();
+  f.ledger().close();
+  {
+    auto log = open_rw(f.dir().path());
+    RuleSet moved = standard_rules(2, now);
+    moved.utc_offset_minutes = -12 * 60;  // local days would jump back a day
+    const PublishRuleSet cmd{moved};
+    Envelope env;
+    env.recorded_at_us = now;
+    env.actor = admin();
+    env.client_event_id = Ids::make(777);
+    env.ruleset_version = 1;
+    env.command_digest = command_digest(cmd);
+    Decided d;
+    d.ruleset_version = 1;
+    append_forged(*log, env, cmd, d);
+  }
+  CHECK_THROWS_WITH(f.reopen(), Catch::Contains("time zone"));
 }
