@@ -72,3 +72,19 @@ TEST_CASE("sha256_prefixed of 32 zero bytes is the published digest") {
   const Hash32 zero{};
   REQUIRE(to_hex(sha256_prefixed(zero, {})) == "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925");
 }
+
+TEST_CASE("Sha256Blocks, fed whole blocks, gives OpenSSL's SHA-256 of them; the portable rounds agree with SHA-NI") {
+  std::vector<std::uint8_t> message(64 * 5);
+  for (std::size_t i = 0; i < message.size(); ++i) message[i] = static_cast<std::uint8_t>(i * 131 + 7);
+  for (std::size_t blocks = 0; blocks <= 5; ++blocks) {
+    Sha256Blocks h;
+    for (std::size_t b = 0; b < blocks; ++b) h.add(message.data() + 64 * b);
+    INFO(blocks << " blocks");
+    CHECK(h.blocks == blocks);
+    CHECK(h.finish() == sha256(std::span<const std::uint8_t>(message.data(), 64 * blocks)));
+    // The same state through the portable rounds (what a CPU without SHA-NI runs).
+    Sha256Blocks portable;
+    for (std::size_t b = 0; b < blocks; ++b) sha_ni::portable_block(portable.state.data(), message.data() + 64 * b);
+    CHECK(portable.state == h.state);
+  }
+}
