@@ -54,9 +54,13 @@ class Canon {
   void body(const IssueCard& c) {
     num(c.card); b16(c.holder_ref); num(c.neighbourhood); num(c.category);
     num(c.initial_credit_rials); num(c.valid_until_us);
-    if (c.expires_on_day != 0 || c.source != FundingSource::kProvince) {
+    // Fields added later are hashed only when set, so earlier commands keep their digests; each
+    // set field brings every field before it.
+    const bool groups = c.sex != Sex::kNotStated || c.age_band != AgeBand::kNotStated;
+    if (groups || c.expires_on_day != 0 || c.source != FundingSource::kProvince) {
       num(c.expires_on_day); num(c.source);
     }
+    if (groups) { num(c.sex); num(c.age_band); }
   }
   void body(const TopUpCard& c) {
     num(c.card); num(c.amount_rials); num(c.source);

@@ -16,6 +16,9 @@ struct Actor {
   ClientId id = 0;
   Role role = Role::kAuditor;
   VenueId venue = 0;  // the venue a venue client is bound to; 0 for other roles
+  // A council's area: one neighbourhood, or (neighbourhood 0) one county; 0 for other roles.
+  NeighbourhoodId neighbourhood = 0;
+  CountyCode county = 0;
 };
 
 struct RuleSet {
@@ -63,6 +66,8 @@ struct IssueCard {
   TimeUs valid_until_us = 0;
   std::int32_t expires_on_day = 0;  // last local day the credit may be spent; 0: by the rule set
   FundingSource source = FundingSource::kProvince;  // who funds the initial credit
+  Sex sex = Sex::kNotStated;                 // the holder's coarse groups, never a birth date
+  AgeBand age_band = AgeBand::kNotStated;
 };
 struct TopUpCard {
   CardId card = 0;

@@ -16,6 +16,10 @@ static_assert(static_cast<int>(fb::Role::Auditor) == static_cast<int>(Role::kAud
 static_assert(static_cast<int>(fb::VenueCategory::Children) == static_cast<int>(VenueCategory::kChildren));
 static_assert(static_cast<int>(fb::VenueCategory::MAX) + 1 == kVenueCategoryCount);
 static_assert(static_cast<int>(fb::CardCategory::MAX) + 1 == kCardCategoryCount);
+static_assert(static_cast<int>(fb::Role::Council) == static_cast<int>(Role::kCouncil));
+static_assert(static_cast<int>(fb::Sex::MAX) + 1 == kSexCount);
+static_assert(static_cast<int>(fb::AgeBand::MAX) + 1 == kAgeBandCount);
+static_assert(static_cast<int>(fb::AgeBand::Age60Plus) == static_cast<int>(AgeBand::k60plus));
 static_assert(static_cast<int>(fb::FundingSource::MAX) + 1 == kFundingSourceCount);
 static_assert(static_cast<int>(fb::VisitCancelReason::MAX) + 1 == kVisitCancelReasonCount);
 static_assert(static_cast<int>(fb::CardCancelReason::MAX) + 1 == kCardCancelReasonCount);
@@ -102,7 +106,7 @@ struct PayloadBuilder {
             fb::CreateCardIssued(fbb, c.card, &holder, c.neighbourhood,
                                  static_cast<fb::CardCategory>(c.category), c.initial_credit_rials,
                                  c.valid_until_us, d.expires_at_us, static_cast<fb::FundingSource>(c.source),
-                                 d.envelope)
+                                 d.envelope, static_cast<fb::Sex>(c.sex), static_cast<fb::AgeBand>(c.age_band))
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const TopUpCard& c) {
@@ -266,7 +270,8 @@ bool enums_in_range(const fb::Event& e) {
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();
       return p->category() <= fb::CardCategory::MAX && p->holder_ref() != nullptr &&
-             p->funding_source() <= fb::FundingSource::MAX;
+             p->funding_source() <= fb::FundingSource::MAX && p->sex() <= fb::Sex::MAX &&
+             p->age_band() <= fb::AgeBand::MAX;
     }
     case fb::Payload::CreditLapsed:
       return e.payload_as_CreditLapsed()->funding_source() <= fb::FundingSource::MAX;
@@ -428,7 +433,9 @@ Result<StoredEvent> check_stored_event(Seq expected_seq, const Hash32& expected_
   if (e.payload_type() == fb::Payload::NONE || e.payload_type() > fb::Payload::MAX ||
       e.payload() == nullptr)
     return corrupt(expected_seq, "unknown or missing payload");
-  if (e.actor_role() > fb::Role::MAX) return corrupt(expected_seq, "unknown actor role");
+  // A council writes nothing: an event by one is as corrupt as an unknown role.
+  if (e.actor_role() > fb::Role::MAX || e.actor_role() == fb::Role::Council)
+    return corrupt(expected_seq, "unknown actor role");
   if (e.client_event_id() == nullptr || e.prev_hash() == nullptr)
     return corrupt(expected_seq, "envelope misses an id or hash");
   if (!enums_in_range(e)) return corrupt(expected_seq, "enum out of range");

@@ -163,6 +163,8 @@ Outcome decide_issue(const State& st, const Actor& actor, const IssueCard& c, Ti
   if (c.valid_until_us <= now || c.valid_until_us - now > limits::card_validity_us_max)
     return invalid("valid_until_us");
   if (static_cast<int>(c.source) >= kFundingSourceCount) return invalid("source");
+  if (static_cast<int>(c.sex) >= kSexCount) return invalid("sex");
+  if (static_cast<int>(c.age_band) >= kAgeBandCount) return invalid("age_band");
   const std::optional<TimeUs> expires_at = credit_expiry(st.rules_at(now), now, c.expires_on_day);
   if (!expires_at) return invalid("expires_on_day");
   if (st.card(c.card) != nullptr) return reject(Reason::kAlreadyExists);

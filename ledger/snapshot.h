@@ -10,7 +10,8 @@
 // Integers little-endian. The format number is persisted: a snapshot of another format is ignored
 // (the state is rebuilt from the log), never misread. Format 1 held the state and projections of
 // before credit had lots (their grammars' format 1); format 2 held format 2 of both (before venue
-// settlement); format 3 holds format 3 of both. Do not change
+// settlement); format 3 held format 3 of both (before cards recorded their holder's groups); format
+// 4 holds the state's format 3 and the projections' format 4. Do not change
 // the meaning of a format: a new state or projections grammar is a new snapshot format.
 #pragma once
 
@@ -25,7 +26,7 @@
 
 namespace refah {
 
-inline constexpr std::uint32_t kSnapshotFormat = 3;
+inline constexpr std::uint32_t kSnapshotFormat = 4;
 
 std::string encode_snapshot(const State& state, const CommitSink* sink);
 // The same with the sink's part written by `sink_save` (a CommitSink::snapshot_copy()), so that

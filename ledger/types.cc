@@ -73,8 +73,30 @@ std::string_view role_name(Role r) {
     case Role::kAdmin: return "admin";
     case Role::kAuditor: return "auditor";
     case Role::kLedger: return "ledger";
+    case Role::kCouncil: return "council";
   }
   return "unknown";
+}
+
+std::string_view sex_name(Sex s) {
+  switch (s) {
+    case Sex::kNotStated: return "not-stated";
+    case Sex::kFemale: return "female";
+    case Sex::kMale: return "male";
+  }
+  return "?";
+}
+
+std::string_view age_band_name(AgeBand b) {
+  switch (b) {
+    case AgeBand::kNotStated: return "not-stated";
+    case AgeBand::k0to11: return "0-11";
+    case AgeBand::k12to17: return "12-17";
+    case AgeBand::k18to30: return "18-30";
+    case AgeBand::k31to59: return "31-59";
+    case AgeBand::k60plus: return "60+";
+  }
+  return "?";
 }
 
 }  // namespace refah

@@ -34,8 +34,10 @@ using Hash32 = std::array<std::uint8_t, 32>;
 // saving since 2022). The first rule set fixes the zone for good (ledger/rules.cc).
 inline constexpr std::int16_t kProgrammeUtcOffsetMinutes = 210;
 
-// kLedger: the ledger's own events (a lapse of credit), never a client.
-enum class Role : std::uint8_t { kVenue = 1, kAdmin = 2, kAuditor = 3, kLedger = 4 };
+// kLedger: the ledger's own events (a lapse of credit), never a client. kCouncil: a local council
+// that reads the aggregates of its area (one neighbourhood or one county) and writes nothing.
+enum class Role : std::uint8_t { kVenue = 1, kAdmin = 2, kAuditor = 3, kLedger = 4, kCouncil = 5 };
+inline constexpr std::size_t kRoleSlots = 6;  // arrays indexed by a Role's value
 
 enum class VenueCategory : std::uint8_t {
   kSport = 0, kPool = 1, kCulture = 2, kLibrary = 3, kCinema = 4, kChildren = 5,
@@ -44,6 +46,15 @@ inline constexpr int kVenueCategoryCount = 6;
 
 enum class CardCategory : std::uint8_t { kYouth = 0, kFamily = 1, kChild = 2 };
 inline constexpr int kCardCategoryCount = 3;
+
+// The coarse, privacy-safe groups a card records at issuance: never a birth date or a name. Cards
+// issued before these were recorded are "not stated" in both.
+enum class Sex : std::uint8_t { kNotStated = 0, kFemale = 1, kMale = 2 };
+inline constexpr int kSexCount = 3;
+enum class AgeBand : std::uint8_t {
+  kNotStated = 0, k0to11 = 1, k12to17 = 2, k18to30 = 3, k31to59 = 4, k60plus = 5,
+};
+inline constexpr int kAgeBandCount = 6;
 
 enum class FundingSource : std::uint8_t {
   kProvince = 0, kMunicipality = 1, kFederation = 2, kDonor = 3, kOther = 4,
@@ -117,5 +128,7 @@ std::string_view reason_name(Reason r);
 std::string_view venue_category_name(VenueCategory c);
 std::string_view card_category_name(CardCategory c);
 std::string_view role_name(Role r);
+std::string_view sex_name(Sex s);           // "not-stated", "female", "male"
+std::string_view age_band_name(AgeBand b);  // "not-stated", "0-11", "12-17", "18-30", "31-59", "60+"
 
 }  // namespace refah

@@ -3,11 +3,28 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "ledger/province.h"
 
 namespace refah::load {
 namespace {
+// A holder's sex and age band, as the programme would state them at issuance: child cards for
+// children, youth cards for teenagers and young adults, family cards for adults, a few not stated.
+std::pair<Sex, AgeBand> holder_groups(CardCategory cat, Rng& rng) {
+  const double s = rng.unit(), a = rng.unit();
+  const Sex sex = s < 0.52 ? Sex::kFemale : s < 0.98 ? Sex::kMale : Sex::kNotStated;
+  AgeBand band = AgeBand::kNotStated;
+  switch (cat) {
+    case CardCategory::kChild: band = a < 0.7 ? AgeBand::k0to11 : AgeBand::k12to17; break;
+    case CardCategory::kYouth: band = a < 0.4 ? AgeBand::k12to17 : AgeBand::k18to30; break;
+    case CardCategory::kFamily:
+      band = a < 0.8 ? AgeBand::k31to59 : a < 0.95 ? AgeBand::k60plus : AgeBand::kNotStated;
+      break;
+  }
+  return {sex, band};
+}
+
 std::string persian_digits(std::uint64_t n) {
   static const char* kDigits[] = {"۰", "۱", "۲", "۳", "۴", "۵", "۶", "۷", "۸", "۹"};
   std::string s = std::to_string(n), out;
@@ -109,6 +126,9 @@ Programme build_programme(const std::vector<CountyRow>& counties, const Programm
   }
   p.rules = programme_rules(spec.start_us);
 
+  // The holders' groups come from a stream of their own, so the rest of the programme is the same
+  // as before cards recorded them.
+  Rng groups_rng(spec.seed ^ 0x67726f757073ULL);  // "groups"
   std::vector<double> cum(card_weight.size());
   double acc = 0;
   for (std::size_t i = 0; i < card_weight.size(); ++i) cum[i] = (acc += card_weight[i]);
@@ -122,9 +142,11 @@ Programme build_programme(const std::vector<CountyRow>& counties, const Programm
                                                                         : CardCategory::kChild;
     const Rials credit = cat == CardCategory::kFamily ? 8'000'000 : cat == CardCategory::kYouth ? 5'000'000
                                                                                                 : 3'000'000;
+    const auto [sex, band] = holder_groups(cat, groups_rng);
     p.cards.push_back(IssueCard{static_cast<CardId>(1'000'000 + i), rng.bytes16(),
                                 std::min<NeighbourhoodId>(nb, static_cast<NeighbourhoodId>(p.neighbourhoods.size())),
-                                cat, credit, spec.start_us + 366LL * 24 * 3600 * 1'000'000});
+                                cat, credit, spec.start_us + 366LL * 24 * 3600 * 1'000'000, 0,
+                                FundingSource::kProvince, sex, band});
   }
   return p;
 }

@@ -1,7 +1,7 @@
 // The balances fold. Canonical bytes (digest and snapshot), cards in id order, little-endian:
 //   count:u64 { id:u64 balance credited spent refunded released carried_in carried_out issued_at
 //               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8
-//               lapsed:i64 lot_count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8
+//               sex:u8 age_band:u8 lapsed:i64 lot_count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8
 //               envelope:u32 } }, then the budget envelopes (ledger/budgets.h Budgets::write)
 #include "projections/balances.h"
 
@@ -16,9 +16,10 @@
 
 namespace refah::proj {
 
-BalanceTotals Balances::totals() const {
+BalanceTotals Balances::totals(const std::function<bool(NeighbourhoodId)>& in_area) const {
   BalanceTotals t;
   for (const CardBalance& c : dense_) {
+    if (in_area && !in_area(c.neighbourhood)) continue;
     ++t.cards;
     t.active_cards += c.status == CardStatus::kActive;
     t.visits += c.visits;
@@ -129,6 +130,8 @@ CardBalance* Balances::apply_issued(const fb::Event& e) {
   c.issued_at_us = e.recorded_at_us();
   c.neighbourhood = p->neighbourhood();
   c.category = static_cast<CardCategory>(p->category());
+  c.sex = static_cast<Sex>(p->sex());
+  c.age_band = static_cast<AgeBand>(p->age_band());
   CardBalance& added = add(p->card());
   added = c;
   return &added;
@@ -148,6 +151,8 @@ CardBalance* Balances::apply_replaced(const fb::Event& e) {
   fresh.last_event_seq = e.seq();
   fresh.neighbourhood = p->neighbourhood() != 0 ? p->neighbourhood() : old.neighbourhood;
   fresh.category = old.category;
+  fresh.sex = old.sex;
+  fresh.age_band = old.age_band;
   fresh.lots = old.lots;
   CardBalance& added = add(p->new_card());
   added = fresh;
@@ -221,6 +226,7 @@ void Balances::write(CanonWriter& w) const {
     w.num(c.issued_at_us); w.num(c.last_visit_us); w.num(c.last_event_seq);
     w.num(c.neighbourhood); w.num(c.visits); w.num(c.visits_cancelled);
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
+    w.num(static_cast<std::uint8_t>(c.sex)); w.num(static_cast<std::uint8_t>(c.age_band));
     w.num(c.lapsed_rials);
     c.lots.write(w);
   }
@@ -229,26 +235,29 @@ void Balances::write(CanonWriter& w) const {
 
 bool Balances::read(CanonReader& r) {
   std::uint64_t n = 0;
-  if (!r.count(n, 112)) return false;
+  if (!r.count(n, 114)) return false;
   ids_.reserve(n);
   dense_.reserve(n);
   index_.reserve(n, ids_);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
     CardId id = 0;
     CardBalance c;
-    std::uint8_t status = 0, category = 0;
+    std::uint8_t status = 0, category = 0, sex = 0, age_band = 0;
     r.num(id);
     r.num(c.balance_rials); r.num(c.credited_rials); r.num(c.spent_rials); r.num(c.refunded_rials);
     r.num(c.released_rials); r.num(c.carried_in_rials); r.num(c.carried_out_rials);
     r.num(c.issued_at_us); r.num(c.last_visit_us); r.num(c.last_event_seq);
     r.num(c.neighbourhood); r.num(c.visits); r.num(c.visits_cancelled);
-    r.num(status); r.num(category);
+    r.num(status); r.num(category); r.num(sex); r.num(age_band);
     r.num(c.lapsed_rials);
-    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || !c.lots.read(r) ||
+    if (!r.ok() || id == 0 || status > 2 || category >= kCardCategoryCount || sex >= kSexCount ||
+        age_band >= kAgeBandCount || !c.lots.read(r) ||
         c.lots.total_rials() != c.balance_rials)
       return r.fail();
     c.status = static_cast<CardStatus>(status);
     c.category = static_cast<CardCategory>(category);
+    c.sex = static_cast<Sex>(sex);
+    c.age_band = static_cast<AgeBand>(age_band);
     ids_.push_back(id);
     dense_.push_back(c);
     if (!index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_)) return r.fail();  // repeated

@@ -2,6 +2,7 @@
 // (apply); figures defined in docs/PROJECTIONS.md. Not thread-safe: Projections guards it.
 #pragma once
 
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct CardBalance {
   std::uint32_t visits_cancelled = 0;
   CardStatus status = CardStatus::kActive;
   CardCategory category = CardCategory::kYouth;
+  Sex sex = Sex::kNotStated;    // as stated at issuance (a replacement card keeps it)
+  AgeBand age_band = AgeBand::kNotStated;
 };
 
 // Sums over every card: the programme's totals (refahd's Totals answer, refah-audit as-of).
@@ -60,7 +63,8 @@ class Balances {
   // Every card as (id, figures), in no particular order:
   // for (const auto& [id, c] : balances.cards()).
   DenseRange<CardId, CardBalance> cards() const { return {ids_, dense_}; }
-  BalanceTotals totals() const;
+  // Over every card, or (with in_area) over the cards whose neighbourhood it accepts.
+  BalanceTotals totals(const std::function<bool(NeighbourhoodId)>& in_area = {}) const;
   // The budget envelopes: allocations, and the flows of the credit drawn on them (ledger/budgets.h).
   const Budgets& budgets() const { return budgets_; }
 

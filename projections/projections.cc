@@ -1,5 +1,5 @@
 // Projections: the three folds behind one reader-writer lock. Canonical bytes (write_canonical):
-//   canonical := "refah-projections-v3" | seq:u64 | head_time:i64 | balances | usage | coverage
+//   canonical := "refah-projections-v4" | seq:u64 | head_time:i64 | balances | usage | coverage
 //   digest    := SHA-256( canonical )
 // with each part's canonical bytes as documented at the top of its .cc file. A snapshot's sink part
 // is the canonical bytes (save, snapshot_copy), so its SHA-256 is the digest.
@@ -54,7 +54,7 @@ void Projections::read(const std::function<void(const View&)>& f) const {
 }
 
 namespace {
-constexpr char kMagic[] = "refah-projections-v3";  // v2: balances by lot, lapses; v3: settlements
+constexpr char kMagic[] = "refah-projections-v4";  // v2: balances by lot, lapses; v3: settlements; v4: groups
 constexpr std::size_t kMagicBytes = sizeof kMagic - 1;
 
 // The one writer of the canonical bytes (grammar at the top): Projections::save, snapshot copies

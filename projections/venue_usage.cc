@@ -116,28 +116,46 @@ UsageTotals VenueUsage::venue_total(VenueId venue, std::int32_t from_day, std::i
   return t;
 }
 
-std::map<VenueCategory, UsageTotals> VenueUsage::by_category(std::int32_t from_day,
-                                                            std::int32_t to_day) const {
+namespace {
+bool in_scope(const AreaScope& scope, const VenueInfo* v) {
+  return v != nullptr && scope.contains(v->neighbourhood, v->county);
+}
+}  // namespace
+
+std::map<VenueCategory, UsageTotals> VenueUsage::by_category(std::int32_t from_day, std::int32_t to_day,
+                                                            const AreaScope& scope) const {
   std::map<VenueCategory, UsageTotals> out;
   for (const auto& [k, vd] : days_)
     if (k.day >= from_day && k.day <= to_day)
-      if (const VenueInfo* v = venue(k.venue)) out[v->category].add(vd);
+      if (const VenueInfo* v = venue(k.venue); in_scope(scope, v)) out[v->category].add(vd);
   return out;
 }
 
-std::map<CountyCode, UsageTotals> VenueUsage::by_county(std::int32_t from_day, std::int32_t to_day) const {
+std::map<CountyCode, UsageTotals> VenueUsage::by_county(std::int32_t from_day, std::int32_t to_day,
+                                                        const AreaScope& scope) const {
   std::map<CountyCode, UsageTotals> out;
   for (const auto& [k, vd] : days_)
     if (k.day >= from_day && k.day <= to_day)
-      if (const VenueInfo* v = venue(k.venue)) out[v->county].add(vd);
+      if (const VenueInfo* v = venue(k.venue); in_scope(scope, v)) out[v->county].add(vd);
   return out;
 }
 
-UsageTotals VenueUsage::total(std::int32_t from_day, std::int32_t to_day) const {
+UsageTotals VenueUsage::total(std::int32_t from_day, std::int32_t to_day, const AreaScope& scope) const {
   UsageTotals t;
   for (const auto& [k, vd] : days_)
-    if (k.day >= from_day && k.day <= to_day) t.add(vd);
+    if (k.day >= from_day && k.day <= to_day && (scope.whole() || in_scope(scope, venue(k.venue)))) t.add(vd);
   return t;
+}
+
+std::size_t VenueUsage::venue_count(const AreaScope& scope) const {
+  std::size_t n = 0;
+  for (const auto& [id, v] : venues_) n += scope.contains(v.neighbourhood, v.county);
+  return n;
+}
+
+CountyCode VenueUsage::county_of(NeighbourhoodId n) const {
+  auto it = county_of_.find(n);
+  return it == county_of_.end() ? 0 : it->second;
 }
 
 void VenueUsage::write(CanonWriter& w) const {

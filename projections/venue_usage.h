@@ -8,6 +8,7 @@
 
 #include "ledger/id_map.h"
 #include "ledger/types.h"
+#include "projections/area_scope.h"
 #include "projections/canon.h"
 #include "projections/day_set.h"
 #include "projections/settlement_history.h"
@@ -60,9 +61,15 @@ class VenueUsage {
   std::vector<std::pair<std::int32_t, VenueDay>> days(VenueId venue, std::int32_t from_day,
                                                        std::int32_t to_day) const;
   UsageTotals venue_total(VenueId venue, std::int32_t from_day, std::int32_t to_day) const;
-  std::map<VenueCategory, UsageTotals> by_category(std::int32_t from_day, std::int32_t to_day) const;
-  std::map<CountyCode, UsageTotals> by_county(std::int32_t from_day, std::int32_t to_day) const;
-  UsageTotals total(std::int32_t from_day, std::int32_t to_day) const;
+  // Sums over the venues in `scope` (every venue by default).
+  std::map<VenueCategory, UsageTotals> by_category(std::int32_t from_day, std::int32_t to_day,
+                                                   const AreaScope& scope = {}) const;
+  std::map<CountyCode, UsageTotals> by_county(std::int32_t from_day, std::int32_t to_day,
+                                              const AreaScope& scope = {}) const;
+  UsageTotals total(std::int32_t from_day, std::int32_t to_day, const AreaScope& scope = {}) const;
+  std::size_t venue_count(const AreaScope& scope) const;
+  // The county of a defined neighbourhood; 0 if none is defined with this id.
+  CountyCode county_of(NeighbourhoodId n) const;
   int utc_offset_minutes() const { return zone_.offset_minutes; }
   std::size_t venue_count() const { return venues_.size(); }
   // Every venue's settlements (projections/settlement_history.h).

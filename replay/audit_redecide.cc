@@ -70,7 +70,8 @@ std::int32_t named_expiry_day(const Again& a, TimeUs stored_expiry_us) {
 
 Figures card_issued(Again& a, const fb::CardIssued& p, std::string& what) {
   IssueCard c{p.card(), to_bytes16(p.holder_ref()), p.neighbourhood(), static_cast<CardCategory>(p.category()),
-              p.initial_credit_rials(), p.valid_until_us(), 0, static_cast<FundingSource>(p.funding_source())};
+              p.initial_credit_rials(), p.valid_until_us(), 0, static_cast<FundingSource>(p.funding_source()),
+              static_cast<Sex>(p.sex()), static_cast<AgeBand>(p.age_band())};
   if (command_digest(c) != a.e.command_digest()) c.expires_on_day = named_expiry_day(a, p.credit_expires_at_us());
   a.run(c, 0);
   if (!a.o.accepted()) return Figures::kSame;

@@ -154,7 +154,7 @@ void render_durability(PromText& p, const AdminFigures& f) {
 
 void render_connections(PromText& p, const Server::Stats& s) {
   p.family("refah_connections", "gauge", "Authenticated connections open, by the client's role");
-  for (const Role r : {Role::kVenue, Role::kAdmin, Role::kAuditor}) {
+  for (const Role r : {Role::kVenue, Role::kAdmin, Role::kAuditor, Role::kCouncil}) {
     p.sample("refah_connections", PromText::label("role", role_name(r)),
              static_cast<double>(s.connections_by_role[static_cast<std::size_t>(r)]));
   }

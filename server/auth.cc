@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ledger/province.h"
+
 #include <toml++/toml.h>  // Debian's build throws toml::parse_error; caught here, never passed on
 
 namespace refah::server {
@@ -22,6 +24,41 @@ constexpr std::string_view kAuthContext = "refah-auth-v1";
 Status bad(const std::string& origin, const std::string& what) {
   return Status::invalid_argument(origin + ": " + what);
 }
+// A client's role and what it is bound to: a venue for a venue client, a neighbourhood or a
+// county for a council. An empty answer: valid; else what is wrong.
+std::string read_role(const toml::table& t, ClientKey& key) {
+  const std::string role = t["role"].value_or(std::string());
+  if (role == "venue") key.actor.role = Role::kVenue;
+  else if (role == "admin") key.actor.role = Role::kAdmin;
+  else if (role == "auditor") key.actor.role = Role::kAuditor;
+  else if (role == "council") key.actor.role = Role::kCouncil;
+  else return "role must be venue, admin, auditor or council";
+  auto venue = t["venue"].value<std::int64_t>();
+  if (key.actor.role == Role::kVenue) {
+    if (!venue || *venue < 1 || *venue > 0xFFFFFFFFLL) return "a venue client needs venue = 1..4294967295";
+    key.actor.venue = static_cast<VenueId>(*venue);
+  } else if (venue && *venue != 0) {
+    return "only venue clients have a venue";
+  }
+  auto neighbourhood = t["neighbourhood"].value<std::int64_t>();
+  auto county = t["county"].value<std::int64_t>();
+  if (key.actor.role != Role::kCouncil) {
+    if (neighbourhood || county) return "only councils have a neighbourhood or a county";
+    return {};
+  }
+  if (neighbourhood.has_value() == county.has_value())
+    return "a council needs exactly one of neighbourhood = 1..4294967295 or county = a county code";
+  if (neighbourhood) {
+    if (*neighbourhood < 1 || *neighbourhood > 0xFFFFFFFFLL) return "neighbourhood must be 1..4294967295";
+    key.actor.neighbourhood = static_cast<NeighbourhoodId>(*neighbourhood);
+    return {};
+  }
+  if (*county < 1 || *county > 0xFFFF || find_county(static_cast<CountyCode>(*county)) == nullptr)
+    return "county " + std::to_string(*county) + " is not a county code of the province";
+  key.actor.county = static_cast<CountyCode>(*county);
+  return {};
+}
+
 }  // namespace
 
 Result<KeyStore> KeyStore::load_file(const std::string& path) {
@@ -68,18 +105,7 @@ Result<KeyStore> KeyStore::parse(std::string_view toml_text, const std::string& 
     if (!id || *id < 1 || *id > 0xFFFFFFFFLL) return bad(path, where + ": id must be 1..4294967295");
     key.actor.id = static_cast<ClientId>(*id);
     key.name = (*t)["name"].value_or(std::string());
-    const std::string role = (*t)["role"].value_or(std::string());
-    if (role == "venue") key.actor.role = Role::kVenue;
-    else if (role == "admin") key.actor.role = Role::kAdmin;
-    else if (role == "auditor") key.actor.role = Role::kAuditor;
-    else return bad(path, where + ": role must be venue, admin or auditor");
-    auto venue = (*t)["venue"].value<std::int64_t>();
-    if (key.actor.role == Role::kVenue) {
-      if (!venue || *venue < 1 || *venue > 0xFFFFFFFFLL) return bad(path, where + ": a venue client needs venue = 1..4294967295");
-      key.actor.venue = static_cast<VenueId>(*venue);
-    } else if (venue && *venue != 0) {
-      return bad(path, where + ": only venue clients have a venue");
-    }
+    if (std::string wrong = read_role(*t, key); !wrong.empty()) return bad(path, where + ": " + wrong);
     const std::string secret = (*t)["secret"].value_or(std::string());
     if (!from_hex(secret, key.secret)) return bad(path, where + ": secret must be 64 hex digits");
     if (store.find(key.actor.id) != nullptr) return bad(path, where + ": id " + std::to_string(*id) + " repeated");
@@ -94,13 +120,17 @@ const ClientKey* KeyStore::find(ClientId id) const {
   return it == clients_.end() ? nullptr : &it->second;
 }
 
+bool same_binding(const Actor& a, const Actor& b) {
+  return a.role == b.role && a.venue == b.venue && a.neighbourhood == b.neighbourhood && a.county == b.county;
+}
+
 KeysChange compare_keys(const KeyStore& before, const KeyStore& after) {
   KeysChange c;
   c.clients = after.size();
   for (const auto& [id, key] : after.clients()) {
     const ClientKey* old = before.find(id);
     if (old == nullptr) ++c.added;
-    else if (old->actor.role != key.actor.role || old->actor.venue != key.actor.venue) ++c.reassigned;
+    else if (!same_binding(old->actor, key.actor)) ++c.reassigned;
     else if (old->secret != key.secret) ++c.rotated;
   }
   for (const auto& [id, key] : before.clients()) {
@@ -111,7 +141,7 @@ KeysChange compare_keys(const KeyStore& before, const KeyStore& after) {
 
 bool still_authorised(const KeyStore& keys, const Actor& actor) {
   const ClientKey* key = keys.find(actor.id);
-  return key != nullptr && key->actor.role == actor.role && key->actor.venue == actor.venue;
+  return key != nullptr && same_binding(key->actor, actor);
 }
 
 Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client,

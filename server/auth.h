@@ -11,8 +11,10 @@
 //   [[client]]
 //   id = 1                      # 1 .. 2^32-1
 //   name = "programme office"   # for logs
-//   role = "admin"              # "venue" | "admin" | "auditor"
+//   role = "admin"              # "venue" | "admin" | "auditor" | "council"
 //   venue = 0                   # the venue a venue client acts for (required, non-zero, for venues)
+//   neighbourhood = 12          # a council's area: exactly one of a neighbourhood id...
+//   county = 3                  # ...or a county code (ledger/province.h), for councils only
 //   secret = "<64 hex digits>"  # 32 random bytes
 #pragma once
 
@@ -71,8 +73,10 @@ struct KeysChange {
   std::size_t rotated = 0;   // same id, role and venue, another secret: open connections stay
 };
 KeysChange compare_keys(const KeyStore& before, const KeyStore& after);
+// The same role bound to the same venue, neighbourhood or county.
+bool same_binding(const Actor& a, const Actor& b);
 // Whether a connection authenticated as `actor` may stay open under `keys`: its client is still
-// there with the same role and venue (a new secret alone is only asked for at the next handshake).
+// there with the same role and binding (a new secret alone is only asked for at the next handshake).
 bool still_authorised(const KeyStore& keys, const Actor& actor);
 
 Mac auth_mac(const Secret& secret, std::span<const std::uint8_t> nonce, ClientId client,

@@ -45,6 +45,14 @@ Result<std::unique_ptr<proj::Projections>> projections_as_of(const EventLog& log
 // in settlements()); admins and auditors read everything (an auditor's Submit is refused in
 // submit(), with its own message).
 bool permitted(Role role, wire::Body kind) {
+  if (role == Role::kCouncil) {  // aggregates of its area only (scope_of), never a card or an event
+    switch (kind) {
+      case wire::Body::GetVenueUsage:
+      case wire::Body::GetCoverage:
+      case wire::Body::GetTotals: return true;
+      default: return false;
+    }
+  }
   switch (kind) {
     case wire::Body::Submit:
     case wire::Body::GetBalance:
@@ -59,6 +67,13 @@ bool permitted(Role role, wire::Body kind) {
     case wire::Body::Backup: return role == Role::kAdmin;
     default: return false;
   }
+}
+
+// The part of the programme a client may read: a council its area, any other role everything.
+proj::AreaScope scope_of(const Actor& a) {
+  if (a.role != Role::kCouncil) return {};
+  REFAH_ASSERT(a.neighbourhood != 0 || a.county != 0);  // the keys file binds every council
+  return proj::AreaScope{a.neighbourhood, a.county};
 }
 
 // A Submit's commands, converted: those refused here (not valid commands) have their outcome
@@ -190,7 +205,9 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
     case wire::Body::GetCoverage: return s.get_coverage(id, *m.body_as_GetCoverage(), port);
     case wire::Body::GetTotals:
       return s.with_view(id, proto::as_of_of(m.body_as_GetTotals()->as_of()), port,
-                         [id](const proj::View& v) { return proto::encode_totals(id, v); });
+                         [id, scope = scope_of(port->actor())](const proj::View& v) {
+                           return proto::encode_totals(id, v, scope);
+                         });
     case wire::Body::GetBudgets: {
       const wire::GetBudgets& q = *m.body_as_GetBudgets();
       if (q.limit() > limits::budgets_page_max)
@@ -379,15 +396,22 @@ void Requests::Impl::get_venue_usage(std::uint64_t id, const wire::GetVenueUsage
   const VenueId venue = q.venue();
   const std::int32_t from = q.from_day(), to = q.to_day();
   if (from > to) return port->refuse(id, Reason::kInvalidArgument, "from_day is after to_day");
-  with_view(id, proto::as_of_of(q.as_of()), port, [id, venue, from, to](const proj::View& v) {
-    return proto::encode_venue_usage(id, v, venue, from, to);
+  const proj::AreaScope scope = scope_of(port->actor());
+  with_view(id, proto::as_of_of(q.as_of()), port, [id, venue, from, to, scope](const proj::View& v) {
+    if (venue != 0 && !scope.whole()) {  // a venue outside the area, or none, answers the same
+      const proj::VenueInfo* info = v.usage.venue(venue);
+      if (info == nullptr || !scope.contains(info->neighbourhood, info->county))
+        return proto::encode_error(id, Reason::kNotPermitted, "the venue is not in this council's area");
+    }
+    return proto::encode_venue_usage(id, v, venue, from, to, scope);
   });
 }
 
 void Requests::Impl::get_coverage(std::uint64_t id, const wire::GetCoverage& q, const Port& port) {
-  with_view(id, proto::as_of_of(q.as_of()), port, [id](const proj::View& v) {
+  const bool groups = q.groups();
+  with_view(id, proto::as_of_of(q.as_of()), port, [id, groups, scope = scope_of(port->actor())](const proj::View& v) {
     const std::int32_t today = v.seq == 0 ? 0 : local_day(v.head_time_us, v.usage.utc_offset_minutes());
-    return proto::encode_coverage(id, v.seq, today, v.coverage.report(today));
+    return proto::encode_coverage(id, v.seq, today, v.coverage.report(today, groups, scope));
   });
 }
 
@@ -481,12 +505,13 @@ void Requests::Impl::with_view(std::uint64_t id, proto::AsOf as_of, const Port& 
   });
 }
 
-// Runs an expensive query on its class's thread: venues and readers never wait for each other, a
-// venue connection has one at a time, and each class has a server-wide count.
+// Runs an expensive query on its class's thread: venues and councils (many clients, each bound
+// to its venue or area) and the programme's readers (admins, auditors) never wait for each other,
+// a venue or council connection has one at a time, and each class has a server-wide count.
 void Requests::Impl::expensive(std::uint64_t id, const Port& port, std::function<Frame()> work) {
-  const bool venue = port->actor().role == Role::kVenue;
+  const bool venue = port->actor().role == Role::kVenue || port->actor().role == Role::kCouncil;
   if (venue && port->expensive_held() >= 1) {
-    return port->refuse(id, Reason::kOverloaded, "one expensive query at a time for a venue; retry later");
+    return port->refuse(id, Reason::kOverloaded, "one expensive query at a time for a venue or council; retry later");
   }
   auto& count = venue ? venue_queries_in_flight : reader_queries_in_flight;
   const std::size_t max = venue ? limits.venue_heavy_queries_max : limits.heavy_queries_max;

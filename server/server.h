@@ -96,7 +96,7 @@ class Server {
     std::uint64_t buffers_shared_bytes = 0;  // held beyond the connections' reserves, now
     std::uint64_t deadline_checks = 0;       // times a connection was woken to look at its deadlines
     std::array<std::uint64_t, kReasonMax + 1> outcomes{};  // commands answered, by reason (kOk: accepted)
-    std::array<std::uint64_t, 4> connections_by_role{};  // authenticated, open; indexed by Role (1..3)
+    std::array<std::uint64_t, kRoleSlots> connections_by_role{};  // authenticated, open; indexed by Role
   };
   Stats stats() const;
 

@@ -229,8 +229,7 @@ void Session::handshake(const wire::Message& m) {
   host_.log().info("client {} ({}, {}) authenticated from {}", key->actor.id, key->name, role_name(key->actor.role),
                    peer_);
   const EventLog* log = host_.event_log();
-  send(proto::encode_authenticated(m.id(), actor_->id, actor_->role, actor_->venue,
-                                   log != nullptr ? log->head_seq() : 0));
+  send(proto::encode_authenticated(m.id(), *actor_, log != nullptr ? log->head_seq() : 0));
 }
 
 // ---- subscription ----

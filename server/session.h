@@ -45,7 +45,7 @@ class Session;
 // Counted by the sessions, read by Server::stats().
 struct SessionCounters {
   std::atomic<std::uint64_t> refused{0}, auth_failures{0}, requests{0}, refusals{0};
-  std::array<std::atomic<std::uint64_t>, 4> open_by_role{};  // authenticated and open, by Role (1..3)
+  std::array<std::atomic<std::uint64_t>, kRoleSlots> open_by_role{};  // authenticated and open, by Role
 };
 
 // What a session needs of the server that accepted it. Called on the session's strand.

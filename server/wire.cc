@@ -19,6 +19,9 @@ static_assert(static_cast<int>(wire::Role::Venue) == static_cast<int>(Role::kVen
 static_assert(static_cast<int>(wire::Role::Auditor) == static_cast<int>(Role::kAuditor));
 static_assert(static_cast<int>(wire::VenueCategory::Children) == static_cast<int>(VenueCategory::kChildren));
 static_assert(static_cast<int>(wire::CardCategory::Child) == static_cast<int>(CardCategory::kChild));
+static_assert(static_cast<int>(wire::Role::Council) == static_cast<int>(Role::kCouncil));
+static_assert(static_cast<int>(wire::Sex::Male) == static_cast<int>(Sex::kMale));
+static_assert(static_cast<int>(wire::AgeBand::Age60Plus) == static_cast<int>(AgeBand::k60plus));
 static_assert(static_cast<int>(wire::FundingSource::Other) == static_cast<int>(FundingSource::kOther));
 static_assert(static_cast<int>(wire::VisitCancelReason::Other) == static_cast<int>(VisitCancelReason::kOther));
 static_assert(static_cast<int>(wire::CardCancelReason::HolderRequest) == static_cast<int>(CardCancelReason::kHolderRequest));
@@ -111,7 +114,8 @@ BodyOrField body_of(const wire::Command& c) {
       if (b->holder_ref() == nullptr) return "holder_ref";
       return IssueCard{b->card(), bytes16_of(b->holder_ref()), b->neighbourhood(),
                        static_cast<CardCategory>(b->category()), b->initial_credit_rials(),
-                       b->valid_until_us(), b->expires_on_day(), static_cast<FundingSource>(b->source())};
+                       b->valid_until_us(), b->expires_on_day(), static_cast<FundingSource>(b->source()),
+                       static_cast<Sex>(b->sex()), static_cast<AgeBand>(b->age_band())};
     }
     case wire::CommandBody::TopUpCard: {
       const auto* b = c.body_as_TopUpCard();
@@ -219,9 +223,10 @@ Frame encode_challenge(std::span<const std::uint8_t> nonce) {
   return finish(fbb, 0, wire::Body::Challenge, body.Union());
 }
 
-Frame encode_authenticated(std::uint64_t id, ClientId client, Role role, VenueId venue, Seq head) {
+Frame encode_authenticated(std::uint64_t id, const Actor& actor, Seq head) {
   fbs::FlatBufferBuilder fbb(128);
-  auto body = wire::CreateAuthenticated(fbb, client, static_cast<wire::Role>(role), venue, head);
+  auto body = wire::CreateAuthenticated(fbb, actor.id, static_cast<wire::Role>(actor.role), actor.venue, head,
+                                        actor.neighbourhood, actor.county);
   return finish(fbb, id, wire::Body::Authenticated, body.Union());
 }
 
@@ -286,6 +291,8 @@ Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBal
     m.add_lapsed_rials(b->lapsed_rials);
     m.add_next_expiry_us(expiry_to_stored(b->lots.next_expiry_us()));
     m.add_lots(lots);
+    m.add_sex(static_cast<wire::Sex>(b->sex));
+    m.add_age_band(static_cast<wire::AgeBand>(b->age_band));
   }
   auto body = m.Finish();
   return finish(fbb, id, wire::Body::Balance, body.Union());
@@ -312,17 +319,17 @@ wire::UsageRow usage_row(std::uint32_t key, const proj::UsageTotals& t) {
 }  // namespace
 
 Frame encode_venue_usage(std::uint64_t id, const proj::View& view, VenueId venue,
-                         std::int32_t from_day, std::int32_t to_day) {
+                         std::int32_t from_day, std::int32_t to_day, const proj::AreaScope& scope) {
   fbs::FlatBufferBuilder fbb(1024);
   const auto& usage = view.usage;
   const auto offset = static_cast<std::int16_t>(usage.utc_offset_minutes());
   if (venue == 0) {
     std::vector<wire::UsageRow> cats, counties;
-    for (const auto& [c, t] : usage.by_category(from_day, to_day)) cats.push_back(usage_row(static_cast<std::uint32_t>(c), t));
-    for (const auto& [c, t] : usage.by_county(from_day, to_day)) counties.push_back(usage_row(c, t));
+    for (const auto& [c, t] : usage.by_category(from_day, to_day, scope)) cats.push_back(usage_row(static_cast<std::uint32_t>(c), t));
+    for (const auto& [c, t] : usage.by_county(from_day, to_day, scope)) counties.push_back(usage_row(c, t));
     auto cv = fbb.CreateVectorOfStructs(cats);
     auto kv = fbb.CreateVectorOfStructs(counties);
-    const auto total = usage_row(0, usage.total(from_day, to_day));
+    const auto total = usage_row(0, usage.total(from_day, to_day, scope));
     wire::VenueUsageBuilder m(fbb);
     m.add_seq(view.seq);
     m.add_found(true);
@@ -389,7 +396,21 @@ Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today, const proj:
   auto nv = fbb.CreateVector(rows);
   auto cv = fbb.CreateVectorOfStructs(counties);
   auto tv = fbb.CreateVectorOfStructs(tiers);
-  auto body = wire::CreateCoverage(fbb, seq, today, nv, cv, tv, report.provincial_median_coverage);
+  auto cells = [&](const std::vector<proj::GroupFigures>& groups) {
+    std::vector<wire::GroupCell> v;
+    v.reserve(groups.size());
+    for (const auto& g : groups)
+      v.emplace_back(g.key, static_cast<wire::Sex>(g.sex), static_cast<wire::AgeBand>(g.age_band),
+                     static_cast<wire::CardCategory>(g.category), static_cast<std::uint32_t>(g.cards_issued),
+                     static_cast<std::uint32_t>(g.active_cards), static_cast<std::uint32_t>(g.reach), g.visits,
+                     g.visits_cancelled, g.subsidy_rials);
+    return fbb.CreateVectorOfStructs(v);
+  };
+  // Empty unless the report was asked with its groups (Coverage::report's groups).
+  auto ng = cells(report.neighbourhood_groups);
+  auto cg = cells(report.county_groups);
+  auto tg = cells(report.tier_groups);
+  auto body = wire::CreateCoverage(fbb, seq, today, nv, cv, tv, report.provincial_median_coverage, ng, cg, tg);
   return finish(fbb, id, wire::Body::Coverage, body.Union());
 }
 
@@ -397,13 +418,18 @@ Frame finish_frame(fbs::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kin
   return finish(fbb, id, kind, body);
 }
 
-Frame encode_totals(std::uint64_t id, const proj::View& view) {
-  const proj::BalanceTotals t = view.balances.totals();
+Frame encode_totals(std::uint64_t id, const proj::View& view, const proj::AreaScope& scope) {
+  std::function<bool(NeighbourhoodId)> in_area;
+  if (!scope.whole())
+    in_area = [&](NeighbourhoodId n) { return scope.contains(n, view.usage.county_of(n)); };
+  const proj::BalanceTotals t = view.balances.totals(in_area);
+  const auto venues = scope.whole() ? view.usage.venue_count() : view.usage.venue_count(scope);
+  const auto neighbourhoods = scope.whole() ? view.coverage.neighbourhood_count() : view.coverage.neighbourhood_count(scope);
   fbs::FlatBufferBuilder fbb(256);
   auto body = wire::CreateTotals(fbb, view.seq, view.head_time_us, t.cards, t.active_cards, t.balance_rials,
                                  t.credited_rials, t.spent_rials, t.refunded_rials, t.released_rials, t.visits,
-                                 t.visits_cancelled, static_cast<std::uint32_t>(view.usage.venue_count()),
-                                 static_cast<std::uint32_t>(view.coverage.neighbourhood_count()), t.lapsed_rials);
+                                 t.visits_cancelled, static_cast<std::uint32_t>(venues),
+                                 static_cast<std::uint32_t>(neighbourhoods), t.lapsed_rials);
   return finish(fbb, id, wire::Body::Totals, body.Union());
 }
 
@@ -484,7 +510,8 @@ fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& b
           return wire::CreateIssueCard(fbb, c.card, &holder, c.neighbourhood,
                                        static_cast<wire::CardCategory>(c.category),
                                        c.initial_credit_rials, c.valid_until_us, c.expires_on_day,
-                                       static_cast<wire::FundingSource>(c.source)).Union();
+                                       static_cast<wire::FundingSource>(c.source), static_cast<wire::Sex>(c.sex),
+                                       static_cast<wire::AgeBand>(c.age_band)).Union();
         } else if constexpr (std::is_same_v<T, TopUpCard>) {
           kind = wire::CommandBody::TopUpCard;
           return wire::CreateTopUpCard(fbb, c.card, c.amount_rials,
@@ -556,10 +583,10 @@ Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_
   return finish(fbb, id, wire::Body::GetVenueUsage, body.Union());
 }
 
-Frame encode_get_coverage(std::uint64_t id, AsOf as_of) {
+Frame encode_get_coverage(std::uint64_t id, AsOf as_of, bool groups) {
   fbs::FlatBufferBuilder fbb(128);
   auto a = as_of_offset(fbb, as_of);
-  auto body = wire::CreateGetCoverage(fbb, a);
+  auto body = wire::CreateGetCoverage(fbb, a, groups);
   return finish(fbb, id, wire::Body::GetCoverage, body.Union());
 }
 

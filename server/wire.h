@@ -14,6 +14,7 @@
 #include "ledger/command.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
+#include "projections/area_scope.h"
 #include "server/protocol_generated.h"
 
 namespace refah::proj {
@@ -63,19 +64,20 @@ AsOf as_of_of(const wire::AsOf* a);
 
 // ---- Answers (server) ----
 Frame encode_challenge(std::span<const std::uint8_t> nonce);
-Frame encode_authenticated(std::uint64_t id, ClientId client, Role role, VenueId venue, Seq head);
+Frame encode_authenticated(std::uint64_t id, const Actor& actor, Seq head);
 Frame encode_error(std::uint64_t id, Reason reason, std::string_view message);
 // fields[i]: for an INVALID_ARGUMENT outcome the field name ("" otherwise).
 Frame encode_submit_result(std::uint64_t id, std::span<const Outcome> outcomes);
 Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b);
 Frame encode_statement(std::uint64_t id, Seq seq, CardId card, bool found,
                        const proj::StatementPage& page);
-// venue 0: the programme's totals by category and county; else that venue's days.
+// venue 0: the totals by category and county of the venues in `scope`; else that venue's days.
 Frame encode_venue_usage(std::uint64_t id, const proj::View& view, VenueId venue,
-                         std::int32_t from_day, std::int32_t to_day);
+                         std::int32_t from_day, std::int32_t to_day, const proj::AreaScope& scope = {});
 Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today,
                       const proj::CoverageReport& report);
-Frame encode_totals(std::uint64_t id, const proj::View& view);
+// The programme's totals, or those of the cards, venues and neighbourhoods in `scope`.
+Frame encode_totals(std::uint64_t id, const proj::View& view, const proj::AreaScope& scope = {});
 // A message with this id and body, finished and framed (for the encoders in other files).
 Frame finish_frame(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind,
                    flatbuffers::Offset<void> body);
@@ -98,7 +100,7 @@ Frame encode_get_statement(std::uint64_t id, CardId card, Seq from_seq, std::uin
                            AsOf as_of = {});
 Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_day,
                              std::int32_t to_day, AsOf as_of = {});
-Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {});
+Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {}, bool groups = false);
 Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_budgets(std::uint64_t id, std::uint32_t from_envelope, std::uint32_t limit, AsOf as_of = {});
 Frame encode_get_settlements(std::uint64_t id, VenueId venue, Seq after_seq, std::uint32_t limit, AsOf as_of = {});

@@ -189,8 +189,7 @@ void handshake(const wire::Message& m) {
   const bool good = key != nullptr && a->mac() != nullptr &&
                     server::mac_equal(std::span(a->mac()->data(), a->mac()->size()), expected);
   if (good) {
-    proto::encode_authenticated(m.id(), key->actor.id, key->actor.role, key->actor.venue,
-                                w.f->ledger().head_seq());
+    proto::encode_authenticated(m.id(), key->actor, w.f->ledger().head_seq());
   }
 }
 

@@ -135,7 +135,7 @@ TEST_CASE("Kinds only a server sends are answered UNKNOWN_REQUEST under the requ
   require_error(next_answer(*admin), Reason::kUnknownRequest, 502);
   REQUIRE(admin->send(proto::encode_error(503, Reason::kOverloaded, "x")).is_ok());
   require_error(next_answer(*admin), Reason::kUnknownRequest, 503);
-  REQUIRE(admin->send(proto::encode_authenticated(504, 1, Role::kAdmin, 0, 0)).is_ok());
+  REQUIRE(admin->send(proto::encode_authenticated(504, Actor{1, Role::kAdmin, 0}, 0)).is_ok());
   require_error(next_answer(*admin), Reason::kUnknownRequest, 504);
   // A second Authenticate after the handshake is not a request either.
   const server::Mac mac{};

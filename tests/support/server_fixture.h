@@ -1,6 +1,7 @@
 // End-to-end fixture: a real server (server/server.h) on a loopback port over a ledger in a temp
 // dir with a ManualClock at kT0, its projections, and a keys file's worth of clients:
-//   1 admin, 2 auditor, 11 venue client of venue 10, 12 venue client of venue 11.
+//   1 admin, 2 auditor, 11 venue client of venue 10, 12 venue client of venue 11, 21 council of
+//   neighbourhood 1, 22 council of county 4.
 // connect(id) returns an authenticated blocking client. restart() stops and reopens everything on
 // the same data directory (a new port). The admin HTTP endpoint listens on a free port (admin_port()).
 // With Wire::kTls both addresses serve TLS 1.3 with a self-signed certificate made for the fixture
@@ -24,6 +25,8 @@ inline constexpr ClientId kAdminClient = 1;
 inline constexpr ClientId kAuditorClient = 2;
 inline constexpr ClientId kVenue10Client = 11;
 inline constexpr ClientId kVenue11Client = 12;
+inline constexpr ClientId kCouncilOfNeighbourhood1 = 21;  // a council of neighbourhood 1
+inline constexpr ClientId kCouncilOfCounty4 = 22;         // a council of county 4
 
 // A deterministic secret per client id (tests only).
 inline server::Secret test_secret(ClientId id) {
@@ -50,6 +53,14 @@ class ServerFixture {
     add(kAuditorClient, Role::kAuditor, 0, "auditor");
     add(kVenue10Client, Role::kVenue, 10, "venue 10");
     add(kVenue11Client, Role::kVenue, 11, "venue 11");
+    for (const Actor& council : {Actor{kCouncilOfNeighbourhood1, Role::kCouncil, 0, 1, 0},
+                                 Actor{kCouncilOfCounty4, Role::kCouncil, 0, 0, 4}}) {
+      server::ClientKey k;
+      k.actor = council;
+      k.name = "council";
+      k.secret = test_secret(council.id);
+      keys_.add(k);
+    }
     log_ = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
     open();
   }
