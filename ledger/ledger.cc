@@ -129,6 +129,23 @@ Outcome outcome_of_event(const fb::Event& e) {
   return o;
 }
 
+// The rules answer CANCEL_WINDOW_CLOSED for a sequence number older than the recent events the
+// decision state keeps, whatever it names. A refusal is no event, so the writer names it exactly
+// here, off the hot path (one read of the stored event, for such refusals only): UNKNOWN_VISIT when
+// that event is not a visit. An event that cannot be read leaves the rules' answer.
+Outcome refine_cancel_refusal(const State& state, const EventLog& log, const Command& cmd, Outcome o) {
+  const auto* c = std::get_if<CancelVisit>(&cmd.body);
+  if (c == nullptr || c->visit_seq >= state.recent_visits_base_seq()) return o;
+  auto value = log.get(c->visit_seq);
+  if (!value.is_ok()) return o;
+  const auto& v = value.value();
+  EventScratch scratch;
+  const fb::Event* e = verified_event({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
+  if (e != nullptr && e->seq() == c->visit_seq && e->payload_type() != fb::Payload::VisitRecorded)
+    o.reason = Reason::kUnknownVisit;
+  return o;
+}
+
 }  // namespace
 
 namespace ledger_detail {
@@ -596,6 +613,7 @@ Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch
   }
   Decided decided;
   Outcome o = decide(*state, cmd, now, decided);
+  if (o.reason == Reason::kCancelWindowClosed) return refine_cancel_refusal(*state, *log, cmd, o);
   if (!o.accepted()) return o;
   Envelope env;
   env.seq = state->head_seq() + 1;

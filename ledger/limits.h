@@ -37,8 +37,9 @@ inline constexpr std::size_t venues_max = 20'000;
 // each of a card's visits today in a fixed array of this size (32 bytes a card).
 inline constexpr std::uint16_t visits_per_day_max = 8;
 // The cancellation window can never be longer than this. The writer remembers each event until the
-// window in force when it was recorded closes (CANCEL_WINDOW_CLOSED for any older sequence number),
-// so the visit index holds about one window of events, at most this long.
+// window in force when it was recorded closes (CANCEL_WINDOW_CLOSED for any older visit; an older
+// sequence number that is not a visit is read from the log: UNKNOWN_VISIT), so the visit index
+// holds about one window of events, at most this long.
 inline constexpr TimeUs cancel_window_us_max = 30LL * 24 * 3600 * 1'000'000;
 // How old an occurred-at may be is set by the rule set, up to this.
 inline constexpr TimeUs visit_max_age_us_max = 7LL * 24 * 3600 * 1'000'000;

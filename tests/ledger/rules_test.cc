@@ -1042,6 +1042,30 @@ TEST_CASE("Cancelling the seq of a non-visit event recorded before the first vis
   }
 }
 
+TEST_CASE("Cancelling the seq of a non-visit event older than the window of recent visits is "
+          "refused with UNKNOWN_VISIT, an old visit's with CANCEL_WINDOW_CLOSED",
+          "[rules]") {
+  LedgerFixture f;
+  f.standard_programme();  // seq 1 neighbourhood, 2-3 venues, 4 rules, 5 card issued; window 2 h
+  const Outcome v = f.visit(100, 10, 100'000, 1);
+  REQUIRE_ACCEPTED(v);
+  const Outcome top_up = REQUIRE_RUN_OK(f, admin(), (TopUpCard{100, 1'000, FundingSource::kProvince}));
+  // A day later a new event makes the state forget every event before it: their windows closed.
+  f.clock().set_us(kT0 + kDayUs);
+  REQUIRE_ACCEPTED(f.visit(100, 10, 100'000, 2));
+  Seq base = 0;
+  f.ledger().read([&](const State& st) { base = st.recent_visits_base_seq(); });
+  REQUIRE(base > top_up.seq);
+  for (Seq s : {Seq{1}, Seq{2}, Seq{4}, Seq{5}, top_up.seq}) {
+    INFO("seq " << s);
+    REQUIRE_REFUSED(f, admin(), (CancelVisit{s, VisitCancelReason::kOther}), Reason::kUnknownVisit);
+    REQUIRE_REFUSED(f, venue_actor(10), (CancelVisit{s, VisitCancelReason::kOther}), Reason::kUnknownVisit);
+  }
+  REQUIRE_REFUSED(f, admin(), (CancelVisit{v.seq, VisitCancelReason::kOther}), Reason::kCancelWindowClosed);
+  REQUIRE_REFUSED(f, venue_actor(10), (CancelVisit{v.seq, VisitCancelReason::kOther}),
+                  Reason::kCancelWindowClosed);
+}
+
 TEST_CASE("Cancelling a visit of a card that is no longer active is refused with CARD_NOT_ACTIVE",
           "[rules]") {
   LedgerFixture f;

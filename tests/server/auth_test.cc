@@ -1,4 +1,4 @@
-// Authentication and roles (docs/PROTOCOL.md, "Handshake and roles"): the role matrix over TCP, each
+// Authentication and roles (docs/PROTOCOL.md, "Handshake" and "Keys and roles"): the role matrix over TCP, each
 // refusal appending nothing; the handshake's refusals; the keys file parser; the MAC itself.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -356,6 +356,21 @@ TEST_CASE("A recorded handshake replayed on a new connection is refused (the non
   REQUIRE(replay->send(recorded).is_ok());
   require_error(next_answer(*replay), Reason::kAuthFailed, 1);
   CHECK(closed_within(*replay, 2'000));
+}
+
+TEST_CASE("The handshake MAC is the worked example of docs/PROTOCOL.md, with and without a channel binding",
+          "[server]") {
+  server::Secret secret{};
+  std::array<std::uint8_t, 32> nonce{}, binding{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    secret[i] = static_cast<std::uint8_t>(i);
+    nonce[i] = static_cast<std::uint8_t>(0x20 + i);
+    binding[i] = static_cast<std::uint8_t>(0x40 + i);
+  }
+  CHECK(server::to_hex(server::auth_mac(secret, nonce, 100017)) ==
+        "5a430d175905f87c360c6f09c4b8d2d4deedac1d250cda6af66a350673a8415e");
+  CHECK(server::to_hex(server::auth_mac(secret, nonce, 100017, binding)) ==
+        "ddf3566d9a31cb1c1e38d9e0fc2136875f6eb25505db8dd2462192154c2aac62");
 }
 
 // ---- the keys file ----
