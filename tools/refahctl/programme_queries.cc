@@ -155,7 +155,10 @@ int run_coverage(const Global& g, const QueryArgs& a) {
   if (!as_of) return kExitUsage;
   return query(
       g, [&](std::uint64_t id) { return proto::encode_get_coverage(id, *as_of); }, wire::Body::Coverage,
-      [&](const wire::Message& m) { print_coverage(g, *m.body_as_Coverage()); });
+      [&](const wire::Message& m) {
+        print_coverage(g, *m.body_as_Coverage());
+        return kExitOk;
+      });
 }
 
 int run_totals(const Global& g, const QueryArgs& a) {
@@ -163,7 +166,10 @@ int run_totals(const Global& g, const QueryArgs& a) {
   if (!as_of) return kExitUsage;
   return query(
       g, [&](std::uint64_t id) { return proto::encode_get_totals(id, *as_of); }, wire::Body::Totals,
-      [&](const wire::Message& m) { print_totals(g, *m.body_as_Totals()); });
+      [&](const wire::Message& m) {
+        print_totals(g, *m.body_as_Totals());
+        return kExitOk;
+      });
 }
 
 }  // namespace refah::ctl
