@@ -1,7 +1,9 @@
 // config.h: reading refahctl's config file (toml++).
 #include "tools/refahctl/config.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <filesystem>
 #include <toml++/toml.h>  // Debian's build throws toml::parse_error; caught here, never passed on
 
@@ -24,11 +26,14 @@ std::string set_key(const std::string& path, const std::string& key, const toml:
   const auto text = value.value<std::string>();
   const auto number = value.value<std::int64_t>();
   const auto flag = value.value<bool>();
-  const std::string option = "--" + std::string(key == "tls_ca"            ? "tls-ca"
-                                                : key == "tls_fingerprint" ? "tls-fingerprint"
-                                                : key == "tls_name"        ? "tls-name"
-                                                : key == "timeout_ms"      ? "timeout-ms"
-                                                                           : key);
+  std::string option = "--" + key;  // tls_ca: --tls-ca
+  std::replace(option.begin(), option.end(), '_', '-');
+  static constexpr std::string_view kKeys[] = {"connect",  "keys",      "client",   "tls_ca",    "tls_fingerprint",
+                                                "tls_name", "plaintext", "calendar", "timeout_ms"};
+  if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+    return path + ": unknown key '" + key +
+           "' (known: connect, keys, client, tls_ca, tls_fingerprint, tls_name, plaintext, calendar, timeout_ms)";
+  }
   if (given(option)) return {};
   const std::string wrong = path + ": " + key + ": expected ";
   if (key == "client" || key == "timeout_ms") {
@@ -50,9 +55,6 @@ std::string set_key(const std::string& path, const std::string& key, const toml:
       for (const auto& [name, c] : calendar_names())
         if (name == *text) return g.calendar = c, std::string();
       return wrong + "gregorian or jalali";
-    } else {
-      return path + ": unknown key '" + key +
-             "' (known: connect, keys, client, tls_ca, tls_fingerprint, tls_name, plaintext, calendar, timeout_ms)";
     }
   }
   return {};
