@@ -36,21 +36,37 @@ inline std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-// Runs refahctl with these arguments (no shell), stdout and stderr into files of `dir`.
-inline Ran run_refahctl(const fs::path& dir, const std::vector<std::string>& args) {
+// The environment refahctl runs in: this process's, without REFAHCTL_* variables and with
+// XDG_CONFIG_HOME at `dir` (so no operator's config file or variables leak in), plus `extra`
+// ("NAME=value" each).
+inline std::vector<std::string> refahctl_env(const fs::path& dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (!entry.starts_with("REFAHCTL_") && !entry.starts_with("XDG_CONFIG_HOME=")) env.push_back(entry);
+  }
+  env.push_back("XDG_CONFIG_HOME=" + dir.string());
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+// Runs `exe` with argv (argv[0] included, no shell) in the environment, stdout and stderr into files of
+// `dir`.
+inline Ran run_program(const fs::path& dir, const std::string& exe, std::vector<std::string> argv_s,
+                       std::vector<std::string> env_s) {
   const fs::path out = dir / "stdout", err = dir / "stderr";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> argv_s{REFAHCTL_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
+  std::vector<char*> argv, envp;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, REFAHCTL_PATH, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(rc == 0);
   int wstatus = 0;
@@ -60,6 +76,20 @@ inline Ran run_refahctl(const fs::path& dir, const std::vector<std::string>& arg
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+// Runs refahctl with these arguments (no shell) and these extra environment variables, stdout and
+// stderr into files of `dir`.
+inline Ran run_refahctl(const fs::path& dir, const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv{REFAHCTL_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(dir, REFAHCTL_PATH, argv, refahctl_env(dir, env));
+}
+
+// Runs a command line with /bin/sh, as an operator pasting it would (refahctl's resend hint).
+inline Ran run_shell_line(const fs::path& dir, const std::string& line, const std::vector<std::string>& env = {}) {
+  return run_program(dir, "/bin/sh", {"sh", "-c", line}, refahctl_env(dir, env));
 }
 
 inline std::string keys_toml() {
@@ -99,8 +129,8 @@ class Ctl {
     all.insert(all.end(), args.begin(), args.end());
     return run(all);
   }
-  Ran run(const std::vector<std::string>& args) {
-    Ran r = run_refahctl(dir_, args);
+  Ran run(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    Ran r = run_refahctl(dir_, args, env);
     UNSCOPED_INFO("refahctl exited " << r.status << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
     return r;
   }
@@ -112,6 +142,11 @@ class Ctl {
     return as(kVenue10Client, args);
   }
   fs::path dir() const { return dir_; }
+  // The global flags as() puts first: the server, the keys file, the client, the certificate.
+  std::vector<std::string> connection(ClientId id) const {
+    return {"--connect", "127.0.0.1:" + std::to_string(f_.port()), "--keys", (dir_ / "keys.toml").string(),
+            "--client",  std::to_string(id), "--tls-ca", f_.tls_cert()};
+  }
   ServerFixture& fixture() { return f_; }
 
  private:

@@ -326,3 +326,26 @@ TEST_CASE("A table left-aligns by default and leaves no trailing blanks", "[form
   CHECK(table.render() == expected);
   CHECK(Table({"Only"}).render() == "Only\n----\n");
 }
+
+TEST_CASE("Zero-width non-joiners, joiners, direction marks and combining marks take no column", "[format]") {
+  CHECK(display_width("می‌روم") == 5);            // می + U+200C + روم
+  CHECK(display_width("کتاب‌خانه‌ها") == 10);    // ten letters, two non-joiners
+  CHECK(display_width("\u200d\u200e\u200f\ufeff") == 0);
+  CHECK(display_width("مُحَمَّد") == 4);          // damma, fatha, shadda, fatha on four letters
+  CHECK(display_width("e\u0301") == 1);            // e and a combining acute accent
+  CHECK(display_width("\xff\xfe") == 2);           // not UTF-8: a column a byte
+  CHECK(display_width("\xdb") == 1);               // a lead byte cut off
+}
+
+TEST_CASE("A table lines up Persian names that hold zero-width non-joiners", "[format]") {
+  Table table({"Name", "Visits"});
+  table.right_align(1);
+  table.add({"کتاب‌خانه", count(12)});  // 8 letters and a non-joiner
+  table.add({"استخر", count(1200)});
+  const std::string expected =
+      "Name      Visits\n"
+      "--------  ------\n"
+      "کتاب‌خانه      12\n"
+      "استخر      1,200\n";
+  CHECK(table.render() == expected);
+}

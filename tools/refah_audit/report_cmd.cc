@@ -2,7 +2,6 @@
 // export starting at seq 1. Every event passes check_stored_event before it is folded, so a report
 // never rests on a damaged event: the first one stops the run (exit 3). Output on stdout; a progress
 // bar on stderr only when it is a terminal. Formats: docs/AUDIT.md, section "Reports".
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -14,8 +13,10 @@
 #include "replay/export.h"
 #include "replay/report.h"
 #include "tools/refah_audit/commands.h"
+#include "tools/refah_audit/progress.h"
 #include "tools/refah_audit/report_render.h"
 #include "tools/refahctl/format.h"
+#include "tools/refahctl/typed_input.h"
 
 namespace refah::audit {
 
@@ -26,47 +27,18 @@ constexpr int kExitUsage = 2;
 constexpr int kExitError = 3;
 constexpr Seq kProgressEvery = 4096;  // events between progress checks: keeps the bar off the hot path
 
-// "[=========>          ]  45.0%  4,500,000 / 10,000,000 events" redrawn in place, per mille.
-class ProgressBar {
- public:
-  ProgressBar(bool enabled, Seq total) : enabled_(enabled && total > 0), total_(total) {}
-  ~ProgressBar() {
-    if (drawn_) std::fputs("\r\033[K", stderr);  // leave the terminal line clean
-  }
-  void update(Seq done) {
-    if (!enabled_ || done % kProgressEvery != 0) return;
-    const int permille = static_cast<int>(done >= total_ ? 1000 : done * 1000 / total_);
-    if (permille == last_permille_) return;
-    last_permille_ = permille;
-    constexpr int kWidth = 30;
-    std::string bar(kWidth, ' ');
-    const int filled = permille * kWidth / 1000;
-    for (int i = 0; i < filled; ++i) bar[static_cast<std::size_t>(i)] = '=';
-    if (filled < kWidth) bar[static_cast<std::size_t>(filled)] = '>';
-    std::fprintf(stderr, "\r[%s] %5.1f%%  %s / %s events", bar.c_str(), permille / 10.0,
-                 ctl::count(done).c_str(), ctl::count(total_).c_str());
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
- private:
-  bool enabled_;
-  Seq total_;
-  int last_permille_ = -1;
-  bool drawn_ = false;
-};
-
 // Checks each stored value in sequence order from seq 1 and folds it into the builder.
 class CheckedFeed {
  public:
-  CheckedFeed(replay::ReportBuilder& builder, ProgressBar& progress) : builder_(builder), progress_(progress) {}
+  CheckedFeed(replay::ReportBuilder& builder, ProgressBar& progress, Seq total)
+      : builder_(builder), progress_(progress), total_(total) {}
   [[nodiscard]] Status add(std::span<const std::uint8_t> value) {
     Result<StoredEvent> ev = check_stored_event(next_seq_, prev_hash_, value, scratch_);
     if (!ev.is_ok())
       return Status::corruption(ev.status().message() + " (no report from a damaged log: run refah-audit verify)");
     builder_.apply(*ev.value().event);
     prev_hash_ = ev.value().hash;
-    progress_.update(next_seq_);
+    if (next_seq_ % kProgressEvery == 0) progress_.update(next_seq_, total_);
     next_seq_ += 1;
     return Status::ok();
   }
@@ -75,6 +47,7 @@ class CheckedFeed {
  private:
   replay::ReportBuilder& builder_;
   ProgressBar& progress_;
+  Seq total_;
   Seq next_seq_ = 1;
   Hash32 prev_hash_{};
   EventScratch scratch_;
@@ -88,8 +61,8 @@ Status feed_data_dir(const std::string& dir, replay::ReportBuilder& builder, boo
                           "(refah-audit export, then --export) or over a copy of the directory");
   const EventLog& log = *opened.value();
   const Seq head = log.head_seq();
-  ProgressBar bar(progress, head);
-  CheckedFeed feed(builder, bar);
+  ProgressBar bar(progress);
+  CheckedFeed feed(builder, bar, head);
   auto reader = log.read_from(1);
   for (; reader->valid() && feed.last_seq() < head; reader->next()) {
     Status s = feed.add(reader->value());
@@ -110,8 +83,8 @@ Status feed_export(const std::string& path, replay::ReportBuilder& builder, bool
   if (in.header().first_seq != 1)
     return Status::invalid_argument(path + " starts at seq " + std::to_string(in.header().first_seq) +
                                     "; a report needs the log from seq 1");
-  ProgressBar bar(progress, in.header().last_seq);
-  CheckedFeed feed(builder, bar);
+  ProgressBar bar(progress);
+  CheckedFeed feed(builder, bar, in.header().last_seq);
   Seq seq = 0;
   std::span<const std::uint8_t> value;
   while (in.next(seq, value)) {
@@ -132,10 +105,9 @@ Status feed_export(const std::string& path, replay::ReportBuilder& builder, bool
 std::optional<std::int32_t> day_option(const std::string& name, const std::string& text, ctl::Calendar cal,
                                        std::int32_t open) {
   if (text.empty()) return open;
-  std::optional<std::int32_t> day = ctl::parse_date(text, cal);
-  if (!day)
-    std::fprintf(stderr, "refah-audit report: %s %s is not a date YYYY-MM-DD in the %s calendar\n", name.c_str(),
-                 text.c_str(), cal == ctl::Calendar::kGregorian ? "Gregorian" : "Jalali");
+  std::string error;
+  std::optional<std::int32_t> day = ctl::read_date(text, cal, error);  // as refahctl reads dates
+  if (!day) std::fprintf(stderr, "refah-audit report: %s: %s\n", name.c_str(), error.c_str());
   return day;
 }
 
@@ -160,9 +132,8 @@ int run_report(const ReportOptions& o) {
   ro.top_venues = static_cast<std::size_t>(o.top_venues);
 
   replay::ReportBuilder builder(ro);
-  const bool progress = o.progress && ::isatty(STDERR_FILENO) == 1;
-  Status s = o.data_dir.empty() ? feed_export(o.export_file, builder, progress)
-                                : feed_data_dir(o.data_dir, builder, progress);
+  Status s = o.data_dir.empty() ? feed_export(o.export_file, builder, o.progress)
+                                : feed_data_dir(o.data_dir, builder, o.progress);
   if (!s.is_ok()) {
     std::fprintf(stderr, "refah-audit report: %s\n", s.to_string().c_str());
     return kExitError;

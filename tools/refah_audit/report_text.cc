@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/province.h"
+#include "tools/refahctl/names.h"
 
 namespace refah::replay {
 
@@ -52,20 +52,20 @@ std::string anomaly_sentence(const Anomaly& a, ctl::Calendar calendar) {
   const std::string date = ctl::format_date(a.day, calendar);
   switch (a.kind) {
     case AnomalyKind::kOverCapacity:
-      return subject + " recorded " + std::to_string(a.count) + " visits on " + date +
-             ", above its declared daily capacity of " + std::to_string(a.limit) +
+      return subject + " recorded " + ctl::count(a.count) + " visits on " + date +
+             ", above its declared daily capacity of " + ctl::count(a.limit) +
              "; the first visit over capacity is " + seq_list(a.seqs, 1) + ".";
     case AnomalyKind::kTwoVenues:
       return "Card " + std::to_string(a.card) + " was at " + venue_label(a.other_venue, a.other_venue_name) +
              " and then at " + venue + " " + gap_text(a.gap_us) + " apart by the venues' clocks on " + date +
              " (" + seq_list(a.seqs, a.seqs.size()) + ").";
     case AnomalyKind::kBalanceDrain:
-      return "At " + venue + " on " + date + ", " + std::to_string(a.count) + " cards each spent " +
-             ctl::percent(a.threshold, 0) + " or more of their balance (the threshold is " + std::to_string(a.limit) +
+      return "At " + venue + " on " + date + ", " + ctl::count(a.count) + " cards each spent " +
+             ctl::percent(a.threshold, 0) + " or more of their balance (the threshold is " + ctl::count(a.limit) +
              " cards); their first visits there: " + seq_list(a.seqs, a.count) + ".";
     case AnomalyKind::kCancelRate:
-      return subject + " cancelled " + std::to_string(a.count) + " of its " +
-             std::to_string(a.limit) + " visits (" + ctl::percent(a.rate, 1) + ") against a median of " +
+      return subject + " cancelled " + ctl::count(a.count) + " of its " +
+             ctl::count(a.limit) + " visits (" + ctl::percent(a.rate, 1) + ") against a median of " +
              ctl::percent(a.median, 1) + ": " + (a.deviation > 0 ? fixed((a.rate - a.median) / a.deviation, 1) : std::string("infinitely many")) +
              " robust deviations above it (the threshold is " + fixed(a.threshold, 1) +
              "); cancellations: " + seq_list(a.seqs, a.count) + ".";
@@ -75,10 +75,7 @@ std::string anomaly_sentence(const Anomaly& a, ctl::Calendar calendar) {
 
 namespace {
 
-std::string county_name(CountyCode code) {
-  const County* c = find_county(code);
-  return c ? std::string(c->name_en) : (code == 0 ? "-" : "county " + std::to_string(code));
-}
+using ctl::county_name;
 
 std::string offset_text(int minutes) {
   char buf[16];
@@ -106,7 +103,7 @@ void append(std::vector<std::string>& to, std::vector<std::string> cells) {
 
 void text_areas(std::string& out, const Report& r) {
   out += "\nSubsidy per county (by the holders' neighbourhood; \"at venues\": spent at the county's venues)\n";
-  ctl::Table c = figures_table({"county", "neighbourhoods", "population", "active cards", "coverage", "visits",
+  ctl::Table c = figures_table({"county", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader, ctl::kActiveCardsHeader, "coverage", "visits",
                                 "cancelled", "subsidy (rials)", "visits at venues", "subsidy at venues (rials)"}, 1);
   for (const CountyRow& x : r.counties)
     c.add({x.name, ctl::count(x.reach.neighbourhoods), ctl::count(x.reach.target_population),
@@ -115,7 +112,7 @@ void text_areas(std::string& out, const Report& r) {
            ctl::rials(x.venue_usage.subsidy_rials)});
   out += c.render();
   out += "\nSubsidy per deprivation tier (5 most deprived)\n";
-  ctl::Table t = figures_table({"tier", "neighbourhoods", "population", "active cards", "coverage", "visits",
+  ctl::Table t = figures_table({"tier", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader, ctl::kActiveCardsHeader, "coverage", "visits",
                                 "cancelled", "subsidy (rials)", "per capita (rials)"}, 0);
   for (const TierRow& x : r.tiers)
     t.add({std::to_string(x.tier), ctl::count(x.reach.neighbourhoods), ctl::count(x.reach.target_population),
@@ -125,7 +122,7 @@ void text_areas(std::string& out, const Report& r) {
   out += t.render();
   out += "\nNeighbourhoods: coverage at the end of the period (* tier 4-5 below the provincial median of " +
          ctl::percent(r.provincial_median_coverage, 2) + ")\n";
-  ctl::Table n = figures_table({"id", "name", "county", "tier", "population", "cards issued", "active cards",
+  ctl::Table n = figures_table({"id", "name", "county", "tier", ctl::kPopulationHeader, ctl::kCardsIssuedHeader, ctl::kActiveCardsHeader,
                                 "coverage", "reach", "visits", "cancelled", "subsidy (rials)", "per capita (rials)", "flag"}, 3);
   for (const NeighbourhoodRow& x : r.neighbourhoods)
     n.add({std::to_string(x.id), x.name, county_name(x.county), std::to_string(x.tier),
@@ -196,7 +193,7 @@ std::string report_text(const Report& r, ctl::Calendar calendar) {
   std::string out = "Refah report " + ctl::format_date(r.from_day, calendar) + " .. " +
                     ctl::format_date(r.to_day, calendar) + " (local days, " + cal + ", " +
                     offset_text(r.utc_offset_minutes) + ")\n";
-  out += r.events ? "Events " + ctl::count(r.first_seq) + " .. " + ctl::count(r.last_seq) + " (" +
+  out += r.events ? "Events " + std::to_string(r.first_seq) + " .. " + std::to_string(r.last_seq) + " (" +
                         ctl::count(r.events) + " read)\n"
                   : "No events\n";
   out += "\nTotals for the period\n";

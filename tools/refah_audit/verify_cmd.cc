@@ -26,7 +26,10 @@
 #include "replay/checkpoint.h"
 #include "replay/export.h"
 #include "tools/refah_audit/commands.h"
+#include "tools/refah_audit/progress.h"
 #include "tools/refahctl/format.h"
+#include "tools/refahctl/names.h"
+#include "tools/refahctl/typed_input.h"
 
 namespace refah::audit {
 namespace {
@@ -46,7 +49,7 @@ int failure(const std::string& message) {
   return kExitError;
 }
 
-void emit(const Json& j) { std::cout << j.dump(2, ' ', false, Json::error_handler_t::replace) << '\n'; }
+void emit(const Json& j) { std::cout << j.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n'; }
 
 std::string hex(const Hash32& h) { return to_hex({h.data(), h.size()}); }
 
@@ -54,41 +57,6 @@ TimeUs wall_now_us() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-// A one-line bar on stderr, redrawn at most ten times a second; only on a terminal.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool wanted) : on_(wanted && ::isatty(2) == 1) {}
-  ~ProgressBar() { done(); }
-  std::function<void(Seq, Seq)> callback() {
-    if (!on_) return nullptr;
-    return [this](Seq done, Seq total) { draw(done, total); };
-  }
-  void done() {
-    if (on_ && drawn_) std::fprintf(stderr, "\r\033[K");
-    drawn_ = false;
-  }
-
- private:
-  void draw(Seq done, Seq total) {
-    const auto now = std::chrono::steady_clock::now();
-    if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    drawn_ = true;
-    constexpr int kWidth = 40;
-    const double f = total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
-    const int filled = static_cast<int>(f * kWidth);
-    const double s = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, "\r[%s%s] %5.1f%%  %s / %s events  %s/s", std::string(filled, '#').c_str(),
-                 std::string(kWidth - filled, '.').c_str(), 100 * f, ctl::count(done).c_str(),
-                 ctl::count(total).c_str(), ctl::count(s > 0 ? static_cast<std::uint64_t>(done / s) : 0).c_str());
-    std::fflush(stderr);
-  }
-  bool on_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
-};
 
 bool conservation_holds(const replay::AuditReport& r) {
   return r.total_issued_rials + r.total_topped_up_rials == r.total_balance_rials + r.total_spent_rials -
@@ -207,7 +175,7 @@ int run_verify(const VerifyOptions& o) {
     ao.trusted_key = k.value();
   }
   ProgressBar bar(o.progress);
-  ao.progress = bar.callback();
+  if (o.progress) ao.progress = [&bar](Seq done, Seq total) { bar.update(done, total); };
   auto r = o.data_dir.empty() ? replay::audit_export(o.export_file, ao) : replay::audit_data_dir(o.data_dir, ao);
   bar.done();
   if (!r.is_ok()) return failure(r.status().to_string());
@@ -264,7 +232,7 @@ void print_totals(const AsOfOptions& o, const proj::View& v, int offset) {
           {"visits", b.visits}, {"visits_cancelled", b.visits_cancelled}, {"venues", v.usage.venue_count()}});
     return;
   }
-  std::cout << "totals as of seq " << ctl::count(v.seq) << " (" << ctl::format_time(v.head_time_us, offset, cal)
+  std::cout << "totals as of seq " << v.seq << " (" << ctl::format_time(v.head_time_us, offset, cal)
             << ")\n";
   ctl::Table t({"figure", "value"});
   t.right_align(1);
@@ -299,7 +267,7 @@ void print_balances(const AsOfOptions& o, const proj::View& v) {
     emit({{"seq", v.seq}, {"cards", rows}});
     return;
   }
-  std::cout << "balances as of seq " << ctl::count(v.seq) << ", " << ctl::count(cards.size()) << " cards\n";
+  std::cout << "balances as of seq " << v.seq << ", " << ctl::count(cards.size()) << " cards\n";
   ctl::Table t({"card", "status", "balance", "credited", "spent", "refunded", "released", "visits"});
   for (std::size_t i : {0u, 2u, 3u, 4u, 5u, 6u, 7u}) t.right_align(i);
   for (const auto& [id, c] : cards)
@@ -313,45 +281,50 @@ void print_coverage(const AsOfOptions& o, const proj::View& v, int offset) {
   const Calendar cal = o.calendar == "jalali" ? Calendar::kJalali : Calendar::kGregorian;
   const std::int32_t today = local_day(v.head_time_us, offset);
   const proj::CoverageReport c = v.coverage.report(today);
-  auto rollup = [](const proj::Rollup& r) {
-    return Json{{"key", r.key}, {"neighbourhoods", r.neighbourhoods}, {"target_population", r.target_population},
+  auto rollup = [](const proj::Rollup& r, bool county) {
+    Json j{{"key", r.key}};
+    if (county) j["county_name"] = ctl::county_name(static_cast<CountyCode>(r.key));
+    j.update(Json{{"neighbourhoods", r.neighbourhoods}, {"target_population", r.target_population},
                 {"cards_issued", r.cards_issued}, {"active_cards", r.active_cards}, {"reach", r.reach},
                 {"visits", r.visits}, {"subsidy_rials", r.subsidy_rials}, {"coverage", r.coverage},
-                {"subsidy_per_capita_rials", r.subsidy_per_capita_rials}};
+                {"subsidy_per_capita_rials", r.subsidy_per_capita_rials}});
+    return j;
   };
   if (o.json) {
     Json ns = Json::array(), cs = Json::array(), ts = Json::array();
     for (const auto& n : c.neighbourhoods)
-      ns.push_back({{"id", n.id}, {"county", n.county}, {"tier", n.tier}, {"name", n.name},
+      ns.push_back({{"id", n.id}, {"county", n.county}, {"county_name", ctl::county_name(n.county)},
+                    {"tier", n.tier}, {"name", n.name},
                     {"target_population", n.target_population}, {"cards_issued", n.cards_issued},
                     {"active_cards", n.active_cards}, {"reach", n.reach}, {"visits", n.visits},
                     {"visits_cancelled", n.visits_cancelled}, {"subsidy_rials", n.subsidy_rials},
                     {"coverage", n.coverage}, {"subsidy_per_capita_rials", n.subsidy_per_capita_rials},
                     {"flagged", n.flagged}});
-    for (const auto& r : c.counties) cs.push_back(rollup(r));
-    for (const auto& r : c.tiers) ts.push_back(rollup(r));
+    for (const auto& r : c.counties) cs.push_back(rollup(r, true));
+    for (const auto& r : c.tiers) ts.push_back(rollup(r, false));
     emit({{"seq", v.seq}, {"today", ctl::format_date(today, cal)},
           {"provincial_median_coverage", c.provincial_median_coverage}, {"neighbourhoods", ns},
           {"counties", cs}, {"tiers", ts}});
     return;
   }
-  std::cout << "coverage as of seq " << ctl::count(v.seq) << ", reach counted to " << ctl::format_date(today, cal)
+  std::cout << "coverage as of seq " << v.seq << ", reach counted to " << ctl::format_date(today, cal)
             << "; provincial median coverage " << ctl::percent(c.provincial_median_coverage, 2) << '\n';
-  ctl::Table t({"id", "neighbourhood", "tier", "population", "issued", "active", "reach", "visits", "subsidy",
-                "coverage", "flagged"});
-  for (std::size_t i : {0u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u}) t.right_align(i);
+  ctl::Table t({"id", "name", "county", "tier", ctl::kPopulationHeader, ctl::kCardsIssuedHeader,
+                ctl::kActiveCardsHeader, "reach", "visits", "subsidy", "coverage", "flagged"});
+  for (std::size_t i : {0u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u}) t.right_align(i);
   for (const auto& n : c.neighbourhoods)
-    t.add({std::to_string(n.id), n.name, std::to_string(n.tier), ctl::count(n.target_population),
+    t.add({std::to_string(n.id), n.name, ctl::county_name(n.county), std::to_string(n.tier), ctl::count(n.target_population),
            ctl::count(n.cards_issued), ctl::count(n.active_cards), ctl::count(n.reach), ctl::count(n.visits),
            ctl::rials(n.subsidy_rials), ctl::percent(n.coverage, 2), n.flagged ? "yes" : ""});
   std::cout << t.render() << '\n';
   for (const auto* part : {&c.counties, &c.tiers}) {
     const bool counties = part == &c.counties;
-    ctl::Table r({counties ? "county" : "tier", "areas", "population", "issued", "active", "reach", "visits",
-                  "subsidy", "coverage"});
-    for (std::size_t i = 0; i < 9; ++i) r.right_align(i);
+    ctl::Table r({counties ? "county" : "tier", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader,
+                  ctl::kCardsIssuedHeader, ctl::kActiveCardsHeader, "reach", "visits", "subsidy", "coverage"});
+    for (std::size_t i = counties ? 1 : 0; i < 9; ++i) r.right_align(i);
     for (const auto& x : *part)
-      r.add({std::to_string(x.key), ctl::count(x.neighbourhoods), ctl::count(x.target_population),
+      r.add({counties ? ctl::county_name(static_cast<CountyCode>(x.key)) : std::to_string(x.key),
+             ctl::count(x.neighbourhoods), ctl::count(x.target_population),
              ctl::count(x.cards_issued), ctl::count(x.active_cards), ctl::count(x.reach), ctl::count(x.visits),
              ctl::rials(x.subsidy_rials), ctl::percent(x.coverage, 2)});
     std::cout << r.render() << '\n';
@@ -371,10 +344,10 @@ int run_as_of(const AsOfOptions& o) {
   const int offset = programme_offset(log);
   Seq seq = o.seq;
   if (!o.date.empty()) {
-    const auto day = ctl::parse_date(o.date, o.calendar == "jalali" ? Calendar::kJalali : Calendar::kGregorian);
+    std::string error;  // as refahctl reads dates: YYYY/MM/DD, Persian digits, the year's calendar
+    const auto day = ctl::read_date(o.date, o.calendar == "jalali" ? Calendar::kJalali : Calendar::kGregorian, error);
     if (!day) {
-      std::cerr << "refah-audit: --date " << o.date << " is not a valid YYYY-MM-DD in the " << o.calendar
-                << " calendar\n";
+      std::cerr << "refah-audit: --date: " << error << '\n';
       return kExitUsage;
     }
     // The end of that local day: the last microsecond before the next local midnight.

@@ -88,13 +88,14 @@ void print_lots(const Global& g, const wire::Balance& b) {
   std::cout << "\nlots of credit, in spending order\n" << t.render();
 }
 
-void print_balance(const Global& g, const wire::Balance& b) {
-  if (g.json) return emit(balance_json(b));
-  std::cout << "card " << b.card() << " as of seq " << b.seq() << '\n';
-  if (!b.found()) {
-    std::cout << "not found\n";
-    return;
+// The balance, and the exit status: kExitNotFound when there is no such card (as of the answer's seq).
+int print_balance(const Global& g, const wire::Balance& b) {
+  if (!b.found() || g.json) {
+    if (g.json) emit(balance_json(b));
+    else std::cout << "card " << b.card() << " as of seq " << b.seq() << "\nnot found\n";
+    return b.found() ? kExitOk : not_found("card " + std::to_string(b.card()), b.seq());
   }
+  std::cout << "card " << b.card() << " as of seq " << b.seq() << '\n';
   print_fields({{"status", card_status_name(b.status())},
                 {"category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()))},
                 {"neighbourhood", std::to_string(b.neighbourhood())},
@@ -113,6 +114,7 @@ void print_balance(const Global& g, const wire::Balance& b) {
                 {"last visit", shown_time(g, b.last_visit_us())},
                 {"last event seq", std::to_string(b.last_event_seq())}});
   print_lots(g, b);
+  return kExitOk;
 }
 
 Json statement_line_json(const wire::StatementLine& l) {
@@ -141,22 +143,21 @@ std::vector<std::string> statement_line_row(const Global& g, const wire::Stateme
           id_or_blank(l.other_card())};
 }
 
-void print_statement(const Global& g, const wire::Statement& s) {
+// The statement, and the exit status: kExitNotFound when there is no such card (as of the answer's seq).
+int print_statement(const Global& g, const wire::Statement& s) {
+  if (!s.found()) {
+    if (g.json) emit(Json{{"seq", s.seq()}, {"card", s.card()}, {"found", false}, {"lines", Json::array()}, {"next_seq", s.next_seq()}});
+    else std::cout << "card " << s.card() << " as of seq " << s.seq() << "\nnot found\n";
+    return not_found("card " + std::to_string(s.card()), s.seq());
+  }
   if (g.json) {
     Json lines = Json::array();
     if (s.lines() != nullptr)
       for (const wire::StatementLine* l : *s.lines()) lines.push_back(statement_line_json(*l));
-    return emit(Json{{"seq", s.seq()},
-                     {"card", s.card()},
-                     {"found", s.found()},
-                     {"lines", lines},
-                     {"next_seq", s.next_seq()}});
+    emit(Json{{"seq", s.seq()}, {"card", s.card()}, {"found", true}, {"lines", lines}, {"next_seq", s.next_seq()}});
+    return kExitOk;
   }
   std::cout << "card " << s.card() << " as of seq " << s.seq() << ", newest first\n";
-  if (!s.found()) {
-    std::cout << "not found\n";
-    return;
-  }
   Table t(
       {"seq", "recorded at", "kind", "amount", "balance", "venue", "list price", "visit seq", "other card"});
   for (std::size_t c : {0, 3, 4, 5, 6, 7, 8}) t.right_align(c);
@@ -164,6 +165,7 @@ void print_statement(const Global& g, const wire::Statement& s) {
     for (const wire::StatementLine* l : *s.lines()) t.add(statement_line_row(g, *l));
   std::cout << t.render();
   if (s.next_seq() != 0) std::cout << "more: --from-seq " << s.next_seq() << '\n';
+  return kExitOk;
 }
 
 }  // namespace
@@ -173,7 +175,7 @@ int run_balance(const Global& g, const BalanceArgs& a) {
   if (!as_of) return kExitUsage;
   return query(
       g, [&](std::uint64_t id) { return proto::encode_get_balance(id, a.card, *as_of); }, wire::Body::Balance,
-      [&](const wire::Message& m) { print_balance(g, *m.body_as_Balance()); });
+      [&](const wire::Message& m) { return print_balance(g, *m.body_as_Balance()); });
 }
 
 int run_statement(const Global& g, const StatementArgs& a) {
@@ -182,7 +184,7 @@ int run_statement(const Global& g, const StatementArgs& a) {
   return query(
       g,
       [&](std::uint64_t id) { return proto::encode_get_statement(id, a.card, a.from_seq, a.limit, *as_of); },
-      wire::Body::Statement, [&](const wire::Message& m) { print_statement(g, *m.body_as_Statement()); });
+      wire::Body::Statement, [&](const wire::Message& m) { return print_statement(g, *m.body_as_Statement()); });
 }
 
 }  // namespace refah::ctl

@@ -32,9 +32,12 @@ struct RegisterVenueArgs : CommandArgs {
 struct SuspendVenueArgs : CommandArgs {
   SuspendVenue body;
 };
+// publish-rules' default start, "soon": this long after refahctl's now (the ledger refuses a start
+// before its clock when it records the rule set).
+inline constexpr TimeUs kRulesSoonUs = 5'000'000;
 struct PublishRulesArgs : CommandArgs {
   RuleSet rules;
-  std::string effective_from = "now";
+  std::string effective_from = "soon";
   std::vector<std::uint16_t> shares_bp;
   std::vector<Rials> caps_rials;
   std::int64_t cancel_window_minutes = 0;

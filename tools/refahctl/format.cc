@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 namespace refah::ctl {
 
@@ -107,6 +108,43 @@ std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size
     value = value * 10 + (text[i] - '0');
   }
   return value;
+}
+
+// The code point at the start of text and its length in bytes; length 0 when the bytes there are
+// not a well-formed UTF-8 sequence (overlong forms, surrogates and stray continuation bytes included).
+std::pair<char32_t, std::size_t> decode_utf8(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return {lead, 1};
+  const std::size_t length = lead >= 0xF0 && lead <= 0xF4 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 && lead < 0xE0 ? 2 : 0;
+  if (length == 0 || length > text.size() || lead > 0xF4) return {0, 0};
+  char32_t cp = lead & (0x7F >> length);
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return {0, 0};
+    cp = (cp << 6) | (byte(i) & 0x3F);
+  }
+  static constexpr std::array<char32_t, 5> kMin = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
+  return {cp, length};
+}
+
+// Code points that take no column of their own: combining marks (the Arabic script's harakat and
+// others), zero-width joiners and non-joiners (U+200C in Persian words), direction marks, variation
+// selectors and the byte-order mark.
+bool zero_width(char32_t c) {
+  struct Range {
+    char32_t first, last;
+  };
+  static constexpr std::array<Range, 21> kZeroWidth = {{{0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD},
+                                                        {0x0610, 0x061A}, {0x061C, 0x061C}, {0x064B, 0x065F},
+                                                        {0x0670, 0x0670}, {0x06D6, 0x06DC}, {0x06DF, 0x06E4},
+                                                        {0x06E7, 0x06E8}, {0x06EA, 0x06ED}, {0x1AB0, 0x1AFF},
+                                                        {0x1DC0, 0x1DFF}, {0x200B, 0x200F}, {0x202A, 0x202E},
+                                                        {0x2060, 0x2064}, {0x2066, 0x2069}, {0x20D0, 0x20FF},
+                                                        {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF}}};
+  for (const Range& r : kZeroWidth)
+    if (c >= r.first && c <= r.last) return true;
+  return false;
 }
 
 }  // namespace
@@ -215,6 +253,17 @@ std::string format_time(std::int64_t time_us, int utc_offset_minutes, Calendar c
   return format_date(static_cast<std::int32_t>(local_day), calendar) + clock;
 }
 
+std::string format_time_exact(std::int64_t time_us, int utc_offset_minutes, Calendar calendar) {
+  const std::int64_t local_s = floor_div(time_us, kMicrosPerSecond) + std::int64_t{utc_offset_minutes} * 60;
+  const std::int64_t local_day = floor_div(local_s, kSecondsPerDay);  // |local_day| < 2^27
+  const std::int64_t second_of_day = local_s - local_day * kSecondsPerDay;
+  char clock[32];
+  std::snprintf(clock, sizeof clock, " %02d:%02d:%02d.%06d", static_cast<int>(second_of_day / 3600),
+                static_cast<int>(second_of_day / 60 % 60), static_cast<int>(second_of_day % 60),
+                static_cast<int>(floor_mod(time_us, kMicrosPerSecond)));
+  return format_date(static_cast<std::int32_t>(local_day), calendar) + clock;
+}
+
 std::string percent(double fraction, int decimals) {
   if (!std::isfinite(fraction)) return "-";
   const int places = std::clamp(decimals, 0, 9);
@@ -235,10 +284,18 @@ std::string csv_field(std::string_view text) {
 }
 
 std::size_t display_width(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x80 || byte > 0xBF;
-  }));
+  std::size_t width = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto [code_point, length] = decode_utf8(text.substr(i));
+    if (length == 0) {  // not UTF-8: a column a byte
+      ++width;
+      ++i;
+      continue;
+    }
+    if (!zero_width(code_point)) ++width;
+    i += length;
+  }
+  return width;
 }
 
 Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}

@@ -71,13 +71,18 @@ std::optional<std::int32_t> parse_date(std::string_view text, Calendar calendar)
 // means never / none and prints "-".
 std::string format_time(std::int64_t time_us, int utc_offset_minutes, Calendar calendar);
 
+// "YYYY-MM-DD HH:MM:SS.ffffff", the local time to the microsecond (0 too): the form in which refahctl
+// prints a time it resolved itself, so that typing it back gives the same microsecond.
+std::string format_time_exact(std::int64_t time_us, int utc_offset_minutes, Calendar calendar);
+
 // A fraction as a percentage rounded to decimals places (clamped to 0..9): 0.12345, 1 -> "12.3%".
 // NaN and infinities print "-".
 std::string percent(double fraction, int decimals);
 
 // A plain-text table: a header line, a line of dashes, then the rows, each line ending in '\n'.
 // Columns are separated by two spaces and padded to the widest cell, width counted in Unicode code
-// points (Persian names in UTF-8 line up; invalid UTF-8 is counted byte by byte). Columns are
+// points as display_width counts them (Persian names in UTF-8 line up, zero-width non-joiners and
+// combining marks taking no column; invalid UTF-8 is counted byte by byte). Columns are
 // left-aligned unless right_align is asked for; lines carry no trailing blanks. Rows may
 // be shorter than the headers (missing cells are empty) or longer (the extra columns get no header).
 class Table {
@@ -97,7 +102,10 @@ class Table {
 // holds a comma, a double quote, CR or LF.
 std::string csv_field(std::string_view text);
 
-// Display width of UTF-8 text in code points: the bytes that are not continuation bytes (0x80..0xBF).
+// Display width of UTF-8 text: a column a code point, except the ones that take none (combining marks
+// such as the Arabic script's harakat, the zero-width non-joiner U+200C of Persian words and the
+// zero-width joiner, direction marks, variation selectors, the byte-order mark); a column a byte
+// where the text is not UTF-8.
 std::size_t display_width(std::string_view text);
 
 }  // namespace refah::ctl

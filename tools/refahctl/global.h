@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ledger/types.h"
 #include "server/tls.h"
@@ -14,6 +15,7 @@ inline constexpr int kExitOk = 0;        // every command accepted, or the query
 inline constexpr int kExitRejected = 1;  // the ledger rejected at least one command
 inline constexpr int kExitUsage = 2;     // bad flags or input; nothing was sent
 inline constexpr int kExitError = 3;     // connection, authentication or protocol error (server Error)
+inline constexpr int kExitNotFound = 4;  // the query answered: no such card or venue
 
 // refahctl reads and shows dates and times in the programme's local time,
 // kProgrammeUtcOffsetMinutes (ledger/types.h), the offset the server's rule sets default to.
@@ -29,6 +31,8 @@ struct Global {
   bool json = false;
   Calendar calendar = Calendar::kGregorian;
   int timeout_ms = 10'000;
+  std::string config_path;        // --config / REFAHCTL_CONFIG; empty: the default file, if any
+  std::vector<std::string> argv;  // as typed, argv[0] first: the resend hint repeats it
 };
 
 }  // namespace refah::ctl

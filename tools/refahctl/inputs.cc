@@ -8,19 +8,29 @@
 #include "ledger/province.h"
 #include "server/auth.h"
 #include "tools/refahctl/output.h"
+#include "tools/refahctl/typed_input.h"
 
 namespace refah::ctl {
 namespace {
 
-// "HH:MM" or "HH:MM:SS" as seconds of the day.
+// "HH:MM", "HH:MM:SS" or "HH:MM:SS.f" (one to six digits of the second) as microseconds of the day.
 std::optional<std::int64_t> parse_clock(std::string_view text) {
+  std::int64_t micros = 0;
+  if (text.size() > 8 && text[8] == '.') {
+    const std::string_view fraction = text.substr(9);
+    const auto f = parse_number<int>(fraction);
+    if (!f || fraction.size() > 6 || *f < 0) return std::nullopt;
+    micros = *f;
+    for (std::size_t i = fraction.size(); i < 6; ++i) micros *= 10;
+    text = text.substr(0, 8);
+  }
   if (text.size() != 5 && text.size() != 8) return std::nullopt;
   if (text[2] != ':' || (text.size() == 8 && text[5] != ':')) return std::nullopt;
   const auto h = parse_number<int>(text.substr(0, 2));
   const auto m = parse_number<int>(text.substr(3, 2));
   const auto s = text.size() == 8 ? parse_number<int>(text.substr(6, 2)) : std::optional<int>(0);
   if (!h || !m || !s || *h > 23 || *m > 59 || *s > 59 || *h < 0 || *m < 0 || *s < 0) return std::nullopt;
-  return std::int64_t{*h} * 3600 + *m * 60 + *s;
+  return (std::int64_t{*h} * 3600 + *m * 60 + *s) * 1'000'000 + micros;
 }
 
 }  // namespace
@@ -32,25 +42,22 @@ std::string_view trim(std::string_view s) {
 }
 
 std::optional<TimeUs> time_flag(const char* flag, const std::string& text, const Global& g) {
-  auto t = parse_time(text, g.calendar, now_us());
-  if (!t) {
-    usage_error(std::string(flag) + ": '" + text +
-                "' is not a time: give now, YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (Tehran time, " +
-                (g.calendar == Calendar::kJalali ? "Jalali" : "Gregorian") + " calendar) or @MICROSECONDS");
-  }
+  std::string error;
+  auto t = read_time(text, g.calendar, now_us(), error);
+  if (!t) usage_error(std::string(flag) + ": " + error);
   return t;
 }
 
+std::optional<std::int32_t> date_flag(const char* flag, const std::string& text, const Global& g) {
+  std::string error;
+  const auto day = read_date(text, g.calendar, error);
+  if (!day) usage_error(std::string(flag) + ": " + error);
+  return day;
+}
+
 std::optional<std::int32_t> day_flag(const char* flag, const std::string& text, const Global& g) {
-  const auto day = parse_date(trim(text), g.calendar);
-  if (!day) {
-    usage_error(std::string(flag) + ": '" + text + "' is not a date: give YYYY-MM-DD, a " +
-                (g.calendar == Calendar::kJalali ? "Jalali date (--calendar jalali), e.g. 1405-01-15"
-                                                 : "Gregorian date, e.g. 2026-04-04 (--calendar jalali for a "
-                                                   "Jalali one, e.g. 1405-01-15)"));
-    return std::nullopt;
-  }
-  if (*day <= 0) {
+  const auto day = date_flag(flag, text, g);
+  if (day && *day <= 0) {
     usage_error(std::string(flag) + ": '" + text + "' is on or before " + format_date(0, g.calendar) +
                 ": the ledger takes days from " + format_date(1, g.calendar) + " on");
     return std::nullopt;
@@ -59,7 +66,7 @@ std::optional<std::int32_t> day_flag(const char* flag, const std::string& text, 
 }
 
 std::optional<CountyCode> parse_county(std::string_view text) {
-  if (auto code = parse_number<CountyCode>(text)) return code;
+  if (auto code = parse_number<CountyCode>(ascii_digits(text))) return code;
   for (const County& c : counties()) {
     const bool same =
         c.name_en.size() == text.size() &&
@@ -86,22 +93,24 @@ TimeUs now_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::optional<TimeUs> parse_time(std::string_view text, Calendar calendar, TimeUs now) {
-  text = trim(text);
+std::optional<TimeUs> read_time(std::string_view typed, Calendar calendar, TimeUs now, std::string& error) {
+  const std::string ascii = ascii_digits(trim(typed));
+  const std::string_view text = ascii;
   if (text == "now") return now;
-  if (!text.empty() && text.front() == '@') return parse_number<TimeUs>(text.substr(1));
-  if (text.size() < 10) return std::nullopt;
-  const auto day = parse_date(text.substr(0, 10), calendar);
-  if (!day) return std::nullopt;
-  std::int64_t second_of_day = 0;
-  if (text.size() > 10) {
-    if (text[10] != ' ' && text[10] != 'T') return std::nullopt;
-    const auto clock = parse_clock(text.substr(11));
-    if (!clock) return std::nullopt;
-    second_of_day = *clock;
+  if (!text.empty() && text.front() == '@') {
+    if (auto us = parse_number<TimeUs>(text.substr(1))) return us;
+  } else if (text.size() >= 10) {
+    const auto day = read_date(text.substr(0, 10), calendar, error);
+    const bool date_shaped = text[4] == text[7] && (text[4] == '-' || text[4] == '/');
+    if (!day && date_shaped) return std::nullopt;  // read_date's reason: the year's calendar, the day
+    std::optional<std::int64_t> clock = 0;
+    if (text.size() > 10) clock = text[10] == ' ' || text[10] == 'T' ? parse_clock(text.substr(11)) : std::nullopt;
+    if (day && clock) return (std::int64_t{*day} * 86'400 - kProgrammeUtcOffsetMinutes * 60) * 1'000'000 + *clock;
   }
-  const std::int64_t utc_s = std::int64_t{*day} * 86'400 + second_of_day - kProgrammeUtcOffsetMinutes * 60;
-  return utc_s * 1'000'000;
+  error = "'" + std::string(typed) + "' is not a time: give now, YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS[.ffffff]]\" " +
+          "(Tehran time, " + (calendar == Calendar::kJalali ? "Jalali" : "Gregorian") +
+          " calendar; / also separates the date) or @MICROSECONDS";
+  return std::nullopt;
 }
 
 Bytes16 nth_id(Bytes16 base, std::uint64_t i) {

@@ -26,9 +26,11 @@ std::optional<T> parse_number(std::string_view text) {
 // The text without its leading and trailing blanks.
 std::string_view trim(std::string_view s);
 
-// A time flag: "now", "YYYY-MM-DD" (00:00), "YYYY-MM-DD HH:MM[:SS]" (or with a T) in programme local
-// time in the calendar, or "@N" for N microseconds since the Unix epoch (UTC). nullopt if malformed.
-std::optional<TimeUs> parse_time(std::string_view text, Calendar calendar, TimeUs now_us);
+// A time flag: "now", "YYYY-MM-DD" (00:00), "YYYY-MM-DD HH:MM[:SS[.ffffff]]" (or with a T) in
+// programme local time in the calendar (the date also YYYY/MM/DD, Persian or Arabic-Indic digits too,
+// typed_input.h), or "@N" for N microseconds since the Unix epoch (UTC). nullopt and `error` (a
+// sentence naming --calendar when the year belongs to the other calendar) if malformed.
+std::optional<TimeUs> read_time(std::string_view text, Calendar calendar, TimeUs now, std::string& error);
 TimeUs now_us();
 // The client event id of the i-th command: base + i, as a 128-bit big-endian number.
 Bytes16 nth_id(Bytes16 base, std::uint64_t i);
@@ -36,10 +38,14 @@ Bytes16 nth_id(Bytes16 base, std::uint64_t i);
 // A time flag, or a usage message on stderr and nullopt.
 std::optional<TimeUs> time_flag(const char* flag, const std::string& text, const Global& g);
 
-// A day flag (--expires-on, allocate-budget's --from and --until): "YYYY-MM-DD" in the --calendar
-// calendar, as the programme's local day number (days since 1970-01-01). A usage message on stderr and
-// nullopt when the text is not a date, or names 1970-01-01 or before (day 0 on the wire means "by the
-// rule set" for an expiry, and the ledger takes no budget period from it).
+// A date flag (usage's --from and --to): YYYY-MM-DD or YYYY/MM/DD in the --calendar calendar
+// (typed_input.h read_date), as the programme's local day number (days since 1970-01-01); a usage
+// message on stderr and nullopt when it is not a date of that calendar.
+std::optional<std::int32_t> date_flag(const char* flag, const std::string& text, const Global& g);
+
+// A day flag (--expires-on, allocate-budget's --from and --until, settle's --until): a date flag that
+// also refuses 1970-01-01 and before (day 0 on the wire means "by the rule set" for an expiry, and the
+// ledger takes no budget period from it).
 std::optional<std::int32_t> day_flag(const char* flag, const std::string& text, const Global& g);
 
 // A county by its code or its English or Persian name (any case).

@@ -2,6 +2,7 @@
 // structs of commands.h, then the parsed subcommand's run function, whose return is the exit status.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -11,7 +12,9 @@
 #include "ledger/limits.h"
 #include "server/version.h"
 #include "tools/refahctl/commands.h"
+#include "tools/refahctl/config.h"
 #include "tools/refahctl/names.h"
+#include "tools/refahctl/typed_input.h"
 
 namespace {
 
@@ -23,18 +26,32 @@ Credentials: --keys FILE --client ID reads the client's secret from a keys file 
 refahd's keys); --secret HEX --client ID gives it directly. The environment may hold them instead:
 REFAHCTL_CONNECT, REFAHCTL_KEYS, REFAHCTL_CLIENT, REFAHCTL_SECRET (safer than a flag for a secret).
 
+Defaults: a flag wins, then its environment variable (REFAHCTL_CONNECT, REFAHCTL_CALENDAR, ...), then
+the config file, --config FILE or REFAHCTL_CONFIG, else $XDG_CONFIG_HOME/refahctl/config.toml (or
+~/.config/refahctl/config.toml) when it exists. Its keys: connect, keys, client, tls_ca,
+tls_fingerprint, tls_name, plaintext, calendar, timeout_ms (paths relative to the file), e.g.
+  connect = "refah.example.ir:7600"
+  calendar = "jalali"
+
 TLS: refahctl speaks TLS 1.3 and checks refahd's certificate against the system's authorities and
 the --connect host, unless --tls-ca FILE (an authority, or refahd's own certificate) or
 --tls-fingerprint HEX (a pin: the certificate's SHA-256, as refahd logs it) says whom to trust;
 --tls-name NAME checks another name. Environment: REFAHCTL_TLS_CA, REFAHCTL_TLS_FINGERPRINT,
 REFAHCTL_TLS_NAME, REFAHCTL_PLAINTEXT (a refahd started with --plaintext only).
 
-Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-MM-DD HH:MM[:SS]";
+Times (--occurred-at, --as-of, ...): "now"; YYYY-MM-DD (00:00 that day); "YYYY-MM-DD HH:MM[:SS[.ffffff]]";
 or @N, N microseconds since the Unix epoch (UTC). Dates are read in the --calendar calendar and times
 in programme time, Asia/Tehran, UTC+03:30 (210 minutes, the rules' default offset): with
 --calendar jalali, "1405-01-01 03:30" is 2026-03-21 00:00 UTC. Days (--expires-on, usage's --from
 and --to, allocate-budget's --from and --until, settle's --until) are YYYY-MM-DD alone, a local day
-in the --calendar calendar.
+in the --calendar calendar. A date may also be written YYYY/MM/DD, and with Persian (۱۴۰۵/۰۹/۰۱) or
+Arabic-Indic digits. A Gregorian year before 1900 is refused as a Jalali date typed without
+--calendar jalali (1405-09-01), a Jalali year outside 1279..1899 as a Gregorian one.
+
+Numbers: Persian and Arabic-Indic digits are read as digits. Amounts of rials and counts (--amount,
+--price, --credit, --caps, --population, --capacity) may be grouped by thousands: 1,000,000,
+1_000_000, "1 000 000" or ۱٬۰۰۰٬۰۰۰ (one kind of separator, groups of three: 1,00 is refused; in
+--caps, whose values are comma-separated, use _ or ٬).
 
 Output: tables by default, rials with thousands separators and dates in the --calendar calendar
 (the day credit expires on, a budget's period and a settlement's days in both, the other in
@@ -42,20 +59,24 @@ parentheses). --json prints one JSON object a line: raw integers, ISO 8601 (Greg
 times (and the Jalali date beside an expiry's, a period's or a settlement's day). settlement --csv
 prints CSV for spreadsheets (UTF-8 with a byte-order mark, CRLF, dates in both calendars).
 
-Commands are sent under a random 16-byte client event id, printed with the answer; --id HEX32 resends
-a command under the id it was first sent with (same flags, --occurred-at included), and the ledger
-answers with the first outcome again, marked duplicate, instead of recording it twice.
+Commands are sent under a random 16-byte client event id, printed with the answer together with the
+command line that resends it: the same flags, --id and every time refahctl chose itself (a default
+--occurred-at, --active-from or --effective-from) to the microsecond, and the ledger answers that
+command with the first outcome again, marked duplicate, instead of recording it twice (a --secret
+typed on the command line is shown as '<secret>'; --json prints the line as "resend").
 
 Exit status:
   0  every command accepted (or the query answered)
   1  the ledger rejected a command; the reason on stderr, e.g. "rejected: INSUFFICIENT_BALANCE"
   2  usage error: bad flags or input, nothing was sent
-  3  connection, authentication or protocol error; the server's reason, e.g. AUTH_FAILED, NOT_PERMITTED)";
+  3  connection, authentication or protocol error; the server's reason, e.g. AUTH_FAILED, NOT_PERMITTED
+  4  not found: the card (balance, statement) or venue (usage) does not exist, as of the answer's seq)";
 
 constexpr const char* kSubFooter = R"(
 Global flags (refahctl --help), before or after the subcommand: --connect, --keys, --client, --secret,
---json, --calendar gregorian|jalali, --timeout-ms.
-Exit status: 0 accepted or answered, 1 rejected by the ledger, 2 usage error, 3 connection/auth/protocol.)";
+--json, --calendar gregorian|jalali, --timeout-ms, --config (defaults from the environment and a file).
+Exit status: 0 accepted or answered, 1 rejected by the ledger, 2 usage error, 3 connection/auth/protocol,
+4 not found.)";
 
 // Each subcommand and what runs it once parsed.
 struct Run {
@@ -91,6 +112,37 @@ CLI::Option* choices(CLI::Option* opt, const EnumNames<E>& names) {
   return opt->transform(CLI::Validator(to_number, ""))->type_name(type);
 }
 
+// Persian and Arabic-Indic digits in a number flag read as ASCII ones.
+CLI::Option* digits(CLI::Option* opt) {
+  return opt->transform(CLI::Validator(
+      [](std::string& text) {
+        text = ascii_digits(text);
+        return std::string();
+      },
+      ""));
+}
+
+// An amount or count flag: grouped by thousands as people write it (typed_input.h parse_grouped); a
+// minus sign is kept for the command to refuse with its range.
+CLI::Option* amount(CLI::Option* opt) {
+  return opt->transform(CLI::Validator(
+      [](std::string& text) {
+        const bool minus = text.starts_with('-');
+        std::string error;
+        const auto value = parse_grouped(std::string_view(text).substr(minus ? 1 : 0), error);
+        if (value) text = (minus ? "-" : "") + std::to_string(*value);
+        return value ? std::string() : error;
+      },
+      ""));
+}
+
+// Every integer flag of every subcommand takes Persian and Arabic-Indic digits.
+void digits_everywhere(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    for (CLI::Option* opt : sub->get_options())
+      if (opt->get_type_name().starts_with("INT") || opt->get_type_name().starts_with("UINT")) digits(opt);
+}
+
 void add_global(CLI::App& app, Global& g) {
   // A later flag overrides an earlier one (an alias or a script's defaults, then the operator's).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -114,12 +166,17 @@ void add_global(CLI::App& app, Global& g) {
   app.add_flag("--plaintext", g.plaintext, "Connect without TLS (only to a refahd started with --plaintext)")
       ->envname("REFAHCTL_PLAINTEXT");
   app.add_flag("--json", g.json, "Print JSON (one object a line) instead of tables");
-  choices(
-      app.add_option("--calendar", g.calendar, "Calendar of the dates shown and read (default gregorian)"),
-      calendar_names());
-  app.add_option("--timeout-ms", g.timeout_ms, "Deadline for connecting and for each answer")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3'600'000));
+  choices(app.add_option("--calendar", g.calendar, "Calendar of the dates shown and read (default gregorian)")
+              ->envname("REFAHCTL_CALENDAR"),
+          calendar_names());
+  app.add_option("--config", g.config_path,
+                 "Config file of defaults for these flags (default: $XDG_CONFIG_HOME/refahctl/config.toml "
+                 "when it exists)")
+      ->envname("REFAHCTL_CONFIG");
+  digits(app.add_option("--timeout-ms", g.timeout_ms, "Deadline for connecting and for each answer")
+             ->capture_default_str()
+             ->check(CLI::Range(1, 3'600'000)));
+  digits(app.get_option("--client"));
 }
 
 void add_id(CLI::App* sub, CommandArgs& a) {
@@ -155,9 +212,9 @@ void add_programme(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--county", n.county, "County: its code (ledger/province.h) or English name, e.g. Ahvaz")
       ->required();
   s->add_option("--name", n.body.name, "Name (UTF-8, Persian)")->required();
-  s->add_option("--population", n.body.target_population,
-                "Target population (residents the programme aims to reach)")
-      ->required();
+  amount(s->add_option("--population", n.body.target_population,
+                       "Target population (residents the programme aims to reach)")
+             ->required());
   s->add_option("--tier", n.tier, "Deprivation tier, 1 (least) .. 5 (most deprived)")
       ->required()
       ->check(CLI::Range(1, 5));
@@ -170,7 +227,7 @@ void add_programme(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--name", v.body.name, "Name (UTF-8)")->required();
   s->add_option("--neighbourhood", v.body.neighbourhood, "Neighbourhood the venue is in")->required();
   choices(s->add_option("--category", v.body.category, "Venue category")->required(), venue_category_names());
-  s->add_option("--capacity", v.body.daily_capacity, "Visits a day the venue can take")->required();
+  amount(s->add_option("--capacity", v.body.daily_capacity, "Visits a day the venue can take")->required());
   add_id(s, v);
 
   s = app.add_subcommand("suspend-venue", "Admin: suspend a venue; its visits are rejected from then on");
@@ -185,17 +242,19 @@ void add_publish_rules(CLI::App& app, Runs& runs, const Global& g) {
   auto& r = bind(runs, s, g, run_publish_rules);
   s->add_option("--rules-version", r.rules.version, "Rule set version, one more than the last published")
       ->required();
-  s->add_option("--effective-from", r.effective_from, "When it takes effect (a time; default now)");
+  s->add_option("--effective-from", r.effective_from,
+                "When it takes effect (a time; default soon: 5 seconds from now, as the ledger refuses a start "
+                "before its clock when it records the rule set)");
   s->add_option("--shares", r.shares_bp,
                 "Subsidy share of the list price per tier 1..5, in basis points: 5 values, "
                 "comma-separated, e.g. 2000,3500,5000,6500,8000")
       ->required()
       ->delimiter(',');
-  s->add_option("--caps", r.caps_rials,
-                "Subsidy cap per visit in rials per venue category (sport,pool,culture,"
-                "library,cinema,children): 6 values, comma-separated")
-      ->required()
-      ->delimiter(',');
+  amount(s->add_option("--caps", r.caps_rials,
+                       "Subsidy cap per visit in rials per venue category (sport,pool,culture,"
+                       "library,cinema,children): 6 values, comma-separated (group thousands with _ or ٬)")
+             ->required()
+             ->delimiter(','));
   s->add_option("--visits-per-day", r.rules.visits_per_card_per_day, "Visits a card may make a day")
       ->required();
   s->add_option("--visits-per-venue-per-day", r.rules.visits_per_card_per_venue_per_day,
@@ -240,10 +299,10 @@ void add_budget(CLI::App& app, Runs& runs, const Global& g) {
                     " days in all")
       ->required()
       ->type_name("DATE");
-  s->add_option("--amount", b.body.amount_rials,
-                "Rials, 1 .. " + rials(limits::amount_rials_max) +
-                    "; an allocation with the source, county and period of an envelope adds to it")
-      ->required();
+  amount(s->add_option("--amount", b.body.amount_rials,
+                       "Rials, 1 .. " + rials(limits::amount_rials_max) +
+                           "; an allocation with the source, county and period of an envelope adds to it")
+             ->required());
   add_id(s, b);
 }
 
@@ -289,7 +348,7 @@ void add_cards(CLI::App& app, Runs& runs, const Global& g) {
       ->required();
   s->add_option("--neighbourhood", i.body.neighbourhood, "Neighbourhood the holder lives in")->required();
   choices(s->add_option("--category", i.body.category, "Card category")->required(), card_category_names());
-  s->add_option("--credit", i.body.initial_credit_rials, "Initial credit in rials")->required();
+  amount(s->add_option("--credit", i.body.initial_credit_rials, "Initial credit in rials")->required());
   s->add_option("--valid-until", i.valid_until, "Expiry of the card (a time)")->required();
   add_expires_on(s, i.expires_on, "initial credit");
   choices(s->add_option("--source", i.body.source, "Who funds the initial credit (default province)"),
@@ -299,7 +358,7 @@ void add_cards(CLI::App& app, Runs& runs, const Global& g) {
   s = app.add_subcommand("top-up", "Admin: credit a card");
   auto& t = bind(runs, s, g, run_top_up);
   s->add_option("--card", t.body.card, "Card number")->required();
-  s->add_option("--amount", t.body.amount_rials, "Amount in rials")->required();
+  amount(s->add_option("--amount", t.body.amount_rials, "Amount in rials, e.g. 1,000,000")->required());
   choices(s->add_option("--source", t.body.source, "Funding source (default province)"),
           funding_source_names());
   add_expires_on(s, t.expires_on, "credit");
@@ -330,7 +389,7 @@ void add_visits(CLI::App& app, Runs& runs, const Global& g) {
   auto& v = bind(runs, s, g, run_post_visit);
   s->add_option("--card", v.body.card, "Card number")->required();
   s->add_option("--venue", v.body.venue, "Venue id (default: a venue client's own venue)");
-  s->add_option("--price", v.body.list_price_rials, "List price in rials")->required();
+  amount(s->add_option("--price", v.body.list_price_rials, "List price in rials")->required());
   s->add_option("--txn", v.body.venue_txn_id, "The venue system's transaction id, for its reconciliation");
   s->add_option("--occurred-at", v.occurred_at,
                 "When the visit happened, by the venue's clock (a time; default now)");
@@ -339,8 +398,8 @@ void add_visits(CLI::App& app, Runs& runs, const Global& g) {
   s = app.add_subcommand("post-visits", "Venue: post a CSV file of visits in batches; one result a line");
   auto& b = bind(runs, s, g, run_post_visits);
   s->add_option("--file", b.file,
-                "CSV lines card,venue,price[,txn] ('-' for stdin); blank lines, # comments "
-                "and a card,... header are skipped")
+                "CSV lines card,venue,price[,txn] ('-' for stdin; the price may be grouped by _ or ٬); blank "
+                "lines, # comments and a card,... header are skipped")
       ->required();
   s->add_option("--occurred-at", b.occurred_at, "When the visits happened (a time; default now)");
   s->add_option("--batch", b.batch_commands, "Visits a request, at most refahd's batch limit (default 4096)")
@@ -435,10 +494,20 @@ int main(int argc, char** argv) {
   add_cards(app, runs, g);
   add_visits(app, runs, g);
   add_queries(app, runs, g);
+  digits_everywhere(app);
+  g.argv.assign(argv, argv + argc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  const bool explicit_config = !g.config_path.empty();
+  const auto config_error =
+      apply_config(explicit_config ? g.config_path : default_config_path(), explicit_config, g,
+                   [&app](std::string_view flag) { return app.get_option(std::string(flag))->count() > 0; });
+  if (config_error) {
+    std::cerr << "refahctl: config: " << *config_error << '\n';
+    return kExitUsage;
   }
   for (const Run& r : runs)
     if (r.sub->parsed()) return r.run();

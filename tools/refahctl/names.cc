@@ -49,7 +49,8 @@ const EnumNames<Calendar>& calendar_names() {
 
 std::string county_name(CountyCode code) {
   const County* c = find_county(code);
-  return c == nullptr ? std::to_string(code) : std::string(c->name_en);
+  if (c != nullptr) return std::string(c->name_en);
+  return code == 0 ? "-" : "county " + std::to_string(code);
 }
 
 std::string county_or_province(CountyCode code) { return code == 0 ? "province" : county_name(code); }

@@ -1,5 +1,6 @@
 // The names refahctl reads and prints for the persisted enums (flag values and display names, e.g.
-// "holder-request"), and for counties.
+// "holder-request"), for counties, and the words of the figures' column headers: one vocabulary for
+// refahctl and refah-audit, which both print through it.
 #pragma once
 
 #include <cstdint>
@@ -34,9 +35,15 @@ std::string name_of_wire(const EnumNames<E>& names, std::uint8_t value) {
   return name_of(names, static_cast<E>(value));
 }
 
-// A county's English name, or its code if it is not in ledger/province.h.
+// A county's English name (ledger/province.h), "county N" for a code it does not list, "-" for 0.
 std::string county_name(CountyCode code);
 // The area of a budget envelope: its county's name, or "province" for county 0 (the whole province).
 std::string county_or_province(CountyCode code);
+
+// Column headers both tools give the same figures.
+inline constexpr const char* kNeighbourhoodsHeader = "neighbourhoods";  // how many in a rollup
+inline constexpr const char* kPopulationHeader = "population";          // target population
+inline constexpr const char* kCardsIssuedHeader = "cards issued";
+inline constexpr const char* kActiveCardsHeader = "active cards";
 
 }  // namespace refah::ctl

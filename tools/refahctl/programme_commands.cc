@@ -19,7 +19,7 @@ int run_define_neighbourhood(const Global& g, const DefineNeighbourhoodArgs& a) 
   const auto from = time_flag("--active-from", a.active_from, g);
   if (!from) return kExitUsage;
   b.active_from_us = *from;
-  return submit_one(g, "define-neighbourhood", a.id_hex, b);
+  return submit_one(g, "define-neighbourhood", a.id_hex, b, {resolved_time(g, "--active-from", *from)});
 }
 
 int run_register_venue(const Global& g, const RegisterVenueArgs& a) {
@@ -41,10 +41,13 @@ int run_publish_rules(const Global& g, const PublishRulesArgs& a) {
   std::copy(a.caps_rials.begin(), a.caps_rials.end(), r.visit_cap_rials.begin());
   r.cancel_window_us = a.cancel_window_minutes * 60'000'000;
   r.visit_max_age_us = a.visit_max_age_minutes * 60'000'000;
-  const auto from = time_flag("--effective-from", a.effective_from, g);
+  // The ledger refuses a start before its own clock when it records the rule set: "soon" (the default)
+  // is kRulesSoonUs from now, time for the request to arrive and for clocks that differ a little.
+  const auto from = a.effective_from == "soon" ? std::optional<TimeUs>(now_us() + kRulesSoonUs)
+                                               : time_flag("--effective-from", a.effective_from, g);
   if (!from) return kExitUsage;
   r.effective_from_us = *from;
-  return submit_one(g, "publish-rules", a.id_hex, PublishRuleSet{r});
+  return submit_one(g, "publish-rules", a.id_hex, PublishRuleSet{r}, {resolved_time(g, "--effective-from", *from)});
 }
 
 }  // namespace refah::ctl

@@ -66,8 +66,8 @@ void print_coverage_json(const wire::Coverage& c) {
 }
 
 Table rollup_table(const char* key_header) {
-  return right_aligned({key_header, "areas", "population", "cards", "active", "reach", "visits", "subsidy",
-                        "coverage", "subsidy/person"},
+  return right_aligned({key_header, kNeighbourhoodsHeader, kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
+                        "reach", "visits", "subsidy", "coverage", "subsidy/person"},
                        1);
 }
 
@@ -88,8 +88,8 @@ void print_coverage(const Global& g, const wire::Coverage& c) {
   if (g.json) return print_coverage_json(c);
   std::cout << "coverage as of seq " << c.seq() << ", reach counted to " << format_date(c.today(), g.calendar)
             << "; provincial median coverage " << percent(c.provincial_median_coverage(), 2) << '\n';
-  Table t = right_aligned({"id", "name", "county", "tier", "population", "cards", "active", "reach", "visits",
-                           "cancelled", "subsidy", "coverage", "subsidy/person", "flagged"},
+  Table t = right_aligned({"id", "name", "county", "tier", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
+                           "reach", "visits", "cancelled", "subsidy", "coverage", "subsidy/person", "flagged"},
                           3);
   if (c.neighbourhoods() != nullptr)
     for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) {
@@ -155,7 +155,10 @@ int run_coverage(const Global& g, const QueryArgs& a) {
   if (!as_of) return kExitUsage;
   return query(
       g, [&](std::uint64_t id) { return proto::encode_get_coverage(id, *as_of); }, wire::Body::Coverage,
-      [&](const wire::Message& m) { print_coverage(g, *m.body_as_Coverage()); });
+      [&](const wire::Message& m) {
+        print_coverage(g, *m.body_as_Coverage());
+        return kExitOk;
+      });
 }
 
 int run_totals(const Global& g, const QueryArgs& a) {
@@ -163,7 +166,10 @@ int run_totals(const Global& g, const QueryArgs& a) {
   if (!as_of) return kExitUsage;
   return query(
       g, [&](std::uint64_t id) { return proto::encode_get_totals(id, *as_of); }, wire::Body::Totals,
-      [&](const wire::Message& m) { print_totals(g, *m.body_as_Totals()); });
+      [&](const wire::Message& m) {
+        print_totals(g, *m.body_as_Totals());
+        return kExitOk;
+      });
 }
 
 }  // namespace refah::ctl

@@ -1,6 +1,7 @@
 // query.h: the as-of flags, the one exchange of a query and the pages of a paged one.
 #include "tools/refahctl/query.h"
 
+#include <iostream>
 #include <string>
 
 #include "tools/refahctl/connection.h"
@@ -21,14 +22,18 @@ std::optional<proto::AsOf> as_of_flags(const Global& g, const QueryArgs& a) {
 }
 
 int query(const Global& g, const std::function<proto::Frame(std::uint64_t)>& make, wire::Body expected,
-          const std::function<void(const wire::Message&)>& print) {
+          const std::function<int(const wire::Message&)>& print) {
   Session s = open_session(g);
   if (!s) return s.exit;
   const std::uint64_t id = s.client->next_id();
   const wire::Message* m = exchange(*s.client, g, make(id), id, expected);
   if (m == nullptr) return kExitError;
-  print(*m);
-  return kExitOk;
+  return print(*m);
+}
+
+int not_found(const std::string& what, Seq seq) {
+  std::cerr << "refahctl: " << what << " not found (as of seq " << seq << ")\n";
+  return kExitNotFound;
 }
 
 int page_through(const Global& g, const Paging& paging,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <ostream>
+#include <string>
 
 #include "server/client.h"
 #include "server/wire.h"
@@ -17,9 +18,13 @@ namespace refah::ctl {
 // The --as-of-seq / --as-of of a query; a usage message and nullopt when the time is malformed.
 std::optional<proto::AsOf> as_of_flags(const Global& g, const QueryArgs& a);
 
-// Connects, sends make(id) and passes the answer of kind `expected` to print.
+// Connects, sends make(id) and passes the answer of kind `expected` to print, whose return is the
+// exit status (kExitNotFound for an answer that found no such card or venue).
 int query(const Global& g, const std::function<proto::Frame(std::uint64_t)>& make, wire::Body expected,
-          const std::function<void(const wire::Message&)>& print);
+          const std::function<int(const wire::Message&)>& print);
+
+// "refahctl: WHAT not found (as of seq N)" on stderr; returns kExitNotFound.
+int not_found(const std::string& what, Seq seq);
 
 // A paged query (budgets, settlement): where its pages start and whether one is asked for.
 struct Paging {

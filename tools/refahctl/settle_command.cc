@@ -7,6 +7,7 @@
 #include "tools/refahctl/inputs.h"
 #include "tools/refahctl/output.h"
 #include "tools/refahctl/submit.h"
+#include "tools/refahctl/typed_input.h"
 
 namespace refah::ctl {
 
@@ -18,7 +19,7 @@ int run_settle(const Global& g, const SettleArgs& a) {
   if (!a.all) {
     if (a.venue.empty())
       return usage_error("give --venue N (one venue) or --all (every venue with events not yet settled)");
-    const auto venue = parse_number<VenueId>(trim(a.venue));
+    const auto venue = parse_number<VenueId>(ascii_digits(trim(a.venue)));
     if (!venue || *venue == 0) {
       return usage_error("--venue: '" + a.venue + "' is not a venue id: give 1 .. " +
                          std::to_string(std::numeric_limits<VenueId>::max()) + " (--all settles every venue)");

@@ -35,6 +35,11 @@ Figures figures_of(const CommandBody& body) {
   return Figures::kNone;
 }
 
+// The command line that resends the batch (resend.h).
+std::string resend_line(const Global& g, const Batch& b) {
+  return resend_command(g.argv, server::to_hex(b.base_id.bytes), b.resolved);
+}
+
 std::string outcome_text(const Answer& a) {
   std::string s =
       a.outcome.accepted() ? "accepted" : proto::reason_text(static_cast<std::uint16_t>(a.outcome.reason));
@@ -63,7 +68,7 @@ std::vector<std::string> outcome_row(const Batch& b, std::size_t i, const Answer
   return row;
 }
 
-void print_outcome_table(const Batch& b, const std::vector<Answer>& answers) {
+void print_outcome_table(const Global& g, const Batch& b, const std::vector<Answer>& answers) {
   std::vector<std::string> headers;
   if (!b.lines.empty()) headers.push_back("line");
   headers.insert(headers.end(), {"seq", "outcome"});
@@ -80,14 +85,15 @@ void print_outcome_table(const Batch& b, const std::vector<Answer>& answers) {
   std::cout << t.render();
   const std::string id = server::to_hex(b.base_id.bytes);
   if (b.lines.empty()) {
-    std::cout << "client event id " << id << " (--id " << id << " resends it safely)\n";
+    std::cout << "client event id " << id << "; this resends it safely (the ledger answers it again, marked "
+              << "duplicate):\n  " << resend_line(g, b) << '\n';
   } else {
-    std::cout << "client event ids from " << id << ", one a line (--id " << id
-              << " resends the file safely)\n";
+    std::cout << "client event ids from " << id << ", one a line; this resends the file safely (the ledger "
+              << "answers each line again, marked duplicate):\n  " << resend_line(g, b) << '\n';
   }
 }
 
-Json outcome_json(const Batch& b, std::size_t i, const Answer& a) {
+Json outcome_json(const Global& g, const Batch& b, std::size_t i, const Answer& a) {
   Json j;
   j["kind"] = b.kind;
   if (!b.lines.empty()) j["line"] = b.lines[i];
@@ -100,6 +106,7 @@ Json outcome_json(const Batch& b, std::size_t i, const Answer& a) {
   j["balance_after_rials"] = a.outcome.balance_after_rials;
   j["subsidy_rials"] = a.outcome.subsidy_rials;
   j["copay_rials"] = a.outcome.copay_rials;
+  j["resend"] = resend_line(g, b);
   return j;
 }
 
@@ -112,12 +119,15 @@ int print_outcomes(const Global& g, const Batch& b, const std::vector<Answer>& a
     if (!b.lines.empty()) std::cerr << "line " << b.lines[i] << ": ";
     std::cerr << "rejected: " << proto::reason_text(static_cast<std::uint16_t>(answers[i].outcome.reason));
     if (!answers[i].field.empty()) std::cerr << " (field " << answers[i].field << ")";
+    if (answers[i].field == "effective_from_us")
+      std::cerr << ": the start may not be before the ledger's clock; give a later --effective-from, or leave it "
+                   "out (5 seconds from now)";
     std::cerr << '\n';
   }
   if (g.json) {
-    for (std::size_t i = 0; i < answers.size(); ++i) emit(outcome_json(b, i, answers[i]));
+    for (std::size_t i = 0; i < answers.size(); ++i) emit(outcome_json(g, b, i, answers[i]));
   } else if (!answers.empty()) {
-    print_outcome_table(b, answers);
+    print_outcome_table(g, b, answers);
     if (!b.lines.empty())
       std::cout << count(answers.size() - rejected) << " accepted, " << count(rejected) << " rejected\n";
   }
@@ -162,10 +172,17 @@ int submit(const Global& g, Batch b) {
   return print_outcomes(g, b, answers);
 }
 
-int submit_one(const Global& g, const char* kind, const std::string& id_hex, CommandBody body) {
+ResolvedFlags::value_type resolved_time(const Global& g, const char* flag, TimeUs us) {
+  return {flag, format_time_exact(us, kProgrammeUtcOffsetMinutes, g.calendar)};
+}
+
+int submit_one(const Global& g, const char* kind, const std::string& id_hex, CommandBody body,
+               ResolvedFlags resolved) {
   const auto id = parse_id(id_hex);
   if (!id) return usage_error("--id: expected 32 hex digits, not all zero");
-  return submit(g, Batch{kind, {std::move(body)}, {}, *id});
+  Batch b{kind, {std::move(body)}, {}, *id};
+  b.resolved = std::move(resolved);
+  return submit(g, std::move(b));
 }
 
 }  // namespace refah::ctl

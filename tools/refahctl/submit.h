@@ -9,6 +9,7 @@
 #include "ledger/command.h"
 #include "ledger/limits.h"
 #include "tools/refahctl/global.h"
+#include "tools/refahctl/resend.h"
 
 namespace refah::ctl {
 
@@ -19,13 +20,18 @@ struct Batch {
   std::vector<std::size_t> lines;   // post-visits: the CSV line of each; else empty
   Bytes16 base_id;                  // command i has id nth_id(base_id, i)
   std::size_t batch_commands = limits::submission_commands_max;  // commands a Submit
+  ResolvedFlags resolved;  // the flags refahctl resolved itself (times defaulting to now), as sent
 };
+
+// A time flag's value as the resend hint prints it: to the microsecond, in the --calendar calendar.
+ResolvedFlags::value_type resolved_time(const Global& g, const char* flag, TimeUs us);
 
 // Sends the batch in submissions of at most batch_commands and prints every outcome; returns the exit
 // status (kExitRejected if the ledger rejected any).
 int submit(const Global& g, Batch b);
 
-// One command under --id (random when empty), printed as `kind`.
-int submit_one(const Global& g, const char* kind, const std::string& id_hex, CommandBody body);
+// One command under --id (random when empty), printed as `kind`; `resolved` as in Batch.
+int submit_one(const Global& g, const char* kind, const std::string& id_hex, CommandBody body,
+               ResolvedFlags resolved = {});
 
 }  // namespace refah::ctl

@@ -111,17 +111,19 @@ void print_programme_usage(const wire::VenueUsage& u) {
   std::cout << '\n' << counties_table.render();
 }
 
-void print_usage(const Global& g, const wire::VenueUsage& u, std::int32_t from, std::int32_t to) {
-  if (g.json) return print_venue_usage_json(u, from, to);
-  std::cout << (u.venue() == 0 ? std::string("all venues") : "venue " + std::to_string(u.venue())) << ", "
-            << format_date(from, g.calendar) << " to " << format_date(to, g.calendar) << ", as of seq "
-            << u.seq() << '\n';
-  if (!u.found()) {
-    std::cout << "not found\n";
-    return;
+// The usage, and the exit status: kExitNotFound when there is no such venue (as of the answer's seq).
+int print_usage(const Global& g, const wire::VenueUsage& u, std::int32_t from, std::int32_t to) {
+  const std::string subject = u.venue() == 0 ? std::string("all venues") : "venue " + std::to_string(u.venue());
+  if (g.json) {
+    print_venue_usage_json(u, from, to);
+  } else {
+    std::cout << subject << ", " << format_date(from, g.calendar) << " to " << format_date(to, g.calendar)
+              << ", as of seq " << u.seq() << '\n';
+    if (!u.found()) std::cout << "not found\n";
+    else if (u.venue() == 0) print_programme_usage(u);
+    else print_one_venue(g, u);
   }
-  if (u.venue() == 0) return print_programme_usage(u);
-  print_one_venue(g, u);
+  return u.found() ? kExitOk : not_found(subject, u.seq());
 }
 
 }  // namespace
@@ -129,17 +131,15 @@ void print_usage(const Global& g, const wire::VenueUsage& u, std::int32_t from, 
 int run_usage(const Global& g, const UsageArgs& a) {
   const auto as_of = as_of_flags(g, a);
   if (!as_of) return kExitUsage;
-  const auto from = parse_date(trim(a.from), g.calendar);
-  const auto to = parse_date(trim(a.to), g.calendar);
-  const char* format =
-      g.calendar == Calendar::kJalali ? "YYYY-MM-DD, a Jalali date" : "YYYY-MM-DD, a Gregorian date";
-  if (!from) return usage_error("--from: '" + a.from + "' is not a date (" + format + ")");
-  if (!to) return usage_error("--to: '" + a.to + "' is not a date (" + format + ")");
+  const auto from = date_flag("--from", a.from, g);
+  if (!from) return kExitUsage;
+  const auto to = date_flag("--to", a.to, g);
+  if (!to) return kExitUsage;
   if (*from > *to) return usage_error("--from is after --to");
   return query(
       g, [&](std::uint64_t id) { return proto::encode_get_venue_usage(id, a.venue, *from, *to, *as_of); },
       wire::Body::VenueUsage,
-      [&](const wire::Message& m) { print_usage(g, *m.body_as_VenueUsage(), *from, *to); });
+      [&](const wire::Message& m) { return print_usage(g, *m.body_as_VenueUsage(), *from, *to); });
 }
 
 }  // namespace refah::ctl

@@ -1,5 +1,6 @@
 // The visit commands (venues; admins too): post-visit, post-visits (a CSV file of visits in batches)
 // and cancel-visit.
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "tools/refahctl/inputs.h"
 #include "tools/refahctl/output.h"
 #include "tools/refahctl/submit.h"
+#include "tools/refahctl/typed_input.h"
 
 namespace refah::ctl {
 namespace {
@@ -27,13 +29,14 @@ std::optional<RecordVisit> parse_visit_line(std::string_view line, TimeUs occurr
     start = comma + 1;
   }
   if (cells.size() < 3 || cells.size() > 4) return std::nullopt;
-  const auto card = parse_number<CardId>(cells[0]);
-  const auto venue = parse_number<VenueId>(cells[1]);
-  const auto price = parse_number<Rials>(cells[2]);
-  const auto txn =
-      cells.size() == 4 ? parse_number<std::uint64_t>(cells[3]) : std::optional<std::uint64_t>(0);
-  if (!card || !venue || !price || !txn) return std::nullopt;
-  return RecordVisit{*card, *venue, *txn, *price, occurred_at};
+  const auto card = parse_number<CardId>(ascii_digits(cells[0]));
+  const auto venue = parse_number<VenueId>(ascii_digits(cells[1]));
+  std::string error;
+  const auto price = parse_grouped(cells[2], error);  // 1_000_000 or ۱٬۰۰۰٬۰۰۰ (a comma ends the cell)
+  const auto txn = cells.size() == 4 ? parse_number<std::uint64_t>(ascii_digits(cells[3]))
+                                     : std::optional<std::uint64_t>(0);
+  if (!card || !venue || !price || !txn || *price > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  return RecordVisit{*card, *venue, *txn, static_cast<Rials>(*price), occurred_at};
 }
 
 // The visits of a CSV stream; blank lines, '#' comments and a "card,..." header are skipped.
@@ -60,7 +63,7 @@ int run_post_visit(const Global& g, const PostVisitArgs& a) {
   const auto at = time_flag("--occurred-at", a.occurred_at, g);
   if (!at) return kExitUsage;
   b.occurred_at_us = *at;
-  return submit_one(g, "post-visit", a.id_hex, b);
+  return submit_one(g, "post-visit", a.id_hex, b, {resolved_time(g, "--occurred-at", *at)});
 }
 
 int run_post_visits(const Global& g, const PostVisitsArgs& a) {
@@ -69,6 +72,7 @@ int run_post_visits(const Global& g, const PostVisitsArgs& a) {
   const auto id = parse_id(a.id_hex);
   if (!id) return usage_error("--id: expected 32 hex digits, not all zero");
   Batch b{"post-visit", {}, {}, *id};
+  b.resolved = {resolved_time(g, "--occurred-at", *at)};
   if (a.batch_commands != 0) b.batch_commands = a.batch_commands;
   std::ifstream file;
   if (a.file != "-") {
