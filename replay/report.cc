@@ -105,6 +105,8 @@ void add_reach(Reach& to, const Reach& from) {
   to.cards_issued += from.cards_issued;
   to.active_cards += from.active_cards;
   to.reach += from.reach;
+  to.women += from.women;
+  to.children += from.children;
 }
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
@@ -333,8 +335,14 @@ Report ReportBuilder::Impl::assemble() const {
 }
 
 void ReportBuilder::Impl::assemble_areas(Report& r) const {
-  const proj::CoverageReport cov = coverage.report(r.to_day);
+  const proj::CoverageReport cov = coverage.report(r.to_day, true);
   r.provincial_median_coverage = cov.provincial_median_coverage;
+  std::map<NeighbourhoodId, std::pair<std::uint64_t, std::uint64_t>> women_children;
+  for (const proj::GroupFigures& g : cov.neighbourhood_groups) {
+    auto& [women, children] = women_children[g.key];
+    if (g.sex == Sex::kFemale) women += g.active_cards;
+    if (g.age_band == AgeBand::k0to11 || g.age_band == AgeBand::k12to17) children += g.active_cards;
+  }
   std::map<CountyCode, CountyRow> counties;
   std::map<std::uint8_t, TierRow> tiers;
   for (const proj::NeighbourhoodFigures& f : cov.neighbourhoods) {
@@ -343,7 +351,8 @@ void ReportBuilder::Impl::assemble_areas(Report& r) const {
     n.name = f.name;
     n.county = f.county;
     n.tier = f.tier;
-    n.reach = Reach{1, f.target_population, f.cards_issued, f.active_cards, f.reach, f.coverage};
+    n.reach = Reach{1, f.target_population, f.cards_issued, f.active_cards, f.reach, f.coverage,
+                    women_children[f.id].first, women_children[f.id].second};
     n.flagged = f.flagged;
     if (auto u = resident_usage.find(f.id); u != resident_usage.end()) n.usage = u->second;
     n.subsidy_per_capita_rials = ratio(static_cast<double>(n.usage.subsidy_rials), f.target_population);

@@ -68,6 +68,8 @@ struct Reach {
   std::uint64_t active_cards = 0;
   std::uint64_t reach = 0;         // holders whose last visit was in the period's last 30 days
   double coverage = 0;             // active_cards / target_population
+  std::uint64_t women = 0;         // active cards of holders stated female
+  std::uint64_t children = 0;      // active cards of holders aged 0-11 or 12-17 at issuance
 };
 
 struct NeighbourhoodRow {

@@ -43,16 +43,23 @@ Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions
 Status ensure_demo_keys(const std::string& path, const load::Programme& p) {
   if (std::filesystem::exists(path)) return Status::ok();
   std::string text = "# Demo clients for refahd --demo (random secrets; never use in production).\n";
-  auto add = [&](ClientId id, const std::string& name, const char* role, VenueId venue) -> bool {
+  // binding: "venue = N", "neighbourhood = N" or "county = N" (docs/OPERATIONS.md "Keys file").
+  auto add = [&](ClientId id, const std::string& name, const char* role, const std::string& binding) -> bool {
     Secret s;
     if (!random_bytes(s)) return false;
     text += "\n[[client]]\nid = " + std::to_string(id) + "\nname = \"" + name + "\"\nrole = \"" + role + "\"\n";
-    if (venue != 0) text += "venue = " + std::to_string(venue) + "\n";
+    if (!binding.empty()) text += binding + "\n";
     text += "secret = \"" + to_hex(s) + "\"\n";
     return true;
   };
-  bool ok = add(1, "programme office", "admin", 0) && add(2, "provincial audit office", "auditor", 0);
-  for (const auto& v : p.venues) ok = ok && add(load::venue_actor(v.id).id, "venue " + std::to_string(v.id), "venue", v.id);
+  bool ok = add(1, "programme office", "admin", "") && add(2, "provincial audit office", "auditor", "");
+  // Councils: the first neighbourhood's, and Ahvaz county's (code 3).
+  if (!p.neighbourhoods.empty())
+    ok = ok && add(3, "neighbourhood council of " + p.neighbourhoods.front().name, "council",
+                   "neighbourhood = " + std::to_string(p.neighbourhoods.front().id));
+  ok = ok && add(4, "Ahvaz county council", "council", "county = 3");
+  for (const auto& v : p.venues)
+    ok = ok && add(load::venue_actor(v.id).id, "venue " + std::to_string(v.id), "venue", "venue = " + std::to_string(v.id));
   if (!ok) return Status::failed("no random bytes for the demo secrets");
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream out(path, std::ios::trunc);

@@ -105,6 +105,12 @@ inline std::string keys_toml() {
          "\"\nrole = \"" + e.role + "\"\nvenue = " + std::to_string(e.venue) + "\nsecret = \"" +
          server::to_hex(test_secret(e.id)) + "\"\n\n";
   }
+  // The fixture's councils: of neighbourhood 1, and of county 4.
+  for (const auto& [id, area] : {std::pair{kCouncilOfNeighbourhood1, "neighbourhood = 1"},
+                                 std::pair{kCouncilOfCounty4, "county = 4"}}) {
+    s += "[[client]]\nid = " + std::to_string(id) + "\nname = \"council " + std::to_string(id) +
+         "\"\nrole = \"council\"\n" + area + "\nsecret = \"" + server::to_hex(test_secret(id)) + "\"\n\n";
+  }
   return s;
 }
 

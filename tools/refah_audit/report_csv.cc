@@ -33,7 +33,7 @@ constexpr std::string_view kCsvColumns[] = {
     "flagged", "visits", "cancelled", "cancel_rate", "subsidy_rials", "copay_rials",
     "subsidy_per_capita_rials", "venue_visits", "venue_cancelled", "venue_subsidy_rials",
     "venue_copay_rials", "capacity", "busiest_day_visits", "days_over_capacity", "suspended", "rank",
-    "kind", "other_venue", "count", "limit", "seqs", "sentence"};
+    "kind", "other_venue", "count", "limit", "seqs", "sentence", "women", "children"};
 constexpr std::size_t kCsvColumnCount = std::size(kCsvColumns);
 
 class CsvRow {
@@ -62,7 +62,7 @@ class CsvRow {
   CsvRow& reach(const Reach& x) {
     return num("neighbourhoods", x.neighbourhoods).num("target_population", x.target_population)
         .num("cards_issued", x.cards_issued).num("active_cards", x.active_cards).num("reach", x.reach)
-        .num("coverage", x.coverage);
+        .num("coverage", x.coverage).num("women", x.women).num("children", x.children);
   }
   void write(std::string& out) const {
     for (std::size_t i = 0; i < kCsvColumnCount; ++i) out += (i ? "," : "") + ctl::csv_field(cells_[i]);

@@ -21,7 +21,7 @@ Json json_usage(const Usage& u) {
 Json json_reach(const Reach& x) {
   return Json{{"neighbourhoods", x.neighbourhoods}, {"target_population", x.target_population},
               {"cards_issued", x.cards_issued}, {"active_cards", x.active_cards}, {"reach", x.reach},
-              {"coverage", x.coverage}};
+              {"coverage", x.coverage}, {"women", x.women}, {"children", x.children}};
 }
 
 Json json_anomaly(const Anomaly& a, ctl::Calendar cal) {

@@ -103,30 +103,35 @@ void append(std::vector<std::string>& to, std::vector<std::string> cells) {
 
 void text_areas(std::string& out, const Report& r) {
   out += "\nSubsidy per county (by the holders' neighbourhood; \"at venues\": spent at the county's venues)\n";
-  ctl::Table c = figures_table({"county", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader, ctl::kActiveCardsHeader, "coverage", "visits",
-                                "cancelled", "subsidy (rials)", "visits at venues", "subsidy at venues (rials)"}, 1);
+  ctl::Table c = figures_table({"county", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader, ctl::kActiveCardsHeader, "women",
+                                "children", "coverage", "visits", "cancelled", "subsidy (rials)", "visits at venues",
+                                "subsidy at venues (rials)"}, 1);
   for (const CountyRow& x : r.counties)
     c.add({x.name, ctl::count(x.reach.neighbourhoods), ctl::count(x.reach.target_population),
-           ctl::count(x.reach.active_cards), ctl::percent(x.reach.coverage, 2), ctl::count(x.usage.visits),
+           ctl::count(x.reach.active_cards), ctl::count(x.reach.women), ctl::count(x.reach.children),
+           ctl::percent(x.reach.coverage, 2), ctl::count(x.usage.visits),
            ctl::count(x.usage.cancelled), ctl::rials(x.usage.subsidy_rials), ctl::count(x.venue_usage.visits),
            ctl::rials(x.venue_usage.subsidy_rials)});
   out += c.render();
   out += "\nSubsidy per deprivation tier (5 most deprived)\n";
-  ctl::Table t = figures_table({"tier", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader, ctl::kActiveCardsHeader, "coverage", "visits",
-                                "cancelled", "subsidy (rials)", "per capita (rials)"}, 0);
+  ctl::Table t = figures_table({"tier", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader, ctl::kActiveCardsHeader, "women",
+                                "children", "coverage", "visits", "cancelled", "subsidy (rials)", "per capita (rials)"}, 0);
   for (const TierRow& x : r.tiers)
     t.add({std::to_string(x.tier), ctl::count(x.reach.neighbourhoods), ctl::count(x.reach.target_population),
-           ctl::count(x.reach.active_cards), ctl::percent(x.reach.coverage, 2), ctl::count(x.usage.visits),
+           ctl::count(x.reach.active_cards), ctl::count(x.reach.women), ctl::count(x.reach.children),
+           ctl::percent(x.reach.coverage, 2), ctl::count(x.usage.visits),
            ctl::count(x.usage.cancelled), ctl::rials(x.usage.subsidy_rials),
            ctl::rials(std::llround(x.subsidy_per_capita_rials))});
   out += t.render();
   out += "\nNeighbourhoods: coverage at the end of the period (* tier 4-5 below the provincial median of " +
          ctl::percent(r.provincial_median_coverage, 2) + ")\n";
   ctl::Table n = figures_table({"id", "name", "county", "tier", ctl::kPopulationHeader, ctl::kCardsIssuedHeader, ctl::kActiveCardsHeader,
-                                "coverage", "reach", "visits", "cancelled", "subsidy (rials)", "per capita (rials)", "flag"}, 3);
+                                "women", "children", "coverage", "reach", "visits", "cancelled", "subsidy (rials)",
+                                "per capita (rials)", "flag"}, 3);
   for (const NeighbourhoodRow& x : r.neighbourhoods)
     n.add({std::to_string(x.id), x.name, county_name(x.county), std::to_string(x.tier),
            ctl::count(x.reach.target_population), ctl::count(x.reach.cards_issued), ctl::count(x.reach.active_cards),
+           ctl::count(x.reach.women), ctl::count(x.reach.children),
            ctl::percent(x.reach.coverage, 2), ctl::count(x.reach.reach), ctl::count(x.usage.visits),
            ctl::count(x.usage.cancelled), ctl::rials(x.usage.subsidy_rials),
            ctl::rials(std::llround(x.subsidy_per_capita_rials)), x.flagged ? "*" : ""});

@@ -54,6 +54,8 @@ Json balance_json(const wire::Balance& b) {
   if (!b.found()) return j;
   j["status"] = card_status_name(b.status());
   j["category"] = name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()));
+  j["sex"] = name_of_wire(sex_names(), static_cast<std::uint8_t>(b.sex()));
+  j["age_band"] = name_of_wire(age_band_names(), static_cast<std::uint8_t>(b.age_band()));
   j["neighbourhood"] = b.neighbourhood();
   j["balance_rials"] = b.balance_rials();
   j["credited_rials"] = b.credited_rials();
@@ -98,6 +100,8 @@ int print_balance(const Global& g, const wire::Balance& b) {
   std::cout << "card " << b.card() << " as of seq " << b.seq() << '\n';
   print_fields({{"status", card_status_name(b.status())},
                 {"category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()))},
+                {"holder", name_of_wire(sex_names(), static_cast<std::uint8_t>(b.sex())) + ", " +
+                               name_of_wire(age_band_names(), static_cast<std::uint8_t>(b.age_band()))},
                 {"neighbourhood", std::to_string(b.neighbourhood())},
                 {"balance", rials(b.balance_rials())},
                 {"credited", rials(b.credited_rials())},

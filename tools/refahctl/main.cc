@@ -353,6 +353,10 @@ void add_cards(CLI::App& app, Runs& runs, const Global& g) {
   add_expires_on(s, i.expires_on, "initial credit");
   choices(s->add_option("--source", i.body.source, "Who funds the initial credit (default province)"),
           funding_source_names());
+  choices(s->add_option("--sex", i.body.sex, "The holder's sex as stated (default not-stated)"), sex_names());
+  choices(s->add_option("--age-band", i.body.age_band,
+                        "The holder's age band at issuance, never a birth date (default not-stated)"),
+          age_band_names());
   add_id(s, i);
 
   s = app.add_subcommand("top-up", "Admin: credit a card");

@@ -17,6 +17,24 @@ const EnumNames<CardCategory>& card_category_names() {
       {"youth", CardCategory::kYouth}, {"family", CardCategory::kFamily}, {"child", CardCategory::kChild}};
   return names;
 }
+const EnumNames<Sex>& sex_names() {
+  static const EnumNames<Sex> names = [] {
+    EnumNames<Sex> out;
+    for (Sex s : {Sex::kFemale, Sex::kMale, Sex::kNotStated}) out.emplace_back(std::string(sex_name(s)), s);
+    return out;
+  }();
+  return names;
+}
+const EnumNames<AgeBand>& age_band_names() {
+  static const EnumNames<AgeBand> names = [] {
+    EnumNames<AgeBand> out;
+    for (AgeBand b : {AgeBand::k0to11, AgeBand::k12to17, AgeBand::k18to30, AgeBand::k31to59, AgeBand::k60plus,
+                      AgeBand::kNotStated})
+      out.emplace_back(std::string(age_band_name(b)), b);
+    return out;
+  }();
+  return names;
+}
 const EnumNames<FundingSource>& funding_source_names() {
   static const EnumNames<FundingSource> names = {{"province", FundingSource::kProvince},
                                                  {"municipality", FundingSource::kMunicipality},

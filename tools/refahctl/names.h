@@ -19,6 +19,8 @@ using EnumNames = std::vector<std::pair<std::string, E>>;
 const EnumNames<VenueCategory>& venue_category_names();
 const EnumNames<CardCategory>& card_category_names();
 const EnumNames<FundingSource>& funding_source_names();
+const EnumNames<Sex>& sex_names();            // "female", "male", "not-stated"
+const EnumNames<AgeBand>& age_band_names();   // "0-11", "12-17", "18-30", "31-59", "60+", "not-stated"
 const EnumNames<VisitCancelReason>& visit_cancel_reason_names();
 const EnumNames<CardCancelReason>& card_cancel_reason_names();
 const EnumNames<Calendar>& calendar_names();

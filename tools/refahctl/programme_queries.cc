@@ -1,10 +1,12 @@
-// The programme-wide queries (admin, auditor): coverage (reach and subsidy per neighbourhood, county
-// and tier against target populations) and totals.
+// The programme-wide queries (admin, auditor, a council its area): coverage (reach and subsidy per
+// neighbourhood, county and tier against target populations, women and children at a glance, the
+// province by group) and totals.
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "tools/refahctl/commands.h"
+#include "tools/refahctl/coverage_groups.h"
 #include "tools/refahctl/names.h"
 #include "tools/refahctl/output.h"
 #include "tools/refahctl/query.h"
@@ -62,21 +64,26 @@ void print_coverage_json(const wire::Coverage& c) {
             {"neighbourhoods", hoods},
             {"counties", counties_json},
             {"tiers", tiers},
-            {"provincial_median_coverage", c.provincial_median_coverage()}});
+            {"provincial_median_coverage", c.provincial_median_coverage()},
+            {"neighbourhood_groups", group_cells_json(c.neighbourhood_groups())},
+            {"county_groups", group_cells_json(c.county_groups())},
+            {"tier_groups", group_cells_json(c.tier_groups())}});
 }
 
 Table rollup_table(const char* key_header) {
   return right_aligned({key_header, kNeighbourhoodsHeader, kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
-                        "reach", "visits", "subsidy", "coverage", "subsidy/person"},
+                        "women", "children", "reach", "visits", "subsidy", "coverage", "subsidy/person"},
                        1);
 }
 
-std::vector<std::string> rollup_cells(std::string key, const wire::RollupRow& r) {
+std::vector<std::string> rollup_cells(std::string key, const wire::RollupRow& r, const WomenAndChildren& w) {
   return {std::move(key),
           count(r.neighbourhoods()),
           count(r.target_population()),
           count(r.cards_issued()),
           count(r.active_cards()),
+          count(w.women),
+          count(w.children),
           count(r.reach()),
           count(r.visits()),
           rials(r.subsidy_rials()),
@@ -89,27 +96,34 @@ void print_coverage(const Global& g, const wire::Coverage& c) {
   std::cout << "coverage as of seq " << c.seq() << ", reach counted to " << format_date(c.today(), g.calendar)
             << "; provincial median coverage " << percent(c.provincial_median_coverage(), 2) << '\n';
   Table t = right_aligned({"id", "name", "county", "tier", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
-                           "reach", "visits", "cancelled", "subsidy", "coverage", "subsidy/person", "flagged"},
+                           "women", "children", "reach", "visits", "cancelled", "subsidy", "coverage",
+                           "subsidy/person", "flagged"},
                           3);
+  auto hoods = women_and_children(c.neighbourhood_groups());
   if (c.neighbourhoods() != nullptr)
     for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) {
+      const WomenAndChildren& w = hoods[n->id()];
       t.add({std::to_string(n->id()), n->name() == nullptr ? "" : n->name()->str(), county_name(n->county()),
              std::to_string(n->tier()), count(n->target_population()), count(n->cards_issued()),
-             count(n->active_cards()), count(n->reach()), count(n->visits()), count(n->visits_cancelled()),
+             count(n->active_cards()), count(w.women), count(w.children), count(n->reach()), count(n->visits()),
+             count(n->visits_cancelled()),
              rials(n->subsidy_rials()), percent(n->coverage(), 2),
              money_per_capita(n->subsidy_per_capita_rials()), n->flagged() ? "yes" : ""});
     }
   t.right_align(0);
   std::cout << t.render();
   Table by_county = rollup_table("county");
+  auto counties = women_and_children(c.county_groups());
   if (c.counties() != nullptr)
     for (const wire::RollupRow* r : *c.counties())
-      by_county.add(rollup_cells(county_name(static_cast<CountyCode>(r->key())), *r));
+      by_county.add(rollup_cells(county_name(static_cast<CountyCode>(r->key())), *r, counties[r->key()]));
   std::cout << '\n' << by_county.render();
   Table by_tier = rollup_table("tier");
+  auto tiers = women_and_children(c.tier_groups());
   if (c.tiers() != nullptr)
-    for (const wire::RollupRow* r : *c.tiers()) by_tier.add(rollup_cells(std::to_string(r->key()), *r));
+    for (const wire::RollupRow* r : *c.tiers()) by_tier.add(rollup_cells(std::to_string(r->key()), *r, tiers[r->key()]));
   std::cout << '\n' << by_tier.render();
+  std::cout << province_group_tables(c);
 }
 
 // ---- Totals ----
@@ -154,7 +168,7 @@ int run_coverage(const Global& g, const QueryArgs& a) {
   const auto as_of = as_of_flags(g, a);
   if (!as_of) return kExitUsage;
   return query(
-      g, [&](std::uint64_t id) { return proto::encode_get_coverage(id, *as_of); }, wire::Body::Coverage,
+      g, [&](std::uint64_t id) { return proto::encode_get_coverage(id, *as_of, true); }, wire::Body::Coverage,
       [&](const wire::Message& m) {
         print_coverage(g, *m.body_as_Coverage());
         return kExitOk;
