@@ -209,7 +209,7 @@ class ServerError(Exception):
 
 
 class Outcome:
-    FIELDS = ("reason", "duplicate", "seq", "balance_after_rials", "subsidy_rials", "copay_rials")
+    """One command's outcome, with its `fields` string (the field an INVALID_ARGUMENT names)."""
 
     def __init__(self, o, field=""):
         self.reason = o.Reason()
