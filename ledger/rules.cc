@@ -393,6 +393,8 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
   // Lapses are the ledger's own, and the ledger does nothing else.
   if ((cmd.actor.role == Role::kLedger) != std::holds_alternative<LapseCredit>(cmd.body))
     return reject(Reason::kNotPermitted);
+  // A council writes nothing (the server refuses its Submit first; the log refuses its events).
+  if (cmd.actor.role == Role::kCouncil) return reject(Reason::kNotPermitted);
   const RuleSet* in_force = state.rules_at(now);
   d.ruleset_version = in_force ? in_force->version : 0;
   struct Visitor {

@@ -160,6 +160,17 @@ void Coverage::apply_replaced(const fb::CardReplaced& p, const Balances& before)
   move_last_visit(cell, old->neighbourhood, old->last_visit_us, to, old->last_visit_us);
 }
 
+std::map<std::uint32_t, WomenAndChildren> women_and_children(const std::vector<GroupFigures>& cells) {
+  std::map<std::uint32_t, WomenAndChildren> out;
+  for (const GroupFigures& g : cells) {
+    WomenAndChildren& w = out[g.key];
+    const bool child = g.age_band == AgeBand::k0to11 || g.age_band == AgeBand::k12to17;
+    if (g.sex == Sex::kFemale && !child && g.age_band != AgeBand::kNotStated) w.women += g.active_cards;
+    if (child) w.children += g.active_cards;
+  }
+  return out;
+}
+
 std::size_t Coverage::neighbourhood_count(const AreaScope& scope) const {
   std::size_t n = 0;
   for (const auto& [id, a] : areas_) n += scope.contains(id, a.county);

@@ -66,6 +66,14 @@ struct GroupFigures {
   Rials subsidy_rials = 0;
 };
 
+// Active cards of women (holders stated female, aged 18 or over at issuance) and of children (aged
+// 0-11 or 12-17 at issuance, whatever their sex): girls count as children, not as women.
+struct WomenAndChildren {
+  std::uint64_t women = 0, children = 0;
+};
+// By the cells' key (neighbourhood id, county code or tier).
+std::map<std::uint32_t, WomenAndChildren> women_and_children(const std::vector<GroupFigures>& cells);
+
 struct CoverageReport {
   std::vector<NeighbourhoodFigures> neighbourhoods;  // in id order
   std::vector<Rollup> counties;                      // in county code order

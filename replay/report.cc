@@ -337,12 +337,7 @@ Report ReportBuilder::Impl::assemble() const {
 void ReportBuilder::Impl::assemble_areas(Report& r) const {
   const proj::CoverageReport cov = coverage.report(r.to_day, true);
   r.provincial_median_coverage = cov.provincial_median_coverage;
-  std::map<NeighbourhoodId, std::pair<std::uint64_t, std::uint64_t>> women_children;
-  for (const proj::GroupFigures& g : cov.neighbourhood_groups) {
-    auto& [women, children] = women_children[g.key];
-    if (g.sex == Sex::kFemale) women += g.active_cards;
-    if (g.age_band == AgeBand::k0to11 || g.age_band == AgeBand::k12to17) children += g.active_cards;
-  }
+  auto women_children = proj::women_and_children(cov.neighbourhood_groups);
   std::map<CountyCode, CountyRow> counties;
   std::map<std::uint8_t, TierRow> tiers;
   for (const proj::NeighbourhoodFigures& f : cov.neighbourhoods) {
@@ -352,7 +347,7 @@ void ReportBuilder::Impl::assemble_areas(Report& r) const {
     n.county = f.county;
     n.tier = f.tier;
     n.reach = Reach{1, f.target_population, f.cards_issued, f.active_cards, f.reach, f.coverage,
-                    women_children[f.id].first, women_children[f.id].second};
+                    women_children[f.id].women, women_children[f.id].children};
     n.flagged = f.flagged;
     if (auto u = resident_usage.find(f.id); u != resident_usage.end()) n.usage = u->second;
     n.subsidy_per_capita_rials = ratio(static_cast<double>(n.usage.subsidy_rials), f.target_population);

@@ -40,6 +40,9 @@ std::string read_role(const toml::table& t, ClientKey& key) {
   } else if (venue && *venue != 0) {
     return "only venue clients have a venue";
   }
+  // Present keys must be integers: a mistyped one never reads as absent (and widens an area).
+  for (const char* k : {"neighbourhood", "county"})
+    if (t.contains(k) && !t[k].is_integer()) return std::string(k) + " must be an integer";
   auto neighbourhood = t["neighbourhood"].value<std::int64_t>();
   auto county = t["county"].value<std::int64_t>();
   if (key.actor.role != Role::kCouncil) {

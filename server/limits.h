@@ -47,8 +47,10 @@ struct Limits {
   std::size_t write_queue_bytes_max = 8u << 20;
   // Expensive queries (as-of rebuilds, statements, coverage) running or queued at once, server-wide;
   // one more is answered OVERLOADED. Each as-of rebuild holds a copy of the projections. Readers
-  // (admins, auditors) and venues have a query thread and a count each: a venue's as-of balances
-  // never queue or refuse an auditor's totals. A venue client has one expensive query at a time.
+  // (admins, auditors), venues and councils have a query thread and a count each: a venue's as-of
+  // balances never queue or refuse an auditor's totals, nor a council's coverage a venue's. A venue
+  // or council client has one expensive query at a time. Councils count against
+  // venue_heavy_queries_max, apart from the venues.
   std::size_t heavy_queries_max = 4;
   std::size_t venue_heavy_queries_max = 2;
   // FlatBuffers Verifier limits for a request: nesting depth and number of tables. A Submit of

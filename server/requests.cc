@@ -69,6 +69,16 @@ bool permitted(Role role, wire::Body kind) {
   }
 }
 
+// Whether a query asks for a past state (as_of set): an expensive rebuild, and for a council a way
+// to difference two answers down to one event.
+bool asks_as_of(const wire::Message& m) {
+  const wire::AsOf* a = nullptr;
+  if (const auto* q = m.body_as_GetVenueUsage()) a = q->as_of();
+  if (const auto* q = m.body_as_GetCoverage()) a = q->as_of();
+  if (const auto* q = m.body_as_GetTotals()) a = q->as_of();
+  return a != nullptr && (a->seq() != 0 || a->time_us() != 0);
+}
+
 // The part of the programme a client may read: a council its area, any other role everything.
 proj::AreaScope scope_of(const Actor& a) {
   if (a.role != Role::kCouncil) return {};
@@ -154,8 +164,10 @@ struct Requests::Impl {
 
   asio::thread_pool reader_queries{1};  // admins' and auditors' expensive queries
   asio::thread_pool venue_queries{1};   // venues' expensive queries
+  asio::thread_pool council_queries{1};  // councils' queries (each reads a whole projection)
   std::atomic<std::size_t> reader_queries_in_flight{0};
   std::atomic<std::size_t> venue_queries_in_flight{0};
+  std::atomic<std::size_t> council_queries_in_flight{0};
   bool stopped = false;
 
   // Submissions handed to the ledger whose answer is not yet with their connection. A transport
@@ -197,6 +209,8 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
                 role_name(port->actor().role));
     return port->refuse(id, Reason::kNotPermitted, "not permitted for this client's role");
   }
+  if (port->actor().role == Role::kCouncil && asks_as_of(m))
+    return port->refuse(id, Reason::kNotPermitted, "a council reads the present only, never as of a past event");
   switch (kind) {
     case wire::Body::Submit: return s.submit(id, *m.body_as_Submit(), port);
     case wire::Body::GetBalance: return s.get_balance(id, *m.body_as_GetBalance(), port);
@@ -237,6 +251,8 @@ void Requests::stop_queries() {
   impl_->reader_queries.join();
   impl_->venue_queries.stop();
   impl_->venue_queries.join();
+  impl_->council_queries.stop();
+  impl_->council_queries.join();
 }
 
 std::uint64_t Requests::commands() const { return impl_->commands.load(std::memory_order_relaxed); }
@@ -505,22 +521,26 @@ void Requests::Impl::with_view(std::uint64_t id, proto::AsOf as_of, const Port& 
   });
 }
 
-// Runs an expensive query on its class's thread: venues and councils (many clients, each bound
-// to its venue or area) and the programme's readers (admins, auditors) never wait for each other,
-// a venue or council connection has one at a time, and each class has a server-wide count.
+// Runs an expensive query on its class's thread: venues, councils and the programme's readers
+// (admins, auditors) never wait for one another, a venue or council connection has one at a time,
+// and each class has a server-wide count (councils the venues' limit, counted apart).
 void Requests::Impl::expensive(std::uint64_t id, const Port& port, std::function<Frame()> work) {
-  const bool venue = port->actor().role == Role::kVenue || port->actor().role == Role::kCouncil;
-  if (venue && port->expensive_held() >= 1) {
+  const Role role = port->actor().role;
+  const bool bound = role == Role::kVenue || role == Role::kCouncil;
+  if (bound && port->expensive_held() >= 1) {
     return port->refuse(id, Reason::kOverloaded, "one expensive query at a time for a venue or council; retry later");
   }
-  auto& count = venue ? venue_queries_in_flight : reader_queries_in_flight;
-  const std::size_t max = venue ? limits.venue_heavy_queries_max : limits.heavy_queries_max;
+  auto& count = role == Role::kVenue     ? venue_queries_in_flight
+                : role == Role::kCouncil ? council_queries_in_flight
+                                         : reader_queries_in_flight;
+  const std::size_t max = bound ? limits.venue_heavy_queries_max : limits.heavy_queries_max;
   if (count.fetch_add(1) >= max) {
     count.fetch_sub(1);
     return port->refuse(id, Reason::kOverloaded, "too many expensive queries running; retry later");
   }
   port->hold(true);
-  asio::post(venue ? venue_queries : reader_queries, [port = port, work = std::move(work), &count]() mutable {
+  auto& pool = role == Role::kVenue ? venue_queries : role == Role::kCouncil ? council_queries : reader_queries;
+  asio::post(pool, [port = port, work = std::move(work), &count]() mutable {
     Frame f = work();
     count.fetch_sub(1);
     ReplyPort& target = *port;

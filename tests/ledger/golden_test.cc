@@ -55,6 +55,18 @@ TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]
   CHECK(hex64(command_digest(IssueCard{100, holder_ref, 1, CardCategory::kYouth, 2'000'000, kT0 + 365 * kDayUs,
                                        20'000, FundingSource::kDonor})) == "e3955c04beaef8a1");
   CHECK(hex64(command_digest(TopUpCard{100, 500'000, FundingSource::kMunicipality, 20'000})) == "80c6be56c1d3a762");
+  // The holder's groups, added later, when set: they bring the fields before them, so a card with
+  // groups and default expiry and source differs from one without.
+  const IssueCard girl{100, holder_ref, 1, CardCategory::kChild, 2'000'000, kT0 + 365 * kDayUs, 0,
+                       FundingSource::kProvince, Sex::kFemale, AgeBand::k0to11};
+  CHECK(hex64(command_digest(girl)) == "8c379696490bf3ec");
+  IssueCard unstated = girl;
+  unstated.sex = Sex::kNotStated;
+  unstated.age_band = AgeBand::kNotStated;
+  CHECK(command_digest(unstated) != command_digest(girl));
+  IssueCard boy = girl;
+  boy.sex = Sex::kMale;
+  CHECK(command_digest(boy) != command_digest(girl));
 }
 
 TEST_CASE("A fixed history's head hash, state digest and projections digest are pinned", "[ledger][golden]") {
@@ -84,7 +96,8 @@ TEST_CASE("A fixed history's head hash, state digest and projections digest are 
   const Hash32 projections = f.projections().digest();
   CHECK(to_hex(head) == "64b6dca0cc8391f61e3d79c6b50ad11ca0a96026d3435aaa0258ba384b12c016");
   CHECK(to_hex(state) == "95a7b539083430160c211582ad96dad0d4a388c0e2971425609e7559a9352166");
-  CHECK(to_hex(projections) == "de71336534a742f410cf8d0f690e376c6fe8d5a3ba8e08caff3b3f281fb711c7");
+  // Projections format 4 (cards' groups, coverage by group cell).
+  CHECK(to_hex(projections) == "65bd6f151563f712dfdd4f4d359203f5da365cc2331eea51506ba69ee95ed647");
 }
 
 }  // namespace refah::test

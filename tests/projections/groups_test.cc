@@ -122,6 +122,32 @@ TEST_CASE("Coverage breaks every neighbourhood, county and tier down by sex, age
   CHECK(cell(r.tier_groups, 5, Sex::kNotStated, AgeBand::kNotStated, CardCategory::kYouth) != nullptr);
 }
 
+TEST_CASE("Women are holders stated female aged 18 or over, children those aged 0-17 of any sex",
+          "[projections][groups]") {
+  auto cell_of = [](std::uint32_t key, Sex s, AgeBand b, std::uint64_t active) {
+    GroupFigures g;
+    g.key = key;
+    g.sex = s;
+    g.age_band = b;
+    g.active_cards = active;
+    return g;
+  };
+  const std::vector<GroupFigures> cells{
+      cell_of(1, Sex::kFemale, AgeBand::k0to11, 1),      // a girl: a child
+      cell_of(1, Sex::kFemale, AgeBand::k12to17, 2),     // children
+      cell_of(1, Sex::kFemale, AgeBand::k18to30, 4),     // women
+      cell_of(1, Sex::kFemale, AgeBand::k60plus, 8),     // women
+      cell_of(1, Sex::kFemale, AgeBand::kNotStated, 16),  // neither: age unknown
+      cell_of(1, Sex::kMale, AgeBand::k12to17, 32),      // children
+      cell_of(2, Sex::kNotStated, AgeBand::k0to11, 64),  // children of key 2
+  };
+  const auto w = proj::women_and_children(cells);
+  CHECK(w.at(1).women == 12);
+  CHECK(w.at(1).children == 35);
+  CHECK(w.at(2).women == 0);
+  CHECK(w.at(2).children == 64);
+}
+
 TEST_CASE("Each row's group cells add up to the row", "[projections][groups]") {
   GroupsFixture g;
   areas(g);

@@ -418,12 +418,12 @@ TEST_CASE("A keys file with a client without an id, or an id out of range, is an
   }
 }
 
-TEST_CASE("A keys file with a role other than venue, admin or auditor is an error naming it", "[server]") {
-  for (const std::string& role : {std::string(), std::string("root"), std::string("Admin")}) {
+TEST_CASE("A keys file with a role other than venue, admin, auditor or council is an error naming it", "[server]") {
+  for (const std::string& role : {std::string(), std::string("root"), std::string("Admin"), std::string("Council")}) {
     INFO("role " << role);
     const std::string m = parse_error(client_toml("2", role, "", secret_hex(2)));
     CHECK(m.find("client #2") != std::string::npos);
-    CHECK(m.find("role must be venue, admin or auditor") != std::string::npos);
+    CHECK(m.find("role must be venue, admin, auditor or council") != std::string::npos);
   }
 }
 

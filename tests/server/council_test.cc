@@ -176,6 +176,14 @@ TEST_CASE("A council may not read a card, a statement, budgets, settlements, eve
     require_error(call(*council, frame, id), Reason::kNotPermitted, id);
   }
   CHECK(f.ledger().head_seq() == head);
+  // Nor the past: two answers at consecutive events would give one event's figures.
+  for (const auto& [id, frame] : std::vector<std::pair<std::uint64_t, proto::Frame>>{
+           {71, proto::encode_get_totals(71, proto::AsOf{head - 1, 0})},
+           {72, proto::encode_get_coverage(72, proto::AsOf{0, kT0})},
+           {73, proto::encode_get_venue_usage(73, 10, kToday, kToday, proto::AsOf{head - 1, 0})}}) {
+    INFO("request " << id);
+    require_error(call(*council, frame, id), Reason::kNotPermitted, id);
+  }
   // Refused, not closed: the council goes on reading its area.
   const std::uint64_t q = council->next_id();
   CHECK(call(*council, proto::encode_get_totals(q), q).kind == wire::Body::Totals);
@@ -219,7 +227,10 @@ TEST_CASE("A keys file binds each council to exactly one neighbourhood or one co
                        Bad{"county = 0\n", "county 0 is not a county code"},
                        Bad{"neighbourhood = 0\n", "neighbourhood must be"},
                        Bad{"neighbourhood = 4294967296\n", "neighbourhood must be"},
-                       Bad{"venue = 3\nneighbourhood = 1\n", "only venue clients have a venue"}}) {
+                       Bad{"venue = 3\nneighbourhood = 1\n", "only venue clients have a venue"},
+                       // A mistyped key is an error, never an absent one that would widen the area.
+                       Bad{"neighbourhood = \"12\"\ncounty = 3\n", "neighbourhood must be an integer"},
+                       Bad{"county = 3.0\n", "county must be an integer"}}) {
     INFO(b.extra);
     auto r = server::KeyStore::parse(council_toml(b.extra), "keys.toml");
     REQUIRE_FALSE(r.is_ok());
@@ -230,6 +241,21 @@ TEST_CASE("A keys file binds each council to exactly one neighbourhood or one co
       "[[client]]\nid = 1\nrole = \"admin\"\ncounty = 3\nsecret = \"" + std::string(64, 'a') + "\"\n", "k");
   REQUIRE_FALSE(admin.is_ok());
   CHECK_THAT(admin.status().message(), Catch::Contains("only councils have a neighbourhood or a county"));
+}
+
+TEST_CASE("The rules refuse every command from a council, should one ever get past the server",
+          "[server][council]") {
+  ServerFixture f;
+  f.standard_programme();
+  const Seq head = f.ledger().head_seq();
+  const Actor council{kCouncilOfNeighbourhood1, Role::kCouncil, 0, 1, 0};
+  for (CommandBody body : std::vector<CommandBody>{CancelVisit{head, VisitCancelReason::kOther},
+                                                   TopUpCard{100, 1'000, FundingSource::kProvince},
+                                                   SuspendVenue{10, "council"}}) {
+    const Outcome o = f.ledger().execute(Command{council, f.ids().next(), std::move(body)});
+    CHECK(o.reason == Reason::kNotPermitted);
+  }
+  CHECK(f.ledger().head_seq() == head);
 }
 
 TEST_CASE("A council moved to another area by a keys reload is disconnected", "[server][council]") {

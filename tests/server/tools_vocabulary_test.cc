@@ -35,7 +35,11 @@ TEST_CASE("refahctl coverage and refah-audit as-of coverage use the same names, 
     CHECK(has(r->out, "active cards"));
     CHECK(has(r->out, "neighbourhoods"));
     CHECK(has(squeezed(r->out), " Ahvaz 5 20,000 2 "));  // neighbourhood 1: county, tier, population, cards
-    CHECK(has(squeezed(r->out), "Ahvaz 1 20,000 2 2 1 1 320,000"));  // the county's rollup
+    CHECK(has(r->out, "women"));
+    CHECK(has(r->out, "children"));
+    // The county's rollup: neighbourhoods, population, cards issued, active, women, children (the
+    // standard programme's cards state no group), reach, visits, subsidy.
+    CHECK(has(squeezed(r->out), "Ahvaz 1 20,000 2 2 0 0 1 1 320,000"));
   }
   const Ran ctl_json = ctl.as(kAuditorClient, {"--json", "coverage"});
   const Ran audit_json = audit(ctl, {"as-of", "--data", data, "--seq", "7", "--what", "coverage", "--json"});

@@ -277,10 +277,42 @@ void print_balances(const AsOfOptions& o, const proj::View& v) {
   std::cout << t.render();
 }
 
+// refahctl's coverage tables (the same columns and words), from the projections directly.
+void print_coverage_text(const proj::CoverageReport& c) {
+  const auto hoods = proj::women_and_children(c.neighbourhood_groups);
+  ctl::Table t({"id", "name", "county", "tier", ctl::kPopulationHeader, ctl::kCardsIssuedHeader,
+                ctl::kActiveCardsHeader, "women", "children", "reach", "visits", "subsidy", "coverage", "flagged"});
+  for (std::size_t i : {0u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u}) t.right_align(i);
+  for (const auto& n : c.neighbourhoods) {
+    const auto w = hoods.count(n.id) ? hoods.at(n.id) : proj::WomenAndChildren{};
+    t.add({std::to_string(n.id), n.name, ctl::county_name(n.county), std::to_string(n.tier), ctl::count(n.target_population),
+           ctl::count(n.cards_issued), ctl::count(n.active_cards), ctl::count(w.women), ctl::count(w.children),
+           ctl::count(n.reach), ctl::count(n.visits), ctl::rials(n.subsidy_rials), ctl::percent(n.coverage, 2),
+           n.flagged ? "yes" : ""});
+  }
+  std::cout << t.render() << '\n';
+  for (const auto* part : {&c.counties, &c.tiers}) {
+    const bool counties = part == &c.counties;
+    const auto groups = proj::women_and_children(counties ? c.county_groups : c.tier_groups);
+    ctl::Table r({counties ? "county" : "tier", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader,
+                  ctl::kCardsIssuedHeader, ctl::kActiveCardsHeader, "women", "children", "reach", "visits", "subsidy",
+                  "coverage"});
+    for (std::size_t i = counties ? 1 : 0; i < 11; ++i) r.right_align(i);
+    for (const auto& x : *part) {
+      const auto w = groups.count(x.key) ? groups.at(x.key) : proj::WomenAndChildren{};
+      r.add({counties ? ctl::county_name(static_cast<CountyCode>(x.key)) : std::to_string(x.key),
+             ctl::count(x.neighbourhoods), ctl::count(x.target_population), ctl::count(x.cards_issued),
+             ctl::count(x.active_cards), ctl::count(w.women), ctl::count(w.children), ctl::count(x.reach),
+             ctl::count(x.visits), ctl::rials(x.subsidy_rials), ctl::percent(x.coverage, 2)});
+    }
+    std::cout << r.render() << '\n';
+  }
+}
+
 void print_coverage(const AsOfOptions& o, const proj::View& v, int offset) {
   const Calendar cal = o.calendar == "jalali" ? Calendar::kJalali : Calendar::kGregorian;
   const std::int32_t today = local_day(v.head_time_us, offset);
-  const proj::CoverageReport c = v.coverage.report(today);
+  const proj::CoverageReport c = v.coverage.report(today, true);
   auto rollup = [](const proj::Rollup& r, bool county) {
     Json j{{"key", r.key}};
     if (county) j["county_name"] = ctl::county_name(static_cast<CountyCode>(r.key));
@@ -309,26 +341,7 @@ void print_coverage(const AsOfOptions& o, const proj::View& v, int offset) {
   }
   std::cout << "coverage as of seq " << v.seq << ", reach counted to " << ctl::format_date(today, cal)
             << "; provincial median coverage " << ctl::percent(c.provincial_median_coverage, 2) << '\n';
-  ctl::Table t({"id", "name", "county", "tier", ctl::kPopulationHeader, ctl::kCardsIssuedHeader,
-                ctl::kActiveCardsHeader, "reach", "visits", "subsidy", "coverage", "flagged"});
-  for (std::size_t i : {0u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u}) t.right_align(i);
-  for (const auto& n : c.neighbourhoods)
-    t.add({std::to_string(n.id), n.name, ctl::county_name(n.county), std::to_string(n.tier), ctl::count(n.target_population),
-           ctl::count(n.cards_issued), ctl::count(n.active_cards), ctl::count(n.reach), ctl::count(n.visits),
-           ctl::rials(n.subsidy_rials), ctl::percent(n.coverage, 2), n.flagged ? "yes" : ""});
-  std::cout << t.render() << '\n';
-  for (const auto* part : {&c.counties, &c.tiers}) {
-    const bool counties = part == &c.counties;
-    ctl::Table r({counties ? "county" : "tier", ctl::kNeighbourhoodsHeader, ctl::kPopulationHeader,
-                  ctl::kCardsIssuedHeader, ctl::kActiveCardsHeader, "reach", "visits", "subsidy", "coverage"});
-    for (std::size_t i = counties ? 1 : 0; i < 9; ++i) r.right_align(i);
-    for (const auto& x : *part)
-      r.add({counties ? ctl::county_name(static_cast<CountyCode>(x.key)) : std::to_string(x.key),
-             ctl::count(x.neighbourhoods), ctl::count(x.target_population),
-             ctl::count(x.cards_issued), ctl::count(x.active_cards), ctl::count(x.reach), ctl::count(x.visits),
-             ctl::rials(x.subsidy_rials), ctl::percent(x.coverage, 2)});
-    std::cout << r.render() << '\n';
-  }
+  print_coverage_text(c);
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ std::map<std::uint32_t, WomenAndChildren> women_and_children(const GroupCells* c
   if (cells == nullptr) return out;
   for (const wire::GroupCell* c : *cells) {
     WomenAndChildren& w = out[c->key()];
-    if (c->sex() == wire::Sex::Female) w.women += c->active_cards();
+    const bool adult = !is_child(c->age_band()) && c->age_band() != wire::AgeBand::NotStated;
+    if (c->sex() == wire::Sex::Female && adult) w.women += c->active_cards();
     if (is_child(c->age_band())) w.children += c->active_cards();
   }
   return out;
@@ -69,8 +70,9 @@ std::string province_group_tables(const wire::Coverage& c) {
           .add(*g);
       by_category[name_of_wire(card_category_names(), static_cast<std::uint8_t>(g->category()))].add(*g);
     }
-  return "\nthe province by sex and age band\n" + sums_table("group", by_group).render() +
-         "\nthe province by card category\n" + sums_table("category", by_category).render();
+  // A council's answer holds its area only: "the rows above", not the province.
+  return "\nthe counties above by sex and age band\n" + sums_table("group", by_group).render() +
+         "\nthe counties above by card category\n" + sums_table("category", by_category).render();
 }
 
 }  // namespace refah::ctl

@@ -12,7 +12,8 @@
 
 namespace refah::ctl {
 
-// Active cards of women (sex female) and of children (age band 0-11 or 12-17) in one row.
+// Active cards of women (sex female, aged 18 or over) and of children (age band 0-11 or 12-17,
+// whatever their sex) in one row: projections/coverage.h's definition.
 struct WomenAndChildren {
   std::uint64_t women = 0, children = 0;
 };
@@ -21,7 +22,8 @@ using GroupCells = flatbuffers::Vector<const wire::GroupCell*>;
 std::map<std::uint32_t, WomenAndChildren> women_and_children(const GroupCells* cells);
 // The cells as JSON objects with their groups named.
 Json group_cells_json(const GroupCells* cells);
-// The province's cards by sex and age band, then by card category (summed from the county cells).
+// The cards of the answer's counties (the province; a council's area) by sex and age band, then by
+// card category (summed from the county cells).
 std::string province_group_tables(const wire::Coverage& c);
 
 }  // namespace refah::ctl
