@@ -11,6 +11,8 @@ namespace refah::load {
 namespace {
 // A holder's sex and age band, as the programme would state them at issuance: child cards for
 // children, youth cards for teenagers and young adults, family cards for adults, a few not stated.
+// Drawn from a stream of their own, so that the rest of a programme is what it was before cards
+// recorded groups.
 std::pair<Sex, AgeBand> holder_groups(CardCategory cat, Rng& rng) {
   const double s = rng.unit(), a = rng.unit();
   const Sex sex = s < 0.52 ? Sex::kFemale : s < 0.98 ? Sex::kMale : Sex::kNotStated;
@@ -126,9 +128,7 @@ Programme build_programme(const std::vector<CountyRow>& counties, const Programm
   }
   p.rules = programme_rules(spec.start_us);
 
-  // The holders' groups come from a stream of their own, so the rest of the programme is the same
-  // as before cards recorded them.
-  Rng groups_rng(spec.seed ^ 0x67726f757073ULL);  // "groups"
+  Rng groups_rng(spec.seed ^ 0x67726f757073ULL);  // groups: a stream of their own (holder_groups)
   std::vector<double> cum(card_weight.size());
   double acc = 0;
   for (std::size_t i = 0; i < card_weight.size(); ++i) cum[i] = (acc += card_weight[i]);
