@@ -5,8 +5,13 @@
 //                strings as len:u32 | bytes, Bytes16 as 16 bytes, arrays element by element
 //   digest    := first 8 bytes of SHA-256(canonical), read little-endian
 // The actor and client event id are not part of it: the same command from a retry matches.
-// Fields added to a command later (credit_valid_days, expires_on_day, an issue's source) are written
-// only when they differ from their default, so a command sent before they existed keeps its digest.
+// Fields added to a command later (credit_valid_days, expires_on_day, an issue's source, a rule
+// set's need weights) are written only when they differ from their default, so a command sent
+// before they existed keeps its digest.
+//   ProfileNeighbourhood := neighbourhood:u32 | surveyed_on_day:i32 | source | population 10 x u32 |
+//                           households:u32 | libraries:u16 | cultural_centres:u16 | cinema_seats:u32 |
+//                           unemployment_bp:u16 | income_decile:u8 | sports_halls:u16 | pools:u16 |
+//                           parks:u16 | transport_stops:u16
 #include "ledger/command.h"
 
 #include <string>
@@ -49,7 +54,10 @@ class Canon {
     for (auto v : r.visit_cap_rials) num(v);
     num(r.visits_per_card_per_day); num(r.visits_per_card_per_venue_per_day);
     num(r.cancel_window_us); num(r.visit_max_age_us); num(r.utc_offset_minutes);
-    if (r.credit_valid_days != 0) num(r.credit_valid_days);
+    const bool weights = c.need_weights_bp != kEqualNeedWeights;
+    if (weights || r.credit_valid_days != 0) num(r.credit_valid_days);
+    if (weights)
+      for (auto w : c.need_weights_bp) num(w);
   }
   void body(const IssueCard& c) {
     num(c.card); b16(c.holder_ref); num(c.neighbourhood); num(c.category);
@@ -79,6 +87,15 @@ class Canon {
     num(c.source); num(c.county); num(c.from_day); num(c.until_day); num(c.amount_rials);
   }
   void body(const IssueSettlement& c) { num(c.venue); num(c.until_day); }
+  void body(const ProfileNeighbourhood& c) {
+    const NeighbourhoodProfile& p = c.profile;
+    num(c.neighbourhood); num(p.surveyed_on_day); str(p.source);
+    for (auto n : p.population) num(n);
+    num(p.households); num(p.libraries); num(p.cultural_centres); num(p.cinema_seats);
+    num(p.unemployment_bp); num(p.income_decile); num(p.sports_halls); num(p.pools); num(p.parks);
+    num(p.transport_stops);
+  }
+  void body(const ReinstateVenue& c) { num(c.venue); str(c.reason); }
 
  private:
   CanonWriter w_;

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "ledger/profile.h"
 #include "ledger/types.h"
 
 namespace refah {
@@ -56,6 +57,9 @@ struct SuspendVenue {
 };
 struct PublishRuleSet {
   RuleSet rules;
+  // The need score's weights (ledger/profile.h). Not part of the ledger's rules (the projections
+  // rank neighbourhoods by them), so not in RuleSet.
+  NeedWeights need_weights_bp = kEqualNeedWeights;
 };
 struct IssueCard {
   CardId card = 0;
@@ -123,9 +127,22 @@ struct IssueSettlement {
   std::int32_t until_day = 0;
 };
 
+// A survey of a neighbourhood: any number per neighbourhood, the newest in the log is its profile.
+struct ProfileNeighbourhood {
+  NeighbourhoodId neighbourhood = 0;
+  NeighbourhoodProfile profile;
+};
+
+// A suspended venue takes visits again.
+struct ReinstateVenue {
+  VenueId venue = 0;
+  std::string reason;
+};
+
 using CommandBody = std::variant<DefineNeighbourhood, RegisterVenue, SuspendVenue, PublishRuleSet,
                                  IssueCard, TopUpCard, RecordVisit, CancelVisit, CancelCard,
-                                 ReplaceCard, LapseCredit, AllocateBudget, IssueSettlement>;
+                                 ReplaceCard, LapseCredit, AllocateBudget, IssueSettlement,
+                                 ProfileNeighbourhood, ReinstateVenue>;
 
 struct Command {
   Actor actor;

@@ -93,11 +93,15 @@ struct PayloadBuilder {
     const RuleSet& r = c.rules;
     auto shares = fbb.CreateVector(r.subsidy_share_bp.data(), r.subsidy_share_bp.size());
     auto caps = fbb.CreateVector(r.visit_cap_rials.data(), r.visit_cap_rials.size());
+    // Equal weights are left out: a rule set that names none stores the bytes it always did.
+    flatbuffers::Offset<flatbuffers::Vector<std::uint16_t>> weights;
+    if (c.need_weights_bp != kEqualNeedWeights)
+      weights = fbb.CreateVector(c.need_weights_bp.data(), c.need_weights_bp.size());
     return {fb::Payload::RuleSetPublished,
             fb::CreateRuleSetPublished(fbb, r.version, r.effective_from_us, shares, caps,
                                        r.visits_per_card_per_day,
                                        r.visits_per_card_per_venue_per_day, r.cancel_window_us,
-                                       r.visit_max_age_us, r.utc_offset_minutes, r.credit_valid_days)
+                                       r.visit_max_age_us, r.utc_offset_minutes, r.credit_valid_days, weights)
                 .Union()};
   }
   std::pair<fb::Payload, Off> operator()(const IssueCard& c) {
@@ -168,6 +172,20 @@ struct PayloadBuilder {
     auto lines_vec = fbb.CreateVectorOfStructs(lines);
     return {fb::Payload::SettlementIssued, fb::CreateSettlementIssued(fbb, c.venue, c.until_day, lines_vec).Union()};
   }
+  std::pair<fb::Payload, Off> operator()(const ProfileNeighbourhood& c) {
+    const NeighbourhoodProfile& p = c.profile;
+    auto source = fbb.CreateString(p.source);
+    auto population = fbb.CreateVector(p.population.data(), p.population.size());
+    return {fb::Payload::NeighbourhoodProfiled,
+            fb::CreateNeighbourhoodProfiled(fbb, c.neighbourhood, p.surveyed_on_day, source, population, p.households,
+                                            p.libraries, p.cultural_centres, p.cinema_seats, p.unemployment_bp,
+                                            p.income_decile, p.sports_halls, p.pools, p.parks, p.transport_stops)
+                .Union()};
+  }
+  std::pair<fb::Payload, Off> operator()(const ReinstateVenue& c) {
+    auto reason = fbb.CreateString(c.reason);
+    return {fb::Payload::VenueReinstated, fb::CreateVenueReinstated(fbb, c.venue, reason).Union()};
+  }
 };
 }  // namespace
 
@@ -204,6 +222,34 @@ std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p) {
   r.utc_offset_minutes = p.utc_offset_minutes();
   r.credit_valid_days = p.credit_valid_days();
   return r;
+}
+
+std::optional<NeedWeights> need_weights_of(const fb::RuleSetPublished& p) {
+  if (p.need_weights_bp() == nullptr) return kEqualNeedWeights;
+  if (p.need_weights_bp()->size() != kNeedGroups) return std::nullopt;
+  NeedWeights w{};
+  for (int i = 0; i < kNeedGroups; ++i) w[i] = p.need_weights_bp()->Get(i);
+  if (!need_weights_valid(w)) return std::nullopt;
+  return w;
+}
+
+std::optional<NeighbourhoodProfile> profile_of(const fb::NeighbourhoodProfiled& p) {
+  if (p.population() == nullptr || p.population()->size() != kProfilePopulationCells) return std::nullopt;
+  NeighbourhoodProfile out;
+  out.surveyed_on_day = p.surveyed_on_day();
+  if (p.source() != nullptr) out.source = p.source()->str();
+  for (int i = 0; i < kProfilePopulationCells; ++i) out.population[i] = p.population()->Get(i);
+  out.households = p.households();
+  out.libraries = p.libraries();
+  out.cultural_centres = p.cultural_centres();
+  out.cinema_seats = p.cinema_seats();
+  out.unemployment_bp = p.unemployment_bp();
+  out.income_decile = p.income_decile();
+  out.sports_halls = p.sports_halls();
+  out.pools = p.pools();
+  out.parks = p.parks();
+  out.transport_stops = p.transport_stops();
+  return out;
 }
 
 fb::VenueSettlement fb_settlement(const SettlementLine& l) {
@@ -319,7 +365,11 @@ bool values_in_range(const fb::Event& e) {
              p->visit_max_age_us() >= 0 && p->visit_max_age_us() <= limits::visit_max_age_us_max &&
              p->utc_offset_minutes() >= limits::utc_offset_minutes_min &&
              p->utc_offset_minutes() <= limits::utc_offset_minutes_max &&
-             p->credit_valid_days() <= limits::credit_valid_days_max;
+             p->credit_valid_days() <= limits::credit_valid_days_max && need_weights_of(*p).has_value();
+    }
+    case fb::Payload::NeighbourhoodProfiled: {
+      const std::optional<NeighbourhoodProfile> p = profile_of(*e.payload_as_NeighbourhoodProfiled());
+      return p.has_value() && profile_figures_valid(*p, limits::target_population_max);
     }
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();

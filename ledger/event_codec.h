@@ -103,6 +103,10 @@ Envelope envelope_of(const fb::Event& e);
 // A published rule set's fields as a RuleSet; nullopt when its share or cap table does not have one
 // entry per tier and per venue category.
 std::optional<RuleSet> rule_set_of(const fb::RuleSetPublished& p);
+// Its need weights (equal if absent); nullopt when not exactly four summing to 10000.
+std::optional<NeedWeights> need_weights_of(const fb::RuleSetPublished& p);
+// A profile's fields; nullopt when its population table does not have exactly ten cells.
+std::optional<NeighbourhoodProfile> profile_of(const fb::NeighbourhoodProfiled& p);
 // An allocation's envelope key: its source, county and period (figures zero).
 BudgetEnvelope envelope_key_of(const fb::BudgetAllocated& p);
 // A settlement line as the event stores it, and the lines of a stored settlement.

@@ -20,6 +20,8 @@ inline constexpr Rials balance_rials_max = 1'000 * amount_rials_max;
 inline constexpr std::size_t name_bytes_max = 200;
 inline constexpr std::size_t suspend_reason_bytes_max = 200;
 
+// A profile's source (who surveyed the neighbourhood), shown beside it like a name.
+inline constexpr std::size_t profile_source_bytes_max = 200;
 // Population of one neighbourhood: the largest county (Ahvaz, 1.3 million in 2016) with headroom.
 inline constexpr std::uint32_t target_population_max = 5'000'000;
 // Daily capacity of a venue (visits/day): a stadium with several sessions.
@@ -108,5 +110,7 @@ inline constexpr std::size_t statement_page_max = 1'000;
 inline constexpr std::uint32_t budgets_page_max = 1'000;
 // Settlements in one Settlements answer (about 120 bytes each).
 inline constexpr std::uint32_t settlements_page_max = 1'000;
+// Rows in one listing page: venues (~80 bytes each) and neighbourhoods with their profile (~250).
+inline constexpr std::uint32_t listing_page_max = 1'000;
 
 }  // namespace refah::limits

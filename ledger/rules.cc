@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "ledger/assert.h"
 #include "ledger/limits.h"
 #include "ledger/province.h"
 
@@ -87,6 +88,33 @@ Outcome decide_suspend(const State& st, const Actor& actor, const SuspendVenue& 
   return accept();
 }
 
+// A reinstatement: only a suspended venue takes visits again.
+Outcome decide_reinstate(const State& st, const Actor& actor, const ReinstateVenue& c) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  if (c.reason.size() > limits::suspend_reason_bytes_max || !valid_utf8(c.reason))
+    return invalid("reason");
+  const VenueState* v = st.venue(c.venue);
+  if (v == nullptr) return reject(Reason::kUnknownVenue);
+  if (v->status != VenueStatus::kSuspended) return reject(Reason::kVenueActive);
+  return accept();
+}
+
+// A survey of a defined neighbourhood, taken on a day that has begun.
+Outcome decide_profile(const State& st, const Actor& actor, const ProfileNeighbourhood& c, TimeUs now) {
+  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
+  const NeighbourhoodProfile& p = c.profile;
+  if (!valid_name(p.source, limits::profile_source_bytes_max)) return invalid("source");
+  if (p.surveyed_on_day < 1 || p.surveyed_on_day > st.local_day_at(now)) return invalid("surveyed_on_day");
+  const std::uint64_t residents = p.residents();
+  if (residents == 0 || residents > limits::target_population_max) return invalid("population");
+  if (p.households == 0 || p.households > residents) return invalid("households");
+  if (p.unemployment_bp > 10'000) return invalid("unemployment_bp");
+  if (p.income_decile < 1 || p.income_decile > 10) return invalid("income_decile");
+  REFAH_ASSERT(profile_figures_valid(p, limits::target_population_max));  // what the event check reads
+  if (st.neighbourhood(c.neighbourhood) == nullptr) return reject(Reason::kUnknownNeighbourhood);
+  return accept();
+}
+
 Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& c, TimeUs now) {
   if (!is_admin(actor)) return reject(Reason::kNotPermitted);
   const RuleSet& r = c.rules;
@@ -109,6 +137,7 @@ Outcome decide_rules(const State& st, const Actor& actor, const PublishRuleSet& 
       r.utc_offset_minutes > limits::utc_offset_minutes_max)
     return invalid("utc_offset_minutes");
   if (r.credit_valid_days > limits::credit_valid_days_max) return invalid("credit_valid_days");
+  if (!need_weights_valid(c.need_weights_bp)) return invalid("need_weights_bp");
   const RuleSet* latest = st.latest_rules();
   // The programme's time zone is fixed by its first rule set: a later change would move past
   // visits to other local days (daily limits, venue-days, reach all count by local day).
@@ -423,6 +452,11 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     Outcome operator()(const LapseCredit& c) { return decide_lapse(st, a, c, now, d); }
     Outcome operator()(const AllocateBudget& c) { return decide_allocate(st, a, c, d); }
     Outcome operator()(const IssueSettlement& c) { return decide_settle(st, a, c, now, d); }
+    Outcome operator()(const ProfileNeighbourhood& c) { return decide_profile(st, a, c, now); }
+    Outcome operator()(const ReinstateVenue& c) {
+      d.venue = c.venue;
+      return decide_reinstate(st, a, c);
+    }
   };
   Outcome o = std::visit(Visitor{state, cmd.actor, now, d}, cmd.body);
   if (o.accepted()) {

@@ -26,7 +26,7 @@
 
 namespace refah {
 
-inline constexpr std::uint32_t kSnapshotFormat = 4;
+inline constexpr std::uint32_t kSnapshotFormat = 5;  // 5: projections v5 (profiles, rule book)
 
 std::string encode_snapshot(const State& state, const CommitSink* sink);
 // The same with the sink's part written by `sink_save` (a CommitSink::snapshot_copy()), so that

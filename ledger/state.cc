@@ -182,6 +182,8 @@ Status State::apply_payload(const fb::Event& e) {
     case fb::Payload::CreditLapsed: return fold_lapse(e);
     case fb::Payload::BudgetAllocated: return fold_budget(e);
     case fb::Payload::SettlementIssued: return fold_settlement(e);
+    case fb::Payload::NeighbourhoodProfiled: return fold_profile(e);
+    case fb::Payload::VenueReinstated: return fold_reinstated(e);
     case fb::Payload::NONE:
       break;
   }
@@ -210,6 +212,21 @@ Status State::fold_suspension(const fb::Event& e) {
   auto it = venues_.find(e.payload_as_VenueSuspended()->venue());
   if (it == venues_.end()) return bad(e, "suspension of an unknown venue");
   it->second.status = VenueStatus::kSuspended;
+  return Status::ok();
+}
+
+Status State::fold_reinstated(const fb::Event& e) {
+  auto it = venues_.find(e.payload_as_VenueReinstated()->venue());
+  if (it == venues_.end()) return bad(e, "reinstatement of an unknown venue");
+  if (it->second.status != VenueStatus::kSuspended) return bad(e, "reinstatement of a venue not suspended");
+  it->second.status = VenueStatus::kActive;
+  return Status::ok();
+}
+
+// The decision state keeps no profile (the rules never read one): only that its neighbourhood is.
+Status State::fold_profile(const fb::Event& e) {
+  if (neighbourhood(e.payload_as_NeighbourhoodProfiled()->neighbourhood()) == nullptr)
+    return bad(e, "profile of an unknown neighbourhood");
   return Status::ok();
 }
 

@@ -171,6 +171,8 @@ class State {
   Status fold_lapse(const fb::Event& e);
   Status fold_budget(const fb::Event& e);
   Status fold_settlement(const fb::Event& e);
+  Status fold_profile(const fb::Event& e);
+  Status fold_reinstated(const fb::Event& e);
   Status book_for_settlement(const fb::Event& e, const Hash32& event_hash);
   Status credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry_us, FundingSource source,
                      std::uint32_t envelope, Rials amount_rials);

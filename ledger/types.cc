@@ -42,6 +42,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kLimitReached: return "LIMIT_REACHED";
     case Reason::kBudgetExhausted: return "BUDGET_EXHAUSTED";
     case Reason::kAlreadySettled: return "ALREADY_SETTLED";
+    case Reason::kVenueActive: return "VENUE_ACTIVE";
   }
   return "UNKNOWN_REASON";
 }

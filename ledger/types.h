@@ -120,8 +120,10 @@ enum class Reason : std::uint16_t {
   // A settlement through a day on or before the venue's last settled day, or (all venues) with no
   // venue left to settle through it.
   kAlreadySettled = 36,
+  // A reinstatement of a venue that is not suspended.
+  kVenueActive = 37,
 };
-inline constexpr std::uint16_t kReasonMax = 36;
+inline constexpr std::uint16_t kReasonMax = 37;
 
 // Upper-case name used on the wire docs, in logs and by the tools, e.g. "INSUFFICIENT_BALANCE".
 std::string_view reason_name(Reason r);

@@ -2,7 +2,8 @@
 //   count:u64 { id:u64 balance credited spent refunded released carried_in carried_out issued_at
 //               last_visit : i64, last_event:u64 nbhd:u32 visits:u32 cancelled:u32 status:u8 cat:u8
 //               sex:u8 age_band:u8 lapsed:i64 lot_count:u16 { id:u64 expires_at:i64 (0: never) remaining:i64 source:u8
-//               envelope:u32 } }, then the budget envelopes (ledger/budgets.h Budgets::write)
+//               envelope:u32 } valid_until:i64 }, then the budget envelopes (ledger/budgets.h Budgets::write),
+//   then replacements: count:u64 { old:u64 new:u64 } in old card order
 #include "projections/balances.h"
 
 #include <algorithm>
@@ -132,6 +133,7 @@ CardBalance* Balances::apply_issued(const fb::Event& e) {
   c.category = static_cast<CardCategory>(p->category());
   c.sex = static_cast<Sex>(p->sex());
   c.age_band = static_cast<AgeBand>(p->age_band());
+  c.valid_until_us = p->valid_until_us();
   CardBalance& added = add(p->card());
   added = c;
   return &added;
@@ -154,6 +156,9 @@ CardBalance* Balances::apply_replaced(const fb::Event& e) {
   fresh.sex = old.sex;
   fresh.age_band = old.age_band;
   fresh.lots = old.lots;
+  fresh.valid_until_us = p->valid_until_us();
+  replaced_by_[p->old_card()] = p->new_card();
+  replaced_from_[p->new_card()] = p->old_card();
   CardBalance& added = add(p->new_card());
   added = fresh;
   REFAH_ASSERT(books_balance(added));
@@ -229,13 +234,40 @@ void Balances::write(CanonWriter& w) const {
     w.num(static_cast<std::uint8_t>(c.sex)); w.num(static_cast<std::uint8_t>(c.age_band));
     w.num(c.lapsed_rials);
     c.lots.write(w);
+    w.num(c.valid_until_us);
   }
   budgets_.write(w);
+  w.num<std::uint64_t>(replaced_by_.size());
+  for (const auto& [old_card, new_card] : replaced_by_) { w.num(old_card); w.num(new_card); }
+}
+
+CardId Balances::replaced_by(CardId id) const {
+  auto it = replaced_by_.find(id);
+  return it == replaced_by_.end() ? 0 : it->second;
+}
+
+CardId Balances::replaced_from(CardId id) const {
+  auto it = replaced_from_.find(id);
+  return it == replaced_from_.end() ? 0 : it->second;
+}
+
+// The replacements' links, each card once on either side, both cards known.
+bool Balances::read_replacements(CanonReader& r) {
+  std::uint64_t n = 0;
+  if (!r.count(n, 16)) return false;
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+    CardId old_card = 0, new_card = 0;
+    r.num(old_card); r.num(new_card);
+    if (!r.ok() || card(old_card) == nullptr || card(new_card) == nullptr) return r.fail();
+    if (!replaced_by_.emplace(old_card, new_card).second || !replaced_from_.emplace(new_card, old_card).second)
+      return r.fail();
+  }
+  return r.ok();
 }
 
 bool Balances::read(CanonReader& r) {
   std::uint64_t n = 0;
-  if (!r.count(n, 114)) return false;
+  if (!r.count(n, 122)) return false;
   ids_.reserve(n);
   dense_.reserve(n);
   index_.reserve(n, ids_);
@@ -254,6 +286,7 @@ bool Balances::read(CanonReader& r) {
         age_band >= kAgeBandCount || !c.lots.read(r) ||
         c.lots.total_rials() != c.balance_rials)
       return r.fail();
+    r.num(c.valid_until_us);
     c.status = static_cast<CardStatus>(status);
     c.category = static_cast<CardCategory>(category);
     c.sex = static_cast<Sex>(sex);
@@ -262,7 +295,7 @@ bool Balances::read(CanonReader& r) {
     dense_.push_back(c);
     if (!index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_)) return r.fail();  // repeated
   }
-  return r.ok() && budgets_.read(r);
+  return r.ok() && budgets_.read(r) && read_replacements(r);
 }
 
 }  // namespace refah::proj

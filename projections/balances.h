@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct CardBalance {
   CardCategory category = CardCategory::kYouth;
   Sex sex = Sex::kNotStated;    // as stated at issuance (a replacement card keeps it)
   AgeBand age_band = AgeBand::kNotStated;
+  TimeUs valid_until_us = 0;    // the card's expiry
 };
 
 // Sums over every card: the programme's totals (refahd's Totals answer, refah-audit as-of).
@@ -55,6 +57,10 @@ class Balances {
  public:
   void apply(const fb::Event& e);
   const CardBalance* card(CardId id) const;
+  // The card that replaced card `id`, and the card `id` replaced; 0: none. Kept beside the cards
+  // (a replacement is rare), not in each card's figures.
+  CardId replaced_by(CardId id) const;
+  CardId replaced_from(CardId id) const;
   std::size_t size() const { return ids_.size(); }
   // Starts loading a card's index slot (stage 1) or its figures (stage 2, once the slot is cached).
   void prefetch_slot(CardId id) const { index_.prefetch(id); }
@@ -78,12 +84,15 @@ class Balances {
   CardBalance* apply_visit_cancelled(const fb::Event& e);
   CardBalance* apply_lapse(const fb::Event& e);
   void apply_budget(const fb::Event& e);
+  bool read_replacements(CanonReader& r);
   CardBalance* find(CardId id);
   CardBalance& add(CardId id);
   FlatIndex index_;                 // card id -> position in ids_ and dense_
   std::vector<CardId> ids_;
   std::vector<CardBalance> dense_;  // ~100 bytes a card, contiguous
   Budgets budgets_;
+  std::map<CardId, CardId> replaced_by_;    // old card -> new card
+  std::map<CardId, CardId> replaced_from_;  // new card -> old card
 };
 
 }  // namespace refah::proj

@@ -2,7 +2,8 @@
 // bucket of its local day, so reach over the last 30 days is a sum of 30 buckets; buckets older
 // than any reach window are dropped as recording days advance. Canonical bytes:
 //   zone := offset_minutes:i16 fixed:u8
-//   areas := count:u64 { id:u32 county:u16 tier:u8 target:u32 name tally
+//   areas := count:u64 { id:u32 county:u16 tier:u8 target:u32 name active_from:i64
+//                        profiled:u8 [profile] tally     profile: coverage_need.cc
 //                        cells:u8 { cell:u8 tally } }     cells with a card issued, ascending
 //   tally := issued:u32 active:u32 visits:u64 cancelled:u64 subsidy:i64 n:u64 { day:i32 count:u32 }
 //   horizon_day:i32
@@ -55,8 +56,10 @@ void Coverage::apply(const fb::Event& e, const Balances& before) {
       a.tier = p->tier();
       a.target_population = p->target_population();
       a.name = p->name() ? p->name()->str() : std::string();
+      a.active_from_us = p->active_from_us();
       break;
     }
+    case fb::Payload::NeighbourhoodProfiled: return apply_profile(e);
     case fb::Payload::RuleSetPublished: {
       const auto* p = e.payload_as_RuleSetPublished();
       zone_.on_rule_set(p->utc_offset_minutes());
@@ -245,7 +248,8 @@ void Coverage::report_groups(std::int32_t today, const AreaScope& scope, Coverag
   for (const auto& [key, g] : tiers) r.tier_groups.push_back(g);
 }
 
-CoverageReport Coverage::report(std::int32_t today, bool groups, const AreaScope& scope) const {
+CoverageReport Coverage::report(std::int32_t today, const NeedInputs& need, const CoverageQuery& q) const {
+  const AreaScope& scope = q.scope;
   CoverageReport r;
   std::map<std::uint32_t, Rollup> counties, tiers;
   std::vector<double> coverages;  // of every neighbourhood: the median is the province's
@@ -260,6 +264,7 @@ CoverageReport Coverage::report(std::int32_t today, bool groups, const AreaScope
     f.tier = a.tier;
     f.target_population = a.target_population;
     f.name = a.name;
+    f.active_from_us = a.active_from_us;
     f.cards_issued = a.all.cards_issued;
     f.active_cards = a.all.active_cards;
     f.reach = reach_of(a.all, today);
@@ -297,7 +302,9 @@ CoverageReport Coverage::report(std::int32_t today, bool groups, const AreaScope
   };
   for (const auto& [k, roll] : counties) r.counties.push_back(finish(k, roll));
   for (auto it = tiers.rbegin(); it != tiers.rend(); ++it) r.tiers.push_back(finish(it->first, it->second));
-  if (groups) report_groups(today, scope, r);
+  if (q.groups) report_groups(today, scope, r);
+  rank_by_need(need, r);
+  if (q.by_need) sort_by_need(r.neighbourhoods);
   return r;
 }
 
@@ -316,6 +323,9 @@ void Coverage::write(CanonWriter& w) const {
   w.num<std::uint64_t>(areas_.size());
   for (const auto& [id, a] : areas_) {
     w.num(id); w.num(a.county); w.num(a.tier); w.num(a.target_population); w.str(a.name);
+    w.num(a.active_from_us);
+    w.num<std::uint8_t>(a.profile ? 1 : 0);
+    if (a.profile) write_profile(w, *a.profile);
     write_tally(w, a.all);
     std::uint8_t cells = 0;
     for (const Tally& t : a.cells) cells += t.cards_issued != 0;
@@ -359,6 +369,11 @@ bool Coverage::read(CanonReader& r) {
     std::uint8_t cells = 0;
     r.num(id); r.num(a.county); r.num(a.tier); r.num(a.target_population);
     r.str(a.name, limits::name_bytes_max);
+    std::uint8_t profiled = 0;
+    r.num(a.active_from_us);
+    r.num(profiled);
+    if (!r.ok() || profiled > 1) return r.fail();
+    if (profiled == 1 && !read_profile(r, a.profile.emplace())) return false;
     if (!read_tally(r, a.all, std::get<2>(buckets.emplace_back(id, kGroupCells, Days{})))) return false;
     r.num(cells);
     int previous = -1;

@@ -5,14 +5,17 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ledger/id_map.h"
+#include "ledger/profile.h"
 #include "ledger/types.h"
 #include "projections/area_scope.h"
 #include "projections/canon.h"
 #include "projections/balances.h"
+#include "projections/need.h"
 
 namespace refah::fb {
 struct CardReplaced;
@@ -37,6 +40,49 @@ struct NeighbourhoodFigures {
   double coverage = 0;              // active_cards / target_population
   double subsidy_per_capita_rials = 0;
   bool flagged = false;             // tier 4-5 and coverage below the provincial median
+  TimeUs active_from_us = 0;
+  // Need (docs/PROJECTIONS.md "Need"): from the newest profile, under the weights in force.
+  bool profiled = false;
+  NeedScore need;
+  std::uint32_t need_rank = 0;      // 1: the neediest profiled neighbourhood; 0: not profiled
+  bool high_need = false;           // need_rank within high_need_count(profiled)
+  bool low_coverage = false;        // high need, and coverage below the provincial median
+  bool no_capacity = false;         // high need, and no active venue capacity
+  std::uint32_t residents = 0;      // the profile's population; 0: not profiled
+  std::uint64_t daily_capacity = 0; // of its active venues, visits a day
+  double capacity_per_1000 = 0;     // daily_capacity per 1,000 residents (target population if not profiled)
+};
+
+// The newest profile of a neighbourhood, the event that recorded it and how many it has had.
+struct ProfileRecord {
+  NeighbourhoodProfile profile;
+  Seq seq = 0;
+  std::uint32_t versions = 0;
+};
+
+// A neighbourhood as defined, with its newest profile: the neighbourhood listing's row.
+struct NeighbourhoodEntry {
+  NeighbourhoodId id = 0;
+  CountyCode county = 0;
+  std::uint8_t tier = 0;
+  std::uint32_t target_population = 0;
+  TimeUs active_from_us = 0;
+  std::string name;
+  const ProfileRecord* profile = nullptr;  // nullptr: never profiled; valid while the view is
+};
+
+// What the need figures of a coverage report are computed with: the weights of the rule set in
+// force (RuleBook) and the daily capacity of the active venues of each neighbourhood (VenueUsage).
+struct NeedInputs {
+  NeedWeights weights = kEqualNeedWeights;
+  std::uint32_t ruleset_version = 0;  // whose weights; 0: none in force (equal weights)
+  std::map<NeighbourhoodId, std::uint64_t> daily_capacity;
+};
+
+struct CoverageQuery {
+  bool groups = false;   // each row's breakdown by group cell too
+  bool by_need = false;  // neighbourhoods in need order (rank 1 first, unprofiled last by id)
+  AreaScope scope;       // only the neighbourhoods in it, and rollups of those
 };
 
 struct Rollup {
@@ -73,6 +119,8 @@ struct WomenAndChildren {
 };
 // By the cells' key (neighbourhood id, county code or tier).
 std::map<std::uint32_t, WomenAndChildren> women_and_children(const std::vector<GroupFigures>& cells);
+// Rows in need order: need rank 1 first, then the neighbourhoods with no profile, by id.
+void sort_by_need(std::vector<NeighbourhoodFigures>& rows);
 
 struct CoverageReport {
   std::vector<NeighbourhoodFigures> neighbourhoods;  // in id order
@@ -81,16 +129,23 @@ struct CoverageReport {
   double provincial_median_coverage = 0;
   // Each row's breakdown by cell, cells with a card issued only, in the rows' order then cell order.
   std::vector<GroupFigures> neighbourhood_groups, county_groups, tier_groups;
+  NeedWeights need_weights = kEqualNeedWeights;
+  std::uint32_t need_ruleset_version = 0;
+  std::uint32_t profiled = 0;  // neighbourhoods with a profile, province-wide
 };
 
 class Coverage {
  public:
   // Call before Balances::apply for the same event: it reads the cards as they were.
   void apply(const fb::Event& e, const Balances& before);
-  // Figures as of the local day `today` (reach counts days today-29 .. today); with `groups`, each
-  // row's breakdown by group cell too.
-  // Only the neighbourhoods in `scope`, and rollups of those (the median stays the province's).
-  CoverageReport report(std::int32_t today, bool groups = false, const AreaScope& scope = {}) const;
+  // Figures as of the local day `today` (reach counts days today-29 .. today). Only the
+  // neighbourhoods in the query's scope, and rollups of those (the median and the need ranks stay
+  // the province's).
+  CoverageReport report(std::int32_t today, const NeedInputs& need, const CoverageQuery& q = {}) const;
+  // The defined neighbourhoods in `scope` with ids above `after`, in id order, at most `limit`.
+  std::vector<NeighbourhoodEntry> neighbourhoods(NeighbourhoodId after, std::size_t limit,
+                                                 const AreaScope& scope = {}) const;
+  const ProfileRecord* profile(NeighbourhoodId id) const;
   std::size_t neighbourhood_count() const { return areas_.size(); }
   std::size_t neighbourhood_count(const AreaScope& scope) const;
   void write(CanonWriter& w) const;
@@ -111,6 +166,8 @@ class Coverage {
     std::uint8_t tier = 0;
     std::uint32_t target_population = 0;
     std::string name;
+    TimeUs active_from_us = 0;
+    std::optional<ProfileRecord> profile;  // the newest, once one is recorded
     Tally all;
     std::vector<Tally> cells;  // kGroupCells once a card is issued here, else empty
     Tally& cell(std::uint8_t c) {
@@ -125,6 +182,8 @@ class Coverage {
   }
   bool in_window(std::int64_t day) const { return day >= horizon_day_ && day - horizon_day_ < kReachDays; }
   void apply_issued(const fb::Event& e);
+  void apply_profile(const fb::Event& e);
+  void rank_by_need(const NeedInputs& need, CoverageReport& r) const;
   void apply_visit(const fb::Event& e, const Balances& before);
   void apply_visit_cancelled(const fb::Event& e, const Balances& before);
   void apply_card_cancelled(const fb::Event& e, const Balances& before);
@@ -134,6 +193,8 @@ class Coverage {
   std::uint32_t reach_of(const Tally& t, std::int32_t today) const;
   void report_groups(std::int32_t today, const AreaScope& scope, CoverageReport& r) const;
   void write_tally(CanonWriter& w, const Tally& t) const;
+  static void write_profile(CanonWriter& w, const ProfileRecord& rec);
+  static bool read_profile(CanonReader& r, ProfileRecord& rec);
   bool read_tally(CanonReader& r, Tally& t, std::vector<std::pair<std::int32_t, std::uint32_t>>& days);
   IdMap<NeighbourhoodId, Area> areas_;
   ProgrammeZone zone_;

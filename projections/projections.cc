@@ -1,5 +1,6 @@
 // Projections: the three folds behind one reader-writer lock. Canonical bytes (write_canonical):
-//   canonical := "refah-projections-v4" | seq:u64 | head_time:i64 | balances | usage | coverage
+//   canonical := "refah-projections-v5" | seq:u64 | head_time:i64 | balances | usage | coverage |
+//                rule_book
 //   digest    := SHA-256( canonical )
 // with each part's canonical bytes as documented at the top of its .cc file. A snapshot's sink part
 // is the canonical bytes (save, snapshot_copy), so its SHA-256 is the digest.
@@ -21,6 +22,7 @@ void Projections::apply(const fb::Event& event) {
   coverage_.apply(event, balances_);  // reads the cards as they were before this event
   balances_.apply(event);
   usage_.apply(event);
+  rule_book_.apply(event);
 }
 
 void Projections::prefetch(const fb::Event& e, int stage) const {
@@ -50,11 +52,26 @@ void Projections::end_batch(Seq head_seq, TimeUs head_time_us) {
 
 void Projections::read(const std::function<void(const View&)>& f) const {
   std::shared_lock lk(mu_);
-  f(View{seq_, head_time_us_, balances_, usage_, coverage_});
+  f(View{seq_, head_time_us_, balances_, usage_, coverage_, rule_book_});
+}
+
+NeedInputs need_inputs(const View& v) {
+  NeedInputs in;
+  if (const PublishedRuleSet* r = v.rule_book.in_force(v.head_time_us); r != nullptr) {
+    in.weights = r->need_weights_bp;
+    in.ruleset_version = r->rules.version;
+  }
+  in.daily_capacity = v.usage.active_capacity();
+  return in;
+}
+
+CoverageReport coverage_report(const View& v, std::int32_t today, const CoverageQuery& q) {
+  return v.coverage.report(today, need_inputs(v), q);
 }
 
 namespace {
-constexpr char kMagic[] = "refah-projections-v4";  // v2: balances by lot, lapses; v3: settlements; v4: groups
+// v2: balances by lot, lapses; v3: settlements; v4: groups; v5: profiles, rule book, card expiry
+constexpr char kMagic[] = "refah-projections-v5";
 constexpr std::size_t kMagicBytes = sizeof kMagic - 1;
 
 // The one writer of the canonical bytes (grammar at the top): Projections::save, snapshot copies
@@ -66,6 +83,7 @@ void write_canonical(const View& v, CanonWriter& w) {
   v.balances.write(w);
   v.usage.write(w);
   v.coverage.write(w);
+  v.rule_book.write(w);
 }
 }  // namespace
 
@@ -101,6 +119,7 @@ struct Projections::Copy {
   Balances balances;
   VenueUsage usage;
   Coverage coverage;
+  RuleBook rule_book;
 };
 
 std::function<void(std::string& out)> Projections::snapshot_copy() const {
@@ -115,10 +134,11 @@ std::function<void(std::string& out)> Projections::snapshot_copy() const {
     copy->balances = balances_;
     copy->usage = usage_;
     copy->coverage = coverage_;
+    copy->rule_book = rule_book_;
   }
   return [copy](std::string& out) {
     CanonWriter w(nullptr, &out);
-    write_canonical(View{copy->seq, copy->head_time_us, copy->balances, copy->usage, copy->coverage}, w);
+    write_canonical(View{copy->seq, copy->head_time_us, copy->balances, copy->usage, copy->coverage, copy->rule_book}, w);
   };
 }
 
@@ -132,7 +152,8 @@ std::function<bool()> Projections::stage_load(std::span<const std::uint8_t> byte
   if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return [] { return false; };
   r.num(read->seq);
   r.num(read->head_time_us);
-  if (!read->balances.read(r) || !read->usage.read(r) || !read->coverage.read(r) || !r.at_end())
+  if (!read->balances.read(r) || !read->usage.read(r) || !read->coverage.read(r) ||
+      !read->rule_book.read(r) || !r.at_end())
     return [] { return false; };
   return [this, read] {
     std::unique_lock lk(mu_);
@@ -141,6 +162,7 @@ std::function<bool()> Projections::stage_load(std::span<const std::uint8_t> byte
     balances_ = std::move(read->balances);
     usage_ = std::move(read->usage);
     coverage_ = std::move(read->coverage);
+    rule_book_ = std::move(read->rule_book);
     return true;
   };
 }

@@ -12,6 +12,7 @@
 #include "ledger/ledger.h"
 #include "projections/balances.h"
 #include "projections/coverage.h"
+#include "projections/rule_book.h"
 #include "projections/venue_usage.h"
 
 namespace refah::proj {
@@ -22,7 +23,13 @@ struct View {
   const Balances& balances;
   const VenueUsage& usage;
   const Coverage& coverage;
+  const RuleBook& rule_book;
 };
+
+// The need inputs of a view: the weights in force at its head time and the venues' capacity.
+NeedInputs need_inputs(const View& v);
+// The coverage report of a view as of local day `today`, with need figures from need_inputs(v).
+CoverageReport coverage_report(const View& v, std::int32_t today, const CoverageQuery& q = {});
 
 // SHA-256 over the canonical bytes of a view (the grammar in projections.cc): what
 // Projections::digest() returns, for callers already inside read().
@@ -64,6 +71,7 @@ class Projections final : public CommitSink {
   Balances balances_;
   VenueUsage usage_;
   Coverage coverage_;
+  RuleBook rule_book_;
 };
 
 }  // namespace refah::proj

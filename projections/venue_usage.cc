@@ -66,6 +66,11 @@ void VenueUsage::apply(const fb::Event& e) {
       if (it != venues_.end()) it->second.status = VenueStatus::kSuspended;
       break;
     }
+    case fb::Payload::VenueReinstated: {
+      auto it = venues_.find(e.payload_as_VenueReinstated()->venue());
+      if (it != venues_.end()) it->second.status = VenueStatus::kActive;
+      break;
+    }
     case fb::Payload::RuleSetPublished: {
       const auto* p = e.payload_as_RuleSetPublished();
       zone_.on_rule_set(p->utc_offset_minutes());
@@ -145,6 +150,13 @@ UsageTotals VenueUsage::total(std::int32_t from_day, std::int32_t to_day, const 
   for (const auto& [k, vd] : days_)
     if (k.day >= from_day && k.day <= to_day && (scope.whole() || in_scope(scope, venue(k.venue)))) t.add(vd);
   return t;
+}
+
+std::map<NeighbourhoodId, std::uint64_t> VenueUsage::active_capacity() const {
+  std::map<NeighbourhoodId, std::uint64_t> out;
+  for (const auto& [id, v] : venues_)
+    if (v.status == VenueStatus::kActive) out[v.neighbourhood] += v.daily_capacity;
+  return out;
 }
 
 std::size_t VenueUsage::venue_count(const AreaScope& scope) const {

@@ -56,6 +56,10 @@ class VenueUsage {
   void apply(const fb::Event& e);
 
   const VenueInfo* venue(VenueId id) const;
+  // Every registered venue, in id order.
+  const IdMap<VenueId, VenueInfo>& venues() const { return venues_; }
+  // The daily capacity of the active venues, by neighbourhood (those with none left out).
+  std::map<NeighbourhoodId, std::uint64_t> active_capacity() const;
   const VenueDay* day(VenueId venue, std::int32_t local_day) const;
   // Every venue-day of one venue in [from_day, to_day], in day order.
   std::vector<std::pair<std::int32_t, VenueDay>> days(VenueId venue, std::int32_t from_day,

@@ -157,11 +157,22 @@ Figures settlement_issued(Again& a, const fb::SettlementIssued& p, std::string& 
 
 Figures rule_set_published(Again& a, const fb::RuleSetPublished& p, std::string& what) {
   const std::optional<RuleSet> r = rule_set_of(p);
-  if (!r) {
-    what = "RuleSetPublished: the share and cap tables do not have one entry per tier and category";
+  const std::optional<NeedWeights> weights = need_weights_of(p);
+  if (!r || !weights) {
+    what = "RuleSetPublished: the share, cap or need weight tables do not have one entry per tier, category and group";
     return Figures::kUnreadable;
   }
-  a.run(PublishRuleSet{*r}, 0);
+  a.run(PublishRuleSet{*r, *weights}, 0);
+  return Figures::kSame;
+}
+
+Figures neighbourhood_profiled(Again& a, const fb::NeighbourhoodProfiled& p, std::string& what) {
+  std::optional<NeighbourhoodProfile> profile = profile_of(p);
+  if (!profile) {
+    what = "NeighbourhoodProfiled: the population table does not have ten cells";
+    return Figures::kUnreadable;
+  }
+  a.run(ProfileNeighbourhood{p.neighbourhood(), std::move(*profile)}, 0);
   return Figures::kSame;
 }
 
@@ -198,6 +209,12 @@ Figures decide_payload(Again& a, std::string& what) {
     }
     case fb::Payload::RuleSetPublished: return rule_set_published(a, *e.payload_as_RuleSetPublished(), what);
     case fb::Payload::SettlementIssued: return settlement_issued(a, *e.payload_as_SettlementIssued(), what);
+    case fb::Payload::NeighbourhoodProfiled: return neighbourhood_profiled(a, *e.payload_as_NeighbourhoodProfiled(), what);
+    case fb::Payload::VenueReinstated: {
+      const auto* p = e.payload_as_VenueReinstated();
+      a.run(ReinstateVenue{p->venue(), name_of(p->reason())}, 0);
+      return Figures::kSame;
+    }
     case fb::Payload::NONE:
       what = "no payload";
       return Figures::kUnreadable;

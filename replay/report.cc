@@ -15,6 +15,7 @@
 #include "projections/balances.h"
 #include "projections/canon.h"
 #include "projections/coverage.h"
+#include "projections/rule_book.h"
 
 namespace refah::replay {
 
@@ -163,6 +164,8 @@ struct ReportBuilder::Impl {
   // Projections as of the end of the period (fed every event up to it): coverage needs balances.
   proj::Balances balances;
   proj::Coverage coverage;
+  proj::RuleBook rule_book;  // the need weights in force at the period's last event
+  TimeUs last_in_period_us = 0;
   std::map<NeighbourhoodId, NeighbourhoodMeta> neighbourhoods;
   std::map<VenueId, VenueMeta> venues;
   // Period figures.
@@ -226,6 +229,11 @@ void ReportBuilder::Impl::apply(const fb::Event& e) {
       if (it != venues.end()) it->second.suspended = true;
       break;
     }
+    case fb::Payload::VenueReinstated: {
+      auto it = venues.find(e.payload_as_VenueReinstated()->venue());
+      if (it != venues.end()) it->second.suspended = false;
+      break;
+    }
     case fb::Payload::RuleSetPublished: {
       const auto* p = e.payload_as_RuleSetPublished();
       zone.on_rule_set(p->utc_offset_minutes());
@@ -243,6 +251,8 @@ void ReportBuilder::Impl::apply(const fb::Event& e) {
   }
   coverage.apply(e, balances);  // reads the cards as they were before the event
   balances.apply(e);
+  rule_book.apply(e);
+  last_in_period_us = e.recorded_at_us();
 }
 
 void ReportBuilder::Impl::on_visit(const fb::Event& e, std::int32_t day) {
@@ -335,7 +345,14 @@ Report ReportBuilder::Impl::assemble() const {
 }
 
 void ReportBuilder::Impl::assemble_areas(Report& r) const {
-  const proj::CoverageReport cov = coverage.report(r.to_day, true);
+  proj::NeedInputs need;
+  if (const proj::PublishedRuleSet* rules = rule_book.in_force(last_in_period_us); rules != nullptr) {
+    need.weights = rules->need_weights_bp;
+    need.ruleset_version = rules->rules.version;
+  }
+  for (const auto& [id, v] : venues)
+    if (!v.suspended) need.daily_capacity[v.neighbourhood] += v.daily_capacity;
+  const proj::CoverageReport cov = coverage.report(r.to_day, need, proj::CoverageQuery{true, false, {}});
   r.provincial_median_coverage = cov.provincial_median_coverage;
   auto women_children = proj::women_and_children(cov.neighbourhood_groups);
   std::map<CountyCode, CountyRow> counties;

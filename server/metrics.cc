@@ -16,7 +16,7 @@ namespace {
 constexpr std::array<std::string_view, ServerMetrics::kKinds> kKindNames = {
     "none",      "DefineNeighbourhood", "RegisterVenue", "SuspendVenue", "PublishRuleSet", "IssueCard",
     "TopUpCard", "RecordVisit",         "CancelVisit",   "CancelCard",   "ReplaceCard",    "AllocateBudget",
-    "IssueSettlement", "unknown"};
+    "IssueSettlement", "ProfileNeighbourhood", "ReinstateVenue", "unknown"};
 static_assert(static_cast<std::size_t>(wire::CommandBody::MAX) + 2 == ServerMetrics::kKinds,
               "a name for every command kind of the wire, and one for a kind newer than this server");
 

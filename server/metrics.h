@@ -21,8 +21,8 @@ namespace refah::server {
 class ServerMetrics {
  public:
   // Command kinds: the wire's CommandBody tags (0 is none, then DefineNeighbourhood ..
-  // IssueSettlement); a tag past the last known one counts as kUnknownKind.
-  static constexpr std::size_t kKinds = 14;
+  // ReinstateVenue); a tag past the last known one counts as kUnknownKind.
+  static constexpr std::size_t kKinds = 16;
   static constexpr std::uint8_t kUnknownKind = kKinds - 1;
   static constexpr std::size_t kReasons = kReasonMax + 1;
   // Acknowledgement latency buckets, nanoseconds: 50 us to 10 s.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include "ledger/assert.h"
 #include "ledger/event_log.h"
@@ -49,7 +50,9 @@ bool permitted(Role role, wire::Body kind) {
     switch (kind) {
       case wire::Body::GetVenueUsage:
       case wire::Body::GetCoverage:
-      case wire::Body::GetTotals: return true;
+      case wire::Body::GetTotals:
+      case wire::Body::ListVenues:
+      case wire::Body::ListNeighbourhoods: return true;
       default: return false;
     }
   }
@@ -62,6 +65,9 @@ bool permitted(Role role, wire::Body kind) {
     case wire::Body::GetCoverage:
     case wire::Body::GetTotals:
     case wire::Body::GetBudgets:
+    case wire::Body::ListVenues:
+    case wire::Body::ListNeighbourhoods:
+    case wire::Body::ListRuleSets:
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint: return role != Role::kVenue;
     case wire::Body::Backup: return role == Role::kAdmin;
@@ -76,6 +82,8 @@ bool asks_as_of(const wire::Message& m) {
   if (const auto* q = m.body_as_GetVenueUsage()) a = q->as_of();
   if (const auto* q = m.body_as_GetCoverage()) a = q->as_of();
   if (const auto* q = m.body_as_GetTotals()) a = q->as_of();
+  if (const auto* q = m.body_as_ListVenues()) a = q->as_of();
+  if (const auto* q = m.body_as_ListNeighbourhoods()) a = q->as_of();
   return a != nullptr && (a->seq() != 0 || a->time_us() != 0);
 }
 
@@ -148,6 +156,9 @@ struct Requests::Impl {
   void get_venue_usage(std::uint64_t id, const wire::GetVenueUsage& q, const Port& port);
   void get_coverage(std::uint64_t id, const wire::GetCoverage& q, const Port& port);
   void settlements(std::uint64_t id, const wire::GetSettlements& q, const Port& port);
+  std::optional<std::uint32_t> page_limit(std::uint64_t id, std::uint32_t asked, const Port& port);
+  void list_venues(std::uint64_t id, const wire::ListVenues& q, const Port& port);
+  void list_neighbourhoods(std::uint64_t id, const wire::ListNeighbourhoods& q, const Port& port);
   void get_checkpoint(std::uint64_t id, const Port& port);
   void backup(std::uint64_t id, const wire::Backup& q, const Port& port);
   void subscribe(std::uint64_t id, const wire::Subscribe& q, const Port& port);
@@ -232,6 +243,11 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
       });
     }
     case wire::Body::GetSettlements: return s.settlements(id, *m.body_as_GetSettlements(), port);
+    case wire::Body::ListVenues: return s.list_venues(id, *m.body_as_ListVenues(), port);
+    case wire::Body::ListNeighbourhoods: return s.list_neighbourhoods(id, *m.body_as_ListNeighbourhoods(), port);
+    case wire::Body::ListRuleSets:
+      return s.with_view(id, proto::as_of_of(m.body_as_ListRuleSets()->as_of()), port,
+                         [id](const proj::View& v) { return proto::encode_rule_set_list(id, v); });
     case wire::Body::Subscribe: return s.subscribe(id, *m.body_as_Subscribe(), port);
     case wire::Body::GetCheckpoint: return s.get_checkpoint(id, port);
     case wire::Body::Backup: return s.backup(id, *m.body_as_Backup(), port);
@@ -360,14 +376,14 @@ void Requests::Impl::get_balance(std::uint64_t id, const wire::GetBalance& q, co
   const proto::AsOf as_of = proto::as_of_of(q.as_of());
   if (as_of.now()) {
     Frame f;
-    projections.read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card)); });
+    projections.read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card), v.balances.replaced_by(card), v.balances.replaced_from(card)); });
     return port->answer(std::move(f));
   }
   expensive(id, port, [this, id, card, as_of]() -> Frame {
     auto p = projections_as_of(*ledger.log(), as_of);
     if (!p.is_ok()) return proto::encode_error(id, Reason::kInvalidArgument, p.status().message());
     Frame f;
-    p.value()->read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card)); });
+    p.value()->read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card), v.balances.replaced_by(card), v.balances.replaced_from(card)); });
     return f;
   });
 }
@@ -424,10 +440,35 @@ void Requests::Impl::get_venue_usage(std::uint64_t id, const wire::GetVenueUsage
 }
 
 void Requests::Impl::get_coverage(std::uint64_t id, const wire::GetCoverage& q, const Port& port) {
-  const bool groups = q.groups();
-  with_view(id, proto::as_of_of(q.as_of()), port, [id, groups, scope = scope_of(port->actor())](const proj::View& v) {
+  const proj::CoverageQuery query{q.groups(), q.by_need(), scope_of(port->actor())};
+  with_view(id, proto::as_of_of(q.as_of()), port, [id, query](const proj::View& v) {
     const std::int32_t today = v.seq == 0 ? 0 : local_day(v.head_time_us, v.usage.utc_offset_minutes());
-    return proto::encode_coverage(id, v.seq, today, v.coverage.report(today, groups, scope));
+    return proto::encode_coverage(id, v.seq, today, proj::coverage_report(v, today, query));
+  });
+}
+
+// A listing's page size: 0 means the most, past it is refused.
+std::optional<std::uint32_t> Requests::Impl::page_limit(std::uint64_t id, std::uint32_t asked, const Port& port) {
+  if (asked > limits::listing_page_max) {
+    port->refuse(id, Reason::kInvalidArgument, "limit is at most " + std::to_string(limits::listing_page_max));
+    return std::nullopt;
+  }
+  return asked == 0 ? limits::listing_page_max : asked;
+}
+
+void Requests::Impl::list_venues(std::uint64_t id, const wire::ListVenues& q, const Port& port) {
+  const std::optional<std::uint32_t> limit = page_limit(id, q.limit(), port);
+  if (!limit) return;
+  with_view(id, proto::as_of_of(q.as_of()), port, [id, after = q.after(), n = *limit, scope = scope_of(port->actor())](const proj::View& v) {
+    return proto::encode_venue_list(id, v, after, n, scope);
+  });
+}
+
+void Requests::Impl::list_neighbourhoods(std::uint64_t id, const wire::ListNeighbourhoods& q, const Port& port) {
+  const std::optional<std::uint32_t> limit = page_limit(id, q.limit(), port);
+  if (!limit) return;
+  with_view(id, proto::as_of_of(q.as_of()), port, [id, after = q.after(), n = *limit, scope = scope_of(port->actor())](const proj::View& v) {
+    return proto::encode_neighbourhood_list(id, v, after, n, scope);
   });
 }
 

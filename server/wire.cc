@@ -50,16 +50,6 @@ Frame finish(fbs::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind, fbs
   return out;
 }
 
-Bytes16 bytes16_of(const wire::Bytes16* b) {
-  Bytes16 out;
-  if (b != nullptr) std::copy_n(b->b()->data(), 16, out.bytes.begin());
-  return out;
-}
-
-wire::Bytes16 wire_bytes16(const Bytes16& b) {
-  return wire::Bytes16(flatbuffers::span<const std::uint8_t, 16>(b.bytes.data(), 16));
-}
-
 std::string str(const fbs::String* s) { return s == nullptr ? std::string() : s->str(); }
 
 fbs::Offset<wire::AsOf> as_of_offset(fbs::FlatBufferBuilder& fbb, AsOf a) {
@@ -67,90 +57,6 @@ fbs::Offset<wire::AsOf> as_of_offset(fbs::FlatBufferBuilder& fbb, AsOf a) {
   return wire::CreateAsOf(fbb, a.seq, a.time_us);
 }
 
-// Each command kind: wire table -> ledger command body, or the missing/malformed field's name.
-using BodyOrField = std::variant<CommandBody, const char*>;
-
-BodyOrField rule_set_body(const wire::PublishRuleSet* b) {
-  RuleSet r;
-  r.version = b->version();
-  r.effective_from_us = b->effective_from_us();
-  if (b->subsidy_share_bp() == nullptr || b->subsidy_share_bp()->size() != kTierCount)
-    return "subsidy_share_bp";
-  if (b->visit_cap_rials() == nullptr || b->visit_cap_rials()->size() != kVenueCategoryCount)
-    return "visit_cap_rials";
-  for (int i = 0; i < kTierCount; ++i) r.subsidy_share_bp[i] = b->subsidy_share_bp()->Get(i);
-  for (int i = 0; i < kVenueCategoryCount; ++i) r.visit_cap_rials[i] = b->visit_cap_rials()->Get(i);
-  r.visits_per_card_per_day = b->visits_per_card_per_day();
-  r.visits_per_card_per_venue_per_day = b->visits_per_card_per_venue_per_day();
-  r.cancel_window_us = b->cancel_window_us();
-  r.visit_max_age_us = b->visit_max_age_us();
-  r.utc_offset_minutes = b->utc_offset_minutes();
-  r.credit_valid_days = b->credit_valid_days();
-  return PublishRuleSet{r};
-}
-
-BodyOrField body_of(const wire::Command& c) {
-  // The verifier accepts a union whose tag is set and whose table is absent: every case below
-  // dereferences its table, so absence is refused here, once, for every kind.
-  if (c.body() == nullptr) return "body";
-  switch (c.body_type()) {
-    case wire::CommandBody::DefineNeighbourhood: {
-      const auto* b = c.body_as_DefineNeighbourhood();
-      return DefineNeighbourhood{b->id(), b->county(), str(b->name()), b->target_population(),
-                                 b->tier(), b->active_from_us()};
-    }
-    case wire::CommandBody::RegisterVenue: {
-      const auto* b = c.body_as_RegisterVenue();
-      return RegisterVenue{b->id(), str(b->name()), b->neighbourhood(),
-                           static_cast<VenueCategory>(b->category()), b->daily_capacity()};
-    }
-    case wire::CommandBody::SuspendVenue: {
-      const auto* b = c.body_as_SuspendVenue();
-      return SuspendVenue{b->venue(), str(b->reason())};
-    }
-    case wire::CommandBody::PublishRuleSet: return rule_set_body(c.body_as_PublishRuleSet());
-    case wire::CommandBody::IssueCard: {
-      const auto* b = c.body_as_IssueCard();
-      if (b->holder_ref() == nullptr) return "holder_ref";
-      return IssueCard{b->card(), bytes16_of(b->holder_ref()), b->neighbourhood(),
-                       static_cast<CardCategory>(b->category()), b->initial_credit_rials(),
-                       b->valid_until_us(), b->expires_on_day(), static_cast<FundingSource>(b->source()),
-                       static_cast<Sex>(b->sex()), static_cast<AgeBand>(b->age_band())};
-    }
-    case wire::CommandBody::TopUpCard: {
-      const auto* b = c.body_as_TopUpCard();
-      return TopUpCard{b->card(), b->amount_rials(), static_cast<FundingSource>(b->source()), b->expires_on_day()};
-    }
-    case wire::CommandBody::RecordVisit: {
-      const auto* b = c.body_as_RecordVisit();
-      return RecordVisit{b->card(), b->venue(), b->venue_txn_id(), b->list_price_rials(),
-                         b->occurred_at_us()};
-    }
-    case wire::CommandBody::CancelVisit: {
-      const auto* b = c.body_as_CancelVisit();
-      return CancelVisit{b->visit_seq(), static_cast<VisitCancelReason>(b->reason())};
-    }
-    case wire::CommandBody::CancelCard: {
-      const auto* b = c.body_as_CancelCard();
-      return CancelCard{b->card(), static_cast<CardCancelReason>(b->reason())};
-    }
-    case wire::CommandBody::ReplaceCard: {
-      const auto* b = c.body_as_ReplaceCard();
-      return ReplaceCard{b->old_card(), b->new_card(), b->valid_until_us(), b->neighbourhood()};
-    }
-    case wire::CommandBody::AllocateBudget: {
-      const auto* b = c.body_as_AllocateBudget();
-      return AllocateBudget{static_cast<FundingSource>(b->source()), b->county(), b->from_day(), b->until_day(),
-                            b->amount_rials()};
-    }
-    case wire::CommandBody::IssueSettlement: {
-      const auto* b = c.body_as_IssueSettlement();
-      return IssueSettlement{b->venue(), b->until_day()};
-    }
-    default:
-      return "body";  // NONE, or a kind newer than this server
-  }
-}
 
 }  // namespace
 
@@ -195,19 +101,15 @@ bool is_request(wire::Body kind) {
     case wire::Body::Subscribe:
     case wire::Body::GetCheckpoint:
     case wire::Body::Backup:
+    case wire::Body::ListVenues:
+    case wire::Body::ListNeighbourhoods:
+    case wire::Body::ListRuleSets:
       return true;
     default:
       return false;
   }
 }
 
-Converted to_command(const wire::Command* c, const Actor& actor) {
-  if (c == nullptr) return "command";
-  if (c->client_event_id() == nullptr) return "client_event_id";
-  BodyOrField body = body_of(*c);
-  if (const auto* field = std::get_if<const char*>(&body)) return *field;
-  return Command{actor, bytes16_of(c->client_event_id()), std::move(std::get<CommandBody>(body))};
-}
 
 AsOf as_of_of(const wire::AsOf* a) {
   if (a == nullptr) return {};
@@ -258,7 +160,8 @@ Frame encode_submit_result(std::uint64_t id, std::span<const Outcome> outcomes) 
   return finish(fbb, id, wire::Body::SubmitResult, body.Union());
 }
 
-Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b) {
+Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b, CardId replaced_by,
+                     CardId replaced_from) {
   fbs::FlatBufferBuilder fbb(256);
   fbs::Offset<fbs::Vector<const wire::CreditLot*>> lots;
   if (b != nullptr) {
@@ -293,6 +196,9 @@ Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBal
     m.add_lots(lots);
     m.add_sex(static_cast<wire::Sex>(b->sex));
     m.add_age_band(static_cast<wire::AgeBand>(b->age_band));
+    m.add_valid_until_us(b->valid_until_us);
+    m.add_replaced_by(replaced_by);
+    m.add_replaced_from(replaced_from);
   }
   auto body = m.Finish();
   return finish(fbb, id, wire::Body::Balance, body.Union());
@@ -380,10 +286,14 @@ Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today, const proj:
   rows.reserve(report.neighbourhoods.size());
   for (const auto& n : report.neighbourhoods) {
     auto name = fbb.CreateString(n.name);
+    const auto flags = static_cast<wire::NeedFlag>((n.low_coverage ? static_cast<int>(wire::NeedFlag::LowCoverage) : 0) |
+                                                   (n.no_capacity ? static_cast<int>(wire::NeedFlag::NoCapacity) : 0));
     rows.push_back(wire::CreateNeighbourhoodRow(
         fbb, n.id, n.county, n.tier, n.target_population, name, n.cards_issued, n.active_cards,
         n.reach, n.visits, n.visits_cancelled, n.subsidy_rials, n.coverage,
-        n.subsidy_per_capita_rials, n.flagged));
+        n.subsidy_per_capita_rials, n.flagged, n.profiled, n.need.need_bp, n.need.group_bp[0], n.need.group_bp[1],
+        n.need.group_bp[2], n.need.group_bp[3], n.need_rank, n.high_need, flags, n.residents, n.daily_capacity,
+        n.capacity_per_1000, n.active_from_us));
   }
   auto roll = [](const proj::Rollup& r) {
     return wire::RollupRow(r.key, r.neighbourhoods, r.target_population, r.cards_issued,
@@ -410,7 +320,9 @@ Frame encode_coverage(std::uint64_t id, Seq seq, std::int32_t today, const proj:
   auto ng = cells(report.neighbourhood_groups);
   auto cg = cells(report.county_groups);
   auto tg = cells(report.tier_groups);
-  auto body = wire::CreateCoverage(fbb, seq, today, nv, cv, tv, report.provincial_median_coverage, ng, cg, tg);
+  auto weights = fbb.CreateVector(report.need_weights.data(), report.need_weights.size());
+  auto body = wire::CreateCoverage(fbb, seq, today, nv, cv, tv, report.provincial_median_coverage, ng, cg, tg, weights,
+                                   report.need_ruleset_version, report.profiled);
   return finish(fbb, id, wire::Body::Coverage, body.Union());
 }
 
@@ -478,88 +390,6 @@ Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std
   return finish(fbb, id, wire::Body::Authenticate, body.Union());
 }
 
-namespace {
-fbs::Offset<void> command_body(fbs::FlatBufferBuilder& fbb, const CommandBody& body, wire::CommandBody& kind) {
-  return std::visit(
-      [&](const auto& c) -> fbs::Offset<void> {
-        using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, DefineNeighbourhood>) {
-          kind = wire::CommandBody::DefineNeighbourhood;
-          return wire::CreateDefineNeighbourhoodDirect(fbb, c.id, c.county, c.name.c_str(),
-                                                       c.target_population, c.tier, c.active_from_us).Union();
-        } else if constexpr (std::is_same_v<T, RegisterVenue>) {
-          kind = wire::CommandBody::RegisterVenue;
-          return wire::CreateRegisterVenueDirect(fbb, c.id, c.name.c_str(), c.neighbourhood,
-                                                 static_cast<wire::VenueCategory>(c.category),
-                                                 c.daily_capacity).Union();
-        } else if constexpr (std::is_same_v<T, SuspendVenue>) {
-          kind = wire::CommandBody::SuspendVenue;
-          return wire::CreateSuspendVenueDirect(fbb, c.venue, c.reason.c_str()).Union();
-        } else if constexpr (std::is_same_v<T, PublishRuleSet>) {
-          kind = wire::CommandBody::PublishRuleSet;
-          const RuleSet& r = c.rules;
-          auto shares = fbb.CreateVector(r.subsidy_share_bp.data(), r.subsidy_share_bp.size());
-          auto caps = fbb.CreateVector(r.visit_cap_rials.data(), r.visit_cap_rials.size());
-          return wire::CreatePublishRuleSet(fbb, r.version, r.effective_from_us, shares, caps,
-                                            r.visits_per_card_per_day,
-                                            r.visits_per_card_per_venue_per_day, r.cancel_window_us,
-                                            r.visit_max_age_us, r.utc_offset_minutes, r.credit_valid_days).Union();
-        } else if constexpr (std::is_same_v<T, IssueCard>) {
-          kind = wire::CommandBody::IssueCard;
-          const auto holder = wire_bytes16(c.holder_ref);
-          return wire::CreateIssueCard(fbb, c.card, &holder, c.neighbourhood,
-                                       static_cast<wire::CardCategory>(c.category),
-                                       c.initial_credit_rials, c.valid_until_us, c.expires_on_day,
-                                       static_cast<wire::FundingSource>(c.source), static_cast<wire::Sex>(c.sex),
-                                       static_cast<wire::AgeBand>(c.age_band)).Union();
-        } else if constexpr (std::is_same_v<T, TopUpCard>) {
-          kind = wire::CommandBody::TopUpCard;
-          return wire::CreateTopUpCard(fbb, c.card, c.amount_rials,
-                                       static_cast<wire::FundingSource>(c.source), c.expires_on_day).Union();
-        } else if constexpr (std::is_same_v<T, RecordVisit>) {
-          kind = wire::CommandBody::RecordVisit;
-          return wire::CreateRecordVisit(fbb, c.card, c.venue, c.venue_txn_id, c.list_price_rials,
-                                         c.occurred_at_us).Union();
-        } else if constexpr (std::is_same_v<T, CancelVisit>) {
-          kind = wire::CommandBody::CancelVisit;
-          return wire::CreateCancelVisit(fbb, c.visit_seq, static_cast<wire::VisitCancelReason>(c.reason)).Union();
-        } else if constexpr (std::is_same_v<T, CancelCard>) {
-          kind = wire::CommandBody::CancelCard;
-          return wire::CreateCancelCard(fbb, c.card, static_cast<wire::CardCancelReason>(c.reason)).Union();
-        } else if constexpr (std::is_same_v<T, ReplaceCard>) {
-          kind = wire::CommandBody::ReplaceCard;
-          return wire::CreateReplaceCard(fbb, c.old_card, c.new_card, c.valid_until_us, c.neighbourhood).Union();
-        } else if constexpr (std::is_same_v<T, AllocateBudget>) {
-          kind = wire::CommandBody::AllocateBudget;
-          return wire::CreateAllocateBudget(fbb, static_cast<wire::FundingSource>(c.source), c.county, c.from_day,
-                                            c.until_day, c.amount_rials).Union();
-        } else if constexpr (std::is_same_v<T, IssueSettlement>) {
-          kind = wire::CommandBody::IssueSettlement;
-          return wire::CreateIssueSettlement(fbb, c.venue, c.until_day).Union();
-        } else {
-          static_assert(std::is_same_v<T, LapseCredit>);  // the ledger's own: no client sends it
-          kind = wire::CommandBody::NONE;
-          return fbs::Offset<void>();
-        }
-      },
-      body);
-}
-}  // namespace
-
-Frame encode_submit(std::uint64_t id, std::span<const Command> commands) {
-  fbs::FlatBufferBuilder fbb(128 + commands.size() * 96);
-  std::vector<fbs::Offset<wire::Command>> cmds;
-  cmds.reserve(commands.size());
-  for (const auto& c : commands) {
-    wire::CommandBody kind = wire::CommandBody::NONE;
-    auto body = command_body(fbb, c.body, kind);
-    const auto ceid = wire_bytes16(c.client_event_id);
-    cmds.push_back(wire::CreateCommand(fbb, &ceid, kind, body));
-  }
-  auto v = fbb.CreateVector(cmds);
-  auto body = wire::CreateSubmit(fbb, v);
-  return finish(fbb, id, wire::Body::Submit, body.Union());
-}
 
 Frame encode_get_balance(std::uint64_t id, CardId card, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
@@ -583,10 +413,10 @@ Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_
   return finish(fbb, id, wire::Body::GetVenueUsage, body.Union());
 }
 
-Frame encode_get_coverage(std::uint64_t id, AsOf as_of, bool groups) {
+Frame encode_get_coverage(std::uint64_t id, AsOf as_of, bool groups, bool by_need) {
   fbs::FlatBufferBuilder fbb(128);
   auto a = as_of_offset(fbb, as_of);
-  auto body = wire::CreateGetCoverage(fbb, a, groups);
+  auto body = wire::CreateGetCoverage(fbb, a, groups, by_need);
   return finish(fbb, id, wire::Body::GetCoverage, body.Union());
 }
 

@@ -68,7 +68,9 @@ Frame encode_authenticated(std::uint64_t id, const Actor& actor, Seq head);
 Frame encode_error(std::uint64_t id, Reason reason, std::string_view message);
 // fields[i]: for an INVALID_ARGUMENT outcome the field name ("" otherwise).
 Frame encode_submit_result(std::uint64_t id, std::span<const Outcome> outcomes);
-Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b);
+// replaced_by, replaced_from: the card's replacement links (proj::Balances), 0 for none.
+Frame encode_balance(std::uint64_t id, Seq seq, CardId card, const proj::CardBalance* b, CardId replaced_by = 0,
+                     CardId replaced_from = 0);
 Frame encode_statement(std::uint64_t id, Seq seq, CardId card, bool found,
                        const proj::StatementPage& page);
 // venue 0: the totals by category and county of the venues in `scope`; else that venue's days.
@@ -85,6 +87,13 @@ Frame finish_frame(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t id, wire::
 Frame encode_budgets(std::uint64_t id, const proj::View& view, std::uint32_t from_envelope, std::uint32_t limit);
 // A venue's settlements issued after after_seq, at most `limit` (server/wire_settlements.cc).
 Frame encode_settlements(std::uint64_t id, const proj::View& view, VenueId venue, Seq after_seq, std::uint32_t limit);
+// Listings (server/wire_listings.cc): a page of at most `limit` (1 or more) venues or
+// neighbourhoods of `scope` with ids above `after`; every rule set published.
+Frame encode_venue_list(std::uint64_t id, const proj::View& view, VenueId after, std::uint32_t limit,
+                        const proj::AreaScope& scope = {});
+Frame encode_neighbourhood_list(std::uint64_t id, const proj::View& view, NeighbourhoodId after,
+                                std::uint32_t limit, const proj::AreaScope& scope = {});
+Frame encode_rule_set_list(std::uint64_t id, const proj::View& view);
 // Stored event values (event_codec.h grammar) of seq first_seq.. in order.
 Frame encode_event_batch(std::uint64_t id, Seq first_seq, std::span<const std::string> values,
                          Seq head_seq);
@@ -100,10 +109,13 @@ Frame encode_get_statement(std::uint64_t id, CardId card, Seq from_seq, std::uin
                            AsOf as_of = {});
 Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_day,
                              std::int32_t to_day, AsOf as_of = {});
-Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {}, bool groups = false);
+Frame encode_get_coverage(std::uint64_t id, AsOf as_of = {}, bool groups = false, bool by_need = false);
 Frame encode_get_totals(std::uint64_t id, AsOf as_of = {});
 Frame encode_get_budgets(std::uint64_t id, std::uint32_t from_envelope, std::uint32_t limit, AsOf as_of = {});
 Frame encode_get_settlements(std::uint64_t id, VenueId venue, Seq after_seq, std::uint32_t limit, AsOf as_of = {});
+Frame encode_list_venues(std::uint64_t id, VenueId after, std::uint32_t limit, AsOf as_of = {});
+Frame encode_list_neighbourhoods(std::uint64_t id, NeighbourhoodId after, std::uint32_t limit, AsOf as_of = {});
+Frame encode_list_rule_sets(std::uint64_t id, AsOf as_of = {});
 Frame encode_subscribe(std::uint64_t id, Seq from_seq);
 Frame encode_get_checkpoint(std::uint64_t id);
 Frame encode_backup(std::uint64_t id, std::string_view dir);

@@ -137,7 +137,7 @@ void subscribe(std::uint64_t id, const wire::Subscribe& q) {
 void get_coverage(std::uint64_t id, const wire::GetCoverage& q) {
   with_view(proto::as_of_of(q.as_of()), [id](const proj::View& v) {
     const std::int32_t today = v.seq == 0 ? 0 : local_day(v.head_time_us, v.usage.utc_offset_minutes());
-    proto::encode_coverage(id, v.seq, today, v.coverage.report(today));
+    proto::encode_coverage(id, v.seq, today, proj::coverage_report(v, today));
   });
 }
 

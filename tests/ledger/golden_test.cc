@@ -24,6 +24,24 @@ std::string hex64(std::uint64_t v) {
 
 RuleSet pinned_rules() { return standard_rules(1, kT0); }
 
+NeighbourhoodProfile pinned_profile() {
+  NeighbourhoodProfile p;
+  p.surveyed_on_day = 20'000;
+  p.source = "مرکز آمار ایران";
+  p.population = {1'000, 800, 1'500, 2'000, 700, 1'100, 900, 1'600, 1'900, 500};
+  p.households = 3'000;
+  p.libraries = 1;
+  p.cultural_centres = 2;
+  p.cinema_seats = 120;
+  p.unemployment_bp = 1'850;
+  p.income_decile = 2;
+  p.sports_halls = 1;
+  p.pools = 0;
+  p.parks = 3;
+  p.transport_stops = 9;
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]") {
@@ -42,6 +60,8 @@ TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]
       {LapseCredit{100, 5}, "52157935ae422ad0"},
       {AllocateBudget{FundingSource::kProvince, 3, 20'000, 20'364, 5'000'000'000}, "24f7f5a24347aef4"},
       {IssueSettlement{10, 20'533}, "1a0eafa645b26aec"},
+      {ProfileNeighbourhood{1, pinned_profile()}, "b9c9ad2c4d83b2c8"},
+      {ReinstateVenue{10, "inspection passed"}, "b660e502390d7f2c"},
   };
   REQUIRE(pinned.size() == std::variant_size_v<CommandBody>);
   for (const auto& [body, digest] : pinned) {
@@ -52,6 +72,10 @@ TEST_CASE("The command digest of every command kind is pinned", "[codec][golden]
   RuleSet lapsing = pinned_rules();
   lapsing.credit_valid_days = 730;
   CHECK(hex64(command_digest(PublishRuleSet{lapsing})) == "71d68bf656be539f");
+  // The need weights, added later: equal weights (the default) keep the digest above; others are
+  // hashed, bringing credit_valid_days before them.
+  CHECK(hex64(command_digest(PublishRuleSet{pinned_rules(), kEqualNeedWeights})) == "371a212fa81b1764");
+  CHECK(hex64(command_digest(PublishRuleSet{pinned_rules(), NeedWeights{4'000, 1'000, 4'000, 1'000}})) == "8ee32ed146473f95");
   CHECK(hex64(command_digest(IssueCard{100, holder_ref, 1, CardCategory::kYouth, 2'000'000, kT0 + 365 * kDayUs,
                                        20'000, FundingSource::kDonor})) == "e3955c04beaef8a1");
   CHECK(hex64(command_digest(TopUpCard{100, 500'000, FundingSource::kMunicipality, 20'000})) == "80c6be56c1d3a762");
@@ -96,8 +120,28 @@ TEST_CASE("A fixed history's head hash, state digest and projections digest are 
   const Hash32 projections = f.projections().digest();
   CHECK(to_hex(head) == "64b6dca0cc8391f61e3d79c6b50ad11ca0a96026d3435aaa0258ba384b12c016");
   CHECK(to_hex(state) == "95a7b539083430160c211582ad96dad0d4a388c0e2971425609e7559a9352166");
-  // Projections format 4 (cards' groups, coverage by group cell).
-  CHECK(to_hex(projections) == "65bd6f151563f712dfdd4f4d359203f5da365cc2331eea51506ba69ee95ed647");
+  // Projections format 5 (profiles, the rule book, cards' expiry and replacement links).
+  CHECK(to_hex(projections) == "0d69503d8b03d27136b514a4235e8fa150471b6bcf2b19b12ddc11dca3303648");
+}
+
+TEST_CASE("A history with a profile, need weights and a reinstatement is pinned", "[ledger][golden]") {
+  LedgerFixture f;
+  REQUIRE(f.define_neighbourhood(1).accepted());
+  REQUIRE(f.register_venue(10, 1).accepted());
+  REQUIRE(f.publish_rules(1, kT0).accepted());
+  REQUIRE(f.run(admin(), ProfileNeighbourhood{1, pinned_profile()}).accepted());
+  REQUIRE(f.run(admin(), PublishRuleSet{standard_rules(2, kT0 + kDayUs), NeedWeights{4'000, 1'000, 4'000, 1'000}})
+              .accepted());
+  REQUIRE(f.run(admin(), SuspendVenue{10, "inspection"}).accepted());
+  REQUIRE(f.run(admin(), ReinstateVenue{10, "inspection passed"}).accepted());
+  Hash32 head{}, state{};
+  REQUIRE(f.ledger().read([&](const State& s) {
+    head = s.head_hash();
+    state = s.digest();
+  }));
+  CHECK(to_hex(head) == "85c4841de1ca8ee8168fcace78763f9ab8b85a485fb87ce52dcb974144713a8f");
+  CHECK(to_hex(state) == "547955a47e07003dfc1276733db4666c834fed18a8a65236b13c62df1ae74754");
+  CHECK(to_hex(f.projections().digest()) == "ffc0750c1a40ba46616e2feb2943bba25ae53d565d30bceff8b120094bdffdf5");
 }
 
 }  // namespace refah::test

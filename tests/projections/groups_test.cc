@@ -44,7 +44,7 @@ struct GroupsFixture {
   }
   CoverageReport report() {
     CoverageReport r;
-    p.read([&](const proj::View& v) { r = v.coverage.report(D0, true); });
+    p.read([&](const proj::View& v) { r = proj::coverage_report(v, D0, {true, false, {}}); });
     return r;
   }
 };
@@ -179,7 +179,7 @@ TEST_CASE("Each row's group cells add up to the row", "[projections][groups]") {
   }
   // Without groups asked for, the report carries none.
   CoverageReport plain;
-  g.p.read([&](const proj::View& v) { plain = v.coverage.report(D0); });
+  g.p.read([&](const proj::View& v) { plain = proj::coverage_report(v, D0); });
   CHECK(plain.neighbourhood_groups.empty());
   CHECK(plain.county_groups.empty());
 }
@@ -217,7 +217,7 @@ TEST_CASE("The coverage's canonical bytes keep the group cells: read back, writt
   g.p.read([&](const proj::View& v) {
     CanonWriter w(nullptr, &bytes);
     v.coverage.write(w);
-    live = v.coverage.report(D0, true);
+    live = proj::coverage_report(v, D0, {true, false, {}});
   });  // the writer flushes as it goes out of scope
   proj::Coverage back;
   CanonReader r(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
@@ -228,7 +228,7 @@ TEST_CASE("The coverage's canonical bytes keep the group cells: read back, writt
     back.write(w);
   }
   CHECK(again == bytes);
-  const CoverageReport read = back.report(D0, true);
+  const CoverageReport read = back.report(D0, {}, {true, false, {}});
   REQUIRE(read.neighbourhood_groups.size() == live.neighbourhood_groups.size());
   for (std::size_t i = 0; i < read.neighbourhood_groups.size(); ++i) {
     CHECK(read.neighbourhood_groups[i].reach == live.neighbourhood_groups[i].reach);
@@ -238,9 +238,9 @@ TEST_CASE("The coverage's canonical bytes keep the group cells: read back, writt
   std::string bad = bytes;
   const std::size_t at = bad.find("one");
   REQUIRE(at != std::string::npos);
-  // name "one", then the area's tally (4+4+8+8+8, a count of 8 and one reach day of 8), then the
-  // cell count and the first cell's index.
-  const std::size_t cell_index = at + 3 + 32 + 8 + 8 + 1;
+  // name "one", its active-from (8) and no profile (1), then the area's tally (4+4+8+8+8, a count
+  // of 8 and one reach day of 8), then the cell count and the first cell's index.
+  const std::size_t cell_index = at + 3 + 8 + 1 + 32 + 8 + 8 + 1;
   REQUIRE(static_cast<std::uint8_t>(bad[cell_index - 1]) == 1);  // one cell
   bad[cell_index] = static_cast<char>(proj::kGroupCells);
   proj::Coverage refused;

@@ -115,7 +115,7 @@ std::optional<VenueDay> day_of(const Projections& p, VenueId v, std::int32_t d) 
 
 CoverageReport report_at(const Projections& p, std::int32_t today) {
   CoverageReport r;
-  p.read([&](const View& v) { r = v.coverage.report(today); });
+  p.read([&](const View& v) { r = proj::coverage_report(v, today); });
   return r;
 }
 

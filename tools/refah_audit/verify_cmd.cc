@@ -312,7 +312,7 @@ void print_coverage_text(const proj::CoverageReport& c) {
 void print_coverage(const AsOfOptions& o, const proj::View& v, int offset) {
   const Calendar cal = o.calendar == "jalali" ? Calendar::kJalali : Calendar::kGregorian;
   const std::int32_t today = local_day(v.head_time_us, offset);
-  const proj::CoverageReport c = v.coverage.report(today, true);
+  const proj::CoverageReport c = proj::coverage_report(v, today, proj::CoverageQuery{true, false, {}});
   auto rollup = [](const proj::Rollup& r, bool county) {
     Json j{{"key", r.key}};
     if (county) j["county_name"] = ctl::county_name(static_cast<CountyCode>(r.key));

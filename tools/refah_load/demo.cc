@@ -50,7 +50,7 @@ void print_summary(const State& st) {
 
 void print_projections(const proj::View& v) {
   const std::int32_t today = local_day(v.head_time_us, v.usage.utc_offset_minutes());
-  const proj::CoverageReport report = v.coverage.report(today);
+  const proj::CoverageReport report = proj::coverage_report(v, today);
   std::printf("\nCoverage at event %llu (reach: holders with a visit in the last 30 days)\n",
               static_cast<unsigned long long>(v.seq));
   std::printf("%-10s %6s %12s %12s %10s %8s %18s %10s\n", "", "areas", "population", "active cards",
