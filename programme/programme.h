@@ -43,6 +43,13 @@ inline Actor venue_actor(VenueId v) { return Actor{100'000 + v, Role::kVenue, v}
 // The budget the programme registers: the province's, for two years of credit and monthly top-ups.
 std::vector<AllocateBudget> programme_budgets(const Programme& p);
 
+// A survey of each of the programme's neighbourhoods, taken on local day surveyed_on_day (which
+// must have begun when they are registered): plausible figures, needier in more deprived tiers
+// (programme/profiles.cc). The demo registers them; the benchmarks' histories have none.
+std::vector<ProfileNeighbourhood> programme_profiles(const Programme& p, std::uint64_t seed,
+                                                     std::int32_t surveyed_on_day);
+[[nodiscard]] Status register_profiles(Ledger& ledger, const std::vector<ProfileNeighbourhood>& profiles, Rng& rng);
+
 // Registers the programme through the ledger's writer (neighbourhoods, venues, rules, cards) in
 // batches. Fails if any command is refused: a generated programme must be valid.
 [[nodiscard]] Status register_programme(Ledger& ledger, const Programme& p, Rng& rng);

@@ -36,6 +36,10 @@ Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions
   if (ledger.head_seq() == 0) {
     load::Rng rng(o.seed ^ 0x5eed);
     if (Status s = load::register_programme(ledger, p, rng); !s.is_ok()) return s;
+    // Surveyed the day before the demo starts: each neighbourhood's profile, so coverage ranks by need.
+    const std::int32_t yesterday = local_day(spec.start_us, p.rules.utc_offset_minutes) - 1;
+    if (Status s = load::register_profiles(ledger, load::programme_profiles(p, o.seed, yesterday), rng); !s.is_ok())
+      return s;
   }
   return p;
 }
