@@ -354,6 +354,9 @@ void ReportBuilder::Impl::assemble_areas(Report& r) const {
     if (!v.suspended) need.daily_capacity[v.neighbourhood] += v.daily_capacity;
   const proj::CoverageReport cov = coverage.report(r.to_day, need, proj::CoverageQuery{true, false, {}});
   r.provincial_median_coverage = cov.provincial_median_coverage;
+  r.need_weights = cov.need_weights;
+  r.need_ruleset_version = cov.need_ruleset_version;
+  r.profiled = cov.profiled;
   auto women_children = proj::women_and_children(cov.neighbourhood_groups);
   std::map<CountyCode, CountyRow> counties;
   std::map<std::uint8_t, TierRow> tiers;
@@ -366,6 +369,8 @@ void ReportBuilder::Impl::assemble_areas(Report& r) const {
     n.reach = Reach{1, f.target_population, f.cards_issued, f.active_cards, f.reach, f.coverage,
                     women_children[f.id].women, women_children[f.id].children};
     n.flagged = f.flagged;
+    n.need = NeedRow{f.profiled, f.need.need_bp, f.need.group_bp, f.need_rank, f.high_need, f.low_coverage,
+                     f.no_capacity, f.daily_capacity, f.capacity_per_1000};
     if (auto u = resident_usage.find(f.id); u != resident_usage.end()) n.usage = u->second;
     n.subsidy_per_capita_rials = ratio(static_cast<double>(n.usage.subsidy_rials), f.target_population);
     CountyRow& c = counties[f.county];

@@ -5,6 +5,7 @@
 // printing them (text, JSON, CSV) is the tools' job: tools/refah_audit/report_render.h.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/profile.h"
 #include "ledger/types.h"
 
 namespace refah::fb {
@@ -72,6 +74,18 @@ struct Reach {
   std::uint64_t children = 0;      // active cards of holders aged 0-11 or 12-17 at issuance
 };
 
+// A neighbourhood's need at the end of the period (docs/PROJECTIONS.md "Need"), from its newest
+// profile under the weights of the rule set in force at the period's last event.
+struct NeedRow {
+  bool profiled = false;
+  std::uint16_t need_bp = 0;
+  std::array<std::uint16_t, kNeedGroups> group_bp{};  // social, cultural, economic, infrastructure
+  std::uint32_t rank = 0;                           // 1: the neediest; 0: not profiled
+  bool high_need = false, low_coverage = false, no_capacity = false;
+  std::uint64_t daily_capacity = 0;                 // of its venues not suspended at the period's end
+  double capacity_per_1000 = 0;                     // per 1,000 residents (target population if not profiled)
+};
+
 struct NeighbourhoodRow {
   NeighbourhoodId id = 0;
   std::string name;
@@ -81,6 +95,7 @@ struct NeighbourhoodRow {
   bool flagged = false;   // tier 4-5 with coverage below the provincial median
   Usage usage;            // visits by this neighbourhood's cards, wherever they were made
   double subsidy_per_capita_rials = 0;
+  NeedRow need;
 };
 
 struct CountyRow {
@@ -153,6 +168,9 @@ struct Report {
   Seq first_seq = 0, last_seq = 0;        // of the events read
   Usage totals;
   double provincial_median_coverage = 0;
+  NeedWeights need_weights = kEqualNeedWeights;  // of the rule set in force at the period's last event
+  std::uint32_t need_ruleset_version = 0;        // 0: none (equal weights)
+  std::uint32_t profiled = 0;                    // neighbourhoods with a profile
   std::vector<CountyRow> counties;             // code order; counties with a neighbourhood or venue
   std::vector<NeighbourhoodRow> neighbourhoods;  // id order
   std::vector<TierRow> tiers;                  // 5 first; tiers with a neighbourhood

@@ -33,7 +33,8 @@ constexpr std::string_view kCsvColumns[] = {
     "flagged", "visits", "cancelled", "cancel_rate", "subsidy_rials", "copay_rials",
     "subsidy_per_capita_rials", "venue_visits", "venue_cancelled", "venue_subsidy_rials",
     "venue_copay_rials", "capacity", "busiest_day_visits", "days_over_capacity", "suspended", "rank",
-    "kind", "other_venue", "count", "limit", "seqs", "sentence", "women", "children"};
+    "kind", "other_venue", "count", "limit", "seqs", "sentence", "women", "children", "need_bp", "need_rank",
+    "high_need", "low_coverage", "no_capacity", "daily_capacity", "capacity_per_1000"};
 constexpr std::size_t kCsvColumnCount = std::size(kCsvColumns);
 
 class CsvRow {
@@ -64,6 +65,13 @@ class CsvRow {
         .num("cards_issued", x.cards_issued).num("active_cards", x.active_cards).num("reach", x.reach)
         .num("coverage", x.coverage).num("women", x.women).num("children", x.children);
   }
+  // Empty need cells for a neighbourhood with no profile; its capacity always.
+  CsvRow& need(const NeedRow& n) {
+    if (n.profiled)
+      num("need_bp", n.need_bp).num("need_rank", n.rank).num("high_need", n.high_need ? 1 : 0)
+          .num("low_coverage", n.low_coverage ? 1 : 0).num("no_capacity", n.no_capacity ? 1 : 0);
+    return num("daily_capacity", n.daily_capacity).num("capacity_per_1000", n.capacity_per_1000);
+  }
   void write(std::string& out) const {
     for (std::size_t i = 0; i < kCsvColumnCount; ++i) out += (i ? "," : "") + ctl::csv_field(cells_[i]);
     out += "\n";
@@ -89,7 +97,7 @@ void csv_areas(std::string& out, const Report& r) {
   for (const NeighbourhoodRow& x : r.neighbourhoods)
     CsvRow("neighbourhood").num("id", x.id).set("name", x.name).num("county", x.county).num("tier", x.tier)
         .reach(x.reach).num("flagged", x.flagged ? 1 : 0).usage(x.usage)
-        .num("subsidy_per_capita_rials", x.subsidy_per_capita_rials).write(out);
+        .num("subsidy_per_capita_rials", x.subsidy_per_capita_rials).need(x.need).write(out);
 }
 
 void csv_venues(std::string& out, const Report& r, ctl::Calendar cal) {

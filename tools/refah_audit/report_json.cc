@@ -24,6 +24,22 @@ Json json_reach(const Reach& x) {
               {"coverage", x.coverage}, {"women", x.women}, {"children", x.children}};
 }
 
+// null for a neighbourhood with no profile, apart from its venues' capacity.
+Json json_need(const NeedRow& n) {
+  Json o{{"profiled", n.profiled}, {"daily_capacity", n.daily_capacity}, {"capacity_per_1000", n.capacity_per_1000}};
+  if (!n.profiled) return o;
+  o["need_bp"] = n.need_bp;
+  o["social_bp"] = n.group_bp[0];
+  o["cultural_bp"] = n.group_bp[1];
+  o["economic_bp"] = n.group_bp[2];
+  o["infrastructure_bp"] = n.group_bp[3];
+  o["rank"] = n.rank;
+  o["high_need"] = n.high_need;
+  o["low_coverage"] = n.low_coverage;
+  o["no_capacity"] = n.no_capacity;
+  return o;
+}
+
 Json json_anomaly(const Anomaly& a, ctl::Calendar cal) {
   Json o{{"kind", std::string(anomaly_kind_name(a.kind))}, {"venue", a.venue}, {"venue_name", a.venue_name}};
   if (a.kind == AnomalyKind::kTwoVenues) {
@@ -68,8 +84,12 @@ void json_areas(Json& root, const Report& r) {
     neighbourhoods.push_back(Json{{"id", x.id}, {"name", x.name}, {"county", x.county}, {"tier", x.tier},
                                   {"reach", json_reach(x.reach)}, {"flagged", x.flagged},
                                   {"usage", json_usage(x.usage)},
-                                  {"subsidy_per_capita_rials", x.subsidy_per_capita_rials}});
+                                  {"subsidy_per_capita_rials", x.subsidy_per_capita_rials},
+                                  {"need", json_need(x.need)}});
   root["neighbourhoods"] = std::move(neighbourhoods);
+  root["need_weights_bp"] = r.need_weights;
+  root["need_ruleset_version"] = r.need_ruleset_version;
+  root["profiled"] = r.profiled;
 }
 
 // Categories, venues and the top venues.

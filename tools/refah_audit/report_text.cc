@@ -2,6 +2,7 @@
 // people, rials and counts grouped by thousands, dates in the chosen calendar.
 #include "tools/refah_audit/report_render.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -138,6 +139,40 @@ void text_areas(std::string& out, const Report& r) {
   out += n.render();
 }
 
+std::string one_decimal(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", x);
+  return buf;
+}
+
+// The profiled neighbourhoods, neediest first: need and its groups beside coverage and capacity.
+void text_need(std::string& out, const Report& r) {
+  if (r.profiled == 0) return;
+  const NeedWeights& w = r.need_weights;
+  out += "\nNeighbourhoods by need (weights social " + ctl::percent(w[0] / 10'000.0, 0) + ", cultural " +
+         ctl::percent(w[1] / 10'000.0, 0) + ", economic " + ctl::percent(w[2] / 10'000.0, 0) + ", infrastructure " +
+         ctl::percent(w[3] / 10'000.0, 0) +
+         (r.need_ruleset_version ? ", rule set " + std::to_string(r.need_ruleset_version) : std::string(", no rule set")) +
+         "; high need: the top quarter)\n";
+  std::vector<const NeighbourhoodRow*> ranked;
+  for (const NeighbourhoodRow& x : r.neighbourhoods)
+    if (x.need.profiled) ranked.push_back(&x);
+  std::sort(ranked.begin(), ranked.end(), [](const auto* a, const auto* b) { return a->need.rank < b->need.rank; });
+  ctl::Table t = figures_table({"rank", "id", "name", "tier", "need", "social", "cultural", "economic",
+                                "infrastructure", "coverage", "capacity per 1,000", "flags"}, 3);
+  auto score = [](std::uint16_t bp) { return ctl::percent(bp / 10'000.0, 1); };
+  for (const NeighbourhoodRow* x : ranked) {
+    const NeedRow& n = x->need;
+    std::string flags = n.high_need ? "high need" : "";
+    if (n.low_coverage) flags += ", low coverage";
+    if (n.no_capacity) flags += ", no capacity";
+    t.add({std::to_string(n.rank), std::to_string(x->id), x->name, std::to_string(x->tier), score(n.need_bp),
+           score(n.group_bp[0]), score(n.group_bp[1]), score(n.group_bp[2]), score(n.group_bp[3]),
+           ctl::percent(x->reach.coverage, 2), one_decimal(n.capacity_per_1000), flags});
+  }
+  out += t.render();
+}
+
 void text_venues(std::string& out, const Report& r) {
   out += "\nSubsidy per venue category\n";
   ctl::Table c = figures_table({"category", "venues", "visits", "cancelled", "cancel rate", "subsidy (rials)",
@@ -206,6 +241,7 @@ std::string report_text(const Report& r, ctl::Calendar calendar) {
   totals.add(usage_cells(r.totals));
   out += totals.render();
   text_areas(out, r);
+  text_need(out, r);
   text_venues(out, r);
   text_anomalies(out, r, calendar);
   return out;
