@@ -324,19 +324,25 @@ void print_coverage(const AsOfOptions& o, const proj::View& v, int offset) {
   };
   if (o.json) {
     Json ns = Json::array(), cs = Json::array(), ts = Json::array();
-    for (const auto& n : c.neighbourhoods)
+    for (const auto& n : c.neighbourhoods) {
       ns.push_back({{"id", n.id}, {"county", n.county}, {"county_name", ctl::county_name(n.county)},
                     {"tier", n.tier}, {"name", n.name},
                     {"target_population", n.target_population}, {"cards_issued", n.cards_issued},
                     {"active_cards", n.active_cards}, {"reach", n.reach}, {"visits", n.visits},
                     {"visits_cancelled", n.visits_cancelled}, {"subsidy_rials", n.subsidy_rials},
                     {"coverage", n.coverage}, {"subsidy_per_capita_rials", n.subsidy_per_capita_rials},
-                    {"flagged", n.flagged}});
+                    {"flagged", n.flagged}, {"daily_capacity", n.daily_capacity},
+                    {"capacity_per_1000", n.capacity_per_1000}});
+      if (n.profiled)  // docs/PROJECTIONS.md "Need"
+        ns.back().update(Json{{"need_bp", n.need.need_bp}, {"need_rank", n.need_rank}, {"high_need", n.high_need},
+                              {"low_coverage", n.low_coverage}, {"no_capacity", n.no_capacity}});
+    }
     for (const auto& r : c.counties) cs.push_back(rollup(r, true));
     for (const auto& r : c.tiers) ts.push_back(rollup(r, false));
     emit({{"seq", v.seq}, {"today", ctl::format_date(today, cal)},
           {"provincial_median_coverage", c.provincial_median_coverage}, {"neighbourhoods", ns},
-          {"counties", cs}, {"tiers", ts}});
+          {"counties", cs}, {"tiers", ts}, {"need_weights_bp", c.need_weights},
+          {"need_ruleset_version", c.need_ruleset_version}});
     return;
   }
   std::cout << "coverage as of seq " << v.seq << ", reach counted to " << ctl::format_date(today, cal)
