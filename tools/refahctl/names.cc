@@ -65,6 +65,19 @@ const EnumNames<Calendar>& calendar_names() {
   return names;
 }
 
+const EnumNames<VenueStatus>& venue_status_names() {
+  static const EnumNames<VenueStatus> names = {{"active", VenueStatus::kActive},
+                                               {"suspended", VenueStatus::kSuspended}};
+  return names;
+}
+const EnumNames<NeedGroup>& need_group_names() {
+  static const EnumNames<NeedGroup> names = {{"social", NeedGroup::kSocial},
+                                             {"cultural", NeedGroup::kCultural},
+                                             {"economic", NeedGroup::kEconomic},
+                                             {"infrastructure", NeedGroup::kInfrastructure}};
+  return names;
+}
+
 std::string county_name(CountyCode code) {
   const County* c = find_county(code);
   if (c != nullptr) return std::string(c->name_en);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/profile.h"
 #include "ledger/types.h"
 #include "tools/refahctl/format.h"
 
@@ -24,6 +25,9 @@ const EnumNames<AgeBand>& age_band_names();   // "0-11", "12-17", "18-30", "31-5
 const EnumNames<VisitCancelReason>& visit_cancel_reason_names();
 const EnumNames<CardCancelReason>& card_cancel_reason_names();
 const EnumNames<Calendar>& calendar_names();
+const EnumNames<VenueStatus>& venue_status_names();  // "active", "suspended"
+const EnumNames<NeedGroup>& need_group_names();      // "social", "cultural", "economic", "infrastructure"
+
 
 // The name of a value, or its number if it has none.
 template <class E>

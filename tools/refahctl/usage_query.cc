@@ -43,7 +43,7 @@ void print_venue_usage_json(const wire::VenueUsage& u, std::int32_t from, std::i
     j["county_name"] = county_name(u.county());
     j["neighbourhood"] = u.neighbourhood();
     j["daily_capacity"] = u.daily_capacity();
-    j["status"] = u.status() == wire::VenueStatus::Active ? "active" : "suspended";
+    j["status"] = name_of_wire(venue_status_names(), static_cast<std::uint8_t>(u.status()));
     Json days = Json::array();
     if (u.days() != nullptr)
       for (const wire::UsageDay* d : *u.days()) {
@@ -82,7 +82,7 @@ void print_one_venue(const Global& g, const wire::VenueUsage& u) {
             << name_of_wire(venue_category_names(), static_cast<std::uint8_t>(u.category())) << "  county "
             << county_name(u.county()) << "  neighbourhood " << u.neighbourhood() << "  capacity "
             << count(u.daily_capacity()) << "/day  "
-            << (u.status() == wire::VenueStatus::Active ? "active" : "suspended") << '\n';
+            << name_of_wire(venue_status_names(), static_cast<std::uint8_t>(u.status())) << '\n';
   Table t = usage_table("date");
   if (u.days() != nullptr)
     for (const wire::UsageDay* d : *u.days()) {
