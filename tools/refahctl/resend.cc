@@ -38,7 +38,7 @@ std::string resend_command(const std::vector<std::string>& argv, const std::stri
     }
     word(shell_quoted(arg));
   }
-  word("--id " + id_hex);
+  if (!id_hex.empty()) word("--id " + id_hex);
   for (const auto& [flag, value] : resolved) word(flag + " " + shell_quoted(value));
   return out;
 }

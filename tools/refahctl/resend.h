@@ -19,7 +19,8 @@ using ResolvedFlags = std::vector<std::pair<std::string, std::string>>;
 std::string shell_quoted(std::string_view text);
 
 // argv (argv[0] included) without any --id and resolved flag (as "--flag value" or "--flag=value"),
-// then "--id ID_HEX" and each resolved flag; a --secret value on the command line is shown as
+// then "--id ID_HEX" (none when id_hex is empty) and each resolved flag; a --secret value on the
+// command line is shown as
 // '<secret>' rather than printed. One line, its words shell-quoted.
 std::string resend_command(const std::vector<std::string>& argv, const std::string& id_hex,
                            const ResolvedFlags& resolved);

@@ -35,9 +35,25 @@ Figures figures_of(const CommandBody& body) {
   return Figures::kNone;
 }
 
-// The command line that resends the batch (resend.h).
+// The command line that resends the batch (resend.h): without --id when each command's id derives
+// from its content (running the same line again is the resend).
 std::string resend_line(const Global& g, const Batch& b) {
-  return resend_command(g.argv, server::to_hex(b.base_id.bytes), b.resolved);
+  return resend_command(g.argv, b.ids.empty() ? server::to_hex(b.base_id.bytes) : std::string(), b.resolved);
+}
+
+// What the table says after the outcomes about their ids and the line that resends them.
+void print_resend_hint(const Global& g, const Batch& b) {
+  const std::string id = server::to_hex(b.base_id.bytes);
+  if (!b.ids.empty()) {
+    std::cout << "client event ids derived from each row's content; this resends the file safely (the ledger "
+              << "answers each row already recorded again, marked duplicate):\n  " << resend_line(g, b) << '\n';
+  } else if (b.lines.empty()) {
+    std::cout << "client event id " << id << "; this resends it safely (the ledger answers it again, marked "
+              << "duplicate):\n  " << resend_line(g, b) << '\n';
+  } else {
+    std::cout << "client event ids from " << id << ", one a line; this resends the file safely (the ledger "
+              << "answers each line again, marked duplicate):\n  " << resend_line(g, b) << '\n';
+  }
 }
 
 std::string outcome_text(const Answer& a) {
@@ -83,21 +99,14 @@ void print_outcome_table(const Global& g, const Batch& b, const std::vector<Answ
     if (headers[i] != "outcome") t.right_align(i);
   for (std::size_t i = 0; i < answers.size(); ++i) t.add(outcome_row(b, i, answers[i]));
   std::cout << t.render();
-  const std::string id = server::to_hex(b.base_id.bytes);
-  if (b.lines.empty()) {
-    std::cout << "client event id " << id << "; this resends it safely (the ledger answers it again, marked "
-              << "duplicate):\n  " << resend_line(g, b) << '\n';
-  } else {
-    std::cout << "client event ids from " << id << ", one a line; this resends the file safely (the ledger "
-              << "answers each line again, marked duplicate):\n  " << resend_line(g, b) << '\n';
-  }
+  print_resend_hint(g, b);
 }
 
 Json outcome_json(const Global& g, const Batch& b, std::size_t i, const Answer& a) {
   Json j;
   j["kind"] = b.kind;
   if (!b.lines.empty()) j["line"] = b.lines[i];
-  j["id"] = server::to_hex(nth_id(b.base_id, i).bytes);
+  j["id"] = server::to_hex(id_of(b, i).bytes);
   j["accepted"] = a.outcome.accepted();
   j["duplicate"] = a.outcome.duplicate;
   j["reason"] = proto::reason_text(static_cast<std::uint16_t>(a.outcome.reason));
@@ -128,8 +137,13 @@ int print_outcomes(const Global& g, const Batch& b, const std::vector<Answer>& a
     for (std::size_t i = 0; i < answers.size(); ++i) emit(outcome_json(g, b, i, answers[i]));
   } else if (!answers.empty()) {
     print_outcome_table(g, b, answers);
-    if (!b.lines.empty())
+    if (!b.lines.empty() && !b.summary)
       std::cout << count(answers.size() - rejected) << " accepted, " << count(rejected) << " rejected\n";
+  }
+  if (b.summary) {
+    std::vector<Outcome> outcomes;
+    for (const Answer& a : answers) outcomes.push_back(a.outcome);
+    b.summary(g, outcomes);
   }
   return rejected == 0 ? kExitOk : kExitRejected;
 }
@@ -154,7 +168,7 @@ int submit(const Global& g, Batch b) {
     const std::size_t n = std::min(b.batch_commands, b.bodies.size() - first);
     std::vector<Command> commands;
     for (std::size_t i = first; i < first + n; ++i)
-      commands.push_back(Command{Actor{}, nth_id(b.base_id, i), b.bodies[i]});
+      commands.push_back(Command{Actor{}, id_of(b, i), b.bodies[i]});
     const std::uint64_t id = s.client->next_id();
     const wire::Message* m =
         exchange(*s.client, g, proto::encode_submit(id, commands), id, wire::Body::SubmitResult);
@@ -171,6 +185,8 @@ int submit(const Global& g, Batch b) {
   }
   return print_outcomes(g, b, answers);
 }
+
+Bytes16 id_of(const Batch& b, std::size_t i) { return b.ids.empty() ? nth_id(b.base_id, i) : b.ids[i]; }
 
 ResolvedFlags::value_type resolved_time(const Global& g, const char* flag, TimeUs us) {
   return {flag, format_time_exact(us, kProgrammeUtcOffsetMinutes, g.calendar)};
