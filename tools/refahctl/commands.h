@@ -32,6 +32,9 @@ struct RegisterVenueArgs : CommandArgs {
 struct SuspendVenueArgs : CommandArgs {
   SuspendVenue body;
 };
+struct ReinstateVenueArgs : CommandArgs {
+  ReinstateVenue body;
+};
 // publish-rules' default start, "soon": this long after refahctl's now (the ledger refuses a start
 // before its clock when it records the rule set).
 inline constexpr TimeUs kRulesSoonUs = 5'000'000;
@@ -40,6 +43,7 @@ struct PublishRulesArgs : CommandArgs {
   std::string effective_from = "soon";
   std::vector<std::uint16_t> shares_bp;
   std::vector<Rials> caps_rials;
+  std::vector<std::uint32_t> need_weights_bp;  // social, cultural, economic, infrastructure; empty: equal
   std::int64_t cancel_window_minutes = 0;
   std::int64_t visit_max_age_minutes = 0;
 };
@@ -88,6 +92,7 @@ struct ReplaceCardArgs : CommandArgs {
 int run_define_neighbourhood(const Global& g, const DefineNeighbourhoodArgs& a);
 int run_register_venue(const Global& g, const RegisterVenueArgs& a);
 int run_suspend_venue(const Global& g, const SuspendVenueArgs& a);
+int run_reinstate_venue(const Global& g, const ReinstateVenueArgs& a);
 int run_publish_rules(const Global& g, const PublishRulesArgs& a);
 int run_allocate_budget(const Global& g, const AllocateBudgetArgs& a);
 int run_settle(const Global& g, const SettleArgs& a);

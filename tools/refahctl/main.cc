@@ -235,6 +235,14 @@ void add_programme(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--venue", sv.body.venue, "Venue id")->required();
   s->add_option("--reason", sv.body.reason, "Why (kept in the event)")->required();
   add_id(s, sv);
+
+  s = app.add_subcommand("reinstate-venue",
+                         "Admin: reinstate a suspended venue; it takes visits again (VENUE_ACTIVE if it is not "
+                         "suspended)");
+  auto& rv = bind(runs, s, g, run_reinstate_venue);
+  s->add_option("--venue", rv.body.venue, "Venue id")->required();
+  s->add_option("--reason", rv.body.reason, "Why (kept in the event)")->required();
+  add_id(s, rv);
 }
 
 void add_publish_rules(CLI::App& app, Runs& runs, const Global& g) {
@@ -276,6 +284,10 @@ void add_publish_rules(CLI::App& app, Runs& runs, const Global& g) {
                 "(0: credit never lapses; at most 3,660)")
       ->capture_default_str()
       ->check(CLI::Range(0, static_cast<int>(limits::credit_valid_days_max)));
+  amount(s->add_option("--need-weights", r.need_weights_bp,
+                       "Weights of the need score's groups social,cultural,economic,infrastructure in basis "
+                       "points, summing to 10000, e.g. 4000,2000,3000,1000 (default: 2500 each)")
+             ->delimiter(','));
   add_id(s, r);
 }
 

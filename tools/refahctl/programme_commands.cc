@@ -1,6 +1,7 @@
-// The programme's set-up commands (admin): define-neighbourhood, register-venue, suspend-venue and
-// publish-rules.
+// The programme's set-up commands (admin): define-neighbourhood, register-venue, suspend-venue,
+// reinstate-venue and publish-rules.
 #include <algorithm>
+#include <string>
 
 #include "tools/refahctl/commands.h"
 #include "tools/refahctl/inputs.h"
@@ -30,7 +31,37 @@ int run_suspend_venue(const Global& g, const SuspendVenueArgs& a) {
   return submit_one(g, "suspend-venue", a.id_hex, a.body);
 }
 
+int run_reinstate_venue(const Global& g, const ReinstateVenueArgs& a) {
+  return submit_one(g, "reinstate-venue", a.id_hex, a.body);
+}
+
+namespace {
+
+// --need-weights: 4 basis points, social, cultural, economic, infrastructure, summing to 10000; none
+// given: equal weights (the ledger's default). A usage message and false when the list is wrong.
+bool need_weights(const std::vector<std::uint32_t>& given, NeedWeights& out) {
+  if (given.empty()) return true;
+  if (given.size() != out.size()) {
+    usage_error("--need-weights: expected 4 values (basis points for social,cultural,economic,infrastructure), "
+                "not " + std::to_string(given.size()));
+    return false;
+  }
+  std::uint64_t sum = 0;
+  for (std::uint32_t w : given) sum += w;
+  if (sum != 10'000) {
+    usage_error("--need-weights: the 4 weights must sum to 10000 basis points (100 %); these sum to " +
+                std::to_string(sum));
+    return false;
+  }
+  std::copy(given.begin(), given.end(), out.begin());
+  return true;
+}
+
+}  // namespace
+
 int run_publish_rules(const Global& g, const PublishRulesArgs& a) {
+  PublishRuleSet cmd;
+  if (!need_weights(a.need_weights_bp, cmd.need_weights_bp)) return kExitUsage;
   RuleSet r = a.rules;
   if (a.shares_bp.size() != r.subsidy_share_bp.size())
     return usage_error("--shares: expected 5 values (basis points for tiers 1..5)");
@@ -47,7 +78,8 @@ int run_publish_rules(const Global& g, const PublishRulesArgs& a) {
                                                : time_flag("--effective-from", a.effective_from, g);
   if (!from) return kExitUsage;
   r.effective_from_us = *from;
-  return submit_one(g, "publish-rules", a.id_hex, PublishRuleSet{r}, {resolved_time(g, "--effective-from", *from)});
+  cmd.rules = r;
+  return submit_one(g, "publish-rules", a.id_hex, cmd, {resolved_time(g, "--effective-from", *from)});
 }
 
 }  // namespace refah::ctl
