@@ -3,6 +3,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tools/refahctl/commands.h"
@@ -57,6 +58,10 @@ Json balance_json(const wire::Balance& b) {
   j["sex"] = name_of_wire(sex_names(), static_cast<std::uint8_t>(b.sex()));
   j["age_band"] = name_of_wire(age_band_names(), static_cast<std::uint8_t>(b.age_band()));
   j["neighbourhood"] = b.neighbourhood();
+  j["valid_until"] = iso_time(b.valid_until_us(), kProgrammeUtcOffsetMinutes);
+  j["valid_until_us"] = b.valid_until_us();
+  j["replaced_by"] = b.replaced_by();
+  j["replaced_from"] = b.replaced_from();
   j["balance_rials"] = b.balance_rials();
   j["credited_rials"] = b.credited_rials();
   j["spent_rials"] = b.spent_rials();
@@ -98,25 +103,31 @@ int print_balance(const Global& g, const wire::Balance& b) {
     return b.found() ? kExitOk : not_found("card " + std::to_string(b.card()), b.seq());
   }
   std::cout << "card " << b.card() << " as of seq " << b.seq() << '\n';
-  print_fields({{"status", card_status_name(b.status())},
-                {"category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()))},
-                {"holder", name_of_wire(sex_names(), static_cast<std::uint8_t>(b.sex())) + ", " +
-                               name_of_wire(age_band_names(), static_cast<std::uint8_t>(b.age_band()))},
-                {"neighbourhood", std::to_string(b.neighbourhood())},
-                {"balance", rials(b.balance_rials())},
-                {"credited", rials(b.credited_rials())},
-                {"spent", rials(b.spent_rials())},
-                {"refunded", rials(b.refunded_rials())},
-                {"released", rials(b.released_rials())},
-                {"carried in", rials(b.carried_in_rials())},
-                {"carried out", rials(b.carried_out_rials())},
-                {"lapsed", rials(b.lapsed_rials())},
-                {"next lot expires on", shown_expiry(g, b.next_expiry_us(), "none")},
-                {"visits", count(b.visits())},
-                {"visits cancelled", count(b.visits_cancelled())},
-                {"issued at", shown_time(g, b.issued_at_us())},
-                {"last visit", shown_time(g, b.last_visit_us())},
-                {"last event seq", std::to_string(b.last_event_seq())}});
+  std::vector<std::pair<std::string, std::string>> fields{
+      {"status", card_status_name(b.status())},
+      {"category", name_of_wire(card_category_names(), static_cast<std::uint8_t>(b.category()))},
+      {"holder", name_of_wire(sex_names(), static_cast<std::uint8_t>(b.sex())) + ", " +
+                     name_of_wire(age_band_names(), static_cast<std::uint8_t>(b.age_band()))},
+      {"neighbourhood", std::to_string(b.neighbourhood())},
+      {"valid until", shown_time(g, b.valid_until_us())}};
+  // The cards this one replaced and was replaced by (a plain number, to be typed back), when there are.
+  if (b.replaced_from() != 0) fields.emplace_back("replaced from", std::to_string(b.replaced_from()));
+  if (b.replaced_by() != 0) fields.emplace_back("replaced by", std::to_string(b.replaced_by()));
+  fields.insert(fields.end(), {{"balance", rials(b.balance_rials())},
+                               {"credited", rials(b.credited_rials())},
+                               {"spent", rials(b.spent_rials())},
+                               {"refunded", rials(b.refunded_rials())},
+                               {"released", rials(b.released_rials())},
+                               {"carried in", rials(b.carried_in_rials())},
+                               {"carried out", rials(b.carried_out_rials())},
+                               {"lapsed", rials(b.lapsed_rials())},
+                               {"next lot expires on", shown_expiry(g, b.next_expiry_us(), "none")},
+                               {"visits", count(b.visits())},
+                               {"visits cancelled", count(b.visits_cancelled())},
+                               {"issued at", shown_time(g, b.issued_at_us())},
+                               {"last visit", shown_time(g, b.last_visit_us())},
+                               {"last event seq", std::to_string(b.last_event_seq())}});
+  print_fields(fields);
   print_lots(g, b);
   return kExitOk;
 }

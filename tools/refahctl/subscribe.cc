@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ledger/event_codec.h"
+#include "ledger/profile.h"
 #include "tools/refahctl/commands.h"
 #include "tools/refahctl/connection.h"
 #include "tools/refahctl/names.h"
@@ -80,6 +81,8 @@ class EventLine {
   }
   // A field whose text is not its JSON value.
   void put_text(const std::string& key, Json v, const std::string& shown) { put(key, std::move(v), shown); }
+  // A field of the text alone (its JSON set apart).
+  void shown(const std::string& key, const std::string& v) { fields_ += " " + key + "=" + v; }
   Json& json() { return json_; }
   std::string line() const {
     char head[64];
@@ -126,6 +129,51 @@ void rules_fields(EventLine& l, const fb::RuleSetPublished& r) {
   l.json()["utc_offset_minutes"] = r.utc_offset_minutes();
   const std::uint16_t days = r.credit_valid_days();
   l.put_text("credit_valid_days", days, days == 0 ? std::string("unlimited") : std::to_string(days));
+  // The need score's weights, social, cultural, economic, infrastructure; absent from the event: equal.
+  Json weights = Json::array();
+  std::string weights_text;
+  for (std::size_t i = 0; i < kEqualNeedWeights.size(); ++i) {
+    const std::uint16_t w = r.need_weights_bp() != nullptr && i < r.need_weights_bp()->size()
+                                ? r.need_weights_bp()->Get(static_cast<flatbuffers::uoffset_t>(i))
+                                : kEqualNeedWeights[i];
+    weights.push_back(w);
+    weights_text += (i == 0 ? "" : ",") + std::to_string(w);
+  }
+  l.put_text("need_weights_bp", weights, weights_text);
+}
+
+// A survey: JSON the event's fields (population the 10 cells, female bands then male) and the
+// residents in all; the text the bands as female=0-11/12-17/18-30/31-59/60+ and male=, unemployment
+// as a percentage.
+void profile_fields(EventLine& l, const fb::NeighbourhoodProfiled& p) {
+  l.id("neighbourhood", p.neighbourhood());
+  l.day("surveyed_on", p.surveyed_on_day());
+  l.text("source", p.source());
+  Json cells = Json::array();
+  std::string female, male;
+  std::uint64_t residents = 0;
+  for (std::size_t i = 0; p.population() != nullptr && i < p.population()->size(); ++i) {
+    const std::uint32_t n = p.population()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    cells.push_back(n);
+    residents += n;
+    std::string& side = i < kProfileAgeBands ? female : male;
+    side += (side.empty() ? "" : "/") + count(n);
+  }
+  l.json()["population"] = cells;
+  l.shown("female", female);
+  l.shown("male", male);
+  l.id("residents", residents);
+  l.id("households", p.households());
+  l.id("libraries", p.libraries());
+  l.id("cultural_centres", p.cultural_centres());
+  l.id("cinema_seats", p.cinema_seats());
+  l.json()["unemployment_bp"] = p.unemployment_bp();
+  l.shown("unemployment", percent(p.unemployment_bp() / 10'000.0, 2));
+  l.id("income_decile", p.income_decile());
+  l.id("sports_halls", p.sports_halls());
+  l.id("pools", p.pools());
+  l.id("parks", p.parks());
+  l.id("transport_stops", p.transport_stops());
 }
 
 void card_fields(EventLine& l, const fb::Event& e) {
@@ -228,6 +276,11 @@ void programme_fields(EventLine& l, const fb::Event& e) {
     l.id("venue", p->venue());
     return l.text("reason", p->reason());
   }
+  if (const auto* p = e.payload_as_VenueReinstated()) {
+    l.id("venue", p->venue());
+    return l.text("reason", p->reason());
+  }
+  if (const auto* p = e.payload_as_NeighbourhoodProfiled()) return profile_fields(l, *p);
   if (const auto* p = e.payload_as_RuleSetPublished()) rules_fields(l, *p);
 }
 
