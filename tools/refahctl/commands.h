@@ -1,9 +1,10 @@
 // refahctl's subcommands: each one's flags as a plain struct (filled by CLI11 in main.cc) and a run
 // function that checks the input, connects, sends one request and prints the answer; returns the exit
 // status (global.h). The run functions live by group: programme_commands.cc, budget_command.cc,
-// settle_command.cc, card_commands.cc, visit_commands.cc, card_queries.cc, usage_query.cc,
-// programme_queries.cc, budgets_query.cc, settlement_query.cc, subscribe.cc, checkpoint_command.cc
-// and backup_command.cc.
+// settle_command.cc, card_commands.cc, visit_commands.cc, profiles_import.cc, card_queries.cc,
+// usage_query.cc, programme_queries.cc, listing_queries.cc, neighbourhood_query.cc,
+// rule_sets_query.cc, budgets_query.cc, settlement_query.cc, subscribe.cc, checkpoint_command.cc and
+// backup_command.cc.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +79,14 @@ struct PostVisitsArgs : CommandArgs {
   std::string occurred_at = "now";
   std::size_t batch_commands = 0;  // commands a Submit; 0: the ledger's limit (refahd's default)
 };
+// profiles import: a CSV file of neighbourhood profiles (profiles_csv.h), each row's client event id
+// derived from its content, so running the same file again is a safe resend.
+struct ProfilesImportArgs {
+  std::string file;                // "-" for stdin
+  std::size_t batch_commands = 0;  // profiles a Submit; 0: kProfilesBatchDefault
+};
+inline constexpr std::size_t kProfilesBatchDefault = 500;
+inline constexpr std::size_t kProfilesBatchMax = 2'000;  // each up to ~450 bytes: a Submit within a 1 MiB frame
 struct CancelVisitArgs : CommandArgs {
   CancelVisit body;
 };
@@ -93,6 +102,7 @@ int run_define_neighbourhood(const Global& g, const DefineNeighbourhoodArgs& a);
 int run_register_venue(const Global& g, const RegisterVenueArgs& a);
 int run_suspend_venue(const Global& g, const SuspendVenueArgs& a);
 int run_reinstate_venue(const Global& g, const ReinstateVenueArgs& a);
+int run_profiles_import(const Global& g, const ProfilesImportArgs& a);
 int run_publish_rules(const Global& g, const PublishRulesArgs& a);
 int run_allocate_budget(const Global& g, const AllocateBudgetArgs& a);
 int run_settle(const Global& g, const SettleArgs& a);
@@ -132,6 +142,17 @@ struct SettlementArgs : QueryArgs {
   std::uint32_t limit = 0;  // 0: every settlement, page after page; else one page of at most this
   bool csv = false;         // CSV for spreadsheets instead of the table
 };
+struct CoverageArgs : QueryArgs {
+  bool by_id = false;  // the neighbourhoods in id order instead of need order
+};
+// The listings of venues and neighbourhoods: every page, or one page of `limit` after `after`.
+struct ListingArgs : QueryArgs {
+  std::uint32_t after = 0;  // ids above this (the "more" of a page)
+  std::uint32_t limit = 0;  // 0: every row, page after page; else one page of at most this
+};
+struct NeighbourhoodArgs : QueryArgs {
+  NeighbourhoodId id = 0;
+};
 struct SubscribeArgs {
   Seq from_seq = 0;
   std::uint64_t count = 0;  // 0: until the connection closes
@@ -145,6 +166,10 @@ int run_coverage(const Global& g, const QueryArgs& a);
 int run_totals(const Global& g, const QueryArgs& a);
 int run_budgets(const Global& g, const BudgetsArgs& a);
 int run_settlement(const Global& g, const SettlementArgs& a);
+int run_venues(const Global& g, const ListingArgs& a);
+int run_neighbourhoods(const Global& g, const ListingArgs& a);
+int run_neighbourhood(const Global& g, const NeighbourhoodArgs& a);
+int run_rule_sets(const Global& g, const QueryArgs& a);
 int run_subscribe(const Global& g, const SubscribeArgs& a);
 
 // ---- Signed checkpoints (admin, auditor) ----

@@ -63,20 +63,39 @@ Commands are sent under a random 16-byte client event id, printed with the answe
 command line that resends it: the same flags, --id and every time refahctl chose itself (a default
 --occurred-at, --active-from or --effective-from) to the microsecond, and the ledger answers that
 command with the first outcome again, marked duplicate, instead of recording it twice (a --secret
-typed on the command line is shown as '<secret>'; --json prints the line as "resend").
+typed on the command line is shown as '<secret>'; --json prints the line as "resend"). profiles import
+sends each row of its file under an id derived from the row's content: running the same import again
+is the resend, and answers the rows already recorded as duplicates.
 
 Exit status:
   0  every command accepted (or the query answered)
   1  the ledger rejected a command; the reason on stderr, e.g. "rejected: INSUFFICIENT_BALANCE"
   2  usage error: bad flags or input, nothing was sent
   3  connection, authentication or protocol error; the server's reason, e.g. AUTH_FAILED, NOT_PERMITTED
-  4  not found: the card (balance, statement) or venue (usage) does not exist, as of the answer's seq)";
+  4  not found: the card (balance, statement), venue (usage) or neighbourhood (neighbourhood) does not
+     exist, as of the answer's seq)";
 
 constexpr const char* kSubFooter = R"(
 Global flags (refahctl --help), before or after the subcommand: --connect, --keys, --client, --secret,
 --json, --calendar gregorian|jalali, --timeout-ms, --config (defaults from the environment and a file).
 Exit status: 0 accepted or answered, 1 rejected by the ledger, 2 usage error, 3 connection/auth/protocol,
 4 not found.)";
+
+constexpr const char* kProfilesFooter = R"(
+The file (docs/OPERATIONS.md "Neighbourhood profiles"): a header line naming these columns, in any
+order, then one survey a row:
+  neighbourhood,surveyed_on,source,female_0_11,female_12_17,female_18_30,female_31_59,female_60_plus,
+  male_0_11,male_12_17,male_18_30,male_31_59,male_60_plus,households,libraries,cultural_centres,
+  cinema_seats,unemployment_pct,income_decile,sports_halls,pools,parks,transport_stops
+surveyed_on: a date in the --calendar calendar (or days since 1970-01-01); source: who surveyed it
+(in double quotes if it holds a comma); residents by sex and age band, 1..5,000,000 in all;
+households 1..the residents; unemployment_pct: 0..100, two decimals at most; income_decile: 1
+(poorest)..10; the rest counts. Counts may be grouped by thousands (1_000, or "1,000" in quotes).
+Every row is checked first: a bad one exits 2 naming its line and column, and nothing is sent. Each
+row goes under an id derived from its content, so running the same file again answers the rows
+already recorded as duplicates. Prints every row's outcome, then how many were profiled, duplicates
+and refused (exit 1 if any was).
+)";
 
 // Each subcommand and what runs it once parsed.
 struct Run {
@@ -491,6 +510,51 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
   s->add_option("--out", bk.out, "Directory on refahd's machine to make: absolute, must not exist")->required();
 }
 
+// ---- Listings (admin, auditor; a council its area; rule sets admin and auditor) ----
+
+void add_listing_flags(CLI::App* s, ListingArgs& a, const char* rows) {
+  s->add_option("--after", a.after, std::string("Only ") + rows + " with a larger id (the \"more\" of a page)");
+  s->add_option("--limit", a.limit,
+                std::string("One page of at most this many ") + rows + ", 1..1000 (default: every one)")
+      ->check(CLI::Range(1, static_cast<int>(limits::listing_page_max)));
+  add_query(s, a);
+}
+
+void add_listings(CLI::App& app, Runs& runs, const Global& g) {
+  auto* s = app.add_subcommand("venues",
+                               "Admin, auditor, a council its area: the venues, their neighbourhood, county, "
+                               "category, daily capacity and status");
+  add_listing_flags(s, bind(runs, s, g, run_venues), "venues");
+
+  s = app.add_subcommand("neighbourhoods",
+                         "Admin, auditor, a council its area: the neighbourhoods, their tier, target population, "
+                         "start, profiles, need score, venues and daily capacity");
+  add_listing_flags(s, bind(runs, s, g, run_neighbourhoods), "neighbourhoods");
+
+  s = app.add_subcommand("neighbourhood", "Admin, auditor, a council its area: one neighbourhood and its newest "
+                                          "profile, every indicator");
+  auto& n = bind(runs, s, g, run_neighbourhood);
+  s->add_option("id", n.id, "Neighbourhood id")->required();
+  add_query(s, n);
+
+  s = app.add_subcommand("rule-sets", "Admin, auditor: every rule set published, and the one in force");
+  add_query(s, bind(runs, s, g, run_rule_sets));
+}
+
+void add_profiles(CLI::App& app, Runs& runs, const Global& g) {
+  auto* p = app.add_subcommand("profiles", "Admin: neighbourhood profiles (surveys)");
+  p->require_subcommand(1);
+  auto* s = p->add_subcommand("import",
+                              "Admin: record the profiles of a CSV file (docs/OPERATIONS.md: header, units); "
+                              "every row is checked before any is sent, and running the same file again is a "
+                              "safe resend");
+  auto& im = bind(runs, s, g, run_profiles_import);
+  s->footer(std::string(kProfilesFooter) + kSubFooter);
+  s->add_option("file", im.file, "The CSV file ('-' for stdin)")->required();
+  digits(s->add_option("--batch", im.batch_commands, "Profiles a request, 1..2000 (default 500)")
+             ->check(CLI::Range(std::size_t{1}, kProfilesBatchMax)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -510,6 +574,8 @@ int main(int argc, char** argv) {
   add_cards(app, runs, g);
   add_visits(app, runs, g);
   add_queries(app, runs, g);
+  add_listings(app, runs, g);
+  add_profiles(app, runs, g);
   digits_everywhere(app);
   g.argv.assign(argv, argv + argc);
   try {
