@@ -475,8 +475,11 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
   add_query(s, u);
 
   s = app.add_subcommand("coverage",
-                         "Reach and subsidy per neighbourhood, county and tier against target populations");
-  add_query(s, bind(runs, s, g, run_coverage));
+                         "Reach and subsidy per neighbourhood, county and tier against target populations; the "
+                         "neighbourhoods ranked by need, with capacity per 1,000 residents and the need flags");
+  auto& cv = bind(runs, s, g, run_coverage);
+  s->add_flag("--by-id", cv.by_id, "The neighbourhoods in id order instead of by need");
+  add_query(s, cv);
 
   s = app.add_subcommand("totals", "Programme-wide totals: cards, balances, credits, spending, visits");
   add_query(s, bind(runs, s, g, run_totals));

@@ -1,12 +1,16 @@
 // The programme-wide queries (admin, auditor, a council its area): coverage (reach and subsidy per
 // neighbourhood, county and tier against target populations, women and children at a glance, the
-// province by group) and totals.
+// province by group; the neighbourhoods ranked by need, with capacity per 1,000 residents and the need
+// flags) and totals.
+#include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "tools/refahctl/commands.h"
 #include "tools/refahctl/coverage_groups.h"
+#include "tools/refahctl/listings.h"
 #include "tools/refahctl/names.h"
 #include "tools/refahctl/output.h"
 #include "tools/refahctl/query.h"
@@ -29,6 +33,58 @@ Json rollup_json(const wire::RollupRow& r) {
               {"subsidy_per_capita_rials", r.subsidy_per_capita_rials()}};
 }
 
+// ---- Need (docs/PROJECTIONS.md "Need") ----
+
+// Visits a day per 1,000 residents, to one decimal; "-" when there is nobody to divide by.
+std::string per_1000(double v) {
+  if (!std::isfinite(v)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", v);
+  return text;
+}
+
+// "high need", and for such a neighbourhood "low coverage" and "no capacity" when flagged.
+std::vector<std::string> need_flags(const wire::NeighbourhoodRow& n) {
+  std::vector<std::string> out;
+  if (n.high_need()) out.emplace_back("high need");
+  if ((n.need_flags() & wire::NeedFlag::LowCoverage) != wire::NeedFlag::NONE) out.emplace_back("low coverage");
+  if ((n.need_flags() & wire::NeedFlag::NoCapacity) != wire::NeedFlag::NONE) out.emplace_back("no capacity");
+  return out;
+}
+
+void put_need(Json& j, const wire::NeighbourhoodRow& n) {
+  j["profiled"] = n.profiled();
+  j["need_bp"] = n.profiled() ? Json(n.need_bp()) : Json(nullptr);
+  j["social_need_bp"] = n.social_need_bp();
+  j["cultural_need_bp"] = n.cultural_need_bp();
+  j["economic_need_bp"] = n.economic_need_bp();
+  j["infrastructure_need_bp"] = n.infrastructure_need_bp();
+  j["need_rank"] = n.profiled() ? Json(n.need_rank()) : Json(nullptr);
+  j["high_need"] = n.high_need();
+  j["need_flags"] = need_flags(n);
+  j["residents"] = n.residents();
+  j["daily_capacity"] = n.daily_capacity();
+  j["capacity_per_1000"] = std::isfinite(n.capacity_per_1000()) ? Json(n.capacity_per_1000()) : Json(nullptr);
+  j["active_from"] = iso_time(n.active_from_us(), kProgrammeUtcOffsetMinutes);
+  j["active_from_us"] = n.active_from_us();
+}
+
+// The weights the need scores use: "4,000 social, ..." with the rule set they are of.
+std::string need_weights_text(const wire::Coverage& c) {
+  std::string weights;
+  const auto& groups = need_group_names();
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const std::uint16_t w = c.need_weights_bp() != nullptr && i < c.need_weights_bp()->size()
+                                ? c.need_weights_bp()->Get(static_cast<flatbuffers::uoffset_t>(i))
+                                : 2'500;
+    weights += (i == 0 ? "" : ", ") + groups[i].first + " " + count(w);
+  }
+  const std::string of = c.need_ruleset_version() == 0
+                             ? "no rule set in force, equal weights"
+                             : "the weights of rule set " + std::to_string(c.need_ruleset_version());
+  return "need score 0..10,000 by " + of + " (basis points): " + weights;
+}
+
 Json neighbourhood_json(const wire::NeighbourhoodRow& n) {
   return Json{{"id", n.id()},
               {"name", n.name() == nullptr ? "" : n.name()->str()},
@@ -47,10 +103,16 @@ Json neighbourhood_json(const wire::NeighbourhoodRow& n) {
               {"flagged", n.flagged()}};
 }
 
-void print_coverage_json(const wire::Coverage& c) {
+Json neighbourhood_need_json(const wire::NeighbourhoodRow& n) {
+  Json j = neighbourhood_json(n);
+  put_need(j, n);
+  return j;
+}
+
+void print_coverage_json(const wire::Coverage& c, bool by_need) {
   Json hoods = Json::array(), counties_json = Json::array(), tiers = Json::array();
   if (c.neighbourhoods() != nullptr)
-    for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) hoods.push_back(neighbourhood_json(*n));
+    for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) hoods.push_back(neighbourhood_need_json(*n));
   if (c.counties() != nullptr)
     for (const wire::RollupRow* r : *c.counties()) {
       Json row = rollup_json(*r);
@@ -65,6 +127,13 @@ void print_coverage_json(const wire::Coverage& c) {
             {"counties", counties_json},
             {"tiers", tiers},
             {"provincial_median_coverage", c.provincial_median_coverage()},
+            {"order", by_need ? "need" : "id"},
+            {"need_weights_bp", c.need_weights_bp() != nullptr ? Json(std::vector<std::uint16_t>(
+                                                                     c.need_weights_bp()->begin(),
+                                                                     c.need_weights_bp()->end()))
+                                                               : Json::array()},
+            {"need_ruleset_version", c.need_ruleset_version()},
+            {"profiled", c.profiled()},
             {"neighbourhood_groups", group_cells_json(c.neighbourhood_groups())},
             {"county_groups", group_cells_json(c.county_groups())},
             {"tier_groups", group_cells_json(c.tier_groups())}});
@@ -91,26 +160,48 @@ std::vector<std::string> rollup_cells(std::string key, const wire::RollupRow& r,
           money_per_capita(r.subsidy_per_capita_rials())};
 }
 
-void print_coverage(const Global& g, const wire::Coverage& c) {
-  if (g.json) return print_coverage_json(c);
+std::vector<std::string> neighbourhood_cells(const wire::NeighbourhoodRow& n, const WomenAndChildren& w) {
+  std::string flags;
+  for (const std::string& f : need_flags(n)) flags += (flags.empty() ? "" : ", ") + f;
+  return {n.profiled() ? std::to_string(n.need_rank()) : "-",
+          std::to_string(n.id()),
+          n.name() == nullptr ? "" : n.name()->str(),
+          county_name(n.county()),
+          std::to_string(n.tier()),
+          need_text(n.profiled(), n.need_bp()),
+          count(n.target_population()),
+          count(n.cards_issued()),
+          count(n.active_cards()),
+          count(w.women),
+          count(w.children),
+          count(n.reach()),
+          count(n.visits()),
+          count(n.visits_cancelled()),
+          rials(n.subsidy_rials()),
+          percent(n.coverage(), 2),
+          money_per_capita(n.subsidy_per_capita_rials()),
+          n.flagged() ? "yes" : "",
+          per_1000(n.capacity_per_1000()),
+          flags};
+}
+
+void print_coverage(const Global& g, const wire::Coverage& c, bool by_need) {
+  if (g.json) return print_coverage_json(c, by_need);
   std::cout << "coverage as of seq " << c.seq() << ", reach counted to " << format_date(c.today(), g.calendar)
-            << "; provincial median coverage " << percent(c.provincial_median_coverage(), 2) << '\n';
-  Table t = right_aligned({"id", "name", "county", "tier", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
-                           "women", "children", "reach", "visits", "cancelled", "subsidy", "coverage",
-                           "subsidy/person", "flagged"},
-                          3);
+            << "; provincial median coverage " << percent(c.provincial_median_coverage(), 2) << '\n'
+            << need_weights_text(c) << "; " << count(c.profiled()) << " neighbourhoods profiled\n"
+            << (by_need ? "neighbourhoods by need, rank 1 the neediest (- not profiled, last); capacity: visits a "
+                          "day per 1,000 residents (per 1,000 of the target population if not profiled)\n"
+                        : "neighbourhoods by id; capacity: visits a day per 1,000 residents (per 1,000 of the "
+                          "target population if not profiled)\n");
+  Table t({"rank", "id", "name", "county", "tier", "need", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
+           "women", "children", "reach", "visits", "cancelled", "subsidy", "coverage", "subsidy/person", "flagged",
+           "capacity/1,000", "need flags"});
+  for (std::size_t col = 0; col < 19; ++col)
+    if (col != 2 && col != 3) t.right_align(col);  // the names and the flags read from their start
   auto hoods = women_and_children(c.neighbourhood_groups());
   if (c.neighbourhoods() != nullptr)
-    for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) {
-      const WomenAndChildren& w = hoods[n->id()];
-      t.add({std::to_string(n->id()), n->name() == nullptr ? "" : n->name()->str(), county_name(n->county()),
-             std::to_string(n->tier()), count(n->target_population()), count(n->cards_issued()),
-             count(n->active_cards()), count(w.women), count(w.children), count(n->reach()), count(n->visits()),
-             count(n->visits_cancelled()),
-             rials(n->subsidy_rials()), percent(n->coverage(), 2),
-             money_per_capita(n->subsidy_per_capita_rials()), n->flagged() ? "yes" : ""});
-    }
-  t.right_align(0);
+    for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) t.add(neighbourhood_cells(*n, hoods[n->id()]));
   std::cout << t.render();
   Table by_county = rollup_table("county");
   auto counties = women_and_children(c.county_groups());
@@ -164,13 +255,14 @@ void print_totals(const Global& g, const wire::Totals& t) {
 
 }  // namespace
 
-int run_coverage(const Global& g, const QueryArgs& a) {
+int run_coverage(const Global& g, const CoverageArgs& a) {
   const auto as_of = as_of_flags(g, a);
   if (!as_of) return kExitUsage;
+  const bool by_need = !a.by_id;
   return query(
-      g, [&](std::uint64_t id) { return proto::encode_get_coverage(id, *as_of, true); }, wire::Body::Coverage,
-      [&](const wire::Message& m) {
-        print_coverage(g, *m.body_as_Coverage());
+      g, [&](std::uint64_t id) { return proto::encode_get_coverage(id, *as_of, true, by_need); },
+      wire::Body::Coverage, [&](const wire::Message& m) {
+        print_coverage(g, *m.body_as_Coverage(), by_need);
         return kExitOk;
       });
 }
