@@ -19,7 +19,8 @@
 //   neighbourhood 4: no profile.
 // So by need 3, 1, 2, then 4; neighbourhood 3, the top quarter of 3 profiled (rounded up: 1), is
 // high need, and has no venue: "no capacity". Neighbourhood 1's two venues offer 1,000 visits a day
-// to 10,000 residents: 100.0 per 1,000.
+// to 10,000 residents: 100.0 per 1,000. Tables print a score as a percentage to one decimal, as
+// refah-audit does (7,875 basis points: 78.8%); JSON keeps the basis points.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -97,15 +98,15 @@ TEST_CASE("refahctl profiles import records a CSV's profiles and neighbourhoods 
   CHECK(has(r.out, "client event ids derived from each row's content"));
 
   const std::string rows = words(ctl.as(kAuditorClient, {"neighbourhoods"}).out);
-  CHECK(has(rows, "\n1 کوی علوی Ahvaz 5 20,000 2026-03-20 1 5,489 2 1,000\n"));
-  CHECK(has(rows, "\n2 Shahrak Andika 3 5,000 2026-03-20 1 625 0 0\n"));
-  CHECK(has(rows, "\n3 Kut Abdollah Ahvaz 4 5,000 2026-03-20 1 7,875 0 0\n"));
+  CHECK(has(rows, "\n1 کوی علوی Ahvaz 5 20,000 2026-03-20 1 54.9% 2 1,000\n"));
+  CHECK(has(rows, "\n2 Shahrak Andika 3 5,000 2026-03-20 1 6.2% 0 0\n"));
+  CHECK(has(rows, "\n3 Kut Abdollah Ahvaz 4 5,000 2026-03-20 1 78.8% 0 0\n"));
   CHECK(has(rows, "\n4 Zeytun Ahvaz 2 5,000 2026-03-20 0 - 0 0\n"));
 
   const Ran one = ctl.as(kAuditorClient, {"neighbourhood", "3"});
   REQUIRE(one.status == 0);
   const std::string shown = words(one.out);
-  CHECK(has(shown, "need (of 10,000) 7,875\n"));
+  CHECK(has(shown, "\nneed 78.8%\n"));
   CHECK(has(shown, "surveyed on 2026-03-01 (1404-12-10)\n"));
   CHECK(has(shown, "source Statistical Centre of Iran, 1395\n"));
   CHECK(has(shown, "\n0-11 1,000 1,000 2,000\n"));
@@ -164,11 +165,11 @@ TEST_CASE("refahctl coverage ranks the neighbourhoods by need, with capacity per
   const Ran table = ctl.as(kAuditorClient, {"coverage"});
   REQUIRE(table.status == 0);
   const std::string rows = words(table.out);
-  CHECK(has(rows, "by the weights of rule set 1 (basis points): social 2,500, cultural 2,500, economic 2,500, "
-                  "infrastructure 2,500; 3 neighbourhoods profiled\n"));
-  CHECK(has(rows, "\n1 3 Kut Abdollah Ahvaz 4 7,875 5,000 "));
+  CHECK(has(rows, "need by the weights of rule set 1: social 25%, cultural 25%, economic 25%, infrastructure 25%; 3 "
+                  "neighbourhoods profiled; high need: the top quarter of them\n"));
+  CHECK(has(rows, "\n1 3 Kut Abdollah Ahvaz 4 78.8% 5,000 "));
   CHECK(has(rows, " 0.0 high need, no capacity\n"));
-  CHECK(has(rows, "\n2 1 کوی علوی Ahvaz 5 5,489 20,000 "));
+  CHECK(has(rows, "\n2 1 کوی علوی Ahvaz 5 54.9% 20,000 "));
   CHECK(has(rows, "\n- 4 Zeytun Ahvaz 2 - 5,000 "));
   CHECK(rows.find("\n1 3 Kut") < rows.find("\n2 1 کوی"));
   CHECK(rows.find("\n2 1 کوی") < rows.find("\n3 2 Shahrak"));
@@ -194,9 +195,9 @@ TEST_CASE("refahctl coverage scores need by the weights of the rule set in force
   CHECK(c["need_ruleset_version"] == 2);
   CHECK(column(c["neighbourhoods"], "need_bp") == std::vector<Json>{4500, 2625, 2000, nullptr});  // social alone
   CHECK(has(words(ctl.as(kAuditorClient, {"coverage"}).out),
-            "by the weights of rule set 2 (basis points): social 10,000, cultural 0, economic 0, infrastructure 0;"));
+            "need by the weights of rule set 2: social 100%, cultural 0%, economic 0%, infrastructure 0%;"));
   CHECK(has(words(ctl.as(kAuditorClient, {"neighbourhoods"}).out),
-            "\n3 Kut Abdollah Ahvaz 4 5,000 2026-03-20 1 4,500 0 0\n"));
+            "\n3 Kut Abdollah Ahvaz 4 5,000 2026-03-20 1 45.0% 0 0\n"));
 }
 
 TEST_CASE("refahctl profiles import run again answers duplicates and records no profile, and another survey is a new "

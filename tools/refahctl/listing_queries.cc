@@ -142,7 +142,7 @@ int run_neighbourhoods(const Global& g, const ListingArgs& a) {
         listing.add(page.seq(), std::move(rows), page.next_after(), cells);
         return page.next_after();
       },
-      "; need: the newest profile's score (0..10,000) under the weights in force, - if none");
+      "; need: the newest profile's score under the weights in force, - if none");
 }
 
 }  // namespace refah::ctl

@@ -12,7 +12,8 @@
 
 namespace refah::ctl {
 
-// A need score (basis points 0..10,000) as a table shows it; "-" for a neighbourhood not profiled.
+// A need score (basis points 0..10,000) as a table shows it (names.h need_score_text); "-" for a
+// neighbourhood not profiled.
 std::string need_text(bool profiled, std::uint16_t need_bp);
 // The local day of a time, in the --calendar calendar (a neighbourhood's active from).
 std::string shown_day(const Global& g, TimeUs us);

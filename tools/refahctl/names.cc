@@ -78,6 +78,12 @@ const EnumNames<NeedGroup>& need_group_names() {
   return names;
 }
 
+std::string need_score_text(std::uint16_t need_bp) { return percent(need_bp / 10'000.0, 1); }
+
+std::string need_weight_text(std::uint16_t weight_bp) {
+  return percent(weight_bp / 10'000.0, weight_bp % 100 == 0 ? 0 : 2);
+}
+
 std::string county_name(CountyCode code) {
   const County* c = find_county(code);
   if (c != nullptr) return std::string(c->name_en);

@@ -46,10 +46,16 @@ std::string county_name(CountyCode code);
 // The area of a budget envelope: its county's name, or "province" for county 0 (the whole province).
 std::string county_or_province(CountyCode code);
 
+// A need score (basis points, 0..10,000) as both tools print it: a percentage to one decimal, 78.8%.
+std::string need_score_text(std::uint16_t need_bp);
+// A need weight (basis points): a whole percentage when it is one (25%), else to two decimals (33.34%).
+std::string need_weight_text(std::uint16_t weight_bp);
+
 // Column headers both tools give the same figures.
 inline constexpr const char* kNeighbourhoodsHeader = "neighbourhoods";  // how many in a rollup
 inline constexpr const char* kPopulationHeader = "population";          // target population
 inline constexpr const char* kCardsIssuedHeader = "cards issued";
 inline constexpr const char* kActiveCardsHeader = "active cards";
+inline constexpr const char* kCapacityPer1000Header = "capacity per 1,000";  // daily capacity per 1,000 residents
 
 }  // namespace refah::ctl

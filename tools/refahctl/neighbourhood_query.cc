@@ -13,7 +13,7 @@
 
 namespace refah::ctl {
 
-std::string need_text(bool profiled, std::uint16_t need_bp) { return profiled ? count(need_bp) : "-"; }
+std::string need_text(bool profiled, std::uint16_t need_bp) { return profiled ? need_score_text(need_bp) : "-"; }
 
 std::string shown_day(const Global& g, TimeUs us) {
   return format_date(local_day_of(us, kProgrammeUtcOffsetMinutes), g.calendar);
@@ -118,7 +118,7 @@ void print_neighbourhood(const Global& g, Seq seq, const wire::NeighbourhoodList
                 {kPopulationHeader, count(n.target_population())},
                 {"active from", shown_time(g, n.active_from_us())},
                 {"profiles", count(n.profiles())},
-                {"need (of 10,000)", need_text(n.profile() != nullptr, n.need_bp())},
+                {"need", need_text(n.profile() != nullptr, n.need_bp())},
                 {"venues", count(n.venues())},
                 {"daily capacity", count(n.daily_capacity())}});
   print_profile(g, n);

@@ -69,7 +69,7 @@ void put_need(Json& j, const wire::NeighbourhoodRow& n) {
   j["active_from_us"] = n.active_from_us();
 }
 
-// The weights the need scores use: "4,000 social, ..." with the rule set they are of.
+// The weights the need scores use, "social 40%, ...", and the rule set they are of.
 std::string need_weights_text(const wire::Coverage& c) {
   std::string weights;
   const auto& groups = need_group_names();
@@ -77,12 +77,12 @@ std::string need_weights_text(const wire::Coverage& c) {
     const std::uint16_t w = c.need_weights_bp() != nullptr && i < c.need_weights_bp()->size()
                                 ? c.need_weights_bp()->Get(static_cast<flatbuffers::uoffset_t>(i))
                                 : 2'500;
-    weights += (i == 0 ? "" : ", ") + groups[i].first + " " + count(w);
+    weights += (i == 0 ? "" : ", ") + groups[i].first + " " + need_weight_text(w);
   }
   const std::string of = c.need_ruleset_version() == 0
                              ? "no rule set in force, equal weights"
                              : "the weights of rule set " + std::to_string(c.need_ruleset_version());
-  return "need score 0..10,000 by " + of + " (basis points): " + weights;
+  return "need by " + of + ": " + weights;
 }
 
 Json neighbourhood_json(const wire::NeighbourhoodRow& n) {
@@ -189,14 +189,15 @@ void print_coverage(const Global& g, const wire::Coverage& c, bool by_need) {
   if (g.json) return print_coverage_json(c, by_need);
   std::cout << "coverage as of seq " << c.seq() << ", reach counted to " << format_date(c.today(), g.calendar)
             << "; provincial median coverage " << percent(c.provincial_median_coverage(), 2) << '\n'
-            << need_weights_text(c) << "; " << count(c.profiled()) << " neighbourhoods profiled\n"
+            << need_weights_text(c) << "; " << count(c.profiled())
+            << " neighbourhoods profiled; high need: the top quarter of them\n"
             << (by_need ? "neighbourhoods by need, rank 1 the neediest (- not profiled, last); capacity: visits a "
                           "day per 1,000 residents (per 1,000 of the target population if not profiled)\n"
                         : "neighbourhoods by id; capacity: visits a day per 1,000 residents (per 1,000 of the "
                           "target population if not profiled)\n");
   Table t({"rank", "id", "name", "county", "tier", "need", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
            "women", "children", "reach", "visits", "cancelled", "subsidy", "coverage", "subsidy/person", "flagged",
-           "capacity/1,000", "need flags"});
+           kCapacityPer1000Header, "need flags"});
   for (std::size_t col = 0; col < 19; ++col)
     if (col != 2 && col != 3) t.right_align(col);  // the names and the flags read from their start
   auto hoods = women_and_children(c.neighbourhood_groups());
