@@ -167,13 +167,13 @@ TEST_CASE("refahctl coverage ranks the neighbourhoods by need, with capacity per
   const std::string rows = words(table.out);
   CHECK(has(rows, "need by the weights of rule set 1: social 25%, cultural 25%, economic 25%, infrastructure 25%; 3 "
                   "neighbourhoods profiled; high need: the top quarter of them\n"));
-  CHECK(has(rows, "\n1 3 Kut Abdollah Ahvaz 4 78.8% 5,000 "));
+  CHECK(has(rows, "\n1 78.8% 3 Kut Abdollah Ahvaz 4 5,000 "));
   CHECK(has(rows, " 0.0 high need, no capacity\n"));
-  CHECK(has(rows, "\n2 1 کوی علوی Ahvaz 5 54.9% 20,000 "));
-  CHECK(has(rows, "\n- 4 Zeytun Ahvaz 2 - 5,000 "));
-  CHECK(rows.find("\n1 3 Kut") < rows.find("\n2 1 کوی"));
-  CHECK(rows.find("\n2 1 کوی") < rows.find("\n3 2 Shahrak"));
-  CHECK(rows.find("\n3 2 Shahrak") < rows.find("\n- 4 Zeytun"));
+  CHECK(has(rows, "\n2 54.9% 1 کوی علوی Ahvaz 5 20,000 "));
+  CHECK(has(rows, "\n- - 4 Zeytun Ahvaz 2 5,000 "));
+  CHECK(rows.find("\n1 78.8% 3 Kut") < rows.find("\n2 54.9% 1 کوی"));
+  CHECK(rows.find("\n2 54.9% 1 کوی") < rows.find("\n3 6.2% 2 Shahrak"));
+  CHECK(rows.find("\n3 6.2% 2 Shahrak") < rows.find("\n- - 4 Zeytun"));
   CHECK(has(rows, " 100.0\n"));  // neighbourhood 1's flags cell is empty: the line ends at its capacity
 
   const Json by_id = Json::parse(ctl.as(kAuditorClient, {"--json", "coverage", "--by-id"}).out);

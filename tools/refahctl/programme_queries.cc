@@ -164,11 +164,11 @@ std::vector<std::string> neighbourhood_cells(const wire::NeighbourhoodRow& n, co
   std::string flags;
   for (const std::string& f : need_flags(n)) flags += (flags.empty() ? "" : ", ") + f;
   return {n.profiled() ? std::to_string(n.need_rank()) : "-",
+          need_text(n.profiled(), n.need_bp()),
           std::to_string(n.id()),
           n.name() == nullptr ? "" : n.name()->str(),
           county_name(n.county()),
           std::to_string(n.tier()),
-          need_text(n.profiled(), n.need_bp()),
           count(n.target_population()),
           count(n.cards_issued()),
           count(n.active_cards()),
@@ -195,11 +195,11 @@ void print_coverage(const Global& g, const wire::Coverage& c, bool by_need) {
                           "day per 1,000 residents (per 1,000 of the target population if not profiled)\n"
                         : "neighbourhoods by id; capacity: visits a day per 1,000 residents (per 1,000 of the "
                           "target population if not profiled)\n");
-  Table t({"rank", "id", "name", "county", "tier", "need", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
+  Table t({"rank", "need", "id", "name", "county", "tier", kPopulationHeader, kCardsIssuedHeader, kActiveCardsHeader,
            "women", "children", "reach", "visits", "cancelled", "subsidy", "coverage", "subsidy/person", "flagged",
            kCapacityPer1000Header, "need flags"});
   for (std::size_t col = 0; col < 19; ++col)
-    if (col != 2 && col != 3) t.right_align(col);  // the names and the flags read from their start
+    if (col != 3 && col != 4) t.right_align(col);  // the names and the flags read from their start
   auto hoods = women_and_children(c.neighbourhood_groups());
   if (c.neighbourhoods() != nullptr)
     for (const wire::NeighbourhoodRow* n : *c.neighbourhoods()) t.add(neighbourhood_cells(*n, hoods[n->id()]));

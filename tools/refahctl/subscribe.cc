@@ -103,6 +103,20 @@ class EventLine {
   std::string fields_;
 };
 
+// The need score's weights, social, cultural, economic, infrastructure; absent from the event: equal.
+void need_weights_field(EventLine& l, const fb::RuleSetPublished& r) {
+  Json weights = Json::array();
+  std::string weights_text;
+  for (std::size_t i = 0; i < kEqualNeedWeights.size(); ++i) {
+    const std::uint16_t w = r.need_weights_bp() != nullptr && i < r.need_weights_bp()->size()
+                                ? r.need_weights_bp()->Get(static_cast<flatbuffers::uoffset_t>(i))
+                                : kEqualNeedWeights[i];
+    weights.push_back(w);
+    weights_text += (i == 0 ? "" : ",") + std::to_string(w);
+  }
+  l.put_text("need_weights_bp", weights, weights_text);
+}
+
 void rules_fields(EventLine& l, const fb::RuleSetPublished& r) {
   l.id("version", r.version());
   l.time("effective_from", r.effective_from_us());
@@ -122,6 +136,7 @@ void rules_fields(EventLine& l, const fb::RuleSetPublished& r) {
   l.json()["visit_cap_rials"] = caps;
   l.name("shares_bp", shares_text);
   l.name("caps", caps_text);
+  need_weights_field(l, r);  // before the limits: a line ends with credit_valid_days, as it did
   l.id("visits_per_day", r.visits_per_card_per_day());
   l.id("visits_per_venue_per_day", r.visits_per_card_per_venue_per_day());
   l.minutes("cancel_window", r.cancel_window_us());
@@ -129,17 +144,6 @@ void rules_fields(EventLine& l, const fb::RuleSetPublished& r) {
   l.json()["utc_offset_minutes"] = r.utc_offset_minutes();
   const std::uint16_t days = r.credit_valid_days();
   l.put_text("credit_valid_days", days, days == 0 ? std::string("unlimited") : std::to_string(days));
-  // The need score's weights, social, cultural, economic, infrastructure; absent from the event: equal.
-  Json weights = Json::array();
-  std::string weights_text;
-  for (std::size_t i = 0; i < kEqualNeedWeights.size(); ++i) {
-    const std::uint16_t w = r.need_weights_bp() != nullptr && i < r.need_weights_bp()->size()
-                                ? r.need_weights_bp()->Get(static_cast<flatbuffers::uoffset_t>(i))
-                                : kEqualNeedWeights[i];
-    weights.push_back(w);
-    weights_text += (i == 0 ? "" : ",") + std::to_string(w);
-  }
-  l.put_text("need_weights_bp", weights, weights_text);
 }
 
 // A survey: JSON the event's fields (population the 10 cells, female bands then male) and the
