@@ -73,7 +73,7 @@ TEST_CASE("Credit draws on its envelope up to what is left, and one rial past it
   CHECK(top_up(f, 100, 5).accepted());
 }
 
-TEST_CASE("A source with no envelope is not budgeted; once it has one, its credit needs a matching one",
+TEST_CASE("A source with no envelope is not budgeted, once it has one, its credit needs a matching one",
           "[budgets]") {
   LedgerFixture f;
   programme(f);
@@ -136,7 +136,7 @@ TEST_CASE("Exactly envelopes_max envelopes are accepted and one more is LIMIT_RE
   CHECK(allocate(f, FundingSource::kOther, 0, d, d, 1).accepted());  // into one it holds: no new envelope
 }
 
-TEST_CASE("Lapsed credit and released balances return to their envelope; spending and refunds are counted",
+TEST_CASE("Lapsed credit and released balances return to their envelope, spending and refunds are counted",
           "[budgets]") {
   LedgerFixture f;
   programme(f, 5);  // credit lasts five days

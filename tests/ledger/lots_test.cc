@@ -158,7 +158,7 @@ TEST_CASE("Idle, the writer lapses expired credit without waiting for a command"
   CHECK(lots_of(f, 100).empty());
 }
 
-TEST_CASE("A cancelled visit's subsidy goes back to its lots; a part whose lot expired lapses", "[lots]") {
+TEST_CASE("A cancelled visit's subsidy goes back to its lots, a part whose lot expired lapses", "[lots]") {
   LedgerFixture f;
   const std::int32_t day = today(f);
   f.clock().set_us(day_start(day + 1) - 30 * kMinuteUs);  // half an hour before the day ends

@@ -58,7 +58,7 @@ Rials subsidy_of(const Outcome& o) { return o.subsidy_rials; }
 
 }  // namespace
 
-TEST_CASE("A settlement takes the venue's days that are over, once; a day not over is INVALID_ARGUMENT until_day",
+TEST_CASE("A settlement takes the venue's days that are over, once, a day not over is INVALID_ARGUMENT until_day",
           "[settlement]") {
   LedgerFixture f;
   f.standard_programme();
@@ -96,7 +96,7 @@ TEST_CASE("A settlement takes the venue's days that are over, once; a day not ov
   CHECK(f.run(auditor(), IssueSettlement{10, d}).reason == Reason::kNotPermitted);
 }
 
-TEST_CASE("Only days on or before until_day are taken; the next settlement starts the day after", "[settlement]") {
+TEST_CASE("Only days on or before until_day are taken, the next settlement starts the day after", "[settlement]") {
   LedgerFixture f;
   f.standard_programme();
   const std::int32_t d = today(f);
@@ -127,7 +127,7 @@ TEST_CASE("Only days on or before until_day are taken; the next settlement start
   CHECK((l3.from_day == d + 2 && l3.until_day == d + 4 && l3.visits == 1 && l3.visit_rials == c.subsidy_rials));
 }
 
-TEST_CASE("A cancellation before settlement nets out; one after its visit was settled is an adjustment next period",
+TEST_CASE("A cancellation before settlement nets out, one after its visit was settled is an adjustment next period",
           "[settlement]") {
   LedgerFixture f;
   f.standard_programme();
@@ -252,7 +252,7 @@ TEST_CASE("Settlement books survive a snapshot, replay from zero byte for byte, 
   CHECK(settle(f, 11, d).accepted());
 }
 
-TEST_CASE("A settlement of all venues may hold settlement_venues_max lines; one more is LIMIT_REACHED venue",
+TEST_CASE("A settlement of all venues may hold settlement_venues_max lines, one more is LIMIT_REACHED venue",
           "[settlement]") {
   constexpr std::size_t kMax = limits::settlement_venues_max;
   LedgerFixture f;

@@ -73,7 +73,7 @@ TEST_CASE("sha256_prefixed of 32 zero bytes is the published digest") {
   REQUIRE(to_hex(sha256_prefixed(zero, {})) == "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925");
 }
 
-TEST_CASE("Sha256Blocks, fed whole blocks, gives OpenSSL's SHA-256 of them; the portable rounds agree with SHA-NI") {
+TEST_CASE("Sha256Blocks, fed whole blocks, gives OpenSSL's SHA-256 of them, the portable rounds agree with SHA-NI") {
   std::vector<std::uint8_t> message(64 * 5);
   for (std::size_t i = 0; i < message.size(); ++i) message[i] = static_cast<std::uint8_t>(i * 131 + 7);
   for (std::size_t blocks = 0; blocks <= 5; ++blocks) {

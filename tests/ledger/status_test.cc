@@ -11,7 +11,7 @@
 
 using namespace refah;
 
-TEST_CASE("A Result holding a value gives it; one holding an error keeps its status", "[status]") {
+TEST_CASE("A Result holding a value gives it, one holding an error keeps its status", "[status]") {
   Result<std::string> good(std::string("value"));
   REQUIRE(good.is_ok());
   CHECK(good.value() == "value");

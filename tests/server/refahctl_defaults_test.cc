@@ -39,7 +39,7 @@ TEST_CASE("refahctl takes its calendar from REFAHCTL_CALENDAR, and a --calendar 
   CHECK(has(flag.out, "2026-03-21 to 2026-03-21"));
 }
 
-TEST_CASE("refahctl takes its server, credentials, TLS and calendar from a config file; the environment "
+TEST_CASE("refahctl takes its server, credentials, TLS and calendar from a config file, the environment "
           "and flags win over it",
           "[server][refahctl][defaults]") {
   Ctl ctl;
@@ -66,7 +66,7 @@ TEST_CASE("refahctl takes its server, credentials, TLS and calendar from a confi
   CHECK(unreachable.status == 3);  // the environment's server over the file's
 }
 
-TEST_CASE("refahctl --config reads the file named; a missing one, bad TOML or an unknown key exit 2",
+TEST_CASE("refahctl --config reads the file named, a missing one, bad TOML or an unknown key exit 2",
           "[server][refahctl][defaults]") {
   Ctl ctl;
   std::ofstream(ctl.dir() / "office.toml") << auditor_config(ctl, "gregorian");

@@ -70,7 +70,7 @@ TEST_CASE("SIGHUP reloads the keys file: a new client connects, a revoked client
 }
 
 TEST_CASE("On SIGHUP a keys file that does not parse, or that others can read, is refused and the keys in "
-          "force stay; refahd keeps serving",
+          "force stay, refahd keeps serving",
           "[server][reload]") {
   KeysWork w;
   write_keys_file(w.keys, fixture_keys());

@@ -94,7 +94,7 @@ TEST_CASE("Every executable prints its version and the git commit it was built f
 }
 
 TEST_CASE("refahd --log-format json writes one JSON object a line, UTC times with their zone and "
-          "messages escaped; log_format in the config does the same; another format is a usage error",
+          "messages escaped, log_format in the config does the same, another format is a usage error",
           "[server][service]") {
   ServiceWork w;
   SECTION("the flag") {

@@ -64,7 +64,7 @@ TEST_CASE("Dates read with - or / and any of the digits, in the calendar asked",
   CHECK(read_date("1899-12-29", Calendar::kJalali, error));
 }
 
-TEST_CASE("A year of the other calendar is refused naming --calendar; a malformed date names the form",
+TEST_CASE("A year of the other calendar is refused naming --calendar, a malformed date names the form",
           "[typed_input]") {
   std::string error;
   CHECK_FALSE(read_date("1405-09-01", Calendar::kGregorian, error));
