@@ -1,6 +1,7 @@
 // make_seeds: writes the fuzz targets' seed corpora, every input valid and made by the project's
 // own encoders, so that the seeds follow the formats as they change:
-//   OUT/frame/         one frame per request kind and per command kind, and a whole session
+//   OUT/frame/         one frame per request kind and per command kind (a rule set with need weights
+//                      too), and a whole session
 //   OUT/stored_event/  each stored event of the programme's log (one run of one value each), and
 //                      the whole log as one run (fuzz_stored_event's framing)
 //   OUT/snapshot/      a snapshot of the programme, and one of an empty ledger
@@ -40,6 +41,25 @@ struct NamedCommand {
   CommandBody body;
 };
 
+// A survey of neighbourhood 1 taken the day before kT0: every field set.
+NeighbourhoodProfile seed_profile() {
+  NeighbourhoodProfile p;
+  p.surveyed_on_day = local_day(kT0, 210) - 1;
+  p.source = "مرکز آمار خوزستان";
+  p.population = {1'500, 800, 1'200, 1'000, 500, 1'400, 850, 1'150, 950, 450};
+  p.households = 2'400;
+  p.libraries = 1;
+  p.cultural_centres = 2;
+  p.cinema_seats = 120;
+  p.unemployment_bp = 1'800;
+  p.income_decile = 3;
+  p.sports_halls = 1;
+  p.pools = 1;
+  p.parks = 3;
+  p.transport_stops = 9;
+  return p;
+}
+
 // One command of each kind, each acceptable once on the programme (in this order).
 std::vector<NamedCommand> seed_commands(Seq programme_visit) {
   const Actor admin = test::admin(), venue = test::venue_actor(10);
@@ -57,6 +77,10 @@ std::vector<NamedCommand> seed_commands(Seq programme_visit) {
       {"replace_card", admin, ReplaceCard{103, 300, kT0 + 365 * kDayUs, 0}},
       {"allocate_budget", admin, AllocateBudget{FundingSource::kDonor, 0, local_day(kT0, 210), local_day(kT0, 210) + 30, 1'000}},
       {"issue_settlement", admin, IssueSettlement{10, local_day(kT0, 210) - 1}},
+      {"profile_neighbourhood", admin, ProfileNeighbourhood{1, seed_profile()}},
+      {"reinstate_venue", admin, ReinstateVenue{11, "repaired"}},
+      {"publish_rule_set_weights", admin,
+       PublishRuleSet{test::standard_rules(3, kT0 + 2 * kDayUs), {4'000, 1'000, 3'000, 2'000}}},
   };
 }
 
@@ -85,6 +109,11 @@ std::vector<std::pair<std::string, proto::Frame>> query_frames() {
       {"get_checkpoint", proto::encode_get_checkpoint(kAuditorMessage)},
       {"get_budgets", proto::encode_get_budgets(kAuditorMessage, 0, 10)},
       {"get_settlements", proto::encode_get_settlements(kVenueMessage, 10, 0, 10)},
+      {"get_coverage_by_need", proto::encode_get_coverage(kAuditorMessage, {}, false, true)},
+      {"list_venues", proto::encode_list_venues(kAuditorMessage, 10, 2)},
+      {"list_venues_as_of", proto::encode_list_venues(kAdminMessage, 0, 0, proto::AsOf{3, 0})},
+      {"list_neighbourhoods", proto::encode_list_neighbourhoods(kAuditorMessage, 0, 0)},
+      {"list_rule_sets", proto::encode_list_rule_sets(kAuditorMessage)},
   };
 }
 

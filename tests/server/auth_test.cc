@@ -27,6 +27,17 @@ Bytes read_nonce(proto::Client& c) {
 
 Command cmd(ServerFixture& f, CommandBody body) { return Command{Actor{}, f.ids().next(), std::move(body)}; }
 
+// A survey of 1,000 residents in 250 households, taken yesterday.
+NeighbourhoodProfile survey() {
+  NeighbourhoodProfile p;
+  p.surveyed_on_day = local_day(kT0, 210) - 1;
+  p.source = "census";
+  p.population = {100, 100, 100, 100, 100, 100, 100, 100, 100, 100};
+  p.households = 250;
+  p.income_decile = 4;
+  return p;
+}
+
 // Every command kind only an admin may send.
 std::vector<CommandBody> admin_only_commands() {
   return {
@@ -38,6 +49,8 @@ std::vector<CommandBody> admin_only_commands() {
       TopUpCard{100, 50'000, FundingSource::kDonor},
       ReplaceCard{101, 201, kT0 + 365 * kDayUs, 1},
       CancelCard{100, CardCancelReason::kLost},
+      ProfileNeighbourhood{1, survey()},
+      ReinstateVenue{11, "inspection passed"},
   };
 }
 
@@ -164,7 +177,7 @@ TEST_CASE("An auditor's Submit is refused as a whole with NOT_PERMITTED and noth
   CHECK(call(*auditor, proto::encode_get_totals(q), q).kind == wire::Body::Totals);
 }
 
-TEST_CASE("A venue client asking for a statement, usage, coverage, totals or a subscription gets NOT_PERMITTED",
+TEST_CASE("A venue client asking for a statement, usage, coverage, totals, a listing or a subscription gets NOT_PERMITTED",
           "[server]") {
   ServerFixture f;
   f.standard_programme();
@@ -178,6 +191,9 @@ TEST_CASE("A venue client asking for a statement, usage, coverage, totals or a s
   requests.emplace_back(64, proto::encode_get_coverage(64));
   requests.emplace_back(65, proto::encode_get_totals(65));
   requests.emplace_back(66, proto::encode_subscribe(66, 1));
+  requests.emplace_back(67, proto::encode_list_venues(67, 0, 0));
+  requests.emplace_back(68, proto::encode_list_neighbourhoods(68, 0, 0));
+  requests.emplace_back(69, proto::encode_list_rule_sets(69));
   for (const auto& [id, frame] : requests) {
     INFO("request " << id);
     require_error(call(*venue, frame, id), Reason::kNotPermitted, id);
@@ -268,6 +284,9 @@ TEST_CASE("An admin may do everything: every command, every query, a subscriptio
            {82, proto::encode_get_coverage(82), wire::Body::Coverage},
            {83, proto::encode_get_venue_usage(83, 0, 0, 100'000), wire::Body::VenueUsage},
            {84, proto::encode_get_totals(84), wire::Body::Totals},
+           {86, proto::encode_list_venues(86, 0, 0), wire::Body::VenueList},
+           {87, proto::encode_list_neighbourhoods(87, 0, 0), wire::Body::NeighbourhoodList},
+           {88, proto::encode_list_rule_sets(88), wire::Body::RuleSetList},
            {85, proto::encode_subscribe(85, head), wire::Body::EventBatch}}) {
     INFO("request " << id);
     CHECK(call(*admin, frame, id).kind == kind);
