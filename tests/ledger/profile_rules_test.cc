@@ -194,7 +194,7 @@ TEST_CASE("A neighbourhood may be profiled any number of times, each profile an 
   require_accepted(f, admin(), profile_cmd());
 }
 
-TEST_CASE("A ProfileNeighbourhood resent under its client event id is a duplicate; changed in any field it is ID_CONFLICT",
+TEST_CASE("A ProfileNeighbourhood resent under its client event id is a duplicate, changed in any field it is ID_CONFLICT",
           "[rules][profile]") {
   LedgerFixture f;
   f.standard_programme();
@@ -235,7 +235,7 @@ TEST_CASE("A ProfileNeighbourhood resent under its client event id is a duplicat
   }
 }
 
-TEST_CASE("Only an admin may reinstate a venue; an unknown venue is UNKNOWN_VENUE, an active one VENUE_ACTIVE",
+TEST_CASE("Only an admin may reinstate a venue, an unknown venue is UNKNOWN_VENUE, an active one VENUE_ACTIVE",
           "[rules][reinstate]") {
   LedgerFixture f;
   f.standard_programme();
@@ -254,7 +254,7 @@ TEST_CASE("Only an admin may reinstate a venue; an unknown venue is UNKNOWN_VENU
   CHECK(static_cast<int>(Reason::kVenueActive) == 37);
 }
 
-TEST_CASE("A reinstated venue takes visits again; while suspended they are VENUE_NOT_ACTIVE", "[rules][reinstate]") {
+TEST_CASE("A reinstated venue takes visits again, while suspended they are VENUE_NOT_ACTIVE", "[rules][reinstate]") {
   LedgerFixture f;
   f.standard_programme();
   REQUIRE(f.run(admin(), SuspendVenue{10, "inspection"}).accepted());

@@ -198,7 +198,7 @@ std::vector<NeighbourhoodId> order(const CoverageReport& r) {
 
 }  // namespace
 
-TEST_CASE("Neighbourhoods rank by need, ties by the more deprived tier then the lower id; the top quarter is high need",
+TEST_CASE("Neighbourhoods rank by need, ties by the more deprived tier then the lower id, the top quarter is high need",
           "[projections][need]") {
   Province p;
   const CoverageReport r = p.report();
@@ -235,7 +235,7 @@ TEST_CASE("Neighbourhoods rank by need, ties by the more deprived tier then the 
   CHECK(order(p.report({false, true, {}})) == std::vector<NeighbourhoodId>{2, 4, 1, 5, 3, 6, 7});
 }
 
-TEST_CASE("High-need flags: low coverage against the provincial median, no capacity; a suspended venue's capacity does not count",
+TEST_CASE("High-need flags: low coverage against the provincial median, no capacity, a suspended venue's capacity does not count",
           "[projections][need]") {
   Province p;
   CoverageReport r = p.report();
@@ -400,7 +400,7 @@ void put_u32(std::string& s, std::size_t at, std::uint32_t v) {
 }
 }  // namespace
 
-TEST_CASE("The coverage's canonical bytes keep the profiles: read back, written again, the same; households 0 refused",
+TEST_CASE("The coverage's canonical bytes keep the profiles: read back, written again, the same, households 0 refused",
           "[projections][need]") {
   Province p;
   NeighbourhoodProfile a = profile_a();
@@ -445,7 +445,7 @@ TEST_CASE("The coverage's canonical bytes keep the profiles: read back, written 
   CHECK(read_into(accepted, fine));
 }
 
-TEST_CASE("The rule book's canonical bytes: read back, written again, the same; weights not summing to 10000 refused",
+TEST_CASE("The rule book's canonical bytes: read back, written again, the same, weights not summing to 10000 refused",
           "[projections][need]") {
   Province p;
   p.ok(PublishRuleSet{standard_rules(2, p.f.clock().now_us() + kDayUs), {1'234, 4'321, 4'000, 445}});

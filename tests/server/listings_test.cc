@@ -277,7 +277,7 @@ TEST_CASE("A neighbourhood listing row: its definition, the newest profile and t
   CHECK(neighbourhoods(*c, 0, 1).neighbourhoods()->Get(0)->need_bp() == 5'300);
 }
 
-TEST_CASE("Listings by role: a council sees its area only and may not list rule sets nor ask the past; a venue may not list",
+TEST_CASE("Listings by role: a council sees its area only and may not list rule sets nor ask the past, a venue may not list",
           "[server][listings][council]") {
   ServerFixture f;
   areas(f);
@@ -436,7 +436,7 @@ TEST_CASE("A Balance names the card's expiry and its replacement links, now and 
   CHECK((none->valid_until_us() == 0 && none->replaced_by() == 0 && none->replaced_from() == 0));
 }
 
-TEST_CASE("GetCoverage by_need: rank 1 first, the unprofiled last; each row's need figures and flags; a council keeps the ranks",
+TEST_CASE("GetCoverage by_need: rank 1 first, the unprofiled last, each row's need figures and flags, a council keeps the ranks",
           "[server][listings][need]") {
   ServerFixture f;
   areas(f);
@@ -513,7 +513,7 @@ flatbuffers::Offset<wire::Command> rules_command(flatbuffers::FlatBufferBuilder&
 }
 }  // namespace
 
-TEST_CASE("Need weights over the wire: not four is INVALID_ARGUMENT need_weights_bp, nor four not summing to 10000; absent is equal",
+TEST_CASE("Need weights over the wire: not four is INVALID_ARGUMENT need_weights_bp, nor four not summing to 10000, absent is equal",
           "[server][listings][need]") {
   ServerFixture f;
   f.standard_programme();
