@@ -368,8 +368,10 @@ bool values_in_range(const fb::Event& e) {
              p->credit_valid_days() <= limits::credit_valid_days_max && need_weights_of(*p).has_value();
     }
     case fb::Payload::NeighbourhoodProfiled: {
+      // The source as the rules bound it: the projections' canonical bytes read no longer one back.
       const std::optional<NeighbourhoodProfile> p = profile_of(*e.payload_as_NeighbourhoodProfiled());
-      return p.has_value() && profile_figures_valid(*p, limits::target_population_max);
+      return p.has_value() && profile_figures_valid(*p, limits::target_population_max) &&
+             p->source.size() <= limits::profile_source_bytes_max;
     }
     case fb::Payload::CardIssued: {
       const auto* p = e.payload_as_CardIssued();

@@ -371,19 +371,26 @@ void Requests::Impl::answer_submitted(ReplyPort& port, std::uint64_t id, std::ve
 
 // ---- queries ----
 
+// A card's balance. Its replacement links go to admins and auditors only: a venue that knows a lost
+// card's number must not learn the number of the card that replaced it.
 void Requests::Impl::get_balance(std::uint64_t id, const wire::GetBalance& q, const Port& port) {
   const CardId card = q.card();
   const proto::AsOf as_of = proto::as_of_of(q.as_of());
+  const bool links = port->actor().role != Role::kVenue;
+  auto encode = [id, card, links](const proj::View& v) {
+    return proto::encode_balance(id, v.seq, card, v.balances.card(card), links ? v.balances.replaced_by(card) : 0,
+                                 links ? v.balances.replaced_from(card) : 0);
+  };
   if (as_of.now()) {
     Frame f;
-    projections.read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card), v.balances.replaced_by(card), v.balances.replaced_from(card)); });
+    projections.read([&](const proj::View& v) { f = encode(v); });
     return port->answer(std::move(f));
   }
-  expensive(id, port, [this, id, card, as_of]() -> Frame {
+  expensive(id, port, [this, id, as_of, encode]() -> Frame {
     auto p = projections_as_of(*ledger.log(), as_of);
     if (!p.is_ok()) return proto::encode_error(id, Reason::kInvalidArgument, p.status().message());
     Frame f;
-    p.value()->read([&](const proj::View& v) { f = proto::encode_balance(id, v.seq, card, v.balances.card(card), v.balances.replaced_by(card), v.balances.replaced_from(card)); });
+    p.value()->read([&](const proj::View& v) { f = encode(v); });
     return f;
   });
 }

@@ -166,6 +166,14 @@ TEST_CASE("A forged profile is named at its seq: by a venue, of an unknown neigh
     require_named(r, forged, "");
     CHECK(r.findings.front().kind == replay::FindingKind::kMalformed);
   }
+  SECTION("with a source past 200 bytes: refused as an event out of range (its snapshot could not be read back)") {
+    NeighbourhoodProfile wordy = survey(100);
+    wordy.source = std::string(201, 's');
+    const Seq forged = p.forge(admin(), ProfileNeighbourhood{1, wordy}, 900'007);
+    const auto r = audit(p.dir());
+    require_named(r, forged, "");
+    CHECK(r.findings.front().kind == replay::FindingKind::kMalformed);
+  }
   SECTION("the honest profile, appended the same way, verifies clean") {
     p.forge(admin(), ProfileNeighbourhood{2, survey(100)}, 900'006);
     const auto r = audit(p.dir());

@@ -400,13 +400,13 @@ TEST_CASE("A listing as of a past event (admin) answers as the programme was the
                 Reason::kInvalidArgument, id);
 }
 
-TEST_CASE("A Balance names the card's expiry and its replacement links, now and as of before the replacement",
+TEST_CASE("A Balance names the card's expiry and, to an admin or auditor only, its replacement links, now and as of before the replacement",
           "[server][listings]") {
   ServerFixture f;
   f.standard_programme();  // card 100 valid until kT0 + 365 days
   const Seq before = f.ledger().head_seq();
   run(f, ReplaceCard{100, 200, kT0 + 400 * kDayUs, 0});
-  auto c = f.connect(kVenue10Client);  // a venue reads balances too
+  auto c = f.connect(kAuditorClient);
   struct Want {
     CardId card;
     TimeUs valid_until;
@@ -421,6 +421,16 @@ TEST_CASE("A Balance names the card's expiry and its replacement links, now and 
     CHECK(b->valid_until_us() == w.valid_until);
     CHECK(b->replaced_by() == w.by);
     CHECK(b->replaced_from() == w.from);
+  }
+  // A venue reads the balance and expiry, never the links: it must not learn a lost card's successor.
+  auto venue = f.connect(kVenue10Client);
+  for (CardId card : {CardId{100}, CardId{200}}) {
+    const std::uint64_t vid = venue->next_id();
+    const wire::Balance* b = answer_of(*venue, proto::encode_get_balance(vid, card), vid, wire::Body::Balance).body_as_Balance();
+    CHECK(b->found());
+    CHECK(b->valid_until_us() != 0);
+    CHECK(b->replaced_by() == 0);
+    CHECK(b->replaced_from() == 0);
   }
   auto admin_c = f.connect(kAdminClient);
   const std::uint64_t id = admin_c->next_id();
