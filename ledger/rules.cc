@@ -78,24 +78,15 @@ Outcome decide_venue(const State& st, const Actor& actor, const RegisterVenue& c
   return accept();
 }
 
-Outcome decide_suspend(const State& st, const Actor& actor, const SuspendVenue& c) {
+// A suspension (from active) or a reinstatement (from suspended) of a venue, with its reason; a
+// venue not in status `from` is refused with `not_from`.
+Outcome decide_venue_status(const State& st, const Actor& actor, VenueId venue, const std::string& reason,
+                            VenueStatus from, Reason not_from) {
   if (!is_admin(actor)) return reject(Reason::kNotPermitted);
-  if (c.reason.size() > limits::suspend_reason_bytes_max || !valid_utf8(c.reason))
-    return invalid("reason");
-  const VenueState* v = st.venue(c.venue);
+  if (reason.size() > limits::suspend_reason_bytes_max || !valid_utf8(reason)) return invalid("reason");
+  const VenueState* v = st.venue(venue);
   if (v == nullptr) return reject(Reason::kUnknownVenue);
-  if (v->status != VenueStatus::kActive) return reject(Reason::kVenueNotActive);
-  return accept();
-}
-
-// A reinstatement: only a suspended venue takes visits again.
-Outcome decide_reinstate(const State& st, const Actor& actor, const ReinstateVenue& c) {
-  if (!is_admin(actor)) return reject(Reason::kNotPermitted);
-  if (c.reason.size() > limits::suspend_reason_bytes_max || !valid_utf8(c.reason))
-    return invalid("reason");
-  const VenueState* v = st.venue(c.venue);
-  if (v == nullptr) return reject(Reason::kUnknownVenue);
-  if (v->status != VenueStatus::kSuspended) return reject(Reason::kVenueActive);
+  if (v->status != from) return reject(not_from);
   return accept();
 }
 
@@ -435,7 +426,7 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     Outcome operator()(const RegisterVenue& c) { return decide_venue(st, a, c); }
     Outcome operator()(const SuspendVenue& c) {
       d.venue = c.venue;
-      return decide_suspend(st, a, c);
+      return decide_venue_status(st, a, c.venue, c.reason, VenueStatus::kActive, Reason::kVenueNotActive);
     }
     Outcome operator()(const PublishRuleSet& c) { return decide_rules(st, a, c, now); }
     Outcome operator()(const IssueCard& c) {
@@ -455,7 +446,7 @@ Outcome decide(const State& state, const Command& cmd, TimeUs now, Decided& d) {
     Outcome operator()(const ProfileNeighbourhood& c) { return decide_profile(st, a, c, now); }
     Outcome operator()(const ReinstateVenue& c) {
       d.venue = c.venue;
-      return decide_reinstate(st, a, c);
+      return decide_venue_status(st, a, c.venue, c.reason, VenueStatus::kSuspended, Reason::kVenueActive);
     }
   };
   Outcome o = std::visit(Visitor{state, cmd.actor, now, d}, cmd.body);

@@ -56,17 +56,4 @@ std::vector<ProfileNeighbourhood> programme_profiles(const Programme& p, std::ui
   return out;
 }
 
-Status register_profiles(Ledger& ledger, const std::vector<ProfileNeighbourhood>& profiles, Rng& rng) {
-  std::vector<Command> batch;
-  batch.reserve(profiles.size());
-  for (const ProfileNeighbourhood& p : profiles) batch.push_back(Command{admin_actor(), rng.bytes16(), p});
-  if (batch.empty()) return Status::ok();
-  const std::vector<Outcome> outcomes = ledger.execute(std::move(batch));
-  for (const Outcome& o : outcomes)
-    if (!o.accepted())
-      return Status::failed("profile refused: " + std::string(reason_name(o.reason)) +
-                            (o.field[0] ? std::string(" (") + o.field + ")" : ""));
-  return Status::ok();
-}
-
 }  // namespace refah::load

@@ -178,6 +178,16 @@ Status run_all(Ledger& ledger, std::vector<Command>& batch, const char* what) {
 }
 }  // namespace
 
+Status register_profiles(Ledger& ledger, const std::vector<ProfileNeighbourhood>& profiles, Rng& rng) {
+  std::vector<Command> batch;
+  for (const ProfileNeighbourhood& p : profiles) {
+    batch.push_back(Command{admin_actor(), rng.bytes16(), p});
+    if (batch.size() == 1024)
+      if (Status s = run_all(ledger, batch, "profile"); !s.is_ok()) return s;
+  }
+  return run_all(ledger, batch, "profile");
+}
+
 Status register_programme(Ledger& ledger, const Programme& p, Rng& rng) {
   std::vector<Command> batch;
   auto flush_if_full = [&](const char* what) -> Status {

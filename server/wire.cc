@@ -10,6 +10,7 @@
 #include "projections/projections.h"
 #include "projections/statement.h"
 #include "replay/checkpoint.h"
+#include "server/wire_internal.h"
 
 namespace refah::proto {
 
@@ -51,11 +52,6 @@ Frame finish(fbs::FlatBufferBuilder& fbb, std::uint64_t id, wire::Body kind, fbs
 }
 
 std::string str(const fbs::String* s) { return s == nullptr ? std::string() : s->str(); }
-
-fbs::Offset<wire::AsOf> as_of_offset(fbs::FlatBufferBuilder& fbb, AsOf a) {
-  if (a.now()) return 0;
-  return wire::CreateAsOf(fbb, a.seq, a.time_us);
-}
 
 
 }  // namespace
@@ -393,14 +389,14 @@ Frame encode_authenticate(std::uint64_t id, ClientId client, std::span<const std
 
 Frame encode_get_balance(std::uint64_t id, CardId card, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_offset(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateGetBalance(fbb, card, a);
   return finish(fbb, id, wire::Body::GetBalance, body.Union());
 }
 
 Frame encode_get_statement(std::uint64_t id, CardId card, Seq from_seq, std::uint32_t limit, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_offset(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateGetStatement(fbb, card, from_seq, limit, a);
   return finish(fbb, id, wire::Body::GetStatement, body.Union());
 }
@@ -408,28 +404,28 @@ Frame encode_get_statement(std::uint64_t id, CardId card, Seq from_seq, std::uin
 Frame encode_get_venue_usage(std::uint64_t id, VenueId venue, std::int32_t from_day,
                              std::int32_t to_day, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_offset(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateGetVenueUsage(fbb, venue, from_day, to_day, a);
   return finish(fbb, id, wire::Body::GetVenueUsage, body.Union());
 }
 
 Frame encode_get_coverage(std::uint64_t id, AsOf as_of, bool groups, bool by_need) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_offset(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateGetCoverage(fbb, a, groups, by_need);
   return finish(fbb, id, wire::Body::GetCoverage, body.Union());
 }
 
 Frame encode_get_totals(std::uint64_t id, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_offset(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateGetTotals(fbb, a);
   return finish(fbb, id, wire::Body::GetTotals, body.Union());
 }
 
 Frame encode_get_budgets(std::uint64_t id, std::uint32_t from_envelope, std::uint32_t limit, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_offset(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateGetBudgets(fbb, from_envelope, limit, a);
   return finish(fbb, id, wire::Body::GetBudgets, body.Union());
 }

@@ -22,6 +22,12 @@ inline wire::Bytes16 wire_bytes16(const Bytes16& b) {
 
 inline std::string str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
 
+// A query's as-of table; none for now.
+inline flatbuffers::Offset<wire::AsOf> as_of_table(flatbuffers::FlatBufferBuilder& fbb, Seq seq, TimeUs time_us) {
+  if (seq == 0 && time_us == 0) return 0;
+  return wire::CreateAsOf(fbb, seq, time_us);
+}
+
 // A ProfileNeighbourhood table (a command's, or a listing's) and back (server/wire_listings.cc).
 // nullptr when its population table does not have exactly ten cells.
 const char* profile_of(const wire::ProfileNeighbourhood& b, NeighbourhoodProfile& out);

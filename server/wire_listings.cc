@@ -40,12 +40,6 @@ fbs::Offset<wire::ProfileNeighbourhood> profile_table(fbs::FlatBufferBuilder& fb
 
 }  // namespace detail
 
-namespace {
-fbs::Offset<wire::AsOf> as_of_table(fbs::FlatBufferBuilder& fbb, AsOf a) {
-  return a.now() ? fbs::Offset<wire::AsOf>() : wire::CreateAsOf(fbb, a.seq, a.time_us);
-}
-}  // namespace
-
 Frame encode_venue_list(std::uint64_t id, const proj::View& view, VenueId after, std::uint32_t limit,
                         const proj::AreaScope& scope) {
   REFAH_ASSERT(limit >= 1);
@@ -123,21 +117,21 @@ Frame encode_rule_set_list(std::uint64_t id, const proj::View& view) {
 
 Frame encode_list_venues(std::uint64_t id, VenueId after, std::uint32_t limit, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_table(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateListVenues(fbb, after, limit, a);
   return finish_frame(fbb, id, wire::Body::ListVenues, body.Union());
 }
 
 Frame encode_list_neighbourhoods(std::uint64_t id, NeighbourhoodId after, std::uint32_t limit, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_table(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateListNeighbourhoods(fbb, after, limit, a);
   return finish_frame(fbb, id, wire::Body::ListNeighbourhoods, body.Union());
 }
 
 Frame encode_list_rule_sets(std::uint64_t id, AsOf as_of) {
   fbs::FlatBufferBuilder fbb(128);
-  auto a = as_of_table(fbb, as_of);
+  auto a = detail::as_of_table(fbb, as_of.seq, as_of.time_us);
   auto body = wire::CreateListRuleSets(fbb, a);
   return finish_frame(fbb, id, wire::Body::ListRuleSets, body.Union());
 }
