@@ -17,8 +17,9 @@ configure_file(${PROJECT_SOURCE_DIR}/packaging/postinst.in ${REFAH_PACKAGING_DIR
 
 install(TARGETS refahd refahctl refah-audit refah-load RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/share/khuzestan-counties-2016.csv DESTINATION ${CMAKE_INSTALL_DATADIR}/refah)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/share/console DESTINATION ${CMAKE_INSTALL_DATADIR}/refah)  # the console's dashboard
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md ${PROJECT_SOURCE_DIR}/docs/PROTOCOL.md
-              ${PROJECT_SOURCE_DIR}/docs/AUDIT.md
+              ${PROJECT_SOURCE_DIR}/docs/AUDIT.md ${PROJECT_SOURCE_DIR}/docs/HTTP.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/refah)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/refahd.toml DESTINATION /etc/refah)
 install(FILES ${REFAH_PACKAGING_DIR}/refahd.service DESTINATION lib/systemd/system)
@@ -40,7 +41,9 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libssl3, libspdlog1.10, libfmt9, libtomlplusplus3, libsystemd0, libsnappy1v5, liblz4-1, libzstd1, zlib1g, libbz2-1.0, adduser")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libssl3, libspdlog1.10, libfmt9, libtomlplusplus3, libsystemd0, libsodium23, libsnappy1v5, liblz4-1, libzstd1, zlib1g, libbz2-1.0, adduser")
+# The console's charts (Chart.js, served by refahd) and refah-audit report --plots (gnuplot).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libjs-chart.js, gnuplot-nox")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/conffiles ${REFAH_PACKAGING_DIR}/postinst)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

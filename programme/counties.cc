@@ -46,7 +46,7 @@ Result<std::vector<CountyRow>> read_counties_csv(const std::string& path) {
   return rows;
 }
 
-std::string default_counties_csv(const std::string& source_path) {
+std::string installed_data_path(const std::string& source_path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);

@@ -23,9 +23,11 @@ struct CountyRow {
 // Every county must be one of ledger/province.h.
 [[nodiscard]] Result<std::vector<CountyRow>> read_counties_csv(const std::string& path);
 
-// The census CSV an executable reads by default: the installed copy beside it,
-// <bin>/../share/refah/<file name> (cmake --install, the .deb), when that exists; else
-// `source_path`, the repository's copy that a build tree's executables name at compile time.
-std::string default_counties_csv(const std::string& source_path);
+// A file or folder of share/ an executable reads by default (the census CSV, the console's
+// files): the installed copy beside it, <bin>/../share/refah/<name> (cmake --install, the .deb),
+// when that exists; else `source_path`, the repository's copy that a build tree's executables name
+// at compile time.
+std::string installed_data_path(const std::string& source_path);
+inline std::string default_counties_csv(const std::string& source_path) { return installed_data_path(source_path); }
 
 }  // namespace refah::load

@@ -19,6 +19,8 @@ esac
 packages=(g++ cmake ninja-build ccache pkg-config
           librocksdb-dev libflatbuffers-dev flatbuffers-compiler libssl-dev libcli11-dev catch2
           libboost-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev
+          libsodium-dev  # argon2id of the console's passwords
+          libjs-chart.js # the console's charts (served by refahd, no CDN)
           systemd     # systemd-analyze, which the package test runs on the unit
           python3-flatbuffers  # the Python client's test (tests/python/)
           prometheus) # promtool, for the test of the /metrics format

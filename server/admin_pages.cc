@@ -229,7 +229,7 @@ AdminFigures AdminPages::gather() const {
   return f;
 }
 
-AdminHttp::Reply AdminPages::answer(std::string_view path) const {
+HttpReply AdminPages::answer(std::string_view path) const {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz") {
     const std::string why = not_ready_reason(*s_.ledger, s_.shutting_down());

@@ -1,4 +1,4 @@
-// What the admin endpoint (server/admin_http.h) answers:
+// What the admin endpoint (server/http_server.h) answers:
 //   /healthz  200 "ok": the process is alive and its admin thread answers
 //   /readyz   200 "ready", or 503 "not ready: <reason>" (shutting down, the log not open, or writes
 //             stopped: a failed write or a pause for disk space, with the ledger's message)
@@ -15,7 +15,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
-#include "server/admin_http.h"
+#include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/process_figures.h"
 #include "server/server.h"
@@ -57,7 +57,7 @@ class AdminPages {
   };
   explicit AdminPages(Sources sources) : s_(std::move(sources)) {}
 
-  AdminHttp::Reply answer(std::string_view path) const;
+  HttpReply answer(std::string_view path) const;
   AdminFigures gather() const;
 
  private:

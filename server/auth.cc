@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "ledger/province.h"
+#include "server/passwords.h"
 
 #include <toml++/toml.h>  // Debian's build throws toml::parse_error; caught here, never passed on
 
@@ -26,6 +27,17 @@ Status bad(const std::string& origin, const std::string& what) {
 }
 // A client's role and what it is bound to: a venue for a venue client, a neighbourhood or a
 // county for a council. An empty answer: valid; else what is wrong.
+// The optional console password: an argon2id string, never for a venue.
+std::string read_password_hash(const toml::table& t, ClientKey& key) {
+  if (!t.contains("password_hash")) return {};
+  const auto hash = t["password_hash"].value<std::string>();
+  if (!hash || !password_hash_well_formed(*hash))
+    return "password_hash must be an argon2id hash as `refahd password-hash` prints it";
+  if (key.actor.role == Role::kVenue) return "a venue client has no password_hash: venues do not use the console";
+  key.password_hash = *hash;
+  return {};
+}
+
 std::string read_role(const toml::table& t, ClientKey& key) {
   const std::string role = t["role"].value_or(std::string());
   if (role == "venue") key.actor.role = Role::kVenue;
@@ -111,6 +123,7 @@ Result<KeyStore> KeyStore::parse(std::string_view toml_text, const std::string& 
     if (std::string wrong = read_role(*t, key); !wrong.empty()) return bad(path, where + ": " + wrong);
     const std::string secret = (*t)["secret"].value_or(std::string());
     if (!from_hex(secret, key.secret)) return bad(path, where + ": secret must be 64 hex digits");
+    if (std::string wrong = read_password_hash(*t, key); !wrong.empty()) return bad(path, where + ": " + wrong);
     if (store.find(key.actor.id) != nullptr) return bad(path, where + ": id " + std::to_string(*id) + " repeated");
     store.add(std::move(key));
   }

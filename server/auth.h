@@ -16,6 +16,8 @@
 //   neighbourhood = 12          # a council's area: exactly one of a neighbourhood id...
 //   county = 3                  # ...or a county code (ledger/province.h), for councils only
 //   secret = "<64 hex digits>"  # 32 random bytes
+//   password_hash = "$argon2id$..."  # optional: console sign-in (refahd password-hash makes one);
+//                                    # admins, auditors and councils only
 #pragma once
 
 #include <array>
@@ -38,6 +40,9 @@ struct ClientKey {
   Actor actor;       // id, role, venue
   std::string name;
   Secret secret{};
+  // The console's sign-in (server/console_api.h): an argon2id hash (server/passwords.h); empty: this
+  // client cannot sign in to the console. Never for a venue.
+  std::string password_hash;
 };
 
 class KeyStore {

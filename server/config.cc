@@ -122,7 +122,8 @@ Result<Config> load_config(const std::string& path, Config c) {
   const std::string unknown = unknown_key(t, {"data_dir", "listen", "keys_file", "io_threads", "log_level",
                                               "snapshot_every_events", "status_every_s", "checkpoint_key_file",
                                               "checkpoint_every_s", "limits", "log_format", "admin_listen",
-                                              "tls_cert_file", "tls_key_file", "plaintext"});
+                                              "tls_cert_file", "tls_key_file", "plaintext", "console_listen",
+                                              "console_token_ttl_s", "console_files_dir", "console_chart_js"});
   if (!unknown.empty()) return Status::invalid_argument(path + ": unknown key " + unknown);
   std::string listen;
   bool ok = take_string(t, "data_dir", c.data_dir, e) && take_string(t, "listen", listen, e) &&
@@ -133,13 +134,21 @@ Result<Config> load_config(const std::string& path, Config c) {
             take_string(t, "checkpoint_key_file", c.checkpoint_key_file, e) &&
             take(t, "checkpoint_every_s", c.checkpoint_every_s, 0, 31 * 86'400, e) &&
             take_string(t, "admin_listen", c.admin_listen, e) && take_string(t, "tls_cert_file", c.tls_cert_file, e) &&
-            take_string(t, "tls_key_file", c.tls_key_file, e) && take_bool(t, "plaintext", c.plaintext, e);
+            take_string(t, "tls_key_file", c.tls_key_file, e) && take_bool(t, "plaintext", c.plaintext, e) &&
+            take_string(t, "console_listen", c.console_listen, e) &&
+            take(t, "console_token_ttl_s", c.console_token_ttl_s, 1, console_limits::token_ttl_s_max, e) &&
+            take_string(t, "console_files_dir", c.console_files_dir, e) &&
+            take_string(t, "console_chart_js", c.console_chart_js, e);
   if (ok && !listen.empty() && !parse_listen(listen, c.host, c.port)) {
     e = "listen must be host:port";
     ok = false;
   }
   if (ok && !admin_listen_ok(c.admin_listen)) {
     e = "admin_listen must be host:port, or \"\" for none";
+    ok = false;
+  }
+  if (ok && !admin_listen_ok(c.console_listen)) {
+    e = "console_listen must be host:port, or \"\" for none";
     ok = false;
   }
   if (ok && t.contains("limits")) {
@@ -162,6 +171,8 @@ Result<Config> load_config(const std::string& path, Config c) {
   if (t.contains("checkpoint_key_file")) rel(c.checkpoint_key_file);
   if (t.contains("tls_cert_file")) rel(c.tls_cert_file);
   if (t.contains("tls_key_file")) rel(c.tls_key_file);
+  if (t.contains("console_files_dir")) rel(c.console_files_dir);
+  if (t.contains("console_chart_js")) rel(c.console_chart_js);
   return c;
 }
 

@@ -13,6 +13,10 @@
 //   checkpoint_key_file = "checkpoint-key.pem"  # Ed25519 private key (PEM); relative to the config
 //   checkpoint_every_s = 3600       # sign a checkpoint this often (and at a clean stop); 0: none
 //   admin_listen = "127.0.0.1:7601" # HTTP /healthz, /readyz, /metrics (server/admin_pages.h); "": off
+//   console_listen = "127.0.0.1:7602"  # the console: HTTP read API (server/console_api.h); "" (default): off
+//   console_token_ttl_s = 900       # how long a console sign-in lasts (1..43200)
+//   console_files_dir = "/usr/share/refah/console"  # the dashboard's files; "": the API alone
+//   console_chart_js = "/usr/share/javascript/chart.js/chart.min.js"  # Debian's libjs-chart.js
 //   tls_cert_file = "refahd.crt"    # TLS 1.3 on both addresses: certificate chain (PEM), relative to the config
 //   tls_key_file = "refahd.key"     # its private key (PEM, mode 0600)
 //   plaintext = false               # true: no TLS (a loopback demo); one of the two is required
@@ -43,6 +47,10 @@ struct Config {
   std::string checkpoint_key_file;  // empty: no signed checkpoints (refahd --demo makes a key)
   std::uint32_t checkpoint_every_s = 3'600;
   std::string admin_listen = "127.0.0.1:7601";  // host:port of the admin HTTP endpoint; empty: none
+  std::string console_listen;  // host:port of the console; empty: none (--demo: 127.0.0.1:7602)
+  std::uint32_t console_token_ttl_s = 900;
+  std::string console_files_dir;  // the dashboard's files; refahd's default: the installed share/console
+  std::string console_chart_js;   // Chart.js; refahd's default: Debian's libjs-chart.js
   std::string tls_cert_file;  // with tls_key_file: TLS on the protocol's and the admin address
   std::string tls_key_file;
   bool plaintext = false;  // serve without TLS: only when set explicitly

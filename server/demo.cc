@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "ledger/clock.h"
 #include "server/client.h"
+#include "server/passwords.h"
 
 namespace refah::server {
 
@@ -44,9 +46,40 @@ Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions
   return p;
 }
 
+namespace {
+
+// Writes `text` to `path` (mode 0600: it holds secrets).
+Status write_private(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::trunc);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  out << text;
+  out.close();
+  if (!out) return Status::io_error("writing " + path);
+  return Status::ok();
+}
+
+// A random console password for a demo client: its hash goes into the keys file, the password into
+// the demo's passwords file.
+std::optional<std::pair<std::string, std::string>> demo_password() {
+  std::array<std::uint8_t, 10> raw{};
+  if (!random_bytes(raw)) return std::nullopt;
+  std::string password = to_hex(raw);
+  auto hash = hash_password(password);
+  if (!hash.is_ok()) return std::nullopt;
+  return std::pair{std::move(password), std::move(hash).value()};
+}
+
+}  // namespace
+
+std::string demo_passwords_path(const std::string& keys_path) {
+  return (std::filesystem::path(keys_path).parent_path() / "demo-console-passwords.txt").string();
+}
+
 Status ensure_demo_keys(const std::string& path, const load::Programme& p) {
   if (std::filesystem::exists(path)) return Status::ok();
   std::string text = "# Demo clients for refahd --demo (random secrets; never use in production).\n";
+  std::string passwords = "# Console sign-ins of the demo (docs/HTTP.md): client id, role, password.\n";
   // binding: "venue = N", "neighbourhood = N" or "county = N" (docs/OPERATIONS.md "Keys file").
   auto add = [&](ClientId id, const std::string& name, const char* role, const std::string& binding) -> bool {
     Secret s;
@@ -54,6 +87,11 @@ Status ensure_demo_keys(const std::string& path, const load::Programme& p) {
     text += "\n[[client]]\nid = " + std::to_string(id) + "\nname = \"" + name + "\"\nrole = \"" + role + "\"\n";
     if (!binding.empty()) text += binding + "\n";
     text += "secret = \"" + to_hex(s) + "\"\n";
+    if (std::string_view(role) == "venue") return true;
+    auto pw = demo_password();
+    if (!pw) return false;
+    text += "password_hash = \"" + pw->second + "\"\n";
+    passwords += std::to_string(id) + " " + role + " " + pw->first + "\n";
     return true;
   };
   bool ok = add(1, "programme office", "admin", "") && add(2, "provincial audit office", "auditor", "");
@@ -65,13 +103,8 @@ Status ensure_demo_keys(const std::string& path, const load::Programme& p) {
   for (const auto& v : p.venues)
     ok = ok && add(load::venue_actor(v.id).id, "venue " + std::to_string(v.id), "venue", "venue = " + std::to_string(v.id));
   if (!ok) return Status::failed("no random bytes for the demo secrets");
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Status::io_error("writing " + path);
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  return Status::ok();
+  if (Status st = write_private(demo_passwords_path(path), passwords); !st.is_ok()) return st;
+  return write_private(path, text);
 }
 
 namespace {

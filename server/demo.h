@@ -47,9 +47,12 @@ struct DemoOptions {
 // the ledger is empty.
 [[nodiscard]] Result<load::Programme> prepare_demo_programme(Ledger& ledger, const DemoOptions& o);
 
-// Writes (if missing) a keys file with random secrets: admin client 1, auditor client 2, and a
-// venue client 100000 + v for every venue v.
+// Writes (if missing) a keys file with random secrets: admin client 1, auditor client 2, councils
+// 3 (the first neighbourhood) and 4 (Ahvaz county), and a venue client 100000 + v for every venue
+// v. Clients 1-4 get a random console password: its hash in the keys file, the password in
+// demo_passwords_path(path) (mode 0600, "id role password" a line).
 [[nodiscard]] Status ensure_demo_keys(const std::string& path, const load::Programme& p);
+std::string demo_passwords_path(const std::string& keys_path);
 
 // The demo's clients over TCP: `venue_clients` venue systems sharing the programme's venues
 // between them (one connection per venue, as each venue authenticates as itself), each posting

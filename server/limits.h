@@ -61,8 +61,8 @@ struct Limits {
   std::size_t subscription_batch_events_max = 1'024;
 };
 
-// The admin HTTP endpoint (server/admin_http.h: health, readiness, metrics), meant for probes and
-// a scraper on a trusted address; fixed, not in the config.
+// The admin HTTP endpoint (server/http_server.h, server/admin_pages.h: health, readiness, metrics),
+// meant for probes and a scraper on a trusted address; fixed, not in the config.
 namespace admin_limits {
 // Connections at once; one more is closed at accept. Prometheus keeps one, probes one each.
 inline constexpr std::size_t connections_max = 16;
@@ -71,6 +71,28 @@ inline constexpr std::uint32_t request_bytes_max = 8'192;
 // To read a whole request (and between requests on a kept-alive connection), and to write an answer.
 inline constexpr std::uint32_t timeout_ms = 10'000;
 }  // namespace admin_limits
+
+// The console (server/console_api.h: the HTTP read API and the dashboard for admins, auditors and
+// councils); fixed, not in the config. Its queries count against the same query threads as the
+// protocol's readers (Limits::reader_heavy_queries_max).
+namespace console_limits {
+// Connections at once, and from one address (a browser opens about six).
+inline constexpr std::size_t connections_max = 64;
+inline constexpr std::size_t connections_per_address_max = 16;
+// A request's line and headers (a bearer token or a session cookie is about 200 bytes), and its
+// body (only a sign-in has one: a client id and a password).
+inline constexpr std::uint32_t header_bytes_max = 8'192;
+inline constexpr std::uint32_t body_bytes_max = 1'024;
+// To read a whole request (and between requests on a kept-alive connection), and to write an answer.
+inline constexpr std::uint32_t timeout_ms = 10'000;
+// A password is at most this long (a longer one is refused before it is hashed).
+inline constexpr std::size_t password_bytes_max = 256;
+// Sign-ins waiting for their password check (argon2id, tens of milliseconds each, on a thread of
+// their own); one more is answered 503 at once, so a flood of sign-ins cannot hold the API.
+inline constexpr std::size_t sign_ins_waiting_max = 4;
+// How long a signed token is good for: console_token_ttl_s in the config, at most this.
+inline constexpr std::uint32_t token_ttl_s_max = 12 * 3'600;
+}  // namespace console_limits
 
 // Checks the values are usable (each at least 1, frames at least 64 bytes, and so on); the message
 // names the first bad one.

@@ -39,6 +39,7 @@
 #include "server/tls.h"
 #include "server/tls_cert_command.h"
 #include "server/log_format.h"
+#include "server/password_command.h"
 #include "server/restore_command.h"
 #include "server/server.h"
 #include "server/service_notify.h"
@@ -70,6 +71,7 @@ struct Flags {
   std::string checkpoint_key;
   std::int64_t checkpoint_every_s = -1;
   std::optional<std::string> admin_listen;  // set: overrides the config ("" turns it off)
+  std::optional<std::string> console_listen;  // likewise
   std::string tls_cert, tls_key;
   bool plaintext = false;
 };
@@ -256,6 +258,10 @@ int Daemon::start_serving() {
   so.checkpoints_dir = checkpoints_dir_;
   so.clock = &clock_;
   so.admin_listen = config_.admin_listen;
+  so.console_listen = config_.console_listen;
+  so.console_token_ttl_s = config_.console_token_ttl_s;
+  so.console_files_dir = config_.console_files_dir;
+  so.console_chart_js = config_.console_chart_js;
   so.tls_cert_file = config_.tls_cert_file;
   so.tls_key_file = config_.tls_key_file;
   auto started = server::Server::start(so, *ledger_, projections_, feed_, *keys_, log_);
@@ -273,6 +279,8 @@ int Daemon::start_serving() {
     log_->info("demo: {} cards, {} venues (census {}); keys in {} (try: refahctl {} --keys {} --client 1 totals)",
                programme_.cards.size(), programme_.venues.size(), flags_.demo_options.counties_csv, keys_file, trust,
                keys_file);
+    if (srv_->console_port() != 0)
+      log_->info("demo: console sign-ins (client, role, password) in {}", server::demo_passwords_path(keys_file));
     server::DemoOptions demo = flags_.demo_options;
     demo.tls = server::ClientTls{!config_.plaintext, config_.tls_cert_file, {}, {}};
     demo_ = std::make_unique<server::DemoVenues>(programme_, *keys_, demo, clock_, log_);
@@ -335,6 +343,13 @@ void Daemon::log_banner() const {
                srv_->admin_port());
   } else {
     log_->info("admin: none (admin_listen is empty)");
+  }
+  if (srv_->console_port() != 0) {
+    const std::string host = config_.console_listen.substr(0, config_.console_listen.rfind(':'));
+    log_->info("console: {}://{}:{}/api/v1/ (docs/HTTP.md); sign-ins last {} s", config_.plaintext ? "http" : "https",
+               host, srv_->console_port(), config_.console_token_ttl_s);
+  } else {
+    log_->info("console: none (console_listen is empty)");
   }
   log_tls();
   if (!ckpt_key_) return log_->info("checkpoints: none signed (no checkpoint_key_file)");
@@ -504,6 +519,9 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "on SIGINT/SIGTERM, how long clients get to take their answers");
   app.add_option("--admin-listen", f.admin_listen,
                  "host:port of the HTTP /healthz, /readyz and /metrics endpoint; \"\" for none (default 127.0.0.1:7601)");
+  app.add_option("--console-listen", f.console_listen,
+                 "host:port of the console, the HTTP read API for admins, auditors and councils (docs/HTTP.md); "
+                 "\"\" for none (default none; 127.0.0.1:7602 with --demo)");
   app.add_option("--tls-cert", f.tls_cert, "TLS 1.3 certificate chain, PEM (refahd tls-cert makes one); with --tls-key");
   app.add_option("--tls-key", f.tls_key, "the certificate's private key, PEM, mode 0600");
   app.add_flag("--plaintext", f.plaintext,
@@ -545,6 +563,9 @@ Status choose_tls(const Flags& f, server::Config& config) {
 Result<server::Config> config_from(const Flags& f) {
   server::Config config;
   if (f.demo) config.data_dir = "data/demo";
+  if (f.demo) config.console_listen = "127.0.0.1:7602";
+  config.console_files_dir = load::installed_data_path(REFAH_DEFAULT_CONSOLE_DIR);
+  config.console_chart_js = REFAH_DEFAULT_CHART_JS;
   if (!f.config_file.empty()) {
     auto c = server::load_config(f.config_file, config);
     if (!c.is_ok()) return c.status();
@@ -563,6 +584,9 @@ Result<server::Config> config_from(const Flags& f) {
   if (f.admin_listen) config.admin_listen = *f.admin_listen;
   if (!server::admin_listen_ok(config.admin_listen))
     return Status::invalid_argument("--admin-listen must be host:port, or \"\" for none");
+  if (f.console_listen) config.console_listen = *f.console_listen;
+  if (!server::admin_listen_ok(config.console_listen))
+    return Status::invalid_argument("--console-listen must be host:port, or \"\" for none");
   if (Status s = choose_tls(f, config); !s.is_ok()) return s;
   if (config.keys_file.empty()) {
     if (!f.demo) return Status::invalid_argument("a keys file is needed (--keys or keys_file in the config)");
@@ -600,6 +624,7 @@ int main(int argc, char** argv) {
   const CLI::App* restore = server::add_restore_command(app, restore_flags);
   server::TlsCertFlags tls_cert_flags;
   const CLI::App* tls_cert = server::add_tls_cert_command(app, tls_cert_flags);
+  const CLI::App* password = server::add_password_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -607,6 +632,7 @@ int main(int argc, char** argv) {
   }
   if (restore->parsed()) return server::run_restore_command(restore_flags);
   if (tls_cert->parsed()) return server::run_tls_cert_command(tls_cert_flags);
+  if (password->parsed()) return server::run_password_command();
   auto config = config_from(f);
   if (!config.is_ok()) {
     std::fprintf(stderr, "refahd: %s\n", config.status().message().c_str());

@@ -15,9 +15,10 @@
 #include <unordered_map>
 #include <utility>
 
-#include "server/admin_http.h"
 #include "server/admin_pages.h"
+#include "server/http_server.h"
 #include "server/config.h"
+#include "server/console_api.h"
 #include "server/metrics.h"
 #include "server/tls_context.h"
 #include "server/wire.h"
@@ -66,6 +67,7 @@ struct Server::Impl final : SessionHost {
   void wake_waiting();
   Stats stats() const;
   Status start_admin();
+  Status start_console();
 
   const Options options;
   Ledger& ledger;
@@ -99,7 +101,9 @@ struct Server::Impl final : SessionHost {
   std::atomic<std::size_t> waiting_count{0};
 
   std::shared_ptr<asio::ssl::context> tls;  // nullptr: plaintext
-  std::unique_ptr<AdminHttp> admin;  // first to go: its thread reads the figures above
+  std::unique_ptr<HttpServer> admin;  // its thread reads the figures above
+  std::unique_ptr<ConsoleApi> console_api;  // calls requests_
+  std::unique_ptr<HttpServer> console;      // first to go: its handler is console_api
 };
 
 void Server::Impl::do_accept() {
@@ -231,6 +235,7 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Ledger& le
     impl->tls = std::move(ctx).value();
   }
   if (Status st = impl->start_admin(); !st.is_ok()) return st;
+  if (Status st = impl->start_console(); !st.is_ok()) return st;
   error_code ec;
   const auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Status::invalid_argument("listen address " + options.host + ": " + ec.message());
@@ -259,7 +264,23 @@ std::uint16_t Server::port() const {
 
 std::uint16_t Server::admin_port() const { return impl_->admin ? impl_->admin->port() : 0; }
 
-// The admin endpoint (server/admin_http.h), when options.admin_listen names one: its pages read
+std::uint16_t Server::console_port() const { return impl_->console ? impl_->console->port() : 0; }
+
+namespace {
+
+HttpServer::Bounds admin_bounds() {
+  HttpServer::Bounds b;
+  b.connections_max = admin_limits::connections_max;
+  b.connections_per_address_max = admin_limits::connections_max;
+  b.header_bytes_max = admin_limits::request_bytes_max;
+  b.body_bytes_max = 0;
+  b.timeout_ms = admin_limits::timeout_ms;
+  return b;
+}
+
+}  // namespace
+
+// The admin endpoint (server/http_server.h), when options.admin_listen names one: its pages read
 // the server's and the ledger's figures (server/admin_pages.h).
 Status Server::Impl::start_admin() {
   if (options.admin_listen.empty()) return Status::ok();
@@ -270,9 +291,37 @@ Status Server::Impl::start_admin() {
   auto pages = std::make_shared<AdminPages>(AdminPages::Sources{
       &ledger, &metrics, [this] { return stats(); }, [this] { return draining(); }, ledger.log()->dir(),
       options.checkpoints_dir, options.clock});
-  auto started = AdminHttp::start(host, port, [pages](std::string_view path) { return pages->answer(path); }, tls);
+  auto started = HttpServer::start(host, port, admin_bounds(),
+                                   HttpServer::pages([pages](std::string_view path) { return pages->answer(path); }), tls);
   if (!started.is_ok()) return started.status();
   admin = std::move(started).value();
+  return Status::ok();
+}
+
+// The console (server/console_api.h), when options.console_listen names one.
+Status Server::Impl::start_console() {
+  if (options.console_listen.empty()) return Status::ok();
+  std::string host;
+  std::uint16_t port = 0;
+  if (!parse_listen(options.console_listen, host, port))
+    return Status::invalid_argument("console listen address " + options.console_listen + " is not host:port");
+  auto api = ConsoleApi::make(ConsoleApi::Options{options.console_token_ttl_s, tls != nullptr, options.console_clock,
+                                                  options.console_files_dir, options.console_chart_js}, requests_,
+                              [this] { return keys(); }, log_);
+  if (!api.is_ok()) return api.status();
+  console_api = std::move(api).value();
+  HttpServer::Bounds b;
+  b.connections_max = console_limits::connections_max;
+  b.connections_per_address_max = console_limits::connections_per_address_max;
+  b.header_bytes_max = console_limits::header_bytes_max;
+  b.body_bytes_max = console_limits::body_bytes_max;
+  b.timeout_ms = console_limits::timeout_ms;
+  ConsoleApi* handler = console_api.get();
+  auto started = HttpServer::start(
+      host, port, b, [handler](HttpRequest r, std::shared_ptr<HttpExchange> x) { handler->handle(std::move(r), std::move(x)); },
+      tls);
+  if (!started.is_ok()) return started.status();
+  console = std::move(started).value();
   return Status::ok();
 }
 
@@ -288,6 +337,7 @@ void Server::shutdown(std::uint32_t drain_timeout_ms) {
     closed_acceptor.set_value();
   });
   closed_acceptor.get_future().wait();
+  if (s.console) s.console->stop();  // its requests still to be answered are dropped
   std::vector<std::shared_ptr<Session>> open;
   {
     std::lock_guard lk(s.sessions_mu);
@@ -334,6 +384,10 @@ KeysChange Server::reload_keys(KeyStore keys) {
     }
   }
   for (auto& sp : open) asio::post(sp->executor(), [sp, next] { sp->check_key(*next); });
+  if (s.console_api) {
+    if (Status st = s.console_api->revoke_tokens(); !st.is_ok())
+      s.log_->warn("console: tokens not revoked on the keys reload: {}", st.to_string());
+  }
   return compare_keys(*before, *next);
 }
 

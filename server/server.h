@@ -54,6 +54,17 @@ class Server {
     // only when told so, --plaintext); one without the other is refused.
     std::string tls_cert_file;
     std::string tls_key_file;
+    // "host:port" of the console (server/console_api.h: the HTTP read API for admins, auditors and
+    // councils), HTTPS with the certificate above, on a thread of its own; port 0: any free port
+    // (console_port() tells which); empty: none.
+    std::string console_listen;
+    std::uint32_t console_token_ttl_s = 900;  // how long a console sign-in lasts
+    // The console tokens' times: real time, not the demo's accelerated `clock`; nullptr: the
+    // system clock (tests set one). Must outlive the server.
+    Clock* console_clock = nullptr;
+    // The dashboard's files (share/console) and Chart.js, served by the console; "": none.
+    std::string console_files_dir;
+    std::string console_chart_js;
   };
 
   // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink) and
@@ -68,12 +79,14 @@ class Server {
 
   std::uint16_t port() const;
   std::uint16_t admin_port() const;  // 0 without an admin endpoint
+  std::uint16_t console_port() const;  // 0 without a console
 
   // Puts new keys in force (refahd on SIGHUP); any thread. Every handshake from now on uses them.
   // An open connection whose client is gone from them, or now has another role or venue, is
   // answered AUTH_FAILED and closed (the requests it has in flight are answered first, within a
   // second); a client whose secret alone changed keeps its open connections (the secret is only
-  // asked for at a handshake). Returns what changed, for the log.
+  // asked for at a handshake). Every console token is revoked (its signing key is made anew).
+  // Returns what changed, for the log.
   KeysChange reload_keys(KeyStore keys);
 
   // Graceful stop: no new connections or requests; requests already read are answered (their

@@ -1,4 +1,4 @@
-// The admin HTTP endpoint (server/admin_http.h, server/admin_pages.h) of a real server on loopback
+// The admin HTTP endpoint (server/http_server.h, server/admin_pages.h) of a real server on loopback
 // ports: /healthz, /readyz in each state it can be in, /metrics moving by exactly what clients did,
 // and promtool (Debian's prometheus package) accepting a live scrape.
 #include <filesystem>
@@ -97,7 +97,7 @@ TEST_CASE("the admin endpoint answers /healthz and /readyz, 404 for other paths,
   CHECK(http_exchange(f.admin_port(), "HELLO THERE\r\n\r\n").status == 400);
   // Headers past admin_limits::request_bytes_max are refused, and the endpoint goes on.
   const std::string huge = "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(server::admin_limits::request_bytes_max, 'a') + "\r\n\r\n";
-  CHECK(http_exchange(f.admin_port(), huge).status == 400);
+  CHECK(http_exchange(f.admin_port(), huge).status == 431);
   // Two requests on one kept-alive connection are both answered.
   const HttpReply two = http_exchange(f.admin_port(),
                                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

@@ -94,7 +94,7 @@ TEST_CASE("refahctl backup under load, refahd restore from it and from an export
   const fs::path work = fs::path(tmp.path()).parent_path(), data = work / "data";
   const std::uint16_t port = unused_port();
   ChildProcess d(work, REFAHD_PATH,
-                 {"--demo", "--plaintext", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--admin-listen",
+                 {"--demo", "--console-listen", "127.0.0.1:0", "--plaintext", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--admin-listen",
                   "127.0.0.1:0", "--demo-cards", "200", "--demo-rate", "300", "--demo-venues", "4", "--status-every",
                   "0", "--checkpoint-every", "0"});
   REQUIRE(d.wait_for_log("serving"));

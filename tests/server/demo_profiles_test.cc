@@ -15,7 +15,7 @@ struct Demo {
   fs::path work = fs::path(tmp.path()).parent_path(), data = work / "demo";
   std::uint16_t port = unused_port();
   ChildProcess refahd{work, REFAHD_PATH,
-                      {"--demo", "--demo-cards", "400", "--demo-venues", "0", "--data", data.string(), "--listen",
+                      {"--demo", "--console-listen", "127.0.0.1:0", "--demo-cards", "400", "--demo-venues", "0", "--data", data.string(), "--listen",
                        "127.0.0.1:" + std::to_string(port), "--admin-listen", "127.0.0.1:0", "--status-every", "0",
                        "--checkpoint-every", "0"}};
   Demo() { REQUIRE(refahd.wait_for_log("tls: 1.3 with " + (data / "tls" / "refahd.crt").string())); }

@@ -28,7 +28,7 @@ TEST_CASE("refah-load tcp posts visits over TLS to refahd --demo, trusting its c
   const fs::path work = fs::path(tmp.path()).parent_path(), data = work / "demo";
   const std::uint16_t port = unused_port();
   ChildProcess d(work, REFAHD_PATH,
-                 {"--demo", "--demo-bench", "--demo-cards", "300", "--demo-venues", "0", "--data", data.string(),
+                 {"--demo", "--console-listen", "127.0.0.1:0", "--demo-bench", "--demo-cards", "300", "--demo-venues", "0", "--data", data.string(),
                   "--listen", "127.0.0.1:" + std::to_string(port), "--admin-listen", "127.0.0.1:0", "--status-every",
                   "0", "--checkpoint-every", "0"});
   REQUIRE(d.wait_for_log("tls: 1.3 with " + (data / "tls" / "refahd.crt").string()));  // after "serving"

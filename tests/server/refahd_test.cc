@@ -427,7 +427,7 @@ TEST_CASE("refahd needs a TLS certificate or an explicit --plaintext, and refuse
     fs::permissions(w.dir / "k.pem", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
     const std::string key_before = file_text(w.dir / "k.pem");
     ChildProcess d(w.dir, REFAHD_PATH,
-                   {"--demo", "--demo-cards", "10", "--demo-venues", "0", "--data", (w.dir / "demo").string(),
+                   {"--demo", "--console-listen", "127.0.0.1:0", "--demo-cards", "10", "--demo-venues", "0", "--data", (w.dir / "demo").string(),
                     "--listen", "127.0.0.1:0", "--admin-listen", "", "--tls-cert", (w.dir / "typo.pem").string(),
                     "--tls-key", (w.dir / "k.pem").string()});
     d.require_exit_code(2, 10'000ms);

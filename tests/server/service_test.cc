@@ -283,7 +283,7 @@ TEST_CASE("refahd --demo keeps its venues posting: two demo months on, most visi
   // 50 cards, 100 visits a second, a demo day every 0.2 s: 0.4 visits a card a day, within the
   // daily limits, and more in two months than a card's first credit pays for (the monthly top-ups do).
   ChildProcess d(w.dir, REFAHD_PATH,
-                 {"--demo", "--data", (w.dir / "demo").string(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                 {"--demo", "--console-listen", "127.0.0.1:0", "--data", (w.dir / "demo").string(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
                   "--status-every", "1",
                   "--demo-cards", "50", "--demo-rate", "100", "--demo-day-s", "0.2", "--log-format", "json"});
   const auto deadline = std::chrono::steady_clock::now() + 60s;

@@ -1,4 +1,4 @@
-// A blocking HTTP/1.1 client for tests of the admin endpoint (server/admin_http.h): one request on
+// A blocking HTTP/1.1 client for tests of the admin endpoint (server/http_server.h): one request on
 // a new loopback connection with "Connection: close", read to the end. Plain POSIX sockets.
 #pragma once
 
@@ -44,6 +44,22 @@ inline HttpReply http_exchange(std::uint16_t port, const std::string& request, i
   r.headers = raw.substr(0, end);
   r.body = raw.substr(end + 4);
   return r;
+}
+
+// A request with extra header lines ("Name: value\r\n" each) and a body (Content-Length added).
+inline HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& path,
+                              const std::string& headers = "", const std::string& body = "") {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers;
+  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return http_exchange(port, req + "\r\n" + body);
+}
+
+// The value of header `name` (case as sent) in an answer's headers; "" if absent.
+inline std::string header_value(const HttpReply& r, const std::string& name) {
+  const auto at = r.headers.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return {};
+  const auto start = at + name.size() + 4;
+  return r.headers.substr(start, r.headers.find("\r\n", start) - start);
 }
 
 inline HttpReply http_get(std::uint16_t port, const std::string& path) {

@@ -15,6 +15,7 @@
 
 #include "server/client.h"
 #include "server/feed.h"
+#include "server/passwords.h"
 #include "server/server.h"
 #include "server/tls.h"
 #include "tests/support/fixture.h"
@@ -27,6 +28,8 @@ inline constexpr ClientId kVenue10Client = 11;
 inline constexpr ClientId kVenue11Client = 12;
 inline constexpr ClientId kCouncilOfNeighbourhood1 = 21;  // a council of neighbourhood 1
 inline constexpr ClientId kCouncilOfCounty4 = 22;         // a council of county 4
+inline constexpr const char* kConsolePassword = "console password of the tests";
+inline constexpr std::uint32_t kConsoleTokenTtlS = 600;
 
 // A deterministic secret per client id (tests only).
 inline server::Secret test_secret(ClientId id) {
@@ -39,8 +42,10 @@ enum class Wire { kPlain, kTls };
 
 class ServerFixture {
  public:
-  explicit ServerFixture(server::Limits limits = {}, int io_threads = 1, Wire wire = Wire::kPlain)
-      : clock_(kT0), limits_(limits), io_threads_(io_threads) {
+  // console: the console on a loopback port, and every admin, auditor and council client with
+  // the console password kConsolePassword.
+  explicit ServerFixture(server::Limits limits = {}, int io_threads = 1, Wire wire = Wire::kPlain, bool console = false)
+      : clock_(kT0), console_clock_(kT0), limits_(limits), io_threads_(io_threads), console_(console) {
     if (wire == Wire::kTls) make_certificate();
     auto add = [&](ClientId id, Role role, VenueId venue, const char* name) {
       server::ClientKey k;
@@ -50,7 +55,9 @@ class ServerFixture {
       keys_.add(k);
     };
     add(kAdminClient, Role::kAdmin, 0, "admin");
+    if (console) keys_.add(with_password(*keys_.find(kAdminClient)));
     add(kAuditorClient, Role::kAuditor, 0, "auditor");
+    if (console) keys_.add(with_password(*keys_.find(kAuditorClient)));
     add(kVenue10Client, Role::kVenue, 10, "venue 10");
     add(kVenue11Client, Role::kVenue, 11, "venue 11");
     for (const Actor& council : {Actor{kCouncilOfNeighbourhood1, Role::kCouncil, 0, 1, 0},
@@ -59,7 +66,7 @@ class ServerFixture {
       k.actor = council;
       k.name = "council";
       k.secret = test_secret(council.id);
-      keys_.add(k);
+      keys_.add(console ? with_password(k) : k);
     }
     log_ = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
     open();
@@ -83,6 +90,13 @@ class ServerFixture {
     so.admin_listen = "127.0.0.1:0";
     so.tls_cert_file = tls_cert_;
     so.tls_key_file = tls_key_;
+    if (console_) {
+      so.console_listen = "127.0.0.1:0";
+      so.console_token_ttl_s = kConsoleTokenTtlS;
+      so.console_clock = &console_clock_;
+      so.console_files_dir = std::string(REFAH_SOURCE_DIR) + "/share/console";
+      so.console_chart_js = "/usr/share/javascript/chart.js/chart.min.js";
+    }
     auto started = server::Server::start(so, *ledger_, *projections_, *feed_, keys_, log_);
     REQUIRE(started.is_ok());
     server_ = std::move(started).value();
@@ -100,6 +114,9 @@ class ServerFixture {
 
   std::uint16_t port() const { return server_->port(); }
   std::uint16_t admin_port() const { return server_->admin_port(); }
+  std::uint16_t console_port() const { return server_->console_port(); }
+  ManualClock& console_clock() { return console_clock_; }
+  const server::KeyStore& keys() const { return keys_; }
   Ledger& ledger() { return *ledger_; }
   server::Server& server() { return *server_; }
   proj::Projections& projections() { return *projections_; }
@@ -151,11 +168,24 @@ class ServerFixture {
     REQUIRE(s.is_ok());
   }
 
+  // The client with the console password (hashed once per test process: argon2id is slow on purpose).
+  static server::ClientKey with_password(server::ClientKey k) {
+    static const std::string hash = [] {
+      auto h = server::hash_password(kConsolePassword);
+      REQUIRE(h.is_ok());
+      return h.value();
+    }();
+    k.password_hash = hash;
+    return k;
+  }
+
   TempDir dir_;
   std::string tls_cert_, tls_key_;  // empty: plaintext
   ManualClock clock_;
+  ManualClock console_clock_;
   server::Limits limits_;
   int io_threads_ = 1;
+  bool console_ = false;
   server::KeyStore keys_;
   std::shared_ptr<spdlog::logger> log_;
   Ids ids_;
