@@ -132,6 +132,14 @@ struct ReportBuilder::Impl {
   void on_visit(const fb::Event& e, std::int32_t day);
   void on_cancel(const fb::Event& e);
   void close_spend_days(TimeUs now_us);
+  void note_budget_day(std::int32_t day);
+  BudgetDay budget_totals(std::int32_t day) const;
+  // The usage of a venue's category on a day; nullptr for a venue never registered (the rules refuse
+  // visits there, and the category table leaves such a venue out too).
+  Usage* category_day(std::int32_t day, VenueId venue) {
+    auto v = venues.find(venue);
+    return v == venues.end() ? nullptr : &category_days[{day, v->second.category}];
+  }
   bool drained(const Spend& s) const {
     // spent >= share x before, in basis points; exact while amounts stay below 9e11 rials.
     return s.before_rials > 0 && static_cast<double>(s.spent_rials) * 10'000.0 >=
@@ -151,6 +159,7 @@ struct ReportBuilder::Impl {
   void assemble_areas(Report& r) const;
   void assemble_venues(Report& r) const;
   void assemble_anomalies(Report& r) const;
+  void assemble_series(Report& r) const;
   void add_cancel_rate_anomalies(Report& r) const;
   const std::string& venue_name(VenueId v) const {
     static const std::string kNone;
@@ -174,6 +183,12 @@ struct ReportBuilder::Impl {
   std::map<NeighbourhoodId, Usage> resident_usage;  // by the card's neighbourhood
   std::unordered_map<VenueDayKey, VenueDayFigures, VenueDayHash> venue_days;
   std::map<VenueId, std::vector<Seq>> cancel_seqs;
+  std::map<std::pair<std::int32_t, VenueCategory>, Usage> category_days;
+  // The envelopes at the end of the period's days (note_budget_day); budget_day is the day of the
+  // last event folded, whose row is not written until a later day's event arrives or finish().
+  std::vector<BudgetDay> budget_days;
+  std::int32_t budget_day = 0;
+  bool budget_started = false;
   // Anomaly state.
   std::unordered_map<CardId, LastVisit> last_visit;
   std::vector<Anomaly> two_venues;
@@ -206,6 +221,7 @@ void ReportBuilder::Impl::apply(const fb::Event& e) {
     if (e.payload_type() == fb::Payload::VisitCancelled) on_cancel(e);
     return;
   }
+  note_budget_day(day);  // before the event is folded: the envelopes still stand as at the previous day's end
   switch (e.payload_type()) {
     case fb::Payload::NeighbourhoodDefined: {
       const auto* p = e.payload_as_NeighbourhoodDefined();
@@ -261,6 +277,7 @@ void ReportBuilder::Impl::on_visit(const fb::Event& e, std::int32_t day) {
   if (in_period(day)) {
     add_visit(totals, p->subsidy_rials(), p->copay_rials());
     add_visit(venue_usage[p->venue()], p->subsidy_rials(), p->copay_rials());
+    if (Usage* c = category_day(day, p->venue())) add_visit(*c, p->subsidy_rials(), p->copay_rials());
     if (card != nullptr) add_visit(resident_usage[card->neighbourhood], p->subsidy_rials(), p->copay_rials());
     VenueDayFigures& vd = venue_days[VenueDayKey{p->venue(), day}];
     vd.visits += 1;
@@ -299,6 +316,7 @@ void ReportBuilder::Impl::on_cancel(const fb::Event& e) {
   if (!in_period(day)) return;
   add_cancel(totals, p->refund_rials());
   add_cancel(venue_usage[p->venue()], p->refund_rials());
+  if (Usage* c = category_day(day, p->venue())) add_cancel(*c, p->refund_rials());
   if (const proj::CardBalance* card = balances.card(p->card()))
     add_cancel(resident_usage[card->neighbourhood], p->refund_rials());
   std::vector<Seq>& seqs = cancel_seqs[p->venue()];
@@ -322,6 +340,35 @@ void ReportBuilder::Impl::close_spend_days(TimeUs now_us) {
   }
 }
 
+// Writes the row of the day of the last event folded once an event of a later day arrives. When the
+// period starts on a day without events, the row of its first day is what stood before it.
+void ReportBuilder::Impl::note_budget_day(std::int32_t day) {
+  if (budget_started && day <= budget_day) return;  // recorded time never goes back in a sound log
+  const std::int32_t from = o.from_day != kOpenFirstDay ? o.from_day : first_day;
+  if (budget_started && in_period(budget_day))
+    budget_days.push_back(budget_totals(budget_day));
+  else if (day > from && (!budget_started || budget_day < from))
+    budget_days.push_back(budget_totals(from));
+  budget_started = true;
+  budget_day = day;
+}
+
+BudgetDay ReportBuilder::Impl::budget_totals(std::int32_t day) const {
+  BudgetDay b;
+  b.day = day;
+  const Budgets& all = balances.budgets();
+  b.envelopes = all.size();
+  for (std::uint32_t id = 1; id <= all.size(); ++id) {
+    const BudgetEnvelope* e = all.find(id);
+    b.allocated_rials += e->allocated_rials;
+    b.committed_rials += e->committed_rials;
+    b.spent_rials += e->spent_rials;
+    b.lapsed_rials += e->lapsed_rials;
+    b.released_rials += e->released_rials;
+  }
+  return b;
+}
+
 // ---- finish(): the figures of the period ----
 
 Report ReportBuilder::Impl::assemble() const {
@@ -336,6 +383,7 @@ Report ReportBuilder::Impl::assemble() const {
   assemble_areas(r);
   assemble_venues(r);
   assemble_anomalies(r);
+  assemble_series(r);
   // Every visit and cancellation in the period is at exactly one venue.
   Usage sum;
   for (const auto& [id, u] : venue_usage) add_usage(sum, u);
@@ -502,6 +550,19 @@ void ReportBuilder::Impl::add_cancel_rate_anomalies(Report& r) const {
     a.median = median;
     a.deviation = deviation;
     r.anomalies.push_back(std::move(a));
+  }
+}
+
+void ReportBuilder::Impl::assemble_series(Report& r) const {
+  for (const auto& [key, u] : category_days) r.category_days.push_back(CategoryDay{key.first, key.second, u});
+  if (events == 0) return;
+  r.budget_days = budget_days;
+  if (budget_started && in_period(budget_day)) r.budget_days.push_back(budget_totals(budget_day));
+  if (r.budget_days.empty()) r.budget_days.push_back(budget_totals(r.from_day));  // no event in the period
+  if (r.budget_days.back().day < r.to_day) {  // nothing changed after it: the same figures at the end
+    BudgetDay last = r.budget_days.back();
+    last.day = r.to_day;
+    r.budget_days.push_back(last);
   }
 }
 

@@ -161,6 +161,25 @@ struct Anomaly {
   double rate = 0, median = 0, deviation = 0;  // kCancelRate: rate, median rate, robust deviation
 };
 
+// One venue category's usage on one local day of the period (cancellations against the visit's day).
+struct CategoryDay {
+  std::int32_t day = 0;
+  VenueCategory category = VenueCategory::kSport;
+  Usage usage;
+};
+
+// The programme's budget envelopes (ledger/budgets.h), summed over every envelope, as they stood at
+// the end of a local day: cumulative figures, for a burn chart.
+struct BudgetDay {
+  std::int32_t day = 0;
+  std::uint32_t envelopes = 0;  // allocated by then
+  Rials allocated_rials = 0;    // the ceiling: every allocation
+  Rials committed_rials = 0;    // credit given to cards from the envelopes
+  Rials spent_rials = 0;        // of that, spent on visits, net of cancellations
+  Rials lapsed_rials = 0;       // of that, lapsed unspent (back in the envelopes)
+  Rials released_rials = 0;     // of that, taken off cancelled cards (back in the envelopes)
+};
+
 struct Report {
   std::int32_t from_day = 0, to_day = 0;  // the period, resolved (open ends: first/last event's day)
   int utc_offset_minutes = kProgrammeUtcOffsetMinutes;
@@ -180,6 +199,13 @@ struct Report {
                                                // venues with at least one visit in the period
   std::vector<Anomaly> anomalies;              // by kind, then day, venue, card
   const VenueRow* venue(VenueId id) const;     // nullptr if not in venues
+  // Series over the period's days, for charts (refah-audit report --plots).
+  std::vector<CategoryDay> category_days;      // by day, then category; only (day, category) pairs
+                                               // with a visit in the period
+  // The envelopes at the end of the period's first day, of every later day of it with an event
+  // recorded, and of its last day; empty when no event was read. A day without a row had no event:
+  // its figures are those of the row before it.
+  std::vector<BudgetDay> budget_days;
 };
 
 class ReportBuilder {

@@ -23,6 +23,7 @@ packages=(g++ cmake ninja-build ccache pkg-config
           libjs-chart.js # the console's charts (served by refahd, no CDN)
           systemd     # systemd-analyze, which the package test runs on the unit
           python3-flatbuffers  # the Python client's test (tests/python/)
+          gnuplot-nox # refah-audit report --plots draws its charts with it
           prometheus) # promtool, for the test of the /metrics format
 # The sanitizer and fuzzing builds (clang with libFuzzer) only for `sanitize`.
 if [ "$1" = sanitize ]; then packages+=(clang-14 libclang-rt-14-dev llvm-14); fi

@@ -46,6 +46,7 @@ struct ReportOptions {
   std::string format = "text";  // text | json | csv
   int top_venues = 10;
   bool progress = true;
+  std::string plots_dir;  // non-empty: also the charts, their data files and scripts, into it
 };
 int run_report(const ReportOptions& o);
 

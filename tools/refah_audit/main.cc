@@ -64,6 +64,10 @@ CLI::App* add_report(CLI::App& app, ReportOptions& r) {
   rep->add_option("--format", r.format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}));
   rep->add_option("--top", r.top_venues, "how many top venues")->check(CLI::Range(1, 1000));
   rep->add_flag("!--no-progress", r.progress, "no progress bar on stderr");
+  rep->add_option("--plots", r.plots_dir,
+                  "also write charts into DIR (made if missing): coverage, usage and budget .png, "
+                  "each with its .dat data and .gp gnuplot script; needs gnuplot-nox")
+      ->option_text("DIR");
   return rep;
 }
 

@@ -1,9 +1,11 @@
 // refah-audit report: period figures and anomaly flags from a data directory (opened read-only) or an
 // export starting at seq 1. Every event passes check_stored_event before it is folded, so a report
 // never rests on a damaged event: the first one stops the run (exit 3). Output on stdout; a progress
-// bar on stderr only when it is a terminal. Formats: docs/AUDIT.md, section "Reports".
+// bar on stderr only when it is a terminal. With --plots DIR, charts too (report_plots.h). Formats:
+// docs/AUDIT.md, sections "Reports" and "Plots".
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include "replay/report.h"
 #include "tools/refah_audit/commands.h"
 #include "tools/refah_audit/progress.h"
+#include "tools/refah_audit/report_plots.h"
 #include "tools/refah_audit/report_render.h"
 #include "tools/refahctl/format.h"
 #include "tools/refahctl/typed_input.h"
@@ -111,6 +114,23 @@ std::optional<std::int32_t> day_option(const std::string& name, const std::strin
   return day;
 }
 
+// With --plots: its folder made and gnuplot found before any event is read, so that neither fails
+// after a long run. kExitOk, or the exit status after a message.
+int prepare_plots(const ReportOptions& o, std::string& gnuplot) {
+  if (o.plots_dir.empty()) return kExitOk;
+  if (Status s = make_plot_dir(o.plots_dir); !s.is_ok()) {
+    std::fprintf(stderr, "refah-audit report: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  Result<std::string> found = find_gnuplot(std::getenv("PATH"));
+  if (!found.is_ok()) {
+    std::fprintf(stderr, "refah-audit report: %s\n", found.status().message().c_str());
+    return kExitError;
+  }
+  gnuplot = std::move(found).value();
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_report(const ReportOptions& o) {
@@ -130,6 +150,8 @@ int run_report(const ReportOptions& o) {
   ro.from_day = *from;
   ro.to_day = *to;
   ro.top_venues = static_cast<std::size_t>(o.top_venues);
+  std::string gnuplot;
+  if (int rc = prepare_plots(o, gnuplot); rc != kExitOk) return rc;
 
   replay::ReportBuilder builder(ro);
   Status s = o.data_dir.empty() ? feed_export(o.export_file, builder, o.progress)
@@ -139,6 +161,12 @@ int run_report(const ReportOptions& o) {
     return kExitError;
   }
   const replay::Report report = builder.finish();
+  if (!o.plots_dir.empty()) {  // the charts first: a report is printed only when they are drawn
+    if (Status p = write_plots(report, cal, o.plots_dir, gnuplot); !p.is_ok()) {
+      std::fprintf(stderr, "refah-audit report: --plots: %s\n", p.to_string().c_str());
+      return kExitError;
+    }
+  }
   const std::string out = o.format == "json"  ? replay::report_json(report, cal)
                           : o.format == "csv" ? replay::report_csv(report, cal)
                                               : replay::report_text(report, cal);
