@@ -7,26 +7,6 @@
 
 namespace refah::server {
 
-namespace {
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      out += ' ';
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
-
 unsigned http_status_of(Reason reason) {
   switch (reason) {
     case Reason::kNotPermitted: return 403;
@@ -45,8 +25,8 @@ unsigned http_status_of(Reason reason) {
 
 HttpReply error_reply(unsigned status, std::string_view reason_name, std::uint16_t code, std::string_view message) {
   HttpReply r{status, "application/json", "", {}};
-  r.body = "{\"error\":" + json_string(reason_name) + ",\"code\":" + std::to_string(code) +
-           ",\"message\":" + json_string(message) + "}\n";
+  r.body = "{\"error\":" + json_quote(reason_name) + ",\"code\":" + std::to_string(code) +
+           ",\"message\":" + json_quote(message) + "}\n";
   if (status == 503) r.headers.emplace_back("Retry-After", "1");
   return r;
 }

@@ -136,25 +136,15 @@ bool settlements(Params& p, std::uint64_t id, proto::Frame& f) {
   return true;
 }
 
-bool venues(Params& p, std::uint64_t id, proto::Frame& f) {
+// A paged listing (ListVenues, ListNeighbourhoods): after, limit.
+template <proto::Frame (*Encode)(std::uint64_t, std::uint32_t, std::uint32_t, proto::AsOf)>
+bool listing(Params& p, std::uint64_t id, proto::Frame& f) {
   proto::AsOf a;
-  VenueId after = 0;
-  std::uint32_t limit = 0;
+  std::uint32_t after = 0, limit = 0;
   if (!p.only({"as_of_seq", "as_of_time_us", "after", "limit"}) || !p.as_of(a) || !p.number("after", after) ||
       !p.number("limit", limit))
     return false;
-  f = proto::encode_list_venues(id, after, limit, a);
-  return true;
-}
-
-bool neighbourhoods(Params& p, std::uint64_t id, proto::Frame& f) {
-  proto::AsOf a;
-  NeighbourhoodId after = 0;
-  std::uint32_t limit = 0;
-  if (!p.only({"as_of_seq", "as_of_time_us", "after", "limit"}) || !p.as_of(a) || !p.number("after", after) ||
-      !p.number("limit", limit))
-    return false;
-  f = proto::encode_list_neighbourhoods(id, after, limit, a);
+  f = Encode(id, after, limit, a);
   return true;
 }
 
@@ -178,8 +168,8 @@ const std::map<std::string, Build, std::less<>>& fixed_routes() {
       {"/api/v1/venue-usage", venue_usage},
       {"/api/v1/budgets", budgets},
       {"/api/v1/settlements", settlements},
-      {"/api/v1/venues", venues},
-      {"/api/v1/neighbourhoods", neighbourhoods},
+      {"/api/v1/venues", listing<proto::encode_list_venues>},
+      {"/api/v1/neighbourhoods", listing<proto::encode_list_neighbourhoods>},
       {"/api/v1/rule-sets", rule_sets},
       {"/api/v1/checkpoint", checkpoint},
   };

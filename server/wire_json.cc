@@ -263,6 +263,12 @@ const reflection::EnumVal* body_member(const wire::Message& m) {
 
 }  // namespace
 
+std::string json_quote(std::string_view s) {
+  std::string out;
+  append_string(out, s);
+  return out;
+}
+
 std::string body_name(const wire::Message& m) {
   const auto* member = body_member(m);
   return member == nullptr ? std::string() : member->name()->str();

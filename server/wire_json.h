@@ -20,5 +20,7 @@ namespace refah::server {
 std::string body_json(const wire::Message& m);
 // The name of a Message's body kind in the schema ("Totals", "Error", ...).
 std::string body_name(const wire::Message& m);
+// `s` as a JSON string, quoted and escaped.
+std::string json_quote(std::string_view s);
 
 }  // namespace refah::server

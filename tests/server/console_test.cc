@@ -44,6 +44,17 @@ json tcp_answer(ServerFixture& f, ClientId client, const proto::Frame& frame, st
   return json::parse(server::body_json(*m.value()));
 }
 
+// A socket connected to 127.0.0.1:port.
+int connect_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
 // A programme with a visit, so that the answers have figures in them.
 void programme_with_a_visit(ServerFixture& f) {
   f.standard_programme();
@@ -228,16 +239,7 @@ TEST_CASE("The console refuses bad parameters and unknown routes with the reason
 TEST_CASE("The console holds at most 16 connections from one address", "[server][console]") {
   ServerFixture f({}, 1, Wire::kPlain, true);
   std::vector<int> held;
-  const auto open_one = [&] {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(f.console_port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
-    return fd;
-  };
-  for (int i = 0; i < 16; ++i) held.push_back(open_one());
+  for (int i = 0; i < 16; ++i) held.push_back(connect_loopback(f.console_port()));
   // The 17th is closed at accept: its request gets no answer.
   CHECK(http_request(f.console_port(), "POST", "/api/v1/sign-out").status == 0);
   ::close(held.back());
@@ -295,12 +297,7 @@ TEST_CASE("The console's activity stream sends the client's totals each second a
   ServerFixture f({}, 1, Wire::kPlain, true);
   f.standard_programme();
   const std::string token = sign_in(f, kAdminClient);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(f.console_port());
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+  const int fd = connect_loopback(f.console_port());
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const std::string req = "GET /api/v1/activity HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n";
