@@ -23,6 +23,9 @@ packages=(g++ cmake ninja-build ccache pkg-config
           libjs-chart.js # the console's charts (served by refahd, no CDN)
           systemd     # systemd-analyze, which the package test runs on the unit
           python3-flatbuffers  # the Python client's test (tests/python/)
+          chromium chromium-driver  # the dashboard's browser test, headless (tests/console/)
+          python3-selenium  # drives that Chromium through chromium-driver (tests/console/)
+          fonts-noto-core  # Noto Sans Arabic: Persian that reads well in the dashboard (and its screenshots)
           gnuplot-nox # refah-audit report --plots draws its charts with it
           prometheus) # promtool, for the test of the /metrics format
 # The sanitizer and fuzzing builds (clang with libFuzzer) only for `sanitize`.
