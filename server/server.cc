@@ -305,7 +305,7 @@ Status Server::Impl::start_console() {
   std::uint16_t port = 0;
   if (!parse_listen(options.console_listen, host, port))
     return Status::invalid_argument("console listen address " + options.console_listen + " is not host:port");
-  auto api = ConsoleApi::make(ConsoleApi::Options{options.console_token_ttl_s, tls != nullptr, options.console_clock,
+  auto api = ConsoleApi::make(ConsoleApi::Options{options.console_token_ttl_s, !options.tls_cert_file.empty(), options.console_clock,
                                                   options.console_files_dir, options.console_chart_js}, requests_,
                               [this] { return keys(); }, log_);
   if (!api.is_ok()) return api.status();
