@@ -38,6 +38,10 @@ HttpReply not_permitted(std::string_view why) { return error_reply(Reason::kNotP
 
 HttpReply bad_request(std::string_view why) { return error_reply(Reason::kInvalidArgument, why); }
 
+HttpReply method_not_allowed(const std::string& allow) {
+  return HttpReply{405, "text/plain; charset=utf-8", allow + " only\n", {{"Allow", allow}}};
+}
+
 // The token of a request: "Authorization: Bearer <token>", else the session cookie; "" if none.
 std::string token_of(const HttpRequest& r) {
   constexpr std::string_view kBearer = "Bearer ";
@@ -54,18 +58,8 @@ std::string token_of(const HttpRequest& r) {
   return {};
 }
 
-std::string_view role_text(Role r) {
-  switch (r) {
-    case Role::kAdmin: return "admin";
-    case Role::kAuditor: return "auditor";
-    case Role::kCouncil: return "council";
-    case Role::kVenue: return "venue";
-    default: return "unknown";
-  }
-}
-
 std::string claims_json(const TokenClaims& c) {
-  nlohmann::json j = {{"client", c.actor.id},           {"role", role_text(c.actor.role)},
+  nlohmann::json j = {{"client", c.actor.id},           {"role", role_name(c.actor.role)},
                       {"neighbourhood", c.actor.neighbourhood}, {"county", c.actor.county},
                       {"issued_at_us", c.issued_at_us}, {"expires_at_us", c.expires_at_us}};
   return j.dump();
@@ -83,7 +77,9 @@ struct ConsoleApi::Impl {
     return signer;
   }
   // The claims of the request's token, or the reply that refuses it.
-  std::variant<TokenClaims, HttpReply> authenticate(const HttpRequest& r);
+  std::variant<TokenClaims, HttpReply> authenticate(const std::string& token);
+  // A request the console built, handed to the protocol's handlers.
+  void hand_over(const proto::Frame& frame, const std::shared_ptr<ConsolePort>& port);
   void sign_in(HttpRequest r, std::shared_ptr<HttpExchange> x);
   HttpReply check_sign_in(const HttpRequest& r);
   void query(const HttpRequest& r, const TokenClaims& c, const std::shared_ptr<HttpExchange>& x);
@@ -103,8 +99,7 @@ struct ConsoleApi::Impl {
   boost::asio::thread_pool sign_in_pool{1};  // last: joined first, while the rest is alive
 };
 
-std::variant<TokenClaims, HttpReply> ConsoleApi::Impl::authenticate(const HttpRequest& r) {
-  const std::string token = token_of(r);
+std::variant<TokenClaims, HttpReply> ConsoleApi::Impl::authenticate(const std::string& token) {
   if (token.empty()) return unauthorized("sign in first: POST /api/v1/sign-in, then send the token as a bearer token");
   auto claims = current_signer()->verify(token, now_us());
   if (!claims.is_ok()) return unauthorized(claims.status().message());
@@ -174,21 +169,16 @@ void ConsoleApi::Impl::sign_in(HttpRequest r, std::shared_ptr<HttpExchange> x) {
 // is revoked), then the client's totals as an event; the next tick a second later.
 void ConsoleApi::Impl::activity_tick(const std::string& token, const std::shared_ptr<HttpExchange>& x) {
   if (x->closed()) return;
-  HttpRequest again;
-  again.authorization = "Bearer " + token;
-  auto who = authenticate(again);
+  auto who = authenticate(token);
   if (auto* refused = std::get_if<HttpReply>(&who)) return x->push("event: end\ndata: " + refused->body + "\n");
   const TokenClaims& c = std::get<TokenClaims>(who);
-  const proto::Frame frame = proto::encode_get_totals(next_id.fetch_add(1));
-  const auto* m = proto::verify_message(std::span<const std::uint8_t>(frame).subspan(kFrameHeaderBytes), 16, 1'024);
-  REFAH_ASSERT(m != nullptr);
   auto port = std::make_shared<ConsolePort>(c.actor, "console activity of client " + std::to_string(c.actor.id), x,
                                             [x](HttpReply reply) {
                                               while (!reply.body.empty() && reply.body.back() == '\n') reply.body.pop_back();
                                               x->push(std::string(reply.status == 200 ? "event: totals" : "event: error") +
                                                       "\ndata: " + reply.body + "\n\n");
                                             });
-  requests.handle(*m, port);
+  hand_over(proto::encode_get_totals(next_id.fetch_add(1)), port);
   x->post_after(1'000, [this, token, x] { activity_tick(token, x); });
 }
 
@@ -196,11 +186,13 @@ void ConsoleApi::Impl::query(const HttpRequest& r, const TokenClaims& c, const s
   RouteResult route = route_request(r.path(), r.query(), next_id.fetch_add(1));
   if (route.status == 404) return x->respond(error_reply(404, "NOT_FOUND", 0, route.message));
   if (route.status != 200) return x->respond(bad_request(route.message));
-  const auto body = std::span<const std::uint8_t>(route.frame).subspan(kFrameHeaderBytes);
-  const auto* m = proto::verify_message(body, 16, 1'024);
-  if (m == nullptr) return x->respond(error_reply(500, "INTERNAL", 0, "a request the console built did not verify"));
-  auto port = std::make_shared<ConsolePort>(
-      c.actor, "console client " + std::to_string(c.actor.id) + " (" + r.remote_address + ")", x);
+  hand_over(route.frame, std::make_shared<ConsolePort>(
+                             c.actor, "console client " + std::to_string(c.actor.id) + " (" + r.remote_address + ")", x));
+}
+
+void ConsoleApi::Impl::hand_over(const proto::Frame& frame, const std::shared_ptr<ConsolePort>& port) {
+  const auto* m = proto::verify_message(std::span<const std::uint8_t>(frame).subspan(kFrameHeaderBytes), 16, 1'024);
+  REFAH_ASSERT(m != nullptr);  // built by proto::encode_*: a request that does not verify is a defect here
   requests.handle(*m, port);
 }
 
@@ -237,25 +229,26 @@ void ConsoleApi::handle(HttpRequest r, std::shared_ptr<HttpExchange> x) {
   Impl& s = *impl_;
   const std::string_view path = r.path();
   if (path == "/api/v1/sign-in") {
-    if (r.method != "POST") return x->respond(HttpReply{405, "text/plain; charset=utf-8", "POST only\n", {{"Allow", "POST"}}});
+    if (r.method != "POST") return x->respond(method_not_allowed("POST"));
     return s.sign_in(std::move(r), std::move(x));
   }
   if (path == "/api/v1/sign-out") {
-    if (r.method != "POST") return x->respond(HttpReply{405, "text/plain; charset=utf-8", "POST only\n", {{"Allow", "POST"}}});
+    if (r.method != "POST") return x->respond(method_not_allowed("POST"));
     return x->respond(HttpReply{204, "text/plain; charset=utf-8", "", {{"Set-Cookie", s.session_cookie("", 0)}}});
   }
-  if (r.method != "GET") return x->respond(HttpReply{405, "text/plain; charset=utf-8", "GET only\n", {{"Allow", "GET"}}});
+  if (r.method != "GET") return x->respond(method_not_allowed("GET"));
   if (path.rfind("/api/", 0) != 0) {
     auto file = s.files.get(path);
     return x->respond(file ? std::move(*file) : error_reply(404, "NOT_FOUND", 0, "no such page"));
   }
-  auto who = s.authenticate(r);
+  const std::string token = token_of(r);
+  auto who = s.authenticate(token);
   if (auto* refused = std::get_if<HttpReply>(&who)) return x->respond(std::move(*refused));
   const TokenClaims& c = std::get<TokenClaims>(who);
   if (path == "/api/v1/whoami") return x->respond(HttpReply{200, "application/json", claims_json(c) + "\n", {}});
   if (path == "/api/v1/activity") {
     x->start_stream(HttpReply{200, "text/event-stream", "", {}});
-    return s.activity_tick(token_of(r), x);
+    return s.activity_tick(token, x);
   }
   s.query(r, c, x);
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/assert.h"
@@ -121,11 +122,19 @@ const reflection::Object& object_at(int index) {
   return *schema().objects()->Get(static_cast<flatbuffers::uoffset_t>(index));
 }
 
-// Fields in the order the schema declares them (a binary schema keeps them sorted by name).
-std::vector<const reflection::Field*> fields_in_order(const reflection::Object& obj) {
-  std::vector<const reflection::Field*> fields(obj.fields()->begin(), obj.fields()->end());
-  std::sort(fields.begin(), fields.end(), [](const auto* a, const auto* b) { return a->id() < b->id(); });
-  return fields;
+// Fields in the order the schema declares them (a binary schema keeps them sorted by name), for
+// every object of the schema, sorted once.
+const std::vector<const reflection::Field*>& fields_in_order(const reflection::Object& obj) {
+  static const auto by_object = [] {
+    std::unordered_map<const reflection::Object*, std::vector<const reflection::Field*>> m;
+    for (const auto* o : *schema().objects()) {
+      auto& fields = m[o];
+      fields.assign(o->fields()->begin(), o->fields()->end());
+      std::sort(fields.begin(), fields.end(), [](const auto* a, const auto* b) { return a->id() < b->id(); });
+    }
+    return m;
+  }();
+  return by_object.at(&obj);
 }
 
 void append_vector(std::string& out, const reflection::Type& type, const flatbuffers::VectorOfAny* v) {
