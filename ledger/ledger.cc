@@ -60,7 +60,7 @@ bool fold_chunk(const EventChunk& c, CommitSink* sink, LogReplay& out) {
           out.status = s;
           return false;
         }
-        if (sink != nullptr) sink->apply(c.event(i));
+        if (sink != nullptr) sink->apply_stored(c.event(i), c.bytes(i));
         return true;
       });
   if (sink != nullptr) sink->end_batch(state.head_seq(), state.head_time_us());
@@ -550,20 +550,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   }
   count_write(t1, batch.count());
   appended_since_check += batch.bytes() + 32 * batch.count();  // values, keys and WAL framing
-  if (options.sink != nullptr) {
-    auto event_at = [&](std::size_t i) {
-      return fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + batch_bodies[i].first));
-    };
-    const std::size_t n = batch_bodies.size();
-    options.sink->begin_batch();
-    for_each_prefetched(
-        n, [&](std::size_t i, int stage) { options.sink->prefetch(*event_at(i), stage); },
-        [&](std::size_t i) {
-          options.sink->apply(*event_at(i));
-          return true;
-        });
-    options.sink->end_batch(state->head_seq(), state->head_time_us());
-  }
+  if (options.sink != nullptr) feed_sink();
   stats.batches += 1;
   stats.events += batch.count();
   stats.event_bytes += batch.bytes();
@@ -571,6 +558,23 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   collect_snapshot();
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
+}
+
+// The durable batch's events (kept in batch_arena) into the sink, as one sink batch.
+void Ledger::Impl::feed_sink() {
+  auto bytes_of = [&](std::size_t i) {
+    const auto [offset, size] = batch_bodies[i];
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset), size);
+  };
+  auto event_at = [&](std::size_t i) { return fb::GetEvent(bytes_of(i).data()); };
+  options.sink->begin_batch();
+  for_each_prefetched(
+      batch_bodies.size(), [&](std::size_t i, int stage) { options.sink->prefetch(*event_at(i), stage); },
+      [&](std::size_t i) {
+        options.sink->apply_stored(*event_at(i), bytes_of(i));
+        return true;
+      });
+  options.sink->end_batch(state->head_seq(), state->head_time_us());
 }
 
 // A synced write that began at `started` and stored `events`, in the writer's figures.

@@ -40,6 +40,13 @@ class CommitSink {
   virtual ~CommitSink() = default;
   virtual void begin_batch() = 0;
   virtual void apply(const fb::Event& event) = 0;  // valid only during the call
+  // The same event with its stored bytes (the Event FlatBuffer, 8-byte aligned, valid only during
+  // the call), for a sink that keeps events past the call. The ledger calls this one; the default
+  // is apply(event).
+  virtual void apply_stored(const fb::Event& event, std::span<const std::uint8_t> bytes) {
+    (void)bytes;
+    apply(event);
+  }
   virtual void end_batch(Seq head_seq, TimeUs head_time_us) = 0;
   // Optional: start loading what apply() will touch for an event a few ahead (stage 1: index slots,
   // kSlotAhead = 16 events ahead; stage 2: records, kRecordAhead = 8 ahead; ledger/prefetch.h).

@@ -81,6 +81,7 @@ struct Ledger::Impl {
 
   void run();
   void process(std::vector<ledger_detail::Submission>& subs);
+  void feed_sink();  // writer thread, after a durable append
   void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
   // WriterStats with `queued` commands waiting; state_mu held.
   Ledger::WriterStats stats_locked(std::size_t queued) const;

@@ -79,6 +79,13 @@ inline constexpr std::size_t writer_queue_commands_max = 65'536;
 // Commands in one submission (a batch request from one client).
 inline constexpr std::size_t submission_commands_max = writer_batch_commands_max;
 
+// The server's projector (server/projector.h): events the writer may hand over ahead of the fold
+// before it waits (16 full batches, about 4 MiB of event bytes), and events folded under one hold of
+// the projections' write lock (one full batch: a reader waits at most that long, ~1-2 ms, as it did
+// when the writer folded).
+inline constexpr std::size_t projector_queue_events_max = 16 * writer_batch_commands_max;
+inline constexpr std::size_t projector_fold_events_max = writer_batch_commands_max;
+
 // Idempotency ids kept in memory (32-byte slots, at most half full: 64-128 MiB at 2^20) before
 // a table of them moves to disk; sized so a spill runs every few seconds at full load, not more.
 inline constexpr std::size_t dedup_memory_ids_max = std::size_t{1} << 20;

@@ -18,6 +18,7 @@ void EventChunk::add(std::span<const std::uint8_t> body, const Hash32& hash) {
   if (used_words_ + words > arena_.size()) arena_.resize(std::max(arena_.size() * 2, used_words_ + words + 65536));
   std::memcpy(arena_.data() + used_words_, body.data(), body.size());
   offset_.push_back(static_cast<std::uint32_t>(used_words_));
+  size_.push_back(static_cast<std::uint32_t>(body.size()));
   used_words_ += words;
   hash_.push_back(hash);
 }
@@ -26,6 +27,7 @@ void EventChunk::clear() {
   first_seq = 0;
   used_words_ = 0;
   offset_.clear();
+  size_.clear();
   hash_.clear();
 }
 

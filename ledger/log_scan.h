@@ -50,6 +50,10 @@ class EventChunk {
   }
   // The event's stored hash (checked against its body by a scan with ScanOptions::chain).
   const Hash32& hash(std::size_t i) const { return hash_[i]; }
+  // The event's stored bytes (8-byte aligned).
+  std::span<const std::uint8_t> bytes(std::size_t i) const {
+    return {reinterpret_cast<const std::uint8_t*>(arena_.data() + offset_[i]), size_[i]};
+  }
   void add(std::span<const std::uint8_t> body, const Hash32& hash);
   void clear();
 
@@ -57,6 +61,7 @@ class EventChunk {
   std::vector<std::uint64_t> arena_;   // bodies back to back
   std::size_t used_words_ = 0;
   std::vector<std::uint32_t> offset_;  // word offset of each body
+  std::vector<std::uint32_t> size_;    // bytes of each body
   std::vector<Hash32> hash_;
 };
 

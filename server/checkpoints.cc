@@ -37,7 +37,7 @@ Result<Hash32> checked_head_hash(const EventLog& log, Seq seq) {
 //   SHA-256( "refah-projections-v1" | seq:u64 | head_time:i64 | balances | usage | coverage )
 // tests/server/checkpoint_test.cc checks that the two agree.
 Result<replay::Checkpoint> sign_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
-                                           const proj::Projections& projections, TimeUs now_us) {
+                                           const Projector& projections, TimeUs now_us) {
   Seq seq = 0;
   Hash32 digest{};
   projections.read([&](const proj::View& v) {
@@ -76,7 +76,7 @@ Result<std::string> save_checkpoint_in(const std::string& dir, const replay::Che
 }
 
 Result<SignedCheckpoint> sign_and_save_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
-                                                   const proj::Projections& projections, TimeUs now_us,
+                                                   const Projector& projections, TimeUs now_us,
                                                    const std::string& dir) {
   auto c = sign_checkpoint(key, ledger, projections, now_us);
   if (!c.is_ok()) return c.status().with_context("checkpoint not signed: ");

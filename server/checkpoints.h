@@ -9,6 +9,7 @@
 #include "ledger/status.h"
 #include "projections/projections.h"
 #include "replay/checkpoint.h"
+#include "server/projector.h"
 
 namespace refah::server {
 
@@ -19,7 +20,7 @@ namespace refah::server {
 // sign: INVALID_ARGUMENT), a log that cannot be read or does not chain there, a closed ledger whose
 // last write failed.
 [[nodiscard]] Result<replay::Checkpoint> sign_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
-                                                         const proj::Projections& projections, TimeUs now_us);
+                                                         const Projector& projections, TimeUs now_us);
 
 // Saves c as dir/<head_seq>.checkpoint (write, fsync, rename; dir created if missing) and returns
 // that path.
@@ -34,7 +35,7 @@ struct SignedCheckpoint {
 // step failed ("checkpoint not signed: ...", "checkpoint at seq N not saved: ..."); an empty log
 // keeps its INVALID_ARGUMENT code, so a caller can tell the asker's problem from the server's.
 [[nodiscard]] Result<SignedCheckpoint> sign_and_save_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
-                                                                const proj::Projections& projections,
+                                                                const Projector& projections,
                                                                 TimeUs now_us, const std::string& dir);
 
 }  // namespace refah::server

@@ -1,4 +1,4 @@
-// The server's commit sink: feeds the projections (forwarding every CommitSink call) and tells a
+// The server's commit sink: feeds the projector (forwarding every CommitSink call) and tells a
 // listener, after each durable batch, the new head, so that subscriptions wake without polling.
 // Called on the ledger's writer thread; the listener must be quick (it posts work elsewhere).
 #pragma once
@@ -6,16 +6,19 @@
 #include <functional>
 #include <mutex>
 
-#include "projections/projections.h"
+#include "server/projector.h"
 
 namespace refah::server {
 
 class Feed final : public CommitSink {
  public:
-  explicit Feed(proj::Projections& projections) : p_(projections) {}
+  explicit Feed(Projector& projector) : p_(projector) {}
 
   void begin_batch() override { p_.begin_batch(); }
   void apply(const fb::Event& event) override { p_.apply(event); }
+  void apply_stored(const fb::Event& event, std::span<const std::uint8_t> bytes) override {
+    p_.apply_stored(event, bytes);
+  }
   void end_batch(Seq head_seq, TimeUs head_time_us) override {
     p_.end_batch(head_seq, head_time_us);
     std::lock_guard lk(mu_);
@@ -34,7 +37,7 @@ class Feed final : public CommitSink {
   }
 
  private:
-  proj::Projections& p_;
+  Projector& p_;
   std::mutex mu_;
   std::function<void(Seq)> listener_;
 };

@@ -102,7 +102,7 @@ Result<std::optional<replay::SigningKey>> checkpoint_key(const server::Config& c
 }
 
 // Signs a checkpoint at the head and saves it in dir; logs the outcome. False on failure.
-bool write_checkpoint(const replay::SigningKey& key, const Ledger& ledger, const proj::Projections& projections,
+bool write_checkpoint(const replay::SigningKey& key, const Ledger& ledger, const server::Projector& projections,
                       Clock& clock, const std::string& dir, spdlog::logger& log, const char* why) {
   auto c = server::sign_and_save_checkpoint(key, ledger, projections, clock.now_us(), dir);
   if (!c.is_ok()) {
@@ -169,7 +169,7 @@ std::string demo_time(TimeUs t) {
 class Daemon {
  public:
   Daemon(const server::Config& config, const Flags& flags, std::shared_ptr<spdlog::logger> log)
-      : config_(config), flags_(flags), log_(std::move(log)), feed_(projections_),
+      : config_(config), flags_(flags), log_(std::move(log)), projector_(projections_), feed_(projector_),
         clock_(flags.demo ? static_cast<Clock&>(demo_clock_) : wall_clock_),
         checkpoints_dir_((std::filesystem::path(config.data_dir) / "checkpoints").string()) {}
 
@@ -191,6 +191,7 @@ class Daemon {
   const Flags& flags_;
   std::shared_ptr<spdlog::logger> log_;
   proj::Projections projections_;
+  server::Projector projector_;  // folds the writer's batches into projections_ on its own thread
   server::Feed feed_;
   SystemClock wall_clock_;
   server::DemoClock demo_clock_;  // --demo: accelerated once the programme is in place
@@ -264,7 +265,7 @@ int Daemon::start_serving() {
   so.console_chart_js = config_.console_chart_js;
   so.tls_cert_file = config_.tls_cert_file;
   so.tls_key_file = config_.tls_key_file;
-  auto started = server::Server::start(so, *ledger_, projections_, feed_, *keys_, log_);
+  auto started = server::Server::start(so, *ledger_, projector_, feed_, *keys_, log_);
   if (!started.is_ok()) {
     log_->error("{}", started.status().to_string());
     // A certificate or key refused is a configuration error (2: systemd does not restart into it);
@@ -410,7 +411,7 @@ void Daemon::reload_keys() {
 void Daemon::sign_on_schedule(Seq& last_signed_seq) {
   const Seq head = ledger_->head_seq();
   if (head != 0 && head != last_signed_seq &&
-      write_checkpoint(*ckpt_key_, *ledger_, projections_, clock_, checkpoints_dir_, *log_, "scheduled")) {
+      write_checkpoint(*ckpt_key_, *ledger_, projector_, clock_, checkpoints_dir_, *log_, "scheduled")) {
     last_signed_seq = head;
   }
 }
@@ -442,7 +443,7 @@ int Daemon::stop(int sig) {
   }
   log_->info("stopped at head seq {}; snapshot written", ledger_->head_seq());
   if (ckpt_key_ && !ledger_->failed() && ledger_->head_seq() != 0 &&
-      !write_checkpoint(*ckpt_key_, *ledger_, projections_, clock_, checkpoints_dir_, *log_, "final")) {
+      !write_checkpoint(*ckpt_key_, *ledger_, projector_, clock_, checkpoints_dir_, *log_, "final")) {
     return 1;
   }
   return ledger_->failed() ? 1 : 0;

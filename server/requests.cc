@@ -144,7 +144,7 @@ std::vector<Outcome> merge(std::vector<Outcome> outcomes, const std::vector<std:
 }  // namespace
 
 struct Requests::Impl {
-  Impl(const Options& o, Ledger& l, proj::Projections& p, std::shared_ptr<spdlog::logger> lg)
+  Impl(const Options& o, Ledger& l, Projector& p, std::shared_ptr<spdlog::logger> lg)
       : options(o), limits(options.limits), ledger(l), projections(p), log(std::move(lg)) {}
 
   void submit(std::uint64_t id, const wire::Submit& sub, const Port& port);
@@ -169,7 +169,7 @@ struct Requests::Impl {
   const Options options;
   const Limits& limits;
   Ledger& ledger;
-  proj::Projections& projections;
+  Projector& projections;
   std::shared_ptr<spdlog::logger> log;
   std::atomic<std::uint64_t> commands{0};
 
@@ -205,7 +205,7 @@ std::shared_ptr<void> Requests::Impl::pending_submission() {
   });
 }
 
-Requests::Requests(const Options& options, Ledger& ledger, proj::Projections& projections,
+Requests::Requests(const Options& options, Ledger& ledger, Projector& projections,
                    std::shared_ptr<spdlog::logger> log)
     : impl_(std::make_unique<Impl>(options, ledger, projections, std::move(log))) {}
 
@@ -381,10 +381,13 @@ void Requests::Impl::get_balance(std::uint64_t id, const wire::GetBalance& q, co
     return proto::encode_balance(id, v.seq, card, v.balances.card(card), links ? v.balances.replaced_by(card) : 0,
                                  links ? v.balances.replaced_from(card) : 0);
   };
-  if (as_of.now()) {
+  if (as_of.now()) {  // on the connection's thread, which must not wait for the projector's fold
     Frame f;
-    projections.read([&](const proj::View& v) { f = encode(v); });
-    return port->answer(std::move(f));
+    if (projections.read_now([&](const proj::View& v) { f = encode(v); })) return port->answer(std::move(f));
+    port->hold(false);
+    return projections.read_when_folded([port, encode](const proj::View& v) {
+      port->release(false, [port, f = encode(v)]() mutable { port->answer(std::move(f)); });
+    });
   }
   expensive(id, port, [this, id, as_of, encode]() -> Frame {
     auto p = projections_as_of(*ledger.log(), as_of);

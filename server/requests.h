@@ -13,6 +13,7 @@
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
 #include "projections/projections.h"
+#include "server/projector.h"
 #include "replay/checkpoint.h"
 #include "server/limits.h"
 #include "server/reply_port.h"
@@ -40,7 +41,7 @@ class Requests {
   };
 
   // The ledger, the projections and the logger must outlive this.
-  Requests(const Options& options, Ledger& ledger, proj::Projections& projections,
+  Requests(const Options& options, Ledger& ledger, Projector& projections,
            std::shared_ptr<spdlog::logger> log);
   ~Requests();  // stop_queries() if not done
   Requests(const Requests&) = delete;

@@ -31,7 +31,7 @@ using error_code = boost::system::error_code;
 using proto::Frame;
 
 struct Server::Impl final : SessionHost {
-  Impl(const Options& o, Ledger& l, proj::Projections& p, Feed& f, const KeyStore& k,
+  Impl(const Options& o, Ledger& l, Projector& p, Feed& f, const KeyStore& k,
        std::shared_ptr<spdlog::logger> lg)
       : options(o), ledger(l), feed(f), keys_(std::make_shared<const KeyStore>(k)), log_(std::move(lg)), admission_(o.limits),
         budget_(o.limits.buffers_bytes_max -
@@ -221,7 +221,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { shutdown(0); }
 
 Result<std::unique_ptr<Server>> Server::start(const Options& options, Ledger& ledger,
-                                              proj::Projections& projections, Feed& feed,
+                                              Projector& projections, Feed& feed,
                                               const KeyStore& keys, std::shared_ptr<spdlog::logger> log) {
   if (std::string bad = check_limits(options.limits); !bad.empty()) return Status::invalid_argument(bad);
   if (options.io_threads < 1 || options.io_threads > 64) return Status::invalid_argument("io_threads must be 1..64");

@@ -67,10 +67,10 @@ class Server {
     std::string console_chart_js;
   };
 
-  // Binds and starts serving. The ledger, the projections (fed by `feed`, the ledger's sink) and
+  // Binds and starts serving. The ledger, the projector (fed by `feed`, the ledger's sink) and
   // the logger must outlive the server; the keys are copied (reload_keys replaces them).
   [[nodiscard]] static Result<std::unique_ptr<Server>> start(const Options& options, Ledger& ledger,
-                                                             proj::Projections& projections,
+                                                             Projector& projections,
                                                              Feed& feed, const KeyStore& keys,
                                                              std::shared_ptr<spdlog::logger> log);
   ~Server();  // shutdown(0) if not done

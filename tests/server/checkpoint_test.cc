@@ -54,7 +54,7 @@ class SigningServer {
       keys_.add(k);
     }
     auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-    feed_ = std::make_unique<server::Feed>(projections_);
+    feed_ = std::make_unique<server::Feed>(projector_);
     Ledger::Options o;
     o.data_dir = dir_.path();
     o.sink = feed_.get();
@@ -66,7 +66,7 @@ class SigningServer {
     so.checkpoint_key = with_key ? &key_ : nullptr;
     so.checkpoints_dir = checkpoints_dir().string();
     so.clock = &clock_;
-    auto started = server::Server::start(so, *ledger_, projections_, *feed_, keys_, log);
+    auto started = server::Server::start(so, *ledger_, projector_, *feed_, keys_, log);
     REQUIRE(started.is_ok());
     server_ = std::move(started).value();
   }
@@ -100,7 +100,7 @@ class SigningServer {
   fs::path work_dir() const { return fs::path(dir_.path()).parent_path(); }
   std::uint16_t port() const { return server_->port(); }
   Ledger& ledger() { return *ledger_; }
-  proj::Projections& projections() { return projections_; }
+  server::Projector& projections() { return projector_; }
   const replay::SigningKey& key() const { return key_; }
   ManualClock& clock() { return clock_; }
   void close() {
@@ -116,6 +116,7 @@ class SigningServer {
   server::KeyStore keys_;
   Ids ids_;
   proj::Projections projections_;
+  server::Projector projector_{projections_};
   std::unique_ptr<server::Feed> feed_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<server::Server> server_;

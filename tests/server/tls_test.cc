@@ -286,14 +286,15 @@ TEST_CASE("the server refuses a TLS key others can read, a key of another certif
   auto ledger = Ledger::open(lo, clock);
   REQUIRE(ledger.is_ok());
   proj::Projections projections;
-  server::Feed feed(projections);
+  server::Projector projector(projections);
+  server::Feed feed(projector);
   auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
   auto start = [&](const std::string& c, const std::string& k) {
     server::Server::Options so;
     so.port = 0;
     so.tls_cert_file = c;
     so.tls_key_file = k;
-    return server::Server::start(so, *ledger.value(), projections, feed, server::KeyStore{}, log);
+    return server::Server::start(so, *ledger.value(), projector, feed, server::KeyStore{}, log);
   };
   CHECK(start(cert, key).is_ok());
   const auto mismatched = start(cert, other_key);

@@ -74,8 +74,11 @@ class ServerFixture {
   ~ServerFixture() { stop(); }
 
   void open() {
+    feed_.reset();
+    projector_.reset();
     projections_ = std::make_unique<proj::Projections>();
-    feed_ = std::make_unique<server::Feed>(*projections_);
+    projector_ = std::make_unique<server::Projector>(*projections_);
+    feed_ = std::make_unique<server::Feed>(*projector_);
     Ledger::Options o;
     o.data_dir = dir_.path();
     o.sink = feed_.get();
@@ -97,7 +100,7 @@ class ServerFixture {
       so.console_files_dir = std::string(REFAH_SOURCE_DIR) + "/share/console";
       so.console_chart_js = "/usr/share/javascript/chart.js/chart.min.js";
     }
-    auto started = server::Server::start(so, *ledger_, *projections_, *feed_, keys_, log_);
+    auto started = server::Server::start(so, *ledger_, *projector_, *feed_, keys_, log_);
     REQUIRE(started.is_ok());
     server_ = std::move(started).value();
   }
@@ -119,7 +122,8 @@ class ServerFixture {
   const server::KeyStore& keys() const { return keys_; }
   Ledger& ledger() { return *ledger_; }
   server::Server& server() { return *server_; }
-  proj::Projections& projections() { return *projections_; }
+  // The projections as the server reads them: after every acknowledged batch is folded.
+  server::Projector& projections() { return *projector_; }
   ManualClock& clock() { return clock_; }
   const TempDir& dir() const { return dir_; }
 
@@ -190,6 +194,7 @@ class ServerFixture {
   std::shared_ptr<spdlog::logger> log_;
   Ids ids_;
   std::unique_ptr<proj::Projections> projections_;
+  std::unique_ptr<server::Projector> projector_;
   std::unique_ptr<server::Feed> feed_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<server::Server> server_;
