@@ -7,6 +7,7 @@
 #include "projections/balances.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "ledger/assert.h"
@@ -19,20 +20,35 @@ namespace refah::proj {
 
 BalanceTotals Balances::totals(const std::function<bool(NeighbourhoodId)>& in_area) const {
   BalanceTotals t;
-  for (const CardBalance& c : dense_) {
-    if (in_area && !in_area(c.neighbourhood)) continue;
-    ++t.cards;
-    t.active_cards += c.status == CardStatus::kActive;
-    t.visits += c.visits;
-    t.visits_cancelled += c.visits_cancelled;
-    t.balance_rials += c.balance_rials;
-    t.credited_rials += c.credited_rials;
-    t.spent_rials += c.spent_rials;
-    t.refunded_rials += c.refunded_rials;
-    t.released_rials += c.released_rials;
-    t.lapsed_rials += c.lapsed_rials;
+  for (const auto& [n, s] : by_neighbourhood_) {
+    if (in_area && !in_area(n)) continue;
+    t.cards += s.cards;
+    t.active_cards += s.active_cards;
+    t.visits += s.visits;
+    t.visits_cancelled += s.visits_cancelled;
+    t.balance_rials += s.balance_rials;
+    t.credited_rials += s.credited_rials;
+    t.spent_rials += s.spent_rials;
+    t.refunded_rials += s.refunded_rials;
+    t.released_rials += s.released_rials;
+    t.lapsed_rials += s.lapsed_rials;
   }
   return t;
+}
+
+void Balances::count(const CardBalance& c, int sign) {
+  BalanceTotals& t = by_neighbourhood_[c.neighbourhood];
+  const auto n = static_cast<std::uint64_t>(sign);  // wraps for -1: unsigned counts go back exactly
+  t.cards += n;
+  t.active_cards += c.status == CardStatus::kActive ? n : 0;
+  t.visits += n * c.visits;
+  t.visits_cancelled += n * c.visits_cancelled;
+  t.balance_rials += sign * c.balance_rials;
+  t.credited_rials += sign * c.credited_rials;
+  t.spent_rials += sign * c.spent_rials;
+  t.refunded_rials += sign * c.refunded_rials;
+  t.released_rials += sign * c.released_rials;
+  t.lapsed_rials += sign * c.lapsed_rials;
 }
 
 const CardBalance* Balances::card(CardId id) const {
@@ -73,7 +89,39 @@ bool books_balance(const CardBalance& c) {
 }
 }  // namespace
 
+namespace {
+// The cards an event may change (0: none): counted out of their neighbourhood's totals before it,
+// in again after it.
+std::array<CardId, 2> cards_changed(const fb::Event& e) {
+  switch (e.payload_type()) {
+    case fb::Payload::CardToppedUp: return {e.payload_as_CardToppedUp()->card(), 0};
+    case fb::Payload::VisitRecorded: return {e.payload_as_VisitRecorded()->card(), 0};
+    case fb::Payload::VisitCancelled: {
+      const auto* p = e.payload_as_VisitCancelled();
+      return {p->card(), p->visit_card() != p->card() ? p->visit_card() : 0};
+    }
+    case fb::Payload::CreditLapsed: return {e.payload_as_CreditLapsed()->card(), 0};
+    case fb::Payload::CardCancelled: return {e.payload_as_CardCancelled()->card(), 0};
+    case fb::Payload::CardIssued: return {e.payload_as_CardIssued()->card(), 0};
+    case fb::Payload::CardReplaced: {
+      const auto* p = e.payload_as_CardReplaced();
+      return {p->old_card(), p->new_card() != p->old_card() ? p->new_card() : 0};
+    }
+    default: return {0, 0};
+  }
+}
+}  // namespace
+
 void Balances::apply(const fb::Event& e) {
+  const std::array<CardId, 2> changed = cards_changed(e);
+  for (CardId id : changed)
+    if (const CardBalance* was = id != 0 ? find(id) : nullptr) count(*was, -1);
+  apply_to_cards(e);
+  for (CardId id : changed)
+    if (const CardBalance* now = id != 0 ? find(id) : nullptr) count(*now, +1);
+}
+
+void Balances::apply_to_cards(const fb::Event& e) {
   CardBalance* c = nullptr;  // the card this event changed
   switch (e.payload_type()) {
     case fb::Payload::CardIssued: c = apply_issued(e); break;
@@ -295,7 +343,10 @@ bool Balances::read(CanonReader& r) {
     dense_.push_back(c);
     if (!index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_)) return r.fail();  // repeated
   }
-  return r.ok() && budgets_.read(r) && read_replacements(r);
+  if (!r.ok() || !budgets_.read(r) || !read_replacements(r)) return false;
+  by_neighbourhood_ = {};
+  for (const CardBalance& c : dense_) count(c, +1);
+  return true;
 }
 
 }  // namespace refah::proj

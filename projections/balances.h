@@ -9,6 +9,7 @@
 
 #include "ledger/types.h"
 #include "ledger/flat_index.h"
+#include "ledger/id_map.h"
 #include "ledger/budgets.h"
 #include "ledger/lots.h"
 
@@ -69,7 +70,8 @@ class Balances {
   // Every card as (id, figures), in no particular order:
   // for (const auto& [id, c] : balances.cards()).
   DenseRange<CardId, CardBalance> cards() const { return {ids_, dense_}; }
-  // Over every card, or (with in_area) over the cards whose neighbourhood it accepts.
+  // Over every card, or (with in_area) over the cards whose neighbourhood it accepts. Summed from
+  // each neighbourhood's totals, which apply() keeps: one entry a neighbourhood, not every card.
   BalanceTotals totals(const std::function<bool(NeighbourhoodId)>& in_area = {}) const;
   // The budget envelopes: allocations, and the flows of the credit drawn on them (ledger/budgets.h).
   const Budgets& budgets() const { return budgets_; }
@@ -79,6 +81,7 @@ class Balances {
   bool read(CanonReader& r);
 
  private:
+  void apply_to_cards(const fb::Event& e);
   CardBalance* apply_issued(const fb::Event& e);
   CardBalance* apply_replaced(const fb::Event& e);
   CardBalance* apply_visit_cancelled(const fb::Event& e);
@@ -87,12 +90,16 @@ class Balances {
   bool read_replacements(CanonReader& r);
   CardBalance* find(CardId id);
   CardBalance& add(CardId id);
+  // Adds (sign +1) or takes away (-1) a card's part of its neighbourhood's totals.
+  void count(const CardBalance& c, int sign);
   FlatIndex index_;                 // card id -> position in ids_ and dense_
   std::vector<CardId> ids_;
   std::vector<CardBalance> dense_;  // ~100 bytes a card, contiguous
   Budgets budgets_;
   std::map<CardId, CardId> replaced_by_;    // old card -> new card
   std::map<CardId, CardId> replaced_from_;  // new card -> old card
+  // Each neighbourhood's cards summed (derived: not in the canonical bytes; read() sums them).
+  IdMap<NeighbourhoodId, BalanceTotals> by_neighbourhood_;
 };
 
 }  // namespace refah::proj
