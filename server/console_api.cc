@@ -17,6 +17,7 @@
 #include "server/console_port.h"
 #include "server/console_routes.h"
 #include "server/console_tokens.h"
+#include "server/cpu_priority.h"
 #include "server/frame.h"
 #include "server/limits.h"
 #include "server/passwords.h"
@@ -69,7 +70,10 @@ std::string claims_json(const TokenClaims& c) {
 
 struct ConsoleApi::Impl {
   Impl(const Options& o, Requests& r, KeysInForce k, std::shared_ptr<spdlog::logger> l)
-      : options(o), requests(r), keys(std::move(k)), log(std::move(l)) {}
+      : options(o), requests(r), keys(std::move(k)), log(std::move(l)) {
+    // argon2id takes tens of milliseconds of a core: at the people's priority (cpu_priority.h).
+    boost::asio::post(sign_in_pool, [] { (void)lower_this_thread(people_threads_nice); });
+  }
 
   TimeUs now_us() { return options.clock != nullptr ? options.clock->now_us() : system_clock.now_us(); }
   std::shared_ptr<const TokenSigner> current_signer() {

@@ -1,6 +1,8 @@
 // HttpServer (server/http_server.h): Boost.Beast on one thread of its own.
 #include "server/http_server.h"
 
+#include "server/cpu_priority.h"
+
 #include <pthread.h>
 
 #include <utility>  // Boost 1.74's asio needs std::exchange declared first (DESIGN.md, stack notes)
@@ -351,6 +353,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, s
   Impl* raw = impl.get();
   raw->thread = std::thread([raw] {
     ::pthread_setname_np(::pthread_self(), "refah-http");
+    // Raising one's own nice value is always permitted; were it refused, the thread would serve
+    // at the process's priority, as it did before.
+    if (raw->shared->bounds.thread_nice > 0) (void)lower_this_thread(raw->shared->bounds.thread_nice);
     raw->shared->io.run();
   });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));

@@ -81,6 +81,7 @@ class HttpServer {
     std::uint32_t header_bytes_max = 8'192;      // the request line and headers
     std::uint32_t body_bytes_max = 0;            // 0: a request with a body is refused (413)
     std::uint32_t timeout_ms = 10'000;           // each read and write, and an answer's wait
+    int thread_nice = 0;                         // the endpoint thread's nice value (cpu_priority.h)
   };
 
   // Binds host:port (port 0: any free port; port() tells which) and starts serving; HTTPS with

@@ -61,6 +61,12 @@ struct Limits {
   std::size_t subscription_batch_events_max = 1'024;
 };
 
+// The nice value of the threads that serve people rather than venues (server/cpu_priority.h): the
+// HTTP endpoints' and the console's password checks. 19, the lowest priority: a console scraped
+// every second moved the venues' p99 by about 25 % at 0 and within the benchmark's noise at 19
+// (docs/BENCHMARKS.md, "Console scrape under load").
+inline constexpr int people_threads_nice = 19;
+
 // The admin HTTP endpoint (server/http_server.h, server/admin_pages.h: health, readiness, metrics),
 // meant for probes and a scraper on a trusted address; fixed, not in the config.
 namespace admin_limits {

@@ -275,6 +275,7 @@ HttpServer::Bounds admin_bounds() {
   b.header_bytes_max = admin_limits::request_bytes_max;
   b.body_bytes_max = 0;
   b.timeout_ms = admin_limits::timeout_ms;
+  b.thread_nice = people_threads_nice;
   return b;
 }
 
@@ -316,6 +317,7 @@ Status Server::Impl::start_console() {
   b.header_bytes_max = console_limits::header_bytes_max;
   b.body_bytes_max = console_limits::body_bytes_max;
   b.timeout_ms = console_limits::timeout_ms;
+  b.thread_nice = people_threads_nice;
   ConsoleApi* handler = console_api.get();
   auto started = HttpServer::start(
       host, port, b, [handler](HttpRequest r, std::shared_ptr<HttpExchange> x) { handler->handle(std::move(r), std::move(x)); },
