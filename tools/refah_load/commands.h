@@ -85,6 +85,7 @@ struct TcpBenchOptions {
   double rate = 0;                         // visits/s over all connections; 0: as fast as answered
   server::ClientTls tls;                   // refahd's certificate, as refahctl checks it
   bool plaintext = false;                  // to a refahd started with --plaintext
+  std::string latencies_file;              // "": none; else each measured request's send and latency
 };
 int run_tcp_bench(const TcpBenchOptions& o);
 

@@ -96,6 +96,9 @@ CLI::App* add_tcp_bench(CLI::App& app, TcpBenchOptions& tcp) {
   t->add_option("--tls-fingerprint", tcp.tls.fingerprint, "Pin refahd's certificate by its SHA-256 fingerprint");
   t->add_option("--tls-name", tcp.tls.server_name, "The name refahd's certificate must carry (default: --connect's host)");
   t->add_flag("--plaintext", tcp.plaintext, "Connect without TLS (to a refahd started with --plaintext)");
+  t->add_option("--latencies", tcp.latencies_file,
+                "Write each measured request as a line 'sent_ns latency_ns' (sent: CLOCK_MONOTONIC, the scheduled "
+                "send with --rate) into this file");
   return t;
 }
 

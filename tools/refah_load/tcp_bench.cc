@@ -41,7 +41,8 @@ constexpr std::size_t kReadBytes = 256 * 1024;             // room offered to ea
 constexpr std::int64_t kDrainTimeoutNs = 10'000'000'000;   // answers still awaited after the run
 constexpr std::int64_t kLoopWakeNs = 50'000'000;           // longest epoll sleep (phase changes)
 // Consecutive visits go to cards this far apart (a prime, reduced modulo the card count and made
-// coprime to it), so a run visits each card about (visits / cards) times, well under the daily limit.
+// coprime to it), from a random card, so a run visits each card about (visits / cards) times, well
+// under the daily limit, and so do runs one after another.
 constexpr std::uint64_t kCardStride = 2'147'483'647;
 
 std::int64_t now_ns() {
@@ -135,6 +136,7 @@ class TcpBench {
   [[nodiscard]] Status connect_all(const std::string& host, std::uint16_t port, const server::KeyStore& keys);
   [[nodiscard]] Status run();
   int report() const;
+  bool write_latencies() const;  // --latencies: false (said on stderr) if the file cannot be written
 
  private:
   void fill(Connection& c, std::int64_t now);
@@ -161,6 +163,7 @@ class TcpBench {
   double cpu_from_ = 0, cpu_to_ = 0;
   Tally window_, total_;
   std::vector<std::int64_t> latency_ns_;  // requests answered in the measured window
+  std::vector<std::int64_t> sent_ns_;     // their send times, with --latencies
   std::uint64_t sent_requests_ = 0, unanswered_ = 0, unexpected_ = 0, lost_ = 0;
   std::uint64_t second_accepted_ = 0;
 };
@@ -182,6 +185,7 @@ Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const 
   card_step_ = kCardStride % cards;
   if (card_step_ == 0) card_step_ = 1;
   while (std::gcd(card_step_, cards) != 1) ++card_step_;
+  card_index_ = rng_.below(cards);  // each run starts elsewhere: runs one after another spread too
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (epoll_ < 0 || timer_ < 0) return Status::io_error(std::string("epoll/timerfd: ") + std::strerror(errno));
@@ -339,7 +343,10 @@ void TcpBench::on_frame(Connection& c, std::span<const std::uint8_t> body, std::
       ++unexpected_;
     }
   }
-  if (in_window) latency_ns_.push_back(now - p.start_ns);
+  if (in_window) {
+    latency_ns_.push_back(now - p.start_ns);
+    if (!o_.latencies_file.empty()) sent_ns_.push_back(p.start_ns);
+  }
 }
 
 void TcpBench::lose(Connection& c, const std::string& why) {
@@ -449,6 +456,22 @@ void print_reasons(const char* what, const std::array<std::uint64_t, Tally::kCod
   }
 }
 
+bool TcpBench::write_latencies() const {
+  std::FILE* f = std::fopen(o_.latencies_file.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "%s: %s\n", o_.latencies_file.c_str(), std::strerror(errno));
+    return false;
+  }
+  for (std::size_t i = 0; i < sent_ns_.size(); ++i)
+    std::fprintf(f, "%lld %lld\n", static_cast<long long>(sent_ns_[i]), static_cast<long long>(latency_ns_[i]));
+  const bool ok = std::fflush(f) == 0 && std::ferror(f) == 0;
+  if (std::fclose(f) != 0 || !ok) {
+    std::fprintf(stderr, "%s: write failed\n", o_.latencies_file.c_str());
+    return false;
+  }
+  return true;
+}
+
 int TcpBench::report() const {
   const double seconds = o_.duration_s;
   std::vector<std::int64_t> sorted = latency_ns_;
@@ -487,6 +510,7 @@ int TcpBench::report() const {
                 static_cast<unsigned long long>(window_.visits - window_.accepted), p90, p999, max,
                 programme_.cards.size(), client_cpu, static_cast<unsigned long long>(lost_));
   std::printf("%s\n", bench_json("tcp", window_.accepted, seconds, p50, p99, extra).c_str());
+  if (!o_.latencies_file.empty() && !write_latencies()) return 1;
   return lost_ == 0 && unanswered_ == 0 && window_.accepted > 0 ? 0 : 1;
 }
 
