@@ -17,7 +17,8 @@ struct WriterBenchOptions {
   std::size_t batch = 1024;          // commands per submission
   std::size_t inflight = 4;          // submissions outstanding at once
   std::uint64_t seed = 1;
-  bool projections = false;          // keep the read models live, as the server does
+  bool projections = false;          // keep the read models live, folded by the writer
+  bool projector = false;            // ... folded on the projector's thread, as refahd does
   Seq snapshot_every_events = 0;     // 0: the ledger's default
 };
 int run_writer_bench(const WriterBenchOptions& o);

@@ -35,7 +35,9 @@ CLI::App* add_writer_bench(CLI::App& app, WriterBenchOptions& wb) {
   w->add_option("--batch", wb.batch, "Commands per submission")->capture_default_str();
   w->add_option("--inflight", wb.inflight, "Submissions outstanding at once")->capture_default_str();
   w->add_option("--seed", wb.seed, "Random seed")->capture_default_str();
-  w->add_flag("--projections", wb.projections, "Keep the projections live through the writer, as the server does");
+  w->add_flag("--projections", wb.projections, "Keep the projections live, folded by the writer itself");
+  w->add_flag("--projector", wb.projector,
+              "Keep the projections live, folded on the projector's thread (server/projector.h), as refahd does");
   w->add_option("--snapshot-every-events", wb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
   w->add_option("--counties-csv", wb.counties_csv, "Census CSV")->capture_default_str();
   return w;

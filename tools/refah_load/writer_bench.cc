@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "ledger/ledger.h"
 #include "programme/programme.h"
 #include "projections/projections.h"
+#include "server/projector.h"
 #include "tools/refah_load/commands.h"
 #include "tools/refah_load/visit_stream.h"
 
@@ -116,10 +118,11 @@ void report(const WriterBenchOptions& o, std::size_t cards, Timed& t) {
   std::snprintf(extra, sizeof extra,
                 "\"batch\":%zu,\"inflight\":%zu,\"cards\":%zu,\"rejected\":%llu,\"sync\":true,"
                 "\"synced_writes\":%llu,\"decide_us_per_event\":%.3f,\"write_us_per_event\":%.3f,"
-                "\"bytes_per_event\":%.0f,\"projections\":%s",
+                "\"bytes_per_event\":%.0f,\"projections\":%s,\"projector\":%s",
                 o.batch, o.inflight, cards, static_cast<unsigned long long>(t.posted.rejected),
                 static_cast<unsigned long long>(st.batches), static_cast<double>(st.decide_ns) / ev / 1e3,
-                static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev, o.projections ? "true" : "false");
+                static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev, o.projections || o.projector ? "true" : "false",
+                o.projector ? "true" : "false");
   std::printf("%s\n", bench_json("writer", t.committed, t.seconds, percentile(t.posted.latency_us, 0.50),
                                  percentile(t.posted.latency_us, 0.99), extra)
                           .c_str());
@@ -138,10 +141,12 @@ int run_writer_bench(const WriterBenchOptions& o) {
   Programme programme = bench_programme(counties.value(), o, start_us);
 
   proj::Projections projections;
+  std::optional<server::Projector> projector;
   Ledger::Options options;
   options.data_dir = o.data_dir;
   options.batch_commands_max = std::max(o.batch, limits::writer_batch_commands_max);
   if (o.projections) options.sink = &projections;
+  if (o.projector) options.sink = &projector.emplace(projections);
   if (o.snapshot_every_events != 0) options.snapshot_every_events = o.snapshot_every_events;
   auto opened = Ledger::open(options, clock);
   if (!opened.is_ok()) {
