@@ -24,7 +24,6 @@ class Feed final : public CommitSink {
     std::lock_guard lk(mu_);
     if (listener_) listener_(head_seq);
   }
-  void prefetch(const fb::Event& event, int stage) const override { p_.prefetch(event, stage); }
   void save(std::string& out) const override { p_.save(out); }
   std::function<void(std::string& out)> snapshot_copy() const override { return p_.snapshot_copy(); }
   bool load(std::span<const std::uint8_t> bytes) override { return p_.load(bytes); }

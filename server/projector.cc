@@ -12,8 +12,10 @@
 namespace refah::server {
 
 namespace {
-// Folded batches' buffers kept for the writer's next ones.
+// Folded batches' buffers kept for the writer's next ones, unless one grew past a full batch's
+// worth (a mass lapse): that memory goes back.
 constexpr std::size_t kSpareBatches = 8;
+constexpr std::size_t kSpareWordsMax = limits::writer_batch_commands_max * 64;  // 512 bytes an event
 }  // namespace
 
 const fb::Event& Projector::Batch::event(std::size_t i) const {
@@ -143,7 +145,7 @@ void Projector::drain() const {
   folded_cv_.wait(lk, [&] { return folded_seq_.load(std::memory_order_relaxed) >= target; });
 }
 
-Seq Projector::lag_events() const {
+std::size_t Projector::lag_events() const {
   std::lock_guard lk(mu_);
   return queued_events_;
 }
@@ -170,6 +172,7 @@ void Projector::run() {
     folded_seq_.store(taken.back().head_seq, std::memory_order_release);
     for (Batch& b : taken) {
       if (spare_.size() >= kSpareBatches) break;
+      if (b.words.capacity() > kSpareWordsMax) continue;
       b.clear();
       spare_.push_back(std::move(b));
     }
@@ -220,8 +223,9 @@ void Projector::run_ready(std::unique_lock<std::mutex>& lk) {
   if (ready.empty()) return;
   lk.unlock();
   p_.read([&](const proj::View& v) {
-    for (const Reader& f : ready) f(v);
+    for (Reader& f : ready) f(v);
   });
+  ready.clear();  // what the reads hold goes here, not under mu_
   lk.lock();
 }
 

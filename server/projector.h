@@ -1,8 +1,9 @@
 // Keeps the projections live off the ledger's writer. The writer hands each committed batch over (a
 // copy of its events' bytes) and goes on to answer it; a thread of the projector's own folds the
-// batches into the projections under their write lock. So the writer never waits for a reader of
+// batches into the projections under their write lock. So the writer does not wait for a reader of
 // the projections (a report over every card or neighbourhood holds their read lock for
-// milliseconds), only for room in a bounded queue (limits::projector_queue_events_max).
+// milliseconds) to answer a batch; it waits only for room in a bounded queue
+// (limits::projector_queue_events_max) and, when it takes a snapshot, for the fold to catch up.
 //
 // Reads see every batch handed over before they began: the writer hands a batch over before it
 // answers any command in it, so whatever was acknowledged before a query is in its answer. read()
@@ -56,7 +57,8 @@ class Projector final : public CommitSink {
   Hash32 digest() const;
   // Any thread, without waiting for the fold: runs f and returns true when every batch handed over
   // before the call is folded; false (f not run) when not. Only the projections' lock may be waited
-  // for, while one fold (at most projector_fold_events_max events) finishes.
+  // for, while one fold finishes (projector_fold_events_max events, or one batch of the writer's
+  // if that is larger).
   bool read_now(const Reader& f) const;
   // Any thread: runs f once every batch handed over before the call is folded, on this thread now
   // if that is so, else on the projector's thread right after the fold. f must be quick (it answers).
@@ -64,7 +66,7 @@ class Projector final : public CommitSink {
   // Waits until every batch handed over is folded.
   void drain() const;
   // Events handed over and not folded yet.
-  Seq lag_events() const;
+  std::size_t lag_events() const;
 
  private:
   struct Batch {
@@ -94,7 +96,6 @@ class Projector final : public CommitSink {
   mutable std::condition_variable folded_cv_;  // readers', drain's and the writer's: a fold finished
   std::deque<Batch> queue_;
   std::vector<Batch> spare_;  // folded batches' buffers, for the writer's next ones
-  std::vector<Batch> taken_;  // the projector's batches being folded (projector thread only)
   std::size_t queued_events_ = 0;
   std::vector<Waiting> waiting_;
   bool idle_ = false;  // the projector waits on work_cv_

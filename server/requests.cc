@@ -181,7 +181,8 @@ struct Requests::Impl {
   std::atomic<std::size_t> council_queries_in_flight{0};
   bool stopped = false;
 
-  // Submissions handed to the ledger whose answer is not yet with their connection. A transport
+  // Submissions handed to the ledger (and balances waiting for the projector's fold) whose answer
+  // is not yet with their connection. A transport
   // waits for none to be left before it stops its threads: a completion run later (on the writer
   // thread) would post to, or destroy a connection's strand against, an io_context that is gone,
   // and the visit the ledger committed would go unanswered. pending_submission() returns the token
@@ -384,10 +385,20 @@ void Requests::Impl::get_balance(std::uint64_t id, const wire::GetBalance& q, co
   if (as_of.now()) {  // on the connection's thread, which must not wait for the projector's fold
     Frame f;
     if (projections.read_now([&](const proj::View& v) { f = encode(v); })) return port->answer(std::move(f));
+    // Answered from the projector's thread, which must let go of the port there and then (its last
+    // reference may hold a strand) and is counted, as a submission is, until the answer is with
+    // the connection: a transport waits for it before it stops its threads.
     port->hold(false);
-    return projections.read_when_folded([port, encode](const proj::View& v) {
-      port->release(false, [port, f = encode(v)]() mutable { port->answer(std::move(f)); });
-    });
+    return projections.read_when_folded(
+        [port = port, encode, pending = pending_submission()](const proj::View& v) mutable {
+          auto p = std::move(port);
+          ReplyPort& target = *p;
+          target.release(false, [p = std::move(p), f = encode(v), answered = pending]() mutable {
+            p->answer(std::move(f));
+          });
+          pending.reset();
+          REFAH_ASSERT(port == nullptr);  // the projector's thread holds no connection past this point
+        });
   }
   expensive(id, port, [this, id, as_of, encode]() -> Frame {
     auto p = projections_as_of(*ledger.log(), as_of);

@@ -50,9 +50,10 @@ class Requests {
   // On the connection's thread: a verified request (not an Authenticate) from port's client.
   void handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& port);
 
-  // Blocks until every submission handed to the ledger has had its answer taken to its connection
-  // (the ledger completes all it queued, at close at the latest). A transport waits for this before
-  // it stops the threads its connections run on.
+  // Blocks until every submission handed to the ledger, and every balance waiting for the
+  // projector's fold, has had its answer taken to its connection (the ledger completes all it
+  // queued, at close at the latest; the projector folds what it was handed). A transport waits for
+  // this before it stops the threads its connections run on.
   void wait_for_submissions();
   // Stops the query threads (queries not started are dropped unanswered). Idempotent.
   void stop_queries();

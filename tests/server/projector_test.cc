@@ -83,6 +83,29 @@ TEST_CASE("A visit is acknowledged while a report holds the projections, and a b
   CHECK(b->balance_rials() == 1'920'000);
 }
 
+TEST_CASE("Shutdown waits for a balance that waits for the fold, so its answer never outlives the server",
+          "[projector]") {
+  ServerFixture f;
+  f.standard_programme();
+  auto v = f.connect(kVenue10Client);
+  HeldRead report(f.projections());
+  REQUIRE(visit(*v, f.ids(), 100, 1).accepted());
+  REQUIRE(v->send(proto::encode_get_balance(v->next_id(), 100, {})).is_ok());
+  REQUIRE(f.projections().lag_events() == 1);
+  std::promise<void> stopped;
+  auto done = stopped.get_future();
+  std::thread stopper([&] {
+    f.server().shutdown(0);
+    stopped.set_value();
+  });
+  // The balance is held for the fold, which waits for the report: so does the shutdown (had it
+  // gone on, the projector would answer into a connection whose threads are gone).
+  CHECK(done.wait_for(200ms) == std::future_status::timeout);
+  report.release();
+  CHECK(done.wait_for(10s) == std::future_status::ready);
+  stopper.join();
+}
+
 TEST_CASE("A read that starts after an acknowledgement sees it", "[projector]") {
   ServerFixture f;
   f.standard_programme();
