@@ -81,8 +81,8 @@ inline constexpr std::size_t submission_commands_max = writer_batch_commands_max
 
 // The server's projector (server/projector.h): events the writer may hand over ahead of the fold
 // before it waits (16 full batches, about 4 MiB of event bytes), and events folded under one hold of
-// the projections' write lock (one full batch: a reader waits at most that long, ~1-2 ms, as it did
-// when the writer folded).
+// the projections' write lock (one full batch, ~1-2 ms, as when the writer folded; a batch of the
+// writer's larger than that, with many lapses due, is folded whole).
 inline constexpr std::size_t projector_queue_events_max = 16 * writer_batch_commands_max;
 inline constexpr std::size_t projector_fold_events_max = writer_batch_commands_max;
 
