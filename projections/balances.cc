@@ -114,11 +114,16 @@ std::array<CardId, 2> cards_changed(const fb::Event& e) {
 
 void Balances::apply(const fb::Event& e) {
   const std::array<CardId, 2> changed = cards_changed(e);
-  for (CardId id : changed)
-    if (const CardBalance* was = id != 0 ? find(id) : nullptr) count(*was, -1);
+  std::array<CardBalance*, 2> cards{};
+  for (std::size_t i = 0; i < changed.size(); ++i)
+    if (changed[i] != 0 && (cards[i] = find(changed[i])) != nullptr) count(*cards[i], -1);
   apply_to_cards(e);
-  for (CardId id : changed)
-    if (const CardBalance* now = id != 0 ? find(id) : nullptr) count(*now, +1);
+  // Only an issuance or a replacement adds a card (and may move the others): look those up again.
+  const bool adds = e.payload_type() == fb::Payload::CardIssued || e.payload_type() == fb::Payload::CardReplaced;
+  for (std::size_t i = 0; i < changed.size(); ++i) {
+    if (adds && changed[i] != 0) cards[i] = find(changed[i]);
+    if (cards[i] != nullptr) count(*cards[i], +1);
+  }
 }
 
 void Balances::apply_to_cards(const fb::Event& e) {
