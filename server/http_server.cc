@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -354,13 +355,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, s
   if (ec) return Status::io_error("HTTP endpoint on " + host + ":" + std::to_string(port) + ": " + ec.message());
   impl->do_accept();
   Impl* raw = impl.get();
-  raw->thread = std::thread([raw] {
+  // start() returns once the thread is named and lowered, so that no request is served (nor the
+  // thread seen) at the process's priority.
+  std::promise<void> ready;
+  std::future<void> named = ready.get_future();
+  raw->thread = std::thread([raw, &ready] {
     ::pthread_setname_np(::pthread_self(), "refah-http");
     // Raising one's own nice value is always permitted; were it refused, the thread would serve
     // at the process's priority, as it did before.
     if (raw->shared->bounds.thread_nice > 0) (void)lower_this_thread(raw->shared->bounds.thread_nice);
+    ready.set_value();
     raw->shared->io.run();
   });
+  named.wait();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include <fstream>
 #include <map>
@@ -44,10 +46,16 @@ TEST_CASE("The console's and the admin endpoint's threads run at the people's ni
   ServerFixture f({}, 1, Wire::kPlain, /*console=*/true);
   REQUIRE(f.console_port() != 0);
   REQUIRE(f.admin_port() != 0);
+  // Asked at once: HttpServer::start returns only after its thread is named and lowered.
   const std::vector<int> http = nice_of_threads("refah-http");
   REQUIRE(http.size() == 2);  // the admin endpoint and the console
   for (int n : http) CHECK(n == server::people_threads_nice);
-  const std::vector<int> writer = nice_of_threads("refah-writer");
+  // The writer names itself once it runs, which may be after the ledger opened: wait for it.
+  std::vector<int> writer = nice_of_threads("refah-writer");
+  for (int i = 0; i < 500 && writer.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    writer = nice_of_threads("refah-writer");
+  }
   REQUIRE(writer.size() == 1);
   errno = 0;
   const int process_nice = ::getpriority(PRIO_PROCESS, 0);  // the test's own thread: not lowered
