@@ -22,6 +22,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -46,6 +48,10 @@ std::string checkpoint_to_text(const Checkpoint& c);
 [[nodiscard]] Result<Checkpoint> checkpoint_from_text(std::string_view text);
 [[nodiscard]] Result<Checkpoint> load_checkpoint(const std::string& path);
 [[nodiscard]] Status save_checkpoint(const Checkpoint& c, const std::string& path);  // write, fsync, rename
+
+// The <seq>.checkpoint files of a checkpoints folder (checkpoint_files.cc), newest (highest seq)
+// first, with their paths; other names are passed over. An empty or missing dir: none.
+std::vector<std::pair<Seq, std::string>> checkpoint_files(const std::string& dir);
 
 // True when the signature is valid for the checkpoint's fields and its public_key equals `trusted`
 // (a checkpoint signed by any other key is refused).

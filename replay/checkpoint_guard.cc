@@ -1,10 +1,7 @@
 // The log against its newest saved checkpoint (replay/checkpoint_guard.h).
 #include "replay/checkpoint_guard.h"
 
-#include <algorithm>
-#include <charconv>
 #include <cstring>
-#include <filesystem>
 
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
@@ -12,32 +9,10 @@
 
 namespace refah::replay {
 
-namespace {
-// The newest "<seq>.checkpoint" in dir: its path, or "" when there is none.
-std::string newest_checkpoint(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  Seq best = 0;
-  std::string path;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.ends_with(".checkpoint")) continue;
-    Seq seq = 0;
-    const char* last = name.data() + name.size() - std::strlen(".checkpoint");
-    const auto [p, err] = std::from_chars(name.data(), last, seq);
-    if (err != std::errc() || p != last) continue;
-    if (seq > best) {
-      best = seq;
-      path = it->path().string();
-    }
-  }
-  return path;
-}
-}  // namespace
-
 Status check_log_reaches_checkpoints(const EventLog& log, const std::string& dir) {
-  const std::string path = newest_checkpoint(dir);
-  if (path.empty()) return Status::ok();
+  const auto files = checkpoint_files(dir);
+  if (files.empty()) return Status::ok();
+  const std::string& path = files.front().second;
   const std::string what_to_do =
       ": acknowledged events are missing from the log. Refusing to serve a shorter history; keep the data "
       "directory as it is and restore from a backup or a replica";

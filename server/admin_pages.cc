@@ -1,8 +1,6 @@
 // The admin endpoint's pages (server/admin_pages.h): readiness, and /metrics gathered and rendered.
 #include "server/admin_pages.h"
 
-#include <algorithm>
-#include <charconv>
 #include <filesystem>
 
 #include "ledger/disk_space.h"
@@ -32,22 +30,9 @@ std::optional<std::uint64_t> tree_bytes(const std::string& dir) {
 
 // The newest <seq>.checkpoint in dir: its seq and signing time.
 void newest_checkpoint(const std::string& dir, AdminFigures& f) {
-  if (dir.empty()) return;
-  std::error_code ec;
-  Seq newest = 0;
-  std::string path;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.ends_with(".checkpoint")) continue;
-    Seq seq = 0;
-    const char* last = name.data() + name.size() - std::string_view(".checkpoint").size();
-    const auto r = std::from_chars(name.data(), last, seq);
-    if (r.ec != std::errc() || r.ptr != last || seq <= newest) continue;
-    newest = seq;
-    path = it->path().string();
-  }
-  if (path.empty()) return;
-  auto c = replay::load_checkpoint(path);
+  const auto files = replay::checkpoint_files(dir);
+  if (files.empty()) return;
+  auto c = replay::load_checkpoint(files.front().second);
   if (!c.is_ok()) return;
   f.checkpoint_seq = c.value().head_seq;
   f.checkpoint_signed_us = c.value().signed_at_us;

@@ -90,4 +90,41 @@ Result<SignedCheckpoint> sign_and_save_checkpoint(const replay::SigningKey& key,
   return out;
 }
 
+Result<std::optional<replay::Checkpoint>> newest_saved_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
+                                                                  const std::string& dir) {
+  const EventLog* log = ledger.log();
+  if (log == nullptr) return Status::failed("the ledger is closed");
+  for (const auto& [file_seq, path] : replay::checkpoint_files(dir)) {
+    auto loaded = replay::load_checkpoint(path);
+    if (!loaded.is_ok()) return Status::corruption(path + ": " + loaded.status().message());
+    const replay::Checkpoint& c = loaded.value();
+    if (c.public_key != key.public_key()) continue;  // an earlier key's
+    if (c.head_seq != file_seq || !replay::verify_checkpoint_signature(c, key.public_key()))
+      return Status::corruption(path + ": the signature does not hold for this checkpoint");
+    if (c.head_seq > log->head_seq())
+      return Status::corruption(path + ": signed at seq " + std::to_string(c.head_seq) + ", past the log's head " +
+                                std::to_string(log->head_seq()));
+    auto h = checked_head_hash(*log, c.head_seq);
+    if (!h.is_ok()) return h.status().with_context(path + ": ");
+    if (h.value() != c.head_hash)
+      return Status::corruption(path + ": its head_hash is not the log's stored hash of event " +
+                                std::to_string(c.head_seq));
+    return std::optional<replay::Checkpoint>(c);
+  }
+  return std::optional<replay::Checkpoint>();
+}
+
+Result<SignedCheckpoint> newest_or_signed_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
+                                                     const Projector& projections, TimeUs now_us,
+                                                     const std::string& dir) {
+  auto saved = newest_saved_checkpoint(key, ledger, dir);
+  if (!saved.is_ok()) return saved.status().with_context("saved checkpoint refused: ");
+  if (saved.value()) {
+    const Seq seq = saved.value()->head_seq;
+    return SignedCheckpoint{*saved.value(), (std::filesystem::path(dir) / (std::to_string(seq) + ".checkpoint")).string(),
+                            /*signed_now=*/false};
+  }
+  return sign_and_save_checkpoint(key, ledger, projections, now_us, dir);
+}
+
 }  // namespace refah::server

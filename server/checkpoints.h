@@ -3,6 +3,7 @@
 // refahd's schedule and final stop (server/refahd.cc) do.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "ledger/ledger.h"
@@ -29,6 +30,7 @@ namespace refah::server {
 struct SignedCheckpoint {
   replay::Checkpoint checkpoint;
   std::string path;  // where it was saved; empty when no folder was given
+  bool signed_now = true;  // false: read from path, saved earlier
 };
 
 // sign_checkpoint, then save_checkpoint_in(dir) unless dir is empty. The error's message says which
@@ -37,5 +39,21 @@ struct SignedCheckpoint {
 [[nodiscard]] Result<SignedCheckpoint> sign_and_save_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
                                                                 const Projector& projections,
                                                                 TimeUs now_us, const std::string& dir);
+
+// The newest checkpoint saved in dir by `key`, checked: its signature holds and its head_hash is
+// the log's stored hash of event head_seq (itself checked against its predecessor's). Files
+// signed by another key (before a key rotation) are passed over; none of this key: nullopt.
+// Errors: a file of dir that cannot be read or parsed, or one of this key that does not verify
+// or does not match the log (CORRUPTION, naming the file: never passed over silently); a closed
+// ledger; a log that cannot be read.
+[[nodiscard]] Result<std::optional<replay::Checkpoint>> newest_saved_checkpoint(const replay::SigningKey& key,
+                                                                                const Ledger& ledger,
+                                                                                const std::string& dir);
+
+// GetCheckpoint{newest_saved}: newest_saved_checkpoint(dir), or when there is none,
+// sign_and_save_checkpoint (so that the first asker finds one and later askers read it).
+[[nodiscard]] Result<SignedCheckpoint> newest_or_signed_checkpoint(const replay::SigningKey& key, const Ledger& ledger,
+                                                                   const Projector& projections, TimeUs now_us,
+                                                                   const std::string& dir);
 
 }  // namespace refah::server

@@ -157,7 +157,7 @@ bool rule_sets(Params& p, std::uint64_t id, proto::Frame& f) {
 
 bool checkpoint(Params& p, std::uint64_t id, proto::Frame& f) {
   if (!p.only({})) return false;
-  f = proto::encode_get_checkpoint(id);
+  f = proto::encode_get_checkpoint(id, /*newest_saved=*/true);
   return true;
 }
 

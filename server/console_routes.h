@@ -11,7 +11,7 @@
 //   /api/v1/venues                    ListVenues          after, limit
 //   /api/v1/neighbourhoods            ListNeighbourhoods  after, limit
 //   /api/v1/rule-sets                 ListRuleSets
-//   /api/v1/checkpoint                GetCheckpoint (signed now)
+//   /api/v1/checkpoint                GetCheckpoint (newest saved)
 // Every route but the checkpoint also takes as_of_seq or as_of_time_us (not both).
 #pragma once
 

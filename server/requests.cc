@@ -159,7 +159,7 @@ struct Requests::Impl {
   std::optional<std::uint32_t> page_limit(std::uint64_t id, std::uint32_t asked, const Port& port);
   void list_venues(std::uint64_t id, const wire::ListVenues& q, const Port& port);
   void list_neighbourhoods(std::uint64_t id, const wire::ListNeighbourhoods& q, const Port& port);
-  void get_checkpoint(std::uint64_t id, const Port& port);
+  void get_checkpoint(std::uint64_t id, const wire::GetCheckpoint& q, const Port& port);
   void backup(std::uint64_t id, const wire::Backup& q, const Port& port);
   void subscribe(std::uint64_t id, const wire::Subscribe& q, const Port& port);
   void with_view(std::uint64_t id, proto::AsOf as_of, const Port& port, std::function<Frame(const proj::View&)> f);
@@ -250,7 +250,7 @@ void Requests::handle(const wire::Message& m, const std::shared_ptr<ReplyPort>& 
       return s.with_view(id, proto::as_of_of(m.body_as_ListRuleSets()->as_of()), port,
                          [id](const proj::View& v) { return proto::encode_rule_set_list(id, v); });
     case wire::Body::Subscribe: return s.subscribe(id, *m.body_as_Subscribe(), port);
-    case wire::Body::GetCheckpoint: return s.get_checkpoint(id, port);
+    case wire::Body::GetCheckpoint: return s.get_checkpoint(id, *m.body_as_GetCheckpoint(), port);
     case wire::Body::Backup: return s.backup(id, *m.body_as_Backup(), port);
     default: REFAH_ASSERT(false && "permitted() lets only the kinds above through");
   }
@@ -508,25 +508,31 @@ void Requests::Impl::settlements(std::uint64_t id, const wire::GetSettlements& q
 }
 
 // Signs a checkpoint at the head now (on a query thread: the digest reads all the projections),
-// saves it, and answers it.
-void Requests::Impl::get_checkpoint(std::uint64_t id, const Port& port) {
+// saves it, and answers it; or, asked for the newest saved, answers that once checked.
+void Requests::Impl::get_checkpoint(std::uint64_t id, const wire::GetCheckpoint& q, const Port& port) {
   const replay::SigningKey* key = options.checkpoint_key;
   if (key == nullptr) {
     log->warn("{}: GetCheckpoint refused: no checkpoint key configured", port->who());
     return port->refuse(id, Reason::kUnknownRequest, "this server signs no checkpoints (no checkpoint_key_file)");
   }
-  expensive(id, port, [this, id, key, client = port->who()]() -> Frame {
+  expensive(id, port, [this, id, key, newest_saved = q.newest_saved(), client = port->who()]() -> Frame {
     SystemClock system;
     Clock& clock = options.clock != nullptr ? *options.clock : system;
-    auto c = sign_and_save_checkpoint(*key, ledger, projections, clock.now_us(), options.checkpoints_dir);
+    const TimeUs now_us = clock.now_us();
+    auto c = newest_saved ? newest_or_signed_checkpoint(*key, ledger, projections, now_us, options.checkpoints_dir)
+                          : sign_and_save_checkpoint(*key, ledger, projections, now_us, options.checkpoints_dir);
     if (!c.is_ok()) {  // an empty log is the asker's problem; anything else the server's
       const bool empty = c.status().code() == Status::Code::kInvalidArgument;
       log->log(empty ? spdlog::level::warn : spdlog::level::err, "{}: {}", client, c.status().message());
       return proto::encode_error(id, empty ? Reason::kInvalidArgument : Reason::kStorageFailed, c.status().message());
     }
     const SignedCheckpoint& s = c.value();
-    log->info("{}: signed checkpoint at seq {} ({})", client, s.checkpoint.head_seq,
-              s.path.empty() ? std::string("not saved") : s.path);
+    if (!s.signed_now) {
+      log->debug("{}: answered the saved checkpoint at seq {} ({})", client, s.checkpoint.head_seq, s.path);
+    } else {
+      log->info("{}: signed checkpoint at seq {} ({})", client, s.checkpoint.head_seq,
+                s.path.empty() ? std::string("not saved") : s.path);
+    }
     return proto::encode_checkpoint(id, s.checkpoint);
   });
 }

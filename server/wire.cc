@@ -436,10 +436,9 @@ Frame encode_subscribe(std::uint64_t id, Seq from_seq) {
   return finish(fbb, id, wire::Body::Subscribe, body.Union());
 }
 
-Frame encode_get_checkpoint(std::uint64_t id) {
+Frame encode_get_checkpoint(std::uint64_t id, bool newest_saved) {
   fbs::FlatBufferBuilder fbb(64);
-  wire::GetCheckpointBuilder b(fbb);
-  auto body = b.Finish();
+  auto body = wire::CreateGetCheckpoint(fbb, newest_saved);
   return finish(fbb, id, wire::Body::GetCheckpoint, body.Union());
 }
 

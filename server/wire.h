@@ -117,7 +117,8 @@ Frame encode_list_venues(std::uint64_t id, VenueId after, std::uint32_t limit, A
 Frame encode_list_neighbourhoods(std::uint64_t id, NeighbourhoodId after, std::uint32_t limit, AsOf as_of = {});
 Frame encode_list_rule_sets(std::uint64_t id, AsOf as_of = {});
 Frame encode_subscribe(std::uint64_t id, Seq from_seq);
-Frame encode_get_checkpoint(std::uint64_t id);
+// newest_saved: the newest checkpoint already saved rather than one signed now (protocol.fbs).
+Frame encode_get_checkpoint(std::uint64_t id, bool newest_saved = false);
 Frame encode_backup(std::uint64_t id, std::string_view dir);
 
 // A Checkpoint answer's fields; INVALID_ARGUMENT names a byte vector of the wrong length. The

@@ -1,5 +1,7 @@
-// Audit status (admins and auditors): a checkpoint of the head that the server signs now (head seq,
-// head hash, the read models' digest, when it was signed and the public key), and the head itself.
+// Audit status (admins and auditors): the newest checkpoint the server has signed and saved (on its
+// schedule, at a stop, or at the first asking when none is saved): head seq, head hash, the read
+// models' digest, when it was signed and the public key; then the head itself and how many events
+// have come since the checkpoint.
 import { ApiError, get } from "./api.js";
 import { el, heading, note, section } from "./dom.js";
 import { count, time } from "./format.js";
@@ -49,6 +51,7 @@ export const audit = {
           { class: "facts" },
           row(t("audit.head_seq"), count(totals.seq), "head.seq"),
           row(t("audit.head_time"), totals.head_time_us ? time(totals.head_time_us) : "—", "head.time"),
+          ...(checkpoint ? row(t("audit.since"), count(Math.max(0, totals.seq - checkpoint.head_seq)), "head.since") : []),
         ),
       ),
     );

@@ -159,6 +159,28 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(len(figures["checkpoint.head_hash"]), 64)
         self.assertEqual(figures["checkpoint.public_key"], self.demo.public_key())
 
+    def test_the_audit_page_shows_the_saved_checkpoint_and_writes_none(self):
+        b = self.browser
+        checkpoints = os.path.join(self.demo.data, "checkpoints")
+        self.sign_in(ADMIN)
+        b.go("audit")
+        first = b.figures()
+        saved = sorted(os.listdir(checkpoints))
+        self.assertGreaterEqual(len(saved), 1)
+        self.assertIn(str(number(first["checkpoint.head_seq"])) + ".checkpoint", saved)
+        # The demo's venues keep posting: the head moves on, the saved checkpoint stays as it is
+        # and viewing it again signs and writes nothing.
+        b.wait(lambda _: self.demo.refahctl(ADMIN, "totals")["seq"] > number(first["head.seq"]))
+        b.go("overview")
+        b.go("audit")
+        second = b.figures()
+        self.assertGreater(number(second["head.seq"]), number(first["head.seq"]))
+        for field in ("head_seq", "signed_at", "head_hash", "signature"):
+            self.assertEqual(second["checkpoint." + field], first["checkpoint." + field], field)
+        self.assertEqual(number(second["head.since"]), number(second["head.seq"]) - number(first["checkpoint.head_seq"]))
+        self.assertEqual(sorted(os.listdir(checkpoints)), saved)
+        self.assertNoBrowserErrors()
+
     def test_overview_equals_refahctl(self):
         b = self.browser
         self.sign_in(ADMIN)

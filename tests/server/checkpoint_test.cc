@@ -5,6 +5,7 @@
 // the real refahd signs on its schedule and at a clean stop.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "ledger/event_log.h"
 #include "ledger/sha256.h"
@@ -127,9 +129,9 @@ struct Asked {
   std::optional<replay::Checkpoint> checkpoint;
   Answer answer;
 };
-Asked ask(proto::Client& c) {
+Asked ask(proto::Client& c, bool newest_saved = false) {
   const std::uint64_t id = c.next_id();
-  auto m = c.call(proto::encode_get_checkpoint(id), id, 10'000);
+  auto m = c.call(proto::encode_get_checkpoint(id, newest_saved), id, 10'000);
   INFO(m.status().to_string());
   REQUIRE(m.is_ok());
   Asked a;
@@ -185,6 +187,101 @@ TEST_CASE("an auditor's checkpoint verifies with the server's key and matches th
   CHECK(fs::exists(file));
 }
 
+// The <seq>.checkpoint files saved, by name.
+std::vector<std::string> saved_files(const fs::path& dir) {
+  std::vector<std::string> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_CASE("Asked for the newest saved checkpoint, the server answers it and signs one only when none is saved",
+          "[checkpoint]") {
+  SigningServer s;
+  s.programme();
+  auto auditor = s.connect(kAuditorClient);
+  // None saved yet: signed now and saved, so that later askers find it.
+  const Asked first = ask(*auditor, true);
+  INFO(first.answer.message);
+  REQUIRE(first.checkpoint.has_value());
+  CHECK(first.checkpoint->head_seq == 4);
+  CHECK(first.checkpoint->signed_at_us == kT0);
+  CHECK(saved_files(s.checkpoints_dir()) == std::vector<std::string>{"4.checkpoint"});
+
+  // The head moves on: the saved one is answered as it is, and nothing new is written.
+  s.top_up();
+  s.clock().advance_us(kHourUs);
+  const Asked again = ask(*auditor, true);
+  REQUIRE(again.checkpoint.has_value());
+  CHECK(*again.checkpoint == *first.checkpoint);
+  CHECK(saved_files(s.checkpoints_dir()) == std::vector<std::string>{"4.checkpoint"});
+
+  // Once a newer one is signed (here asked for; refahd's schedule does the same), it is the answer.
+  const Asked fresh = ask(*auditor);
+  REQUIRE(fresh.checkpoint.has_value());
+  CHECK(fresh.checkpoint->head_seq == 5);
+  const Asked newest = ask(*auditor, true);
+  REQUIRE(newest.checkpoint.has_value());
+  CHECK(*newest.checkpoint == *fresh.checkpoint);
+  CHECK(saved_files(s.checkpoints_dir()) == std::vector<std::string>{"4.checkpoint", "5.checkpoint"});
+}
+
+TEST_CASE("A saved checkpoint that does not verify or does not match the log is refused STORAGE_FAILED, naming it",
+          "[checkpoint]") {
+  SigningServer s;
+  s.programme();
+  s.top_up();  // head 5
+  auto admin_c = s.connect(kAdminClient);
+  const fs::path dir = s.checkpoints_dir();
+  fs::create_directories(dir);
+  const Hash32 digest = s.projections().digest();
+  const auto refused = [&](const std::string& file, const replay::Checkpoint& c) {
+    INFO(file);
+    REQUIRE(replay::save_checkpoint(c, (dir / file).string()).is_ok());
+    const Asked a = ask(*admin_c, true);
+    CHECK_FALSE(a.checkpoint.has_value());
+    CHECK(is_error(a.answer, Reason::kStorageFailed));
+    CHECK(a.answer.message.find(file) != std::string::npos);
+    CHECK(saved_files(dir) == std::vector<std::string>{file});  // nothing signed in its place
+    fs::remove(dir / file);
+  };
+  // A signature that does not hold (one bit of it flipped).
+  replay::Checkpoint forged = s.key().sign(5, s.ledger().log()->head_hash(), digest, kT0);
+  forged.signature[0] ^= 1;
+  refused("5.checkpoint", forged);
+  // Signed by the server's key, but over a head hash that is not the log's.
+  Hash32 other = s.ledger().log()->head_hash();
+  other[31] ^= 1;
+  refused("5.checkpoint", s.key().sign(5, other, digest, kT0));
+  // Past the log's head.
+  refused("9.checkpoint", s.key().sign(9, s.ledger().log()->head_hash(), digest, kT0));
+  // Named for another seq than the one it signs.
+  refused("3.checkpoint", s.key().sign(5, s.ledger().log()->head_hash(), digest, kT0));
+
+  // A file that is not a checkpoint at all.
+  std::ofstream(dir / "5.checkpoint") << "refah-checkpoint v1\nhead_seq 5\n";
+  const Asked damaged = ask(*admin_c, true);
+  CHECK(is_error(damaged.answer, Reason::kStorageFailed));
+  CHECK(damaged.answer.message.find("5.checkpoint") != std::string::npos);
+  fs::remove(dir / "5.checkpoint");
+
+  // One signed by another key (before a key rotation) is passed over: none of this key is saved,
+  // so one is signed now, beside it.
+  const auto other_key = replay::SigningKey::generate();
+  REQUIRE(other_key.is_ok());
+  REQUIRE(replay::save_checkpoint(other_key.value().sign(4, s.ledger().log()->head_hash(), digest, kT0),
+                                  (dir / "4.checkpoint").string()).is_ok());
+  const Asked signed_now = ask(*admin_c, true);
+  REQUIRE(signed_now.checkpoint.has_value());
+  CHECK(signed_now.checkpoint->head_seq == 5);
+  CHECK(signed_now.checkpoint->public_key == s.key().public_key());
+  CHECK(saved_files(dir) == std::vector<std::string>{"4.checkpoint", "5.checkpoint"});
+  const Asked read_back = ask(*admin_c, true);
+  REQUIRE(read_back.checkpoint.has_value());
+  CHECK(*read_back.checkpoint == *signed_now.checkpoint);
+}
+
 TEST_CASE("a venue asking for a checkpoint is refused NOT_PERMITTED and keeps its connection", "[checkpoint]") {
   SigningServer s;
   s.programme();
@@ -233,7 +330,7 @@ TEST_CASE("a checkpoint signed after the ledger is closed is the same head", "[c
 
 // ---- The executables ----
 
-TEST_CASE("refahctl checkpoint prints the text form, or writes it with --out", "[checkpoint]") {
+TEST_CASE("refahctl checkpoint prints the text form, writes it with --out, or answers the newest saved", "[checkpoint]") {
   SigningServer s;
   s.programme();
   const fs::path dir = s.work_dir() / "ctl";
@@ -261,6 +358,15 @@ TEST_CASE("refahctl checkpoint prints the text form, or writes it with --out", "
   auto loaded = replay::load_checkpoint(out.string());
   REQUIRE(loaded.is_ok());
   CHECK(replay::verify_checkpoint_signature(loaded.value(), s.key().public_key()));
+
+  // --newest-saved: the one saved above (seq 4), not signed again once the head has moved.
+  s.top_up();
+  const ToolRun newest = ctl(kAuditorClient, {"checkpoint", "--newest-saved"});
+  REQUIRE(newest.status == 0);
+  auto n = replay::checkpoint_from_text(newest.out);
+  REQUIRE(n.is_ok());
+  CHECK(n.value() == c.value());
+  CHECK(saved_files(s.checkpoints_dir()) == std::vector<std::string>{"4.checkpoint"});
 
   const ToolRun venue = ctl(kVenue10Client, {"checkpoint"});
   CHECK(venue.status == 3);

@@ -1,5 +1,6 @@
-// The checkpoint command (admin, auditor): refahd signs a checkpoint of its head now; printed as the
-// text form refah-audit verify --checkpoint takes, or written to a file.
+// The checkpoint command (admin, auditor): refahd signs a checkpoint of its head now (or, with
+// --newest-saved, answers the newest it has saved); printed as the text form refah-audit verify
+// --checkpoint takes, or written to a file.
 #include <iostream>
 
 #include "ledger/sha256.h"
@@ -14,7 +15,7 @@ int run_checkpoint(const Global& g, const CheckpointArgs& a) {
   Session s = open_session(g);
   if (!s) return s.exit;
   const std::uint64_t id = s.client->next_id();
-  const wire::Message* m = exchange(*s.client, g, proto::encode_get_checkpoint(id), id, wire::Body::Checkpoint);
+  const wire::Message* m = exchange(*s.client, g, proto::encode_get_checkpoint(id, a.newest_saved), id, wire::Body::Checkpoint);
   if (m == nullptr) return kExitError;
   auto c = proto::checkpoint_of(*m->body_as_Checkpoint());
   if (!c.is_ok()) return failure("malformed checkpoint: " + c.status().message());

@@ -175,6 +175,7 @@ int run_subscribe(const Global& g, const SubscribeArgs& a);
 // ---- Signed checkpoints (admin, auditor) ----
 struct CheckpointArgs {
   std::string out;  // write the text form here (write, fsync, rename); empty: stdout
+  bool newest_saved = false;  // GetCheckpoint{newest_saved}: the newest already saved
 };
 int run_checkpoint(const Global& g, const CheckpointArgs& a);
 

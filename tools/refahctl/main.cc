@@ -505,6 +505,9 @@ void add_queries(CLI::App& app, Runs& runs, const Global& g) {
                          "form, which refah-audit verify --checkpoint takes");
   auto& ck = bind(runs, s, g, run_checkpoint);
   s->add_option("--out", ck.out, "Write the checkpoint to this file instead of stdout");
+  s->add_flag("--newest-saved", ck.newest_saved,
+              "The newest checkpoint refahd has already signed and saved (checked against its log), "
+              "signing one only if none is saved");
 
   s = app.add_subcommand("backup",
                          "Have refahd copy its data directory while it serves (admin), consistent at one "
