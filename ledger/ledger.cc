@@ -510,6 +510,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   batch_outcomes.clear();
   batch_arena.clear();
   batch_bodies.clear();
+  batch_hashes.clear();
   lapse_due(now, batch);
   for (auto& s : subs) {
     s.outcomes.clear();
@@ -550,6 +551,14 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   }
   count_write(t1, batch.count());
   appended_since_check += batch.bytes() + 32 * batch.count();  // values, keys and WAL framing
+  if (options.replicator != nullptr) {
+    if (Status r = replicate(first); !r.is_ok()) {
+      state_poisoned = true;  // the state holds events the replica set does not: never read again
+      lk.unlock();
+      fail("replication stopped at sequence " + std::to_string(first) + ": " + r.message(), subs);
+      return;
+    }
+  }
   if (options.sink != nullptr) feed_sink();
   stats.batches += 1;
   stats.events += batch.count();
@@ -558,6 +567,19 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   collect_snapshot();
   REFAH_ASSERT(log->head_seq() == state->head_seq());
   REFAH_ASSERT(log->head_hash() == state->head_hash());
+}
+
+// The durable batch's events (kept in batch_arena) to the replicator; OK once the replicas hold them.
+Status Ledger::Impl::replicate(Seq first) {
+  REFAH_ASSERT(batch_hashes.size() == static_cast<std::size_t>(state->head_seq() - first + 1));
+  REFAH_ASSERT(batch_bodies.size() == batch_hashes.size() && !batch_hashes.empty());
+  replica_batch.first_seq = first;
+  replica_batch.prev_hash = batch_prev_hash;
+  replica_batch.hashes = batch_hashes;
+  replica_batch.bodies.clear();
+  for (const auto& [offset, size] : batch_bodies)
+    replica_batch.bodies.emplace_back(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset), size);
+  return options.replicator->replicate(replica_batch);
 }
 
 // The durable batch's events (kept in batch_arena) into the sink, as one sink batch.
@@ -630,7 +652,9 @@ Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch
   auto body = encoder.encode(env, cmd.body, decided);
   const Hash32 hash = chain_hash(env.prev_hash, body);
   batch.add(env.seq, hash, body);
-  if (options.sink != nullptr) {
+  if (options.sink != nullptr || options.replicator != nullptr) {
+    if (batch_hashes.empty()) batch_prev_hash = env.prev_hash;
+    batch_hashes.push_back(hash);
     const std::size_t offset = batch_arena.size();
     batch_arena.resize(offset + (body.size() + 7) / 8);
     std::memcpy(batch_arena.data() + offset, body.data(), body.size());

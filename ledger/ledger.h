@@ -18,6 +18,7 @@
 #include "ledger/command.h"
 #include "ledger/histogram.h"
 #include "ledger/limits.h"
+#include "ledger/replicator.h"
 #include "ledger/state.h"
 #include "ledger/status.h"
 
@@ -83,6 +84,9 @@ class Ledger {
     std::size_t queue_commands_max = limits::writer_queue_commands_max;
     // Optional; must outlive the ledger. Fed the log on open, then every committed batch.
     CommitSink* sink = nullptr;
+    // Optional; must outlive the ledger. Given every batch after its local synced write and
+    // before its answers and the sink (ledger/replicator.h).
+    Replicator* replicator = nullptr;
     // Idempotency ids kept in memory before a table of them is moved to disk.
     std::size_t dedup_memory_ids_max = limits::dedup_memory_ids_max;
     // Write a snapshot (state and sink) after this many events, and at close(); 0: only at close().

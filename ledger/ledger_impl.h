@@ -74,6 +74,9 @@ struct Ledger::Impl {
   // Aligned copies of the current batch's event bodies, for the sink after the synced write.
   std::vector<std::uint64_t> batch_arena;
   std::vector<std::pair<std::size_t, std::size_t>> batch_bodies;  // (word offset, bytes)
+  std::vector<Hash32> batch_hashes;  // each body's stored hash (kept with a replicator)
+  ReplicaBatch replica_batch;        // the replicator's view of the batch (writer thread)
+  Hash32 batch_prev_hash{};          // the stored hash before the batch's first event
   WriterStats stats;  // guarded by state_mu
   // Written by the writer thread, read by writer_stats().
   Histogram<ledger_detail::kWriteNsBounds.size()> write_ns_histogram{ledger_detail::kWriteNsBounds};
@@ -82,6 +85,7 @@ struct Ledger::Impl {
   void run();
   void process(std::vector<ledger_detail::Submission>& subs);
   void feed_sink();  // writer thread, after a durable append
+  [[nodiscard]] Status replicate(Seq first);  // writer thread, after a durable append, before feed_sink
   void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
   // WriterStats with `queued` commands waiting; state_mu held.
   Ledger::WriterStats stats_locked(std::size_t queued) const;

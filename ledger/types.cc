@@ -43,6 +43,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kBudgetExhausted: return "BUDGET_EXHAUSTED";
     case Reason::kAlreadySettled: return "ALREADY_SETTLED";
     case Reason::kVenueActive: return "VENUE_ACTIVE";
+    case Reason::kReplicaUnavailable: return "REPLICA_UNAVAILABLE";
   }
   return "UNKNOWN_REASON";
 }

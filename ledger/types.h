@@ -122,6 +122,9 @@ enum class Reason : std::uint16_t {
   kAlreadySettled = 36,
   // A reinstatement of a venue that is not suspended.
   kVenueActive = 37,
+  // Replication (docs/REPLICATION.md): a Submit refused as a whole, nothing written, while the
+  // replicated log cannot be reached (the message says why); resend it later with the same ids.
+  kReplicaUnavailable = 38,
 };
 inline constexpr std::uint16_t kReasonMax = 37;
 

@@ -110,6 +110,36 @@ bool admin_listen_ok(const std::string& text) {
   return text.empty() || parse_listen(text, host, port);
 }
 
+namespace {
+
+// The [replication] table: servers (a list of nats:// URLs, at least one), stream, replicas, node.
+bool read_replication(const toml::table* r, Config& c, std::string& e) {
+  if (r == nullptr) {
+    e = "replication must be a table";
+    return false;
+  }
+  if (const std::string unknown = unknown_key(*r, {"servers", "stream", "replicas", "node"}); !unknown.empty()) {
+    e = "replication: unknown key " + unknown;
+    return false;
+  }
+  const toml::array* servers = (*r)["servers"].as_array();
+  c.replication_servers.clear();
+  if (servers != nullptr) {
+    for (const auto& s : *servers) {
+      if (!s.is_string()) break;
+      c.replication_servers.push_back(s.as_string()->get());
+    }
+  }
+  if (servers == nullptr || c.replication_servers.empty() || c.replication_servers.size() != servers->size()) {
+    e = "replication.servers must be a list of nats:// URLs, at least one";
+    return false;
+  }
+  return take_string(*r, "stream", c.replication_stream, e) && take(*r, "replicas", c.replication_replicas, 1, 5, e) &&
+         take_string(*r, "node", c.replication_node, e);
+}
+
+}  // namespace
+
 Result<Config> load_config(const std::string& path, Config c) {
   toml::table t;
   try {
@@ -123,7 +153,8 @@ Result<Config> load_config(const std::string& path, Config c) {
                                               "snapshot_every_events", "status_every_s", "checkpoint_key_file",
                                               "checkpoint_every_s", "limits", "log_format", "admin_listen",
                                               "tls_cert_file", "tls_key_file", "plaintext", "console_listen",
-                                              "console_token_ttl_s", "console_files_dir", "console_chart_js"});
+                                              "console_token_ttl_s", "console_files_dir", "console_chart_js",
+                                              "replication"});
   if (!unknown.empty()) return Status::invalid_argument(path + ": unknown key " + unknown);
   std::string listen;
   bool ok = take_string(t, "data_dir", c.data_dir, e) && take_string(t, "listen", listen, e) &&
@@ -151,6 +182,7 @@ Result<Config> load_config(const std::string& path, Config c) {
     e = "console_listen must be host:port, or \"\" for none";
     ok = false;
   }
+  if (ok && t.contains("replication")) ok = read_replication(t["replication"].as_table(), c, e);
   if (ok && t.contains("limits")) {
     const toml::table* l = t["limits"].as_table();
     if (l == nullptr) {

@@ -23,10 +23,16 @@
 //   [limits]                        # server/limits.h, same names
 //   frame_bytes_max = 1048576
 //   ...
+//   [replication]                   # the replicated log on NATS JetStream (docs/REPLICATION.md); absent: none
+//   servers = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222", "nats://10.0.0.3:4222"]
+//   stream = "refah"                # the JetStream stream (made with `replicas` replicas if missing)
+//   replicas = 3
+//   node = "refahd-a"               # this node's name in each message; default: the host name
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -55,6 +61,11 @@ struct Config {
   std::string tls_key_file;
   bool plaintext = false;  // serve without TLS: only when set explicitly
   Limits limits;
+  // [replication]: the NATS servers of the replicated log; empty: no replication.
+  std::vector<std::string> replication_servers;
+  std::string replication_stream = "refah";
+  int replication_replicas = 3;
+  std::string replication_node;  // empty: the host name
 };
 
 // Reads a config file over `base` (keys not in the file keep base's values).

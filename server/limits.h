@@ -61,6 +61,11 @@ struct Limits {
   std::size_t subscription_batch_events_max = 1'024;
 };
 
+// One message of the replicated log (server/replication/batch_message.h) at most: NATS refuses a
+// payload over its max_payload (1 MiB by default), so a writer batch of 4,096 visits (about
+// 800 KiB of bodies and hashes) travels as two messages.
+inline constexpr std::size_t replica_message_bytes_max = 512u * 1024;
+
 // The nice value of the threads that serve people rather than venues (server/cpu_priority.h): the
 // HTTP endpoints' and the console's password checks. 19, the lowest priority: a console scraped
 // every second moved the venues' p99 by about 25 % at 0 and within the benchmark's noise at 19

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -40,6 +41,7 @@
 #include "server/tls_cert_command.h"
 #include "server/log_format.h"
 #include "server/password_command.h"
+#include "server/replication/nats_replicator.h"
 #include "server/restore_command.h"
 #include "server/server.h"
 #include "server/service_notify.h"
@@ -186,6 +188,7 @@ class Daemon {
   void reload_keys();
   void log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const;
   int start_demo_programme();
+  int connect_replication();
 
   const server::Config& config_;
   const Flags& flags_;
@@ -198,6 +201,7 @@ class Daemon {
   Clock& clock_;
   const std::string checkpoints_dir_;
   std::optional<replay::SigningKey> ckpt_key_;
+  std::unique_ptr<server::repl::NatsReplicator> replicator_;  // [replication]; outlives the ledger
   std::unique_ptr<Ledger> ledger_;
   load::Programme programme_;
   std::optional<server::KeyStore> keys_;
@@ -219,6 +223,8 @@ int Daemon::open_ledger() {
   lo.data_dir = config_.data_dir;
   lo.sink = &feed_;
   lo.snapshot_every_events = config_.snapshot_every_events;
+  if (const int rc = connect_replication(); rc != 0) return rc;
+  lo.replicator = replicator_.get();
   if (const std::string full = no_room_to_open(config_.data_dir); !full.empty()) {
     log_->error("cannot open the ledger in {}: {}", config_.data_dir, full);
     return 1;
@@ -234,7 +240,36 @@ int Daemon::open_ledger() {
     log_->error("cannot serve the ledger in {}: {}", config_.data_dir, s.to_string());
     return kExitDamaged;
   }
+  if (replicator_) {
+    if (Status s = replicator_->tie_to(ledger_->head_seq(), ledger_->log()->head_hash()); !s.is_ok()) {
+      log_->error("cannot serve the ledger in {}: {}", config_.data_dir, s.to_string());
+      return kExitDamaged;
+    }
+  }
   open_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
+  return 0;
+}
+
+// [replication]: the stream on NATS JetStream that every batch must reach before it is
+// acknowledged (docs/REPLICATION.md).
+int Daemon::connect_replication() {
+  if (config_.replication_servers.empty()) return 0;
+  server::repl::NatsOptions o;
+  o.servers = config_.replication_servers;
+  o.stream = config_.replication_stream;
+  o.replicas = config_.replication_replicas;
+  o.node = config_.replication_node;
+  if (o.node.empty()) {
+    char host[256] = {};
+    (void)::gethostname(host, sizeof host - 1);
+    o.node = host;
+  }
+  auto r = server::repl::NatsReplicator::connect(o, log_);
+  if (!r.is_ok()) {
+    log_->error("{}", r.status().to_string());
+    return r.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  replicator_ = std::move(r).value();
   return 0;
 }
 
@@ -265,6 +300,7 @@ int Daemon::start_serving() {
   so.console_chart_js = config_.console_chart_js;
   so.tls_cert_file = config_.tls_cert_file;
   so.tls_key_file = config_.tls_key_file;
+  if (replicator_) so.writes_unavailable = [r = replicator_.get()] { return r->unavailable(); };
   auto started = server::Server::start(so, *ledger_, projector_, feed_, *keys_, log_);
   if (!started.is_ok()) {
     log_->error("{}", started.status().to_string());
@@ -435,6 +471,7 @@ int Daemon::stop(int sig) {
   if (demo_) demo_->stop();
   srv_->shutdown(flags_.drain_timeout_ms);
   srv_.reset();
+  if (replicator_) replicator_->stop();  // a batch still waiting for the stream fails, unacknowledged
   ledger_->close();
   const auto end = ledger_->writer_stats();
   if (!end.snapshot_error.empty()) {

@@ -301,6 +301,11 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
     log->warn("{}: Submit refused: it names one command table twice", port->who());
     return port->refuse(id, Reason::kInvalidArgument, "a Submit names the same command table twice");
   }
+  if (options.writes_unavailable) {
+    if (std::string why = options.writes_unavailable(); !why.empty())
+      return port->refuse(id, Reason::kReplicaUnavailable, "the replicated log does not acknowledge (" + why +
+                                                               "): nothing written; send again later with the same ids");
+  }
   commands.fetch_add(n, std::memory_order_relaxed);
   Converted c = convert(sub, port->actor());
   if (c.commands.empty()) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,10 @@ class Requests {
     // Counts the commands' outcomes and Submits' acknowledgement latency; nullptr: not counted.
     // Must outlive this.
     ServerMetrics* metrics = nullptr;
+    // Why writes wait now (the replicated log cannot be reached: server/replication/); empty:
+    // they do not. While it says something, a Submit is refused REPLICA_UNAVAILABLE with it, nothing
+    // written. Empty function: no replication. Called from the connections' threads.
+    std::function<std::string()> writes_unavailable;
   };
 
   // The ledger, the projections and the logger must outlive this.

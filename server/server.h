@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,8 @@ class Server {
     std::string checkpoints_dir;
     // The checkpoints' signing time; nullptr: the system clock. Must outlive the server.
     Clock* clock = nullptr;
+    // Requests::Options::writes_unavailable (replication); empty: no replication.
+    std::function<std::string()> writes_unavailable;
     // "host:port" of the admin HTTP endpoint (/healthz, /readyz, /metrics: server/admin_pages.h),
     // on a thread of its own; port 0: any free port (admin_port() tells which); empty: none.
     std::string admin_listen;

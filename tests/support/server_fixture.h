@@ -82,6 +82,7 @@ class ServerFixture {
     Ledger::Options o;
     o.data_dir = dir_.path();
     o.sink = feed_.get();
+    o.replicator = replicator_;
     auto opened = Ledger::open(o, clock_);
     REQUIRE(opened.is_ok());
     ledger_ = std::move(opened).value();
@@ -93,6 +94,7 @@ class ServerFixture {
     so.admin_listen = "127.0.0.1:0";
     so.tls_cert_file = tls_cert_;
     so.tls_key_file = tls_key_;
+    so.writes_unavailable = writes_unavailable_;
     if (console_) {
       so.console_listen = "127.0.0.1:0";
       so.console_token_ttl_s = kConsoleTokenTtlS;
@@ -113,6 +115,12 @@ class ServerFixture {
   void restart() {
     stop();
     open();
+  }
+  // Replication from the next open() on: the ledger hands every batch to `r` (which must outlive
+  // the fixture's ledger), and the server refuses Submits while `unavailable` says something.
+  void replicate_to(Replicator* r, std::function<std::string()> unavailable) {
+    replicator_ = r;
+    writes_unavailable_ = std::move(unavailable);
   }
 
   std::uint16_t port() const { return server_->port(); }
@@ -197,6 +205,8 @@ class ServerFixture {
   std::unique_ptr<server::Projector> projector_;
   std::unique_ptr<server::Feed> feed_;
   std::unique_ptr<Ledger> ledger_;
+  Replicator* replicator_ = nullptr;
+  std::function<std::string()> writes_unavailable_;
   std::unique_ptr<server::Server> server_;
 };
 

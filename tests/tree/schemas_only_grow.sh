@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Schemas are permanent: ledger/schema/events.fbs (the log) and server/schema/protocol.fbs (the
-# wire) may only grow at the end of their tables and unions. `flatc --conform` checks each against
+# Schemas are permanent: ledger/schema/events.fbs (the log), server/schema/protocol.fbs (the wire)
+# and server/schema/replication.fbs (the replicated log) may only grow at the end of their tables and unions. `flatc --conform` checks each against
 # its saved copy in tests/data/schema/ (refresh a copy, `cp` over it, once a change has passed).
 # The check is shown live first: a copy with a field put in front of its first table's must be
 # refused, or this test fails.
@@ -9,7 +9,8 @@ set -euo pipefail
 flatc="$1" src="$2"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-for pair in "ledger/schema/events.fbs events.fbs" "server/schema/protocol.fbs protocol.fbs"; do
+for pair in "ledger/schema/events.fbs events.fbs" "server/schema/protocol.fbs protocol.fbs" \
+            "server/schema/replication.fbs replication.fbs"; do
   set -- $pair
   schema="$src/$1" saved="$src/tests/data/schema/$2"
   if ! out="$("$flatc" --conform "$saved" -o "$tmp" "$schema" 2>&1)"; then

@@ -1,0 +1,294 @@
+// The primary's side of the replicated log on NATS JetStream (server/replication/nats_replicator.h).
+#include "server/replication/nats_replicator.h"
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "ledger/assert.h"
+#include "server/limits.h"
+#include "server/replication/batch_message.h"
+
+namespace refah::server::repl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string nats_error(natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
+  std::string m = natsStatus_GetText(s);
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') m += std::string(": ") + last;
+  if (jerr != 0) m += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
+  return m;
+}
+
+std::string hex8(const Hash32& h) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    out += kDigits[h[i] >> 4];
+    out += kDigits[h[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+struct NatsReplicator::Impl {
+  NatsOptions options;
+  std::shared_ptr<spdlog::logger> log;
+  std::string subject;
+  natsOptions* nats_options = nullptr;
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  Seq expected_stream_seq = 0;  // writer thread (and tie_to before it)
+  bool tied = false;            // tie_to passed: this node may append
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;
+  std::string unavailable;                 // why the current wait goes on
+  Clock::time_point waiting_since{};       // when it began (figures.waiting)
+  NatsFigures figures;
+
+  ~Impl() {
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (nc != nullptr) natsConnection_Destroy(nc);
+    if (nats_options != nullptr) natsOptions_Destroy(nats_options);
+  }
+
+  Status open_connection();
+  Status find_or_make_stream(Clock::time_point deadline);
+  Result<CheckedBatch> message_header(std::uint64_t stream_seq);
+  Status publish(const EncodedBatch& m);
+  Status after_wrong_last_seq(const EncodedBatch& m);
+  bool wait_before_retry(std::uint32_t& wait_ms, const std::string& why);
+  void published(std::uint64_t stream_seq) {
+    expected_stream_seq = stream_seq;
+    std::lock_guard lk(mu);
+    if (figures.waiting) log->warn("replication: the stream acknowledges again at its message {}", stream_seq);
+    figures.published += 1;
+    figures.stream_seq = stream_seq;
+    figures.waiting = false;
+    unavailable.clear();
+  }
+};
+
+Status NatsReplicator::Impl::open_connection() {
+  if (options.servers.empty()) return Status::invalid_argument("replication: no NATS server named");
+  std::vector<const char*> urls;
+  for (const auto& s : options.servers) urls.push_back(s.c_str());
+  natsStatus s = natsOptions_Create(&nats_options);
+  if (s == NATS_OK) s = natsOptions_SetServers(nats_options, urls.data(), static_cast<int>(urls.size()));
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nats_options, -1);  // forever: the writer waits meanwhile
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(nats_options, 250);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(nats_options, 2'000);
+  if (s == NATS_OK) s = natsOptions_SetName(nats_options, ("refahd " + options.node).c_str());
+  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(nats_options, false, nullptr, nullptr);
+  if (s != NATS_OK) return Status::invalid_argument("replication: NATS options: " + nats_error(s));
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options.connect_wait_ms);
+  for (;;) {
+    s = natsConnection_Connect(&nc, nats_options);
+    if (s == NATS_OK) break;
+    if (Clock::now() >= deadline)
+      return Status::io_error("replication: no NATS server of " + options.servers.front() + "... answers: " + nats_error(s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = options.publish_wait_ms;
+  s = natsConnection_JetStream(&js, nc, &jo);
+  if (s != NATS_OK) return Status::io_error("replication: JetStream: " + nats_error(s));
+  return find_or_make_stream(deadline);
+}
+
+Status NatsReplicator::Impl::find_or_make_stream(Clock::time_point deadline) {
+  for (;;) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetStreamInfo(&si, js, options.stream.c_str(), nullptr, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+      jsStreamConfig c;
+      jsStreamConfig_Init(&c);
+      const char* subjects[] = {subject.c_str()};
+      c.Name = options.stream.c_str();
+      c.Subjects = subjects;
+      c.SubjectsLen = 1;
+      c.Storage = js_FileStorage;
+      c.Replicas = options.replicas;
+      c.Duplicates = std::int64_t{120} * 1'000'000'000;  // ns: a retried publish is stored once
+      c.DenyDelete = true;
+      c.DenyPurge = true;
+      s = js_AddStream(&si, js, &c, nullptr, &jerr);
+    }
+    if (s == NATS_OK) {
+      const auto replicas = si->Config->Replicas;
+      expected_stream_seq = si->State.LastSeq;
+      jsStreamInfo_Destroy(si);
+      if (replicas != options.replicas)
+        return Status::invalid_argument("replication: stream " + options.stream + " has " + std::to_string(replicas) +
+                                        " replicas, not the " + std::to_string(options.replicas) + " configured");
+      return Status::ok();
+    }
+    if (Clock::now() >= deadline)
+      return Status::io_error("replication: stream " + options.stream + " neither found nor made: " + nats_error(s, jerr));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the cluster may still be electing
+  }
+}
+
+Result<CheckedBatch> NatsReplicator::Impl::message_header(std::uint64_t stream_seq) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetMsg(&msg, js, options.stream.c_str(), stream_seq, nullptr, &jerr);
+  if (s != NATS_OK) return Status::io_error("message " + std::to_string(stream_seq) + ": " + nats_error(s, jerr));
+  auto h = read_batch_header(std::span(reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg)),
+                                       static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
+  natsMsg_Destroy(msg);
+  if (!h.is_ok()) return h.status().with_context("message " + std::to_string(stream_seq) + " of the stream: ");
+  return h;
+}
+
+// Waits before the next try, saying why meanwhile; false once stopped.
+bool NatsReplicator::Impl::wait_before_retry(std::uint32_t& wait_ms, const std::string& why) {
+  std::unique_lock lk(mu);
+  if (!figures.waiting) {
+    log->warn("replication: the stream does not acknowledge; writes wait: {}", why);
+    waiting_since = Clock::now();
+  }
+  unavailable = why;
+  figures.retries += 1;
+  figures.waiting = true;
+  cv.wait_for(lk, std::chrono::milliseconds(wait_ms), [&] { return stopped; });
+  wait_ms = std::min(options.retry_wait_ms_max, wait_ms * 2);
+  return !stopped;
+}
+
+Status NatsReplicator::Impl::publish(const EncodedBatch& m) {
+  const std::string id = std::to_string(m.first_seq) + "-" + std::to_string(m.last_seq) + "-" + hex8(m.last_hash);
+  std::uint32_t wait_ms = 50;
+  for (;;) {
+    jsPubOptions o;
+    jsPubOptions_Init(&o);
+    o.MsgId = id.c_str();
+    o.ExpectStream = options.stream.c_str();
+    o.MaxWait = options.publish_wait_ms;
+    if (expected_stream_seq == 0) o.ExpectNoMessage = true;  // 0 means "not set" for ExpectLastSeq
+    o.ExpectLastSeq = expected_stream_seq;
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_Publish(&ack, js, subject.c_str(), m.bytes.data(), static_cast<int>(m.bytes.size()), &o, &jerr);
+    if (s == NATS_OK) {
+      const std::uint64_t seq = ack->Sequence;
+      jsPubAck_Destroy(ack);
+      published(seq);
+      return Status::ok();
+    }
+    if (jerr == JSStreamWrongLastSequenceErr || jerr == JSStreamWrongLastSequenceErr + 0) {
+      Status st = after_wrong_last_seq(m);
+      if (st.code() != Status::Code::kIoError) return st;  // ours after all, or another node's
+    }
+    if (!wait_before_retry(wait_ms, "publishing events " + std::to_string(m.first_seq) + ".." +
+                                        std::to_string(m.last_seq) + ": " + nats_error(s, jerr)))
+      return Status::failed("replication stopped before the stream acknowledged events " +
+                            std::to_string(m.first_seq) + ".." + std::to_string(m.last_seq));
+  }
+}
+
+// The stream moved past the sequence this node expected: the message there is this one (an
+// earlier try was stored, its answer lost) or another node's (this node has been replaced).
+Status NatsReplicator::Impl::after_wrong_last_seq(const EncodedBatch& m) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetStreamInfo(&si, js, options.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return Status::io_error(nats_error(s, jerr));
+  const std::uint64_t last = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  auto h = message_header(expected_stream_seq + 1);
+  if (!h.is_ok()) return h.status().code() == Status::Code::kIoError ? h.status() : Status::failed(h.status().message());
+  if (h.value().first_seq == m.first_seq && h.value().last_seq == m.last_seq && h.value().last_hash == m.last_hash) {
+    published(expected_stream_seq + 1);
+    return Status::ok();
+  }
+  return Status::failed("another node (" + h.value().node + ") appended to stream " + options.stream + " at its message " +
+                        std::to_string(expected_stream_seq + 1) + " (events " + std::to_string(h.value().first_seq) +
+                        ".." + std::to_string(h.value().last_seq) + ", " + std::to_string(last) +
+                        " messages now): this node is no longer the primary and appends nothing more");
+}
+
+NatsReplicator::NatsReplicator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NatsReplicator::~NatsReplicator() = default;
+
+Result<std::unique_ptr<NatsReplicator>> NatsReplicator::connect(const NatsOptions& options,
+                                                                 std::shared_ptr<spdlog::logger> log) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (impl->options.message_bytes_max == 0) impl->options.message_bytes_max = replica_message_bytes_max;
+  impl->log = std::move(log);
+  impl->subject = "refah." + options.stream;
+  if (Status s = impl->open_connection(); !s.is_ok()) return s;
+  impl->log->info("replication: stream {} on {} ({} replicas), {} messages in it", options.stream,
+                  options.servers.front(), options.replicas, impl->expected_stream_seq);
+  return std::unique_ptr<NatsReplicator>(new NatsReplicator(std::move(impl)));
+}
+
+Status NatsReplicator::tie_to(Seq head_seq, const Hash32& head_hash) {
+  Impl& s = *impl_;
+  if (s.expected_stream_seq == 0) {
+    s.tied = true;
+    return Status::ok();
+  }
+  auto h = s.message_header(s.expected_stream_seq);
+  if (!h.is_ok()) return h.status().with_context("replication: ");
+  const CheckedBatch& last = h.value();
+  if (last.last_seq == head_seq && last.last_hash == head_hash) {
+    s.tied = true;
+    return Status::ok();
+  }
+  if (last.last_seq > head_seq)
+    return Status::failed("replication: stream " + s.options.stream + " holds events up to " +
+                          std::to_string(last.last_seq) + ", past this log's head " + std::to_string(head_seq) +
+                          ": this node must follow the stream as a replica before it may append");
+  return Status::failed("replication: stream " + s.options.stream + " ends at event " + std::to_string(last.last_seq) +
+                        (last.last_seq == head_seq ? " with another hash than" : ", behind") + " this log's head " +
+                        std::to_string(head_seq) + ": this log holds events the stream never took");
+}
+
+Status NatsReplicator::replicate(const ReplicaBatch& batch) {
+  // The first batch names the head it follows: tie to it, should it come before tie_to (a lapse
+  // appended right after the ledger opened).
+  if (!impl_->tied) {
+    if (Status s = tie_to(batch.first_seq - 1, batch.prev_hash); !s.is_ok()) return s;
+  }
+  for (const EncodedBatch& m : encode_batch(batch, impl_->options.node, impl_->options.message_bytes_max)) {
+    if (Status s = impl_->publish(m); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+std::string NatsReplicator::unavailable() const {
+  std::lock_guard lk(impl_->mu);
+  const Impl& s = *impl_;
+  if (!s.figures.waiting || Clock::now() - s.waiting_since < std::chrono::milliseconds(s.options.unavailable_after_ms))
+    return {};
+  return s.unavailable + " (for " +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.waiting_since).count()) +
+         " ms)";
+}
+
+void NatsReplicator::stop() {
+  std::lock_guard lk(impl_->mu);
+  impl_->stopped = true;
+  impl_->cv.notify_all();
+}
+
+NatsFigures NatsReplicator::figures() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->figures;
+}
+
+}  // namespace refah::server::repl

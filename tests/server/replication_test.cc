@@ -1,0 +1,224 @@
+// The replicated log on a real three-node NATS JetStream cluster on loopback (server/replication/,
+// docs/REPLICATION.md): a visit is acknowledged only once the stream holds it, the stream's
+// messages chain to the log event for event, a replaced primary appends nothing more, and a stream
+// that does not tie to the log is refused at start.
+#include <nats/nats.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "server/replication/batch_message.h"
+#include "server/replication/nats_replicator.h"
+#include "tests/support/nats_cluster.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/wire_helpers.h"
+
+namespace refah::test {
+namespace {
+
+using namespace std::chrono_literals;
+using server::repl::NatsReplicator;
+
+std::shared_ptr<spdlog::logger> quiet_log() {
+  if (std::getenv("REFAH_REPL_LOG") != nullptr) return spdlog::stderr_color_mt("repl");
+  return std::make_shared<spdlog::logger>("repl", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+std::unique_ptr<NatsReplicator> replicator(const NatsCluster& c, const std::string& stream, const std::string& node) {
+  server::repl::NatsOptions o;
+  o.servers = c.urls();
+  o.stream = stream;
+  o.node = node;
+  o.publish_wait_ms = 1'000;
+  o.retry_wait_ms_max = 250;
+  o.unavailable_after_ms = 45'000;
+  auto r = NatsReplicator::connect(o, quiet_log());
+  INFO(r.status().to_string());
+  REQUIRE(r.is_ok());
+  return std::move(r).value();
+}
+
+// Every message of the stream, in order, as the test reads it with its own connection.
+std::vector<std::string> stream_messages(const NatsCluster& c, const std::string& stream) {
+  natsConnection* nc = nullptr;
+  REQUIRE(natsConnection_ConnectTo(&nc, c.urls().front().c_str()) == NATS_OK);
+  jsCtx* js = nullptr;
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  jsStreamInfo* si = nullptr;
+  REQUIRE(js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr) == NATS_OK);
+  const std::uint64_t last = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  std::vector<std::string> out;
+  for (std::uint64_t seq = 1; seq <= last; ++seq) {
+    natsMsg* m = nullptr;
+    REQUIRE(js_GetMsg(&m, js, stream.c_str(), seq, nullptr, nullptr) == NATS_OK);
+    out.emplace_back(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+    natsMsg_Destroy(m);
+  }
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return out;
+}
+
+// Checks that the stream's messages hold exactly the log's events from first_seq to its head,
+// each once, chained, byte for byte; returns how many messages there were.
+std::size_t require_stream_is_log(const NatsCluster& c, const std::string& stream, const EventLog& log, Seq first_seq) {
+  const auto messages = stream_messages(c, stream);
+  Seq next = first_seq;
+  Hash32 prev{};
+  if (first_seq > 1) {
+    auto v = log.get(first_seq - 1);
+    REQUIRE(v.is_ok());
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(v.value().data()) + 1, 32, prev.begin());
+  }
+  for (const std::string& m : messages) {
+    auto b = server::repl::check_batch(std::span(reinterpret_cast<const std::uint8_t*>(m.data()), m.size()), next, prev);
+    INFO(b.status().to_string());
+    REQUIRE(b.is_ok());
+    for (const std::string& value : b.value().values) {
+      auto stored = log.get(next);
+      REQUIRE(stored.is_ok());
+      CHECK(stored.value() == value);
+      ++next;
+    }
+    prev = b.value().last_hash;
+  }
+  CHECK(next == log.head_seq() + 1);
+  return messages.size();
+}
+
+// Cards 200.. in neighbourhood 1 (the fixture's programme has 100 and 101).
+void issue_cards(ServerFixture& f, CardId first, int n) {
+  for (int i = 0; i < n; ++i) {
+    const CardId card = first + static_cast<CardId>(i);
+    REQUIRE(f.ledger().execute(Command{admin(), f.ids().next(),
+                                       IssueCard{card, holder(card), 1, CardCategory::kYouth, 2'000'000, kT0 + 365 * kDayUs}})
+                .accepted());
+  }
+}
+
+Command visit(ServerFixture& f, CardId card) {
+  return Command{Actor{}, f.ids().next(), RecordVisit{card, 10, card, 100'000, kT0}};
+}
+
+// Stops the replicator's waiting before the fixture closes its ledger (declared after the
+// fixture, so destroyed first, with the replicator itself declared before it): a test that fails
+// while the writer waits for the stream must still end.
+struct StopsOnExit {
+  const std::unique_ptr<NatsReplicator>& r;
+  ~StopsOnExit() {
+    if (r) r->stop();
+  }
+};
+
+// The fixture's programme, then replication to `stream` from the head on.
+std::unique_ptr<NatsReplicator> replicated(ServerFixture& f, const NatsCluster& c, const std::string& stream) {
+  f.standard_programme();
+  auto r = replicator(c, stream, "primary");
+  REQUIRE(r->tie_to(f.ledger().head_seq(), f.ledger().log()->head_hash()).is_ok());
+  NatsReplicator* raw = r.get();
+  f.replicate_to(raw, [raw] { return raw->unavailable(); });
+  f.restart();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("A replicated visit is acknowledged once the stream holds it, and the stream is the log event for event",
+          "[server][replication]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;  // outlives the fixture's ledger
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated(f, cluster, "acks");
+  const Seq start = f.ledger().head_seq() + 1;
+  issue_cards(f, 200, 40);
+  auto venue = f.connect(kVenue10Client);
+  std::vector<Command> batch;
+  for (CardId card = 200; card < 240; ++card) batch.push_back(visit(f, card));
+  const Answer a = submit(*venue, batch);
+  for (const Outcome& o : a.outcomes) CHECK(o.reason == Reason::kOk);
+  for (CardId card = 200; card < 210; ++card) CHECK(submit_one(*venue, visit(f, card)).reason == Reason::kOk);
+  const std::size_t messages = require_stream_is_log(cluster, "acks", *f.ledger().log(), start);
+  CHECK(messages == r->figures().published);
+  CHECK(messages >= 12);  // 40 issuances one by one, the Submit, 10 single visits
+  CHECK(r->unavailable().empty());
+}
+
+TEST_CASE("A primary that another node has replaced on the stream appends nothing more", "[server][replication]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;  // outlives the fixture's ledger
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated(f, cluster, "fenced");
+  issue_cards(f, 200, 3);
+  auto venue = f.connect(kVenue10Client);
+  REQUIRE(submit_one(*venue, visit(f, 200)).reason == Reason::kOk);
+  const Seq head = f.ledger().head_seq();
+
+  // Another node ties to the same head and appends one event of its own.
+  auto other = replicator(cluster, "fenced", "the new primary");
+  REQUIRE(other->tie_to(head, f.ledger().log()->head_hash()).is_ok());
+  const std::vector<std::uint8_t> body(64, 7);
+  const Hash32 hash{1, 2, 3};
+  ReplicaBatch b;
+  b.first_seq = head + 1;
+  b.prev_hash = f.ledger().log()->head_hash();
+  b.bodies = {std::span<const std::uint8_t>(body)};
+  b.hashes = std::span<const Hash32>(&hash, 1);
+  REQUIRE(other->replicate(b).is_ok());
+  const auto before = stream_messages(cluster, "fenced");
+
+  // The old primary's next visit is written locally, refused by the stream: not acknowledged,
+  // and the ledger stops, saying why.
+  CHECK(submit_one(*venue, visit(f, 201)).reason == Reason::kStorageFailed);
+  CHECK(f.ledger().failed());
+  INFO(f.ledger().failure_message());
+  CHECK(f.ledger().failure_message().find("the new primary") != std::string::npos);
+  CHECK(submit_one(*venue, visit(f, 202)).reason == Reason::kStorageFailed);
+  CHECK(stream_messages(cluster, "fenced") == before);  // nothing more from the old primary
+}
+
+TEST_CASE("A stream that does not end at the log's head is refused before the first append", "[server][replication]") {
+  NatsCluster cluster;
+  LedgerFixture l;
+  REQUIRE(l.define_neighbourhood(1).accepted());
+  REQUIRE(l.register_venue(10, 1).accepted());
+  REQUIRE(l.issue(100, 1, 1'000'000).accepted());
+  const EventLog& log = *l.ledger().log();
+  auto first = replicator(cluster, "tie", "n1");
+  CHECK(first->tie_to(3, log.head_hash()).is_ok());  // an empty stream ties to any head
+  // Events 1..2 published, as a primary that began at an empty log would have.
+  std::vector<std::string> values{log.get(1).value(), log.get(2).value()};
+  std::vector<std::span<const std::uint8_t>> bodies;
+  std::vector<Hash32> hashes(2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(values[i].data());
+    std::copy_n(p + 1, 32, hashes[i].begin());
+    bodies.emplace_back(p + kEventHeaderBytes, values[i].size() - kEventHeaderBytes);
+  }
+  ReplicaBatch b;
+  b.first_seq = 1;
+  b.bodies = bodies;
+  b.hashes = hashes;
+  REQUIRE(first->replicate(b).is_ok());
+
+  auto second = replicator(cluster, "tie", "n2");
+  CHECK(second->tie_to(2, hashes[1]).is_ok());
+  const Status behind = second->tie_to(3, log.head_hash());  // the log holds event 3, the stream not
+  CHECK_FALSE(behind.is_ok());
+  CHECK(behind.message().find("never took") != std::string::npos);
+  const Status ahead = second->tie_to(1, hashes[0]);  // the stream holds event 2, the log not
+  CHECK_FALSE(ahead.is_ok());
+  CHECK(ahead.message().find("as a replica") != std::string::npos);
+  const Status forked = second->tie_to(2, hashes[0]);
+  CHECK_FALSE(forked.is_ok());
+  CHECK(forked.message().find("another hash") != std::string::npos);
+}
+
+}  // namespace refah::test
