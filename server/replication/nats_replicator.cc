@@ -128,12 +128,17 @@ Status NatsReplicator::Impl::find_or_make_stream(Clock::time_point deadline) {
     }
     if (s == NATS_OK) {
       const auto replicas = si->Config->Replicas;
+      // A stream just made elects its leader after js_AddStream answers: until then it stores
+      // nothing, so refahd waits for one before it serves.
+      const bool led = si->Cluster == nullptr || (si->Cluster->Leader != nullptr && *si->Cluster->Leader != '\0');
       expected_stream_seq = si->State.LastSeq;
       jsStreamInfo_Destroy(si);
       if (replicas != options.replicas)
         return Status::invalid_argument("replication: stream " + options.stream + " has " + std::to_string(replicas) +
                                         " replicas, not the " + std::to_string(options.replicas) + " configured");
-      return Status::ok();
+      if (led) return Status::ok();
+      s = NATS_ERR;
+      jerr = static_cast<jsErrCode>(0);
     }
     if (Clock::now() >= deadline)
       return Status::io_error("replication: stream " + options.stream + " neither found nor made: " + nats_error(s, jerr));
@@ -161,6 +166,9 @@ bool NatsReplicator::Impl::wait_before_retry(std::uint32_t& wait_ms, const std::
     waiting_since = Clock::now();
   }
   unavailable = why;
+  char url[256] = {};
+  (void)natsConnection_GetConnectedUrl(nc, url, sizeof url);
+  log->debug("replication: retry {} via {}: {}", figures.retries + 1, url, why);
   figures.retries += 1;
   figures.waiting = true;
   cv.wait_for(lk, std::chrono::milliseconds(wait_ms), [&] { return stopped; });

@@ -25,7 +25,11 @@ using namespace std::chrono_literals;
 using server::repl::NatsReplicator;
 
 std::shared_ptr<spdlog::logger> quiet_log() {
-  if (std::getenv("REFAH_REPL_LOG") != nullptr) return spdlog::stderr_color_mt("repl");
+  if (std::getenv("REFAH_REPL_LOG") != nullptr) {
+    auto l = spdlog::stderr_color_mt("repl");
+    l->set_level(spdlog::level::debug);
+    return l;
+  }
   return std::make_shared<spdlog::logger>("repl", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
@@ -36,7 +40,6 @@ std::unique_ptr<NatsReplicator> replicator(const NatsCluster& c, const std::stri
   o.node = node;
   o.publish_wait_ms = 1'000;
   o.retry_wait_ms_max = 250;
-  o.unavailable_after_ms = 45'000;
   auto r = NatsReplicator::connect(o, quiet_log());
   INFO(r.status().to_string());
   REQUIRE(r.is_ok());

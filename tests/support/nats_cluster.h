@@ -16,6 +16,7 @@
 
 #include "tests/support/child_process.h"
 #include "tests/support/fixture.h"
+#include "tests/support/http_get.h"
 #include "tests/support/refahd_process.h"
 
 namespace refah::test {
@@ -28,16 +29,30 @@ class NatsCluster {
     for (std::size_t i = 0; i < nodes; ++i) {
       client_ports_.push_back(unused_port());
       route_ports_.push_back(unused_port());
+      monitor_ports_.push_back(unused_port());
     }
     std::filesystem::create_directories(dir());
     procs_.resize(nodes);
     for (std::size_t i = 0; i < nodes; ++i) write_config(i);
     for (std::size_t i = 0; i < nodes; ++i) start(i);
-    // Ready once a JetStream meta leader is elected (each node logs it).
+    // Ready once every node's /healthz says so: JetStream enabled, its meta group with a
+    // leader and the node current in it (a stream made before that may be placed on a group
+    // that cannot elect a new leader when one node goes).
     for (std::size_t i = 0; i < nodes; ++i) {
       INFO("nats-server n" << i << " log:\n" << procs_[i]->stderr_text());
-      REQUIRE(wait_for_log(i, "metadata leader"));  // "new metadata leader: nK" or "Self is new ... metadata leader"
+      REQUIRE(healthy(i));
     }
+  }
+
+  // Waits (up to 30 s) until node i's monitoring endpoint answers /healthz with status ok.
+  bool healthy(std::size_t i) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const HttpReply r = http_request(monitor_ports_[i], "GET", "/healthz");
+      if (r.status == 200 && r.body.find("\"ok\"") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
   }
 
   std::vector<std::string> urls() const {
@@ -78,6 +93,7 @@ class NatsCluster {
     std::string routes;
     for (auto p : route_ports_) routes += (routes.empty() ? "" : ", ") + std::string("nats-route://127.0.0.1:") + std::to_string(p);
     std::ofstream(config(i)) << "server_name: n" << i << "\nlisten: 127.0.0.1:" << client_ports_[i]
+                             << "\nhttp: 127.0.0.1:" << monitor_ports_[i]
                              << "\njetstream { store_dir: \"" << store.string()
                              << "\", max_memory_store: 64MB, max_file_store: 1GB }\n"
                              << "cluster {\n  name: refah-test\n  listen: 127.0.0.1:" << route_ports_[i]
@@ -85,7 +101,7 @@ class NatsCluster {
   }
 
   TempDir dir_;
-  std::vector<std::uint16_t> client_ports_, route_ports_;
+  std::vector<std::uint16_t> client_ports_, route_ports_, monitor_ports_;
   std::vector<std::unique_ptr<ChildProcess>> procs_;
 };
 
