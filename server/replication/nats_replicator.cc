@@ -46,8 +46,11 @@ struct NatsReplicator::Impl {
   natsOptions* nats_options = nullptr;
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
-  Seq expected_stream_seq = 0;  // writer thread (and tie_to before it)
-  bool tied = false;            // tie_to passed: this node may append
+  // The append side, under append_mu: refahd calls tie_to on its main thread once the writer
+  // (which may append a lapse first) is running.
+  std::mutex append_mu;
+  Seq expected_stream_seq = 0;
+  bool tied = false;  // tie_to passed: this node may append
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -245,6 +248,11 @@ Result<std::unique_ptr<NatsReplicator>> NatsReplicator::connect(const NatsOption
 }
 
 Status NatsReplicator::tie_to(Seq head_seq, const Hash32& head_hash) {
+  std::lock_guard lk(impl_->append_mu);
+  return tie_locked(head_seq, head_hash);
+}
+
+Status NatsReplicator::tie_locked(Seq head_seq, const Hash32& head_hash) {
   Impl& s = *impl_;
   if (s.expected_stream_seq == 0) {
     s.tied = true;
@@ -267,10 +275,11 @@ Status NatsReplicator::tie_to(Seq head_seq, const Hash32& head_hash) {
 }
 
 Status NatsReplicator::replicate(const ReplicaBatch& batch) {
+  std::lock_guard lk(impl_->append_mu);
   // The first batch names the head it follows: tie to it, should it come before tie_to (a lapse
   // appended right after the ledger opened).
   if (!impl_->tied) {
-    if (Status s = tie_to(batch.first_seq - 1, batch.prev_hash); !s.is_ok()) return s;
+    if (Status s = tie_locked(batch.first_seq - 1, batch.prev_hash); !s.is_ok()) return s;
   }
   for (const EncodedBatch& m : encode_batch(batch, impl_->options.node, impl_->options.message_bytes_max)) {
     if (Status s = impl_->publish(m); !s.is_ok()) return s;

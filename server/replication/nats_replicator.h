@@ -73,6 +73,7 @@ class NatsReplicator final : public Replicator {
  private:
   struct Impl;
   explicit NatsReplicator(std::unique_ptr<Impl> impl);
+  [[nodiscard]] Status tie_locked(Seq head_seq, const Hash32& head_hash);
   std::unique_ptr<Impl> impl_;
 };
 
