@@ -652,9 +652,11 @@ Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch
   auto body = encoder.encode(env, cmd.body, decided);
   const Hash32 hash = chain_hash(env.prev_hash, body);
   batch.add(env.seq, hash, body);
-  if (options.sink != nullptr || options.replicator != nullptr) {
+  if (options.replicator != nullptr) {  // only a replicator needs the hashes (the sink reads bodies)
     if (batch_hashes.empty()) batch_prev_hash = env.prev_hash;
     batch_hashes.push_back(hash);
+  }
+  if (options.sink != nullptr || options.replicator != nullptr) {
     const std::size_t offset = batch_arena.size();
     batch_arena.resize(offset + (body.size() + 7) / 8);
     std::memcpy(batch_arena.data() + offset, body.data(), body.size());
