@@ -5,7 +5,9 @@
 #include <nats/nats.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,8 +35,10 @@ std::shared_ptr<spdlog::logger> quiet_log() {
   return std::make_shared<spdlog::logger>("repl", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
-std::unique_ptr<NatsReplicator> replicator(const NatsCluster& c, const std::string& stream, const std::string& node) {
+std::unique_ptr<NatsReplicator> replicator(const NatsCluster& c, const std::string& stream, const std::string& node,
+                                           std::uint32_t unavailable_after_ms = 12'000) {
   server::repl::NatsOptions o;
+  o.unavailable_after_ms = unavailable_after_ms;
   o.servers = c.urls();
   o.stream = stream;
   o.node = node;
@@ -120,9 +124,10 @@ struct StopsOnExit {
 };
 
 // The fixture's programme, then replication to `stream` from the head on.
-std::unique_ptr<NatsReplicator> replicated(ServerFixture& f, const NatsCluster& c, const std::string& stream) {
+std::unique_ptr<NatsReplicator> replicated(ServerFixture& f, const NatsCluster& c, const std::string& stream,
+                                           std::uint32_t unavailable_after_ms = 12'000) {
   f.standard_programme();
-  auto r = replicator(c, stream, "primary");
+  auto r = replicator(c, stream, "primary", unavailable_after_ms);
   REQUIRE(r->tie_to(f.ledger().head_seq(), f.ledger().log()->head_hash()).is_ok());
   NatsReplicator* raw = r.get();
   f.replicate_to(raw, [raw] { return raw->unavailable(); });
@@ -185,6 +190,72 @@ TEST_CASE("A primary that another node has replaced on the stream appends nothin
   CHECK(f.ledger().failure_message().find("the new primary") != std::string::npos);
   CHECK(submit_one(*venue, visit(f, 202)).reason == Reason::kStorageFailed);
   CHECK(stream_messages(cluster, "fenced") == before);  // nothing more from the old primary
+}
+
+TEST_CASE("With one NATS node down writes go on, with two they stop with REPLICA_UNAVAILABLE until one returns",
+          "[server][replication]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;  // outlives the fixture's ledger
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated(f, cluster, "outage", 4'000);
+  const Seq start = f.ledger().head_seq() + 1;
+  issue_cards(f, 200, 10);
+  auto venue = f.connect(kVenue10Client);
+  REQUIRE(submit_one(*venue, visit(f, 200)).reason == Reason::kOk);
+
+  // One node down (whichever leads the stream or not): the stream elects a new leader if it must
+  // and the visit is acknowledged once it has, well within the 30 s allowed here.
+  cluster.kill(2);
+  const auto one_down = std::chrono::steady_clock::now();
+  const Outcome after_one = submit_one(*venue, visit(f, 201), 30'000);
+  INFO("n0: " << cluster.jsz(0));
+  INFO("n1: " << cluster.jsz(1));
+  INFO("replicator: " << r->figures().retries << " retries; " << r->unavailable());
+  REQUIRE(after_one.reason == Reason::kOk);
+  WARN("one node down: acknowledged after " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   std::chrono::steady_clock::now() - one_down)
+                                                   .count()
+                                            << " ms");
+  CHECK(submit_one(*venue, visit(f, 202)).reason == Reason::kOk);
+
+  // Two down: the stream has no quorum. The visit posted now waits in the writer, unanswered;
+  // once that has lasted unavailable_after_ms, new visits are refused with the reason.
+  cluster.kill(1);
+  auto waiting_venue = f.connect(kVenue10Client);
+  const std::uint64_t waiting_id = waiting_venue->next_id();
+  const std::vector<Command> waiting_visit{visit(f, 203)};
+  std::optional<Outcome> waited;  // set by the waiter thread (no Catch assertion off this thread)
+  std::string waited_error;
+  std::atomic<bool> answered{false};
+  std::jthread waiter([&] {
+    auto m = waiting_venue->call(proto::encode_submit(waiting_id, waiting_visit), waiting_id, 120'000);
+    if (!m.is_ok()) waited_error = m.status().to_string();
+    else if (const auto* res = m.value()->body_as_SubmitResult(); res != nullptr && proto::outcomes_of(*res).size() == 1)
+      waited = proto::outcomes_of(*res)[0];
+    else waited_error = proto::describe_error(*m.value());
+    answered = true;
+  });
+  const StopsOnExit stops_before_join{r};  // a failure below ends the wait, then joins
+  const auto two_down = std::chrono::steady_clock::now();
+  while (r->unavailable().empty() && std::chrono::steady_clock::now() - two_down < 30s) std::this_thread::sleep_for(50ms);
+  REQUIRE_FALSE(r->unavailable().empty());
+  const std::uint64_t id = venue->next_id();
+  const std::vector<Command> one{visit(f, 204)};
+  const Answer refused = call(*venue, proto::encode_submit(id, one), id);
+  require_error(refused, Reason::kReplicaUnavailable, id);
+  CHECK(refused.message.find("publishing events") != std::string::npos);
+  CHECK_FALSE(answered);  // the visit the stream has not taken is not acknowledged
+
+  // One returns: the waiting visit is acknowledged, new ones are taken again.
+  cluster.start(1);
+  waiter.join();
+  INFO(waited_error);
+  REQUIRE(waited.has_value());
+  CHECK(waited->reason == Reason::kOk);
+  CHECK(r->unavailable().empty());
+  CHECK(submit_one(*venue, visit(f, 205), 30'000).reason == Reason::kOk);
+  require_stream_is_log(cluster, "outage", *f.ledger().log(), start);
 }
 
 TEST_CASE("A stream that does not end at the log's head is refused before the first append", "[server][replication]") {

@@ -61,6 +61,11 @@ class NatsCluster {
     return out;
   }
   std::size_t size() const { return procs_.size(); }
+  // Node i's JetStream report (/jsz with streams and their cluster state), for a failing test's
+  // message.
+  std::string jsz(std::size_t i) const {
+    return http_request(monitor_ports_[i], "GET", "/jsz?streams=true&config=true").body;
+  }
 
   void kill(std::size_t i) {
     procs_[i]->kill_now();
