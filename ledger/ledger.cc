@@ -200,6 +200,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   lap(log_ns);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->follower = options.follower;
   impl->clock = &clock;
   impl->log = std::move(opened).value();
   impl->log_open.store(true, std::memory_order_release);
@@ -292,6 +293,7 @@ Reason Ledger::submit(std::vector<Command> commands, Completion done) {
     std::lock_guard lk(impl_->queue_mu);
     if (impl_->failed) return Reason::kStorageFailed;
     if (impl_->closing) return Reason::kShuttingDown;
+    if (impl_->follower) return Reason::kNotPrimary;
     if (impl_->queued_commands + commands.size() > impl_->options.queue_commands_max)
       return Reason::kOverloaded;
     impl_->queued_commands += commands.size();
@@ -351,7 +353,7 @@ void Ledger::Impl::run() {
   for (;;) {
     {
       std::unique_lock lk(queue_mu);
-      const auto has_work = [&] { return !queue.empty() || closing; };
+      const auto has_work = [&] { return !queue.empty() || !follow_jobs.empty() || closing; };
       // A periodic snapshot stops the writer while it copies the state (0.04-0.06 s at 1,000,000
       // cards), so it waits for a quiet moment (no command for kSnapshotQuiet) and is taken
       // regardless a quarter of an interval later: a restart's tail stays short under full load.
@@ -368,9 +370,17 @@ void Ledger::Impl::run() {
       }
       // Idle: credit that expires meanwhile still lapses, within lapse_check_every of its expiry.
       if (!queue_cv.wait_for(lk, options.lapse_check_every, has_work)) {
-        const bool stopped = failed || space_low;
+        const bool stopped = failed || space_low || follower;  // a replica's lapses come from the primary
         lk.unlock();
         if (!stopped && lapse_waiting() && room_to_write()) process(taken);
+        continue;
+      }
+      if (!follow_jobs.empty()) {
+        ledger_detail::FollowJob* job = follow_jobs.front();
+        follow_jobs.pop_front();
+        const std::string failure_now = failed ? failure : std::string();
+        lk.unlock();
+        job->done.set_value(failure_now.empty() ? apply_replicated(*job) : Status::failed(failure_now));
         continue;
       }
       if (queue.empty()) return;  // closing, and everything queued is done

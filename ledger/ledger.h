@@ -97,6 +97,9 @@ class Ledger {
     // With no command coming, how often the writer asks whether credit is due to lapse (and appends
     // the lapses if so). A command always finds due credit lapsed before it is decided.
     std::chrono::milliseconds lapse_check_every{1000};
+    // A replica (docs/REPLICATION.md): no command is decided and no credit lapses here; events
+    // come only through append_replicated(), and submit() answers kNotPrimary, until promote().
+    bool follower = false;
   };
 
   // Opens the data directory, checks the head, loads the newest usable snapshot (ledger/snapshot.h:
@@ -189,6 +192,17 @@ class Ledger {
     Seq head_seq = 0;
   };
   std::optional<Figures> figures_within(std::chrono::milliseconds wait) const;
+
+  // Replica: appends events another node's writer decided, given as their stored values in order
+  // from first_seq on, the first chained to prev_hash. Each is checked again (format, verifier,
+  // seq, the hash recomputed), then folded into the state, the idempotency index and the sink as
+  // the writer's own events are, in one synced write; returns once written. Errors, nothing
+  // written: not a follower; first_seq or prev_hash not the head's (a gap or a fork); a value that
+  // does not check (corruption). A fold the state refuses or a failed write fails the ledger.
+  [[nodiscard]] Status append_replicated(Seq first_seq, const Hash32& prev_hash, std::span<const std::string> values);
+  // Ends replica mode: from now on this ledger decides commands and lapses credit itself.
+  void promote();
+  bool follower() const;
 
   // True once a write has failed; failure_message() says what failed.
   bool failed() const;

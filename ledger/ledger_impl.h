@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
+#include <span>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +38,13 @@ struct Submission {
   std::vector<Outcome> outcomes;
 };
 
+// A replica's batch for the writer (Ledger::append_replicated), answered through `done`.
+struct FollowJob {
+  Seq first_seq = 0;
+  Hash32 prev_hash{};
+  std::span<const std::string> values;
+  std::promise<Status> done;
+};
 // Every submission answered with one reason for each of its commands.
 void answer_all(std::vector<Submission>& subs, Reason reason);
 
@@ -58,6 +67,8 @@ struct Ledger::Impl {
   std::condition_variable queue_cv;
   std::deque<ledger_detail::Submission> queue;  // guarded by queue_mu
   std::size_t queued_commands = 0;
+  std::deque<ledger_detail::FollowJob*> follow_jobs;  // guarded by queue_mu
+  bool follower = false;                              // guarded by queue_mu
   bool closing = false;
   bool failed = false;
   std::string failure;
@@ -85,6 +96,9 @@ struct Ledger::Impl {
   void run();
   void process(std::vector<ledger_detail::Submission>& subs);
   void feed_sink();  // writer thread, after a durable append
+  // Writer thread: a replica's batch (ledger/ledger_follow.cc).
+  [[nodiscard]] Status apply_replicated(const ledger_detail::FollowJob& job);
+  [[nodiscard]] Status stage_replicated(const ledger_detail::FollowJob& job, EventLog::Batch& batch);
   [[nodiscard]] Status replicate(Seq first);  // writer thread, after a durable append, before feed_sink
   void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
   // WriterStats with `queued` commands waiting; state_mu held.

@@ -44,6 +44,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kAlreadySettled: return "ALREADY_SETTLED";
     case Reason::kVenueActive: return "VENUE_ACTIVE";
     case Reason::kReplicaUnavailable: return "REPLICA_UNAVAILABLE";
+    case Reason::kNotPrimary: return "NOT_PRIMARY";
   }
   return "UNKNOWN_REASON";
 }

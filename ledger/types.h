@@ -125,8 +125,11 @@ enum class Reason : std::uint16_t {
   // Replication (docs/REPLICATION.md): a Submit refused as a whole, nothing written, while the
   // replicated log cannot be reached (the message says why); resend it later with the same ids.
   kReplicaUnavailable = 38,
+  // Replication: a Submit sent to a replica (or a standby not yet promoted), nothing written; the
+  // message names the primary to send it to.
+  kNotPrimary = 39,
 };
-inline constexpr std::uint16_t kReasonMax = 37;
+inline constexpr std::uint16_t kReasonMax = 39;
 
 // Upper-case name used on the wire docs, in logs and by the tools, e.g. "INSUFFICIENT_BALANCE".
 std::string_view reason_name(Reason r);

@@ -118,7 +118,7 @@ bool read_replication(const toml::table* r, Config& c, std::string& e) {
     e = "replication must be a table";
     return false;
   }
-  if (const std::string unknown = unknown_key(*r, {"servers", "stream", "replicas", "node"}); !unknown.empty()) {
+  if (const std::string unknown = unknown_key(*r, {"servers", "stream", "replicas", "node", "role"}); !unknown.empty()) {
     e = "replication: unknown key " + unknown;
     return false;
   }
@@ -134,8 +134,14 @@ bool read_replication(const toml::table* r, Config& c, std::string& e) {
     e = "replication.servers must be a list of nats:// URLs, at least one";
     return false;
   }
-  return take_string(*r, "stream", c.replication_stream, e) && take(*r, "replicas", c.replication_replicas, 1, 5, e) &&
-         take_string(*r, "node", c.replication_node, e);
+  if (!take_string(*r, "stream", c.replication_stream, e) || !take(*r, "replicas", c.replication_replicas, 1, 5, e) ||
+      !take_string(*r, "node", c.replication_node, e) || !take_string(*r, "role", c.replication_role, e))
+    return false;
+  if (c.replication_role != "primary" && c.replication_role != "replica") {
+    e = "replication.role must be \"primary\" or \"replica\", not \"" + c.replication_role + "\"";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace

@@ -27,7 +27,9 @@
 //   servers = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222", "nats://10.0.0.3:4222"]
 //   stream = "refah"                # the JetStream stream (made with `replicas` replicas if missing)
 //   replicas = 3
-//   node = "refahd-a"               # this node's name in each message; default: the host name
+//   node = "10.0.0.4:7600"          # this node's name in each message (replicas name it to clients
+//                                   # refused NOT_PRIMARY: its address is best); default: the host name
+//   role = "primary"                # or "replica": follow the stream, serve reads, refuse writes
 #pragma once
 
 #include <cstdint>
@@ -66,6 +68,7 @@ struct Config {
   std::string replication_stream = "refah";
   int replication_replicas = 3;
   std::string replication_node;  // empty: the host name
+  std::string replication_role = "primary";  // or "replica"
 };
 
 // Reads a config file over `base` (keys not in the file keep base's values).

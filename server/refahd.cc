@@ -41,7 +41,7 @@
 #include "server/tls_cert_command.h"
 #include "server/log_format.h"
 #include "server/password_command.h"
-#include "server/replication/nats_replicator.h"
+#include "server/replication/node.h"
 #include "server/restore_command.h"
 #include "server/server.h"
 #include "server/service_notify.h"
@@ -201,7 +201,7 @@ class Daemon {
   Clock& clock_;
   const std::string checkpoints_dir_;
   std::optional<replay::SigningKey> ckpt_key_;
-  std::unique_ptr<server::repl::NatsReplicator> replicator_;  // [replication]; outlives the ledger
+  std::unique_ptr<server::repl::Node> replication_;  // [replication]; outlives the ledger
   std::unique_ptr<Ledger> ledger_;
   load::Programme programme_;
   std::optional<server::KeyStore> keys_;
@@ -224,7 +224,8 @@ int Daemon::open_ledger() {
   lo.sink = &feed_;
   lo.snapshot_every_events = config_.snapshot_every_events;
   if (const int rc = connect_replication(); rc != 0) return rc;
-  lo.replicator = replicator_.get();
+  lo.replicator = replication_ ? replication_->replicator() : nullptr;
+  lo.follower = replication_ && replication_->follower();
   if (const std::string full = no_room_to_open(config_.data_dir); !full.empty()) {
     log_->error("cannot open the ledger in {}: {}", config_.data_dir, full);
     return 1;
@@ -240,8 +241,8 @@ int Daemon::open_ledger() {
     log_->error("cannot serve the ledger in {}: {}", config_.data_dir, s.to_string());
     return kExitDamaged;
   }
-  if (replicator_) {
-    if (Status s = replicator_->tie_to(ledger_->head_seq(), ledger_->log()->head_hash()); !s.is_ok()) {
+  if (replication_) {
+    if (Status s = replication_->start(*ledger_); !s.is_ok()) {
       log_->error("cannot serve the ledger in {}: {}", config_.data_dir, s.to_string());
       return kExitDamaged;
     }
@@ -264,12 +265,14 @@ int Daemon::connect_replication() {
     (void)::gethostname(host, sizeof host - 1);
     o.node = host;
   }
-  auto r = server::repl::NatsReplicator::connect(o, log_);
+  const auto role = config_.replication_role == "replica" ? server::repl::NodeRole::kReplica
+                                                          : server::repl::NodeRole::kPrimary;
+  auto r = server::repl::Node::connect(o, role, log_);
   if (!r.is_ok()) {
     log_->error("{}", r.status().to_string());
     return r.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  replicator_ = std::move(r).value();
+  replication_ = std::move(r).value();
   return 0;
 }
 
@@ -300,7 +303,10 @@ int Daemon::start_serving() {
   so.console_chart_js = config_.console_chart_js;
   so.tls_cert_file = config_.tls_cert_file;
   so.tls_key_file = config_.tls_key_file;
-  if (replicator_) so.writes_unavailable = [r = replicator_.get()] { return r->unavailable(); };
+  if (replication_) {
+    so.writes_unavailable = replication_->writes_unavailable();
+    so.primary_elsewhere = replication_->primary_elsewhere();
+  }
   auto started = server::Server::start(so, *ledger_, projector_, feed_, *keys_, log_);
   if (!started.is_ok()) {
     log_->error("{}", started.status().to_string());
@@ -455,10 +461,11 @@ void Daemon::sign_on_schedule(Seq& last_signed_seq) {
 void Daemon::log_status(std::chrono::steady_clock::duration dt, Seq& last_seq) const {
   const Seq head = ledger_->head_seq();
   const auto st = srv_->stats();
-  log_->info("head seq {} | {:.0f} events/s | {} connections open | {} requests, {} refused | {}{}{}", head,
+  log_->info("head seq {} | {:.0f} events/s | {} connections open | {} requests, {} refused | {}{}{}{}", head,
              (head - last_seq) / std::chrono::duration<double>(dt).count(), st.connections_open, st.requests,
              st.refusals, outcome_summary(st.outcomes),
              flags_.demo ? " | demo time " + demo_time(clock_.now_us()) : "",
+             replication_ ? " | " + replication_->describe() : "",
              ledger_->failed() ? " | WRITES STOPPED: " + ledger_->failure_message() : "");
   last_seq = head;
 }
@@ -471,7 +478,8 @@ int Daemon::stop(int sig) {
   if (demo_) demo_->stop();
   srv_->shutdown(flags_.drain_timeout_ms);
   srv_.reset();
-  if (replicator_) replicator_->stop();  // a batch still waiting for the stream fails, unacknowledged
+  // A batch still waiting for the stream fails, unacknowledged; a replica stops following.
+  if (replication_) replication_->stop();
   ledger_->close();
   const auto end = ledger_->writer_stats();
   if (!end.snapshot_error.empty()) {

@@ -301,6 +301,11 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
     log->warn("{}: Submit refused: it names one command table twice", port->who());
     return port->refuse(id, Reason::kInvalidArgument, "a Submit names the same command table twice");
   }
+  if (options.primary_elsewhere) {
+    if (std::string primary = options.primary_elsewhere(); !primary.empty())
+      return port->refuse(id, Reason::kNotPrimary, "this node is a replica: send writes to the primary, " + primary +
+                                                       "; nothing written");
+  }
   if (options.writes_unavailable) {
     if (std::string why = options.writes_unavailable(); !why.empty())
       return port->refuse(id, Reason::kReplicaUnavailable, "the replicated log does not acknowledge (" + why +

@@ -43,6 +43,10 @@ class Requests {
     // they do not. While it says something, a Submit is refused REPLICA_UNAVAILABLE with it, nothing
     // written. Empty function: no replication. Called from the connections' threads.
     std::function<std::string()> writes_unavailable;
+    // On a replica: the primary's name (the node of the last stream message it applied; "not
+    // known yet" before any). While it says something, a Submit is refused NOT_PRIMARY naming it,
+    // nothing written. Empty function, or an empty answer: this node takes writes.
+    std::function<std::string()> primary_elsewhere;
   };
 
   // The ledger, the projections and the logger must outlive this.

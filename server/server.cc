@@ -36,7 +36,8 @@ struct Server::Impl final : SessionHost {
       : options(o), ledger(l), feed(f), keys_(std::make_shared<const KeyStore>(k)), log_(std::move(lg)), admission_(o.limits),
         budget_(o.limits.buffers_bytes_max -
                 (o.limits.connections_max + o.limits.unauthenticated_max) * o.limits.connection_reserved_bytes),
-        requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock, &metrics, o.writes_unavailable},
+        requests_(Requests::Options{o.limits, o.checkpoint_key, o.checkpoints_dir, o.clock, &metrics, o.writes_unavailable,
+                                   o.primary_elsewhere},
                   l, p, log_),
         acceptor(io), work(asio::make_work_guard(io)) {
     deadlines_.emplace(io);

@@ -49,6 +49,8 @@ class Server {
     Clock* clock = nullptr;
     // Requests::Options::writes_unavailable (replication); empty: no replication.
     std::function<std::string()> writes_unavailable;
+    // Requests::Options::primary_elsewhere (a replica); empty: this node takes writes.
+    std::function<std::string()> primary_elsewhere;
     // "host:port" of the admin HTTP endpoint (/healthz, /readyz, /metrics: server/admin_pages.h),
     // on a thread of its own; port 0: any free port (admin_port() tells which); empty: none.
     std::string admin_listen;

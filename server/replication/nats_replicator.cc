@@ -20,13 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string nats_error(natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
-  std::string m = natsStatus_GetText(s);
-  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') m += std::string(": ") + last;
-  if (jerr != 0) m += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
-  return m;
-}
-
 std::string hex8(const Hash32& h) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -42,10 +35,8 @@ std::string hex8(const Hash32& h) {
 struct NatsReplicator::Impl {
   NatsOptions options;
   std::shared_ptr<spdlog::logger> log;
-  std::string subject;
-  natsOptions* nats_options = nullptr;
-  natsConnection* nc = nullptr;
-  jsCtx* js = nullptr;
+  std::unique_ptr<NatsLink> link;
+  jsCtx* js = nullptr;  // link's
   // The append side, under append_mu: refahd calls tie_to on its main thread once the writer
   // (which may append a lapse first) is running.
   std::mutex append_mu;
@@ -59,15 +50,6 @@ struct NatsReplicator::Impl {
   Clock::time_point waiting_since{};       // when it began (figures.waiting)
   NatsFigures figures;
 
-  ~Impl() {
-    if (js != nullptr) jsCtx_Destroy(js);
-    if (nc != nullptr) natsConnection_Destroy(nc);
-    if (nats_options != nullptr) natsOptions_Destroy(nats_options);
-  }
-
-  Status open_connection();
-  Status find_or_make_stream(Clock::time_point deadline);
-  Result<CheckedBatch> message_header(std::uint64_t stream_seq);
   Status publish(const EncodedBatch& m);
   Status after_wrong_last_seq(const EncodedBatch& m);
   bool wait_before_retry(std::uint32_t& wait_ms, const std::string& why);
@@ -82,85 +64,6 @@ struct NatsReplicator::Impl {
   }
 };
 
-Status NatsReplicator::Impl::open_connection() {
-  if (options.servers.empty()) return Status::invalid_argument("replication: no NATS server named");
-  std::vector<const char*> urls;
-  for (const auto& s : options.servers) urls.push_back(s.c_str());
-  natsStatus s = natsOptions_Create(&nats_options);
-  if (s == NATS_OK) s = natsOptions_SetServers(nats_options, urls.data(), static_cast<int>(urls.size()));
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nats_options, -1);  // forever: the writer waits meanwhile
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(nats_options, 250);
-  if (s == NATS_OK) s = natsOptions_SetTimeout(nats_options, 2'000);
-  if (s == NATS_OK) s = natsOptions_SetName(nats_options, ("refahd " + options.node).c_str());
-  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(nats_options, false, nullptr, nullptr);
-  if (s != NATS_OK) return Status::invalid_argument("replication: NATS options: " + nats_error(s));
-  const auto deadline = Clock::now() + std::chrono::milliseconds(options.connect_wait_ms);
-  for (;;) {
-    s = natsConnection_Connect(&nc, nats_options);
-    if (s == NATS_OK) break;
-    if (Clock::now() >= deadline)
-      return Status::io_error("replication: no NATS server of " + options.servers.front() + "... answers: " + nats_error(s));
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = options.publish_wait_ms;
-  s = natsConnection_JetStream(&js, nc, &jo);
-  if (s != NATS_OK) return Status::io_error("replication: JetStream: " + nats_error(s));
-  return find_or_make_stream(deadline);
-}
-
-Status NatsReplicator::Impl::find_or_make_stream(Clock::time_point deadline) {
-  for (;;) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetStreamInfo(&si, js, options.stream.c_str(), nullptr, &jerr);
-    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-      jsStreamConfig c;
-      jsStreamConfig_Init(&c);
-      const char* subjects[] = {subject.c_str()};
-      c.Name = options.stream.c_str();
-      c.Subjects = subjects;
-      c.SubjectsLen = 1;
-      c.Storage = js_FileStorage;
-      c.Replicas = options.replicas;
-      c.Duplicates = std::int64_t{120} * 1'000'000'000;  // ns: a retried publish is stored once
-      c.DenyDelete = true;
-      c.DenyPurge = true;
-      s = js_AddStream(&si, js, &c, nullptr, &jerr);
-    }
-    if (s == NATS_OK) {
-      const auto replicas = si->Config->Replicas;
-      // A stream just made elects its leader after js_AddStream answers: until then it stores
-      // nothing, so refahd waits for one before it serves.
-      const bool led = si->Cluster == nullptr || (si->Cluster->Leader != nullptr && *si->Cluster->Leader != '\0');
-      expected_stream_seq = si->State.LastSeq;
-      jsStreamInfo_Destroy(si);
-      if (replicas != options.replicas)
-        return Status::invalid_argument("replication: stream " + options.stream + " has " + std::to_string(replicas) +
-                                        " replicas, not the " + std::to_string(options.replicas) + " configured");
-      if (led) return Status::ok();
-      s = NATS_ERR;
-      jerr = static_cast<jsErrCode>(0);
-    }
-    if (Clock::now() >= deadline)
-      return Status::io_error("replication: stream " + options.stream + " neither found nor made: " + nats_error(s, jerr));
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the cluster may still be electing
-  }
-}
-
-Result<CheckedBatch> NatsReplicator::Impl::message_header(std::uint64_t stream_seq) {
-  natsMsg* msg = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetMsg(&msg, js, options.stream.c_str(), stream_seq, nullptr, &jerr);
-  if (s != NATS_OK) return Status::io_error("message " + std::to_string(stream_seq) + ": " + nats_error(s, jerr));
-  auto h = read_batch_header(std::span(reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg)),
-                                       static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
-  natsMsg_Destroy(msg);
-  if (!h.is_ok()) return h.status().with_context("message " + std::to_string(stream_seq) + " of the stream: ");
-  return h;
-}
-
 // Waits before the next try, saying why meanwhile; false once stopped.
 bool NatsReplicator::Impl::wait_before_retry(std::uint32_t& wait_ms, const std::string& why) {
   std::unique_lock lk(mu);
@@ -169,9 +72,7 @@ bool NatsReplicator::Impl::wait_before_retry(std::uint32_t& wait_ms, const std::
     waiting_since = Clock::now();
   }
   unavailable = why;
-  char url[256] = {};
-  (void)natsConnection_GetConnectedUrl(nc, url, sizeof url);
-  log->debug("replication: retry {} via {}: {}", figures.retries + 1, url, why);
+  log->debug("replication: retry {} via {}: {}", figures.retries + 1, link->connected_url(), why);
   figures.retries += 1;
   figures.waiting = true;
   cv.wait_for(lk, std::chrono::milliseconds(wait_ms), [&] { return stopped; });
@@ -192,7 +93,7 @@ Status NatsReplicator::Impl::publish(const EncodedBatch& m) {
     o.ExpectLastSeq = expected_stream_seq;
     jsPubAck* ack = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_Publish(&ack, js, subject.c_str(), m.bytes.data(), static_cast<int>(m.bytes.size()), &o, &jerr);
+    const natsStatus s = js_Publish(&ack, js, link->subject().c_str(), m.bytes.data(), static_cast<int>(m.bytes.size()), &o, &jerr);
     if (s == NATS_OK) {
       const std::uint64_t seq = ack->Sequence;
       jsPubAck_Destroy(ack);
@@ -213,13 +114,9 @@ Status NatsReplicator::Impl::publish(const EncodedBatch& m) {
 // The stream moved past the sequence this node expected: the message there is this one (an
 // earlier try was stored, its answer lost) or another node's (this node has been replaced).
 Status NatsReplicator::Impl::after_wrong_last_seq(const EncodedBatch& m) {
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetStreamInfo(&si, js, options.stream.c_str(), nullptr, &jerr);
-  if (s != NATS_OK) return Status::io_error(nats_error(s, jerr));
-  const std::uint64_t last = si->State.LastSeq;
-  jsStreamInfo_Destroy(si);
-  auto h = message_header(expected_stream_seq + 1);
+  auto last = link->last_seq();
+  if (!last.is_ok()) return last.status();
+  auto h = link->message_header(expected_stream_seq + 1);
   if (!h.is_ok()) return h.status().code() == Status::Code::kIoError ? h.status() : Status::failed(h.status().message());
   if (h.value().first_seq == m.first_seq && h.value().last_seq == m.last_seq && h.value().last_hash == m.last_hash) {
     published(expected_stream_seq + 1);
@@ -227,7 +124,7 @@ Status NatsReplicator::Impl::after_wrong_last_seq(const EncodedBatch& m) {
   }
   return Status::failed("another node (" + h.value().node + ") appended to stream " + options.stream + " at its message " +
                         std::to_string(expected_stream_seq + 1) + " (events " + std::to_string(h.value().first_seq) +
-                        ".." + std::to_string(h.value().last_seq) + ", " + std::to_string(last) +
+                        ".." + std::to_string(h.value().last_seq) + ", " + std::to_string(last.value()) +
                         " messages now): this node is no longer the primary and appends nothing more");
 }
 
@@ -240,8 +137,11 @@ Result<std::unique_ptr<NatsReplicator>> NatsReplicator::connect(const NatsOption
   impl->options = options;
   if (impl->options.message_bytes_max == 0) impl->options.message_bytes_max = replica_message_bytes_max;
   impl->log = std::move(log);
-  impl->subject = "refah." + options.stream;
-  if (Status s = impl->open_connection(); !s.is_ok()) return s;
+  auto link = NatsLink::open(impl->options);
+  if (!link.is_ok()) return link.status();
+  impl->link = std::move(link).value();
+  impl->js = impl->link->jetstream();
+  impl->expected_stream_seq = impl->link->last_seq_at_open();
   impl->log->info("replication: stream {} on {} ({} replicas), {} messages in it", options.stream,
                   options.servers.front(), options.replicas, impl->expected_stream_seq);
   return std::unique_ptr<NatsReplicator>(new NatsReplicator(std::move(impl)));
@@ -258,7 +158,7 @@ Status NatsReplicator::tie_locked(Seq head_seq, const Hash32& head_hash) {
     s.tied = true;
     return Status::ok();
   }
-  auto h = s.message_header(s.expected_stream_seq);
+  auto h = s.link->message_header(s.expected_stream_seq);
   if (!h.is_ok()) return h.status().with_context("replication: ");
   const CheckedBatch& last = h.value();
   if (last.last_seq == head_seq && last.last_hash == head_hash) {

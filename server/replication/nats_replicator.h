@@ -15,27 +15,13 @@
 #include "ledger/replicator.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
+#include "server/replication/nats_link.h"
 
 namespace spdlog {
 class logger;
 }
 
 namespace refah::server::repl {
-
-struct NatsOptions {
-  std::vector<std::string> servers;  // nats://host:port, tried in order
-  std::string stream = "refah";      // the JetStream stream (created if missing); subject refah.<stream>
-  int replicas = 3;                  // the stream's replica count (an existing stream must have it)
-  std::string node;                  // this node's name, carried in every message
-  std::uint32_t publish_wait_ms = 2'000;  // one publish's wait for the stream's acknowledgement
-  std::uint32_t retry_wait_ms_max = 1'000;  // the pause between retries grows to this
-  std::uint32_t connect_wait_ms = 30'000;   // connecting and finding (or making) the stream
-  // How long the writer waits for the stream, quietly, before new Submits are refused
-  // (unavailable()): long enough for the stream to elect a new leader when one NATS node dies
-  // (NATS's RAFT election timeouts are 4-9 s; 5 s was too short in tests/server/replication_test.cc).
-  std::uint32_t unavailable_after_ms = 12'000;
-  std::size_t message_bytes_max = 0;  // 0: replica_message_bytes_max (server/limits.h)
-};
 
 struct NatsFigures {
   std::uint64_t published = 0;  // messages the stream acknowledged

@@ -83,6 +83,7 @@ class ServerFixture {
     o.data_dir = dir_.path();
     o.sink = feed_.get();
     o.replicator = replicator_;
+    o.follower = follower_;
     auto opened = Ledger::open(o, clock_);
     REQUIRE(opened.is_ok());
     ledger_ = std::move(opened).value();
@@ -95,6 +96,7 @@ class ServerFixture {
     so.tls_cert_file = tls_cert_;
     so.tls_key_file = tls_key_;
     so.writes_unavailable = writes_unavailable_;
+    so.primary_elsewhere = primary_elsewhere_;
     if (console_) {
       so.console_listen = "127.0.0.1:0";
       so.console_token_ttl_s = kConsoleTokenTtlS;
@@ -121,6 +123,13 @@ class ServerFixture {
   void replicate_to(Replicator* r, std::function<std::string()> unavailable) {
     replicator_ = r;
     writes_unavailable_ = std::move(unavailable);
+  }
+
+  // A replica from the next open() on: the ledger takes events only through append_replicated,
+  // and the server refuses Submits naming `primary` while it says something.
+  void follow(std::function<std::string()> primary) {
+    follower_ = true;
+    primary_elsewhere_ = std::move(primary);
   }
 
   std::uint16_t port() const { return server_->port(); }
@@ -207,6 +216,8 @@ class ServerFixture {
   std::unique_ptr<Ledger> ledger_;
   Replicator* replicator_ = nullptr;
   std::function<std::string()> writes_unavailable_;
+  bool follower_ = false;
+  std::function<std::string()> primary_elsewhere_;
   std::unique_ptr<server::Server> server_;
 };
 

@@ -1,0 +1,113 @@
+// A replica's side of the ledger (docs/REPLICATION.md): events another node's writer decided,
+// checked again and appended here as the writer's own are, on the writer thread.
+#include <cstring>
+
+#include "ledger/assert.h"
+#include "ledger/event_codec.h"
+#include "ledger/ledger_impl.h"
+
+namespace refah {
+
+using namespace ledger_detail;
+
+Status Ledger::append_replicated(Seq first_seq, const Hash32& prev_hash, std::span<const std::string> values) {
+  if (values.empty()) return Status::ok();
+  FollowJob job;
+  job.first_seq = first_seq;
+  job.prev_hash = prev_hash;
+  job.values = values;
+  auto answer = job.done.get_future();
+  {
+    std::lock_guard lk(impl_->queue_mu);
+    if (!impl_->follower) return Status::failed("this ledger is not a replica: it decides its own events");
+    if (impl_->closing) return Status::failed("the ledger is closing");
+    impl_->follow_jobs.push_back(&job);
+  }
+  impl_->queue_cv.notify_one();
+  return answer.get();
+}
+
+void Ledger::promote() {
+  std::lock_guard lk(impl_->queue_mu);
+  impl_->follower = false;
+}
+
+bool Ledger::follower() const {
+  std::lock_guard lk(impl_->queue_mu);
+  return impl_->follower;
+}
+
+// Checks every value (nothing of the state touched yet) and stages it: its body copied aligned
+// into batch_arena for the fold and the sink, and into `batch` for the synced write.
+Status Ledger::Impl::stage_replicated(const FollowJob& job, EventLog::Batch& batch) {
+  if (job.first_seq != state->head_seq() + 1 || job.prev_hash != state->head_hash())
+    return Status::failed("replicated events from " + std::to_string(job.first_seq) +
+                          " do not follow this log's head " + std::to_string(state->head_seq()) +
+                          (job.first_seq == state->head_seq() + 1 ? " (another previous hash: a fork)" : ""));
+  EventScratch scratch;
+  Hash32 prev = job.prev_hash;
+  for (std::size_t i = 0; i < job.values.size(); ++i) {
+    const Seq seq = job.first_seq + i;
+    const auto* p = reinterpret_cast<const std::uint8_t*>(job.values[i].data());
+    auto checked = check_stored_event(seq, prev, {p, job.values[i].size()}, scratch);
+    if (!checked.is_ok()) return checked.status().with_context("replicated event: ");
+    const std::span<const std::uint8_t> body = checked.value().body;
+    batch.add(seq, checked.value().hash, body);
+    batch_hashes.push_back(checked.value().hash);
+    const std::size_t offset = batch_arena.size();
+    batch_arena.resize(offset + (body.size() + 7) / 8);
+    std::memcpy(batch_arena.data() + offset, body.data(), body.size());
+    batch_bodies.emplace_back(offset, body.size());
+    prev = checked.value().hash;
+  }
+  return Status::ok();
+}
+
+Status Ledger::Impl::apply_replicated(const FollowJob& job) {
+  if (!room_to_write()) return Status::io_error("replicated events not written: " + space_message);
+  std::unique_lock lk(state_mu);
+  const auto t0 = std::chrono::steady_clock::now();
+  EventLog::Batch batch(*log);
+  batch_arena.clear();
+  batch_bodies.clear();
+  batch_hashes.clear();
+  if (Status s = stage_replicated(job, batch); !s.is_ok()) return s;
+  for (std::size_t i = 0; i < batch_bodies.size(); ++i) {
+    const auto [offset, size] = batch_bodies[i];
+    const fb::Event& e = *fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset));
+    if (Status s = state->apply(e, batch_hashes[i]); !s.is_ok()) {
+      state_poisoned = true;  // the events before it are folded but not durable: never read again
+      durable_head = job.first_seq - 1;
+      lk.unlock();
+      const std::string why =
+          "replicated event " + std::to_string(job.first_seq + i) + " refused by this state: " + s.to_string();
+      std::vector<Submission> none;
+      fail(why, none);
+      return Status::failed(why);
+    }
+    dedup->apply(e);  // a resent command finds its first answer here after a takeover
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
+  if (Status st = log->append(batch); !st.is_ok()) {
+    state_poisoned = true;
+    durable_head = job.first_seq - 1;
+    lk.unlock();
+    std::vector<Submission> none;
+    fail("event log write failed at sequence " + std::to_string(job.first_seq) + ": " + st.to_string(), none);
+    return st;
+  }
+  count_write(t1, batch.count());
+  appended_since_check += batch.bytes() + 32 * batch.count();
+  if (options.sink != nullptr) feed_sink();
+  stats.batches += 1;
+  stats.events += batch.count();
+  stats.event_bytes += batch.bytes();
+  dedup->after_commit(state->head_seq());
+  collect_snapshot();
+  REFAH_ASSERT(log->head_seq() == state->head_seq());
+  REFAH_ASSERT(log->head_hash() == state->head_hash());
+  return Status::ok();
+}
+
+}  // namespace refah

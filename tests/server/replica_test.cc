@@ -1,0 +1,164 @@
+// A replica following the replicated log (server/replication/stream_follower.h,
+// docs/REPLICATION.md) on a real three-node NATS JetStream cluster on loopback: it holds the
+// primary's events byte for byte, its projections equal the primary's at the same sequence, it
+// serves reads and refuses writes naming the primary, resumes after a restart, and refuses a
+// stream message that does not check.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/replication/stream_follower.h"
+#include "tests/support/replication_helpers.h"
+#include "tests/support/wire_helpers.h"
+
+namespace refah::test {
+namespace {
+
+using namespace std::chrono_literals;
+using server::repl::StreamFollower;
+
+std::unique_ptr<StreamFollower> follower(const NatsCluster& c, const std::string& stream, ServerFixture& replica) {
+  server::repl::NatsOptions o;
+  o.servers = c.urls();
+  o.stream = stream;
+  o.node = "replica";
+  auto f = StreamFollower::start(o, replica.ledger(), quiet_log());
+  INFO(f.status().to_string());
+  REQUIRE(f.is_ok());
+  return std::move(f).value();
+}
+
+// A replica fixture: its ledger takes events only from the stream; Submits are refused naming
+// the primary the follower last heard from.
+void make_replica(ServerFixture& g, const std::unique_ptr<StreamFollower>& fol) {
+  g.follow([&fol] {
+    const std::string p = fol ? fol->figures().primary : std::string();
+    return p.empty() ? std::string("not known yet") : p;
+  });
+  g.restart();
+}
+
+// Stops the follower before the replica's ledger closes (declared after the fixture).
+struct StopsFollowing {
+  std::unique_ptr<StreamFollower>& f;
+  ~StopsFollowing() {
+    if (f) f->stop();
+  }
+};
+
+std::int64_t balance_on(ServerFixture& node, CardId card) {
+  auto c = node.connect(kAuditorClient);
+  const std::uint64_t id = c->next_id();
+  auto m = c->call(proto::encode_get_balance(id, card), id, 5'000);
+  INFO(m.status().to_string());
+  REQUIRE(m.is_ok());
+  REQUIRE(m.value()->body_type() == wire::Body::Balance);
+  return m.value()->body_as_Balance()->balance_rials();
+}
+
+void require_same_log(const EventLog& a, const EventLog& b) {
+  REQUIRE(a.head_seq() == b.head_seq());
+  for (Seq s = 1; s <= a.head_seq(); ++s) {
+    auto x = a.get(s), y = b.get(s);
+    REQUIRE(x.is_ok());
+    REQUIRE(y.is_ok());
+    CHECK(x.value() == y.value());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A replica holds the primary's events and projections, serves reads, refuses writes naming the primary, "
+          "and resumes after a restart",
+          "[server][replication][replica]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated_from_start(f, cluster, "follow");
+  issue_cards(f, 200, 20);
+  auto venue = f.connect(kVenue10Client);
+  std::vector<Command> batch;
+  for (CardId card = 200; card < 220; ++card) batch.push_back(visit(f, card));
+  for (const Outcome& o : submit(*venue, batch).outcomes) REQUIRE(o.accepted());
+
+  std::unique_ptr<StreamFollower> fol;
+  ServerFixture g;
+  StopsFollowing stops_following{fol};
+  make_replica(g, fol);
+  fol = follower(cluster, "follow", g);
+  REQUIRE(fol->catch_up(20s));
+  INFO(fol->figures().error);
+  require_same_log(*f.ledger().log(), *g.ledger().log());
+  CHECK(g.projections().digest() == f.projections().digest());
+  CHECK(fol->figures().primary == "primary");
+
+  // Live: visits on the primary reach the replica's projections.
+  for (CardId card = 200; card < 205; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
+  REQUIRE(fol->catch_up(10s));
+  CHECK(g.ledger().head_seq() == f.ledger().head_seq());
+  CHECK(g.projections().digest() == f.projections().digest());
+  CHECK(balance_on(g, 203) == balance_on(f, 203));
+  CHECK(balance_on(g, 203) < 2'000'000);
+
+  // Writes: refused on the wire naming the primary, and by the replica's ledger itself.
+  auto at_replica = g.connect(kVenue10Client);
+  const std::uint64_t id = at_replica->next_id();
+  const std::vector<Command> one{visit(f, 210)};
+  const Answer refused = call(*at_replica, proto::encode_submit(id, one), id);
+  require_error(refused, Reason::kNotPrimary, id);
+  CHECK(refused.message.find("primary") != std::string::npos);
+  CHECK(g.ledger().execute(visit(f, 211)).reason == Reason::kNotPrimary);
+  const Seq replica_head = g.ledger().head_seq();
+
+  // Restarted, the replica finds its place in the stream and takes what came meanwhile.
+  fol->stop();
+  fol.reset();
+  g.restart();
+  CHECK(g.ledger().head_seq() == replica_head);
+  for (CardId card = 205; card < 210; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
+  fol = follower(cluster, "follow", g);
+  REQUIRE(fol->catch_up(10s));
+  require_same_log(*f.ledger().log(), *g.ledger().log());
+  CHECK(g.projections().digest() == f.projections().digest());
+}
+
+TEST_CASE("A replica refuses a stream message that does not check and applies nothing after it",
+          "[server][replication][replica]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated_from_start(f, cluster, "forged");
+  std::unique_ptr<StreamFollower> fol;
+  ServerFixture g;
+  StopsFollowing stops_following{fol};
+  make_replica(g, fol);
+  fol = follower(cluster, "forged", g);
+  REQUIRE(fol->catch_up(20s));
+  const Seq head = g.ledger().head_seq();
+
+  // Another writer appends a message whose one event is not a valid event at all.
+  auto intruder = replicator(cluster, "forged", "intruder");
+  REQUIRE(intruder->tie_to(head, f.ledger().log()->head_hash()).is_ok());
+  const std::vector<std::uint8_t> body(64, 7);
+  const Hash32 hash{1, 2, 3};
+  ReplicaBatch b;
+  b.first_seq = head + 1;
+  b.prev_hash = f.ledger().log()->head_hash();
+  b.bodies = {std::span<const std::uint8_t>(body)};
+  b.hashes = std::span<const Hash32>(&hash, 1);
+  REQUIRE(intruder->replicate(b).is_ok());
+
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (fol->figures().error.empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  const std::string error = fol->figures().error;
+  INFO(error);
+  CHECK(error.find("stream message") != std::string::npos);
+  CHECK(g.ledger().head_seq() == head);
+  CHECK_FALSE(fol->catch_up(1s));
+}
+
+}  // namespace refah::test
