@@ -376,11 +376,7 @@ void Ledger::Impl::run() {
         continue;
       }
       if (!follow_jobs.empty()) {
-        ledger_detail::FollowJob* job = follow_jobs.front();
-        follow_jobs.pop_front();
-        const std::string failure_now = failed ? failure : std::string();
-        lk.unlock();
-        job->done.set_value(failure_now.empty() ? apply_replicated(*job) : Status::failed(failure_now));
+        run_follow_job(lk);
         continue;
       }
       if (queue.empty()) return;  // closing, and everything queued is done
@@ -616,27 +612,6 @@ void Ledger::Impl::count_write(std::chrono::steady_clock::time_point started, st
   stats.write_ns += ns;
   write_ns_histogram.observe(ns);
   write_events_histogram.observe(events);
-}
-
-void Ledger::Impl::lapse_due(TimeUs now, EventLog::Batch& batch) {
-  while (const std::optional<LapseCredit> due = state->due_lapse(now)) {
-    Command cmd;
-    cmd.actor = Actor{0, Role::kLedger, 0};
-    // A name for the lapse (never looked up: the ledger's own events are not in the idempotency
-    // index): the card and the lot, so no two lapses share it.
-    for (int i = 0; i < 8; ++i) {
-      cmd.client_event_id.bytes[i] = static_cast<std::uint8_t>(due->card >> (8 * i));
-      cmd.client_event_id.bytes[8 + i] = static_cast<std::uint8_t>(due->lot >> (8 * i));
-    }
-    cmd.body = *due;
-    const Outcome o = decide_one(cmd, now, batch);
-    REFAH_ASSERT(o.accepted());  // due_lapse named a lot with credit left at `now`
-  }
-}
-
-bool Ledger::Impl::lapse_waiting() {
-  std::lock_guard lk(state_mu);
-  return !state_poisoned && state->due_lapse(std::max(clock->now_us(), state->head_time_us())).has_value();
 }
 
 Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch) {

@@ -37,6 +37,14 @@ bool Ledger::follower() const {
   return impl_->follower;
 }
 
+void Ledger::Impl::run_follow_job(std::unique_lock<std::mutex>& queue_lock) {
+  FollowJob* job = follow_jobs.front();
+  follow_jobs.pop_front();
+  const std::string failure_now = failed ? failure : std::string();
+  queue_lock.unlock();
+  job->done.set_value(failure_now.empty() ? apply_replicated(*job) : Status::failed(failure_now));
+}
+
 // Checks every value (nothing of the state touched yet) and stages it: its body copied aligned
 // into batch_arena for the fold and the sink, and into `batch` for the synced write.
 Status Ledger::Impl::stage_replicated(const FollowJob& job, EventLog::Batch& batch) {

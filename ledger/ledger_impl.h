@@ -98,6 +98,7 @@ struct Ledger::Impl {
   void feed_sink();  // writer thread, after a durable append
   // Writer thread: a replica's batch (ledger/ledger_follow.cc).
   [[nodiscard]] Status apply_replicated(const ledger_detail::FollowJob& job);
+  void run_follow_job(std::unique_lock<std::mutex>& queue_lock);  // the next one; unlocks queue_mu
   [[nodiscard]] Status stage_replicated(const ledger_detail::FollowJob& job, EventLog::Batch& batch);
   [[nodiscard]] Status replicate(Seq first);  // writer thread, after a durable append, before feed_sink
   void count_write(std::chrono::steady_clock::time_point started, std::size_t events);

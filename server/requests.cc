@@ -148,6 +148,7 @@ struct Requests::Impl {
       : options(o), limits(options.limits), ledger(l), projections(p), log(std::move(lg)) {}
 
   void submit(std::uint64_t id, const wire::Submit& sub, const Port& port);
+  bool refused_by_replication(std::uint64_t id, const Port& port);
   void answer_submitted(ReplyPort& port, std::uint64_t id, std::vector<Outcome> outcomes);
   void count(const std::string& kinds, const std::vector<Outcome>& outcomes);
   void get_balance(std::uint64_t id, const wire::GetBalance& q, const Port& port);
@@ -286,6 +287,26 @@ Requests::OutcomeCounts Requests::outcomes() const {
 
 // ---- commands ----
 
+// A Submit this node may not write now: it is a replica, or the replicated log does not
+// acknowledge. Refused whole, nothing written.
+bool Requests::Impl::refused_by_replication(std::uint64_t id, const Port& port) {
+  if (options.primary_elsewhere) {
+    if (std::string primary = options.primary_elsewhere(); !primary.empty()) {
+      port->refuse(id, Reason::kNotPrimary, "this node is a replica: send writes to the primary, " + primary +
+                                                "; nothing written");
+      return true;
+    }
+  }
+  if (options.writes_unavailable) {
+    if (std::string why = options.writes_unavailable(); !why.empty()) {
+      port->refuse(id, Reason::kReplicaUnavailable, "the replicated log does not acknowledge (" + why +
+                                                        "): nothing written; send again later with the same ids");
+      return true;
+    }
+  }
+  return false;
+}
+
 void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Port& port) {
   if (port->actor().role == Role::kAuditor) {
     log->warn("{}: Submit refused: auditors only read", port->who());
@@ -301,16 +322,7 @@ void Requests::Impl::submit(std::uint64_t id, const wire::Submit& sub, const Por
     log->warn("{}: Submit refused: it names one command table twice", port->who());
     return port->refuse(id, Reason::kInvalidArgument, "a Submit names the same command table twice");
   }
-  if (options.primary_elsewhere) {
-    if (std::string primary = options.primary_elsewhere(); !primary.empty())
-      return port->refuse(id, Reason::kNotPrimary, "this node is a replica: send writes to the primary, " + primary +
-                                                       "; nothing written");
-  }
-  if (options.writes_unavailable) {
-    if (std::string why = options.writes_unavailable(); !why.empty())
-      return port->refuse(id, Reason::kReplicaUnavailable, "the replicated log does not acknowledge (" + why +
-                                                               "): nothing written; send again later with the same ids");
-  }
+  if (refused_by_replication(id, port)) return;
   commands.fetch_add(n, std::memory_order_relaxed);
   Converted c = convert(sub, port->actor());
   if (c.commands.empty()) {
