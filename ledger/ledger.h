@@ -200,8 +200,9 @@ class Ledger {
   // written: not a follower; first_seq or prev_hash not the head's (a gap or a fork); a value that
   // does not check (corruption). A fold the state refuses or a failed write fails the ledger.
   [[nodiscard]] Status append_replicated(Seq first_seq, const Hash32& prev_hash, std::span<const std::string> values);
-  // Ends replica mode: from now on this ledger decides commands and lapses credit itself.
-  void promote();
+  // Ends replica mode: from now on this ledger decides commands and lapses credit itself, and
+  // hands each batch to `replicator` (nullptr: none; it must outlive the ledger).
+  void promote(Replicator* replicator = nullptr);
   bool follower() const;
 
   // True once a write has failed; failure_message() says what failed.

@@ -27,8 +27,9 @@ Status Ledger::append_replicated(Seq first_seq, const Hash32& prev_hash, std::sp
   return answer.get();
 }
 
-void Ledger::promote() {
-  std::lock_guard lk(impl_->queue_mu);
+void Ledger::promote(Replicator* replicator) {
+  std::lock_guard lk(impl_->queue_mu);  // the writer reads options.replicator after taking this lock
+  impl_->options.replicator = replicator;
   impl_->follower = false;
 }
 

@@ -118,7 +118,7 @@ bool read_replication(const toml::table* r, Config& c, std::string& e) {
     e = "replication must be a table";
     return false;
   }
-  if (const std::string unknown = unknown_key(*r, {"servers", "stream", "replicas", "node", "role"}); !unknown.empty()) {
+  if (const std::string unknown = unknown_key(*r, {"servers", "stream", "replicas", "node", "role", "lease_ms"}); !unknown.empty()) {
     e = "replication: unknown key " + unknown;
     return false;
   }
@@ -135,10 +135,11 @@ bool read_replication(const toml::table* r, Config& c, std::string& e) {
     return false;
   }
   if (!take_string(*r, "stream", c.replication_stream, e) || !take(*r, "replicas", c.replication_replicas, 1, 5, e) ||
-      !take_string(*r, "node", c.replication_node, e) || !take_string(*r, "role", c.replication_role, e))
+      !take_string(*r, "node", c.replication_node, e) || !take_string(*r, "role", c.replication_role, e) ||
+      !take(*r, "lease_ms", c.replication_lease_ms, 400, 600'000, e))
     return false;
-  if (c.replication_role != "primary" && c.replication_role != "replica") {
-    e = "replication.role must be \"primary\" or \"replica\", not \"" + c.replication_role + "\"";
+  if (c.replication_role != "primary" && c.replication_role != "replica" && c.replication_role != "standby") {
+    e = "replication.role must be \"primary\", \"replica\" or \"standby\", not \"" + c.replication_role + "\"";
     return false;
   }
   return true;

@@ -29,7 +29,9 @@
 //   replicas = 3
 //   node = "10.0.0.4:7600"          # this node's name in each message (replicas name it to clients
 //                                   # refused NOT_PRIMARY: its address is best); default: the host name
-//   role = "primary"                # or "replica": follow the stream, serve reads, refuse writes
+//   role = "primary"                # or "replica": follow the stream, serve reads, refuse writes;
+//                                   # or "standby": a replica that takes over once the lease lapses
+//   lease_ms = 3000                 # the primary's lease; a standby takes over within about 1.25x
 #pragma once
 
 #include <cstdint>
@@ -68,7 +70,8 @@ struct Config {
   std::string replication_stream = "refah";
   int replication_replicas = 3;
   std::string replication_node;  // empty: the host name
-  std::string replication_role = "primary";  // or "replica"
+  std::string replication_role = "primary";  // or "replica", "standby"
+  int replication_lease_ms = 3'000;
 };
 
 // Reads a config file over `base` (keys not in the file keep base's values).

@@ -265,9 +265,10 @@ int Daemon::connect_replication() {
     (void)::gethostname(host, sizeof host - 1);
     o.node = host;
   }
-  const auto role = config_.replication_role == "replica" ? server::repl::NodeRole::kReplica
-                                                          : server::repl::NodeRole::kPrimary;
-  auto r = server::repl::Node::connect(o, role, log_);
+  const auto role = config_.replication_role == "replica"   ? server::repl::NodeRole::kReplica
+                    : config_.replication_role == "standby" ? server::repl::NodeRole::kStandby
+                                                            : server::repl::NodeRole::kPrimary;
+  auto r = server::repl::Node::connect(o, role, config_.replication_lease_ms, log_);
   if (!r.is_ok()) {
     log_->error("{}", r.status().to_string());
     return r.status().code() == Status::Code::kInvalidArgument ? 2 : 1;

@@ -53,7 +53,8 @@ const fbr::Batch* verified(std::span<const std::uint8_t> message, std::string& w
   }
   const fbr::Batch* b = fbr::GetBatch(message.data());
   const auto n = b->events() == nullptr ? 0 : b->events()->size();
-  if (n == 0 || b->first_seq() == 0 || b->last_seq() != b->first_seq() + n - 1) {
+  // n == 0: a fence, a new primary's first message (encode_fence), last_seq = first_seq - 1.
+  if (b->first_seq() == 0 || b->last_seq() != b->first_seq() + n - 1) {
     why = "a Batch whose sequence numbers do not match its events";
     return nullptr;
   }
@@ -98,6 +99,15 @@ std::vector<EncodedBatch> encode_batch(const ReplicaBatch& batch, std::string_vi
   return out;
 }
 
+EncodedBatch encode_fence(Seq head_seq, const Hash32& head_hash, std::string_view node) {
+  EncodedBatch e;
+  e.first_seq = head_seq + 1;
+  e.last_seq = head_seq;
+  e.last_hash = head_hash;
+  e.bytes = finish(head_seq + 1, head_hash, {}, {}, node);
+  return e;
+}
+
 namespace {
 
 // The message copied to 8-byte-aligned memory (the verifier checks alignment; a NATS payload
@@ -116,7 +126,7 @@ Result<CheckedBatch> header_of(std::span<const std::uint8_t> message) {
   c.first_seq = b->first_seq();
   c.last_seq = b->last_seq();
   c.prev_hash = hash_of(b->prev_hash());
-  c.last_hash = hash_of(b->events()->Get(b->events()->size() - 1)->hash());
+  c.last_hash = b->events()->size() == 0 ? c.prev_hash : hash_of(b->events()->Get(b->events()->size() - 1)->hash());
   if (b->node() != nullptr) c.node = b->node()->str();
   return c;
 }

@@ -26,6 +26,11 @@ struct EncodedBatch {
 // order; each one chains to the one before it.
 std::vector<EncodedBatch> encode_batch(const ReplicaBatch& batch, std::string_view node, std::size_t max_bytes);
 
+// A fence: a message with no event (first_seq = head_seq + 1, last_seq = head_seq, prev_hash the
+// head's hash) that a new primary appends first, so that the node it replaces, should it still
+// run, finds the stream moved past the sequence it expects and appends nothing more.
+EncodedBatch encode_fence(Seq head_seq, const Hash32& head_hash, std::string_view node);
+
 // A message read back: its events as stored values (format | hash | body, ledger/event_codec.h),
 // each checked whole by check_stored_event against the sequence number and hash before it.
 struct CheckedBatch {

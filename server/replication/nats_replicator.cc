@@ -118,7 +118,8 @@ Status NatsReplicator::Impl::after_wrong_last_seq(const EncodedBatch& m) {
   if (!last.is_ok()) return last.status();
   auto h = link->message_header(expected_stream_seq + 1);
   if (!h.is_ok()) return h.status().code() == Status::Code::kIoError ? h.status() : Status::failed(h.status().message());
-  if (h.value().first_seq == m.first_seq && h.value().last_seq == m.last_seq && h.value().last_hash == m.last_hash) {
+  if (h.value().first_seq == m.first_seq && h.value().last_seq == m.last_seq && h.value().last_hash == m.last_hash &&
+      h.value().node == options.node) {
     published(expected_stream_seq + 1);
     return Status::ok();
   }
@@ -185,6 +186,14 @@ Status NatsReplicator::replicate(const ReplicaBatch& batch) {
     if (Status s = impl_->publish(m); !s.is_ok()) return s;
   }
   return Status::ok();
+}
+
+Status NatsReplicator::fence(Seq head_seq, const Hash32& head_hash) {
+  std::lock_guard lk(impl_->append_mu);
+  if (!impl_->tied) {
+    if (Status s = tie_locked(head_seq, head_hash); !s.is_ok()) return s;
+  }
+  return impl_->publish(encode_fence(head_seq, head_hash, impl_->options.node));
 }
 
 std::string NatsReplicator::unavailable() const {

@@ -48,6 +48,10 @@ class NatsReplicator final : public Replicator {
   [[nodiscard]] Status tie_to(Seq head_seq, const Hash32& head_hash);
 
   [[nodiscard]] Status replicate(const ReplicaBatch& batch) override;
+  // A new primary's first message: no event, only this node's name at the head (encode_fence).
+  // The node it replaces, should it still run, then finds the stream past the sequence it
+  // expects and appends nothing more.
+  [[nodiscard]] Status fence(Seq head_seq, const Hash32& head_hash);
 
   // Why writes wait, once they have waited unavailable_after_ms for the stream; empty while it
   // acknowledges (or a wait is shorter). Any thread.

@@ -162,3 +162,77 @@ TEST_CASE("A replica refuses a stream message that does not check and applies no
 }
 
 }  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("A standby takes over once the primary's lease lapses: resent visits applied once, the old primary fenced",
+          "[server][replication][failover]") {
+  using server::repl::Node;
+  using server::repl::NodeRole;
+  NatsCluster cluster;
+  std::unique_ptr<Node> a, b;  // outlive the fixtures' ledgers; stopped first
+  ServerFixture fa, fb;
+  struct Stops {
+    std::unique_ptr<Node>& a;
+    std::unique_ptr<Node>& b;
+    ~Stops() {
+      if (a) a->stop();
+      if (b) b->stop();
+    }
+  } stops{a, b};
+  a = node_for(fa, cluster, "failover", "node-a", NodeRole::kPrimary);
+  CHECK(a->primary_now());
+  fa.standard_programme();
+  issue_cards(fa, 200, 20);
+  b = node_for(fb, cluster, "failover", "node-b", NodeRole::kStandby);
+  CHECK_FALSE(b->primary_now());
+
+  auto venue = fa.connect(kVenue10Client);
+  std::vector<Command> sent;
+  std::vector<Outcome> acked;
+  for (CardId card = 200; card < 220; ++card) {
+    sent.push_back(visit(fa, card));
+    acked.push_back(submit_one(*venue, sent.back()));
+    REQUIRE(acked.back().accepted());
+  }
+  auto at_standby = fb.connect(kVenue10Client);
+  {
+    const std::uint64_t id = at_standby->next_id();
+    const std::vector<Command> one{visit(fb, 220)};
+    const Answer refused = call(*at_standby, proto::encode_submit(id, one), id);
+    require_error(refused, Reason::kNotPrimary, id);
+    CHECK(refused.message.find("node-a") != std::string::npos);
+  }
+
+  // The primary stops renewing its lease (as a frozen or dead process would) but keeps its
+  // ledger and its connection to the stream: the standby takes over within 5 s.
+  a->stop();
+  const auto lapsed = std::chrono::steady_clock::now();
+  while (!b->primary_now() && std::chrono::steady_clock::now() - lapsed < 10s) std::this_thread::sleep_for(20ms);
+  REQUIRE(b->primary_now());
+  const auto took_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - lapsed).count();
+  WARN("the standby took over " << took_ms << " ms after the primary's last renewal");
+  CHECK(took_ms < 5'000);
+
+  // The old primary, still running, acknowledges nothing more: the stream is fenced.
+  CHECK(submit_one(*venue, visit(fa, 210)).reason == Reason::kStorageFailed);
+  CHECK(fa.ledger().failed());
+
+  // Every acknowledged visit resent to the new primary is answered with its first answer, once.
+  const Seq head = fb.ledger().head_seq();
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const Outcome again = submit_one(*at_standby, sent[i]);
+    CHECK(again.duplicate);
+    CHECK(again.seq == acked[i].seq);
+  }
+  CHECK(fb.ledger().head_seq() == head);
+  Command fresh = visit(fa, 211);  // the venue's ids go on (fb's own counter would repeat them)
+  std::get<RecordVisit>(fresh.body).venue_txn_id = 9'211;  // another turnstile transaction than the first visit's
+  const Outcome after = submit_one(*at_standby, fresh);
+  INFO(reason_name(after.reason));
+  CHECK(after.accepted());
+  require_stream_is_log(cluster, "failover", *fb.ledger().log(), 1);
+}
+
+}  // namespace refah::test

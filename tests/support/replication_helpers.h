@@ -16,6 +16,7 @@
 #include "ledger/event_log.h"
 #include "server/replication/batch_message.h"
 #include "server/replication/nats_replicator.h"
+#include "server/replication/node.h"
 #include "tests/support/nats_cluster.h"
 #include "tests/support/server_fixture.h"
 
@@ -142,6 +143,29 @@ inline std::unique_ptr<NatsReplicator> replicated_from_start(ServerFixture& f, c
   f.restart();
   f.standard_programme();
   return r;
+}
+
+// A replication node (primary, replica or standby) named `name` on the test's cluster, serving
+// fixture f from f's next open on; started once that has opened.
+inline std::unique_ptr<server::repl::Node> node_for(ServerFixture& f, const NatsCluster& c, const std::string& stream,
+                                                    const std::string& name, server::repl::NodeRole role,
+                                                    std::uint32_t lease_ms = 1'500) {
+  server::repl::NatsOptions o;
+  o.servers = c.urls();
+  o.stream = stream;
+  o.node = name;
+  o.publish_wait_ms = 1'000;
+  o.retry_wait_ms_max = 250;
+  auto n = server::repl::Node::connect(o, role, lease_ms, quiet_log());
+  INFO(n.status().to_string());
+  REQUIRE(n.is_ok());
+  auto node = std::move(n).value();
+  f.serve_as(node->replicator(), node->follower(), node->writes_unavailable(), node->primary_elsewhere());
+  f.restart();
+  const Status s = node->start(f.ledger());
+  INFO(s.to_string());
+  REQUIRE(s.is_ok());
+  return node;
 }
 
 }  // namespace refah::test

@@ -132,6 +132,15 @@ class ServerFixture {
     primary_elsewhere_ = std::move(primary);
   }
 
+  // Both: a node whose role may change while it runs (server/replication/node.h).
+  void serve_as(Replicator* r, bool follower, std::function<std::string()> unavailable,
+                std::function<std::string()> primary) {
+    replicator_ = r;
+    follower_ = follower;
+    writes_unavailable_ = std::move(unavailable);
+    primary_elsewhere_ = std::move(primary);
+  }
+
   std::uint16_t port() const { return server_->port(); }
   std::uint16_t admin_port() const { return server_->admin_port(); }
   std::uint16_t console_port() const { return server_->console_port(); }
