@@ -565,6 +565,10 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
       return;
     }
   }
+  after_durable(batch);
+}
+
+void Ledger::Impl::after_durable(const EventLog::Batch& batch) {
   if (options.sink != nullptr) feed_sink();
   stats.batches += 1;
   stats.events += batch.count();

@@ -108,14 +108,7 @@ Status Ledger::Impl::apply_replicated(const FollowJob& job) {
   }
   count_write(t1, batch.count());
   appended_since_check += batch.bytes() + 32 * batch.count();
-  if (options.sink != nullptr) feed_sink();
-  stats.batches += 1;
-  stats.events += batch.count();
-  stats.event_bytes += batch.bytes();
-  dedup->after_commit(state->head_seq());
-  collect_snapshot();
-  REFAH_ASSERT(log->head_seq() == state->head_seq());
-  REFAH_ASSERT(log->head_hash() == state->head_hash());
+  after_durable(batch);
   return Status::ok();
 }
 

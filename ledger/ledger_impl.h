@@ -96,6 +96,9 @@ struct Ledger::Impl {
   void run();
   void process(std::vector<ledger_detail::Submission>& subs);
   void feed_sink();  // writer thread, after a durable append
+  // Writer thread, after a durable append (and its replication): the sink, the figures, the
+  // idempotency index's commit, a finished snapshot collected.
+  void after_durable(const EventLog::Batch& batch);
   // Writer thread: a replica's batch (ledger/ledger_follow.cc).
   [[nodiscard]] Status apply_replicated(const ledger_detail::FollowJob& job);
   void run_follow_job(std::unique_lock<std::mutex>& queue_lock);  // the next one; unlocks queue_mu

@@ -60,16 +60,7 @@ TEST_CASE("A primary that another node has replaced on the stream appends nothin
   const Seq head = f.ledger().head_seq();
 
   // Another node ties to the same head and appends one event of its own.
-  auto other = replicator(cluster, "fenced", "the new primary");
-  REQUIRE(other->tie_to(head, f.ledger().log()->head_hash()).is_ok());
-  const std::vector<std::uint8_t> body(64, 7);
-  const Hash32 hash{1, 2, 3};
-  ReplicaBatch b;
-  b.first_seq = head + 1;
-  b.prev_hash = f.ledger().log()->head_hash();
-  b.bodies = {std::span<const std::uint8_t>(body)};
-  b.hashes = std::span<const Hash32>(&hash, 1);
-  REQUIRE(other->replicate(b).is_ok());
+  append_foreign_message(cluster, "fenced", "the new primary", head, f.ledger().log()->head_hash());
   const auto before = stream_messages(cluster, "fenced");
 
   // The old primary's next visit is written locally, refused by the stream: not acknowledged,

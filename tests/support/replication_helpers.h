@@ -145,6 +145,22 @@ inline std::unique_ptr<NatsReplicator> replicated_from_start(ServerFixture& f, c
   return r;
 }
 
+// Another node named `name` ties to (head, head_hash) and appends one message of its own: an
+// "event" of 64 bytes that is no event at all (a replica refuses it; a primary is fenced by it).
+inline void append_foreign_message(const NatsCluster& c, const std::string& stream, const std::string& name, Seq head,
+                                   const Hash32& head_hash) {
+  auto other = replicator(c, stream, name);
+  REQUIRE(other->tie_to(head, head_hash).is_ok());
+  const std::vector<std::uint8_t> body(64, 7);
+  const Hash32 hash{1, 2, 3};
+  ReplicaBatch b;
+  b.first_seq = head + 1;
+  b.prev_hash = head_hash;
+  b.bodies = {std::span<const std::uint8_t>(body)};
+  b.hashes = std::span<const Hash32>(&hash, 1);
+  REQUIRE(other->replicate(b).is_ok());
+}
+
 // A replication node (primary, replica or standby) named `name` on the test's cluster, serving
 // fixture f from f's next open on; started once that has opened.
 inline std::unique_ptr<server::repl::Node> node_for(ServerFixture& f, const NatsCluster& c, const std::string& stream,
