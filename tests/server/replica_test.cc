@@ -11,6 +11,7 @@
 
 #include "server/replication/stream_follower.h"
 #include "tests/support/replication_helpers.h"
+#include "tests/support/refahctl_runner.h"
 #include "tests/support/wire_helpers.h"
 
 namespace refah::test {
@@ -141,16 +142,7 @@ TEST_CASE("A replica refuses a stream message that does not check and applies no
   const Seq head = g.ledger().head_seq();
 
   // Another writer appends a message whose one event is not a valid event at all.
-  auto intruder = replicator(cluster, "forged", "intruder");
-  REQUIRE(intruder->tie_to(head, f.ledger().log()->head_hash()).is_ok());
-  const std::vector<std::uint8_t> body(64, 7);
-  const Hash32 hash{1, 2, 3};
-  ReplicaBatch b;
-  b.first_seq = head + 1;
-  b.prev_hash = f.ledger().log()->head_hash();
-  b.bodies = {std::span<const std::uint8_t>(body)};
-  b.hashes = std::span<const Hash32>(&hash, 1);
-  REQUIRE(intruder->replicate(b).is_ok());
+  append_foreign_message(cluster, "forged", "intruder", head, f.ledger().log()->head_hash());
 
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (fol->figures().error.empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
@@ -233,6 +225,54 @@ TEST_CASE("A standby takes over once the primary's lease lapses: resent visits a
   INFO(reason_name(after.reason));
   CHECK(after.accepted());
   require_stream_is_log(cluster, "failover", *fb.ledger().log(), 1);
+}
+
+}  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("refahctl given several addresses sends a write that a replica refuses NOT_PRIMARY on to the primary",
+          "[server][replication][replica]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated_from_start(f, cluster, "ctl");
+  issue_cards(f, 200, 2);
+  std::unique_ptr<StreamFollower> fol;
+  ServerFixture g;
+  StopsFollowing stops_following{fol};
+  make_replica(g, fol);
+  fol = follower(cluster, "ctl", g);
+  REQUIRE(fol->catch_up(20s));
+
+  const fs::path dir = fs::path(g.dir().path()).parent_path() / "refahctl";
+  fs::create_directories(dir);
+  std::ofstream(dir / "keys.toml") << keys_toml();
+  auto post_visit = [&](const std::string& connect) {
+    Ran ran = run_refahctl(dir, {"--plaintext", "--connect", connect, "--keys", (dir / "keys.toml").string(), "--client",
+                                 std::to_string(kVenue10Client), "post-visit", "--card", "200", "--price", "100000",
+                                 "--txn", "77", "--occurred-at", kT0Local});
+    UNSCOPED_INFO("refahctl exited " << ran.status << "\nstdout:\n" << ran.out << "stderr:\n" << ran.err);
+    return ran;
+  };
+  const std::string replica = "127.0.0.1:" + std::to_string(g.port());
+  const std::string primary = "127.0.0.1:" + std::to_string(f.port());
+
+  const Seq head = f.ledger().head_seq();
+  const Ran alone = post_visit(replica);  // the replica alone: refused, naming the primary
+  CHECK(alone.status != 0);
+  CHECK(has(alone.err, "NOT_PRIMARY"));
+  CHECK(has(alone.err, "primary"));
+  CHECK(f.ledger().head_seq() == head);
+
+  const Ran on = post_visit(replica + "," + primary);
+  CHECK(on.status == 0);
+  CHECK(has(on.err, "sending to the next address"));
+  CHECK(has(on.out, "accepted"));
+  CHECK(f.ledger().head_seq() == head + 1);
+  REQUIRE(fol->catch_up(10s));
+  CHECK(g.ledger().head_seq() == head + 1);
 }
 
 }  // namespace refah::test

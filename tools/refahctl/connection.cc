@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,12 +57,29 @@ std::optional<server::Secret> client_secret(const Global& g) {
 
 }  // namespace
 
-Session open_session(const Global& g) {
+std::vector<std::string> connect_addresses(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  for (;;) {
+    const std::size_t comma = list.find(',', begin);
+    out.push_back(list.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (comma == std::string::npos) return out;
+    begin = comma + 1;
+  }
+}
+
+Session open_session(const Global& g, std::size_t first) {
   Session s;
   const auto secret = client_secret(g);
-  const auto address = parse_address(g.connect);
-  if (!secret || !address) {
-    if (secret && !address) usage_error("--connect: expected host:port, e.g. 127.0.0.1:7600");
+  const std::vector<std::string> addresses = connect_addresses(g.connect);
+  for (const std::string& a : addresses) {
+    if (secret && !parse_address(a)) {
+      usage_error("--connect: expected host:port (or several, comma-separated, tried in order), e.g. 127.0.0.1:7600");
+      s.exit = kExitUsage;
+      return s;
+    }
+  }
+  if (!secret) {
     s.exit = kExitUsage;
     return s;
   }
@@ -77,22 +95,26 @@ Session open_session(const Global& g) {
     s.exit = kExitUsage;
     return s;
   }
-  auto c = proto::Client::connect(address->first, address->second, g.timeout_ms, tls);
-  if (!c.is_ok()) {
-    s.exit = failure(c.status().message());
-    return s;
+  std::string why;
+  for (std::size_t i = first; i < addresses.size(); ++i) {
+    const auto address = parse_address(addresses[i]);
+    auto c = proto::Client::connect(address->first, address->second, g.timeout_ms, tls);
+    Status st = c.is_ok() ? c.value()->authenticate(g.client, *secret, g.timeout_ms) : c.status();
+    if (st.is_ok()) {
+      s.client = std::move(c).value();
+      s.address_index = i;
+      s.address = addresses[i];
+      return s;
+    }
+    why = st.message() + (c.is_ok() ? " (client " + std::to_string(g.client) + ")" : std::string());
+    if (i + 1 < addresses.size()) std::cerr << "refahctl: " << addresses[i] << ": " << why << "; trying " << addresses[i + 1] << '\n';
   }
-  if (Status st = c.value()->authenticate(g.client, *secret, g.timeout_ms); !st.is_ok()) {
-    s.exit = failure(st.message() + " (client " + std::to_string(g.client) + ")");
-    return s;
-  }
-  s.client = std::move(c).value();
+  s.exit = failure(why);
   return s;
 }
 
-const wire::Message* exchange(proto::Client& c, const Global& g, const proto::Frame& request,
-                              std::uint64_t id, wire::Body expected) {
-  auto m = c.call(request, id, g.timeout_ms);
+const wire::Message* exchange_answer(const Global& g, const Result<const wire::Message*>& m, wire::Body expected) {
+  (void)g;
   if (!m.is_ok()) {
     failure(m.status().message());
     return nullptr;
@@ -107,6 +129,11 @@ const wire::Message* exchange(proto::Client& c, const Global& g, const proto::Fr
     return nullptr;
   }
   return answer;
+}
+
+const wire::Message* exchange(proto::Client& c, const Global& g, const proto::Frame& request,
+                              std::uint64_t id, wire::Body expected) {
+  return exchange_answer(g, c.call(request, id, g.timeout_ms), expected);
 }
 
 }  // namespace refah::ctl

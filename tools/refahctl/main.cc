@@ -165,7 +165,9 @@ void digits_everywhere(CLI::App& app) {
 void add_global(CLI::App& app, Global& g) {
   // A later flag overrides an earlier one (an alias or a script's defaults, then the operator's).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--connect", g.connect, "refahd's address, host:port")
+  app.add_option("--connect", g.connect,
+                 "refahd's address, host:port; or several, comma-separated, tried in order (writes go on to the next "
+                 "while one answers NOT_PRIMARY)")
       ->capture_default_str()
       ->envname("REFAHCTL_CONNECT");
   app.add_option("--keys", g.keys_path, "Keys file (TOML) holding the secret of --client")

@@ -156,6 +156,28 @@ void fill_own_venue(std::vector<CommandBody>& bodies, const wire::Authenticated*
   }
 }
 
+// One Submit, answered by the primary: a node that answers NOT_PRIMARY (a replica or standby,
+// docs/REPLICATION.md) or drops the connection is left for --connect's next address, and the
+// same commands (the same ids: the ledger applies each once) are sent there.
+const wire::Message* submit_to_primary(const Global& g, Session& s, const std::vector<Command>& commands) {
+  const std::size_t addresses = connect_addresses(g.connect).size();
+  for (;;) {
+    const std::uint64_t id = s.client->next_id();
+    auto m = s.client->call(proto::encode_submit(id, commands), id, g.timeout_ms);
+    const bool elsewhere = m.is_ok() && m.value()->body_type() == wire::Body::Error &&
+                           m.value()->body_as_Error()->reason() == static_cast<std::uint16_t>(Reason::kNotPrimary);
+    const bool lost = !m.is_ok();  // refused, reset or unanswered: resending the same ids is safe
+    if ((!elsewhere && !lost) || s.address_index + 1 >= addresses) {
+      return exchange_answer(g, m, wire::Body::SubmitResult);
+    }
+    std::cerr << "refahctl: " << s.address << ": "
+              << (elsewhere ? proto::describe_error(*m.value()) : m.status().message()) << "; sending to the next address\n";
+    Session next = open_session(g, s.address_index + 1);
+    if (!next) return nullptr;
+    s = std::move(next);
+  }
+}
+
 }  // namespace
 
 // Sends the batch in submissions of at most batch_commands and prints every outcome.
@@ -169,9 +191,7 @@ int submit(const Global& g, Batch b) {
     std::vector<Command> commands;
     for (std::size_t i = first; i < first + n; ++i)
       commands.push_back(Command{Actor{}, id_of(b, i), b.bodies[i]});
-    const std::uint64_t id = s.client->next_id();
-    const wire::Message* m =
-        exchange(*s.client, g, proto::encode_submit(id, commands), id, wire::Body::SubmitResult);
+    const wire::Message* m = submit_to_primary(g, s, commands);
     if (m == nullptr) {
       print_outcomes(g, b, answers);
       return kExitError;
