@@ -49,6 +49,18 @@ struct StopsFollowing {
   }
 };
 
+// A replica fixture following `stream`, caught up with it.
+struct Replica {
+  std::unique_ptr<StreamFollower> fol;
+  ServerFixture g;
+  StopsFollowing stops_following{fol};  // destroyed first: the follower stops before g's ledger closes
+  Replica(const NatsCluster& cluster, const std::string& stream) {
+    make_replica(g, fol);
+    fol = follower(cluster, stream, g);
+    REQUIRE(fol->catch_up(20s));
+  }
+};
+
 std::int64_t balance_on(ServerFixture& node, CardId card) {
   auto c = node.connect(kAuditorClient);
   const std::uint64_t id = c->next_id();
@@ -85,12 +97,9 @@ TEST_CASE("A replica holds the primary's events and projections, serves reads, r
   for (CardId card = 200; card < 220; ++card) batch.push_back(visit(f, card));
   for (const Outcome& o : submit(*venue, batch).outcomes) REQUIRE(o.accepted());
 
-  std::unique_ptr<StreamFollower> fol;
-  ServerFixture g;
-  StopsFollowing stops_following{fol};
-  make_replica(g, fol);
-  fol = follower(cluster, "follow", g);
-  REQUIRE(fol->catch_up(20s));
+  Replica replica(cluster, "follow");
+  ServerFixture& g = replica.g;
+  std::unique_ptr<StreamFollower>& fol = replica.fol;
   INFO(fol->figures().error);
   require_same_log(*f.ledger().log(), *g.ledger().log());
   CHECK(g.projections().digest() == f.projections().digest());
@@ -133,12 +142,9 @@ TEST_CASE("A replica refuses a stream message that does not check and applies no
   ServerFixture f;
   const StopsOnExit stops{r};
   r = replicated_from_start(f, cluster, "forged");
-  std::unique_ptr<StreamFollower> fol;
-  ServerFixture g;
-  StopsFollowing stops_following{fol};
-  make_replica(g, fol);
-  fol = follower(cluster, "forged", g);
-  REQUIRE(fol->catch_up(20s));
+  Replica replica(cluster, "forged");
+  ServerFixture& g = replica.g;
+  std::unique_ptr<StreamFollower>& fol = replica.fol;
   const Seq head = g.ledger().head_seq();
 
   // Another writer appends a message whose one event is not a valid event at all.
@@ -239,12 +245,9 @@ TEST_CASE("refahctl given several addresses sends a write that a replica refuses
   const StopsOnExit stops{r};
   r = replicated_from_start(f, cluster, "ctl");
   issue_cards(f, 200, 2);
-  std::unique_ptr<StreamFollower> fol;
-  ServerFixture g;
-  StopsFollowing stops_following{fol};
-  make_replica(g, fol);
-  fol = follower(cluster, "ctl", g);
-  REQUIRE(fol->catch_up(20s));
+  Replica replica(cluster, "ctl");
+  ServerFixture& g = replica.g;
+  std::unique_ptr<StreamFollower>& fol = replica.fol;
 
   const fs::path dir = fs::path(g.dir().path()).parent_path() / "refahctl";
   fs::create_directories(dir);
@@ -256,17 +259,17 @@ TEST_CASE("refahctl given several addresses sends a write that a replica refuses
     UNSCOPED_INFO("refahctl exited " << ran.status << "\nstdout:\n" << ran.out << "stderr:\n" << ran.err);
     return ran;
   };
-  const std::string replica = "127.0.0.1:" + std::to_string(g.port());
+  const std::string replica_address = "127.0.0.1:" + std::to_string(g.port());
   const std::string primary = "127.0.0.1:" + std::to_string(f.port());
 
   const Seq head = f.ledger().head_seq();
-  const Ran alone = post_visit(replica);  // the replica alone: refused, naming the primary
+  const Ran alone = post_visit(replica_address);  // the replica alone: refused, naming the primary
   CHECK(alone.status != 0);
   CHECK(has(alone.err, "NOT_PRIMARY"));
   CHECK(has(alone.err, "primary"));
   CHECK(f.ledger().head_seq() == head);
 
-  const Ran on = post_visit(replica + "," + primary);
+  const Ran on = post_visit(replica_address + "," + primary);
   CHECK(on.status == 0);
   CHECK(has(on.err, "sending to the next address"));
   CHECK(has(on.out, "accepted"));
