@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ledger/assert.h"
+#include "ledger/sha256.h"
 #include "server/limits.h"
 #include "server/replication/batch_message.h"
 
@@ -19,16 +20,6 @@ namespace refah::server::repl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string hex8(const Hash32& h) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 8; ++i) {
-    out += kDigits[h[i] >> 4];
-    out += kDigits[h[i] & 15];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -81,7 +72,10 @@ bool NatsReplicator::Impl::wait_before_retry(std::uint32_t& wait_ms, const std::
 }
 
 Status NatsReplicator::Impl::publish(const EncodedBatch& m) {
-  const std::string id = std::to_string(m.first_seq) + "-" + std::to_string(m.last_seq) + "-" + hex8(m.last_hash);
+  // The node is part of the id: two nodes' fences at one head are two messages, never one
+  // deduplicated (the second node would believe it had fenced the first).
+  const std::string id = std::to_string(m.first_seq) + "-" + std::to_string(m.last_seq) + "-" +
+                         to_hex(std::span(m.last_hash).first(8)) + "-" + options.node;
   std::uint32_t wait_ms = 50;
   for (;;) {
     jsPubOptions o;

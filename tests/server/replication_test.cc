@@ -139,6 +139,32 @@ TEST_CASE("With one NATS node down writes go on, with two they stop with REPLICA
   require_stream_is_log(cluster, "outage", *f.ledger().log(), start);
 }
 
+TEST_CASE("Two nodes fencing the stream at the same head append two messages, and the first node is fenced",
+          "[server][replication]") {
+  NatsCluster cluster;
+  LedgerFixture l;
+  l.standard_programme();
+  const EventLog& log = *l.ledger().log();
+  auto first = replicator(cluster, "fences", "node-1");
+  REQUIRE(first->fence(log.head_seq(), log.head_hash()).is_ok());
+  auto second = replicator(cluster, "fences", "node-2");
+  REQUIRE(second->fence(log.head_seq(), log.head_hash()).is_ok());
+  CHECK(stream_messages(cluster, "fences").size() == 2);
+
+  // The first node's next batch expects to follow its own fence: refused, naming the second.
+  const std::vector<std::uint8_t> body(64, 7);
+  const Hash32 hash{1, 2, 3};
+  ReplicaBatch b;
+  b.first_seq = log.head_seq() + 1;
+  b.prev_hash = log.head_hash();
+  b.bodies = {std::span<const std::uint8_t>(body)};
+  b.hashes = std::span<const Hash32>(&hash, 1);
+  const Status refused = first->replicate(b);
+  CHECK_FALSE(refused.is_ok());
+  CHECK(refused.message().find("node-2") != std::string::npos);
+  CHECK(stream_messages(cluster, "fences").size() == 2);
+}
+
 TEST_CASE("A stream that does not end at the log's head is refused before the first append", "[server][replication]") {
   NatsCluster cluster;
   LedgerFixture l;
