@@ -143,6 +143,16 @@ class EventLog {
   // Makes every write so far durable (fsync of the write-ahead log).
   [[nodiscard]] Status sync_wal();
 
+  // Removes the events after keep_seq (keep_seq < head_seq()) for good: only for events a
+  // replicated stream never took, so never acknowledged, once they are saved elsewhere (a
+  // former primary rejoining as a replica, server/replication/set_aside.h). Writable logs only,
+  // before any ledger opens the log. First the head record is lowered to keep_seq (synced; a
+  // record behind the log is accepted on open), then one synced write deletes the events, the
+  // snapshots past keep_seq and the idempotency records of the removed events, lowers
+  // dedup_through to at most keep_seq and sets the head. A crash between the two leaves the log
+  // whole and opening; a crash inside the write leaves all of it or none.
+  [[nodiscard]] Status cut_back_to(Seq keep_seq);
+
   // An online copy of the log into `dir` (which must not exist; its parent must), while the writer
   // goes on (any thread; writable logs only): a RocksDB checkpoint, consistent at one point of the
   // log (the events and their head are written together), its table files hard-linked when `dir`

@@ -560,6 +560,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   if (options.replicator != nullptr) {
     if (Status r = replicate(first); !r.is_ok()) {
       state_poisoned = true;  // the state holds events the replica set does not: never read again
+      durable_head = first - 1;  // what readers may see: the stream's, not the local log's head
       lk.unlock();
       fail("replication stopped at sequence " + std::to_string(first) + ": " + r.message(), subs);
       return;

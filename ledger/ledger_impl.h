@@ -60,7 +60,7 @@ struct Ledger::Impl {
   std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
   std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
-  Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last durable seq
+  Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last seq readers may see
 
   mutable std::mutex state_mu;
   mutable std::mutex queue_mu;
