@@ -274,6 +274,10 @@ int Daemon::connect_replication() {
     return r.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   replication_ = std::move(r).value();
+  if (Status s = replication_->set_aside_unreplicated(config_.data_dir); !s.is_ok()) {
+    log_->error("cannot serve the ledger in {}: {}", config_.data_dir, s.to_string());
+    return s.code() == Status::Code::kCorruption ? kExitDamaged : 1;
+  }
   return 0;
 }
 

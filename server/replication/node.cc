@@ -4,9 +4,12 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "ledger/event_log.h"
 #include "server/replication/lease.h"
 #include "server/replication/nats_replicator.h"
+#include "server/replication/set_aside.h"
 #include "server/replication/stream_follower.h"
 
 namespace refah::server::repl {
@@ -33,6 +36,23 @@ Result<std::unique_ptr<Node>> Node::connect(const NatsOptions& options, NodeRole
     node->lease_ = std::move(lease).value();
   }
   return node;
+}
+
+Status Node::set_aside_unreplicated(const std::string& data_dir) {
+  if (role_ == NodeRole::kPrimary) return Status::ok();
+  auto link = NatsLink::open(options_);
+  if (!link.is_ok()) return link.status();
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  auto r = repl::set_aside_unreplicated(*link.value(), data_dir, now.count());
+  if (!r.is_ok()) return r.status().with_context("replication: comparing this log with the stream: ");
+  const SetAside& a = r.value();
+  if (a.first_seq == 0) return Status::ok();
+  log_->warn("replication: events {}..{} of this log were never taken by stream {} (so never acknowledged); "
+             "moved to {} for the auditor ({} signed checkpoints past event {} moved beside it); following "
+             "the stream from event {}",
+             a.first_seq, a.last_seq, options_.stream, a.file, a.checkpoints, a.shared_seq, a.shared_seq);
+  return Status::ok();
 }
 
 Replicator* Node::replicator() const { return replicator_.get(); }

@@ -46,6 +46,10 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
+  // Before the ledger opens, on a replica or standby: the events of data_dir's log that the stream
+  // never took (a former primary's) moved to a quarantine file and cut from the log
+  // (set_aside.h), said at warning level. Nothing for a primary. Errors: refahd exits 3.
+  [[nodiscard]] Status set_aside_unreplicated(const std::string& data_dir);
   // For Ledger::Options: the replicator (primary) or nullptr, and whether the ledger follows.
   Replicator* replicator() const;
   bool follower() const { return role_ != NodeRole::kPrimary; }

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/event_codec.h"
+#include "replay/export.h"
 #include "server/replication/stream_follower.h"
 #include "tests/support/replication_helpers.h"
 #include "tests/support/refahctl_runner.h"
@@ -214,8 +216,11 @@ TEST_CASE("A standby takes over once the primary's lease lapses: resent visits a
   CHECK(took_ms < 5'000);
 
   // The old primary, still running, acknowledges nothing more: the stream is fenced.
-  CHECK(submit_one(*venue, visit(fa, 210)).reason == Reason::kStorageFailed);
+  const Command unreplicated = visit(fa, 210);
+  CHECK(submit_one(*venue, unreplicated).reason == Reason::kStorageFailed);
   CHECK(fa.ledger().failed());
+  const Seq old_head = fa.ledger().log()->head_seq();  // its log holds that visit; the stream does not
+  CHECK(fa.ledger().head_seq() == old_head - 1);  // never served: the failed ledger's head is the stream's
 
   // Every acknowledged visit resent to the new primary is answered with its first answer, once.
   const Seq head = fb.ledger().head_seq();
@@ -231,6 +236,36 @@ TEST_CASE("A standby takes over once the primary's lease lapses: resent visits a
   INFO(reason_name(after.reason));
   CHECK(after.accepted());
   require_stream_is_log(cluster, "failover", *fb.ledger().log(), 1);
+
+  // The old primary comes back as a replica: the visit it wrote but the stream never took is
+  // moved to a quarantine file, its log is cut back to the last event it shares with the stream,
+  // and it follows the stream to the new primary's head.
+  fa.stop();
+  a.reset();
+  a = node_for(fa, cluster, "failover", "node-a", NodeRole::kReplica);
+  const fs::path file = fs::path(fa.dir().path()) / "quarantine" / (std::to_string(old_head) + "-" + std::to_string(old_head) + ".rfex");
+  auto quarantined = replay::ExportReader::open(file.string());
+  INFO(file);
+  REQUIRE(quarantined.is_ok());
+  CHECK(quarantined.value()->header().first_seq == old_head);
+  Seq seq = 0;
+  std::span<const std::uint8_t> value;
+  REQUIRE(quarantined.value()->next(seq, value));
+  EventScratch scratch;
+  const fb::Event* e = verified_event(value, scratch);
+  REQUIRE(e != nullptr);
+  CHECK(to_bytes16(e->client_event_id()) == unreplicated.client_event_id);
+  CHECK_FALSE(quarantined.value()->next(seq, value));
+  CHECK(quarantined.value()->finish().is_ok());
+  const auto caught_up = std::chrono::steady_clock::now() + 10s;
+  while (fa.ledger().head_seq() < fb.ledger().head_seq() && std::chrono::steady_clock::now() < caught_up)
+    std::this_thread::sleep_for(20ms);
+  REQUIRE(fa.ledger().head_seq() == fb.ledger().head_seq());
+  require_stream_is_log(cluster, "failover", *fa.ledger().log(), 1);
+  // Never acknowledged, the visit resent is new to the stream: applied once, by the primary.
+  const Outcome resent = submit_one(*at_standby, unreplicated);
+  CHECK(resent.accepted());
+  CHECK_FALSE(resent.duplicate);
 }
 
 }  // namespace refah::test

@@ -177,7 +177,11 @@ inline std::unique_ptr<server::repl::Node> node_for(ServerFixture& f, const Nats
   REQUIRE(n.is_ok());
   auto node = std::move(n).value();
   f.serve_as(node->replicator(), node->follower(), node->writes_unavailable(), node->primary_elsewhere());
-  f.restart();
+  f.stop();
+  const Status set_aside = node->set_aside_unreplicated(f.dir().path());  // as refahd does
+  INFO(set_aside.to_string());
+  REQUIRE(set_aside.is_ok());
+  f.open();
   const Status s = node->start(f.ledger());
   INFO(s.to_string());
   REQUIRE(s.is_ok());
