@@ -1,0 +1,420 @@
+// refahd processes in a replicated cluster while eight venues post (issue 16, item 5): a primary,
+// two standbys and a replica over a three-node NATS JetStream cluster, all started by the test on
+// loopback ports. The venues are given every node's address and move on to the next when a
+// connection fails, no answer comes within 2 s, or the answer is NOT_PRIMARY or STORAGE_FAILED,
+// resending the batch in hand with the same ids and, after each reconnect, their last
+// acknowledged batch, whose first answers must come back (tests/support/venue_load.h).
+//
+//   1. The primary is killed with SIGKILL: a standby serves within 5 s.
+//   2. That new primary is frozen with SIGSTOP until the other standby serves and every call the
+//      venues had in flight to it has given up, then let run: it acknowledges nothing new.
+//   3. The venues finish; the replica, and the killed and the frozen primary restarted as
+//      standbys, reach the last primary's head: what each of those two wrote that the stream never
+//      took is moved to a quarantine file first.
+// Then every acknowledged visit is in the last primary's log once, at its acknowledged sequence
+// number with its figures; no client event id is stored twice; the replica's log is the
+// primary's event for event, and its balances and the projections digest of a checkpoint it signs
+// equal the primary's; refah-audit verify is clean on every node's data directory.
+//
+//   build/tests/refah_server_tests "[failover][process]"   (about 40 s)
+// (REFAH_FAILOVER_KEEP=DIR keeps each node's output and the acknowledgement log.)
+
+#include <signal.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "replay/checkpoint.h"
+#include "replay/export.h"
+#include "tests/support/nats_cluster.h"
+#include "tests/support/venue_load.h"
+
+namespace refah::test {
+namespace {
+
+using namespace venue_load;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int kLeaseMs = 1'500;
+constexpr int kCardsPerVenue = 500;
+
+// One refahd of the cluster: its own directory (config, data, output), port and role.
+class ClusterNode {
+ public:
+  ClusterNode(const fs::path& work, const std::string& name, const std::string& role,
+              const std::vector<std::string>& nats)
+      : name_(name), dir_(work / name), port_(unused_port()), nats_(nats) {
+    fs::create_directories(dir_);
+    const auto key = replay::SigningKey::generate();  // each node signs its own checkpoints
+    REQUIRE(key.is_ok());
+    REQUIRE(key.value().save_file((dir_ / "ckpt.pem").string()).is_ok());
+    set_role(role);
+    args_ = {"--plaintext", "--config", (dir_ / "refahd.toml").string(), "--data", data(),
+             "--keys", (work / "keys.toml").string(), "--listen", "127.0.0.1:" + std::to_string(port_),
+             "--status-every", "1", "--admin-listen", ""};
+  }
+
+  // The role from the next start.
+  void set_role(const std::string& role) {
+    std::string servers;
+    for (const auto& u : nats_) servers += (servers.empty() ? "\"" : ", \"") + u + "\"";
+    write_text(dir_ / "refahd.toml", "checkpoint_key_file = \"ckpt.pem\"\n[replication]\nservers = [" + servers + "]\nstream = \"refah\"\nreplicas = 3\n" +
+                                         "node = \"127.0.0.1:" + std::to_string(port_) + "\"\nrole = \"" + role +
+                                         "\"\nlease_ms = " + std::to_string(kLeaseMs) + "\n");
+  }
+
+  // Starts refahd and waits until it accepts connections.
+  void start() {
+    proc_.emplace(dir_, REFAHD_PATH, args_, std::vector<std::string>{}, "refahd", ChildProcess::Output::kAppendBoth);
+    const auto deadline = SteadyClock::now() + 60s;
+    while (!proto::Client::connect("127.0.0.1", port_, 200).is_ok()) {
+      if (!proc_->running()) FAIL(name_ << " exited before accepting connections:\n" << last_lines(output()));
+      if (SteadyClock::now() >= deadline) FAIL(name_ << " did not accept connections in 60 s:\n" << last_lines(output()));
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  void kill_now() { proc_.reset(); }  // SIGKILL, reaped
+  void freeze() { proc_->signal(SIGSTOP); }
+  void thaw() { proc_->signal(SIGCONT); }
+  // SIGTERM and reaped; its exit status (a primary replaced while it ran may exit with an error).
+  int stop() {
+    if (!proc_ || !proc_->running()) return -1;
+    proc_->signal(SIGTERM);
+    const auto st = proc_->wait_exit(30s);
+    proc_.reset();
+    return st ? *st : -1;
+  }
+  std::unique_ptr<proto::Client> connect(ClientId id) {
+    auto c = try_connect(port_, id);
+    if (!c.is_ok()) FAIL(name_ << ": " << c.status().to_string() << "\n" << last_lines(output()));
+    return std::move(c).value();
+  }
+  const std::string& name() const { return name_; }
+  std::uint16_t port() const { return port_; }
+  std::string data() const { return (dir_ / "data").string(); }
+  std::string output() const { return file_text(dir_ / "refahd.out"); }
+
+ private:
+  std::string name_;
+  fs::path dir_;
+  std::uint16_t port_;
+  std::vector<std::string> nats_;
+  std::vector<std::string> args_;
+  std::optional<ChildProcess> proc_;
+};
+
+Seq served_head(proto::Client& c) {
+  const std::uint64_t q = c.next_id();
+  auto m = c.call(proto::encode_get_totals(q), q, kAnswerMs);
+  REQUIRE(m.is_ok());
+  REQUIRE(m.value()->body_type() == wire::Body::Totals);
+  return m.value()->body_as_Totals()->seq();
+}
+
+// Waits until some node in `nodes` has acknowledged a visit; its index, or -1 after `within`.
+int first_to_acknowledge(Shared& shared, std::initializer_list<int> nodes, std::chrono::milliseconds within) {
+  const auto deadline = SteadyClock::now() + within;
+  while (SteadyClock::now() < deadline) {
+    if (shared.failed) FAIL("a venue could not go on: " << shared.error());
+    for (int n : nodes)
+      if (shared.acks_by_node[n] > 0) return n;
+    std::this_thread::sleep_for(1ms);
+  }
+  return -1;
+}
+
+double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+struct SignedHead {
+  Seq seq = 0;
+  std::string head_hash, projections_digest;
+};
+
+SignedHead checkpoint_of(proto::Client& c) {
+  const std::uint64_t q = c.next_id();
+  auto m = c.call(proto::encode_get_checkpoint(q), q, kAnswerMs);
+  REQUIRE(m.is_ok());
+  INFO(proto::describe_error(*m.value()));
+  REQUIRE(m.value()->body_type() == wire::Body::Checkpoint);
+  const wire::Checkpoint& k = *m.value()->body_as_Checkpoint();
+  REQUIRE(k.head_hash());
+  REQUIRE(k.projections_digest());
+  return SignedHead{k.head_seq(), std::string(k.head_hash()->begin(), k.head_hash()->end()),
+                    std::string(k.projections_digest()->begin(), k.projections_digest()->end())};
+}
+
+// The stopped logs of two nodes: the same events, byte for byte.
+void require_same_log(const std::string& a, const std::string& b) {
+  auto la = EventLog::open_read_only(a);
+  auto lb = EventLog::open_read_only(b);
+  REQUIRE(la.is_ok());
+  REQUIRE(lb.is_ok());
+  REQUIRE(la.value()->head_seq() == lb.value()->head_seq());
+  REQUIRE(la.value()->head_hash() == lb.value()->head_hash());
+  auto rb = lb.value()->read_from(1);
+  for (auto ra = la.value()->read_from(1); ra->valid(); ra->next(), rb->next()) {
+    REQUIRE(rb->valid());
+    REQUIRE(ra->seq() == rb->seq());
+    const auto va = ra->value(), vb = rb->value();
+    INFO("event " << ra->seq());
+    REQUIRE(std::equal(va.begin(), va.end(), vb.begin(), vb.end()));
+  }
+}
+
+int audit_verify(const fs::path& work, const ClusterNode& n) {
+  ChildProcess run(work, REFAH_AUDIT_PATH, {"verify", "--data", n.data(), "--no-progress"}, {}, "audit-" + n.name(),
+                   ChildProcess::Output::kAppendBoth);
+  const int st = run.wait();
+  UNSCOPED_INFO("refah-audit verify " << n.name() << " exited " << st << ":\n" << last_lines(run.stdout_text()));
+  return st;
+}
+
+// Waits until the node serves `head`.
+void wait_for_head(proto::Client& c, Seq head) {
+  const auto deadline = SteadyClock::now() + 20s;
+  while (served_head(c) != head && SteadyClock::now() < deadline) std::this_thread::sleep_for(20ms);
+  REQUIRE(served_head(c) == head);
+}
+
+// The stored events first..last of a stopped log.
+std::vector<std::string> stored_values(const std::string& dir, Seq first, Seq last) {
+  auto log = EventLog::open_read_only(dir);
+  REQUIRE(log.is_ok());
+  std::vector<std::string> out;
+  for (Seq s = first; s <= last; ++s) out.push_back(log.value()->get(s).value());
+  return out;
+}
+
+// The stored hash of event seq of a stopped log (zero past its head).
+Hash32 stored_hash(const std::string& dir, Seq seq) {
+  auto log = EventLog::open_read_only(dir);
+  REQUIRE(log.is_ok());
+  Hash32 h{};
+  if (seq == 0 || seq > log.value()->head_seq()) return h;
+  const std::string v = log.value()->get(seq).value();
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(v.data()) + 1, 32, h.begin());
+  return h;
+}
+
+// A former primary, come back as a standby: what its log held before (dir + "-before") up to
+// the last event it shares with the last primary's log is that log's prefix, and every event
+// past it is in one quarantine file, byte for byte, each differing from the event the stream
+// holds at its sequence number, each visit of them applied once by the last primary (its venue
+// resent it), and the file passes refah-audit verify --export.
+void require_set_aside(const fs::path& work, const std::string& dir, Seq head_before, const std::string& final_dir,
+                       const LogScan& final_scan) {
+  std::vector<std::string> files;
+  if (fs::exists(fs::path(dir) / "quarantine"))
+    for (const auto& e : fs::directory_iterator(fs::path(dir) / "quarantine"))
+      if (e.path().extension() == ".rfex") files.push_back(e.path().string());
+  REQUIRE(files.size() <= 1);
+  const std::string before_dir = dir + "-before";
+  if (files.empty()) {
+    std::printf("failover: %s came back holding nothing the stream lacked\n", dir.c_str());
+    CHECK(stored_hash(before_dir, head_before) == stored_hash(final_dir, head_before));
+    return;
+  }
+  auto r = replay::ExportReader::open(files[0]);
+  REQUIRE(r.is_ok());
+  const Seq first = r.value()->header().first_seq;
+  std::printf("failover: %s came back with events %llu..%llu the stream never took, set aside\n", dir.c_str(),
+              static_cast<unsigned long long>(first), static_cast<unsigned long long>(r.value()->header().last_seq));
+  CHECK(r.value()->header().last_seq == head_before);
+  CHECK(stored_hash(before_dir, first - 1) == stored_hash(final_dir, first - 1));
+  const auto before = stored_values(before_dir, first, head_before);
+  auto final_log = EventLog::open_read_only(final_dir);
+  REQUIRE(final_log.is_ok());
+  Seq seq = 0;
+  std::span<const std::uint8_t> value;
+  EventScratch scratch;
+  for (std::size_t i = 0; r.value()->next(seq, value); ++i) {
+    REQUIRE(i < before.size());
+    const std::string bytes(value.begin(), value.end());
+    CHECK(bytes == before[i]);
+    const fb::Event* e = verified_event(value, scratch);
+    REQUIRE(e != nullptr);
+    auto there = final_log.value()->get(e->seq());
+    CHECK((!there.is_ok() || there.value() != bytes));
+    const auto applied = final_scan.seqs_by_id.find(to_bytes16(e->client_event_id()));
+    if (e->payload_as_VisitRecorded() != nullptr) CHECK((applied != final_scan.seqs_by_id.end() && applied->second.size() == 1));
+  }
+  CHECK(r.value()->finish().is_ok());
+  ChildProcess audit(work, REFAH_AUDIT_PATH, {"verify", "--export", files[0], "--no-progress"}, {}, "audit-quarantine",
+                     ChildProcess::Output::kAppendBoth);
+  CHECK(audit.wait() == 0);
+}
+
+void keep_files(const fs::path& work, const std::vector<ClusterNode*>& nodes) {
+  const char* keep = std::getenv("REFAH_FAILOVER_KEEP");
+  if (keep == nullptr || *keep == '\0') return;
+  fs::create_directories(keep);
+  fs::copy_file(work / "acks.log", fs::path(keep) / "acks.log", fs::copy_options::overwrite_existing);
+  for (ClusterNode* n : nodes) write_text(fs::path(keep) / (n->name() + ".out"), n->output());
+}
+
+// The run: the NATS cluster, four nodes, the venues' shared state and their acknowledgements.
+class FailoverRun {
+ public:
+  FailoverRun()
+      : work_(fs::path(tmp_.path()).parent_path()), a_(work_, "a", "primary", nats_.urls()),
+        b_(work_, "b", "standby", nats_.urls()), c_(work_, "c", "standby", nats_.urls()),
+        d_(work_, "d", "replica", nats_.urls()), acks_(work_ / "acks.log") {
+    write_keys(work_ / "keys.toml");
+    for (ClusterNode* n : nodes_) n->start();
+    auto admin = a_.connect(kAdminClient);
+    Ids ids;
+    set_up_programme(*admin, ids, kVenues, kCards);
+    for (ClusterNode* n : nodes_) shared_.ports.push_back(n->port());  // node i is address i
+    shared_.answer_ms = 2'000;
+    shared_.acks = &acks_;
+  }
+  Shared& shared() { return shared_; }
+
+  // 1. The primary killed: the standby that serves first (1 or 2).
+  int kill_primary() {
+    REQUIRE(first_to_acknowledge(shared_, {0}, 30s) == 0);
+    std::this_thread::sleep_for(1s);
+    shared_.phase = 1;
+    const auto killed_at = SteadyClock::now();
+    a_.kill_now();
+    const int p1 = first_to_acknowledge(shared_, {1, 2}, 20s);
+    const double took_s = seconds_since(killed_at);
+    std::printf("failover: SIGKILL of the primary; %s served %.2f s later\n", p1 < 0 ? "nobody" : name(p1), took_s);
+    REQUIRE(p1 > 0);
+    CHECK(took_s < 5.0);
+    std::this_thread::sleep_for(1s);
+    return p1;
+  }
+
+  // 2. p1 frozen until the other standby serves and every venue's call to p1 has given up
+  // (answer_ms), then let run for 2 s: the other standby.
+  int freeze(int p1) {
+    const int p2 = p1 == 1 ? 2 : 1;
+    shared_.phase = 2;
+    const auto frozen_at = SteadyClock::now();
+    nodes_[p1]->freeze();
+    REQUIRE(first_to_acknowledge(shared_, {p2}, 20s) == p2);
+    const double took_s = seconds_since(frozen_at);
+    std::printf("failover: SIGSTOP of %s; %s served %.2f s later\n", name(p1), name(p2), took_s);
+    CHECK(took_s < 5.0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(shared_.answer_ms + 500));
+    shared_.phase = 3;
+    nodes_[p1]->thaw();
+    std::this_thread::sleep_for(2s);
+    return p2;
+  }
+
+  // 3. The venues have finished: the replica reaches the primary's head, and so do the killed
+  // primary and the frozen one, restarted as standbys; the replica's checkpoint and balances
+  // equal the primary's.
+  void converge(int p1, int p2) {
+    auto au_primary = nodes_[p2]->connect(kAuditorClient);
+    auto au_replica = d_.connect(kAuditorClient);
+    const Seq head = served_head(*au_primary);
+    wait_for_head(*au_replica, head);
+    nodes_[p1]->stop();
+    for (const int i : {0, p1}) {
+      head_before_[i] = EventLog::open_read_only(nodes_[i]->data()).value()->head_seq();
+      fs::copy(nodes_[i]->data(), nodes_[i]->data() + "-before", fs::copy_options::recursive);
+      nodes_[i]->set_role("standby");
+      nodes_[i]->start();
+      wait_for_head(*nodes_[i]->connect(kAuditorClient), head);
+    }
+    const SignedHead at_primary = checkpoint_of(*au_primary), at_replica = checkpoint_of(*au_replica);
+    CHECK(at_primary.seq == head);
+    CHECK(at_replica.seq == head);
+    CHECK(at_replica.head_hash == at_primary.head_hash);
+    CHECK(at_replica.projections_digest == at_primary.projections_digest);
+    CHECK(served_balances(*au_replica, 1'000, kCards) == served_balances(*au_primary, 1'000, kCards));
+    for (ClusterNode* n : nodes_) n->stop();
+    acks_.close();
+    keep_files(work_, {&a_, &b_, &c_, &d_});
+  }
+
+  // 4. With every node stopped: the acknowledgements against the last primary's log, every
+  // node's log against it, refah-audit verify on each.
+  void check_logs(int p1, int p2) {
+    const std::vector<Ack> logged = AckLog::read(acks_.path());
+    const LogScan final_scan = scan_log(nodes_[p2]->data());
+    const Tally t = compare(logged, final_scan);
+    std::string problems;
+    for (const auto& p : t.problems) problems += "  " + p + "\n";
+    INFO(problems);
+    CHECK(t.lost == 0);
+    CHECK(t.doubled == 0);
+    CHECK(t.mismatched == 0);
+    CHECK(t.accepted > 0);
+    int new_after_thaw = 0, by_p1 = 0;
+    for (const Ack& k : logged) {
+      const bool new_by_p1 = k.node == p1 && k.reason == Reason::kOk && !k.duplicate;
+      by_p1 += new_by_p1;
+      new_after_thaw += new_by_p1 && k.phase == 3;
+    }
+    CHECK(by_p1 > 0);  // it was a primary under load when frozen
+    CHECK(new_after_thaw == 0);
+    CHECK(replayed_balances(nodes_[p2]->data(), 1'000, kCards) == acknowledged_balances(logged, 1'000, kCards));
+    require_same_log(d_.data(), nodes_[p2]->data());
+    for (const int i : {0, p1}) {
+      INFO("node " << name(i) << ", back as a standby");
+      require_same_log(nodes_[i]->data(), nodes_[p2]->data());
+      require_set_aside(work_, nodes_[i]->data(), head_before_[i], nodes_[p2]->data(), final_scan);
+    }
+    for (ClusterNode* n : nodes_) CHECK(audit_verify(work_, *n) == 0);
+  }
+
+ private:
+  static constexpr int kCards = kVenues * kCardsPerVenue;
+  const char* name(int i) const { return nodes_[i]->name().c_str(); }
+
+  NatsCluster nats_;
+  TempDir tmp_;
+  fs::path work_;
+  // Node 0 the primary, 1 and 2 standbys, 3 a replica.
+  ClusterNode a_, b_, c_, d_;
+  std::array<ClusterNode*, 4> nodes_{&a_, &b_, &c_, &d_};
+  AckLog acks_;
+  Shared shared_;
+  std::array<Seq, 4> head_before_{};  // the killed and the frozen node's heads before they came back
+};
+
+}  // namespace
+
+TEST_CASE("A primary refahd killed with SIGKILL and then its successor frozen with SIGSTOP while eight "
+          "venues post: a standby serves within 5 s each time, the frozen one acknowledges nothing new, "
+          "nothing acknowledged is lost or stored twice, the killed one rejoins",
+          "[server][failover][process]") {
+  FailoverRun run;
+  int p1 = 0, p2 = 0;
+  {
+    Workers workers(run.shared(), kCardsPerVenue, 16);
+    p1 = run.kill_primary();
+    p2 = run.freeze(p1);
+    workers.finish();
+    INFO(run.shared().error());
+    REQUIRE(!run.shared().failed);
+    std::uint64_t moves = 0, resends_checked = 0, wrong = 0;
+    for (const auto& w : workers.all()) {
+      moves += w->moves;
+      resends_checked += w->resends_checked;
+      wrong += w->wrong_answers;
+      for (const auto& why : w->wrong) UNSCOPED_INFO(why);
+    }
+    CHECK(wrong == 0);
+    CHECK(resends_checked > 0);  // a batch acknowledged before a takeover, resent after it
+    std::printf("failover: %llu moves to another address, %llu acknowledged batches resent\n",
+                static_cast<unsigned long long>(moves), static_cast<unsigned long long>(resends_checked));
+  }
+  run.converge(p1, p2);
+  run.check_logs(p1, p2);
+}
+
+}  // namespace refah::test
