@@ -314,3 +314,56 @@ TEST_CASE("refahctl given several addresses sends a write that a replica refuses
 }
 
 }  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("A new replica starts from a backup of the primary and takes the rest from the stream, a log older "
+          "than the stream is refused naming the backup to start from",
+          "[server][replication][replica]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated(f, cluster, "restore");  // the standard programme, then the stream from its head
+  const Seq stream_begins_after = f.ledger().head_seq();
+  issue_cards(f, 200, 10);
+  TempDir backups;
+  const fs::path backup = fs::path(backups.path()).parent_path() / "backup";
+  auto copied = f.ledger().log()->copy_to(backup.string());  // what refahd's online backup makes
+  INFO(copied.status().to_string());
+  REQUIRE(copied.is_ok());
+  issue_cards(f, 300, 10);  // after the backup: only the stream has them
+  auto venue = f.connect(kVenue10Client);
+  REQUIRE(submit_one(*venue, visit(f, 300)).accepted());
+  REQUIRE(copied.value().head_seq < f.ledger().head_seq());
+
+  std::unique_ptr<StreamFollower> fol;
+  ServerFixture g;
+  StopsFollowing stops_following{fol};
+  g.stop();
+  fs::remove_all(g.dir().path());
+  fs::copy(backup, g.dir().path(), fs::copy_options::recursive);
+  make_replica(g, fol);  // opens the backup
+  REQUIRE(g.ledger().head_seq() == copied.value().head_seq);
+  fol = follower(cluster, "restore", g);
+  REQUIRE(fol->catch_up(20s));
+  require_same_log(*f.ledger().log(), *g.ledger().log());
+  CHECK(g.projections().digest() == f.projections().digest());
+
+  // An empty log (or a backup from before the stream began) cannot follow it.
+  ServerFixture h;
+  std::unique_ptr<StreamFollower> none;
+  make_replica(h, none);
+  server::repl::NatsOptions o;
+  o.servers = cluster.urls();
+  o.stream = "restore";
+  o.node = "late";
+  auto refused = StreamFollower::start(o, h.ledger(), quiet_log());
+  REQUIRE_FALSE(refused.is_ok());
+  INFO(refused.status().to_string());
+  CHECK(refused.status().message().find("backup taken at event " + std::to_string(stream_begins_after)) !=
+        std::string::npos);
+  CHECK(h.ledger().head_seq() == 0);
+}
+
+}  // namespace refah::test
