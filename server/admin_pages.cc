@@ -158,6 +158,19 @@ void render_connections(PromText& p, const Server::Stats& s) {
         static_cast<double>(s.buffers_shared_bytes));
 }
 
+void render_replication(PromText& p, const ReplicationFigures& r) {
+  p.family("refah_replication_primary", "gauge",
+           "1 while this node appends to the replicated stream; the label is its configured role");
+  p.sample("refah_replication_primary", PromText::label("role", r.role), r.primary_now ? 1.0 : 0.0);
+  gauge(p, "refah_replication_stream_message", "The last stream message this node published or applied",
+        static_cast<double>(r.stream_seq));
+  gauge(p, "refah_replication_waiting", "1 while the primary's writes wait for the stream", r.waiting ? 1 : 0);
+  gauge(p, "refah_replication_replaced", "1 once this primary lost its lease to another node (writes refused)",
+        r.replaced ? 1 : 0);
+  gauge(p, "refah_replication_following_stopped",
+        "1 once this replica stopped following at a stream message that did not check", r.following_stopped ? 1 : 0);
+}
+
 void render_process(PromText& p, const ProcessFigures& pr) {
   p.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds");
   p.sample("process_cpu_seconds_total", "", pr.cpu_seconds);
@@ -178,6 +191,7 @@ std::string render_metrics(const AdminFigures& f) {
   render_durability(p, f);
   render_connections(p, f.server);
   if (f.process) render_process(p, *f.process);
+  if (f.replication) render_replication(p, *f.replication);
   return p.text();
 }
 
@@ -211,6 +225,7 @@ AdminFigures AdminPages::gather() const {
   }
   newest_checkpoint(s_.checkpoints_dir, f);
   f.process = read_process_figures();
+  if (s_.replication) f.replication = s_.replication();
   return f;
 }
 

@@ -18,6 +18,7 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/process_figures.h"
+#include "server/replication_figures.h"
 #include "server/server.h"
 
 namespace refah::server {
@@ -37,6 +38,7 @@ struct AdminFigures {
   std::optional<Seq> checkpoint_seq;            // the newest signed checkpoint's, if any
   std::optional<TimeUs> checkpoint_signed_us;
   std::optional<ProcessFigures> process;
+  std::optional<ReplicationFigures> replication;
 };
 
 std::string render_metrics(const AdminFigures& f);
@@ -54,6 +56,7 @@ class AdminPages {
     std::string data_dir;
     std::string checkpoints_dir;  // empty: no checkpoints
     Clock* clock = nullptr;       // for the ages; nullptr: the system clock
+    std::function<ReplicationFigures()> replication;  // empty: no replication
   };
   explicit AdminPages(Sources sources) : s_(std::move(sources)) {}
 

@@ -311,6 +311,7 @@ int Daemon::start_serving() {
   if (replication_) {
     so.writes_unavailable = replication_->writes_unavailable();
     so.primary_elsewhere = replication_->primary_elsewhere();
+    so.replication_figures = [r = replication_.get()] { return r->figures(); };
   }
   auto started = server::Server::start(so, *ledger_, projector_, feed_, *keys_, log_);
   if (!started.is_ok()) {

@@ -293,7 +293,7 @@ Status Server::Impl::start_admin() {
     return Status::invalid_argument("admin listen address " + options.admin_listen + " is not host:port");
   auto pages = std::make_shared<AdminPages>(AdminPages::Sources{
       &ledger, &metrics, [this] { return stats(); }, [this] { return draining(); }, ledger.log()->dir(),
-      options.checkpoints_dir, options.clock});
+      options.checkpoints_dir, options.clock, options.replication_figures});
   auto started = HttpServer::start(host, port, admin_bounds(),
                                    HttpServer::pages([pages](std::string_view path) { return pages->answer(path); }), tls);
   if (!started.is_ok()) return started.status();

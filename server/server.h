@@ -25,6 +25,7 @@
 #include "server/auth.h"
 #include "server/feed.h"
 #include "server/limits.h"
+#include "server/replication_figures.h"
 
 namespace spdlog {
 class logger;
@@ -51,6 +52,8 @@ class Server {
     std::function<std::string()> writes_unavailable;
     // Requests::Options::primary_elsewhere (a replica); empty: this node takes writes.
     std::function<std::string()> primary_elsewhere;
+    // The replication figures /metrics shows (server/replication_figures.h); empty: none.
+    std::function<ReplicationFigures()> replication_figures;
     // "host:port" of the admin HTTP endpoint (/healthz, /readyz, /metrics: server/admin_pages.h),
     // on a thread of its own; port 0: any free port (admin_port() tells which); empty: none.
     std::string admin_listen;

@@ -179,6 +179,24 @@ std::string Node::describe() const {
          std::to_string(f.stream_seq) + (f.error.empty() ? ")" : ", STOPPED: " + f.error + ")");
 }
 
+ReplicationFigures Node::figures() const {
+  ReplicationFigures out;
+  out.role = role_ == NodeRole::kPrimary ? "primary" : role_ == NodeRole::kStandby ? "standby" : "replica";
+  out.primary_now = primary_now_;
+  if (primary_now_) {
+    const NatsFigures f = replicator_now_.load()->figures();
+    out.stream_seq = f.stream_seq;
+    out.waiting = f.waiting;
+    std::lock_guard lk(mu_);
+    out.replaced = !lost_to_.empty();
+  } else if (follower_) {
+    const FollowFigures f = follower_->figures();
+    out.stream_seq = f.stream_seq;
+    out.following_stopped = !f.error.empty();
+  }
+  return out;
+}
+
 void Node::stop() {
   {
     std::lock_guard lk(mu_);

@@ -22,6 +22,7 @@
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 #include "server/replication/nats_link.h"
+#include "server/replication_figures.h"
 
 namespace spdlog {
 class logger;
@@ -63,6 +64,8 @@ class Node {
   bool primary_now() const { return primary_now_.load(); }
   // A line for refahd's status log: the role and how far the stream has been taken.
   std::string describe() const;
+  // The same, for /metrics.
+  ReplicationFigures figures() const;
   // Before the ledger closes: ends the lease's thread, a wait for the stream, the following.
   void stop();
 

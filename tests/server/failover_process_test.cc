@@ -16,7 +16,9 @@
 // primary's event for event, and its balances and the projections digest of a checkpoint it signs
 // equal the primary's; refah-audit verify is clean on every node's data directory.
 //
-//   build/tests/refah_server_tests "[failover][process]"   (about 40 s)
+//   build/tests/refah_server_tests "[failover][process]"   (about 15 s)
+//   build/tests/refah_server_tests "[slow][failover]"       (the soak: REFAH_FAILOVER_CYCLES takeovers,
+//                                                          30 by default, about 4 minutes; REFAH_FAILOVER_SEED)
 // (REFAH_FAILOVER_KEEP=DIR keeps each node's output and the acknowledgement log.)
 
 #include <signal.h>
@@ -33,6 +35,7 @@
 #include "replay/checkpoint.h"
 #include "replay/export.h"
 #include "tests/support/nats_cluster.h"
+#include "tests/support/promtool.h"
 #include "tests/support/venue_load.h"
 
 namespace refah::test {
@@ -50,7 +53,7 @@ class ClusterNode {
  public:
   ClusterNode(const fs::path& work, const std::string& name, const std::string& role,
               const std::vector<std::string>& nats)
-      : name_(name), dir_(work / name), port_(unused_port()), nats_(nats) {
+      : name_(name), dir_(work / name), port_(unused_port()), admin_port_(unused_port()), nats_(nats) {
     fs::create_directories(dir_);
     const auto key = replay::SigningKey::generate();  // each node signs its own checkpoints
     REQUIRE(key.is_ok());
@@ -58,7 +61,7 @@ class ClusterNode {
     set_role(role);
     args_ = {"--plaintext", "--config", (dir_ / "refahd.toml").string(), "--data", data(),
              "--keys", (work / "keys.toml").string(), "--listen", "127.0.0.1:" + std::to_string(port_),
-             "--status-every", "1", "--admin-listen", ""};
+             "--status-every", "1", "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_)};
   }
 
   // The role from the next start.
@@ -97,6 +100,18 @@ class ClusterNode {
     return std::move(c).value();
   }
   const std::string& name() const { return name_; }
+  // Its /metrics page, once it is well formed (promtool, when installed).
+  std::string metrics() const {
+    const HttpReply r = http_get(admin_port_, "/metrics");
+    REQUIRE(r.status == 200);
+    if (const std::string promtool = promtool_path(); !promtool.empty()) {
+      const PromtoolVerdict v = promtool_check(promtool, r.body, dir_);
+      INFO(v.output);
+      CHECK(v.exit_status == 0);
+    }
+    return r.body;
+  }
+  bool shows(const std::string& sample) const { return metrics().find("\n" + sample + "\n") != std::string::npos; }
   std::uint16_t port() const { return port_; }
   std::string data() const { return (dir_ / "data").string(); }
   std::string output() const { return file_text(dir_ / "refahd.out"); }
@@ -105,6 +120,7 @@ class ClusterNode {
   std::string name_;
   fs::path dir_;
   std::uint16_t port_;
+  std::uint16_t admin_port_;
   std::vector<std::string> nats_;
   std::vector<std::string> args_;
   std::optional<ChildProcess> proc_;
@@ -205,17 +221,51 @@ Hash32 stored_hash(const std::string& dir, Seq seq) {
   return h;
 }
 
-// A former primary, come back as a standby: what its log held before (dir + "-before") up to
-// the last event it shares with the last primary's log is that log's prefix, and every event
-// past it is in one quarantine file, byte for byte, each differing from the event the stream
-// holds at its sequence number, each visit of them applied once by the last primary (its venue
-// resent it), and the file passes refah-audit verify --export.
-void require_set_aside(const fs::path& work, const std::string& dir, Seq head_before, const std::string& final_dir,
-                       const LogScan& final_scan) {
+// The .rfex files of a node's quarantine folder.
+std::vector<std::string> quarantine_files(const std::string& dir) {
   std::vector<std::string> files;
   if (fs::exists(fs::path(dir) / "quarantine"))
     for (const auto& e : fs::directory_iterator(fs::path(dir) / "quarantine"))
       if (e.path().extension() == ".rfex") files.push_back(e.path().string());
+  return files;
+}
+
+// One quarantine file against the last primary's stopped log: each event other than the one the
+// log holds at its number, each visit of them applied there once (its venue resent it), and the
+// file passes refah-audit verify --export. Its stored values, in order.
+std::vector<std::string> check_quarantined(const fs::path& work, const std::string& file, const std::string& final_dir,
+                                           const LogScan& final_scan) {
+  auto r = replay::ExportReader::open(file);
+  REQUIRE(r.is_ok());
+  auto final_log = EventLog::open_read_only(final_dir);
+  REQUIRE(final_log.is_ok());
+  std::vector<std::string> values;
+  Seq seq = 0;
+  std::span<const std::uint8_t> value;
+  EventScratch scratch;
+  while (r.value()->next(seq, value)) {
+    values.emplace_back(value.begin(), value.end());
+    const fb::Event* e = verified_event(value, scratch);
+    REQUIRE(e != nullptr);
+    auto there = final_log.value()->get(e->seq());
+    CHECK((!there.is_ok() || there.value() != values.back()));
+    const auto applied = final_scan.seqs_by_id.find(to_bytes16(e->client_event_id()));
+    if (e->payload_as_VisitRecorded() != nullptr)
+      CHECK((applied != final_scan.seqs_by_id.end() && applied->second.size() == 1));
+  }
+  CHECK(r.value()->finish().is_ok());
+  ChildProcess audit(work, REFAH_AUDIT_PATH, {"verify", "--export", file, "--no-progress"}, {}, "audit-quarantine",
+                     ChildProcess::Output::kAppendBoth);
+  CHECK(audit.wait() == 0);
+  return values;
+}
+
+// A former primary, come back as a standby: what its log held before (dir + "-before") up to
+// the last event it shares with the last primary's log is that log's prefix, and every event
+// past it is in one quarantine file, byte for byte (check_quarantined).
+void require_set_aside(const fs::path& work, const std::string& dir, Seq head_before, const std::string& final_dir,
+                       const LogScan& final_scan) {
+  const std::vector<std::string> files = quarantine_files(dir);
   REQUIRE(files.size() <= 1);
   const std::string before_dir = dir + "-before";
   if (files.empty()) {
@@ -230,27 +280,7 @@ void require_set_aside(const fs::path& work, const std::string& dir, Seq head_be
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(r.value()->header().last_seq));
   CHECK(r.value()->header().last_seq == head_before);
   CHECK(stored_hash(before_dir, first - 1) == stored_hash(final_dir, first - 1));
-  const auto before = stored_values(before_dir, first, head_before);
-  auto final_log = EventLog::open_read_only(final_dir);
-  REQUIRE(final_log.is_ok());
-  Seq seq = 0;
-  std::span<const std::uint8_t> value;
-  EventScratch scratch;
-  for (std::size_t i = 0; r.value()->next(seq, value); ++i) {
-    REQUIRE(i < before.size());
-    const std::string bytes(value.begin(), value.end());
-    CHECK(bytes == before[i]);
-    const fb::Event* e = verified_event(value, scratch);
-    REQUIRE(e != nullptr);
-    auto there = final_log.value()->get(e->seq());
-    CHECK((!there.is_ok() || there.value() != bytes));
-    const auto applied = final_scan.seqs_by_id.find(to_bytes16(e->client_event_id()));
-    if (e->payload_as_VisitRecorded() != nullptr) CHECK((applied != final_scan.seqs_by_id.end() && applied->second.size() == 1));
-  }
-  CHECK(r.value()->finish().is_ok());
-  ChildProcess audit(work, REFAH_AUDIT_PATH, {"verify", "--export", files[0], "--no-progress"}, {}, "audit-quarantine",
-                     ChildProcess::Output::kAppendBoth);
-  CHECK(audit.wait() == 0);
+  CHECK(check_quarantined(work, files[0], final_dir, final_scan) == stored_values(before_dir, first, head_before));
 }
 
 void keep_files(const fs::path& work, const std::vector<ClusterNode*>& nodes) {
@@ -276,6 +306,10 @@ class FailoverRun {
     for (ClusterNode* n : nodes_) shared_.ports.push_back(n->port());  // node i is address i
     shared_.answer_ms = 2'000;
     shared_.acks = &acks_;
+    CHECK(a_.shows("refah_replication_primary{role=\"primary\"} 1"));
+    CHECK(b_.shows("refah_replication_primary{role=\"standby\"} 0"));
+    CHECK(d_.shows("refah_replication_primary{role=\"replica\"} 0"));
+    CHECK(d_.shows("refah_replication_following_stopped 0"));
   }
   Shared& shared() { return shared_; }
 
@@ -291,6 +325,7 @@ class FailoverRun {
     std::printf("failover: SIGKILL of the primary; %s served %.2f s later\n", p1 < 0 ? "nobody" : name(p1), took_s);
     REQUIRE(p1 > 0);
     CHECK(took_s < 5.0);
+    CHECK(nodes_[p1]->shows("refah_replication_primary{role=\"standby\"} 1"));
     std::this_thread::sleep_for(1s);
     return p1;
   }
@@ -321,6 +356,8 @@ class FailoverRun {
     auto au_replica = d_.connect(kAuditorClient);
     const Seq head = served_head(*au_primary);
     wait_for_head(*au_replica, head);
+    CHECK(nodes_[p1]->shows("refah_replication_replaced 1"));  // the thawed one knows it was replaced
+    CHECK(nodes_[p2]->shows("refah_replication_replaced 0"));
     nodes_[p1]->stop();
     for (const int i : {0, p1}) {
       head_before_[i] = EventLog::open_read_only(nodes_[i]->data()).value()->head_seq();
@@ -371,8 +408,96 @@ class FailoverRun {
     for (ClusterNode* n : nodes_) CHECK(audit_verify(work_, *n) == 0);
   }
 
+  // The soak: `cycles` times the serving primary is killed (SIGKILL) or frozen (SIGSTOP, thawed
+  // once another serves and every call to it has given up, then stopped with SIGTERM); another
+  // candidate serves within 5 s; the one taken down comes back as a standby. The last primary.
+  int soak(int cycles, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    int p = 0;
+    REQUIRE(first_to_acknowledge(shared_, {0}, 30s) == 0);
+    for (int i = 1; i <= cycles; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1'000));
+      const bool freeze = rng() % 2 == 1;
+      std::array<std::uint64_t, kMaxNodes> before{};
+      for (std::size_t j = 0; j < kMaxNodes; ++j) before[j] = shared_.acks_by_node[j];
+      shared_.phase = 10 * i + 1;
+      const auto t0 = SteadyClock::now();
+      if (freeze) nodes_[p]->freeze();
+      else nodes_[p]->kill_now();
+      const int q = next_to_acknowledge(before, p, 20s);
+      const double took_s = seconds_since(t0);
+      std::printf("failover soak %d: %s of %s; %s served %.2f s later\n", i, freeze ? "SIGSTOP" : "SIGKILL", name(p),
+                  q < 0 ? "nobody" : name(q), took_s);
+      REQUIRE(q >= 0);
+      CHECK(took_s < 5.0);
+      if (freeze) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(shared_.answer_ms + 500));
+        shared_.phase = 10 * i + 3;
+        thawed_.push_back({p, 10 * i + 3});  // no new acknowledgement from p in this phase
+        nodes_[p]->thaw();
+        std::this_thread::sleep_for(500ms);
+        nodes_[p]->stop();
+      }
+      shared_.phase = 10 * i + 5;
+      nodes_[p]->set_role("standby");
+      nodes_[p]->start();
+      p = q;
+    }
+    return p;
+  }
+
+  // After the soak, the venues finished: every node reaches the primary's head and stops; the
+  // acknowledgements against its log, every node's log equal to it, every quarantine file
+  // checked, refah-audit verify clean everywhere.
+  void check_soak(int p) {
+    auto au = nodes_[p]->connect(kAuditorClient);
+    const Seq head = served_head(*au);
+    for (ClusterNode* n : nodes_) wait_for_head(*n->connect(kAuditorClient), head);
+    CHECK(served_balances(*d_.connect(kAuditorClient), 1'000, kCards) == served_balances(*au, 1'000, kCards));
+    for (ClusterNode* n : nodes_) n->stop();
+    acks_.close();
+    keep_files(work_, {&a_, &b_, &c_, &d_});
+    const std::vector<Ack> logged = AckLog::read(acks_.path());
+    const LogScan final_scan = scan_log(nodes_[p]->data());
+    const Tally t = compare(logged, final_scan);
+    std::string problems;
+    for (const auto& x : t.problems) problems += "  " + x + "\n";
+    INFO(problems);
+    CHECK(t.lost == 0);
+    CHECK(t.doubled == 0);
+    CHECK(t.mismatched == 0);
+    int new_after_thaw = 0;
+    for (const Ack& k : logged)
+      for (const auto& [node, phase] : thawed_)
+        new_after_thaw += k.node == node && k.phase == phase && k.reason == Reason::kOk && !k.duplicate;
+    CHECK(new_after_thaw == 0);
+    CHECK(replayed_balances(nodes_[p]->data(), 1'000, kCards) == acknowledged_balances(logged, 1'000, kCards));
+    std::size_t set_aside = 0;
+    for (ClusterNode* n : nodes_) {
+      INFO("node " << n->name());
+      if (n != nodes_[p]) require_same_log(n->data(), nodes_[p]->data());
+      for (const std::string& f : quarantine_files(n->data()))
+        set_aside += check_quarantined(work_, f, nodes_[p]->data(), final_scan).size();
+      CHECK(audit_verify(work_, *n) == 0);
+    }
+    std::printf("failover soak: %llu acknowledgements, %zu events set aside in quarantine files\n",
+                static_cast<unsigned long long>(logged.size()), set_aside);
+  }
+
  private:
   static constexpr int kCards = kVenues * kCardsPerVenue;
+
+  // The first candidate other than p with an acknowledgement past `before`, or -1 after `within`.
+  int next_to_acknowledge(const std::array<std::uint64_t, kMaxNodes>& before, int p, std::chrono::milliseconds within) {
+    const auto deadline = SteadyClock::now() + within;
+    while (SteadyClock::now() < deadline) {
+      if (shared_.failed) FAIL("a venue could not go on: " << shared_.error());
+      for (int j = 0; j < 3; ++j)
+        if (j != p && shared_.acks_by_node[j] > before[j]) return j;
+      std::this_thread::sleep_for(1ms);
+    }
+    return -1;
+  }
   const char* name(int i) const { return nodes_[i]->name().c_str(); }
 
   NatsCluster nats_;
@@ -383,7 +508,8 @@ class FailoverRun {
   std::array<ClusterNode*, 4> nodes_{&a_, &b_, &c_, &d_};
   AckLog acks_;
   Shared shared_;
-  std::array<Seq, 4> head_before_{};  // the killed and the frozen node's heads before they came back
+  std::array<Seq, 4> head_before_{};
+  std::vector<std::pair<int, int>> thawed_;  // (node, phase) after a thaw: no new acknowledgement  // the killed and the frozen node's heads before they came back
 };
 
 }  // namespace
@@ -415,6 +541,35 @@ TEST_CASE("A primary refahd killed with SIGKILL and then its successor frozen wi
   }
   run.converge(p1, p2);
   run.check_logs(p1, p2);
+}
+
+}  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("Primaries killed or frozen again and again while eight venues post: each time another serves within "
+          "5 s and the one taken down rejoins, nothing acknowledged is lost or stored twice",
+          "[slow][failover][soak]") {
+  const int cycles = static_cast<int>(env_or("REFAH_FAILOVER_CYCLES", 30));
+  const std::uint64_t seed = env_or("REFAH_FAILOVER_SEED", std::random_device{}());
+  std::printf("failover soak: %d cycles, seed %llu (REFAH_FAILOVER_SEED)\n", cycles, static_cast<unsigned long long>(seed));
+  FailoverRun run;
+  int p = 0;
+  {
+    Workers workers(run.shared(), kCardsPerVenue, seed);
+    p = run.soak(cycles, seed);
+    std::this_thread::sleep_for(1s);
+    workers.finish();
+    INFO(run.shared().error());
+    REQUIRE(!run.shared().failed);
+    std::uint64_t wrong = 0;
+    for (const auto& w : workers.all()) {
+      wrong += w->wrong_answers;
+      for (const auto& why : w->wrong) UNSCOPED_INFO(why);
+    }
+    CHECK(wrong == 0);
+  }
+  run.check_soak(p);
 }
 
 }  // namespace refah::test
