@@ -11,6 +11,7 @@
 
 #include "ledger/event_codec.h"
 #include "replay/export.h"
+#include "server/cluster_client.h"
 #include "server/replication/stream_follower.h"
 #include "tests/support/replication_helpers.h"
 #include "tests/support/refahctl_runner.h"
@@ -235,6 +236,22 @@ TEST_CASE("A standby takes over once the primary's lease lapses: resent visits a
   const Outcome after = submit_one(*at_standby, fresh);
   INFO(reason_name(after.reason));
   CHECK(after.accepted());
+  {  // A venue system given both addresses (proto::ClusterClient) moves on from the replaced primary.
+    proto::ClusterClient::Options co;
+    co.addresses = {{"127.0.0.1", fa.port()}, {"127.0.0.1", fb.port()}};
+    co.client = kVenue10Client;
+    co.secret = test_secret(kVenue10Client);
+    co.pause_ms = 50;
+    proto::ClusterClient venues(co);
+    Command moved = visit(fa, 212);
+    std::get<RecordVisit>(moved.body).venue_txn_id = 9'212;
+    auto o = venues.submit(std::span(&moved, 1));
+    INFO(venues.last_error());
+    REQUIRE(o.is_ok());
+    CHECK(o.value()[0].accepted());
+    CHECK(venues.address_index() == 1);
+    CHECK(venues.last_error().find("STORAGE_FAILED") != std::string::npos);
+  }
   require_stream_is_log(cluster, "failover", *fb.ledger().log(), 1);
 
   // The old primary comes back as a replica: the visit it wrote but the stream never took is
@@ -272,7 +289,8 @@ TEST_CASE("A standby takes over once the primary's lease lapses: resent visits a
 
 namespace refah::test {
 
-TEST_CASE("refahctl given several addresses sends a write that a replica refuses NOT_PRIMARY on to the primary",
+TEST_CASE("refahctl and the library's cluster client, given several addresses, send a write that a replica refuses "
+          "NOT_PRIMARY on to the primary",
           "[server][replication][replica]") {
   NatsCluster cluster;
   std::unique_ptr<NatsReplicator> r;
@@ -304,13 +322,40 @@ TEST_CASE("refahctl given several addresses sends a write that a replica refuses
   CHECK(has(alone.err, "primary"));
   CHECK(f.ledger().head_seq() == head);
 
+  {  // The library's client (proto::ClusterClient): the same, and a dead address passed over.
+    proto::ClusterClient::Options co;
+    auto parsed = proto::parse_addresses("127.0.0.1:" + std::to_string(unused_port()) + "," + replica_address + "," + primary);
+    REQUIRE(parsed.is_ok());
+    co.addresses = parsed.value();
+    co.client = kVenue10Client;
+    co.secret = test_secret(kVenue10Client);
+    co.timeout_ms = 2'000;
+    proto::ClusterClient venues(co);
+    Command v = visit(f, 201);
+    auto o = venues.submit(std::span(&v, 1));
+    INFO(venues.last_error());
+    REQUIRE(o.is_ok());
+    CHECK(o.value()[0].accepted());
+    CHECK(venues.address_index() == 2);
+    CHECK(has(venues.last_error(), "NOT_PRIMARY"));
+    REQUIRE(fol->catch_up(10s));
+    co.addresses = {co.addresses[1]};  // the replica alone: refused, naming the primary
+    co.rounds = 2;
+    co.pause_ms = 10;
+    proto::ClusterClient alone(co);
+    Command w = visit(f, 201);
+    auto refused = alone.submit(std::span(&w, 1));
+    REQUIRE_FALSE(refused.is_ok());
+    CHECK(has(refused.status().message(), "NOT_PRIMARY"));
+  }
+  const Seq head_before_ctl = f.ledger().head_seq();
   const Ran on = post_visit(replica_address + "," + primary);
   CHECK(on.status == 0);
   CHECK(has(on.err, "sending to the next address"));
   CHECK(has(on.out, "accepted"));
-  CHECK(f.ledger().head_seq() == head + 1);
+  CHECK(f.ledger().head_seq() == head_before_ctl + 1);
   REQUIRE(fol->catch_up(10s));
-  CHECK(g.ledger().head_seq() == head + 1);
+  CHECK(g.ledger().head_seq() == head_before_ctl + 1);
 }
 
 }  // namespace refah::test
@@ -364,6 +409,27 @@ TEST_CASE("A new replica starts from a backup of the primary and takes the rest 
   CHECK(refused.status().message().find("backup taken at event " + std::to_string(stream_begins_after)) !=
         std::string::npos);
   CHECK(h.ledger().head_seq() == 0);
+}
+
+}  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("A list of node addresses is read in order, and a bad entry is named", "[client]") {
+  auto ok = proto::parse_addresses("10.0.0.4:7600,ledger.example.ir:7601,[::1]:7602");
+  REQUIRE(ok.is_ok());
+  REQUIRE(ok.value().size() == 3);
+  CHECK(ok.value()[0].host == "10.0.0.4");
+  CHECK(ok.value()[0].port == 7600);
+  CHECK(ok.value()[1].host == "ledger.example.ir");
+  CHECK(ok.value()[2].host == "::1");
+  CHECK(ok.value()[2].port == 7602);
+  for (const char* bad : {"", "10.0.0.4", "10.0.0.4:", ":7600", "a:0", "a:65536", "a:76x", "a:7600,", "a:7600,,b:1"}) {
+    INFO(bad);
+    const auto r = proto::parse_addresses(bad);
+    CHECK_FALSE(r.is_ok());
+  }
+  CHECK(proto::parse_addresses("a:7600,b").status().message().find("\"b\"") != std::string::npos);
 }
 
 }  // namespace refah::test
