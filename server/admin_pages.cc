@@ -82,6 +82,15 @@ void gauge(PromText& p, std::string_view name, std::string_view help, double v) 
 }
 
 void render_writer(PromText& p, const AdminFigures& f) {
+  gauge(p, "refah_writes_stopped", "1 while the ledger refuses writes (a failed write, or paused for disk space)",
+        f.writes_stopped ? 1 : 0);
+  gauge(p, "refah_writer_figures_stale",
+        "1 when a synced write in progress did not end within the scrape's wait: the writer's figures are "
+        "the previous scrape's (none on a first scrape)",
+        f.writer_figures_stale ? 1 : 0);
+  // The first scrape may find a write in progress (a stalled disk, a replicated stream that does
+  // not answer): no figures read yet, so none shown rather than zeros a counter never goes back to.
+  if (!f.writer_known) return;
   const Ledger::WriterStats& w = f.writer;
   counter(p, "refah_events_total", "Events appended to the log", w.events);
   counter(p, "refah_event_bytes_total", "Stored bytes of the events appended", w.event_bytes);
@@ -95,12 +104,6 @@ void render_writer(PromText& p, const AdminFigures& f) {
   gauge(p, "refah_writer_queue_commands", "Commands queued for the writer, not yet taken into a batch",
         static_cast<double>(w.queue_commands));
   gauge(p, "refah_head_seq", "Sequence number of the newest durable event", static_cast<double>(f.head_seq));
-  gauge(p, "refah_writes_stopped", "1 while the ledger refuses writes (a failed write, or paused for disk space)",
-        f.writes_stopped ? 1 : 0);
-  gauge(p, "refah_writer_figures_stale",
-        "1 when a synced write in progress did not end within the scrape's wait: the writer's figures are "
-        "the previous scrape's",
-        f.writer_figures_stale ? 1 : 0);
   p.family("refah_idempotency_ids", "gauge", "Client event ids in the idempotency index, in memory and on disk");
   p.sample("refah_idempotency_ids", PromText::label("where", "memory"), static_cast<double>(w.dedup_in_memory));
   p.sample("refah_idempotency_ids", PromText::label("where", "disk"), static_cast<double>(w.dedup_on_disk));
@@ -214,6 +217,7 @@ AdminFigures AdminPages::gather() const {
   if (last_writer_) {
     f.writer = last_writer_->writer;
     f.head_seq = last_writer_->head_seq;
+    f.writer_known = true;
   }
   f.writes_stopped = s_.ledger->failed();
   SystemClock system;

@@ -30,6 +30,7 @@ struct AdminFigures {
   Ledger::WriterStats writer;
   Seq head_seq = 0;
   bool writer_figures_stale = false;  // Ledger::figures_within gave up: writer and head_seq are older
+  bool writer_known = false;          // writer and head_seq were read, now or at an earlier scrape
   bool writes_stopped = false;  // Ledger::failed(): a failed write, or paused for disk space
   TimeUs now_us = 0;
   std::optional<std::uint64_t> data_dir_bytes;  // every file under the data directory

@@ -223,6 +223,30 @@ TEST_CASE("/metrics answers while a synced write is held, with the writer's figu
   CHECK(metric_value(after, "refah_head_seq") == head + 1);
 }
 
+TEST_CASE("The first /metrics scrape, made while a synced write is held, answers with the writer's figures left "
+          "out and marked stale, and the next one has them",
+          "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  HeldWrite held(f);  // a disk (or a replicated stream) that stalls through the first scrape
+  const HttpReply r = http_exchange(
+      f.admin_port(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 3'000);
+  CHECK(http_get(f.admin_port(), "/healthz").status == 200);  // the server is still there
+  CHECK(held.release() == Reason::kOk);
+  REQUIRE(r.status == 200);
+  CHECK(metric_value(r.body, "refah_writer_figures_stale") == 1);
+  CHECK(metric_value(r.body, "refah_head_seq") == -1);
+  CHECK(r.body.find("refah_synced_write_seconds") == std::string::npos);
+  const std::string after = scrape(f);
+  CHECK(metric_value(after, "refah_writer_figures_stale") == 0);
+  CHECK(metric_value(after, "refah_head_seq") > 0);
+  if (const std::string promtool = promtool_path(); !promtool.empty()) {
+    const PromtoolVerdict v = promtool_check(promtool, r.body, std::filesystem::path(f.dir().path()).parent_path());
+    INFO(v.output);
+    CHECK(v.exit_status == 0);
+  }
+}
+
 TEST_CASE("/readyz says the log is not open when the ledger is closed under the server", "[server][admin]") {
   ServerFixture f;
   f.ledger().close();
