@@ -204,6 +204,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->clock = &clock;
   impl->log = std::move(opened).value();
   impl->log_open.store(true, std::memory_order_release);
+  impl->log_view.store(impl->log.get(), std::memory_order_release);
   impl->stats.open.log_ns = log_ns;
   auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
   if (!dedup.is_ok()) return dedup.status();
@@ -239,6 +240,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   if (replay.state->head_hash() != impl->log->head_hash())
     return Status::corruption("replayed head hash differs from the stored head");
   impl->state = std::move(replay.state);
+  impl->visible_head.store(impl->state->head_seq(), std::memory_order_release);
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
   lap(impl->stats.open.replay_ns);
   Impl* raw = impl.get();
@@ -282,6 +284,7 @@ void Ledger::close() {
   }
   impl_->dedup.reset();  // finishes a running spill, which writes to the log
   impl_->log_open.store(false, std::memory_order_release);
+  impl_->log_view.store(nullptr, std::memory_order_release);
   impl_->log.reset();    // releases the data directory; the state stays readable
 }
 
@@ -328,15 +331,9 @@ bool Ledger::read(const std::function<void(const State&)>& f) const {
 
 bool Ledger::is_open() const { return impl_->log_open.load(std::memory_order_acquire); }
 
-const EventLog* Ledger::log() const {
-  std::lock_guard lk(impl_->state_mu);
-  return impl_->log.get();
-}
+const EventLog* Ledger::log() const { return impl_->log_view.load(std::memory_order_acquire); }
 
-Seq Ledger::head_seq() const {
-  std::lock_guard lk(impl_->state_mu);
-  return impl_->head_locked();
-}
+Seq Ledger::head_seq() const { return impl_->visible_head.load(std::memory_order_acquire); }
 
 bool Ledger::failed() const {
   std::lock_guard lk(impl_->queue_mu);
@@ -548,8 +545,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
                   ? Status::io_error("write refused by fault hook")
                   : log->append(batch);
   if (!st.is_ok()) {
-    state_poisoned = true;  // before the lock is released: no reader may see undurable events
-    durable_head = first - 1;
+    poison(first - 1);  // before the lock is released: no reader may see undurable events
     lk.unlock();
     fail("event log write failed at sequence " + std::to_string(first) + ": " + st.to_string(),
          subs);
@@ -559,8 +555,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
   appended_since_check += batch.bytes() + 32 * batch.count();  // values, keys and WAL framing
   if (options.replicator != nullptr) {
     if (Status r = replicate(first); !r.is_ok()) {
-      state_poisoned = true;  // the state holds events the replica set does not: never read again
-      durable_head = first - 1;  // what readers may see: the stream's, not the local log's head
+      poison(first - 1);  // the state holds events the replica set does not: the stream's head is what readers see
       lk.unlock();
       fail("replication stopped at sequence " + std::to_string(first) + ": " + r.message(), subs);
       return;
@@ -570,6 +565,7 @@ void Ledger::Impl::process(std::vector<Submission>& subs) {
 }
 
 void Ledger::Impl::after_durable(const EventLog::Batch& batch) {
+  visible_head.store(state->head_seq(), std::memory_order_release);
   if (options.sink != nullptr) feed_sink();
   stats.batches += 1;
   stats.events += batch.count();

@@ -132,6 +132,8 @@ class Ledger {
   // read() returns false.
   bool read(const std::function<void(const State&)>& f) const;
 
+  // The newest event readers may see: durable (and, with replication, in the stream). Never waits
+  // for the writer, which holds its state through a synced write and the stream's answer.
   Seq head_seq() const;
   // The log, read-only, for queries that read history (statements, as-of) from any thread while
   // the writer runs. Valid until close(); nullptr after.

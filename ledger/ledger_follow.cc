@@ -85,8 +85,7 @@ Status Ledger::Impl::apply_replicated(const FollowJob& job) {
     const auto [offset, size] = batch_bodies[i];
     const fb::Event& e = *fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset));
     if (Status s = state->apply(e, batch_hashes[i]); !s.is_ok()) {
-      state_poisoned = true;  // the events before it are folded but not durable: never read again
-      durable_head = job.first_seq - 1;
+      poison(job.first_seq - 1);  // the events before it are folded but not durable: never read again
       lk.unlock();
       const std::string why =
           "replicated event " + std::to_string(job.first_seq + i) + " refused by this state: " + s.to_string();
@@ -99,8 +98,7 @@ Status Ledger::Impl::apply_replicated(const FollowJob& job) {
   const auto t1 = std::chrono::steady_clock::now();
   stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
   if (Status st = log->append(batch); !st.is_ok()) {
-    state_poisoned = true;
-    durable_head = job.first_seq - 1;
+    poison(job.first_seq - 1);
     lk.unlock();
     std::vector<Submission> none;
     fail("event log write failed at sequence " + std::to_string(job.first_seq) + ": " + st.to_string(), none);

@@ -57,10 +57,22 @@ struct Ledger::Impl {
   Clock* clock = nullptr;
   std::unique_ptr<EventLog> log;
   std::atomic<bool> log_open{false};  // log != nullptr, readable without state_mu (Ledger::is_open)
+  // log.get() while open, readable without state_mu: the writer holds state_mu through a synced
+  // write and the replicated stream's answer, which a handshake must not wait for (Ledger::log).
+  std::atomic<const EventLog*> log_view{nullptr};
+  // The head readers may see (Ledger::head_seq), readable without state_mu for the same reason:
+  // the state's head once its batch is durable (and replicated), durable_head once poisoned.
+  std::atomic<Seq> visible_head{0};
   std::unique_ptr<State> state;  // guarded by state_mu; written only by the writer thread
   std::unique_ptr<DedupIndex> dedup;  // writer thread (and open)
   bool state_poisoned = false;   // guarded by state_mu: a write failed after state was applied
   Seq durable_head = 0;          // guarded by state_mu: once poisoned, the last seq readers may see
+  // state_mu held: nothing past `durable` may be read again (a write or a replication failed).
+  void poison(Seq durable) {
+    state_poisoned = true;
+    durable_head = durable;
+    visible_head.store(durable, std::memory_order_release);
+  }
 
   mutable std::mutex state_mu;
   mutable std::mutex queue_mu;
