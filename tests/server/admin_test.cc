@@ -247,6 +247,23 @@ TEST_CASE("The first /metrics scrape, made while a synced write is held, answers
   }
 }
 
+TEST_CASE("A client authenticates and the ledger's head is read while a synced write is held, without waiting "
+          "for the writer",
+          "[server][admin]") {
+  ServerFixture f;
+  f.standard_programme();
+  const Seq head = f.ledger().head_seq();
+  HeldWrite held(f);  // a stalled disk, or a replicated stream that does not answer
+  auto c = proto::Client::connect("127.0.0.1", f.port(), 2'000);
+  REQUIRE(c.is_ok());
+  const Status s = c.value()->authenticate(kAuditorClient, test_secret(kAuditorClient), 2'000);
+  INFO(s.to_string());
+  CHECK(s.is_ok());
+  CHECK(f.ledger().head_seq() == head);  // the held batch is not durable: not yet the head
+  CHECK(held.release() == Reason::kOk);
+  CHECK(f.ledger().head_seq() == head + 1);
+}
+
 TEST_CASE("/readyz says the log is not open when the ledger is closed under the server", "[server][admin]") {
   ServerFixture f;
   f.ledger().close();
