@@ -45,6 +45,8 @@ Status Lease::acquire(const std::string& node) {
   kvEntry_Destroy(e);
   if (holder != node) return Status::failed("replication: the lease is held by " + holder);
   s = kvStore_UpdateString(&rev, kv_, kKey, node.c_str(), held_rev);  // ours from before a restart
+  if (s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS)
+    return Status::io_error("replication: the lease could not be taken back yet: " + nats_error(s));
   if (s != NATS_OK) return Status::failed("replication: the lease could not be taken back: " + nats_error(s));
   revision_ = rev;
   return Status::ok();

@@ -106,15 +106,43 @@ void Node::renew() {
     std::lock_guard lk(mu_);
     if (!lost_to_.empty()) return;
   }
+  if (step_down_if_stopped()) return;
   const Status s = lease_->renew();
   if (s.is_ok() || s.code() != Status::Code::kFailed) {
     if (!s.is_ok()) log_->warn("{}", s.to_string());
     return;
   }
-  if (lease_->acquire(options_.node).is_ok()) return;  // lapsed, and nobody else took it
-  log_->error("replication: this node is no longer the primary ({}); it refuses writes from now on", s.message());
+  // Lapsed or taken. Lapsed and nobody else took it: take it back. NATS not answering (a leader
+  // election, no quorum: longer than a short lease): try again at the next beat, and meanwhile go
+  // on, since the stream's fence stops this node's appends should another take over. Only
+  // another holder ends this node's time as the primary.
+  const Status again = lease_->acquire(options_.node);
+  if (again.is_ok()) return;
+  if (again.code() != Status::Code::kFailed) {
+    log_->warn("replication: the lease lapsed and is not taken back yet: {}", again.to_string());
+    return;
+  }
+  log_->error("replication: this node is no longer the primary ({}); it refuses writes from now on", again.message());
   std::lock_guard lk(mu_);
-  lost_to_ = s.message();
+  lost_to_ = again.message();
+}
+
+// A primary whose ledger has stopped writing (a failed disk, a full one) for a whole lease stops
+// renewing it, so that the lease lapses and a standby takes over; it refuses writes naming why.
+bool Node::step_down_if_stopped() {
+  if (ledger_ == nullptr || !ledger_->failed()) {
+    failed_since_ = {};
+    return false;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (failed_since_ == std::chrono::steady_clock::time_point{}) failed_since_ = now;
+  if (now - failed_since_ < std::chrono::milliseconds(lease_ms_)) return false;
+  const std::string why = ledger_->failure_message();
+  log_->error("replication: this primary's writes stopped ({}); it leaves its lease to lapse so that a standby takes over",
+              why);
+  std::lock_guard lk(mu_);
+  lost_to_ = "its writes stopped (" + why + "); the lease is left to a standby";
+  return true;
 }
 
 // The standby holds the lease: every message of the stream applied, the following stopped, the

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -74,6 +75,7 @@ class Node {
   Status start_primary();
   void lease_loop();
   void renew();
+  bool step_down_if_stopped();
   void take_over();
   bool wait_a_beat();  // lease_ms / 4, false once stopping
 
@@ -82,6 +84,7 @@ class Node {
   std::uint32_t lease_ms_;
   std::shared_ptr<spdlog::logger> log_;
   Ledger* ledger_ = nullptr;
+  std::chrono::steady_clock::time_point failed_since_{};  // the lease thread's: ledger failed since
   std::unique_ptr<NatsLink> lease_link_;
   std::unique_ptr<Lease> lease_;
   std::unique_ptr<NatsReplicator> replicator_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/testing.h"
 #include "replay/export.h"
 #include "server/cluster_client.h"
 #include "server/replication/stream_follower.h"
@@ -430,6 +431,59 @@ TEST_CASE("A list of node addresses is read in order, and a bad entry is named",
     CHECK_FALSE(r.is_ok());
   }
   CHECK(proto::parse_addresses("a:7600,b").status().message().find("\"b\"") != std::string::npos);
+}
+
+}  // namespace refah::test
+
+namespace refah::test {
+
+TEST_CASE("A primary whose writes stop leaves its lease to lapse and a standby takes over within two leases",
+          "[server][replication][failover]") {
+  using server::repl::Node;
+  using server::repl::NodeRole;
+  NatsCluster cluster;
+  std::unique_ptr<Node> a, b;  // outlive the fixtures' ledgers; stopped first
+  ServerFixture fa, fb;
+  struct Stops {
+    std::unique_ptr<Node>& a;
+    std::unique_ptr<Node>& b;
+    ~Stops() {
+      if (a) a->stop();
+      if (b) b->stop();
+    }
+  } stops{a, b};
+  a = node_for(fa, cluster, "stopped", "node-a", NodeRole::kPrimary);
+  fa.standard_programme();
+  issue_cards(fa, 200, 4);
+  b = node_for(fb, cluster, "stopped", "node-b", NodeRole::kStandby);
+  auto venue = fa.connect(kVenue10Client);
+  REQUIRE(submit_one(*venue, visit(fa, 200)).accepted());
+
+  // The primary's disk fails: its next write is refused, and its ledger stops.
+  testing::LedgerTesting::set_write_fault(fa.ledger(), [](Seq, std::size_t) { return false; });
+  const Command lost = visit(fa, 201);
+  CHECK(submit_one(*venue, lost).reason == Reason::kStorageFailed);
+  REQUIRE(fa.ledger().failed());
+  const auto failed_at = std::chrono::steady_clock::now();
+  while (!b->primary_now() && std::chrono::steady_clock::now() - failed_at < 15s) std::this_thread::sleep_for(20ms);
+  REQUIRE(b->primary_now());
+  const auto took_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - failed_at).count();
+  WARN("the standby took over " << took_ms << " ms after the primary's writes stopped");
+  CHECK(took_ms < 3 * 1'500 + 1'000);  // a lease of failure, then the lease's lapse, then the takeover
+
+  // The old primary refuses writes naming why; the visit it could not write goes to the new one.
+  auto again = fa.connect(kVenue10Client);
+  const std::uint64_t id = again->next_id();
+  const std::vector<Command> one{visit(fa, 202)};
+  const Answer refused = call(*again, proto::encode_submit(id, one), id);
+  require_error(refused, Reason::kNotPrimary, id);
+  CHECK(refused.message.find("writes stopped") != std::string::npos);
+  auto at_b = fb.connect(kVenue10Client);
+  const Outcome moved = submit_one(*at_b, lost);
+  CHECK(moved.accepted());
+  CHECK_FALSE(moved.duplicate);
+  require_stream_is_log(cluster, "stopped", *fb.ledger().log(), 1);
 }
 
 }  // namespace refah::test
