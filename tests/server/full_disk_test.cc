@@ -456,7 +456,7 @@ bool take_all_space(const fs::path& dir, const std::string& name) {
 }  // namespace
 
 TEST_CASE("A disk filled by another process under the log's feet fails the write with a storage "
-          "error: RocksDB's info log cannot abort the process",
+          "error, and RocksDB's info log cannot abort the process",
           "[server][disk]") {
   // The floor (ledger.cc) keeps the ledger's own writes off a full disk; this is the disk filled
   // from outside between two measurements. RocksDB then fails a write and logs about it; its own

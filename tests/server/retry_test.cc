@@ -188,8 +188,8 @@ bool same_answer(const Outcome& a, const Outcome& b) {
 
 }  // namespace
 
-TEST_CASE("The same command sent four times on one connection without waiting is applied once: the "
-          "first answer, then three duplicates of it",
+TEST_CASE("The same command sent four times on one connection without waiting is applied once, the "
+          "first answer and then three duplicates of it",
           "[server][retry]") {
   ServerFixture f;
   programme(f);

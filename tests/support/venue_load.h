@@ -198,6 +198,7 @@ struct Shared {
   AckLog* acks = nullptr;
   std::atomic<int> phase{0};  // set by the test; recorded with each acknowledgement
   std::atomic<std::uint64_t> acks_by_node[kMaxNodes] = {};
+  std::atomic<std::uint64_t> unavailable{0};  // Submits refused REPLICA_UNAVAILABLE (failover)
   std::atomic<bool> stop{false};   // finish the visit in hand, then return
   std::atomic<bool> abort{false};  // return now (the test has failed)
   std::atomic<bool> failed{false};  // a worker could not go on; first_error says why
@@ -304,12 +305,15 @@ class VenueWorker {
     ++moves;
   }
   // In failover: a Submit refused as a whole because this node does not take writes (a replica
-  // or standby), or is shutting down.
+  // or standby), is shutting down, or cannot reach the replicated stream (counted: sent again
+  // later, elsewhere or here).
   bool refused_here(const wire::Message& m) const {
     const wire::Error* e = m.body_as_Error();
     if (!failover() || e == nullptr) return false;
     const auto r = static_cast<Reason>(e->reason());
-    return r == Reason::kNotPrimary || r == Reason::kStorageFailed || r == Reason::kShuttingDown;
+    if (r == Reason::kReplicaUnavailable) ++shared_.unavailable;
+    return r == Reason::kNotPrimary || r == Reason::kStorageFailed || r == Reason::kShuttingDown ||
+           r == Reason::kReplicaUnavailable;
   }
   // In failover: an answer that says this node does not (or no longer may) take writes.
   bool not_the_primary(const std::vector<Outcome>& outcomes) const {
