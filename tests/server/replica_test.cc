@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "ledger/event_codec.h"
@@ -484,6 +485,61 @@ TEST_CASE("A primary whose writes stop leaves its lease to lapse and a standby t
   CHECK(moved.accepted());
   CHECK_FALSE(moved.duplicate);
   require_stream_is_log(cluster, "stopped", *fb.ledger().log(), 1);
+}
+
+}  // namespace refah::test
+
+namespace refah::test {
+
+namespace {
+
+// A card's statement lines as a node answers them: (seq, kind, amount) each.
+std::vector<std::tuple<Seq, int, std::int64_t>> statement_on(ServerFixture& node, CardId card) {
+  auto c = node.connect(kAuditorClient);
+  const std::uint64_t id = c->next_id();
+  auto m = c->call(proto::encode_get_statement(id, card, 0, 100), id, 5'000);
+  REQUIRE(m.is_ok());
+  REQUIRE(m.value()->body_type() == wire::Body::Statement);
+  const wire::Statement& s = *m.value()->body_as_Statement();
+  REQUIRE(s.found());
+  std::vector<std::tuple<Seq, int, std::int64_t>> out;
+  for (const wire::StatementLine* l : *s.lines()) out.emplace_back(l->seq(), static_cast<int>(l->kind()), l->amount_rials());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A replica serves a subscription with the primary's stored events as they come, and statements "
+          "equal to the primary's",
+          "[server][replication][replica]") {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;
+  ServerFixture f;
+  const StopsOnExit stops{r};
+  r = replicated_from_start(f, cluster, "reads");
+  issue_cards(f, 200, 3);
+  Replica replica(cluster, "reads");
+  auto au = replica.g.connect(kAuditorClient);
+  const std::uint64_t sub = au->next_id();
+  REQUIRE(au->send(proto::encode_subscribe(sub, 1)).is_ok());
+  auto venue = f.connect(kVenue10Client);
+  for (CardId card = 200; card < 203; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
+  const Seq head = f.ledger().head_seq();
+
+  Seq next = 1;  // every event, in order, byte for byte the primary's, the live ones included
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (next <= head && std::chrono::steady_clock::now() < deadline) {
+    auto m = au->receive(5'000);
+    REQUIRE(m.is_ok());
+    if (m.value()->body_type() != wire::Body::EventBatch) continue;
+    for (const wire::StoredEvent* e : *m.value()->body_as_EventBatch()->events()) {
+      REQUIRE(e->seq() == next);
+      CHECK(std::string(e->value()->begin(), e->value()->end()) == f.ledger().log()->get(next).value());
+      ++next;
+    }
+  }
+  CHECK(next == head + 1);
+  for (CardId card = 200; card < 203; ++card) CHECK(statement_on(replica.g, card) == statement_on(f, card));
 }
 
 }  // namespace refah::test
