@@ -168,21 +168,23 @@ TEST_CASE("A replica refuses a stream message that does not check and applies no
 
 namespace refah::test {
 
+// Two nodes' fixtures over one NATS cluster, their Nodes set by the test (a primary and a standby);
+// the Nodes stop before the fixtures' ledgers close, and outlive them.
+struct TwoNodes {
+  NatsCluster cluster;
+  std::unique_ptr<server::repl::Node> a, b;
+  ServerFixture fa, fb;
+  ~TwoNodes() {
+    if (a) a->stop();
+    if (b) b->stop();
+  }
+};
+
 TEST_CASE("A standby takes over once the primary's lease lapses: resent visits applied once, the old primary fenced",
           "[server][replication][failover]") {
-  using server::repl::Node;
   using server::repl::NodeRole;
-  NatsCluster cluster;
-  std::unique_ptr<Node> a, b;  // outlive the fixtures' ledgers; stopped first
-  ServerFixture fa, fb;
-  struct Stops {
-    std::unique_ptr<Node>& a;
-    std::unique_ptr<Node>& b;
-    ~Stops() {
-      if (a) a->stop();
-      if (b) b->stop();
-    }
-  } stops{a, b};
+  TwoNodes nodes;
+  auto& [cluster, a, b, fa, fb] = nodes;
   a = node_for(fa, cluster, "failover", "node-a", NodeRole::kPrimary);
   CHECK(a->primary_now());
   fa.standard_programme();
@@ -440,19 +442,9 @@ namespace refah::test {
 
 TEST_CASE("A primary whose writes stop leaves its lease to lapse and a standby takes over within two leases",
           "[server][replication][failover]") {
-  using server::repl::Node;
   using server::repl::NodeRole;
-  NatsCluster cluster;
-  std::unique_ptr<Node> a, b;  // outlive the fixtures' ledgers; stopped first
-  ServerFixture fa, fb;
-  struct Stops {
-    std::unique_ptr<Node>& a;
-    std::unique_ptr<Node>& b;
-    ~Stops() {
-      if (a) a->stop();
-      if (b) b->stop();
-    }
-  } stops{a, b};
+  TwoNodes nodes;
+  auto& [cluster, a, b, fa, fb] = nodes;
   a = node_for(fa, cluster, "stopped", "node-a", NodeRole::kPrimary);
   fa.standard_programme();
   issue_cards(fa, 200, 4);
