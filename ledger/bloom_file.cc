@@ -11,6 +11,7 @@
 #include <iterator>
 #include <string_view>
 
+#include "ledger/dir_sync.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -45,13 +46,6 @@ Status write_all_synced(const std::string& path, const std::string& bytes) {
   return synced ? Status::ok() : Status::io_error("syncing " + path + ": " + std::strerror(e));
 }
 
-Status sync_dir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::io_error("opening " + dir + ": " + std::strerror(errno));
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok ? Status::ok() : Status::io_error("syncing " + dir);
-}
 }  // namespace
 
 std::string encode_bloom_record(Seq through, std::size_t count, const BlockedBloom& bloom) {

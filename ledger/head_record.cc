@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "ledger/limits.h"
+#include "ledger/dir_sync.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -121,11 +122,7 @@ Result<std::unique_ptr<HeadRecord>> HeadRecord::open(const std::string& dir, con
   }
   if (Status s = r->sync(); !s.is_ok()) return s;
   if (!existed) {  // the new name must survive a power cut too
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return errno_status("opening " + dir);
-    const int rc = ::fsync(dfd);
-    ::close(dfd);
-    if (rc != 0) return errno_status("syncing " + dir);
+    if (Status s = sync_dir(dir); !s.is_ok()) return s;
   }
   return r;
 }

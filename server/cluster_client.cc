@@ -17,14 +17,15 @@ Result<std::vector<NodeAddress>> parse_addresses(const std::string& list) {
     const std::size_t end = std::min(list.find(',', start), list.size());
     const std::string entry = list.substr(start, end - start);
     const std::size_t colon = entry.rfind(':');
-    NodeAddress a;
     unsigned port = 0;
-    const char* p = entry.data() + colon + 1;
-    const auto [ptr, ec] = colon == std::string::npos ? std::from_chars(p, p, port)
-                                                      : std::from_chars(p, entry.data() + entry.size(), port);
-    if (colon == std::string::npos || colon == 0 || ec != std::errc() || ptr != entry.data() + entry.size() ||
-        port == 0 || port > 65535)
-      return Status::invalid_argument("address \"" + entry + "\" is not host:port");
+    bool ok = colon != std::string::npos && colon != 0;
+    if (ok) {
+      const char* end = entry.data() + entry.size();
+      const auto [ptr, ec] = std::from_chars(entry.data() + colon + 1, end, port);
+      ok = ec == std::errc() && ptr == end && port != 0 && port <= 65535;
+    }
+    if (!ok) return Status::invalid_argument("address \"" + entry + "\" is not host:port");
+    NodeAddress a;
     a.host = entry.substr(0, colon);
     if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']') a.host = a.host.substr(1, a.host.size() - 2);
     a.port = static_cast<std::uint16_t>(port);

@@ -1,12 +1,10 @@
 // Setting aside a former primary's unreplicated events (server/replication/set_aside.h).
 #include "server/replication/set_aside.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 
+#include "ledger/dir_sync.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "replay/checkpoint.h"
@@ -40,16 +38,6 @@ Result<bool> shares_end(const NatsLink& link, const EventLog& log, std::uint64_t
   return mine.value() == header.value().last_hash;
 }
 
-Status sync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::io_error("opening " + dir.string() + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::io_error("syncing " + dir.string() + ": " + std::strerror(err));
-  return Status::ok();
-}
-
 // The signed checkpoints of data_dir past seq, moved into `to`; how many.
 Result<std::size_t> move_checkpoints_after(const fs::path& data_dir, Seq seq, const fs::path& to) {
   std::size_t moved = 0;
@@ -62,8 +50,8 @@ Result<std::size_t> move_checkpoints_after(const fs::path& data_dir, Seq seq, co
     ++moved;
   }
   if (moved > 0) {
-    if (Status s = sync_dir(to); !s.is_ok()) return s;
-    if (Status s = sync_dir(data_dir / "checkpoints"); !s.is_ok()) return s;
+    if (Status s = sync_dir(to.string()); !s.is_ok()) return s;
+    if (Status s = sync_dir((data_dir / "checkpoints").string()); !s.is_ok()) return s;
   }
   return moved;
 }
@@ -120,8 +108,7 @@ Result<SetAside> set_aside_unreplicated(const NatsLink& link, const std::string&
   out.file = (quarantine / (std::to_string(out.first_seq) + "-" + std::to_string(out.last_seq) + ".rfex")).string();
   auto exported = replay::export_log(log, out.first_seq, out.last_seq, now_us, out.file);
   if (!exported.is_ok()) return exported.status().with_context("saving the unreplicated events: ");
-  if (Status s = sync_dir(quarantine); !s.is_ok()) return s;
-  if (Status s = sync_dir(data_dir); !s.is_ok()) return s;
+  if (Status s = sync_dir(data_dir); !s.is_ok()) return s;  // quarantine/'s own entry (export_log synced the file's)
   auto moved = move_checkpoints_after(data_dir, out.shared_seq,
                                       quarantine / ("checkpoints-after-" + std::to_string(out.shared_seq)));
   if (!moved.is_ok()) return moved.status();

@@ -10,20 +10,16 @@
 #include <utility>
 
 #include "server/auth.h"
-#include "tools/refahctl/inputs.h"
+#include "server/cluster_client.h"
 #include "tools/refahctl/output.h"
 
 namespace refah::ctl {
 namespace {
 
-std::optional<std::pair<std::string, std::uint16_t>> parse_address(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const auto port = parse_number<std::uint16_t>(text.substr(colon + 1));
-  if (!port || *port == 0) return std::nullopt;
-  return std::pair{std::string(host), *port};
+// An address as typed: host:port, an IPv6 host in brackets.
+std::string shown(const proto::NodeAddress& a) {
+  const bool v6 = a.host.find(':') != std::string::npos;
+  return (v6 ? "[" + a.host + "]" : a.host) + ":" + std::to_string(a.port);
 }
 
 // The secret of --client from --secret or from the keys file; a usage message and nullopt otherwise.
@@ -57,27 +53,14 @@ std::optional<server::Secret> client_secret(const Global& g) {
 
 }  // namespace
 
-std::vector<std::string> connect_addresses(const std::string& list) {
-  std::vector<std::string> out;
-  std::size_t begin = 0;
-  for (;;) {
-    const std::size_t comma = list.find(',', begin);
-    out.push_back(list.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
-    if (comma == std::string::npos) return out;
-    begin = comma + 1;
-  }
-}
-
 Session open_session(const Global& g, std::size_t first) {
   Session s;
   const auto secret = client_secret(g);
-  const std::vector<std::string> addresses = connect_addresses(g.connect);
-  for (const std::string& a : addresses) {
-    if (secret && !parse_address(a)) {
-      usage_error("--connect: expected host:port (or several, comma-separated, tried in order), e.g. 127.0.0.1:7600");
-      s.exit = kExitUsage;
-      return s;
-    }
+  const auto parsed = proto::parse_addresses(g.connect);
+  if (secret && !parsed.is_ok()) {
+    usage_error("--connect: expected host:port (or several, comma-separated, tried in order), e.g. 127.0.0.1:7600");
+    s.exit = kExitUsage;
+    return s;
   }
   if (!secret) {
     s.exit = kExitUsage;
@@ -95,26 +78,27 @@ Session open_session(const Global& g, std::size_t first) {
     s.exit = kExitUsage;
     return s;
   }
+  const std::vector<proto::NodeAddress>& addresses = parsed.value();
+  s.addresses = addresses.size();
   std::string why;
   for (std::size_t i = first; i < addresses.size(); ++i) {
-    const auto address = parse_address(addresses[i]);
-    auto c = proto::Client::connect(address->first, address->second, g.timeout_ms, tls);
+    auto c = proto::Client::connect(addresses[i].host, addresses[i].port, g.timeout_ms, tls);
     Status st = c.is_ok() ? c.value()->authenticate(g.client, *secret, g.timeout_ms) : c.status();
     if (st.is_ok()) {
       s.client = std::move(c).value();
       s.address_index = i;
-      s.address = addresses[i];
+      s.address = shown(addresses[i]);
       return s;
     }
     why = st.message() + (c.is_ok() ? " (client " + std::to_string(g.client) + ")" : std::string());
-    if (i + 1 < addresses.size()) std::cerr << "refahctl: " << addresses[i] << ": " << why << "; trying " << addresses[i + 1] << '\n';
+    if (i + 1 < addresses.size())
+      std::cerr << "refahctl: " << shown(addresses[i]) << ": " << why << "; trying " << shown(addresses[i + 1]) << '\n';
   }
   s.exit = failure(why);
   return s;
 }
 
-const wire::Message* exchange_answer(const Global& g, const Result<const wire::Message*>& m, wire::Body expected) {
-  (void)g;
+const wire::Message* exchange_answer(const Result<const wire::Message*>& m, wire::Body expected) {
   if (!m.is_ok()) {
     failure(m.status().message());
     return nullptr;
@@ -133,7 +117,7 @@ const wire::Message* exchange_answer(const Global& g, const Result<const wire::M
 
 const wire::Message* exchange(proto::Client& c, const Global& g, const proto::Frame& request,
                               std::uint64_t id, wire::Body expected) {
-  return exchange_answer(g, c.call(request, id, g.timeout_ms), expected);
+  return exchange_answer(c.call(request, id, g.timeout_ms), expected);
 }
 
 }  // namespace refah::ctl

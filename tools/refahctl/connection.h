@@ -18,13 +18,11 @@ struct Session {
   std::unique_ptr<proto::Client> client;
   int exit = kExitOk;
   std::size_t address_index = 0;  // which of --connect's addresses it reached
+  std::size_t addresses = 0;      // how many --connect gives (one host:port, or several
+                                  // comma-separated: a primary and its standbys or replicas)
   std::string address;
   explicit operator bool() const { return client != nullptr; }
 };
-
-// --connect's addresses: one host:port, or several comma-separated (a primary and its standbys
-// or replicas, docs/REPLICATION.md).
-std::vector<std::string> connect_addresses(const std::string& list);
 
 // Connects and authenticates, trying --connect's addresses in order from `first` until one
 // accepts. On failure the error is printed and the session holds the exit status.
@@ -35,6 +33,6 @@ Session open_session(const Global& g, std::size_t first = 0);
 const wire::Message* exchange(proto::Client& c, const Global& g, const proto::Frame& request,
                               std::uint64_t id, wire::Body expected);
 // The same for an answer already received (or the failure to receive one).
-const wire::Message* exchange_answer(const Global& g, const Result<const wire::Message*>& m, wire::Body expected);
+const wire::Message* exchange_answer(const Result<const wire::Message*>& m, wire::Body expected);
 
 }  // namespace refah::ctl

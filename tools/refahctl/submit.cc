@@ -160,15 +160,14 @@ void fill_own_venue(std::vector<CommandBody>& bodies, const wire::Authenticated*
 // docs/REPLICATION.md) or drops the connection is left for --connect's next address, and the
 // same commands (the same ids: the ledger applies each once) are sent there.
 const wire::Message* submit_to_primary(const Global& g, Session& s, const std::vector<Command>& commands) {
-  const std::size_t addresses = connect_addresses(g.connect).size();
   for (;;) {
     const std::uint64_t id = s.client->next_id();
     auto m = s.client->call(proto::encode_submit(id, commands), id, g.timeout_ms);
     const bool elsewhere = m.is_ok() && m.value()->body_type() == wire::Body::Error &&
                            m.value()->body_as_Error()->reason() == static_cast<std::uint16_t>(Reason::kNotPrimary);
     const bool lost = !m.is_ok();  // refused, reset or unanswered: resending the same ids is safe
-    if ((!elsewhere && !lost) || s.address_index + 1 >= addresses) {
-      return exchange_answer(g, m, wire::Body::SubmitResult);
+    if ((!elsewhere && !lost) || s.address_index + 1 >= s.addresses) {
+      return exchange_answer(m, wire::Body::SubmitResult);
     }
     std::cerr << "refahctl: " << s.address << ": "
               << (elsewhere ? proto::describe_error(*m.value()) : m.status().message()) << "; sending to the next address\n";
