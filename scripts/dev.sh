@@ -20,6 +20,7 @@ packages=(g++ cmake ninja-build ccache pkg-config
           librocksdb-dev libflatbuffers-dev flatbuffers-compiler libssl-dev libcli11-dev catch2
           libboost-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev
           libsodium-dev  # argon2id of the console's passwords
+          libpq-dev   # refah-load pg: the PostgreSQL baseline's client (scripts/bench_postgres.sh)
           libnats-dev nats-server  # the replicated log on NATS JetStream, and the cluster its tests start
           libjs-chart.js # the console's charts (served by refahd, no CDN)
           systemd     # systemd-analyze, which the package test runs on the unit

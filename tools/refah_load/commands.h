@@ -87,8 +87,35 @@ struct TcpBenchOptions {
   server::ClientTls tls;                   // refahd's certificate, as refahctl checks it
   bool plaintext = false;                  // to a refahd started with --plaintext
   std::string latencies_file;              // "": none; else each measured request's send and latency
+  std::string query;                       // "": visits; balance (a card's a request) or coverage
 };
 int run_tcp_bench(const TcpBenchOptions& o);
+
+struct FloorBenchOptions {
+  std::string dir;                   // new or empty; removed afterwards
+  std::uint64_t events = 2'000'000;  // values written in synced batches
+  std::size_t batch = 4'096;         // values per synced batch
+  std::size_t value_bytes = 245;     // a visit event's stored size
+  std::size_t syncs = 2'000;         // single synced writes, and fdatasync probes
+  std::size_t round_trips = 20'000;  // loopback round trips
+};
+int run_floor_bench(const FloorBenchOptions& o);
+
+struct PgBenchOptions {
+  std::string conninfo = "host=127.0.0.1 dbname=refah";
+  std::string counties_csv;
+  std::size_t cards = 2'000;       // as refah-load tcp's: the programme both systems serve
+  std::uint64_t seed = 1;
+  bool load = false;               // create the schema and load the programme, then exit
+  std::string form = "function";   // function | transaction | balance
+  std::string query;               // coverage | replay: one whole-programme read instead
+  std::size_t repeat = 5;          // --query: times it is run
+  std::size_t connections = 64;
+  std::size_t batch = 1;           // visits per request (function: one transaction)
+  double duration_s = 10;
+  double warmup_s = 1;
+};
+int run_pg_bench(const PgBenchOptions& o);
 
 // One line of JSON with the benchmark contract's fields; printed last by every benchmark.
 std::string bench_json(const std::string& scenario, std::uint64_t events, double seconds,

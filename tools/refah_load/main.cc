@@ -101,6 +101,8 @@ CLI::App* add_tcp_bench(CLI::App& app, TcpBenchOptions& tcp) {
   t->add_option("--latencies", tcp.latencies_file,
                 "Write each measured request as a line 'sent_ns latency_ns' (sent: CLOCK_MONOTONIC, the scheduled "
                 "send with --rate) into this file");
+  t->add_option("--query", tcp.query, "balance (one card's balance a request, as a venue) or coverage (the coverage "
+                "report, as the admin or an auditor) instead of visits; with --batch 1");
   return t;
 }
 
@@ -110,6 +112,36 @@ CLI::App* add_hash_bench(CLI::App& app, HashBenchOptions& hb) {
   h->add_option("--body-bytes", hb.body_bytes, "Bytes of each message after its 32-byte previous hash")
       ->capture_default_str();
   return h;
+}
+
+CLI::App* add_floor_bench(CLI::App& app, FloorBenchOptions& fb) {
+  auto* f = app.add_subcommand("floor", "The machine's limits: raw RocksDB synced batches, fdatasync, a loopback round trip");
+  f->add_option("--dir", fb.dir, "Scratch directory on the disk under test (new or empty; removed after)")->required();
+  f->add_option("--events", fb.events, "Values written in synced batches")->capture_default_str();
+  f->add_option("--batch", fb.batch, "Values per synced batch")->capture_default_str();
+  f->add_option("--value-bytes", fb.value_bytes, "Bytes per value (a visit event's stored size)")->capture_default_str();
+  f->add_option("--syncs", fb.syncs, "Single synced writes, and fdatasync probes of each kind")->capture_default_str();
+  f->add_option("--round-trips", fb.round_trips, "Loopback TCP round trips")->capture_default_str();
+  return f;
+}
+
+CLI::App* add_pg_bench(CLI::App& app, PgBenchOptions& pb) {
+  pb.counties_csv = refah::load::default_counties_csv(REFAH_DEFAULT_COUNTIES_CSV);
+  auto* p = app.add_subcommand("pg", "The PostgreSQL baseline: the same programme and visits, the rules in SQL");
+  p->add_option("--conninfo", pb.conninfo, "libpq connection string")->capture_default_str();
+  p->add_option("--cards", pb.cards, "Cards in the programme (as refahd's --demo-cards)")->capture_default_str();
+  p->add_option("--seed", pb.seed, "Programme seed")->capture_default_str();
+  p->add_option("--counties-csv", pb.counties_csv, "Census CSV")->capture_default_str();
+  p->add_flag("--load", pb.load, "Drop and create the schema, load the programme, and exit");
+  p->add_option("--form", pb.form, "function (one statement a visit), transaction (plain, a round trip a "
+                "statement) or balance (one card's balance a request)")->capture_default_str();
+  p->add_option("--query", pb.query, "coverage or replay: time one whole-programme read instead of visits");
+  p->add_option("--repeat", pb.repeat, "--query: times it is run")->capture_default_str();
+  p->add_option("--connections", pb.connections, "Connections, each a venue")->capture_default_str();
+  p->add_option("--batch", pb.batch, "Visits per request, one transaction (form function)")->capture_default_str();
+  p->add_option("--duration", pb.duration_s, "Seconds measured")->capture_default_str();
+  p->add_option("--warmup", pb.warmup_s, "Seconds of load before measuring")->capture_default_str();
+  return p;
 }
 
 }  // namespace
@@ -134,6 +166,11 @@ int main(int argc, char** argv) {
   HashBenchOptions hb;
   auto* h = add_hash_bench(app, hb);
 
+  FloorBenchOptions fb;
+  auto* f = add_floor_bench(app, fb);
+  PgBenchOptions pb;
+  auto* pg = add_pg_bench(app, pb);
+
   CLI11_PARSE(app, argc, argv);
   if (g->parsed()) return run_generate(gen);
   if (w->parsed()) return run_writer_bench(wb);
@@ -142,5 +179,7 @@ int main(int argc, char** argv) {
   if (r->parsed()) return run_replay_bench(rp);
   if (t->parsed()) return run_tcp_bench(tcp);
   if (h->parsed()) return run_hash_bench(hb);
+  if (f->parsed()) return run_floor_bench(fb);
+  if (pg->parsed()) return run_pg_bench(pb);
   return 2;
 }

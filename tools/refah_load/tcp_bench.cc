@@ -177,6 +177,12 @@ Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const 
     venue_keys.push_back(k);
     categories.push_back(v.category);
   }
+  if (o_.query == "coverage") {  // a programme-wide read: the admin's and auditors' keys
+    venue_keys.clear();
+    for (const auto& [id, k] : keys.clients())
+      if (k.actor.role == Role::kAdmin || k.actor.role == Role::kAuditor) venue_keys.push_back(&k);
+    categories.assign(venue_keys.size(), VenueCategory::kSport);
+  }
   if (venue_keys.empty()) {
     return Status::invalid_argument("no venue of the programme has a venue client in the keys file "
                                     "(do --cards, --seed and --counties-csv match refahd's?)");
@@ -238,6 +244,17 @@ void TcpBench::fill(Connection& c, std::int64_t now) {
 }
 
 void TcpBench::send_request(Connection& c, std::int64_t start_ns) {
+  if (!o_.query.empty()) {  // --query: one read a request
+    const std::uint64_t id = c.next_id++;
+    const CardId card = programme_.cards[card_index_].card;
+    card_index_ += card_step_;
+    if (card_index_ >= programme_.cards.size()) card_index_ -= programme_.cards.size();
+    const proto::Frame frame = o_.query == "balance" ? proto::encode_get_balance(id, card) : proto::encode_get_coverage(id);
+    c.out.insert(c.out.end(), frame.begin(), frame.end());
+    c.pending.push_back(Pending{id, start_ns, 1});
+    ++sent_requests_;
+    return;
+  }
   commands_.clear();
   const TimeUs occurred_at = wall_us();
   const std::size_t cards = programme_.cards.size();
@@ -339,6 +356,8 @@ void TcpBench::on_frame(Connection& c, std::span<const std::uint8_t> body, std::
           ++t->rejected[Tally::slot(out->reason())];
         }
       }
+    } else if (!o_.query.empty() && (m->body_type() == wire::Body::Balance || m->body_type() == wire::Body::Coverage)) {
+      ++t->accepted;  // --query: an answer
     } else {
       ++unexpected_;
     }
@@ -525,9 +544,9 @@ int run_tcp_bench(const TcpBenchOptions& o) {
   }
   if (o.batch == 0 || o.batch > limits::submission_commands_max || o.inflight == 0 || o.inflight > 1'024 ||
       o.connections == 0 || o.connections > 10'000 || o.cards == 0 || o.duration_s <= 0 || o.warmup_s < 0 ||
-      o.rate < 0) {
+      o.rate < 0 || (o.query != "" && o.query != "balance" && o.query != "coverage") || (!o.query.empty() && o.batch != 1)) {
     std::fprintf(stderr, "refah-load tcp: --batch must be 1..%zu, --inflight 1..1024, --connections 1..10000, "
-                 "--cards and --duration > 0, --warmup and --rate >= 0\n", limits::submission_commands_max);
+                 "--cards and --duration > 0, --warmup and --rate >= 0, --query balance|coverage (with --batch 1)\n", limits::submission_commands_max);
     return 2;
   }
   auto keys = server::KeyStore::load_file(o.keys_file);
