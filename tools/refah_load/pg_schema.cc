@@ -13,6 +13,7 @@ namespace {
 
 // Plain tables, every one logged (durable), keys and the idempotency index as refahd keeps them.
 constexpr const char* kSchema = R"SQL(
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS events, card_venue_days, cards, venues, neighbourhoods CASCADE;
 DROP FUNCTION IF EXISTS record_visit;
 CREATE TABLE neighbourhoods (id int PRIMARY KEY, county int NOT NULL, tier smallint NOT NULL);
