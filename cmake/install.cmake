@@ -41,7 +41,7 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libssl3, libspdlog1.10, libfmt9, libtomlplusplus3, libsystemd0, libsodium23, libnats3.4, libsnappy1v5, liblz4-1, libzstd1, zlib1g, libbz2-1.0, adduser")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libssl3, libspdlog1.10, libfmt9, libtomlplusplus3, libsystemd0, libsodium23, libnats3.4, libpq5, libsnappy1v5, liblz4-1, libzstd1, zlib1g, libbz2-1.0, adduser")
 # The console's charts (Chart.js, served by refahd) and refah-audit report --plots (gnuplot).
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libjs-chart.js, gnuplot-nox")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

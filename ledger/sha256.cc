@@ -1,5 +1,5 @@
-// SHA-256 through OpenSSL's EVP interface, and the chain hash on SHA-NI (sha256_ni.h) where the
-// CPU has it: EVP's per-message set-up costs about a third of a short message's hashing.
+// SHA-256 on SHA-NI (sha256_ni.h) where the CPU has it, streaming and one-shot, else through
+// OpenSSL's EVP interface: EVP's per-message set-up costs about a third of a short message's hashing.
 #include "ledger/sha256.h"
 
 #include <openssl/evp.h>
@@ -12,12 +12,25 @@
 
 namespace refah {
 
+// Where the CPU has SHA-NI the streaming hasher runs its rounds here (a buffered block, whole
+// blocks straight from the input, FIPS 180-4 padding at finish); elsewhere OpenSSL's EVP. The
+// command digest of every command goes through it: EVP's per-message set-up and finish were a
+// fifth of the writer's time under load (docs/BENCHMARKS.md, "Where the time goes").
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = nullptr;
+  EVP_MD_CTX* ctx = nullptr;  // without SHA-NI only
   EVP_MD* md = nullptr;
+  std::uint32_t state[8];
+  alignas(16) std::uint8_t block[64];
+  std::size_t buffered = 0;    // bytes in block
+  std::uint64_t total = 0;     // bytes hashed since the last finish
+  void reset();
 };
 
 Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
+  if (sha_ni::available()) {
+    impl_->reset();
+    return;
+  }
   impl_->ctx = EVP_MD_CTX_new();
   impl_->md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   REFAH_ASSERT(impl_->ctx != nullptr && impl_->md != nullptr);
@@ -25,19 +38,60 @@ Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
 }
 
 Sha256::~Sha256() {
-  EVP_MD_CTX_free(impl_->ctx);
-  EVP_MD_free(impl_->md);
+  if (impl_->ctx != nullptr) EVP_MD_CTX_free(impl_->ctx);
+  if (impl_->md != nullptr) EVP_MD_free(impl_->md);
 }
 
 void Sha256::update(const void* data, std::size_t n) {
-  REFAH_ASSERT(EVP_DigestUpdate(impl_->ctx, data, n) == 1);
+  Impl& h = *impl_;
+  if (h.ctx != nullptr) {
+    REFAH_ASSERT(EVP_DigestUpdate(h.ctx, data, n) == 1);
+    return;
+  }
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  h.total += n;
+  if (h.buffered > 0) {
+    const std::size_t take = std::min(n, sizeof h.block - h.buffered);
+    std::memcpy(h.block + h.buffered, p, take);
+    h.buffered += take;
+    p += take;
+    n -= take;
+    if (h.buffered < sizeof h.block) return;
+    sha_ni::blocks(h.state, h.block, 1);
+    h.buffered = 0;
+  }
+  if (n >= 64) {
+    sha_ni::blocks(h.state, p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
+  }
+  if (n > 0) std::memcpy(h.block, p, n);
+  h.buffered = n;
 }
 
 Hash32 Sha256::finish() {
+  Impl& h = *impl_;
   Hash32 out{};
-  unsigned int len = 0;
-  REFAH_ASSERT(EVP_DigestFinal_ex(impl_->ctx, out.data(), &len) == 1 && len == 32);
-  REFAH_ASSERT(EVP_DigestInit_ex2(impl_->ctx, impl_->md, nullptr) == 1);
+  if (h.ctx != nullptr) {
+    unsigned int len = 0;
+    REFAH_ASSERT(EVP_DigestFinal_ex(h.ctx, out.data(), &len) == 1 && len == 32);
+    REFAH_ASSERT(EVP_DigestInit_ex2(h.ctx, h.md, nullptr) == 1);
+    return out;
+  }
+  // FIPS 180-4 section 5.1.1: 0x80, zeros, the length in bits as 64-bit big-endian.
+  const std::uint64_t bits = h.total * 8;
+  h.block[h.buffered++] = 0x80;
+  if (h.buffered > 56) {
+    std::memset(h.block + h.buffered, 0, sizeof h.block - h.buffered);
+    sha_ni::blocks(h.state, h.block, 1);
+    h.buffered = 0;
+  }
+  std::memset(h.block + h.buffered, 0, 56 - h.buffered);
+  for (int i = 0; i < 8; ++i) h.block[63 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
+  sha_ni::blocks(h.state, h.block, 1);
+  for (int i = 0; i < 8; ++i)
+    for (int k = 0; k < 4; ++k) out[4 * i + k] = static_cast<std::uint8_t>(h.state[i] >> (24 - 8 * k));
+  h.reset();
   return out;
 }
 
@@ -69,6 +123,18 @@ std::size_t pad(const Hash32& prefix, std::span<const std::uint8_t> body, std::u
   for (int i = 0; i < 8; ++i) out[total - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
   return total / 64;
 }
+
+Hash32 digest_of(const std::uint32_t state[8]);
+
+}  // namespace
+
+void Sha256::Impl::reset() {
+  std::memcpy(state, kInitialState, sizeof state);
+  buffered = 0;
+  total = 0;
+}
+
+namespace {
 
 Hash32 digest_of(const std::uint32_t state[8]) {
   Hash32 out{};

@@ -2,6 +2,7 @@
 // one message at a time and two at once (of equal and of different lengths), the fallback for
 // long messages, and a published digest.
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
 #include <random>
 #include <vector>
@@ -22,8 +23,15 @@ Hash32 random_hash(std::mt19937_64& rng) {
   for (auto& b : h) b = static_cast<std::uint8_t>(rng());
   return h;
 }
-// OpenSSL's digest of prefix | body.
-Hash32 reference(const Hash32& prefix, const std::vector<std::uint8_t>& body) { return sha256(prefix, body); }
+// OpenSSL's digest of prefix | body, straight from EVP (the Sha256 class runs SHA-NI where it can).
+Hash32 reference(std::span<const std::uint8_t> prefix, std::span<const std::uint8_t> body) {
+  std::vector<std::uint8_t> all(prefix.begin(), prefix.end());
+  all.insert(all.end(), body.begin(), body.end());
+  Hash32 out{};
+  unsigned int len = 0;
+  REQUIRE(EVP_Digest(all.data(), all.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
+  return out;
+}
 }  // namespace
 
 TEST_CASE("sha256_prefixed equals OpenSSL's SHA-256 for every length up to 1,100 bytes of body") {
@@ -34,6 +42,25 @@ TEST_CASE("sha256_prefixed equals OpenSSL's SHA-256 for every length up to 1,100
     const auto body = random_bytes(rng, len);
     INFO("body length " << len);
     REQUIRE(sha256_prefixed(prefix, body) == reference(prefix, body));
+  }
+}
+
+TEST_CASE("Sha256 fed in pieces of any size equals OpenSSL's SHA-256 of the whole, and starts afresh after finish") {
+  if (!sha_ni::available()) WARN("this CPU has no SHA-NI: the OpenSSL path is what is compared");
+  std::mt19937_64 rng(11);
+  Sha256 hasher;
+  for (std::size_t len : {0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 300, 1000, 5000}) {
+    const auto message = random_bytes(rng, len);
+    for (int split = 0; split < 6; ++split) {
+      std::size_t at = 0;
+      while (at < len) {
+        const std::size_t piece = std::min<std::size_t>(len - at, split == 0 ? len : 1 + rng() % (split * 37));
+        hasher.update(message.data() + at, piece);
+        at += piece;
+      }
+      INFO("length " << len << ", split " << split);
+      REQUIRE(hasher.finish() == reference({}, message));
+    }
   }
 }
 
@@ -81,7 +108,7 @@ TEST_CASE("Sha256Blocks, fed whole blocks, gives OpenSSL's SHA-256 of them, the 
     for (std::size_t b = 0; b < blocks; ++b) h.add(message.data() + 64 * b);
     INFO(blocks << " blocks");
     CHECK(h.blocks == blocks);
-    CHECK(h.finish() == sha256(std::span<const std::uint8_t>(message.data(), 64 * blocks)));
+    CHECK(h.finish() == reference({}, std::span<const std::uint8_t>(message.data(), 64 * blocks)));
     // The same state through the portable rounds (what a CPU without SHA-NI runs).
     Sha256Blocks portable;
     for (std::size_t b = 0; b < blocks; ++b) sha_ni::portable_block(portable.state.data(), message.data() + 64 * b);
