@@ -98,7 +98,8 @@ void DedupIndex::collect_spill() {
     remove_bloom_files_outside(log_.dir(), before, spill_through_);
     on_disk_ += spilling_->size();
     bloom_ = spill_bloom_;
-    spilling_.reset();
+    spilling_->clear();
+    spare_ = std::move(spilling_);
     ++stats_.spills;
   } else {
     // The ids stay findable in memory; the next full table retries after merging them back.
@@ -116,7 +117,7 @@ void DedupIndex::after_commit(Seq durable_seq) {
   }
   if (spilling_ || recent_->size() < recent_max_) return;
   spilling_ = std::move(recent_);
-  recent_ = std::make_unique<DedupTable>();
+  recent_ = spare_ ? std::move(spare_) : std::make_unique<DedupTable>();
   {
     std::lock_guard lk(mu_);
     spill_through_ = durable_seq;

@@ -61,6 +61,11 @@ void DedupTable::insert(const Bytes16& id, Seq seq, std::uint64_t digest) {
   }
 }
 
+void DedupTable::clear() {
+  std::memset(static_cast<void*>(slots_), 0, capacity_ * sizeof(Entry));
+  size_ = 0;
+}
+
 void DedupTable::grow() {
   Entry* old = slots_;
   const std::size_t old_capacity = capacity_;

@@ -28,6 +28,8 @@ class DedupTable {
   // Starts loading id's home slot into cache; the writer calls it for a whole batch before deciding.
   void prefetch(const Bytes16& id) const { prefetch_read(&slots_[hash(id) & (capacity_ - 1)]); }
   std::size_t size() const { return size_; }
+  // Empties every slot and keeps the memory (and the capacity) for the next ids.
+  void clear();
   // Calls f(entry) for every entry, in slot order (not sorted).
   template <class F>
   void for_each(F&& f) const {

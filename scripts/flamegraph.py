@@ -57,7 +57,7 @@ def svg(root, title, width=1200, row=16):
 
     def walk(node, name, x, level):
         w = width * node["n"] / total
-        if w < 0.3:
+        if w < 1.0:
             return
         depth[0] = max(depth[0], level)
         rects.append((x, level, w, name, node["n"]))
