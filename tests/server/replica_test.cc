@@ -55,6 +55,16 @@ struct StopsFollowing {
 };
 
 // A replica fixture following `stream`, caught up with it.
+// A primary replicating to `stream` from its first event, and what it needs: declared in the
+// order they must be torn down in reverse (the replicator stops before the fixture's ledger closes).
+struct ReplicatedPrimary {
+  NatsCluster cluster;
+  std::unique_ptr<NatsReplicator> r;
+  ServerFixture f;
+  StopsOnExit stops{r};
+  explicit ReplicatedPrimary(const std::string& stream) { r = replicated_from_start(f, cluster, stream); }
+};
+
 struct Replica {
   std::unique_ptr<StreamFollower> fol;
   ServerFixture g;
@@ -91,11 +101,8 @@ void require_same_log(const EventLog& a, const EventLog& b) {
 TEST_CASE("A replica holds the primary's events and projections, serves reads, refuses writes naming the primary, "
           "and resumes after a restart",
           "[server][replication][replica]") {
-  NatsCluster cluster;
-  std::unique_ptr<NatsReplicator> r;
-  ServerFixture f;
-  const StopsOnExit stops{r};
-  r = replicated_from_start(f, cluster, "follow");
+  ReplicatedPrimary setup("follow");
+  auto& [cluster, r, f, stops] = setup;
   issue_cards(f, 200, 20);
   auto venue = f.connect(kVenue10Client);
   std::vector<Command> batch;
@@ -142,11 +149,8 @@ TEST_CASE("A replica holds the primary's events and projections, serves reads, r
 
 TEST_CASE("A replica refuses a stream message that does not check and applies nothing after it",
           "[server][replication][replica]") {
-  NatsCluster cluster;
-  std::unique_ptr<NatsReplicator> r;
-  ServerFixture f;
-  const StopsOnExit stops{r};
-  r = replicated_from_start(f, cluster, "forged");
+  ReplicatedPrimary setup("forged");
+  auto& [cluster, r, f, stops] = setup;
   Replica replica(cluster, "forged");
   ServerFixture& g = replica.g;
   std::unique_ptr<StreamFollower>& fol = replica.fol;
@@ -296,11 +300,8 @@ namespace refah::test {
 TEST_CASE("refahctl and the library's cluster client, given several addresses, send a write that a replica refuses "
           "NOT_PRIMARY on to the primary",
           "[server][replication][replica]") {
-  NatsCluster cluster;
-  std::unique_ptr<NatsReplicator> r;
-  ServerFixture f;
-  const StopsOnExit stops{r};
-  r = replicated_from_start(f, cluster, "ctl");
+  ReplicatedPrimary setup("ctl");
+  auto& [cluster, r, f, stops] = setup;
   issue_cards(f, 200, 2);
   Replica replica(cluster, "ctl");
   ServerFixture& g = replica.g;
@@ -504,11 +505,8 @@ std::vector<std::tuple<Seq, int, std::int64_t>> statement_on(ServerFixture& node
 TEST_CASE("A replica serves a subscription with the primary's stored events as they come, and statements "
           "equal to the primary's",
           "[server][replication][replica]") {
-  NatsCluster cluster;
-  std::unique_ptr<NatsReplicator> r;
-  ServerFixture f;
-  const StopsOnExit stops{r};
-  r = replicated_from_start(f, cluster, "reads");
+  ReplicatedPrimary setup("reads");
+  auto& [cluster, r, f, stops] = setup;
   issue_cards(f, 200, 3);
   Replica replica(cluster, "reads");
   auto au = replica.g.connect(kAuditorClient);

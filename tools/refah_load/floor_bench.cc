@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "tools/refah_load/commands.h"
+#include "tools/refah_load/measure.h"
 
 namespace refah::load {
 namespace {
@@ -32,12 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 double us_since(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
-
+// lat_us sorted ascending.
 void print_line(const std::string& scenario, std::uint64_t events, double seconds, const std::vector<double>& lat_us,
                 const std::string& extra) {
   std::printf("%s\n", bench_json(scenario, events, seconds, percentile(lat_us, 0.5), percentile(lat_us, 0.99), extra).c_str());
@@ -80,6 +76,7 @@ bool rocks_synced_batches(const std::string& dir, std::uint64_t events, std::siz
     }
   }
   const double seconds = us_since(t0) / 1e6;
+  std::sort(lat_us.begin(), lat_us.end());
   std::fprintf(stderr, "raw RocksDB, synced batches of %zu values of %zu bytes: %.0f values/s, p50 %.0f us a batch\n",
                batch, value_bytes, static_cast<double>(events) / seconds, percentile(lat_us, 0.5));
   print_line("rocksdb_synced", events, seconds, lat_us,
@@ -112,6 +109,7 @@ bool fdatasync_probe(const std::string& path, std::size_t count, std::size_t byt
     lat_us.push_back(us_since(w0));
   }
   const double seconds = us_since(t0) / 1e6;
+  std::sort(lat_us.begin(), lat_us.end());
   ::close(fd);
   if (!ok) {
     std::fprintf(stderr, "refah-load floor: writing %s: %s\n", path.c_str(), std::strerror(errno));
@@ -163,6 +161,7 @@ bool loopback_probe(std::size_t count) {
     lat_us.push_back(us_since(w0));
   }
   const double seconds = us_since(t0) / 1e6;
+  std::sort(lat_us.begin(), lat_us.end());
   if (c >= 0) ::close(c);
   echo.join();
   ::close(listener);
@@ -195,7 +194,7 @@ int run_floor_bench(const FloorBenchOptions& o) {
     std::fprintf(stderr, "refah-load floor: %s: %s\n", o.dir.c_str(), ec.message().c_str());
     return 1;
   }
-  const std::string d = (fs::path(o.dir)).string();
+  const std::string& d = o.dir;
   const bool ok = rocks_synced_batches(d + "/rocks-batched", o.events, o.batch, o.value_bytes) &&
                   rocks_synced_batches(d + "/rocks-single", o.syncs, 1, o.value_bytes) &&
                   fdatasync_probe(d + "/append.dat", o.syncs, 160, false) &&

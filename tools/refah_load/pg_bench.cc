@@ -11,7 +11,6 @@
 // --query coverage|replay times one read of the whole programme instead.
 #include <libpq-fe.h>
 #include <sys/epoll.h>
-#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -20,29 +19,20 @@
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "programme/counties.h"
+#include "tools/refah_load/card_walk.h"
 #include "tools/refah_load/commands.h"
+#include "tools/refah_load/measure.h"
 #include "tools/refah_load/pg_schema.h"
 
 namespace refah::load {
 namespace {
 
-constexpr std::uint64_t kCardStride = 2'147'483'647;  // as refah-load tcp's
 constexpr int kCodes = 64;
-
-std::int64_t now_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-TimeUs wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 enum class Form { kFunction, kTransaction, kBalance };
 
@@ -110,7 +100,7 @@ class PgBench {
   Rng rng_;
   std::vector<Conn> conns_;
   int epoll_ = -1;
-  std::uint64_t card_index_ = 0, card_step_ = 1;
+  std::optional<CardWalk> cards_;  // set by connect_all
   std::int64_t measure_from_ns_ = 0, measure_to_ns_ = 0;
   bool issuing_ = true;
   Tally window_;
@@ -136,10 +126,7 @@ bool prepare_all(PGconn* pg) {
 
 bool PgBench::connect_all() {
   const std::size_t cards = p_.cards.size();
-  card_step_ = kCardStride % cards;
-  if (card_step_ == 0) card_step_ = 1;
-  while (std::gcd(card_step_, cards) != 1) ++card_step_;
-  card_index_ = rng_.below(cards);
+  cards_.emplace(cards, rng_);
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   conns_.resize(o_.connections);
   for (std::size_t i = 0; i < conns_.size(); ++i) {
@@ -163,10 +150,7 @@ bool PgBench::connect_all() {
 }
 
 Visit PgBench::next_visit(const Conn& c) {
-  Visit v{rng_.bytes16(), p_.cards[card_index_].card, list_price(c.category, rng_)};
-  card_index_ += card_step_;
-  if (card_index_ >= p_.cards.size()) card_index_ -= p_.cards.size();
-  return v;
+  return Visit{rng_.bytes16(), p_.cards[cards_->next()].card, list_price(c.category, rng_)};
 }
 
 bool PgBench::send_prepared(Conn& c, const char* name, const std::vector<std::string>& params) {
@@ -417,11 +401,7 @@ bool PgBench::run() {
 int PgBench::report() const {
   std::vector<std::int64_t> sorted = latency_ns_;
   std::sort(sorted.begin(), sorted.end());
-  auto pct = [&](double p) {
-    return sorted.empty() ? 0.0
-                          : static_cast<double>(sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(
-                                                                                     p * static_cast<double>(sorted.size())))]) / 1e3;
-  };
+  auto pct = [&](double p) { return percentile(sorted, p) / 1e3; };
   const std::uint64_t rejected = std::accumulate(window_.rejected.begin(), window_.rejected.end(), std::uint64_t{0});
   std::fprintf(stderr, "measured %.1f s: %llu requests, %llu visits: %llu accepted (%.0f/s), %llu rejected, %llu errors\n",
                o_.duration_s, static_cast<unsigned long long>(window_.requests),
@@ -473,10 +453,10 @@ int run_query(const PgBenchOptions& o) {
   }
   std::sort(us.begin(), us.end());
   std::fprintf(stderr, "%s: %zu runs, median %.1f ms, slowest %.1f ms (%s)\n", o.query.c_str(), us.size(),
-               us[us.size() / 2] / 1e3, us.back() / 1e3, answer.c_str());
+               percentile(us, 0.5) / 1e3, us.back() / 1e3, answer.c_str());
   double total = 0;
   for (double u : us) total += u;
-  std::printf("%s\n", bench_json("pg_" + o.query, us.size(), total / 1e6, us[us.size() / 2], us[us.size() * 99 / 100],
+  std::printf("%s\n", bench_json("pg_" + o.query, us.size(), total / 1e6, percentile(us, 0.5), percentile(us, 0.99),
                                  "\"system\":\"postgresql\"").c_str());
   return 0;
 }

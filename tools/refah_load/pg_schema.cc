@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "ledger/sha256.h"  // to_hex
+
 namespace refah::load::pg {
 namespace {
 
@@ -140,13 +142,8 @@ bool load_tables(PGconn* c, const Programme& p, std::int64_t credit_rials) {
 }  // namespace
 
 std::string uuid_text(const Bytes16& b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < b.bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += kHex[b.bytes[i] >> 4];
-    s += kHex[b.bytes[i] & 15];
-  }
+  std::string s = to_hex(b.bytes);  // 32 digits, then the dashes of 8-4-4-4-12
+  for (std::size_t at : {20, 16, 12, 8}) s.insert(at, 1, '-');
   return s;
 }
 

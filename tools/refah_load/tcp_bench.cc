@@ -22,6 +22,7 @@
 #include <memory>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,7 +32,9 @@
 #include "server/client.h"
 #include "server/frame.h"
 #include "server/wire.h"
+#include "tools/refah_load/card_walk.h"
 #include "tools/refah_load/commands.h"
+#include "tools/refah_load/measure.h"
 
 namespace refah::load {
 namespace {
@@ -40,23 +43,6 @@ constexpr std::uint32_t kAnswerFrameBytesMax = 16u << 20;  // a SubmitResult of 
 constexpr std::size_t kReadBytes = 256 * 1024;             // room offered to each recv()
 constexpr std::int64_t kDrainTimeoutNs = 10'000'000'000;   // answers still awaited after the run
 constexpr std::int64_t kLoopWakeNs = 50'000'000;           // longest epoll sleep (phase changes)
-// Consecutive visits go to cards this far apart (a prime, reduced modulo the card count and made
-// coprime to it), from a random card, so a run visits each card about (visits / cards) times, well
-// under the daily limit, and so do runs one after another.
-constexpr std::uint64_t kCardStride = 2'147'483'647;
-
-std::int64_t now_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-TimeUs wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double cpu_seconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -154,7 +140,7 @@ class TcpBench {
   Rng rng_;
   std::vector<Connection> conns_;
   std::vector<Command> commands_;  // reused for every request
-  std::uint64_t card_index_ = 0, card_step_ = 1;
+  std::optional<CardWalk> cards_;  // set by connect_all
   std::int64_t interval_ns_ = 0;   // --rate: between one connection's requests
   int epoll_ = -1, timer_ = -1;
   std::int64_t timer_armed_ns_ = 0;
@@ -169,29 +155,27 @@ class TcpBench {
 };
 
 Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const server::KeyStore& keys) {
-  std::vector<const server::ClientKey*> venue_keys;
+  std::vector<const server::ClientKey*> client_keys;
   std::vector<VenueCategory> categories;
   for (const auto& v : programme_.venues) {
     const server::ClientKey* k = keys.find(venue_actor(v.id).id);
     if (k == nullptr || k->actor.role != Role::kVenue || k->actor.venue != v.id) continue;
-    venue_keys.push_back(k);
+    client_keys.push_back(k);
     categories.push_back(v.category);
   }
   if (o_.query == "coverage") {  // a programme-wide read: the admin's and auditors' keys
-    venue_keys.clear();
+    client_keys.clear();
     for (const auto& [id, k] : keys.clients())
-      if (k.actor.role == Role::kAdmin || k.actor.role == Role::kAuditor) venue_keys.push_back(&k);
-    categories.assign(venue_keys.size(), VenueCategory::kSport);
+      if (k.actor.role == Role::kAdmin || k.actor.role == Role::kAuditor) client_keys.push_back(&k);
+    categories.assign(client_keys.size(), VenueCategory::kSport);
   }
-  if (venue_keys.empty()) {
+  if (client_keys.empty() && o_.query == "coverage") return Status::invalid_argument("the keys file holds no admin or auditor client");
+  if (client_keys.empty()) {
     return Status::invalid_argument("no venue of the programme has a venue client in the keys file "
                                     "(do --cards, --seed and --counties-csv match refahd's?)");
   }
   const std::size_t cards = programme_.cards.size();
-  card_step_ = kCardStride % cards;
-  if (card_step_ == 0) card_step_ = 1;
-  while (std::gcd(card_step_, cards) != 1) ++card_step_;
-  card_index_ = rng_.below(cards);  // each run starts elsewhere: runs one after another spread too
+  cards_.emplace(cards, rng_);
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (epoll_ < 0 || timer_ < 0) return Status::io_error(std::string("epoll/timerfd: ") + std::strerror(errno));
@@ -201,7 +185,7 @@ Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const 
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, timer_, &te);
   conns_.reserve(o_.connections);
   for (std::size_t i = 0; i < o_.connections; ++i) {
-    const server::ClientKey& key = *venue_keys[i % venue_keys.size()];
+    const server::ClientKey& key = *client_keys[i % client_keys.size()];
     server::ClientTls tls = o_.tls;
     tls.enabled = !o_.plaintext;
     auto c = proto::Client::connect(host, port, 5'000, tls);
@@ -214,7 +198,7 @@ Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const 
     int one = 1;
     ::setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn.actor = key.actor;
-    conn.category = categories[i % venue_keys.size()];
+    conn.category = categories[i % client_keys.size()];
     conn.out.reserve(64 + o_.batch * 128 * o_.inflight);
     conn.pending.reserve(o_.inflight);
     epoll_event ev{};
@@ -225,7 +209,7 @@ Status TcpBench::connect_all(const std::string& host, std::uint16_t port, const 
     }
   }
   std::fprintf(stderr, "%zu connections authenticated as %zu venue clients (of %zu with keys); %zu cards\n",
-               conns_.size(), std::min(conns_.size(), venue_keys.size()), venue_keys.size(), cards);
+               conns_.size(), std::min(conns_.size(), client_keys.size()), client_keys.size(), cards);
   return Status::ok();
 }
 
@@ -246,9 +230,7 @@ void TcpBench::fill(Connection& c, std::int64_t now) {
 void TcpBench::send_request(Connection& c, std::int64_t start_ns) {
   if (!o_.query.empty()) {  // --query: one read a request
     const std::uint64_t id = c.next_id++;
-    const CardId card = programme_.cards[card_index_].card;
-    card_index_ += card_step_;
-    if (card_index_ >= programme_.cards.size()) card_index_ -= programme_.cards.size();
+    const CardId card = programme_.cards[cards_->next()].card;
     const proto::Frame frame = o_.query == "balance" ? proto::encode_get_balance(id, card) : proto::encode_get_coverage(id);
     c.out.insert(c.out.end(), frame.begin(), frame.end());
     c.pending.push_back(Pending{id, start_ns, 1});
@@ -257,11 +239,8 @@ void TcpBench::send_request(Connection& c, std::int64_t start_ns) {
   }
   commands_.clear();
   const TimeUs occurred_at = wall_us();
-  const std::size_t cards = programme_.cards.size();
   for (std::size_t k = 0; k < o_.batch; ++k) {
-    const CardId card = programme_.cards[card_index_].card;
-    card_index_ += card_step_;
-    if (card_index_ >= cards) card_index_ -= cards;
+    const CardId card = programme_.cards[cards_->next()].card;
     commands_.push_back(Command{c.actor, rng_.bytes16(),
                                 RecordVisit{card, c.actor.venue, ++c.txn, list_price(c.category, rng_), occurred_at}});
   }
@@ -461,11 +440,7 @@ Status TcpBench::run() {
   return Status::ok();
 }
 
-double percentile_us(const std::vector<std::int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto i = std::min(sorted.size() - 1, static_cast<std::size_t>(p * static_cast<double>(sorted.size())));
-  return static_cast<double>(sorted[i]) / 1e3;
-}
+double percentile_us(const std::vector<std::int64_t>& sorted_ns, double p) { return percentile(sorted_ns, p) / 1e3; }
 
 void print_reasons(const char* what, const std::array<std::uint64_t, Tally::kCodes>& counts) {
   for (std::size_t code = 0; code < counts.size(); ++code) {
