@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ledger/assert.h"
 #include "ledger/bloom_file.h"
 #include "ledger/event_codec.h"
 #include "ledger/sha256.h"
@@ -109,13 +110,17 @@ void DedupIndex::collect_spill() {
   }
 }
 
-void DedupIndex::after_commit(Seq durable_seq) {
+bool DedupIndex::spill_due() const { return !spilling_ && recent_->size() >= recent_max_; }
+
+void DedupIndex::after_commit(Seq durable_seq, Seq newest_seq) {
+  REFAH_ASSERT(newest_seq >= durable_seq);
   collect_spill();
   if (spilling_ && recent_->size() >= 2 * recent_max_) {
     // The disk is not keeping up: wait for the running spill rather than grow without bound.
     wait_for_spill();
   }
   if (spilling_ || recent_->size() < recent_max_) return;
+  if (newest_seq != durable_seq) return;  // the table holds ids of events not yet durable
   spilling_ = std::move(recent_);
   recent_ = spare_ ? std::move(spare_) : std::make_unique<DedupTable>();
   {

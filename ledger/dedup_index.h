@@ -50,9 +50,14 @@ class DedupIndex final : public CommitSink {
   // The entry of id, nullopt if the id is new, or an I/O error reading the disk part.
   [[nodiscard]] Result<std::optional<Found>> find(const Bytes16& id);
   void insert(const Bytes16& id, Seq seq, std::uint64_t digest);
-  // After each durable batch (events up to durable_seq): collects a finished spill and, when the
-  // recent table is full and no spill runs, hands it to the spill thread.
-  void after_commit(Seq durable_seq);
+  // After each durable batch (events up to durable_seq; the ids in memory reach newest_seq, later
+  // than durable_seq while the next batch is being written): collects a finished spill and, when
+  // the recent table is full, no spill runs and every id in it is durable, hands it to the spill
+  // thread. An id of an event that may yet be lost never reaches the disk.
+  void after_commit(Seq durable_seq, Seq newest_seq);
+  // The recent table is full: the writer lets its batches become durable before it decides more
+  // (after_commit hands the table over only then).
+  bool spill_due() const;
   // Waits for a running spill to finish (for tests and clean shutdown).
   void wait_for_spill();
   // At clean shutdown: every id in memory to disk now, on this thread, so that the next open

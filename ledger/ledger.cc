@@ -87,67 +87,6 @@ LogReplay replay_log_from(const EventLog& log, std::unique_ptr<State> start, Seq
   return out;
 }
 
-namespace {
-// The card a command reads, for prefetching (0: none, or not worth it).
-CardId card_of(const CommandBody& body) {
-  if (const auto* v = std::get_if<RecordVisit>(&body)) return v->card;
-  if (const auto* t = std::get_if<TopUpCard>(&body)) return t->card;
-  return 0;
-}
-
-// The answer a duplicate gets: the first answer, rebuilt from the stored event.
-Outcome outcome_of_event(const fb::Event& e) {
-  Outcome o;
-  o.seq = e.seq();
-  o.duplicate = true;
-  switch (e.payload_type()) {
-    case fb::Payload::CardIssued:
-      o.balance_after_rials = e.payload_as_CardIssued()->initial_credit_rials();
-      break;
-    case fb::Payload::CardToppedUp:
-      o.balance_after_rials = e.payload_as_CardToppedUp()->balance_after_rials();
-      break;
-    case fb::Payload::VisitRecorded: {
-      const auto* p = e.payload_as_VisitRecorded();
-      o.balance_after_rials = p->balance_after_rials();
-      o.subsidy_rials = p->subsidy_rials();
-      o.copay_rials = p->copay_rials();
-      break;
-    }
-    case fb::Payload::VisitCancelled: {
-      const auto* p = e.payload_as_VisitCancelled();
-      o.balance_after_rials = p->balance_after_rials();
-      o.subsidy_rials = p->refund_rials();
-      break;
-    }
-    case fb::Payload::CardReplaced:
-      o.balance_after_rials = e.payload_as_CardReplaced()->carried_rials();
-      break;
-    default:
-      break;
-  }
-  return o;
-}
-
-// The rules answer CANCEL_WINDOW_CLOSED for a sequence number older than the recent events the
-// decision state keeps, whatever it names. A refusal is no event, so the writer names it exactly
-// here, off the hot path (one read of the stored event, for such refusals only): UNKNOWN_VISIT when
-// that event is not a visit. An event that cannot be read leaves the rules' answer.
-Outcome refine_cancel_refusal(const State& state, const EventLog& log, const Command& cmd, Outcome o) {
-  const auto* c = std::get_if<CancelVisit>(&cmd.body);
-  if (c == nullptr || c->visit_seq >= state.recent_visits_base_seq()) return o;
-  auto value = log.get(c->visit_seq);
-  if (!value.is_ok()) return o;
-  const auto& v = value.value();
-  EventScratch scratch;
-  const fb::Event* e = verified_event({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
-  if (e != nullptr && e->seq() == c->visit_seq && e->payload_type() != fb::Payload::VisitRecorded)
-    o.reason = Reason::kUnknownVisit;
-  return o;
-}
-
-}  // namespace
-
 namespace ledger_detail {
 // Every submission answered with one reason for each of its commands.
 void answer_all(std::vector<Submission>& subs, Reason reason) {
@@ -205,6 +144,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->log = std::move(opened).value();
   impl->log_open.store(true, std::memory_order_release);
   impl->log_view.store(impl->log.get(), std::memory_order_release);
+  for (auto& stage : impl->stages) stage = std::make_unique<StagedBatch>(*impl->log);
+  impl->pipeline_lock = std::unique_lock(impl->state_mu, std::defer_lock);
   impl->stats.open.log_ns = log_ns;
   auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
   if (!dedup.is_ok()) return dedup.status();
@@ -244,6 +185,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
   lap(impl->stats.open.replay_ns);
   Impl* raw = impl.get();
+  impl->commit_thread = std::make_unique<CommitThread>("refah-commit");
   impl->writer = std::thread([raw] { raw->run(); });
   impl->snapshot_thread = std::thread([raw] { raw->snapshot_loop(); });
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
@@ -259,6 +201,8 @@ void Ledger::close() {
   }
   impl_->queue_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
+  REFAH_ASSERT(!impl_->in_flight && !impl_->pipeline_lock.owns_lock());  // the writer drains before it returns
+  impl_->commit_thread.reset();
   std::lock_guard lk(impl_->state_mu);
   impl_->wait_snapshot();  // a periodic snapshot in flight is finished and ingested first
   {
@@ -350,6 +294,12 @@ void Ledger::Impl::run() {
   for (;;) {
     {
       std::unique_lock lk(queue_mu);
+      // A batch in flight is finished before the writer waits or does anything but decide more.
+      if (in_flight && (queue.empty() || !follow_jobs.empty())) {
+        lk.unlock();
+        drain();
+        continue;
+      }
       const auto has_work = [&] { return !queue.empty() || !follow_jobs.empty() || closing; };
       // A periodic snapshot stops the writer while it copies the state (0.04-0.06 s at 1,000,000
       // cards), so it waits for a quiet moment (no command for kSnapshotQuiet) and is taken
@@ -369,7 +319,7 @@ void Ledger::Impl::run() {
       if (!queue_cv.wait_for(lk, options.lapse_check_every, has_work)) {
         const bool stopped = failed || space_low || follower;  // a replica's lapses come from the primary
         lk.unlock();
-        if (!stopped && lapse_waiting() && room_to_write()) process(taken);
+        if (!stopped && lapse_waiting() && room_to_write()) write_batch(taken);
         continue;
       }
       if (!follow_jobs.empty()) {
@@ -392,13 +342,14 @@ void Ledger::Impl::run() {
       }
     }
     if (!room_to_write()) {  // the disk is low (kFreeBytesFloor): nothing decided, nothing written
+      drain();
       refuse_for_space(taken);
       continue;
     }
-    process(taken);
-    for (auto& s : taken) s.done(std::move(s.outcomes));
-    taken.clear();
-    if (snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4)) take_snapshot();  // after the answers: they never wait for a copy
+    write_batch(taken);
+    // After the answers (they never wait for a copy), with no batch in flight (may_pipeline).
+    if (!in_flight && snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4))
+      take_snapshot();
   }
 }
 
@@ -422,7 +373,6 @@ void Ledger::Impl::fail(const std::string& why, std::vector<Submission>& subs) {
 void Ledger::Impl::refuse_for_space(std::vector<Submission>& subs) {
   {
     std::lock_guard lk(state_mu);
-    batch_outcomes.clear();
     for (auto& s : subs) {
       s.outcomes.clear();
       for (const Command& cmd : s.commands) {
@@ -503,176 +453,6 @@ Ledger::WriterStats Ledger::Impl::stats_locked(std::size_t queued) const {
     s.dedup_disk_lookups = ds.disk_lookups;
   }
   return s;
-}
-
-void Ledger::Impl::process(std::vector<Submission>& subs) {
-  std::unique_lock lk(state_mu);
-  const auto t0 = std::chrono::steady_clock::now();
-  const TimeUs now = std::max(clock->now_us(), state->head_time_us());
-  EventLog::Batch batch(*log);
-  batch_outcomes.clear();
-  batch_arena.clear();
-  batch_bodies.clear();
-  batch_hashes.clear();
-  lapse_due(now, batch);
-  for (auto& s : subs) {
-    s.outcomes.clear();
-    s.outcomes.reserve(s.commands.size());
-    // The idempotency table is far larger than the caches: start loading a few commands ahead.
-    // So are the cards: their index slots 8 ahead, their records 4 ahead.
-    constexpr std::size_t kAhead = 8;
-    const std::size_t n = s.commands.size();
-    for (std::size_t i = 0; i < std::min(kAhead, n); ++i) {
-      dedup->prefetch(s.commands[i].client_event_id);
-      if (const CardId c = card_of(s.commands[i].body)) state->prefetch_card_slot(c);
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) {
-        dedup->prefetch(s.commands[i + kAhead].client_event_id);
-        if (const CardId c = card_of(s.commands[i + kAhead].body)) state->prefetch_card_slot(c);
-      }
-      if (i + kAhead / 2 < n)
-        if (const CardId c = card_of(s.commands[i + kAhead / 2].body)) state->prefetch_card(c);
-      s.outcomes.push_back(decide_one(s.commands[i], now, batch));
-    }
-    stats.commands += s.commands.size();
-  }
-  const auto t1 = std::chrono::steady_clock::now();
-  stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
-  if (batch.count() == 0) return;
-  const Seq first = batch.last_seq() - batch.count() + 1;
-  Status st = batch_write_fault && !batch_write_fault(first, batch.count())
-                  ? Status::io_error("write refused by fault hook")
-                  : log->append(batch);
-  if (!st.is_ok()) {
-    poison(first - 1);  // before the lock is released: no reader may see undurable events
-    lk.unlock();
-    fail("event log write failed at sequence " + std::to_string(first) + ": " + st.to_string(),
-         subs);
-    return;
-  }
-  count_write(t1, batch.count());
-  appended_since_check += batch.bytes() + 32 * batch.count();  // values, keys and WAL framing
-  if (options.replicator != nullptr) {
-    if (Status r = replicate(first); !r.is_ok()) {
-      poison(first - 1);  // the state holds events the replica set does not: the stream's head is what readers see
-      lk.unlock();
-      fail("replication stopped at sequence " + std::to_string(first) + ": " + r.message(), subs);
-      return;
-    }
-  }
-  after_durable(batch);
-}
-
-void Ledger::Impl::after_durable(const EventLog::Batch& batch) {
-  visible_head.store(state->head_seq(), std::memory_order_release);
-  if (options.sink != nullptr) feed_sink();
-  stats.batches += 1;
-  stats.events += batch.count();
-  stats.event_bytes += batch.bytes();
-  dedup->after_commit(state->head_seq());
-  collect_snapshot();
-  REFAH_ASSERT(log->head_seq() == state->head_seq());
-  REFAH_ASSERT(log->head_hash() == state->head_hash());
-}
-
-// The durable batch's events (kept in batch_arena) to the replicator; OK once the replicas hold them.
-Status Ledger::Impl::replicate(Seq first) {
-  REFAH_ASSERT(batch_hashes.size() == static_cast<std::size_t>(state->head_seq() - first + 1));
-  REFAH_ASSERT(batch_bodies.size() == batch_hashes.size() && !batch_hashes.empty());
-  replica_batch.first_seq = first;
-  replica_batch.prev_hash = batch_prev_hash;
-  replica_batch.hashes = batch_hashes;
-  replica_batch.bodies.clear();
-  for (const auto& [offset, size] : batch_bodies)
-    replica_batch.bodies.emplace_back(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset), size);
-  return options.replicator->replicate(replica_batch);
-}
-
-// The durable batch's events (kept in batch_arena) into the sink, as one sink batch.
-void Ledger::Impl::feed_sink() {
-  auto bytes_of = [&](std::size_t i) {
-    const auto [offset, size] = batch_bodies[i];
-    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset), size);
-  };
-  auto event_at = [&](std::size_t i) { return fb::GetEvent(bytes_of(i).data()); };
-  options.sink->begin_batch();
-  for_each_prefetched(
-      batch_bodies.size(), [&](std::size_t i, int stage) { options.sink->prefetch(*event_at(i), stage); },
-      [&](std::size_t i) {
-        options.sink->apply_stored(*event_at(i), bytes_of(i));
-        return true;
-      });
-  options.sink->end_batch(state->head_seq(), state->head_time_us());
-}
-
-// A synced write that began at `started` and stored `events`, in the writer's figures.
-void Ledger::Impl::count_write(std::chrono::steady_clock::time_point started, std::size_t events) {
-  const auto ns =
-      static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - started).count());
-  stats.write_ns += ns;
-  write_ns_histogram.observe(ns);
-  write_events_histogram.observe(events);
-}
-
-Outcome Ledger::Impl::decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch) {
-  const std::uint64_t digest = command_digest(cmd.body);
-  const bool own = cmd.actor.role == Role::kLedger;  // a lapse: no client id to look up
-  if (!own) {
-    auto found = dedup->find(cmd.client_event_id);
-    if (!found.is_ok()) return Outcome{Reason::kStorageFailed};  // the index could not be read
-    if (found.value()) return duplicate_answer(found.value()->seq, found.value()->digest, digest);
-  }
-  Decided decided;
-  Outcome o = decide(*state, cmd, now, decided);
-  if (o.reason == Reason::kCancelWindowClosed) return refine_cancel_refusal(*state, *log, cmd, o);
-  if (!o.accepted()) return o;
-  Envelope env;
-  env.seq = state->head_seq() + 1;
-  env.recorded_at_us = now;
-  env.actor = cmd.actor;
-  env.client_event_id = cmd.client_event_id;
-  env.ruleset_version = decided.ruleset_version;
-  env.prev_hash = state->head_hash();
-  env.command_digest = digest;
-  auto body = encoder.encode(env, cmd.body, decided);
-  const Hash32 hash = chain_hash(env.prev_hash, body);
-  batch.add(env.seq, hash, body);
-  if (options.replicator != nullptr) {  // only a replicator needs the hashes (the sink reads bodies)
-    if (batch_hashes.empty()) batch_prev_hash = env.prev_hash;
-    batch_hashes.push_back(hash);
-  }
-  if (options.sink != nullptr || options.replicator != nullptr) {
-    const std::size_t offset = batch_arena.size();
-    batch_arena.resize(offset + (body.size() + 7) / 8);
-    std::memcpy(batch_arena.data() + offset, body.data(), body.size());
-    batch_bodies.emplace_back(offset, body.size());
-  }
-  Status s = state->apply(*fb::GetEvent(body.data()), hash);
-  REFAH_ASSERT(s.is_ok());  // decide() accepted it, so the fold must take it
-  if (!own) dedup->insert(cmd.client_event_id, env.seq, digest);
-  o.seq = env.seq;
-  batch_outcomes.emplace_back(env.seq, o);
-  return o;
-}
-
-Outcome Ledger::Impl::duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest) {
-  if (first_digest != digest) return Outcome{Reason::kIdConflict};
-  for (const auto& [seq, o] : batch_outcomes) {
-    if (seq == first_seq) {
-      Outcome dup = o;
-      dup.duplicate = true;
-      return dup;
-    }
-  }
-  auto value = log->get(first_seq);
-  if (!value.is_ok()) return Outcome{Reason::kStorageFailed};
-  const auto& v = value.value();
-  EventScratch scratch;
-  const fb::Event* e = verified_event(
-      {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, scratch);
-  if (e == nullptr || e->seq() != first_seq) return Outcome{Reason::kStorageFailed};
-  return outcome_of_event(*e);
 }
 
 void testing::LedgerTesting::set_write_fault(Ledger& ledger,

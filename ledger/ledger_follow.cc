@@ -47,8 +47,8 @@ void Ledger::Impl::run_follow_job(std::unique_lock<std::mutex>& queue_lock) {
 }
 
 // Checks every value (nothing of the state touched yet) and stages it: its body copied aligned
-// into batch_arena for the fold and the sink, and into `batch` for the synced write.
-Status Ledger::Impl::stage_replicated(const FollowJob& job, EventLog::Batch& batch) {
+// into b.arena for the fold and the sink, and into b.batch for the synced write.
+Status Ledger::Impl::stage_replicated(const FollowJob& job, StagedBatch& b) {
   if (job.first_seq != state->head_seq() + 1 || job.prev_hash != state->head_hash())
     return Status::failed("replicated events from " + std::to_string(job.first_seq) +
                           " do not follow this log's head " + std::to_string(state->head_seq()) +
@@ -61,30 +61,32 @@ Status Ledger::Impl::stage_replicated(const FollowJob& job, EventLog::Batch& bat
     auto checked = check_stored_event(seq, prev, {p, job.values[i].size()}, scratch);
     if (!checked.is_ok()) return checked.status().with_context("replicated event: ");
     const std::span<const std::uint8_t> body = checked.value().body;
-    batch.add(seq, checked.value().hash, body);
-    batch_hashes.push_back(checked.value().hash);
-    const std::size_t offset = batch_arena.size();
-    batch_arena.resize(offset + (body.size() + 7) / 8);
-    std::memcpy(batch_arena.data() + offset, body.data(), body.size());
-    batch_bodies.emplace_back(offset, body.size());
+    b.batch.add(seq, checked.value().hash, body);
+    b.hashes.push_back(checked.value().hash);
+    const std::size_t offset = b.arena.size();
+    b.arena.resize(offset + (body.size() + 7) / 8);
+    std::memcpy(b.arena.data() + offset, body.data(), body.size());
+    b.bodies.emplace_back(offset, body.size());
     prev = checked.value().hash;
   }
   return Status::ok();
 }
 
+// With no batch of its own in flight (the writer drains before a follow job).
 Status Ledger::Impl::apply_replicated(const FollowJob& job) {
   if (!room_to_write()) return Status::io_error("replicated events not written: " + space_message);
+  REFAH_ASSERT(!in_flight);
   std::unique_lock lk(state_mu);
   const auto t0 = std::chrono::steady_clock::now();
-  EventLog::Batch batch(*log);
-  batch_arena.clear();
-  batch_bodies.clear();
-  batch_hashes.clear();
-  if (Status s = stage_replicated(job, batch); !s.is_ok()) return s;
-  for (std::size_t i = 0; i < batch_bodies.size(); ++i) {
-    const auto [offset, size] = batch_bodies[i];
-    const fb::Event& e = *fb::GetEvent(reinterpret_cast<const std::uint8_t*>(batch_arena.data() + offset));
-    if (Status s = state->apply(e, batch_hashes[i]); !s.is_ok()) {
+  StagedBatch& b = *stages[cur];
+  b.clear();
+  b.replicator = nullptr;
+  b.write_fault = nullptr;
+  if (Status s = stage_replicated(job, b); !s.is_ok()) return s;
+  for (std::size_t i = 0; i < b.bodies.size(); ++i) {
+    const auto [offset, size] = b.bodies[i];
+    const fb::Event& e = *fb::GetEvent(reinterpret_cast<const std::uint8_t*>(b.arena.data() + offset));
+    if (Status s = state->apply(e, b.hashes[i]); !s.is_ok()) {
       poison(job.first_seq - 1);  // the events before it are folded but not durable: never read again
       lk.unlock();
       const std::string why =
@@ -95,18 +97,17 @@ Status Ledger::Impl::apply_replicated(const FollowJob& job) {
     }
     dedup->apply(e);  // a resent command finds its first answer here after a takeover
   }
-  const auto t1 = std::chrono::steady_clock::now();
-  stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
-  if (Status st = log->append(batch); !st.is_ok()) {
+  b.head_time_us = state->head_time_us();
+  b.decided_at = std::chrono::steady_clock::now();
+  stats.decide_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(b.decided_at - t0).count());
+  if (Status st = commit(b); !st.is_ok()) {
     poison(job.first_seq - 1);
     lk.unlock();
     std::vector<Submission> none;
-    fail("event log write failed at sequence " + std::to_string(job.first_seq) + ": " + st.to_string(), none);
+    fail(st.message(), none);
     return st;
   }
-  count_write(t1, batch.count());
-  appended_since_check += batch.bytes() + 32 * batch.count();
-  after_durable(batch);
+  after_durable(b);
   return Status::ok();
 }
 

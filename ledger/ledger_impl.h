@@ -2,6 +2,7 @@
 // the queue, the writer loop) and ledger_snapshots.cc (loading and writing snapshots).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/commit_thread.h"
 #include "ledger/dedup_index.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
@@ -47,6 +49,34 @@ struct FollowJob {
 };
 // Every submission answered with one reason for each of its commands.
 void answer_all(std::vector<Submission>& subs, Reason reason);
+// Every submission answered with the outcomes the writer gave it.
+void answer_decided(std::vector<Submission>& subs);
+
+// One batch from its decision to its answers (ledger/ledger_write.cc): decided by the writer under
+// state_mu, written with sync (on the commit thread while the writer decides the next batch, or
+// on the writer itself), then fed to the sink and answered. Reused: clear() keeps the capacity.
+struct StagedBatch {
+  explicit StagedBatch(const EventLog& log) : batch(log) {}
+  EventLog::Batch batch;
+  std::vector<Submission> subs;
+  std::vector<std::pair<Seq, Outcome>> outcomes;  // accepted, for a resent command's first answer
+  // Aligned copies of the event bodies, for the sink, the replicator and a late cancel's check.
+  std::vector<std::uint64_t> arena;
+  std::vector<std::pair<std::size_t, std::size_t>> bodies;  // (word offset, bytes)
+  std::vector<Hash32> hashes;  // each body's stored hash (kept with a replicator)
+  Hash32 prev_hash{};          // the stored hash before the batch's first event
+  ReplicaBatch replica;        // the replicator's view of the batch
+  Replicator* replicator = nullptr;  // options.replicator when the batch was decided
+  TimeUs head_time_us = 0;     // the state's head time after the batch
+  std::function<bool(Seq first_seq, std::size_t events)> write_fault;  // tests (ledger/testing.h)
+  std::chrono::steady_clock::time_point decided_at{};
+  std::uint64_t write_ns = 0;  // the synced write and the replication, once done
+
+  Seq first_seq() const { return batch.last_seq() - batch.count() + 1; }  // batch not empty
+  // The event seq of this batch, or null when the batch does not hold it.
+  const fb::Event* event(Seq seq) const;
+  void clear();
+};
 
 }  // namespace refah::ledger_detail
 
@@ -93,30 +123,51 @@ struct Ledger::Impl {
   // Writer-thread scratch, reused across batches.
   EventEncoder encoder;
   std::vector<ledger_detail::Submission> taken;
-  std::vector<std::pair<Seq, Outcome>> batch_outcomes;  // accepted in the current batch
-  // Aligned copies of the current batch's event bodies, for the sink after the synced write.
-  std::vector<std::uint64_t> batch_arena;
-  std::vector<std::pair<std::size_t, std::size_t>> batch_bodies;  // (word offset, bytes)
-  std::vector<Hash32> batch_hashes;  // each body's stored hash (kept with a replicator)
-  ReplicaBatch replica_batch;        // the replicator's view of the batch (writer thread)
-  Hash32 batch_prev_hash{};          // the stored hash before the batch's first event
+  // The writer's pipeline (ledger/ledger_write.cc): stages[cur] is the batch being decided; while
+  // in_flight, stages[cur ^ 1] is being written on commit_thread meanwhile. pipeline_lock holds
+  // state_mu from a pipelined batch's decision until no batch is in flight: no reader of the state
+  // sees an event before it is durable. Writer thread only.
+  std::array<std::unique_ptr<ledger_detail::StagedBatch>, 2> stages;
+  int cur = 0;
+  bool in_flight = false;
+  std::unique_ptr<CommitThread> commit_thread;
+  std::unique_lock<std::mutex> pipeline_lock;
   WriterStats stats;  // guarded by state_mu
   // Written by the writer thread, read by writer_stats().
   Histogram<ledger_detail::kWriteNsBounds.size()> write_ns_histogram{ledger_detail::kWriteNsBounds};
   Histogram<ledger_detail::kWriteEventsBounds.size()> write_events_histogram{ledger_detail::kWriteEventsBounds};
 
   void run();
-  void process(std::vector<ledger_detail::Submission>& subs);
-  void feed_sink();  // writer thread, after a durable append
+  // Writer thread: decides subs as one batch, then writes it on the commit thread while the next
+  // batch is decided (more commands are waiting) or on this thread; answers every submission
+  // once its batch is durable.
+  void write_batch(std::vector<ledger_detail::Submission>& subs);
+  // state_mu held: decides subs (and the credit due to lapse) into b; subs are moved into b.
+  void decide_batch(std::vector<ledger_detail::Submission>& subs, ledger_detail::StagedBatch& b);
+  // The synced write and the replication of b (any thread; touches no state). The error says
+  // which failed, at which sequence number.
+  [[nodiscard]] Status commit(ledger_detail::StagedBatch& b);
+  // Writer thread: whether the batch just decided may go to the commit thread (more commands
+  // wait, and nothing needs the pipeline empty: a spill, an overdue snapshot, a follow job).
+  bool may_pipeline();
+  // Writer thread: waits for the batch in flight, then feeds and answers it (true), or fails the
+  // ledger (false; pipeline_lock released). The lock stays held on success.
+  bool finish_in_flight();
+  // Writer thread: no batch in flight and state_mu released.
+  void drain();
+  // b failed to commit: readers keep to the events before it, its submissions are answered
+  // STORAGE_FAILED and the ledger fails. Releases pipeline_lock.
+  void fail_commit(ledger_detail::StagedBatch& b, const Status& why);
+  void feed_sink(const ledger_detail::StagedBatch& b);  // writer thread, after a durable append
   // Writer thread, after a durable append (and its replication): the sink, the figures, the
   // idempotency index's commit, a finished snapshot collected.
-  void after_durable(const EventLog::Batch& batch);
+  void after_durable(const ledger_detail::StagedBatch& b);
   // Writer thread: a replica's batch (ledger/ledger_follow.cc).
   [[nodiscard]] Status apply_replicated(const ledger_detail::FollowJob& job);
   void run_follow_job(std::unique_lock<std::mutex>& queue_lock);  // the next one; unlocks queue_mu
-  [[nodiscard]] Status stage_replicated(const ledger_detail::FollowJob& job, EventLog::Batch& batch);
-  [[nodiscard]] Status replicate(Seq first);  // writer thread, after a durable append, before feed_sink
-  void count_write(std::chrono::steady_clock::time_point started, std::size_t events);
+  [[nodiscard]] Status stage_replicated(const ledger_detail::FollowJob& job, ledger_detail::StagedBatch& b);
+  [[nodiscard]] Status replicate(ledger_detail::StagedBatch& b);  // after b's durable append
+  void count_write(std::uint64_t write_ns, std::size_t events);
   // WriterStats with `queued` commands waiting; state_mu held.
   Ledger::WriterStats stats_locked(std::size_t queued) const;
   // The durable head; state_mu held. After a failed write the state holds the refused batch too.
@@ -156,12 +207,14 @@ struct Ledger::Impl {
   std::uint64_t snap_thread_ns = 0;       // guarded by snap_mu: the last one's encoding and writing
   std::string snap_buffer;  // the snapshot thread's encoding buffer, reused (its capacity kept)
   std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
-  Outcome decide_one(const Command& cmd, TimeUs now, EventLog::Batch& batch);
+  Outcome decide_one(const Command& cmd, TimeUs now, ledger_detail::StagedBatch& b);
   // Appends a CreditLapsed for every lot of credit that has expired at `now` (ledger/command.h).
-  void lapse_due(TimeUs now, EventLog::Batch& batch);
+  void lapse_due(TimeUs now, ledger_detail::StagedBatch& b);
   // Whether credit is due to lapse at the clock's time (the idle writer's question).
   bool lapse_waiting();
   Outcome duplicate_answer(Seq first_seq, std::uint64_t first_digest, std::uint64_t digest);
+  // The event seq, stored or in a staged batch (one in flight is not stored yet); false if neither.
+  bool read_event(Seq seq, const std::function<void(const fb::Event&)>& f) const;
   void fail(const std::string& why, std::vector<ledger_detail::Submission>& subs);
 
   // Free space (see kFreeBytesFloor). space_low and space_message are written only by the writer

@@ -5,7 +5,7 @@
 
 namespace refah {
 
-void Ledger::Impl::lapse_due(TimeUs now, EventLog::Batch& batch) {
+void Ledger::Impl::lapse_due(TimeUs now, ledger_detail::StagedBatch& b) {
   while (const std::optional<LapseCredit> due = state->due_lapse(now)) {
     Command cmd;
     cmd.actor = Actor{0, Role::kLedger, 0};
@@ -16,7 +16,7 @@ void Ledger::Impl::lapse_due(TimeUs now, EventLog::Batch& batch) {
       cmd.client_event_id.bytes[8 + i] = static_cast<std::uint8_t>(due->lot >> (8 * i));
     }
     cmd.body = *due;
-    const Outcome o = decide_one(cmd, now, batch);
+    const Outcome o = decide_one(cmd, now, b);
     REFAH_ASSERT(o.accepted());  // due_lapse named a lot with credit left at `now`
   }
 }
