@@ -147,9 +147,14 @@ struct Ledger::Impl {
   // The synced write and the replication of b (any thread; touches no state). The error says
   // which failed, at which sequence number.
   [[nodiscard]] Status commit(ledger_detail::StagedBatch& b);
-  // Writer thread: whether the batch just decided may go to the commit thread (more commands
-  // wait, and nothing needs the pipeline empty: a spill, an overdue snapshot, a follow job).
+  // Writer thread: whether the batch just decided may go to the commit thread: enough commands
+  // wait (kPipelineCommandsMin, or a full batch), and nothing needs the pipeline empty (a spill,
+  // an overdue snapshot, a follow job).
   bool may_pipeline();
+  // Commands that must be queued for the next batch to be decided beside the last one's write.
+  // Fewer are decided in less time than the two thread wake-ups a hand-off costs: at 8 venues'
+  // single visits, pipelining every batch cost 25 % of the throughput (docs/BENCHMARKS.md).
+  static constexpr std::size_t kPipelineCommandsMin = 64;
   // Writer thread: waits for the batch in flight, then feeds and answers it (true), or fails the
   // ledger (false; pipeline_lock released). The lock stays held on success.
   bool finish_in_flight();

@@ -5,6 +5,7 @@
 // command's answer may rest on n's events), and a failed write fails both. What needs every event
 // durable (a spill of idempotency ids, a snapshot's copy, a replica's batch, close) waits for the
 // pipeline to empty first.
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -54,8 +55,9 @@ void Ledger::Impl::write_batch(std::vector<Submission>& subs) {
 bool Ledger::Impl::may_pipeline() {
   if (dedup->spill_due() || snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4))
     return false;
+  const std::size_t worth = std::min(kPipelineCommandsMin, options.batch_commands_max);
   std::lock_guard lk(queue_mu);
-  return !queue.empty() && follow_jobs.empty() && !failed;
+  return queued_commands >= worth && follow_jobs.empty() && !failed;
 }
 
 bool Ledger::Impl::finish_in_flight() {
