@@ -99,22 +99,38 @@ class HeldWrites {
   std::map<Seq, std::string> threads_;
 };
 
-// A ledger over the fixture's programme with its own clock, one command per batch.
-std::unique_ptr<Ledger> open_one_per_batch(LedgerFixture& f, Clock& clock) {
-  f.ledger().close();
-  Ledger::Options o;
-  o.data_dir = f.dir().path();
-  o.batch_commands_max = 1;
-  o.lapse_check_every = std::chrono::hours(1);  // no idle readings of the clock
-  auto opened = Ledger::open(o, clock);
-  REQUIRE(opened.is_ok());
-  return std::move(opened).value();
-}
-
 // Declared after the ledger: before it closes, every held write is let go.
 struct ReleaseAll {
   HeldWrites& writes;
   ~ReleaseAll() { writes.release_all(); }
+};
+
+// The standard programme, then a ledger over it with a clock of its own and one command per
+// batch. The first write after it (the gate) is held on the writer thread, the second (the batch
+// to be pipelined) on the commit thread; the second then succeeds or fails as asked.
+struct PipelineFixture {
+  explicit PipelineFixture(bool second_write_succeeds) {
+    f.standard_programme();
+    f.ledger().close();
+    Ledger::Options o;
+    o.data_dir = f.dir().path();
+    o.batch_commands_max = 1;
+    o.lapse_check_every = std::chrono::hours(1);  // no idle readings of the clock
+    auto opened = Ledger::open(o, clock);
+    REQUIRE(opened.is_ok());
+    ledger = std::move(opened).value();
+    head = ledger->head_seq();
+    writes.hold(head + 1, true);
+    writes.hold(head + 2, second_write_succeeds);
+    refah::testing::LedgerTesting::set_write_fault(*ledger, writes.hook());
+  }
+
+  LedgerFixture f;
+  CountingClock clock;
+  HeldWrites writes;
+  std::unique_ptr<Ledger> ledger;
+  ReleaseAll guard{writes};
+  Seq head = 0;
 };
 
 struct Pending {
@@ -131,16 +147,8 @@ void submit(Ledger& ledger, const Command& c, Pending& p) {
 
 TEST_CASE("While one batch is written the writer decides the next, which is answered only after it and never read before",
           "[writer][pipeline]") {
-  LedgerFixture f;
-  f.standard_programme();
-  CountingClock clock;
-  HeldWrites writes;
-  auto ledger = open_one_per_batch(f, clock);
-  ReleaseAll guard{writes};
-  const Seq head = ledger->head_seq();
-  writes.hold(head + 1, true);  // the gate: queues the rest behind it
-  writes.hold(head + 2, true);  // the visit, held on the commit thread
-  refah::testing::LedgerTesting::set_write_fault(*ledger, writes.hook());
+  PipelineFixture p(/*second_write_succeeds=*/true);
+  auto& [f, clock, writes, ledger, guard, head] = p;
 
   const Command gate{admin(), f.ids().next(), TopUpCard{100, 10, FundingSource::kProvince}};
   const Command visit{venue_actor(10), f.ids().next(), RecordVisit{100, 10, 1, 1'000'000, kT0}};
@@ -188,16 +196,8 @@ TEST_CASE("While one batch is written the writer decides the next, which is answ
 
 TEST_CASE("A failed write of the batch in flight fails the batch decided behind it, and neither is kept",
           "[writer][pipeline]") {
-  LedgerFixture f;
-  f.standard_programme();
-  CountingClock clock;
-  HeldWrites writes;
-  auto ledger = open_one_per_batch(f, clock);
-  ReleaseAll guard{writes};
-  const Seq head = ledger->head_seq();
-  writes.hold(head + 1, true);
-  writes.hold(head + 2, false);  // the disk refuses the visit's write
-  refah::testing::LedgerTesting::set_write_fault(*ledger, writes.hook());
+  PipelineFixture p(/*second_write_succeeds=*/false);  // the disk refuses the visit's write
+  auto& [f, clock, writes, ledger, guard, head] = p;
 
   Pending g, v, t;
   submit(*ledger, Command{admin(), f.ids().next(), TopUpCard{100, 10, FundingSource::kProvince}}, g);
