@@ -10,6 +10,7 @@
 
 #include "ledger/assert.h"
 #include "ledger/bloom_file.h"
+#include "ledger/ingest_leftovers.h"
 #include "ledger/event_codec.h"
 #include "ledger/sha256.h"
 
@@ -21,6 +22,8 @@ DedupIndex::DedupIndex(EventLog& log, std::size_t recent_ids_max)
     : log_(log), recent_max_(recent_ids_max), recent_(std::make_unique<DedupTable>()) {}
 
 namespace {
+// A spill's table file before its ingest: <dir>/dedup-<through>.sst (ledger/ingest_leftovers.h).
+constexpr char kSpillFilePrefix[] = "dedup-";
 constexpr char kBloomKey[] = "dedup_bloom";  // where a version before bloom_file.h saved it
 
 // The filter saved for the ids on disk now (bloom_file.h), if any.
@@ -36,6 +39,7 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
   std::unique_ptr<DedupIndex> index(new DedupIndex(log, recent_ids_max));
   // Others are stale: older marks, or a spill whose ingest a crash cut off.
   remove_bloom_files_outside(log.dir(), log.dedup_through(), log.dedup_through());
+  (void)remove_ingest_leftovers(log.dir(), kSpillFilePrefix);
   std::size_t saved_count = 0;
   if (auto bloom = saved_bloom(log, saved_count)) {
     index->bloom_ = std::move(bloom);
@@ -126,7 +130,7 @@ void DedupIndex::after_commit(Seq durable_seq, Seq newest_seq) {
   {
     std::lock_guard lk(mu_);
     spill_through_ = durable_seq;
-    spill_path_ = log_.dir() + "/dedup-" + std::to_string(durable_seq) + ".sst";
+    spill_path_ = log_.dir() + "/" + kSpillFilePrefix + std::to_string(durable_seq) + ".sst";
     spill_count_ = on_disk_ + spilling_->size();
     // Add to the current filter while it has room; past that, build one twice the size.
     spill_bloom_ = on_disk_ + spilling_->size() <= bloom_->capacity()
@@ -152,7 +156,7 @@ Status DedupIndex::spill_all(Seq durable_seq) {
   recent_->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   if (!records.empty() || log_.dedup_through() < durable_seq) {
-    const std::string path = log_.dir() + "/dedup-" + std::to_string(durable_seq) + ".sst";
+    const std::string path = log_.dir() + "/" + kSpillFilePrefix + std::to_string(durable_seq) + ".sst";
     Status s = records.empty() ? Status::ok() : log_.write_dedup_file(records, path);
     if (s.is_ok()) s = log_.ingest_dedup_file(records.empty() ? std::string() : path, durable_seq);
     if (!s.is_ok()) return s;

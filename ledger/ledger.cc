@@ -26,6 +26,7 @@
 #include "ledger/dedup_index.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
+#include "ledger/ingest_leftovers.h"
 #include "ledger/log_scan.h"
 #include "ledger/prefetch.h"
 #include "ledger/rules.h"
@@ -144,6 +145,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->log = std::move(opened).value();
   impl->log_open.store(true, std::memory_order_release);
   impl->log_view.store(impl->log.get(), std::memory_order_release);
+  // A snapshot file a crash left before its ingest (the snapshot thread has not started yet).
+  (void)remove_ingest_leftovers(impl->log->dir(), Impl::kSnapshotFilePrefix);
   for (auto& stage : impl->stages) stage = std::make_unique<StagedBatch>(*impl->log);
   impl->pipeline_lock = std::unique_lock(impl->state_mu, std::defer_lock);
   impl->stats.open.log_ns = log_ns;

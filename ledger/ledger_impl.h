@@ -187,6 +187,8 @@ struct Ledger::Impl {
   // copy (start_snapshot), this thread encodes and writes them to a table file, and the writer
   // ingests the file after a later batch (collect_snapshot).
   void start_snapshot();
+  // A snapshot's table file before its ingest: <dir>/snapshot-<seq>.sst (ledger/ingest_leftovers.h).
+  static constexpr char kSnapshotFilePrefix[] = "snapshot-";
   // Writer thread: a periodic snapshot is `intervals` times snapshot_every_events overdue.
   bool snapshot_due(Seq events_since_last) const;
   void take_snapshot();

@@ -73,7 +73,7 @@ void Ledger::Impl::start_snapshot() {
     snap_sink_save = std::move(sink_save);
     snap_seq = state->head_seq();
     snap_taken_us = clock->now_us();
-    snap_path = log->dir() + "/snapshot-" + std::to_string(snap_seq) + ".sst";
+    snap_path = log->dir() + "/" + kSnapshotFilePrefix + std::to_string(snap_seq) + ".sst";
     snap_requested = true;
   }
   snap_running = true;
@@ -163,7 +163,7 @@ void Ledger::Impl::write_snapshot() {
                            mib_text(d->floor()) + " and the snapshot's " + mib_text(bytes.size());
     return;
   }
-  const std::string path = log->dir() + "/snapshot-" + std::to_string(state->head_seq()) + ".sst";
+  const std::string path = log->dir() + "/" + kSnapshotFilePrefix + std::to_string(state->head_seq()) + ".sst";
   Status s = log->write_snapshot_file(state->head_seq(), bytes, path);
   if (s.is_ok()) s = log->ingest_snapshot_file(path);
   if (s.is_ok()) {
