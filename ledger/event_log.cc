@@ -270,55 +270,6 @@ Status EventLog::sync_wal() {
   return from_rocks(impl_->db->SyncWAL(), "syncing the write-ahead log");
 }
 
-Status EventLog::put_snapshot(Seq seq, const std::string& value) {
-  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
-  std::uint8_t key[kSeqKeyBytes];
-  put_seq_key(seq, key);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return impl_->wrote(impl_->db->Put(wo, impl_->snapshots, rocksdb::Slice(reinterpret_cast<char*>(key), 8), value),
-                    "writing snapshot " + std::to_string(seq));
-}
-
-Status EventLog::write_snapshot_file(Seq seq, const std::string& value, const std::string& path) const {
-  const rocksdb::Options o{rocksdb::DBOptions(), snapshots_cf_options()};
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), o, impl_->snapshots);
-  rocksdb::Status s = writer.Open(path);
-  if (!s.ok()) return from_rocks(s, "opening " + path);
-  std::uint8_t key[kSeqKeyBytes];
-  put_seq_key(seq, key);
-  s = writer.Put(rocksdb::Slice(reinterpret_cast<char*>(key), 8), value);
-  if (!s.ok()) return from_rocks(s, "writing " + path);
-  return from_rocks(writer.Finish(), "finishing " + path);
-}
-
-Status EventLog::ingest_snapshot_file(const std::string& path) {
-  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
-  rocksdb::IngestExternalFileOptions io;
-  io.move_files = true;
-  return from_rocks(impl_->db->IngestExternalFile(impl_->snapshots, {path}, io), "ingesting " + path);
-}
-
-Status EventLog::newest_snapshots(
-    const std::function<bool(Seq, std::span<const std::uint8_t>)>& f) const {
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;  // read once per open: no copy into the block cache
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->snapshots));
-  for (it->SeekToLast(); it->Valid(); it->Prev())
-    if (f(get_seq_key(as_bytes(it->key())), as_bytes(it->value()))) break;
-  return from_rocks(it->status(), "reading snapshots");
-}
-
-Status EventLog::delete_snapshots_before(Seq seq) {
-  std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
-  put_seq_key(0, begin);
-  put_seq_key(seq, end);
-  return impl_->wrote(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots,
-                                           rocksdb::Slice(reinterpret_cast<char*>(begin), 8),
-                                           rocksdb::Slice(reinterpret_cast<char*>(end), 8)),
-                    "deleting old snapshots");
-}
-
 Status testing::EventLogTesting::put_raw(EventLog& log, Seq seq, std::span<const std::uint8_t> value) {
   EventLog::Impl* impl = log.impl_.get();
   std::uint8_t key[kSeqKeyBytes];

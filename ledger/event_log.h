@@ -124,7 +124,8 @@ class EventLog {
   // Calls f for every id on disk, in id order.
   [[nodiscard]] Status scan_dedup_ids(const std::function<void(const Bytes16&)>& f) const;
 
-  // Snapshots (column family "snapshots", key seq big-endian; value grammar in ledger/snapshot.h).
+  // Snapshots (column family "snapshots", stored in chunks under seq | chunk, grammar in
+  // ledger/event_log_impl.h; the value's grammar in ledger/snapshot.h).
   [[nodiscard]] Status put_snapshot(Seq seq, const std::string& value);  // sync=true
   // A snapshot written to a table file (any thread; no database state touched), then ingested
   // by the writer thread: how periodic snapshots stay off the writer's path.

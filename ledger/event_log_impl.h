@@ -11,7 +11,12 @@
 //                             synced batch)
 //                             "dedup_bloom" := through:u64 | on_disk:u64 | filter (bloom.h save)
 //                             | sha256:32 over what precedes; written at clean close
-//   column family "snapshots" key := seq : u64 big-endian   value := snapshot (ledger/snapshot.h)
+//   column family "snapshots" key := seq : u64 big-endian | chunk : u32 big-endian
+//                             value := bytes chunk * kSnapshotChunkBytes.. of the snapshot
+//                             (ledger/snapshot.h), every chunk full but the last; a snapshot is
+//                             its chunks 0, 1, ... in key order (event_log_snapshots.cc). Written
+//                             before 2026-12-06 (still read): key := seq : u64 big-endian,
+//                             value := the whole snapshot.
 //
 // Every append is one WriteBatch holding the batch's events and the new "head", written with
 // sync=true: the head and the events it covers become durable together or not at all.
@@ -43,6 +48,9 @@ inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr char kCfEvents[] = "events";
 inline constexpr char kCfDedup[] = "dedup";
 inline constexpr char kCfSnapshots[] = "snapshots";
+// A snapshot is stored in pieces of this size: RocksDB's table writer copies a value into one block
+// and compresses it whole, and a 300 MB value cost it as much in first-touched memory as in work.
+inline constexpr std::size_t kSnapshotChunkBytes = std::size_t{4} << 20;
 inline constexpr char kCfMeta[] = "meta";
 inline constexpr char kMetaFormat[] = "format";
 inline constexpr char kMetaHead[] = "head";

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
@@ -19,6 +20,10 @@ struct EventLogTesting {
   [[nodiscard]] static Status put_raw(EventLog& log, Seq seq, std::span<const std::uint8_t> value);
   // Deletes the event at seq (synced), around the writer.
   [[nodiscard]] static Status erase(EventLog& log, Seq seq);
+  // A snapshot stored whole under its seq, as before snapshots were stored in chunks (synced).
+  [[nodiscard]] static Status put_whole_snapshot(EventLog& log, Seq seq, const std::string& value);
+  // Deletes chunk `chunk` of the snapshot at seq (synced).
+  [[nodiscard]] static Status erase_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk);
 };
 
 struct LedgerTesting {

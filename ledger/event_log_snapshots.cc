@@ -1,0 +1,149 @@
+// Snapshots in the event log (ledger/event_log.h): each stored as chunks of kSnapshotChunkBytes
+// under keys seq | chunk (grammar in ledger/event_log_impl.h), written in one synced batch (at
+// close) or as a table file the writer ingests (periodic ones), read back whole, newest first.
+#include <rocksdb/sst_file_writer.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "ledger/event_log_impl.h"
+#include "ledger/testing.h"
+
+namespace refah {
+
+using namespace event_log_detail;
+
+namespace {
+constexpr std::size_t kChunkKeyBytes = kSeqKeyBytes + 4;
+
+struct ChunkKey {
+  std::array<std::uint8_t, kChunkKeyBytes> bytes{};
+  ChunkKey(Seq seq, std::uint32_t chunk) {
+    put_seq_key(seq, bytes.data());
+    for (int i = 0; i < 4; ++i) bytes[kSeqKeyBytes + i] = static_cast<std::uint8_t>(chunk >> (8 * (3 - i)));
+  }
+  rocksdb::Slice slice() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
+};
+
+std::uint32_t chunk_of(std::span<const std::uint8_t> key) {
+  std::uint32_t c = 0;
+  for (std::size_t i = kSeqKeyBytes; i < kChunkKeyBytes; ++i) c = (c << 8) | key[i];
+  return c;
+}
+
+// put(key, piece) for every chunk of value (one, empty, for an empty value); stops at an error.
+template <class Put>
+rocksdb::Status put_chunks(Seq seq, const std::string& value, Put&& put) {
+  std::uint32_t chunk = 0;
+  std::size_t at = 0;
+  do {
+    const std::size_t n = std::min(kSnapshotChunkBytes, value.size() - at);
+    if (rocksdb::Status s = put(ChunkKey(seq, chunk).slice(), rocksdb::Slice(value.data() + at, n)); !s.ok())
+      return s;
+    at += n;
+    ++chunk;
+  } while (at < value.size());
+  return rocksdb::Status::OK();
+}
+}  // namespace
+
+Status EventLog::put_snapshot(Seq seq, const std::string& value) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  rocksdb::WriteBatch wb;
+  rocksdb::Status s = put_chunks(seq, value, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+    return wb.Put(impl_->snapshots, k, v);
+  });
+  if (!s.ok()) return from_rocks(s, "staging snapshot " + std::to_string(seq));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return impl_->wrote(impl_->db->Write(wo, &wb), "writing snapshot " + std::to_string(seq));
+}
+
+Status EventLog::write_snapshot_file(Seq seq, const std::string& value, const std::string& path) const {
+  const rocksdb::Options o{rocksdb::DBOptions(), snapshots_cf_options()};
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), o, impl_->snapshots);
+  rocksdb::Status s = writer.Open(path);
+  if (!s.ok()) return from_rocks(s, "opening " + path);
+  s = put_chunks(seq, value, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) { return writer.Put(k, v); });
+  if (!s.ok()) return from_rocks(s, "writing " + path);
+  return from_rocks(writer.Finish(), "finishing " + path);
+}
+
+Status EventLog::ingest_snapshot_file(const std::string& path) {
+  if (impl_->read_only) return Status::invalid_argument("log opened read-only");
+  rocksdb::IngestExternalFileOptions io;
+  io.move_files = true;
+  return from_rocks(impl_->db->IngestExternalFile(impl_->snapshots, {path}, io), "ingesting " + path);
+}
+
+namespace {
+// The iterator at the last chunk of a snapshot: its chunks, read forward from its first, into
+// `whole` (a chunk missing or out of order leaves bytes whose frame or digest the reader refuses).
+// Leaves the iterator at the snapshot's first chunk.
+Seq read_chunks(rocksdb::Iterator& it, std::string& whole) {
+  const auto last = as_bytes(it.key());
+  const Seq seq = get_seq_key(last.first(kSeqKeyBytes));
+  whole.clear();
+  // Room for every chunk the last one's number promises (a damaged number promises at most 1 GiB).
+  whole.reserve((std::min<std::size_t>(chunk_of(last), 255) + 1) * kSnapshotChunkBytes);
+  const ChunkKey first(seq, 0);
+  for (it.Seek(first.slice()); it.Valid(); it.Next()) {
+    const auto key = as_bytes(it.key());
+    if (key.size() != kChunkKeyBytes || get_seq_key(key.first(kSeqKeyBytes)) != seq) break;
+    whole.append(it.value().data(), it.value().size());
+  }
+  if (it.status().ok()) it.Seek(first.slice());
+  return seq;
+}
+}  // namespace
+
+Status EventLog::newest_snapshots(
+    const std::function<bool(Seq, std::span<const std::uint8_t>)>& f) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // read once per open: no copy into the block cache
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->snapshots));
+  std::string whole;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (it->key().size() != kChunkKeyBytes) {  // written whole under its seq (or a damaged key: seq 0)
+      if (f(get_seq_key(as_bytes(it->key())), as_bytes(it->value()))) break;
+      continue;
+    }
+    const Seq seq = read_chunks(*it, whole);
+    if (!it->status().ok()) break;
+    if (f(seq, {reinterpret_cast<const std::uint8_t*>(whole.data()), whole.size()})) break;
+  }
+  return from_rocks(it->status(), "reading snapshots");
+}
+
+Status EventLog::delete_snapshots_before(Seq seq) {
+  std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
+  put_seq_key(0, begin);
+  put_seq_key(seq, end);  // sorts before seq's chunks, after every older snapshot's
+  return impl_->wrote(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots,
+                                             rocksdb::Slice(reinterpret_cast<char*>(begin), 8),
+                                             rocksdb::Slice(reinterpret_cast<char*>(end), 8)),
+                      "deleting old snapshots");
+}
+
+Status testing::EventLogTesting::put_whole_snapshot(EventLog& log, Seq seq, const std::string& value) {
+  EventLog::Impl* impl = log.impl_.get();
+  std::uint8_t key[kSeqKeyBytes];
+  put_seq_key(seq, key);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return impl->wrote(impl->db->Put(wo, impl->snapshots, rocksdb::Slice(reinterpret_cast<char*>(key), 8), value),
+                     "raw snapshot put");
+}
+
+Status testing::EventLogTesting::erase_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk) {
+  EventLog::Impl* impl = log.impl_.get();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return impl->wrote(impl->db->Delete(wo, impl->snapshots, ChunkKey(seq, chunk).slice()), "raw snapshot chunk delete");
+}
+
+}  // namespace refah

@@ -1,0 +1,84 @@
+// How the event log stores snapshots (ledger/event_log_snapshots.cc): in chunks under seq | chunk,
+// read back whole and newest first, beside snapshots stored whole by earlier versions.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/event_log.h"
+#include "ledger/testing.h"
+#include "support/fixture.h"
+
+using namespace refah;
+using namespace refah::test;
+
+namespace {
+constexpr std::size_t kChunk = std::size_t{4} << 20;  // kSnapshotChunkBytes (ledger/event_log_impl.h)
+
+std::string bytes_of(std::size_t n, std::uint8_t seed) {
+  std::string s(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : s) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+std::vector<std::pair<Seq, std::string>> stored(const EventLog& log) {
+  std::vector<std::pair<Seq, std::string>> out;
+  REQUIRE(log.newest_snapshots([&](Seq seq, std::span<const std::uint8_t> v) {
+    out.emplace_back(seq, std::string(reinterpret_cast<const char*>(v.data()), v.size()));
+    return false;
+  }).is_ok());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Snapshots stored in chunks read back whole and newest first, beside one stored whole", "[snapshot]") {
+  TempDir dir;
+  auto opened = EventLog::open(EventLog::Options{dir.path()});
+  REQUIRE(opened.is_ok());
+  EventLog& log = *opened.value();
+  const std::string old_whole = bytes_of(kChunk + 100, 1);  // one value, as written before chunks
+  const std::string big = bytes_of(2 * kChunk + kChunk / 2, 2);
+  const std::string exact = bytes_of(kChunk, 3);
+  REQUIRE(refah::testing::EventLogTesting::put_whole_snapshot(log, 5, old_whole).is_ok());
+  REQUIRE(log.put_snapshot(9, big).is_ok());
+  const std::string path = std::filesystem::path(dir.path()).parent_path() / "snapshot-12.sst";
+  REQUIRE(log.write_snapshot_file(12, exact, path).is_ok());
+  REQUIRE(log.ingest_snapshot_file(path).is_ok());
+  REQUIRE(log.put_snapshot(14, "").is_ok());
+
+  auto all = stored(log);
+  REQUIRE(all.size() == 4);
+  CHECK(all[0] == std::make_pair(Seq{14}, std::string()));
+  CHECK(all[1].first == 12);
+  CHECK(all[1].second == exact);
+  CHECK(all[2].first == 9);
+  CHECK(all[2].second == big);
+  CHECK(all[3].first == 5);
+  CHECK(all[3].second == old_whole);
+
+  // Older ones go whole, chunks and all; the boundary's own chunks stay.
+  REQUIRE(log.delete_snapshots_before(12).is_ok());
+  all = stored(log);
+  REQUIRE(all.size() == 2);
+  CHECK(all[1].first == 12);
+  CHECK(all[1].second == exact);
+}
+
+TEST_CASE("A snapshot missing a chunk reads back without it: its frame no longer adds up", "[snapshot]") {
+  TempDir dir;
+  auto opened = EventLog::open(EventLog::Options{dir.path()});
+  REQUIRE(opened.is_ok());
+  EventLog& log = *opened.value();
+  const std::string big = bytes_of(3 * kChunk, 4);
+  REQUIRE(log.put_snapshot(9, big).is_ok());
+  REQUIRE(refah::testing::EventLogTesting::erase_snapshot_chunk(log, 9, 1).is_ok());
+  const auto all = stored(log);
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].second.size() == 2 * kChunk);
+  CHECK(all[0].second == big.substr(0, kChunk) + big.substr(2 * kChunk));
+}
