@@ -28,7 +28,8 @@ struct ReplicaBatch {
 class Replicator {
  public:
   virtual ~Replicator() = default;
-  // On the writer thread, with the batch synced locally. Returns OK once the replica set holds the
+  // One call at a time, on the writer thread or on its commit thread (ledger/commit_thread.h),
+  // with the batch synced locally. Returns OK once the replica set holds the
   // batch; while it cannot be reached it keeps trying (the writer waits, and so do the batch's
   // commands). An error means this node may append no more (another primary has appended, or
   // it is stopping): the ledger then fails, answering the batch's commands STORAGE_FAILED, and
