@@ -351,8 +351,7 @@ void Ledger::Impl::run() {
     }
     write_batch(taken);
     // After the answers (they never wait for a copy), with no batch in flight (may_pipeline).
-    if (!in_flight && snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4))
-      take_snapshot();
+    if (!in_flight && snapshot_overdue()) take_snapshot();
   }
 }
 

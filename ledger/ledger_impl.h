@@ -69,7 +69,6 @@ struct StagedBatch {
   Replicator* replicator = nullptr;  // options.replicator when the batch was decided
   TimeUs head_time_us = 0;     // the state's head time after the batch
   std::function<bool(Seq first_seq, std::size_t events)> write_fault;  // tests (ledger/testing.h)
-  std::chrono::steady_clock::time_point decided_at{};
   std::uint64_t write_ns = 0;  // the synced write and the replication, once done
 
   Seq first_seq() const { return batch.last_seq() - batch.count() + 1; }  // batch not empty
@@ -189,8 +188,12 @@ struct Ledger::Impl {
   void start_snapshot();
   // A snapshot's table file before its ingest: <dir>/snapshot-<seq>.sst (ledger/ingest_leftovers.h).
   static constexpr char kSnapshotFilePrefix[] = "snapshot-";
-  // Writer thread: a periodic snapshot is `intervals` times snapshot_every_events overdue.
+  // Writer thread: a periodic snapshot may be taken, `events_since_last` events after the last one.
   bool snapshot_due(Seq events_since_last) const;
+  // Writer thread: a periodic snapshot is a quarter interval overdue: taken even under load.
+  bool snapshot_overdue() const {
+    return snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4);
+  }
   void take_snapshot();
   static constexpr auto kSnapshotQuiet = std::chrono::milliseconds(50);
   void collect_snapshot();

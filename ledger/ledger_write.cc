@@ -53,8 +53,7 @@ void Ledger::Impl::write_batch(std::vector<Submission>& subs) {
 }
 
 bool Ledger::Impl::may_pipeline() {
-  if (dedup->spill_due() || snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4))
-    return false;
+  if (dedup->spill_due() || snapshot_overdue()) return false;
   const std::size_t worth = std::min(kPipelineCommandsMin, options.batch_commands_max);
   std::lock_guard lk(queue_mu);
   return queued_commands >= worth && follow_jobs.empty() && !failed;
