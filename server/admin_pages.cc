@@ -172,6 +172,8 @@ void render_replication(PromText& p, const ReplicationFigures& r) {
         r.replaced ? 1 : 0);
   gauge(p, "refah_replication_following_stopped",
         "1 once this replica stopped following at a stream message that did not check", r.following_stopped ? 1 : 0);
+  counter(p, "refah_replication_follow_resubscriptions_total",
+          "Times this replica made its lost stream subscription again", r.follow_resubscriptions);
 }
 
 void render_process(PromText& p, const ProcessFigures& pr) {

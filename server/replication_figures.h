@@ -15,6 +15,7 @@ struct ReplicationFigures {
   bool waiting = false;          // the primary's writes are waiting for the stream
   bool replaced = false;         // the primary lost its lease to another node: writes refused
   bool following_stopped = false;  // a replica stopped at a message that did not check
+  std::uint64_t follow_resubscriptions = 0;  // a replica's lost subscriptions made again
 };
 
 }  // namespace refah::server

@@ -27,6 +27,11 @@ struct NatsOptions {
   // (NatsReplicator::unavailable()): long enough for the stream to elect a new leader when one
   // NATS node dies (NATS's RAFT election timeouts are 4-9 s; 5 s was too short in tests).
   std::uint32_t unavailable_after_ms = 12'000;
+  // How often a replica whose subscription is quiet asks the stream for its last message; two
+  // checks in a row that find the awaited message stored make the subscription again
+  // (StreamFollower). NATS's own recovery of an ordered consumer waits two missed 5 s heartbeats
+  // and was seen not to recover at all after the stream lost its quorum.
+  std::uint32_t follow_check_ms = 1'000;
   std::size_t message_bytes_max = 0;  // 0: replica_message_bytes_max (server/limits.h)
 };
 

@@ -221,6 +221,7 @@ ReplicationFigures Node::figures() const {
     const FollowFigures f = follower_->figures();
     out.stream_seq = f.stream_seq;
     out.following_stopped = !f.error.empty();
+    out.follow_resubscriptions = f.resubscriptions;
   }
   return out;
 }

@@ -54,6 +54,9 @@ struct StreamFollower::Impl {
   natsSubscription* sub = nullptr;
   std::thread thread;
   Hash32 head_hash{};  // the follower thread's: the hash of the last event applied
+  // The follower thread's watch over a quiet subscription (watch()).
+  std::chrono::steady_clock::time_point next_check{};
+  std::uint64_t behind_at = 0;  // the next message awaited when the last check found it stored; 0: none
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -64,6 +67,7 @@ struct StreamFollower::Impl {
     if (sub != nullptr) natsSubscription_Destroy(sub);
   }
   Status subscribe(std::uint64_t from_stream_seq);
+  void watch(std::uint64_t next_stream_seq);
   void run(std::uint64_t next_stream_seq);
   Status apply(natsMsg* msg, std::uint64_t expected_stream_seq);
   void stop_with(const Status& why) {
@@ -113,6 +117,39 @@ Status StreamFollower::Impl::apply(natsMsg* msg, std::uint64_t expected_stream_s
   return Status::ok();
 }
 
+// Called while no message comes. Every follow_check_ms, asks the stream for its last message.
+// When two checks in a row find the awaited message stored and none came between, the
+// subscription is lost (its ordered consumer died with a NATS node, or was deleted on the
+// server, and the library has not made it again): it is dropped and made again from that message.
+void StreamFollower::Impl::watch(std::uint64_t next_stream_seq) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_check) return;
+  next_check = now + std::chrono::milliseconds(link->options().follow_check_ms);
+  if (sub != nullptr) {
+    auto last = link->last_seq();
+    if (!last.is_ok() || last.value() < next_stream_seq) {
+      behind_at = 0;
+      return;
+    }
+    if (behind_at != next_stream_seq) {
+      behind_at = next_stream_seq;
+      return;
+    }
+    log->warn("replication: stream {} holds message {} but it has not come: following the stream again from it",
+              link->options().stream, next_stream_seq);
+    natsSubscription_Destroy(sub);
+    sub = nullptr;
+  }
+  behind_at = 0;
+  if (Status s = subscribe(next_stream_seq); !s.is_ok()) {
+    sub = nullptr;
+    log->warn("{} (tried again in {} ms)", s.to_string(), link->options().follow_check_ms);
+    return;
+  }
+  std::lock_guard lk(mu);
+  figures.resubscriptions += 1;
+}
+
 void StreamFollower::Impl::run(std::uint64_t next_stream_seq) {
   ::pthread_setname_np(::pthread_self(), "refah-follow");
   for (;;) {
@@ -120,18 +157,26 @@ void StreamFollower::Impl::run(std::uint64_t next_stream_seq) {
       std::lock_guard lk(mu);
       if (stopped) return;
     }
+    if (sub == nullptr) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      watch(next_stream_seq);
+      continue;
+    }
     natsMsg* msg = nullptr;
     const natsStatus s = natsSubscription_NextMsg(&msg, sub, 250);
-    if (s == NATS_TIMEOUT) continue;
     if (s != NATS_OK) {
-      log->warn("replication: following the stream: {}", nats_error(s));
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      if (s != NATS_TIMEOUT) {
+        log->warn("replication: following the stream: {}", nats_error(s));
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+      watch(next_stream_seq);
       continue;
     }
     const Status applied = apply(msg, next_stream_seq);
     natsMsg_Destroy(msg);
     if (!applied.is_ok()) return stop_with(applied);
     next_stream_seq += 1;
+    behind_at = 0;
   }
 }
 

@@ -4,6 +4,8 @@
 // chain from this log's head, every event's hash) before the ledger appends it. The projections
 // are fed as on a primary, so the replica serves every read. A message that does not check, or a
 // gap in the stream's sequence, stops the following loudly (error()); nothing after it is applied.
+// A subscription that goes quiet while the stream holds the next message (its consumer lost with a
+// NATS node) is made again from that message, checked every NatsOptions::follow_check_ms.
 #pragma once
 
 #include <chrono>
@@ -27,6 +29,7 @@ struct FollowFigures {
   Seq head_seq = 0;              // the local log's head
   std::string primary;           // the node that published the last message applied
   std::string error;             // why following stopped; empty while it goes on
+  std::uint64_t resubscriptions = 0;  // times a lost subscription was made again (watch())
 };
 
 class StreamFollower {

@@ -108,7 +108,13 @@ TEST_CASE("NATS nodes killed under eight venues' load: with one down visits go o
     for (const auto& w : workers.all()) CHECK(w->wrong_answers == 0);
   }
   auto au = a.connect(kAuditorClient);
+  INFO("the replica's output:\n" << last_lines(d.output()));
   wait_for_head(*d.connect(kAuditorClient), served_head(*au));
+  const std::string dm = d.metrics();
+  const auto at = dm.find("\nrefah_replication_follow_resubscriptions_total ");
+  REQUIRE(at != std::string::npos);
+  std::printf("nats outage: the replica's subscriptions made again: %s\n",
+              dm.substr(at + 48, dm.find('\n', at + 1) - at - 48).c_str());
   CHECK(a.shows("refah_replication_waiting 0"));
   a.stop();
   d.stop();

@@ -168,6 +168,27 @@ TEST_CASE("A replica refuses a stream message that does not check and applies no
   CHECK_FALSE(fol->catch_up(1s));
 }
 
+TEST_CASE("A replica whose stream consumer is deleted on the NATS server subscribes again and follows within 5 s",
+          "[server][replication][replica]") {
+  ReplicatedPrimary setup("lost");
+  auto& [cluster, r, f, stops] = setup;
+  issue_cards(f, 300, 10);
+  Replica replica(cluster, "lost");
+  ServerFixture& g = replica.g;
+  std::unique_ptr<StreamFollower>& fol = replica.fol;
+
+  // The consumer goes as it does with a NATS server that dies holding it: the library's own
+  // recovery waits two missed 5 s heartbeats.
+  CHECK(delete_consumers(cluster, "lost") >= 1);
+  auto venue = f.connect(kVenue10Client);
+  for (CardId card = 300; card < 305; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
+  REQUIRE(fol->catch_up(5s));
+  INFO(fol->figures().error);
+  CHECK(fol->figures().resubscriptions >= 1);
+  require_same_log(*f.ledger().log(), *g.ledger().log());
+  CHECK(g.projections().digest() == f.projections().digest());
+}
+
 }  // namespace refah::test
 
 namespace refah::test {

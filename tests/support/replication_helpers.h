@@ -161,6 +161,24 @@ inline void append_foreign_message(const NatsCluster& c, const std::string& stre
   REQUIRE(other->replicate(b).is_ok());
 }
 
+// Deletes every consumer of `stream` on the cluster, as a NATS server that dies takes the
+// consumers it held; how many it deleted.
+inline int delete_consumers(const NatsCluster& c, const std::string& stream) {
+  natsConnection* nc = nullptr;
+  REQUIRE(natsConnection_ConnectTo(&nc, c.urls().front().c_str()) == NATS_OK);
+  jsCtx* js = nullptr;
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  jsConsumerNamesList* names = nullptr;
+  REQUIRE(js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr) == NATS_OK);
+  int deleted = 0;
+  for (int i = 0; i < names->Count; ++i)
+    if (js_DeleteConsumer(js, stream.c_str(), names->List[i], nullptr, nullptr) == NATS_OK) ++deleted;
+  jsConsumerNamesList_Destroy(names);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return deleted;
+}
+
 // A replication node (primary, replica or standby) named `name` on the test's cluster, serving
 // fixture f from f's next open on; started once that has opened.
 inline std::unique_ptr<server::repl::Node> node_for(ServerFixture& f, const NatsCluster& c, const std::string& stream,
