@@ -26,12 +26,12 @@ namespace {
 constexpr char kSpillFilePrefix[] = "dedup-";
 constexpr char kBloomKey[] = "dedup_bloom";  // where a version before bloom_file.h saved it
 
-// The filter saved for the ids on disk now (bloom_file.h), if any.
-std::unique_ptr<BlockedBloom> saved_bloom(const EventLog& log, std::size_t& on_disk) {
-  if (auto bloom = load_bloom_file(log.dir(), log.dedup_through(), on_disk)) return bloom;
+// The filters saved for the ids on disk now (bloom_file.h), if any.
+std::optional<BloomChain> saved_filters(const EventLog& log) {
+  if (auto chain = load_bloom_file(log.dir(), log.dedup_through())) return chain;
   auto blob = log.get_meta(kBloomKey);
-  if (!blob.is_ok() || !blob.value()) return nullptr;
-  return decode_bloom_record(*blob.value(), log.dedup_through(), on_disk);
+  if (!blob.is_ok() || !blob.value()) return std::nullopt;
+  return decode_bloom_record(*blob.value(), log.dedup_through());
 }
 }  // namespace
 
@@ -40,19 +40,17 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
   // Others are stale: older marks, or a spill whose ingest a crash cut off.
   remove_bloom_files_outside(log.dir(), log.dedup_through(), log.dedup_through());
   (void)remove_ingest_leftovers(log.dir(), kSpillFilePrefix);
-  std::size_t saved_count = 0;
-  if (auto bloom = saved_bloom(log, saved_count)) {
-    index->bloom_ = std::move(bloom);
-    index->on_disk_ = saved_count;
+  if (auto chain = saved_filters(log)) {
+    index->chain_ = std::move(*chain);
     index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
     return index;
   }
   std::vector<Bytes16> ids;
   Status s = log.scan_dedup_ids([&](const Bytes16& id) { ids.push_back(id); });
   if (!s.is_ok()) return s;
-  index->bloom_ = std::make_shared<BlockedBloom>(std::max(recent_ids_max, ids.size() * 2));
-  for (const auto& id : ids) index->bloom_->add(id);
-  index->on_disk_ = ids.size();
+  auto bloom = std::make_shared<BlockedBloom>(std::max(recent_ids_max, ids.size() * 2));
+  for (const auto& id : ids) bloom->add(id);
+  index->chain_ = BloomChain(std::move(bloom), ids.size());
   index->stats_.scanned_at_open = ids.size();
   index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
   return index;
@@ -69,14 +67,14 @@ DedupIndex::~DedupIndex() {
 
 void DedupIndex::prefetch(const Bytes16& id) const {
   recent_->prefetch(id);
-  bloom_->prefetch(id);
+  chain_.prefetch(id);
 }
 
 Result<std::optional<DedupIndex::Found>> DedupIndex::find(const Bytes16& id) {
   if (const auto* e = recent_->find(id)) return std::optional<Found>(Found{e->seq, e->digest});
   if (spilling_)
     if (const auto* e = spilling_->find(id)) return std::optional<Found>(Found{e->seq, e->digest});
-  if (!bloom_->may_contain(id)) return std::optional<Found>();
+  if (!chain_.may_contain(id)) return std::optional<Found>();
   ++stats_.disk_lookups;
   auto r = log_.get_dedup(id);
   if (!r.is_ok()) return r.status();
@@ -101,8 +99,7 @@ void DedupIndex::collect_spill() {
   if (spill_status_.is_ok()) spill_status_ = log_.ingest_dedup_file(spill_path_, spill_through_);
   if (spill_status_.is_ok()) {
     remove_bloom_files_outside(log_.dir(), before, spill_through_);
-    on_disk_ += spilling_->size();
-    bloom_ = spill_bloom_;
+    chain_ = std::move(spill_chain_);
     spilling_->clear();
     spare_ = std::move(spilling_);
     ++stats_.spills;
@@ -131,11 +128,8 @@ void DedupIndex::after_commit(Seq durable_seq, Seq newest_seq) {
     std::lock_guard lk(mu_);
     spill_through_ = durable_seq;
     spill_path_ = log_.dir() + "/" + kSpillFilePrefix + std::to_string(durable_seq) + ".sst";
-    spill_count_ = on_disk_ + spilling_->size();
-    // Add to the current filter while it has room; past that, build one twice the size.
-    spill_bloom_ = on_disk_ + spilling_->size() <= bloom_->capacity()
-                       ? bloom_
-                       : std::make_shared<BlockedBloom>(2 * (on_disk_ + spilling_->size()));
+    // Into the last filter while it has room; past that, into a new one (bloom_chain.h).
+    spill_chain_ = chain_.with_room_for(spilling_->size());
     requested_ = true;
   }
   cv_.notify_all();
@@ -160,21 +154,13 @@ Status DedupIndex::spill_all(Seq durable_seq) {
     Status s = records.empty() ? Status::ok() : log_.write_dedup_file(records, path);
     if (s.is_ok()) s = log_.ingest_dedup_file(records.empty() ? std::string() : path, durable_seq);
     if (!s.is_ok()) return s;
-    // Exactly-once rests on the filter never missing an id that is on disk: when this run does not
-    // fit, build one twice the size from every id on disk (this run included).
-    if (on_disk_ + records.size() > bloom_->capacity()) {
-      auto bigger = std::make_shared<BlockedBloom>(2 * (on_disk_ + records.size()));
-      s = log_.scan_dedup_ids([&](const Bytes16& id) { bigger->add(id); });
-      if (!s.is_ok()) return s;
-      bloom_ = std::move(bigger);
-    } else {
-      for (const auto& r : records) bloom_->add(r.id);
-    }
-    on_disk_ += records.size();
+    // Exactly-once rests on the filters never missing an id that is on disk.
+    chain_ = chain_.with_room_for(records.size());
+    for (const auto& r : records) chain_.add(r.id);
     recent_ = std::make_unique<DedupTable>();
   }
   // Save the filter with the mark it covers, so the next open need not scan every id on disk.
-  Status saved = save_bloom_file(log_.dir(), log_.dedup_through(), on_disk_, *bloom_);
+  Status saved = save_bloom_file(log_.dir(), log_.dedup_through(), chain_);
   if (saved.is_ok()) remove_bloom_files_outside(log_.dir(), before, log_.dedup_through());
   return saved;
 }
@@ -183,8 +169,9 @@ DedupIndex::Stats DedupIndex::stats() const {
   Stats s = stats_;
   s.recent = recent_->size();
   s.spilling = spilling_ ? spilling_->size() : 0;
-  s.on_disk = on_disk_;
-  s.bloom_bytes = bloom_->memory_bytes();
+  s.on_disk = chain_.ids();
+  s.bloom_bytes = chain_.memory_bytes();
+  s.bloom_filters = chain_.filters();
   return s;
 }
 
@@ -197,9 +184,7 @@ void DedupIndex::spill_loop() {
     const DedupTable* table = spilling_.get();
     const std::string path = spill_path_;
     const Seq through = spill_through_;
-    const std::size_t count = spill_count_;
-    std::shared_ptr<BlockedBloom> bloom = spill_bloom_;
-    const bool fresh_bloom = bloom != bloom_;
+    const BloomChain chain = spill_chain_;
     lk.unlock();
 
     std::vector<EventLog::DedupRecord> records;
@@ -208,12 +193,10 @@ void DedupIndex::spill_loop() {
     std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     Status s = log_.write_dedup_file(records, path);
     if (s.is_ok()) {
-      // A fresh, bigger filter needs every id already on disk too (read-only scan), then this run.
-      if (fresh_bloom) s = log_.scan_dedup_ids([&](const Bytes16& id) { bloom->add(id); });
-      for (const auto& r : records) bloom->add(r.id);
-      // The filter as it will be once the writer ingests this run, saved for the next open (a
-      // crash included). Failing to save it costs that open a scan, not an id: not an error.
-      (void)save_bloom_file(log_.dir(), through, count, *bloom);
+      for (const auto& r : records) chain.add(r.id);
+      // The filters as they will be once the writer ingests this run, saved for the next open (a
+      // crash included). Failing to save them costs that open a scan, not an id: not an error.
+      (void)save_bloom_file(log_.dir(), through, chain);
     }
     lk.lock();
     spill_status_ = s;

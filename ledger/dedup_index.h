@@ -1,7 +1,8 @@
 // The idempotency index: client event id -> (sequence number, command digest), for every event.
 // Recent ids live in memory (DedupTable); when that table is full the writer hands it to a
-// background thread that writes it as one sorted table file and adds its ids to an in-memory Bloom
-// filter (which keeps lookups of new ids off the disk); the writer then ingests the file. Only the
+// background thread that writes it as one sorted table file and adds its ids to in-memory Bloom
+// filters (ledger/bloom_chain.h: they keep lookups of new ids off the disk, and grow without reading
+// back the ids on disk); the writer then ingests the file. Only the
 // writer thread writes to the database. Memory is
 // bounded: a new table reaching twice the limit while a spill still runs makes the writer wait for
 // it, so at most ~4 x recent_ids_max ids (plus a batch) are in memory, and ~10 bits per id on disk.
@@ -14,7 +15,7 @@
 #include <optional>
 #include <thread>
 
-#include "ledger/bloom.h"
+#include "ledger/bloom_chain.h"
 #include "ledger/dedup_table.h"
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
@@ -31,8 +32,9 @@ class DedupIndex final : public CommitSink {
   struct Stats {
     std::size_t recent = 0;         // ids in memory, newest table
     std::size_t spilling = 0;       // ids in the table being written to disk
-    std::size_t on_disk = 0;        // ids the Bloom filter covers
+    std::size_t on_disk = 0;        // ids the Bloom filters cover
     std::size_t bloom_bytes = 0;
+    std::size_t bloom_filters = 0;  // in the chain
     std::uint64_t spills = 0;
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
@@ -83,8 +85,7 @@ class DedupIndex final : public CommitSink {
   // Fresh memory grown into by doubling cost the writer a tenth of its time under load (each
   // first write to a huge page faults and zeroes 2 MiB, and on a VM the host backs it too).
   std::unique_ptr<DedupTable> spare_;
-  std::shared_ptr<BlockedBloom> bloom_;
-  std::size_t on_disk_ = 0;
+  BloomChain chain_;  // covers every id on disk (dedup_through)
   Stats stats_;
 
   // Shared with the spill thread, under mu_.
@@ -94,8 +95,7 @@ class DedupIndex final : public CommitSink {
   bool done_ = false;
   bool stop_ = false;
   Seq spill_through_ = 0;
-  std::size_t spill_count_ = 0;  // ids on disk once this spill is ingested
-  std::shared_ptr<BlockedBloom> spill_bloom_;  // the filter the spill adds to, or a bigger new one
+  BloomChain spill_chain_;  // chain_ once this spill is ingested: the same filters, or one more
   std::string spill_path_;
   Status spill_status_;
   std::thread thread_;

@@ -453,6 +453,7 @@ Ledger::WriterStats Ledger::Impl::stats_locked(std::size_t queued) const {
     s.dedup_bloom_bytes = ds.bloom_bytes;
     s.dedup_spills = ds.spills;
     s.dedup_disk_lookups = ds.disk_lookups;
+    s.dedup_bloom_filters = ds.bloom_filters;
   }
   return s;
 }

@@ -155,6 +155,7 @@ class Ledger {
     std::size_t dedup_bloom_bytes = 0;
     std::uint64_t dedup_spills = 0;
     std::uint64_t dedup_disk_lookups = 0;
+    std::size_t dedup_bloom_filters = 0;  // in the chain of Bloom filters (ledger/bloom_chain.h)
     Seq snapshot_loaded_seq = 0;        // the snapshot open() started from, 0 if none
     std::uint64_t snapshots_ignored = 0;  // found at open() but unusable (format, damage, sink)
     std::uint64_t snapshots_written = 0;

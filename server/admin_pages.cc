@@ -107,8 +107,10 @@ void render_writer(PromText& p, const AdminFigures& f) {
   p.family("refah_idempotency_ids", "gauge", "Client event ids in the idempotency index, in memory and on disk");
   p.sample("refah_idempotency_ids", PromText::label("where", "memory"), static_cast<double>(w.dedup_in_memory));
   p.sample("refah_idempotency_ids", PromText::label("where", "disk"), static_cast<double>(w.dedup_on_disk));
-  gauge(p, "refah_idempotency_bloom_bytes", "Size of the idempotency index's Bloom filter",
+  gauge(p, "refah_idempotency_bloom_bytes", "Size of the idempotency index's Bloom filters",
         static_cast<double>(w.dedup_bloom_bytes));
+  gauge(p, "refah_idempotency_bloom_filters", "Bloom filters in the idempotency index's chain",
+        static_cast<double>(w.dedup_bloom_filters));
   counter(p, "refah_idempotency_spills_total", "Tables of idempotency ids moved from memory to disk", w.dedup_spills);
   counter(p, "refah_idempotency_disk_lookups_total", "Idempotency lookups that read the disk",
           w.dedup_disk_lookups);

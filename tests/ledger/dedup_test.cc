@@ -207,3 +207,34 @@ TEST_CASE("A damaged or missing saved Bloom filter is rebuilt from the ids on di
   CHECK(ledger->writer_stats().open.dedup_ids_scanned > 0);
   c.check_every_id_known(*ledger);
 }
+
+TEST_CASE("Past its first size the index adds Bloom filters rather than rebuild one, and a reopen loads them all",
+          "[dedup][recovery]") {
+  SpilledThenCrashed c;
+  for (const auto& p : bloom_files(c.copy.path())) std::filesystem::remove(p);
+  ManualClock clock(c.f.clock().now_us());
+  std::vector<Outcome> more;
+  {
+    auto ledger = c.open_copy(clock);  // the scan sizes one filter for twice the ids on disk
+    REQUIRE(ledger->writer_stats().open.dedup_ids_scanned > 0);
+    REQUIRE(ledger->writer_stats().dedup_bloom_filters == 1);
+    for (std::uint64_t i = 0; i < 3'000; ++i) {
+      std::vector<Command> one{Command{admin(), Ids::make(5'000'000 + i), TopUpCard{100, 10, FundingSource::kProvince}}};
+      more.push_back(ledger->execute(std::move(one)).at(0));
+      REQUIRE(more.back().accepted());
+    }
+    CHECK(ledger->writer_stats().dedup_bloom_filters > 1);
+  }
+  auto ledger = c.open_copy(clock);
+  CHECK(ledger->writer_stats().open.dedup_ids_scanned == 0);
+  CHECK(ledger->writer_stats().dedup_bloom_filters > 1);
+  c.head = ledger->head_seq();
+  c.check_every_id_known(*ledger);
+  for (std::uint64_t i = 0; i < 3'000; ++i) {
+    std::vector<Command> one{Command{admin(), Ids::make(5'000'000 + i), TopUpCard{100, 10, FundingSource::kProvince}}};
+    const auto out = ledger->execute(std::move(one));
+    INFO("id " << i);
+    CHECK(out.at(0).duplicate);
+    CHECK(out.at(0).seq == more[i].seq);
+  }
+}

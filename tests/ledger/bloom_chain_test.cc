@@ -1,0 +1,107 @@
+// The idempotency index's chain of Bloom filters (ledger/bloom_chain.h) and its file
+// (ledger/bloom_file.h): the chain grows by adding filters, never forgets an id, keeps its false
+// positives near those of one filter, and reads back from both file versions; a damaged, truncated
+// or stale record is refused (the index then scans the ids on disk).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "ledger/bloom_chain.h"
+#include "ledger/bloom_file.h"
+#include "ledger/sha256.h"
+#include "support/fixture.h"
+
+using namespace refah;
+using namespace refah::test;
+
+namespace {
+
+// A chain first sized for 1,000 ids, given `total` ids in runs of 1,000 (as spills come).
+BloomChain grown_chain(std::uint64_t total) {
+  BloomChain chain(std::make_shared<BlockedBloom>(1'000), 0);
+  for (std::uint64_t first = 1; first <= total; first += 1'000) {
+    chain = chain.with_room_for(1'000);
+    for (std::uint64_t i = first; i < first + 1'000; ++i) chain.add(Ids::make(i));
+  }
+  return chain;
+}
+
+int false_positives(const BloomChain& chain, std::uint64_t from, int n) {
+  int hits = 0;
+  for (std::uint64_t i = from; i < from + static_cast<std::uint64_t>(n); ++i) hits += chain.may_contain(Ids::make(i));
+  return hits;
+}
+
+}  // namespace
+
+TEST_CASE("A chain of Bloom filters grows by one filter each time its ids double and forgets no id",
+          "[dedup][bloom]") {
+  const BloomChain chain = grown_chain(100'000);
+  CHECK(chain.ids() == 100'000);
+  // Room for 1,000, then 2,000, 4,000 and so on to 64,000 ids.
+  REQUIRE(chain.filters() == 7);
+  CHECK(chain.filter(0).bits_per_key() == 10);
+  CHECK(chain.filter(6).capacity() == 64'000);
+  CHECK(chain.filter(6).bits_per_key() == BloomChain::kGrownBitsPerKey);
+  std::size_t counted = 0;
+  for (std::size_t i = 0; i < chain.filters(); ++i) {
+    CHECK(chain.count(i) <= chain.filter(i).capacity());
+    counted += chain.count(i);
+  }
+  CHECK(counted == 100'000);
+  for (std::uint64_t i = 1; i <= 100'000; ++i) REQUIRE(chain.may_contain(Ids::make(i)));
+  // The first filter's 1 % and six at about 0.15 %.
+  CHECK(false_positives(chain, 1'000'001, 100'000) < 2'500);
+}
+
+TEST_CASE("A chain whose last filter has room takes a run into it, and its copies share the filters",
+          "[dedup][bloom]") {
+  BloomChain chain(std::make_shared<BlockedBloom>(1'000), 400);
+  const BloomChain fits = chain.with_room_for(600);
+  CHECK(fits.filters() == 1);
+  CHECK(fits.ids() == 1'000);
+  fits.add(Ids::make(7));
+  CHECK(chain.may_contain(Ids::make(7)));  // the same filter: the writer's chain sees the spill's adds
+  const BloomChain grown = chain.with_room_for(601);
+  CHECK(grown.filters() == 2);
+  CHECK(grown.filter(1).capacity() == 400 + 601);
+  CHECK(chain.filters() == 1);  // the chain it came from is unchanged
+}
+
+TEST_CASE("The filter file reads back a chain and the single filter of earlier versions, and refuses a bad record",
+          "[dedup][bloom]") {
+  const BloomChain chain = grown_chain(20'000);
+  REQUIRE(chain.filters() > 1);
+  const std::string record = encode_bloom_record(77, chain);
+
+  SECTION("a chain, at its mark") {
+    auto back = decode_bloom_record(record, 77);
+    REQUIRE(back.has_value());
+    CHECK(back->filters() == chain.filters());
+    CHECK(back->ids() == 20'000);
+    for (std::uint64_t i = 1; i <= 20'000; ++i) REQUIRE(back->may_contain(Ids::make(i)));
+    CHECK(false_positives(*back, 1'000'001, 10'000) == false_positives(chain, 1'000'001, 10'000));
+  }
+  SECTION("a single filter saved by an earlier version") {
+    BlockedBloom one(5'000);
+    for (std::uint64_t i = 1; i <= 3'000; ++i) one.add(Ids::make(i));
+    auto back = decode_bloom_record(encode_single_bloom_record(12, 3'000, one), 12);
+    REQUIRE(back.has_value());
+    CHECK(back->filters() == 1);
+    CHECK(back->ids() == 3'000);
+    for (std::uint64_t i = 1; i <= 3'000; ++i) REQUIRE(back->may_contain(Ids::make(i)));
+    CHECK(back->with_room_for(2'000).filters() == 1);  // the room it had is kept
+  }
+  SECTION("another mark") { CHECK_FALSE(decode_bloom_record(record, 78).has_value()); }
+  SECTION("one byte flipped") {
+    std::string bad = record;
+    bad[bad.size() / 2] ^= 0x20;
+    CHECK_FALSE(decode_bloom_record(bad, 77).has_value());
+  }
+  SECTION("cut short, with a checksum of what is left") {
+    std::string body = record.substr(0, record.size() - 32 - 64);
+    const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+    body.append(reinterpret_cast<const char*>(check.data()), check.size());
+    CHECK_FALSE(decode_bloom_record(body, 77).has_value());
+  }
+}
