@@ -66,6 +66,7 @@ struct RecoverBenchOptions {
   double kill_min_s = 1;            // posting time before each kill, uniform in [min, max]
   double kill_max_s = 20;
   Seq snapshot_every_events = 0;    // 0: the ledger's default
+  bool progress = false;            // each child prints its head and the writer's stops every 0.5 s
 };
 int run_recover_bench(const RecoverBenchOptions& o);
 

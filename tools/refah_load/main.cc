@@ -55,6 +55,8 @@ CLI::App* add_recover_bench(CLI::App& app, RecoverBenchOptions& rb) {
   rc->add_option("--kill-max-s", rb.kill_max_s, "Longest posting time before a kill")->capture_default_str();
   rc->add_option("--snapshot-every-events", rb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
   rc->add_option("--counties-csv", rb.counties_csv, "Census CSV")->capture_default_str();
+  rc->add_flag("--progress", rb.progress,
+               "Each child prints, every 0.5 s, its log's head and how long the writer has stopped for snapshot copies");
   return rc;
 }
 

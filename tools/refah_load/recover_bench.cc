@@ -63,6 +63,23 @@ Ledger::Options ledger_options(const RecoverBenchOptions& o, proj::Projections& 
   ::_exit(opened.value()->failed() ? 1 : 0);
 }
 
+// --progress: a thread of the child that prints, until the child is killed, the log's head and
+// the writer's figures (which wait for the writer between batches: a line that does not come is a
+// stopped writer).
+void print_progress(Ledger& ledger) {
+  std::thread([&ledger] {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const auto st = ledger.writer_stats();
+      std::fprintf(stderr, "  +%.1f s: head %llu, %llu snapshots written, the writer stopped %.0f ms for their copies\n",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                   static_cast<unsigned long long>(ledger.head_seq()),
+                   static_cast<unsigned long long>(st.snapshots_written), st.snapshot_write_ns / 1e6);
+    }
+  }).detach();
+}
+
 // A child: opens, reports on `fd`, then posts visits until it is killed.
 [[noreturn]] void open_and_post(const RecoverBenchOptions& o, const Programme& programme, int fd, std::uint64_t cycle) {
   ManualClock clock(kStartUs);
@@ -81,6 +98,7 @@ Ledger::Options ledger_options(const RecoverBenchOptions& o, proj::Projections& 
   TimeUs head_time = kStartUs;
   ledger.read([&](const State& s) { head_time = s.head_time_us(); });
   clock.set_us(std::max(kStartUs, head_time) + kDayUs);  // a new day: no daily limit is reached
+  if (o.progress) print_progress(ledger);
   Rng rng(o.seed ^ (0x9E3779B97F4A7C15ULL * (cycle + 1)));
   VisitStreamOptions vo;
   vo.first_visit = report.head;
@@ -92,15 +110,19 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Cycle 0 is the start: an open of whatever the directory held, not a recovery from a kill of ours.
 void print_cycle(std::uint64_t cycle, double ingest_s, double recovery_s, const OpenReport& r) {
   const auto& p = r.phases;
+  char what[128];
+  if (cycle == 0) std::snprintf(what, sizeof what, "start: open in %.3f s", recovery_s);
+  else std::snprintf(what, sizeof what, "cycle %llu: serving again %.3f s after the kill", static_cast<unsigned long long>(cycle), recovery_s);
   std::fprintf(stderr,
-               "cycle %llu: killed after %.1f s of posting; serving again %.3f s after the kill (log %.3f, filter %.3f, "
-               "snapshot %.3f at seq %llu, refill %.3f for %llu events, tail %.3f for %llu events); head seq %llu\n",
-               static_cast<unsigned long long>(cycle), ingest_s, recovery_s, p.log_ns / 1e9, p.dedup_ns / 1e9,
+               "%s (log %.3f, filter %.3f, snapshot %.3f at seq %llu, refill %.3f for %llu events, tail %.3f for %llu "
+               "events); head seq %llu; then %.1f s of posting before the kill\n",
+               what, p.log_ns / 1e9, p.dedup_ns / 1e9,
                p.snapshot_ns / 1e9, static_cast<unsigned long long>(p.snapshot_seq), p.refill_ns / 1e9,
                static_cast<unsigned long long>(p.refilled_events), p.replay_ns / 1e9,
-               static_cast<unsigned long long>(p.replayed_events), static_cast<unsigned long long>(r.head));
+               static_cast<unsigned long long>(p.replayed_events), static_cast<unsigned long long>(r.head), ingest_s);
 }
 }  // namespace
 
@@ -155,12 +177,8 @@ int run_recover_bench(const RecoverBenchOptions& o) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     killed_at = std::chrono::steady_clock::now();
-    if (cycle == 0) {
-      std::fprintf(stderr, "start: open in %.3f s from the snapshot at seq %llu, head seq %llu\n", recovery_s,
-                   static_cast<unsigned long long>(report.phases.snapshot_seq), static_cast<unsigned long long>(report.head));
-      continue;  // a start from whatever was there, not a recovery from a kill of ours
-    }
     print_cycle(cycle, posted_s, recovery_s, report);
+    if (cycle == 0) continue;
     recoveries.push_back(recovery_s);
     tail_max = std::max<std::uint64_t>(tail_max, report.phases.replayed_events);
   }
