@@ -187,15 +187,11 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->visible_head.store(impl->state->head_seq(), std::memory_order_release);
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
   lap(impl->stats.open.replay_ns);
-  impl->start_threads(snapshot_seq);
+  Impl* raw = impl.get();
+  impl->commit_thread = std::make_unique<CommitThread>("refah-commit");
+  impl->writer = std::thread([raw] { raw->run(); });
+  impl->snapshot_thread = std::thread([raw] { raw->snapshot_loop(); });
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
-}
-
-void Ledger::Impl::start_threads(Seq snapshot_seq) {
-  commit_thread = std::make_unique<CommitThread>("refah-commit");
-  if (snapshot_seq != 0 && options.snapshot_every_events != 0) start_warming(snapshot_seq);  // before the writer
-  writer = std::thread([this] { run(); });
-  snapshot_thread = std::thread([this] { snapshot_loop(); });
 }
 
 Ledger::~Ledger() { close(); }
@@ -445,10 +441,6 @@ std::optional<Ledger::Figures> Ledger::figures_within(std::chrono::milliseconds 
 
 Ledger::WriterStats Ledger::Impl::stats_locked(std::size_t queued) const {
   WriterStats s = stats;
-  {
-    std::lock_guard slk(snap_mu);
-    s.snapshot_spares_warmed = snap_spares_warmed;
-  }
   s.queue_commands = queued;
   s.snapshot_seq = last_snapshot_seq;
   s.snapshot_taken_us = last_snapshot_taken_us;

@@ -62,10 +62,6 @@ class CommitSink {
   // A self-contained copy of the sink's state that save()s the same bytes later, on another
   // thread, so the writer stops only for the copy. nullptr: the sink takes no snapshots this way.
   virtual std::function<void(std::string& out)> snapshot_copy() const { return nullptr; }
-  // Optional, after an open from a snapshot: reads the sink's part of it into memory that the next
-  // snapshot_copy() assigns into, so that copy does not stop the writer to fault in fresh pages.
-  // Called on the snapshot thread while apply() runs on the writer: must not touch the live state.
-  virtual void keep_as_spare(std::span<const std::uint8_t> part) { (void)part; }
   virtual bool load(std::span<const std::uint8_t> bytes) {
     (void)bytes;
     return false;  // a sink that cannot load is rebuilt from the log
@@ -165,10 +161,6 @@ class Ledger {
     std::uint64_t snapshots_written = 0;
     std::uint64_t snapshot_write_ns = 0;  // time the writer stopped for them (copy, or whole write)
     std::uint64_t snapshot_thread_ns = 0;  // the snapshot thread's encoding and writing of them
-    // Copies of the state for a snapshot into new memory (no spare to assign into), and spares
-    // read from the snapshot loaded at open (the first snapshot after it assigns into those).
-    std::uint64_t snapshot_fresh_copies = 0;
-    std::uint64_t snapshot_spares_warmed = 0;
     std::string snapshot_error;           // of the last failed snapshot write
     // The newest snapshot in the log (loaded at open or written since; 0: none) and when its state
     // was copied by the ledger's clock (for one loaded at open, its last event's recorded time).

@@ -195,21 +195,12 @@ struct Ledger::Impl {
     return snapshot_due(options.snapshot_every_events + options.snapshot_every_events / 4);
   }
   void take_snapshot();
-  // After an open from the snapshot at `seq`: the snapshot thread reads it again into snap_spare
-  // (and the sink into its spare, CommitSink::keep_as_spare), so that the first snapshot's copy
-  // assigns into memory already in use instead of stopping the writer to fault in fresh pages
-  // (5 s at a million cards was seen with the page cache full). Called before the writer starts;
-  // snap_running covers the job, so no snapshot starts meanwhile.
-  void start_warming(Seq seq);
-  // The end of open: the commit, writer and snapshot threads (warming first after a snapshot).
-  void start_threads(Seq snapshot_seq);
-  void warm_spares(Seq seq);
   static constexpr auto kSnapshotQuiet = std::chrono::milliseconds(50);
   void collect_snapshot();
   void wait_snapshot();
   void snapshot_loop();
   std::thread snapshot_thread;
-  mutable std::mutex snap_mu;
+  std::mutex snap_mu;
   std::condition_variable snap_cv;
   std::unique_ptr<State> snap_state;                 // the copy being written; guarded by snap_mu
   // The last copy, handed back once written: the next copy is assigned into its memory (a copy
@@ -220,9 +211,6 @@ struct Ledger::Impl {
   Seq snap_seq = 0;
   TimeUs snap_taken_us = 0;  // writer thread: when the copy in flight was taken
   bool snap_running = false;  // writer thread only
-  bool snap_warming = false;  // writer thread only: the job in flight is start_warming's
-  Seq snap_warm_seq = 0;      // guarded by snap_mu: the snapshot a warming job reads
-  std::uint64_t snap_spares_warmed = 0;  // guarded by snap_mu: WriterStats::snapshot_spares_warmed
   bool snap_requested = false, snap_done = false, snap_stop = false;  // guarded by snap_mu
   Status snap_status;
   std::uint64_t snap_bytes = 0;           // guarded by snap_mu: the last snapshot encoded, bytes

@@ -4,7 +4,6 @@
 #include <pthread.h>
 
 #include <chrono>
-#include <utility>
 
 #include "ledger/assert.h"
 #include "ledger/disk_space.h"
@@ -70,7 +69,6 @@ void Ledger::Impl::start_snapshot() {
       snap_state = std::move(snap_spare);
     } else {
       snap_state = std::make_unique<State>(*state);
-      ++stats.snapshot_fresh_copies;
     }
     snap_sink_save = std::move(sink_save);
     snap_seq = state->head_seq();
@@ -90,15 +88,6 @@ void Ledger::Impl::snapshot_loop() {
     std::unique_lock lk(snap_mu);
     snap_cv.wait(lk, [&] { return snap_requested || snap_stop; });
     if (!snap_requested) return;
-    if (const Seq warm = std::exchange(snap_warm_seq, 0); warm != 0) {
-      lk.unlock();
-      warm_spares(warm);
-      lk.lock();
-      snap_requested = false;
-      snap_done = true;
-      snap_cv.notify_all();
-      continue;
-    }
     std::unique_ptr<State> copy = std::move(snap_state);
     auto sink_save = std::move(snap_sink_save);
     const Seq seq = snap_seq;
@@ -137,11 +126,6 @@ void Ledger::Impl::collect_snapshot() {
     std::lock_guard lk(snap_mu);
     if (!snap_done) return;
     snap_done = false;
-    if (snap_warming) {  // nothing written: the spares are in place (or the read failed: none)
-      snap_warming = false;
-      snap_running = false;
-      return;
-    }
     st = snap_status;
     last_snapshot_bytes = snap_bytes;
     stats.snapshot_thread_ns += snap_thread_ns;
@@ -202,36 +186,6 @@ bool Ledger::Impl::snapshot_due(Seq events_since_last) const {
   return options.snapshot_every_events != 0 && !snap_running && !failed && !space_low &&
          space_headroom >= last_snapshot_bytes + 2 * appended_since_check &&
          state->head_seq() - last_snapshot_seq >= events_since_last;
-}
-
-void Ledger::Impl::start_warming(Seq seq) {
-  REFAH_ASSERT(!snap_running && seq != 0);
-  {
-    std::lock_guard lk(snap_mu);
-    snap_warm_seq = seq;
-    snap_requested = true;
-  }
-  snap_running = true;
-  snap_warming = true;
-  snap_cv.notify_all();
-}
-
-void Ledger::Impl::warm_spares(Seq seq) {
-  std::unique_ptr<State> spare;
-  // The snapshot was checked at open; a failure here only leaves the first copy to fresh memory.
-  (void)log->newest_snapshots([&](Seq at, std::span<const std::uint8_t> value) {
-    if (at != seq) return false;
-    auto decoded = options.sink == nullptr
-                       ? decode_snapshot(value)
-                       : decode_snapshot(value, [&](std::span<const std::uint8_t> part) { options.sink->keep_as_spare(part); });
-    if (decoded.is_ok()) spare = std::move(decoded.value().state);
-    return true;
-  });
-  std::lock_guard lk(snap_mu);
-  if (snap_spare == nullptr && spare != nullptr) {
-    snap_spare = std::move(spare);
-    ++snap_spares_warmed;
-  }
 }
 
 void Ledger::Impl::take_snapshot() {

@@ -125,10 +125,6 @@ struct Projections::Copy {
 std::function<void(std::string& out)> Projections::snapshot_copy() const {
   // The previous snapshot's closure is gone once the ledger collected it (under its snapshot
   // lock, which orders that release before this), so a sole owner may be written into.
-  if (spare_copy_ == nullptr) {
-    std::lock_guard lk(read_spare_mu_);
-    spare_copy_ = std::move(read_spare_);
-  }
   if (spare_copy_ == nullptr || spare_copy_.use_count() != 1) spare_copy_ = std::make_shared<Copy>();
   std::shared_ptr<Copy> copy = spare_copy_;
   {
@@ -148,31 +144,17 @@ std::function<void(std::string& out)> Projections::snapshot_copy() const {
 
 bool Projections::load(std::span<const std::uint8_t> bytes) { return stage_load(bytes)(); }
 
-// A snapshot's part read into a Copy (no lock: nothing of this object is touched); nullptr if it
-// does not read whole.
-std::shared_ptr<Projections::Copy> Projections::read_copy(std::span<const std::uint8_t> bytes) {
+// Reads the snapshot's part into a Copy, without the lock; the returned function moves it in.
+std::function<bool()> Projections::stage_load(std::span<const std::uint8_t> bytes) {
   auto read = std::make_shared<Copy>();
   CanonReader r(bytes);
   char magic[kMagicBytes];
-  if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return nullptr;
+  if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return [] { return false; };
   r.num(read->seq);
   r.num(read->head_time_us);
   if (!read->balances.read(r) || !read->usage.read(r) || !read->coverage.read(r) ||
       !read->rule_book.read(r) || !r.at_end())
-    return nullptr;
-  return read;
-}
-
-void Projections::keep_as_spare(std::span<const std::uint8_t> part) {
-  auto read = read_copy(part);  // its values are overwritten by the copy that assigns into it
-  std::lock_guard lk(read_spare_mu_);
-  read_spare_ = std::move(read);
-}
-
-// Reads the snapshot's part into a Copy, without the lock; the returned function moves it in.
-std::function<bool()> Projections::stage_load(std::span<const std::uint8_t> bytes) {
-  auto read = read_copy(bytes);
-  if (read == nullptr) return [] { return false; };
+    return [] { return false; };
   return [this, read] {
     std::unique_lock lk(mu_);
     seq_ = read->seq;

@@ -5,7 +5,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -58,7 +57,6 @@ class Projections final : public CommitSink {
   // CommitSink snapshots: the canonical bytes, and back into these (fresh) projections.
   void save(std::string& out) const override;
   std::function<void(std::string& out)> snapshot_copy() const override;
-  void keep_as_spare(std::span<const std::uint8_t> part) override;
   bool load(std::span<const std::uint8_t> bytes) override;
   std::function<bool()> stage_load(std::span<const std::uint8_t> bytes) override;
 
@@ -67,11 +65,7 @@ class Projections final : public CommitSink {
   // snapshot_copy()'s last copy: assigned into again (no fresh memory to fault in) once the
   // snapshot that held it has let go of it. Writer thread only.
   struct Copy;
-  static std::shared_ptr<Copy> read_copy(std::span<const std::uint8_t> bytes);
   mutable std::shared_ptr<Copy> spare_copy_;
-  // keep_as_spare()'s read of a snapshot, taken as spare_copy_ by the next snapshot_copy().
-  mutable std::mutex read_spare_mu_;
-  mutable std::shared_ptr<Copy> read_spare_;
   Seq seq_ = 0;
   TimeUs head_time_us_ = 0;
   Balances balances_;

@@ -1,9 +1,6 @@
 // Snapshots: the state and the projections written at a sequence number and read back exactly.
 #include <catch2/catch.hpp>
 
-#include <chrono>
-#include <thread>
-
 #include "ledger/event_log.h"
 #include "ledger/snapshot.h"
 #include "projections/projections.h"
@@ -133,42 +130,6 @@ TEST_CASE("Periodic snapshots: a damaged newest snapshot is ignored, the one bef
   const auto stats = f.ledger().writer_stats();
   CHECK(stats.snapshots_ignored == 1);
   CHECK(stats.snapshot_loaded_seq == kept[1]);
-  CHECK(digests(f) == live);
-}
-
-TEST_CASE("After an open from a snapshot, the next snapshot's copy goes into spares read from it, and is exact",
-          "[snapshot]") {
-  LedgerFixture f;
-  Ledger::Options every10;
-  every10.snapshot_every_events = 10;
-  f.reopen(every10);
-  busy_programme(f);
-  for (int i = 0; i < 5; ++i) REQUIRE(f.run(admin(), TopUpCard{100, 1, FundingSource::kDonor}).accepted());
-  f.reopen(every10);  // from the close's snapshot
-  const Seq opened_at = f.ledger().head_seq();
-  REQUIRE(f.ledger().writer_stats().snapshot_loaded_seq == opened_at);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (f.ledger().writer_stats().snapshot_spares_warmed == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(f.ledger().writer_stats().snapshot_spares_warmed == 1);
-
-  // Issued cards and visits change the state's shape beyond the spare's: the copy must still be exact.
-  for (CardId card = 300; card < 320; ++card) REQUIRE(f.issue(card, 1, 500'000).accepted());
-  for (CardId card = 300; card < 310; ++card) REQUIRE(f.visit(card, 10, 20'000, card).accepted());
-  const Digests live = digests(f);
-  f.ledger().close();
-  const auto stats = f.ledger().writer_stats();
-  REQUIRE(stats.snapshots_written >= 2);  // at least one periodic one, and the close's
-  CHECK(stats.snapshot_fresh_copies == 0);
-  {
-    auto log = open_log(f.dir().path());  // the close's snapshot damaged: the periodic one is loaded
-    REQUIRE(log->put_snapshot(live.head, "RFSN damaged").is_ok());
-  }
-  f.reopen(every10);
-  const auto reopened = f.ledger().writer_stats();
-  CHECK(reopened.snapshots_ignored == 1);
-  CHECK(reopened.snapshot_loaded_seq < live.head);
-  CHECK(reopened.snapshot_loaded_seq > opened_at);  // taken after the open, from the spares
   CHECK(digests(f) == live);
 }
 
