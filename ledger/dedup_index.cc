@@ -42,6 +42,7 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
   (void)remove_ingest_leftovers(log.dir(), kSpillFilePrefix);
   if (auto chain = saved_filters(log)) {
     index->chain_ = std::move(*chain);
+    index->disk_chain_ = index->chain_;
     index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
     return index;
   }
@@ -51,6 +52,7 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
   auto bloom = std::make_shared<BlockedBloom>(std::max(recent_ids_max, ids.size() * 2));
   for (const auto& id : ids) bloom->add(id);
   index->chain_ = BloomChain(std::move(bloom), ids.size());
+  index->disk_chain_ = index->chain_;
   index->stats_.scanned_at_open = ids.size();
   index->thread_ = std::thread([raw = index.get()] { raw->spill_loop(); });
   return index;
@@ -93,6 +95,16 @@ void DedupIndex::apply(const fb::Event& e) {
 
 void DedupIndex::collect_spill() {
   std::lock_guard lk(mu_);
+  if (merging_ && !merge_requested_) {
+    merging_ = false;
+    // Nothing was ingested since it was asked for (see request_merge), so it covers the disk.
+    if (merged_) {
+      REFAH_ASSERT(merge_through_ == log_.dedup_through() && merged_->ids() == chain_.ids());
+      chain_ = std::move(*merged_);
+      merged_.reset();
+      ++stats_.bloom_merges;
+    }
+  }
   if (!done_) return;
   done_ = false;
   const Seq before = log_.dedup_through();
@@ -103,6 +115,7 @@ void DedupIndex::collect_spill() {
     spilling_->clear();
     spare_ = std::move(spilling_);
     ++stats_.spills;
+    spilled_since_merge_ = true;
   } else {
     // The ids stay findable in memory; the next full table retries after merging them back.
     stats_.last_error = spill_status_.to_string();
@@ -120,7 +133,10 @@ void DedupIndex::after_commit(Seq durable_seq, Seq newest_seq) {
     // The disk is not keeping up: wait for the running spill rather than grow without bound.
     wait_for_spill();
   }
-  if (spilling_ || recent_->size() < recent_max_) return;
+  if (spilling_ || recent_->size() < recent_max_) {
+    if (!spilling_ && !merging_ && spilled_since_merge_ && chain_.filters() > kMergeAbove) request_merge();
+    return;
+  }
   if (newest_seq != durable_seq) return;  // the table holds ids of events not yet durable
   spilling_ = std::move(recent_);
   recent_ = spare_ ? std::move(spare_) : std::make_unique<DedupTable>();
@@ -128,16 +144,52 @@ void DedupIndex::after_commit(Seq durable_seq, Seq newest_seq) {
     std::lock_guard lk(mu_);
     spill_through_ = durable_seq;
     spill_path_ = log_.dir() + "/" + kSpillFilePrefix + std::to_string(durable_seq) + ".sst";
-    // Into the last filter while it has room; past that, into a new one (bloom_chain.h).
-    spill_chain_ = chain_.with_room_for(spilling_->size());
     requested_ = true;
   }
   cv_.notify_all();
 }
 
+void DedupIndex::request_merge() {
+  REFAH_ASSERT(!spilling_);  // nothing waits to be ingested: the disk holds exactly chain_'s ids
+  {
+    std::lock_guard lk(mu_);
+    merge_through_ = log_.dedup_through();
+    merge_ids_ = chain_.ids();
+    merge_requested_ = true;
+  }
+  merging_ = true;
+  spilled_since_merge_ = false;  // a failed or dropped merge is tried again after the next spill
+  cv_.notify_all();
+}
+
+void DedupIndex::merge_ids_on_disk(std::unique_lock<std::mutex>& lk) {
+  const Seq through = merge_through_;
+  const std::size_t expected = merge_ids_;
+  lk.unlock();
+  auto bloom = std::make_shared<BlockedBloom>(2 * expected);
+  std::size_t read = 0;
+  Status s = log_.scan_dedup_ids([&](const Bytes16& id) {
+    bloom->add(id);
+    ++read;
+  });
+  std::optional<BloomChain> merged;
+  if (s.is_ok() && read == expected) {
+    merged.emplace(std::move(bloom), read);
+    // Saved for the mark, so the next open loads one filter. Failing costs the merge only.
+    if (!save_bloom_file(log_.dir(), through, *merged).is_ok()) merged.reset();
+  }
+  lk.lock();
+  if (merged) {
+    disk_chain_ = *merged;
+    merged_ = std::move(merged);
+  }
+  merge_requested_ = false;
+  cv_.notify_all();
+}
+
 void DedupIndex::wait_for_spill() {
   std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return !requested_; });
+  cv_.wait(lk, [&] { return !requested_ && !merge_requested_; });
   lk.unlock();
   collect_spill();
 }
@@ -179,31 +231,43 @@ void DedupIndex::spill_loop() {
   ::pthread_setname_np(::pthread_self(), "refah-spill");
   for (;;) {
     std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return requested_ || stop_; });
+    cv_.wait(lk, [&] { return requested_ || merge_requested_ || stop_; });
     if (stop_ && !requested_) return;
-    const DedupTable* table = spilling_.get();
-    const std::string path = spill_path_;
-    const Seq through = spill_through_;
-    const BloomChain chain = spill_chain_;
-    lk.unlock();
-
-    std::vector<EventLog::DedupRecord> records;
-    records.reserve(table->size());
-    table->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
-    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    Status s = log_.write_dedup_file(records, path);
-    if (s.is_ok()) {
-      for (const auto& r : records) chain.add(r.id);
-      // The filters as they will be once the writer ingests this run, saved for the next open (a
-      // crash included). Failing to save them costs that open a scan, not an id: not an error.
-      (void)save_bloom_file(log_.dir(), through, chain);
-    }
-    lk.lock();
-    spill_status_ = s;
-    requested_ = false;
-    done_ = true;
-    cv_.notify_all();
+    // A merge first: it was asked for before any spill that now waits (request_merge), and no spill
+    // may be ingested while it reads the disk.
+    if (merge_requested_) merge_ids_on_disk(lk);
+    else spill_table(lk);
   }
+}
+
+void DedupIndex::spill_table(std::unique_lock<std::mutex>& lk) {
+  const DedupTable* table = spilling_.get();
+  const std::string path = spill_path_;
+  const Seq through = spill_through_;
+  // Into the last filter while it has room; past that, into a new one (bloom_chain.h).
+  const BloomChain chain = disk_chain_.with_room_for(table->size());
+  lk.unlock();
+
+  std::vector<EventLog::DedupRecord> records;
+  records.reserve(table->size());
+  table->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  Status s = log_.write_dedup_file(records, path);
+  if (s.is_ok()) {
+    for (const auto& r : records) chain.add(r.id);
+    // The filters as they will be once the writer ingests this run, saved for the next open (a
+    // crash included). Failing to save them costs that open a scan, not an id: not an error.
+    (void)save_bloom_file(log_.dir(), through, chain);
+  }
+  lk.lock();
+  if (s.is_ok()) {
+    spill_chain_ = chain;
+    disk_chain_ = chain;  // a superset of the disk if the ingest then fails: false positives only
+  }
+  spill_status_ = s;
+  requested_ = false;
+  done_ = true;
+  cv_.notify_all();
 }
 
 }  // namespace refah

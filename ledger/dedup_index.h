@@ -39,6 +39,7 @@ class DedupIndex final : public CommitSink {
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
     std::size_t scanned_at_open = 0;  // ids read from disk at open to rebuild the filter (none saved)
+    std::uint64_t bloom_merges = 0;   // chains merged into one filter in the background
   };
 
   // Opens over the log: builds the Bloom filter from the ids on disk. The ids of events after
@@ -76,6 +77,16 @@ class DedupIndex final : public CommitSink {
   DedupIndex(EventLog& log, std::size_t recent_ids_max);
   void spill_loop();
   void collect_spill();
+  void spill_table(std::unique_lock<std::mutex>& lk);  // spill thread: one spill job
+  // The chain merged into one filter, so that a new id is probed once rather than once a filter.
+  // Asked for by the writer when the chain is longer than kMergeAbove, no spill is in flight or
+  // waits to be ingested, and a spill was collected since the last merge (never before the first
+  // spill after an open, so a merge cut off by a crash never holds back dedup_through). The spill
+  // thread reads every id on disk (nothing is ingested meanwhile) into a new filter, saves it and
+  // builds later spills on it; the writer takes it at its next collect.
+  static constexpr std::size_t kMergeAbove = 3;
+  void request_merge();
+  void merge_ids_on_disk(std::unique_lock<std::mutex>& lk);  // spill thread: one merge job
 
   EventLog& log_;
   const std::size_t recent_max_;
@@ -96,6 +107,15 @@ class DedupIndex final : public CommitSink {
   bool stop_ = false;
   Seq spill_through_ = 0;
   BloomChain spill_chain_;  // chain_ once this spill is ingested: the same filters, or one more
+  // The chain that covers the ids on disk once every job the spill thread finished is collected:
+  // what its next spill builds on. Under mu_ (the spill thread's, set at open).
+  BloomChain disk_chain_;
+  bool spilled_since_merge_ = false;  // writer
+  bool merging_ = false;              // writer: a merge was asked for and not yet collected
+  bool merge_requested_ = false;      // under mu_, as requested_
+  Seq merge_through_ = 0;             // under mu_: the mark it covers
+  std::size_t merge_ids_ = 0;         // under mu_: the ids on disk then
+  std::optional<BloomChain> merged_;  // under mu_: its result, once done
   std::string spill_path_;
   Status spill_status_;
   std::thread thread_;
