@@ -2,7 +2,8 @@
 // Recent ids live in memory (DedupTable); when that table is full the writer hands it to a
 // background thread that writes it as one sorted table file and adds its ids to in-memory Bloom
 // filters (ledger/bloom_chain.h: they keep lookups of new ids off the disk, and grow without reading
-// back the ids on disk); the writer then ingests the file. Only the
+// back the ids on disk, merged back into one in the background when the chain grows long); the
+// writer then ingests the file. Only the
 // writer thread writes to the database. Memory is
 // bounded: a new table reaching twice the limit while a spill still runs makes the writer wait for
 // it, so at most ~4 x recent_ids_max ids (plus a batch) are in memory, and ~10 bits per id on disk.
