@@ -33,6 +33,15 @@ std::optional<BloomChain> saved_filters(const EventLog& log) {
   if (!blob.is_ok() || !blob.value()) return std::nullopt;
   return decode_bloom_record(*blob.value(), log.dedup_through());
 }
+
+// A table's entries as a table file wants them: sorted by id.
+std::vector<EventLog::DedupRecord> sorted_records(const DedupTable& table) {
+  std::vector<EventLog::DedupRecord> records;
+  records.reserve(table.size());
+  table.for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return records;
+}
 }  // namespace
 
 Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t recent_ids_max) {
@@ -102,7 +111,6 @@ void DedupIndex::collect_spill() {
       REFAH_ASSERT(merge_through_ == log_.dedup_through() && merged_->ids() == chain_.ids());
       chain_ = std::move(*merged_);
       merged_.reset();
-      ++stats_.bloom_merges;
     }
   }
   if (!done_) return;
@@ -197,10 +205,7 @@ void DedupIndex::wait_for_spill() {
 Status DedupIndex::spill_all(Seq durable_seq) {
   wait_for_spill();  // collects it: its table is on disk, or merged back into recent_ if it failed
   const Seq before = log_.dedup_through();
-  std::vector<EventLog::DedupRecord> records;
-  records.reserve(recent_->size());
-  recent_->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
-  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  const std::vector<EventLog::DedupRecord> records = sorted_records(*recent_);
   if (!records.empty() || log_.dedup_through() < durable_seq) {
     const std::string path = log_.dir() + "/" + kSpillFilePrefix + std::to_string(durable_seq) + ".sst";
     Status s = records.empty() ? Status::ok() : log_.write_dedup_file(records, path);
@@ -248,10 +253,7 @@ void DedupIndex::spill_table(std::unique_lock<std::mutex>& lk) {
   const BloomChain chain = disk_chain_.with_room_for(table->size());
   lk.unlock();
 
-  std::vector<EventLog::DedupRecord> records;
-  records.reserve(table->size());
-  table->for_each([&](const DedupTable::Entry& e) { records.push_back({e.id, e.seq, e.digest}); });
-  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  const std::vector<EventLog::DedupRecord> records = sorted_records(*table);
   Status s = log_.write_dedup_file(records, path);
   if (s.is_ok()) {
     for (const auto& r : records) chain.add(r.id);

@@ -1,10 +1,9 @@
 // The idempotency index: client event id -> (sequence number, command digest), for every event.
 // Recent ids live in memory (DedupTable); when that table is full the writer hands it to a
 // background thread that writes it as one sorted table file and adds its ids to in-memory Bloom
-// filters (ledger/bloom_chain.h: they keep lookups of new ids off the disk, and grow without reading
-// back the ids on disk, merged back into one in the background when the chain grows long); the
-// writer then ingests the file. Only the
-// writer thread writes to the database. Memory is
+// filters (ledger/bloom_chain.h: they keep lookups of new ids off the disk, grow without reading
+// back the ids on disk, and are merged back into one in the background when the chain grows
+// long); the writer then ingests the file. Only the writer thread writes to the database. Memory is
 // bounded: a new table reaching twice the limit while a spill still runs makes the writer wait for
 // it, so at most ~4 x recent_ids_max ids (plus a batch) are in memory, and ~10 bits per id on disk.
 // Used by the writer thread only.
@@ -40,7 +39,6 @@ class DedupIndex final : public CommitSink {
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
     std::size_t scanned_at_open = 0;  // ids read from disk at open to rebuild the filter (none saved)
-    std::uint64_t bloom_merges = 0;   // chains merged into one filter in the background
   };
 
   // Opens over the log: builds the Bloom filter from the ids on disk. The ids of events after

@@ -111,10 +111,11 @@ TEST_CASE("NATS nodes killed under eight venues' load: with one down visits go o
   INFO("the replica's output:\n" << last_lines(d.output()));
   wait_for_head(*d.connect(kAuditorClient), served_head(*au));
   const std::string dm = d.metrics();
-  const auto at = dm.find("\nrefah_replication_follow_resubscriptions_total ");
+  const std::string sample = "\nrefah_replication_follow_resubscriptions_total ";
+  const auto at = dm.find(sample);
   REQUIRE(at != std::string::npos);
-  std::printf("nats outage: the replica's subscriptions made again: %s\n",
-              dm.substr(at + 48, dm.find('\n', at + 1) - at - 48).c_str());
+  const auto from = at + sample.size();
+  std::printf("nats outage: the replica's subscriptions made again: %s\n", dm.substr(from, dm.find('\n', from) - from).c_str());
   CHECK(a.shows("refah_replication_waiting 0"));
   a.stop();
   d.stop();
