@@ -67,6 +67,7 @@ struct StreamFollower::Impl {
     if (sub != nullptr) natsSubscription_Destroy(sub);
   }
   Status subscribe(std::uint64_t from_stream_seq);
+  Result<std::uint64_t> find_and_subscribe(Seq head);
   void watch(std::uint64_t next_stream_seq);
   void run(std::uint64_t next_stream_seq);
   Status apply(natsMsg* msg, std::uint64_t expected_stream_seq);
@@ -150,6 +151,21 @@ void StreamFollower::Impl::watch(std::uint64_t next_stream_seq) {
   figures.resubscriptions += 1;
 }
 
+// Finds the message after the head and subscribes from it. A JetStream request that fails on its
+// way (a timeout while the cluster is busy or electing a leader) is tried again until
+// connect_wait_ms; a stream that cannot follow this log is refused at once.
+Result<std::uint64_t> StreamFollower::Impl::find_and_subscribe(Seq head) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(link->options().connect_wait_ms);
+  for (;;) {
+    auto from = first_message_after(*link, head, head_hash);
+    Status s = from.is_ok() ? subscribe(from.value()) : from.status().with_context("replication: ");
+    if (s.is_ok()) return from;
+    if (s.code() != Status::Code::kIoError || std::chrono::steady_clock::now() >= deadline) return s;
+    log->warn("{} (tried again)", s.to_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
 void StreamFollower::Impl::run(std::uint64_t next_stream_seq) {
   ::pthread_setname_np(::pthread_self(), "refah-follow");
   for (;;) {
@@ -193,9 +209,8 @@ Result<std::unique_ptr<StreamFollower>> StreamFollower::start(const NatsOptions&
   impl->link = std::move(link).value();
   const Seq head = ledger.head_seq();
   impl->head_hash = ledger.log()->head_hash();
-  auto from = first_message_after(*impl->link, head, impl->head_hash);
-  if (!from.is_ok()) return from.status().with_context("replication: ");
-  if (Status s = impl->subscribe(from.value()); !s.is_ok()) return s;
+  auto from = impl->find_and_subscribe(head);
+  if (!from.is_ok()) return from.status();
   impl->figures.head_seq = head;
   impl->figures.stream_seq = from.value() - 1;
   impl->log->info("replication: this replica follows stream {} from its message {} (the log's head is {})",
@@ -206,10 +221,15 @@ Result<std::unique_ptr<StreamFollower>> StreamFollower::start(const NatsOptions&
 }
 
 bool StreamFollower::catch_up(std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   auto last = impl_->link->last_seq();
-  if (!last.is_ok()) return false;
+  while (!last.is_ok()) {  // a request lost while the cluster is busy: asked again within `wait`
+    if (std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    last = impl_->link->last_seq();
+  }
   std::unique_lock lk(impl_->mu);
-  return impl_->cv.wait_for(lk, wait, [&] {
+  return impl_->cv.wait_until(lk, deadline, [&] {
     return impl_->figures.stream_seq >= last.value() || !impl_->figures.error.empty() || impl_->stopped;
   }) && impl_->figures.error.empty() && impl_->figures.stream_seq >= last.value();
 }

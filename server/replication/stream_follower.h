@@ -36,8 +36,10 @@ class StreamFollower {
  public:
   // Connects, finds the stream message that follows the ledger's head (the first whose last
   // event is past it; binary search over the stream's message headers) and starts the thread.
-  // Errors: NATS unreachable; the stream begins after the head (start this replica from a newer
-  // backup); the stream's events at the head do not end with its hash (a fork).
+  // A JetStream request lost on its way (a timeout on a busy cluster) is tried again until
+  // NatsOptions::connect_wait_ms. Errors: NATS unreachable; the stream begins after the head
+  // (start this replica from a newer backup); the stream's events at the head do not end with its
+  // hash (a fork).
   [[nodiscard]] static Result<std::unique_ptr<StreamFollower>> start(const NatsOptions& options, Ledger& ledger,
                                                                      std::shared_ptr<spdlog::logger> log);
   ~StreamFollower();  // stop()
@@ -45,7 +47,8 @@ class StreamFollower {
   StreamFollower& operator=(const StreamFollower&) = delete;
 
   // Waits until every message the stream holds now has been applied: true when it has within
-  // `wait`, false on timeout or once following has stopped.
+  // `wait`, false on timeout or once following has stopped. The stream's last message is asked
+  // for again within `wait` when a request fails.
   bool catch_up(std::chrono::milliseconds wait);
   // Ends the thread (at shutdown, or before this node appends as the primary). Idempotent.
   void stop();

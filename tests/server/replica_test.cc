@@ -4,6 +4,7 @@
 // serves reads and refuses writes naming the primary, resumes after a restart, and refuses a
 // stream message that does not check.
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +25,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using server::repl::StreamFollower;
+
+// fol.catch_up(wait), saying why when it fails: the follower's error and where it stands.
+bool caught_up(StreamFollower& fol, std::chrono::milliseconds wait) {
+  if (fol.catch_up(wait)) return true;
+  const auto fig = fol.figures();
+  WARN("the replica did not catch up: error '" << fig.error << "', stream message " << fig.stream_seq << ", head "
+                                              << fig.head_seq << ", resubscriptions " << fig.resubscriptions);
+  return false;
+}
 
 std::unique_ptr<StreamFollower> follower(const NatsCluster& c, const std::string& stream, ServerFixture& replica) {
   server::repl::NatsOptions o;
@@ -72,7 +82,7 @@ struct Replica {
   Replica(const NatsCluster& cluster, const std::string& stream) {
     make_replica(g, fol);
     fol = follower(cluster, stream, g);
-    REQUIRE(fol->catch_up(20s));
+    REQUIRE(caught_up(*fol, 20s));
   }
 };
 
@@ -119,7 +129,7 @@ TEST_CASE("A replica holds the primary's events and projections, serves reads, r
 
   // Live: visits on the primary reach the replica's projections.
   for (CardId card = 200; card < 205; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
-  REQUIRE(fol->catch_up(10s));
+  REQUIRE(caught_up(*fol, 10s));
   CHECK(g.ledger().head_seq() == f.ledger().head_seq());
   CHECK(g.projections().digest() == f.projections().digest());
   CHECK(balance_on(g, 203) == balance_on(f, 203));
@@ -142,7 +152,7 @@ TEST_CASE("A replica holds the primary's events and projections, serves reads, r
   CHECK(g.ledger().head_seq() == replica_head);
   for (CardId card = 205; card < 210; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
   fol = follower(cluster, "follow", g);
-  REQUIRE(fol->catch_up(10s));
+  REQUIRE(caught_up(*fol, 10s));
   require_same_log(*f.ledger().log(), *g.ledger().log());
   CHECK(g.projections().digest() == f.projections().digest());
 }
@@ -182,11 +192,29 @@ TEST_CASE("A replica whose stream consumer is deleted on the NATS server subscri
   CHECK(delete_consumers(cluster, "lost") >= 1);
   auto venue = f.connect(kVenue10Client);
   for (CardId card = 300; card < 305; ++card) REQUIRE(submit_one(*venue, visit(f, card)).accepted());
-  REQUIRE(fol->catch_up(5s));
+  REQUIRE(caught_up(*fol, 5s));
   INFO(fol->figures().error);
   CHECK(fol->figures().resubscriptions >= 1);
   require_same_log(*f.ledger().log(), *g.ledger().log());
   CHECK(g.projections().digest() == f.projections().digest());
+}
+
+TEST_CASE("A replica asked to catch up while the stream has lost its quorum answers once a NATS node returns",
+          "[server][replication][replica]") {
+  ReplicatedPrimary setup("quorum");
+  auto& [cluster, r, f, stops] = setup;
+  issue_cards(f, 300, 10);
+  Replica replica(cluster, "quorum");
+  // Two of three nodes gone: every request for the stream's last message fails until one returns.
+  cluster.kill(1);
+  cluster.kill(2);
+  auto waiting = std::async(std::launch::async, [&] { return caught_up(*replica.fol, 60s); });
+  std::this_thread::sleep_for(3s);
+  CHECK(waiting.wait_for(0s) == std::future_status::timeout);  // still asking, not given up
+  cluster.start(1);
+  REQUIRE(cluster.healthy(1));
+  CHECK(waiting.get());
+  require_same_log(*f.ledger().log(), *replica.g.ledger().log());
 }
 
 }  // namespace refah::test
@@ -364,7 +392,7 @@ TEST_CASE("refahctl and the library's cluster client, given several addresses, s
     CHECK(o.value()[0].accepted());
     CHECK(venues.address_index() == 2);
     CHECK(has(venues.last_error(), "NOT_PRIMARY"));
-    REQUIRE(fol->catch_up(10s));
+    REQUIRE(caught_up(*fol, 10s));
     co.addresses = {co.addresses[1]};  // the replica alone: refused, naming the primary
     co.rounds = 2;
     co.pause_ms = 10;
@@ -380,7 +408,7 @@ TEST_CASE("refahctl and the library's cluster client, given several addresses, s
   CHECK(has(on.err, "sending to the next address"));
   CHECK(has(on.out, "accepted"));
   CHECK(f.ledger().head_seq() == head_before_ctl + 1);
-  REQUIRE(fol->catch_up(10s));
+  REQUIRE(caught_up(*fol, 10s));
   CHECK(g.ledger().head_seq() == head_before_ctl + 1);
 }
 
@@ -417,7 +445,7 @@ TEST_CASE("A new replica starts from a backup of the primary and takes the rest 
   make_replica(g, fol);  // opens the backup
   REQUIRE(g.ledger().head_seq() == copied.value().head_seq);
   fol = follower(cluster, "restore", g);
-  REQUIRE(fol->catch_up(20s));
+  REQUIRE(caught_up(*fol, 20s));
   require_same_log(*f.ledger().log(), *g.ledger().log());
   CHECK(g.projections().digest() == f.projections().digest());
 
