@@ -106,9 +106,9 @@ void DedupIndex::collect_spill() {
   std::lock_guard lk(mu_);
   if (merging_ && !merge_requested_) {
     merging_ = false;
-    // Nothing was ingested since it was asked for (see request_merge), so it covers the disk.
+    // It covers the disk as the merge began and every spill written since, ingested or not yet.
     if (merged_) {
-      REFAH_ASSERT(merge_through_ == log_.dedup_through() && merged_->ids() == chain_.ids());
+      REFAH_ASSERT(merged_through_ >= log_.dedup_through() && merged_->ids() >= chain_.ids());
       chain_ = std::move(*merged_);
       merged_.reset();
     }
@@ -138,8 +138,13 @@ void DedupIndex::after_commit(Seq durable_seq, Seq newest_seq) {
   REFAH_ASSERT(newest_seq >= durable_seq);
   collect_spill();
   if (spilling_ && recent_->size() >= 2 * recent_max_) {
-    // The disk is not keeping up: wait for the running spill rather than grow without bound.
-    wait_for_spill();
+    // The disk is not keeping up: wait for the running spill rather than grow without bound (not
+    // for a merge: a merge serves a spill between its reads).
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return !requested_; });
+    }
+    collect_spill();
   }
   if (spilling_ || recent_->size() < recent_max_) {
     if (!spilling_ && !merging_ && spilled_since_merge_ && chain_.filters() > kMergeAbove) request_merge();
@@ -171,28 +176,47 @@ void DedupIndex::request_merge() {
 }
 
 void DedupIndex::merge_ids_on_disk(std::unique_lock<std::mutex>& lk) {
-  const Seq through = merge_through_;
+  const Seq requested_through = merge_through_;
   const std::size_t expected = merge_ids_;
+  // Room for the ids on disk and for the spills served while it reads (a spill of recent_max_ ids
+  // comes for every recent_max_ events the writer decides meanwhile).
+  merge_into_ = std::make_shared<BlockedBloom>(2 * expected + 4 * recent_max_);
+  merge_covers_ = requested_through;
   lk.unlock();
-  auto bloom = std::make_shared<BlockedBloom>(2 * expected);
+  // The scan reads the disk as it was when it began (a RocksDB iterator pins its version): exactly
+  // the ids of merge_through_, since no spill is ingested before a merge asked for starts.
   std::size_t read = 0;
   Status s = log_.scan_dedup_ids([&](const Bytes16& id) {
-    bloom->add(id);
-    ++read;
+    merge_into_->add(id);
+    if (++read % kMergeYieldIds == 0) serve_spill_during_merge();
   });
+  lk.lock();
   std::optional<BloomChain> merged;
-  if (s.is_ok() && read == expected) {
-    merged.emplace(std::move(bloom), read);
-    // Saved for the mark, so the next open loads one filter. Failing costs the merge only.
-    if (!save_bloom_file(log_.dir(), through, *merged).is_ok()) merged.reset();
-  }
+  if (s.is_ok() && read == expected) merged.emplace(merge_into_, read + merge_spilled_ids_);
+  const Seq through = merge_covers_;
+  merge_into_.reset();
+  merge_spilled_ids_ = 0;
+  lk.unlock();
+  // Saved for the newest mark it covers, so the next open loads one filter. Failing costs the merge.
+  if (merged && !save_bloom_file(log_.dir(), through, *merged).is_ok()) merged.reset();
   lk.lock();
   if (merged) {
     disk_chain_ = *merged;
+    if (done_ && spill_status_.is_ok()) spill_chain_ = *merged;  // that spill's ids are in it
     merged_ = std::move(merged);
+    merged_through_ = through;
   }
   merge_requested_ = false;
   cv_.notify_all();
+}
+
+// Spill thread, inside a merge's scan: a spill the writer asked for meanwhile is written now rather
+// than after the whole disk is read, so the writer does not wait for the merge (spill_table also
+// adds its ids to the filter being merged).
+void DedupIndex::serve_spill_during_merge() {
+  std::unique_lock lk(mu_);
+  if (!requested_) return;
+  spill_table(lk);
 }
 
 void DedupIndex::wait_for_spill() {
@@ -229,6 +253,8 @@ DedupIndex::Stats DedupIndex::stats() const {
   s.on_disk = chain_.ids();
   s.bloom_bytes = chain_.memory_bytes();
   s.bloom_filters = chain_.filters();
+  std::lock_guard lk(mu_);
+  s.spills_during_merge = spills_during_merge_;
   return s;
 }
 
@@ -238,8 +264,8 @@ void DedupIndex::spill_loop() {
     std::unique_lock lk(mu_);
     cv_.wait(lk, [&] { return requested_ || merge_requested_ || stop_; });
     if (stop_ && !requested_) return;
-    // A merge first: it was asked for before any spill that now waits (request_merge), and no spill
-    // may be ingested while it reads the disk.
+    // A merge first: it was asked for before any spill that now waits (request_merge), and its
+    // scan must begin before that spill can be ingested; the spill is served during the scan.
     if (merge_requested_) merge_ids_on_disk(lk);
     else spill_table(lk);
   }
@@ -257,6 +283,8 @@ void DedupIndex::spill_table(std::unique_lock<std::mutex>& lk) {
   Status s = log_.write_dedup_file(records, path);
   if (s.is_ok()) {
     for (const auto& r : records) chain.add(r.id);
+    if (merge_into_)  // only this thread sets or reads it
+      for (const auto& r : records) merge_into_->add(r.id);
     // The filters as they will be once the writer ingests this run, saved for the next open (a
     // crash included). Failing to save them costs that open a scan, not an id: not an error.
     (void)save_bloom_file(log_.dir(), through, chain);
@@ -265,6 +293,11 @@ void DedupIndex::spill_table(std::unique_lock<std::mutex>& lk) {
   if (s.is_ok()) {
     spill_chain_ = chain;
     disk_chain_ = chain;  // a superset of the disk if the ingest then fails: false positives only
+    if (merge_into_) {
+      merge_spilled_ids_ += records.size();
+      merge_covers_ = through;
+      ++spills_during_merge_;
+    }
   }
   spill_status_ = s;
   requested_ = false;

@@ -36,6 +36,7 @@ class DedupIndex final : public CommitSink {
     std::size_t bloom_bytes = 0;
     std::size_t bloom_filters = 0;  // in the chain
     std::uint64_t spills = 0;
+    std::uint64_t spills_during_merge = 0;  // spills written while a merge read the disk
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
     std::size_t scanned_at_open = 0;  // ids read from disk at open to rebuild the filter (none saved)
@@ -81,11 +82,15 @@ class DedupIndex final : public CommitSink {
   // Asked for by the writer when the chain is longer than kMergeAbove, no spill is in flight or
   // waits to be ingested, and a spill was collected since the last merge (never before the first
   // spill after an open, so a merge cut off by a crash never holds back dedup_through). The spill
-  // thread reads every id on disk (nothing is ingested meanwhile) into a new filter, saves it and
-  // builds later spills on it; the writer takes it at its next collect.
+  // thread reads every id on disk as it was then (a RocksDB iterator's pinned version) into a new
+  // filter; a spill asked for meanwhile is written between reads of kMergeYieldIds ids and its ids
+  // added to that filter too. It saves the filter for the newest mark it covers and builds later
+  // spills on it; the writer takes it at its next collect.
   static constexpr std::size_t kMergeAbove = 3;
+  static constexpr std::size_t kMergeYieldIds = 65'536;
   void request_merge();
   void merge_ids_on_disk(std::unique_lock<std::mutex>& lk);  // spill thread: one merge job
+  void serve_spill_during_merge();                           // spill thread, inside a merge
 
   EventLog& log_;
   const std::size_t recent_max_;
@@ -115,6 +120,13 @@ class DedupIndex final : public CommitSink {
   Seq merge_through_ = 0;             // under mu_: the mark it covers
   std::size_t merge_ids_ = 0;         // under mu_: the ids on disk then
   std::optional<BloomChain> merged_;  // under mu_: its result, once done
+  Seq merged_through_ = 0;            // under mu_: the newest mark merged_ covers
+  // The spill thread's, during a merge: the filter it fills, the ids spills added to it since it
+  // began, and the newest mark it then covers.
+  std::shared_ptr<BlockedBloom> merge_into_;
+  std::size_t merge_spilled_ids_ = 0;
+  Seq merge_covers_ = 0;
+  std::uint64_t spills_during_merge_ = 0;  // under mu_
   std::string spill_path_;
   Status spill_status_;
   std::thread thread_;

@@ -1,0 +1,86 @@
+// The merge of the idempotency index's Bloom chain (ledger/dedup_index.h) beside the writer's
+// spills: a spill asked for while the merge reads the disk is written during it, its ids go into
+// the merged filter too, and every id stays known, also after a reopen.
+#include <catch2/catch.hpp>
+
+#include "ledger/dedup_index.h"
+#include "ledger/event_log.h"
+#include "support/fixture.h"
+
+using namespace refah;
+using namespace refah::test;
+
+namespace {
+
+constexpr std::size_t kMemoryIds = 200'000;
+
+// Ids of events 1..; event s has id Ids::make(s) and digest 7 s.
+struct Feeder {
+  DedupIndex* index = nullptr;
+  Seq seq = 0;
+  // One full table of new ids, durable at once: the writer's after_commit hands it to be spilled.
+  void one_table() {
+    for (std::size_t i = 0; i < kMemoryIds; ++i) {
+      ++seq;
+      index->insert(Ids::make(seq), seq, 7 * seq);
+    }
+    index->after_commit(seq, seq);
+  }
+};
+
+// Every `stride`-th id of events first..last is found with its sequence number and digest.
+void require_known(DedupIndex& index, Seq first, Seq last, Seq stride) {
+  for (Seq s = first; s <= last; s += stride) {
+    auto found = index.find(Ids::make(s));
+    INFO("event " << s);
+    REQUIRE(found.is_ok());
+    REQUIRE(found.value().has_value());
+    CHECK(found.value()->seq == s);
+    CHECK(found.value()->digest == 7 * s);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A spill asked for while a merge reads the disk is written during the merge, and every id stays known",
+          "[dedup][recovery]") {
+  TempDir dir;
+  auto log = EventLog::open(EventLog::Options{dir.path()});
+  REQUIRE(log.is_ok());
+  Seq last = 0;
+  Seq merge_began_after = 0;
+  {
+    auto opened = DedupIndex::open(*log.value(), kMemoryIds);
+    REQUIRE(opened.is_ok());
+    DedupIndex& index = *opened.value();
+    Feeder feed{&index};
+    // Spills until the chain is past the three filters a merge waits for (1.6M ids on disk).
+    while (index.stats().bloom_filters <= 3) {
+      feed.one_table();
+      index.wait_for_spill();
+    }
+    REQUIRE(index.stats().spills_during_merge == 0);
+    index.after_commit(feed.seq, feed.seq);  // asks for the merge: nothing is left to spill
+    merge_began_after = feed.seq;
+    feed.one_table();  // a spill asked for at once, while the merge reads 1.6M ids
+    index.wait_for_spill();
+    index.after_commit(feed.seq, feed.seq);  // collects the merge if the spill came last
+    CHECK(index.stats().spills_during_merge >= 1);
+    CHECK(index.stats().bloom_filters == 1);
+    last = feed.seq;
+    CHECK(index.stats().on_disk == last);
+    require_known(index, 1, last, 97);
+    require_known(index, merge_began_after + 1, last, 7);  // the spill written during the merge
+    for (Seq s = last + 1; s <= last + 1'000; ++s) {
+      auto found = index.find(Ids::make(s));
+      REQUIRE(found.is_ok());
+      CHECK_FALSE(found.value().has_value());
+    }
+  }
+  // The merged filter was saved for the newest mark it covers: a reopen loads it, scanning nothing.
+  auto reopened = DedupIndex::open(*log.value(), kMemoryIds);
+  REQUIRE(reopened.is_ok());
+  CHECK(reopened.value()->stats().scanned_at_open == 0);
+  CHECK(reopened.value()->stats().bloom_filters == 1);
+  require_known(*reopened.value(), 1, last, 89);
+}
