@@ -20,6 +20,7 @@ struct WriterBenchOptions {
   bool projections = false;          // keep the read models live, folded by the writer
   bool projector = false;            // ... folded on the projector's thread, as refahd does
   Seq snapshot_every_events = 0;     // 0: the ledger's default
+  std::size_t dedup_memory_ids = 0;  // ids the idempotency index keeps in memory; 0: the ledger's default
 };
 int run_writer_bench(const WriterBenchOptions& o);
 

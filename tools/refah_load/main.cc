@@ -39,6 +39,9 @@ CLI::App* add_writer_bench(CLI::App& app, WriterBenchOptions& wb) {
   w->add_flag("--projector", wb.projector,
               "Keep the projections live, folded on the projector's thread (server/projector.h), as refahd does");
   w->add_option("--snapshot-every-events", wb.snapshot_every_events, "Events between snapshots (0: the ledger's default)")->capture_default_str();
+  w->add_option("--dedup-memory-ids", wb.dedup_memory_ids,
+                 "Ids the idempotency index keeps in memory before a spill (0: the ledger's default); smaller "
+                 "makes its spills and merges come sooner")->capture_default_str();
   w->add_option("--counties-csv", wb.counties_csv, "Census CSV")->capture_default_str();
   return w;
 }

@@ -110,19 +110,24 @@ void report(const WriterBenchOptions& o, std::size_t cards, Timed& t) {
   std::fprintf(stderr, "snapshots: %llu written, the writer stopped %.3f s for them, their thread encoded and wrote for %.3f s\n",
                static_cast<unsigned long long>(st.snapshots_written), static_cast<double>(st.snapshot_write_ns) / 1e9,
                static_cast<double>(st.snapshot_thread_ns) / 1e9);
-  std::fprintf(stderr, "idempotency index: %zu ids in memory, %zu on disk (%llu spills), Bloom filter %zu bytes, "
-               "%llu disk lookups\n", st.dedup_in_memory, st.dedup_on_disk,
-               static_cast<unsigned long long>(st.dedup_spills), st.dedup_bloom_bytes,
+  std::fprintf(stderr, "idempotency index: %zu ids in memory, %zu on disk (%llu spills), %zu Bloom filters of %zu "
+               "bytes, %llu disk lookups\n", st.dedup_in_memory, st.dedup_on_disk,
+               static_cast<unsigned long long>(st.dedup_spills), st.dedup_bloom_filters, st.dedup_bloom_bytes,
                static_cast<unsigned long long>(st.dedup_disk_lookups));
-  char extra[384];
+  const double max_us = t.posted.latency_us.empty()
+                            ? 0.0
+                            : *std::max_element(t.posted.latency_us.begin(), t.posted.latency_us.end());
+  std::fprintf(stderr, "submissions: p99.9 %.0f us, longest %.0f us\n", percentile(t.posted.latency_us, 0.999),
+               max_us);
+  char extra[512];
   std::snprintf(extra, sizeof extra,
                 "\"batch\":%zu,\"inflight\":%zu,\"cards\":%zu,\"rejected\":%llu,\"sync\":true,"
                 "\"synced_writes\":%llu,\"decide_us_per_event\":%.3f,\"write_us_per_event\":%.3f,"
-                "\"bytes_per_event\":%.0f,\"projections\":%s,\"projector\":%s",
+                "\"bytes_per_event\":%.0f,\"projections\":%s,\"projector\":%s,\"max_us\":%.0f",
                 o.batch, o.inflight, cards, static_cast<unsigned long long>(t.posted.rejected),
                 static_cast<unsigned long long>(st.batches), static_cast<double>(st.decide_ns) / ev / 1e3,
                 static_cast<double>(st.write_ns) / ev / 1e3, static_cast<double>(st.event_bytes) / ev, o.projections || o.projector ? "true" : "false",
-                o.projector ? "true" : "false");
+                o.projector ? "true" : "false", max_us);
   std::printf("%s\n", bench_json("writer", t.committed, t.seconds, percentile(t.posted.latency_us, 0.50),
                                  percentile(t.posted.latency_us, 0.99), extra)
                           .c_str());
@@ -148,6 +153,7 @@ int run_writer_bench(const WriterBenchOptions& o) {
   if (o.projections) options.sink = &projections;
   if (o.projector) options.sink = &projector.emplace(projections);
   if (o.snapshot_every_events != 0) options.snapshot_every_events = o.snapshot_every_events;
+  if (o.dedup_memory_ids != 0) options.dedup_memory_ids_max = o.dedup_memory_ids;
   auto opened = Ledger::open(options, clock);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "refah-load writer: %s\n", opened.status().to_string().c_str());
