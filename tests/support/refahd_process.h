@@ -8,11 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,18 +24,41 @@
 
 namespace refah::test {
 
-// A port nobody listens on: bind port 0, read it back, close.
-inline std::uint16_t unused_port() {
+// The low end of the kernel's ephemeral range (the local ports outgoing connections are handed).
+inline int ephemeral_ports_from() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  in >> low;
+  return low;
+}
+
+// Whether a loopback TCP port can be bound now.
+inline bool port_free(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  a.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+// A port nobody listens on, for a server a test starts: picked at random below the ephemeral
+// range and bound once to check it. A port of that range (what binding port 0 gives) may be
+// handed to an outgoing connection, of this test or another, before the server binds it: a NATS
+// node then failed with "address already in use".
+inline std::uint16_t unused_port() {
+  const int below = std::max(ephemeral_ports_from(), 2'048);  // a machine whose range starts low: any port
+  std::random_device rd;
+  std::uniform_int_distribution<int> pick(std::max(1'024, below - 12'000), below - 1);
+  for (int attempt = 0; attempt < 1'000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(pick(rd));
+    if (port_free(port)) return port;
+  }
+  FAIL("no free loopback port below " << below);
+  return 0;
 }
 
 // One [[client]] table of a keys file (server/auth.h).
