@@ -3,6 +3,9 @@
 // the merged filter too, and every id stays known, also after a reopen.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "ledger/dedup_index.h"
 #include "ledger/event_log.h"
 #include "support/fixture.h"
@@ -63,6 +66,10 @@ TEST_CASE("A spill asked for while a merge reads the disk is written during the 
     index.after_commit(feed.seq, feed.seq);  // asks for the merge: nothing is left to spill
     merge_began_after = feed.seq;
     feed.one_table();  // a spill asked for at once, while the merge reads 1.6M ids
+    // Once written, the writer ingests it, most likely while the merge still reads: the merge's
+    // scan must not count its ids (it reads the disk as it was when it began).
+    while (index.stats().spills_during_merge == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    index.after_commit(feed.seq, feed.seq);
     index.wait_for_spill();
     index.after_commit(feed.seq, feed.seq);  // collects the merge if the spill came last
     CHECK(index.stats().spills_during_merge >= 1);
