@@ -56,7 +56,10 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
     return index;
   }
   std::vector<Bytes16> ids;
-  Status s = log.scan_dedup_ids([&](const Bytes16& id) { ids.push_back(id); });
+  Status s = log.scan_dedup_ids([&](const Bytes16& id) {
+    ids.push_back(id);
+    return true;
+  });
   if (!s.is_ok()) return s;
   auto bloom = std::make_shared<BlockedBloom>(std::max(recent_ids_max, ids.size() * 2));
   for (const auto& id : ids) bloom->add(id);
@@ -186,13 +189,17 @@ void DedupIndex::merge_ids_on_disk(std::unique_lock<std::mutex>& lk) {
   // The scan reads the disk as it was when it began (a RocksDB iterator pins its version): exactly
   // the ids of merge_through_, since no spill is ingested before a merge asked for starts.
   std::size_t read = 0;
+  bool abandoned = false;
   Status s = log_.scan_dedup_ids([&](const Bytes16& id) {
     merge_into_->add(id);
-    if (++read % kMergeYieldIds == 0) serve_spill_during_merge();
+    if (++read % kMergeYieldIds != 0) return true;
+    abandoned = !serve_spill_during_merge();
+    return !abandoned;
   });
   lk.lock();
   std::optional<BloomChain> merged;
-  if (s.is_ok() && read == expected) merged.emplace(merge_into_, read + merge_spilled_ids_);
+  if (abandoned) ++merges_abandoned_;
+  if (s.is_ok() && !abandoned && read == expected) merged.emplace(merge_into_, read + merge_spilled_ids_);
   const Seq through = merge_covers_;
   merge_into_.reset();
   merge_spilled_ids_ = 0;
@@ -212,11 +219,12 @@ void DedupIndex::merge_ids_on_disk(std::unique_lock<std::mutex>& lk) {
 
 // Spill thread, inside a merge's scan: a spill the writer asked for meanwhile is written now rather
 // than after the whole disk is read, so the writer does not wait for the merge (spill_table also
-// adds its ids to the filter being merged).
-void DedupIndex::serve_spill_during_merge() {
+// adds its ids to the filter being merged). False once the merge is to be abandoned (a close).
+bool DedupIndex::serve_spill_during_merge() {
   std::unique_lock lk(mu_);
-  if (!requested_) return;
-  spill_table(lk);
+  if (stop_ || abandon_merge_) return false;
+  if (requested_) spill_table(lk);
+  return true;
 }
 
 void DedupIndex::wait_for_spill() {
@@ -227,7 +235,17 @@ void DedupIndex::wait_for_spill() {
 }
 
 Status DedupIndex::spill_all(Seq durable_seq) {
+  {
+    // A close does not wait for a merge to read the whole disk (half a minute at 100M ids): it
+    // stops at its next pause; the chain is saved as it is and merged after a later open.
+    std::lock_guard lk(mu_);
+    abandon_merge_ = true;
+  }
   wait_for_spill();  // collects it: its table is on disk, or merged back into recent_ if it failed
+  {
+    std::lock_guard lk(mu_);
+    abandon_merge_ = false;
+  }
   const Seq before = log_.dedup_through();
   const std::vector<EventLog::DedupRecord> records = sorted_records(*recent_);
   if (!records.empty() || log_.dedup_through() < durable_seq) {
@@ -255,6 +273,7 @@ DedupIndex::Stats DedupIndex::stats() const {
   s.bloom_filters = chain_.filters();
   std::lock_guard lk(mu_);
   s.spills_during_merge = spills_during_merge_;
+  s.merges_abandoned = merges_abandoned_;
   return s;
 }
 

@@ -37,6 +37,7 @@ class DedupIndex final : public CommitSink {
     std::size_t bloom_filters = 0;  // in the chain
     std::uint64_t spills = 0;
     std::uint64_t spills_during_merge = 0;  // spills written while a merge read the disk
+    std::uint64_t merges_abandoned = 0;     // merges stopped by a close before they read the disk
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
     std::size_t scanned_at_open = 0;  // ids read from disk at open to rebuild the filter (none saved)
@@ -64,7 +65,8 @@ class DedupIndex final : public CommitSink {
   // Waits for a running spill to finish (for tests and clean shutdown).
   void wait_for_spill();
   // At clean shutdown: every id in memory to disk now, on this thread, so that the next open
-  // refills nothing (dedup_through = durable_seq). Writer thread, with no batch in flight.
+  // refills nothing (dedup_through = durable_seq). A merge running is abandoned at its next pause
+  // rather than waited for. Writer thread, with no batch in flight.
   [[nodiscard]] Status spill_all(Seq durable_seq);
   Stats stats() const;
 
@@ -90,7 +92,7 @@ class DedupIndex final : public CommitSink {
   static constexpr std::size_t kMergeYieldIds = 65'536;
   void request_merge();
   void merge_ids_on_disk(std::unique_lock<std::mutex>& lk);  // spill thread: one merge job
-  void serve_spill_during_merge();                           // spill thread, inside a merge
+  bool serve_spill_during_merge();                           // spill thread, inside a merge
 
   EventLog& log_;
   const std::size_t recent_max_;
@@ -127,6 +129,8 @@ class DedupIndex final : public CommitSink {
   std::size_t merge_spilled_ids_ = 0;
   Seq merge_covers_ = 0;
   std::uint64_t spills_during_merge_ = 0;  // under mu_
+  std::uint64_t merges_abandoned_ = 0;     // under mu_
+  bool abandon_merge_ = false;             // under mu_: set by spill_all while it waits
   std::string spill_path_;
   Status spill_status_;
   std::thread thread_;

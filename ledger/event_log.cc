@@ -232,7 +232,7 @@ Result<std::optional<EventLog::DedupRecord>> EventLog::get_dedup(const Bytes16& 
   return std::optional<DedupRecord>(r);
 }
 
-Status EventLog::scan_dedup_ids(const std::function<void(const Bytes16&)>& f) const {
+Status EventLog::scan_dedup_ids(const std::function<bool(const Bytes16&)>& f) const {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   ro.readahead_size = 4 << 20;
@@ -241,7 +241,7 @@ Status EventLog::scan_dedup_ids(const std::function<void(const Bytes16&)>& f) co
     if (it->key().size() != 16) return Status::corruption("idempotency key malformed");
     Bytes16 id;
     std::memcpy(id.bytes.data(), it->key().data(), 16);
-    f(id);
+    if (!f(id)) return Status::ok();
   }
   return from_rocks(it->status(), "scanning the idempotency index");
 }

@@ -121,8 +121,8 @@ class EventLog {
   // The record of id, or nullopt.
   [[nodiscard]] Result<std::optional<DedupRecord>> get_dedup(const Bytes16& id) const;
   Seq dedup_through() const;
-  // Calls f for every id on disk, in id order.
-  [[nodiscard]] Status scan_dedup_ids(const std::function<void(const Bytes16&)>& f) const;
+  // Calls f for every id on disk, in id order, while f returns true (stopping early is not an error).
+  [[nodiscard]] Status scan_dedup_ids(const std::function<bool(const Bytes16&)>& f) const;
 
   // Snapshots (column family "snapshots", stored in chunks under seq | chunk, grammar in
   // ledger/event_log_impl.h; the value's grammar in ledger/snapshot.h).
