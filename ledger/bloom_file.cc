@@ -17,6 +17,11 @@
 namespace refah {
 namespace {
 constexpr char kPrefix[] = "dedup-bloom-";
+constexpr char kTmpSuffix[] = ".tmp";  // a file being saved, renamed to its mark once synced
+bool is_temporary(const std::string& name) {
+  const std::size_t n = sizeof kTmpSuffix - 1;
+  return name.size() >= n && name.compare(name.size() - n, n, kTmpSuffix) == 0;
+}
 
 std::string path_of(const std::string& dir, Seq through) { return dir + "/" + kPrefix + std::to_string(through); }
 
@@ -120,9 +125,9 @@ std::optional<BloomChain> decode_bloom_record(const std::string& b, Seq through)
 
 Status save_bloom_file(const std::string& dir, Seq through, const BloomChain& chain) {
   const std::string path = path_of(dir, through);
-  if (Status s = write_all_synced(path + ".tmp", encode_bloom_record(through, chain)); !s.is_ok()) return s;
-  if (::rename((path + ".tmp").c_str(), path.c_str()) != 0)
-    return Status::io_error("renaming " + path + ".tmp: " + std::strerror(errno));
+  const std::string tmp = path + kTmpSuffix;
+  if (Status s = write_all_synced(tmp, encode_bloom_record(through, chain)); !s.is_ok()) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::io_error("renaming " + tmp + ": " + std::strerror(errno));
   return sync_dir(dir);
 }
 
@@ -133,11 +138,19 @@ std::optional<BloomChain> load_bloom_file(const std::string& dir, Seq through) {
   return decode_bloom_record(bytes, through);
 }
 
+void remove_bloom_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kPrefix, 0) == 0 && is_temporary(name)) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 void remove_bloom_files_outside(const std::string& dir, Seq keep_from, Seq keep_to) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(kPrefix, 0) != 0) continue;
+    if (name.rfind(kPrefix, 0) != 0 || is_temporary(name)) continue;
     const std::string mark = name.substr(sizeof kPrefix - 1);
     const bool digits = !mark.empty() && mark.size() <= 20 && mark.find_first_not_of("0123456789") == std::string::npos;
     const Seq through = digits ? std::stoull(mark) : 0;

@@ -30,10 +30,13 @@ namespace refah {
 [[nodiscard]] Status save_bloom_file(const std::string& dir, Seq through, const BloomChain& chain);
 // The filters saved for exactly `through`; nullopt if there is no file or it does not check.
 std::optional<BloomChain> load_bloom_file(const std::string& dir, Seq through);
-// Deletes every filter file whose mark is outside [keep_from, keep_to], and leftover .tmp files.
-// A new mark is durable only with the writer's next synced write, so until then the one before it
-// is kept too.
+// Deletes every filter file whose mark is outside [keep_from, keep_to]. A new mark is durable only
+// with the writer's next synced write, so until then the one before it is kept too. A file being
+// saved (.tmp) is left alone: the spill thread may be writing it (a merge's filter, while the
+// writer collects a spill written during the merge).
 void remove_bloom_files_outside(const std::string& dir, Seq keep_from, Seq keep_to);
+// Deletes the .tmp files a crash left behind. At open only, before the spill thread starts.
+void remove_bloom_temporaries(const std::string& dir);
 
 // The same record as one string. decode checks the checksum and the mark, and reads both
 // versions (the meta column family holds a single filter saved at a clean close by an earlier

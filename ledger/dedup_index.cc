@@ -48,6 +48,7 @@ Result<std::unique_ptr<DedupIndex>> DedupIndex::open(EventLog& log, std::size_t 
   std::unique_ptr<DedupIndex> index(new DedupIndex(log, recent_ids_max));
   // Others are stale: older marks, or a spill whose ingest a crash cut off.
   remove_bloom_files_outside(log.dir(), log.dedup_through(), log.dedup_through());
+  remove_bloom_temporaries(log.dir());
   (void)remove_ingest_leftovers(log.dir(), kSpillFilePrefix);
   if (auto chain = saved_filters(log)) {
     index->chain_ = std::move(*chain);

@@ -4,6 +4,8 @@
 // or stale record is refused (the index then scans the ids on disk).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "ledger/bloom_chain.h"
@@ -104,4 +106,22 @@ TEST_CASE("The filter file reads back a chain and the single filter of earlier v
     body.append(reinterpret_cast<const char*>(check.data()), check.size());
     CHECK_FALSE(decode_bloom_record(body, 77).has_value());
   }
+}
+
+TEST_CASE("Removing stale filter files spares one being saved, and an open's sweep removes a crash's leftovers",
+          "[dedup]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path());
+  const BloomChain chain = grown_chain(2'000);
+  for (Seq mark : {10, 20, 30}) REQUIRE(save_bloom_file(dir.path(), mark, chain).is_ok());
+  const std::string saving = dir.path() + "/dedup-bloom-40.tmp";  // the spill thread mid-save
+  std::ofstream(saving) << "partial";
+  remove_bloom_files_outside(dir.path(), 20, 30);
+  CHECK_FALSE(load_bloom_file(dir.path(), 10).has_value());
+  CHECK(load_bloom_file(dir.path(), 20).has_value());
+  CHECK(load_bloom_file(dir.path(), 30).has_value());
+  CHECK(std::filesystem::exists(saving));
+  remove_bloom_temporaries(dir.path());
+  CHECK_FALSE(std::filesystem::exists(saving));
+  CHECK(load_bloom_file(dir.path(), 30).has_value());
 }
