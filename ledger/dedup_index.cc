@@ -112,7 +112,7 @@ void DedupIndex::collect_spill() {
     merging_ = false;
     // It covers the disk as the merge began and every spill written since, ingested or not yet.
     if (merged_) {
-      REFAH_ASSERT(merged_through_ >= log_.dedup_through() && merged_->ids() >= chain_.ids());
+      REFAH_ASSERT(merged_through_ >= log_.dedup_through());
       chain_ = std::move(*merged_);
       merged_.reset();
     }
@@ -200,7 +200,10 @@ void DedupIndex::merge_ids_on_disk(std::unique_lock<std::mutex>& lk) {
   lk.lock();
   std::optional<BloomChain> merged;
   if (abandoned) ++merges_abandoned_;
-  if (s.is_ok() && !abandoned && read == expected) merged.emplace(merge_into_, read + merge_spilled_ids_);
+  // Fewer ids than the chain counts: a spill whose ingest failed was counted twice (once, and
+  // again when its ids were spilled anew); the merge then counts them right. More would mean the
+  // scan saw an ingest it must not have: the merge is dropped.
+  if (s.is_ok() && !abandoned && read <= expected) merged.emplace(merge_into_, read + merge_spilled_ids_);
   const Seq through = merge_covers_;
   merge_into_.reset();
   merge_spilled_ids_ = 0;

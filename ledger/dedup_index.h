@@ -37,7 +37,7 @@ class DedupIndex final : public CommitSink {
     std::size_t bloom_filters = 0;  // in the chain
     std::uint64_t spills = 0;
     std::uint64_t spills_during_merge = 0;  // spills written while a merge read the disk
-    std::uint64_t merges_abandoned = 0;     // merges stopped by a close before they read the disk
+    std::uint64_t merges_abandoned = 0;     // merges stopped by a close (or the index's end) mid-read
     std::uint64_t disk_lookups = 0;  // lookups the Bloom filter could not answer
     std::string last_error;         // of a failed spill (its ids stay in memory)
     std::size_t scanned_at_open = 0;  // ids read from disk at open to rebuild the filter (none saved)

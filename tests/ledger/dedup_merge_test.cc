@@ -74,7 +74,10 @@ TEST_CASE("A spill asked for while a merge reads the disk is written during the 
     feed.one_table();  // a spill asked for at once, while the merge reads 1.6M ids
     // Once written, the writer ingests it, most likely while the merge still reads: the merge's
     // scan must not count its ids (it reads the disk as it was when it began).
-    while (index.stats().spills_during_merge == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (index.stats().spills_during_merge == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(index.stats().spills_during_merge == 1);
     index.after_commit(feed.seq, feed.seq);
     index.wait_for_spill();
     index.after_commit(feed.seq, feed.seq);  // collects the merge if the spill came last
