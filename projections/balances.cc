@@ -51,6 +51,34 @@ void Balances::count(const CardBalance& c, int sign) {
   t.lapsed_rials += sign * c.lapsed_rials;
 }
 
+namespace {
+// The rial figures a neighbourhood sums, of a card or of a neighbourhood's totals.
+template <class T>
+std::array<Rials, 6> rials_of(const T& x) {
+  return {x.balance_rials, x.credited_rials, x.spent_rials, x.refunded_rials, x.released_rials, x.lapsed_rials};
+}
+// into's rial sums plus `add`; false, into unchanged, when one would overflow.
+bool add_rials(BalanceTotals& into, const std::array<Rials, 6>& add) {
+  Rials* sums[] = {&into.balance_rials,  &into.credited_rials, &into.spent_rials,
+                   &into.refunded_rials, &into.released_rials, &into.lapsed_rials};
+  std::array<Rials, 6> next{};
+  for (std::size_t i = 0; i < add.size(); ++i)
+    if (__builtin_add_overflow(*sums[i], add[i], &next[i])) return false;
+  for (std::size_t i = 0; i < add.size(); ++i) *sums[i] = next[i];
+  return true;
+}
+}  // namespace
+
+bool Balances::count_read(const CardBalance& c) {
+  BalanceTotals& t = by_neighbourhood_[c.neighbourhood];
+  if (!add_rials(t, rials_of(c))) return false;
+  t.cards += 1;
+  t.active_cards += c.status == CardStatus::kActive ? 1 : 0;
+  t.visits += c.visits;
+  t.visits_cancelled += c.visits_cancelled;
+  return true;
+}
+
 const CardBalance* Balances::card(CardId id) const {
   const std::uint32_t i = index_.find(id, ids_);
   return i == FlatIndex::kNone ? nullptr : &dense_[i];
@@ -350,7 +378,11 @@ bool Balances::read(CanonReader& r) {
   }
   if (!r.ok() || !budgets_.read(r) || !read_replacements(r)) return false;
   by_neighbourhood_ = {};
-  for (const CardBalance& c : dense_) count(c, +1);
+  for (const CardBalance& c : dense_)
+    if (!count_read(c)) return r.fail();
+  BalanceTotals all;  // the programme's totals (totals()) must fit too
+  for (const auto& [id, t] : by_neighbourhood_)
+    if (!add_rials(all, rials_of(t))) return r.fail();
   return true;
 }
 

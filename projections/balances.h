@@ -92,6 +92,9 @@ class Balances {
   CardBalance& add(CardId id);
   // Adds (sign +1) or takes away (-1) a card's part of its neighbourhood's totals.
   void count(const CardBalance& c, int sign);
+  // count(c, +1) for a card read from a snapshot: false, counting nothing, when a neighbourhood's
+  // sum of rials would overflow (a damaged or forged snapshot; the live fold never comes near).
+  [[nodiscard]] bool count_read(const CardBalance& c);
   FlatIndex index_;                 // card id -> position in ids_ and dense_
   std::vector<CardId> ids_;
   std::vector<CardBalance> dense_;  // ~100 bytes a card, contiguous

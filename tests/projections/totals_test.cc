@@ -3,6 +3,7 @@
 // whole programme and for a council's area, also when a card moves neighbourhood (a replacement)
 // and a cancellation refunds one card and counts on another, and after a snapshot's load.
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -97,5 +98,45 @@ TEST_CASE("The totals kept by neighbourhood equal the sum over every card after 
   check_totals(loaded, "a snapshot's load");
 }
 
+// Overwrites the credited rials of card `id` in saved projections: found as the card's id, balance
+// and credited figures (fixed-width little-endian, projections/balances.cc) in a row.
+void set_credited(std::string& saved, CardId id, Rials balance, Rials credited, Rials to) {
+  std::string pattern;
+  for (std::uint64_t v : {static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(balance),
+                          static_cast<std::uint64_t>(credited)})
+    for (int i = 0; i < 8; ++i) pattern.push_back(static_cast<char>(v >> (8 * i)));
+  const std::size_t at = saved.find(pattern);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(saved.find(pattern, at + 1) == std::string::npos);
+  for (int i = 0; i < 8; ++i) saved[at + 16 + static_cast<std::size_t>(i)] = static_cast<char>(static_cast<std::uint64_t>(to) >> (8 * i));
+}
+
 }  // namespace
+
+TEST_CASE("Saved projections whose cards' figures overflow a neighbourhood's sums are refused at load",
+          "[projections][totals][snapshot]") {
+  LedgerFixture f;
+  f.standard_programme();  // neighbourhood 1, card 100
+  REQUIRE(f.issue(101, 1, 1'000'000).accepted());
+  const auto c100 = f.card(100), c101 = f.card(101);
+  std::string saved;
+  f.projections().save(saved);
+  auto loads = [](const std::string& bytes) {
+    proj::Projections p;
+    return p.load({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+  };
+  REQUIRE(loads(saved));
+  // One card at the largest figure still loads; two in one neighbourhood cannot be summed.
+  std::string one = saved;
+  set_credited(one, 100, c100.balance_rials, c100.credited_rials, std::numeric_limits<Rials>::max() - 1'000'000);
+  CHECK(loads(one));
+  std::string both = one;
+  set_credited(both, 101, c101.balance_rials, c101.credited_rials, std::numeric_limits<Rials>::max() - 1'000'000);
+  CHECK_FALSE(loads(both));
+  std::string low = saved;  // and below: the fuzzer's case, two figures near the least
+  set_credited(low, 100, c100.balance_rials, c100.credited_rials, std::numeric_limits<Rials>::min() + 5);
+  set_credited(low, 101, c101.balance_rials, c101.credited_rials, std::numeric_limits<Rials>::min() + 5);
+  CHECK_FALSE(loads(low));
+}
+
 }  // namespace refah::test
