@@ -55,19 +55,30 @@ void require_known(DedupIndex& index, Seq first, Seq last, Seq stride) {
   }
 }
 
+std::unique_ptr<EventLog> open_log(const TempDir& dir) {
+  auto log = EventLog::open(EventLog::Options{dir.path()});
+  REQUIRE(log.is_ok());
+  return std::move(log).value();
+}
+
+// The index over `log`, its table of kMemoryIds ids.
+std::unique_ptr<DedupIndex> open_index(EventLog& log) {
+  auto index = DedupIndex::open(log, kMemoryIds);
+  REQUIRE(index.is_ok());
+  return std::move(index).value();
+}
+
 }  // namespace
 
 TEST_CASE("A spill asked for while a merge reads the disk is written during the merge, and every id stays known",
           "[dedup][recovery]") {
   TempDir dir;
-  auto log = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(log.is_ok());
+  const auto log = open_log(dir);
   Seq last = 0;
   Seq merge_began_after = 0;
   {
-    auto opened = DedupIndex::open(*log.value(), kMemoryIds);
-    REQUIRE(opened.is_ok());
-    DedupIndex& index = *opened.value();
+    const auto opened = open_index(*log);
+    DedupIndex& index = *opened;
     Feeder feed{&index};
     fill_until_a_merge(index, feed);
     merge_began_after = feed.seq;
@@ -94,24 +105,21 @@ TEST_CASE("A spill asked for while a merge reads the disk is written during the 
     }
   }
   // The merged filter was saved for the newest mark it covers: a reopen loads it, scanning nothing.
-  auto reopened = DedupIndex::open(*log.value(), kMemoryIds);
-  REQUIRE(reopened.is_ok());
-  CHECK(reopened.value()->stats().scanned_at_open == 0);
-  CHECK(reopened.value()->stats().bloom_filters == 1);
-  require_known(*reopened.value(), 1, last, 89);
+  const auto reopened = open_index(*log);
+  CHECK(reopened->stats().scanned_at_open == 0);
+  CHECK(reopened->stats().bloom_filters == 1);
+  require_known(*reopened, 1, last, 89);
 }
 
 TEST_CASE("A close during a merge does not wait for the merge to read the disk, and a reopen knows every id",
           "[dedup][recovery]") {
   TempDir dir;
-  auto log = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(log.is_ok());
+  const auto log = open_log(dir);
   Seq last = 0;
   std::size_t filters = 0;
   {
-    auto opened = DedupIndex::open(*log.value(), kMemoryIds);
-    REQUIRE(opened.is_ok());
-    DedupIndex& index = *opened.value();
+    const auto opened = open_index(*log);
+    DedupIndex& index = *opened;
     Feeder feed{&index};
     fill_until_a_merge(index, feed);
     for (std::size_t i = 0; i < kMemoryIds / 2; ++i) {  // half a table, for the close to spill
@@ -128,9 +136,8 @@ TEST_CASE("A close during a merge does not wait for the merge to read the disk, 
     require_known(index, 1, last, 97);
   }
   // The chain was saved with the close's mark: loaded, not rebuilt, and merged after a later open.
-  auto reopened = DedupIndex::open(*log.value(), kMemoryIds);
-  REQUIRE(reopened.is_ok());
-  CHECK(reopened.value()->stats().scanned_at_open == 0);
-  CHECK(reopened.value()->stats().bloom_filters == filters);
-  require_known(*reopened.value(), 1, last, 89);
+  const auto reopened = open_index(*log);
+  CHECK(reopened->stats().scanned_at_open == 0);
+  CHECK(reopened->stats().bloom_filters == filters);
+  require_known(*reopened, 1, last, 89);
 }
