@@ -145,6 +145,11 @@ void Projector::drain() const {
   folded_cv_.wait(lk, [&] { return folded_seq_.load(std::memory_order_relaxed) >= target; });
 }
 
+std::size_t Projector::waiting_reads() const {
+  std::lock_guard lk(mu_);
+  return waiting_.size();
+}
+
 std::size_t Projector::lag_events() const {
   std::lock_guard lk(mu_);
   return queued_events_;

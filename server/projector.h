@@ -67,6 +67,8 @@ class Projector final : public CommitSink {
   void drain() const;
   // Events handed over and not folded yet.
   std::size_t lag_events() const;
+  // Reads held by read_when_folded() for a fold not finished yet.
+  std::size_t waiting_reads() const;
 
  private:
   struct Batch {

@@ -92,6 +92,13 @@ TEST_CASE("Shutdown waits for a balance that waits for the fold, so its answer n
   REQUIRE(visit(*v, f.ids(), 100, 1).accepted());
   REQUIRE(v->send(proto::encode_get_balance(v->next_id(), 100, {})).is_ok());
   REQUIRE(f.projections().lag_events() == 1);
+  // The request is on its way: shut down only once the server holds it for the fold (a shutdown
+  // before the server read it would close the connection with nothing held, and not wait).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.projections().waiting_reads() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(f.projections().waiting_reads() == 1);
   std::promise<void> stopped;
   auto done = stopped.get_future();
   std::thread stopper([&] {
