@@ -137,13 +137,17 @@ class Browser:
                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        # Chromium leaves its singleton-socket folder in TMPDIR: give it one of its own, removed at quit.
+        self.tmp = tempfile.TemporaryDirectory(prefix="refah-chromium-")
+        env = dict(os.environ, TMPDIR=self.tmp.name)
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER, env=env), options=options)
         self.driver.set_page_load_timeout(30)
         self.log = []  # the browser's log entries so far (get_log hands each out once)
         self.checked = 0  # how many of them severe() has looked at
 
     def quit(self):
         self.driver.quit()
+        self.tmp.cleanup()
 
     def open(self, url):
         """Loads `url` afresh (a page load, even when only the fragment differs)."""
