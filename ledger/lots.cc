@@ -109,8 +109,9 @@ bool Lots::read(CanonReader& r) {
     l.source = static_cast<FundingSource>(source);
     l.expires_at_us = expiry_from_stored(stored);
     if (!lots_.empty() && !before(lots_.back(), l)) return r.fail();
+    // Stored lots are each positive and their sum is the card's balance: a sum past Rials is damage.
+    if (__builtin_add_overflow(total_rials_, l.remaining_rials, &total_rials_)) return r.fail();
     lots_.push_back(l);
-    total_rials_ += l.remaining_rials;
   }
   return r.ok();
 }

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <thread>
 
+#include "ledger/canon.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
+#include "ledger/lots.h"
 #include "ledger/rules.h"
 #include "projections/projections.h"
 #include "replay/audit.h"
@@ -328,4 +330,29 @@ TEST_CASE("An event recorded after a lot expired, with its lapse missing, is ref
   env.recorded_at_us = expiry - 1;
   const auto ok_body = enc.encode(env, TopUpCard{100, 500, FundingSource::kProvince, 0}, d);
   CHECK(again->apply(*fb::GetEvent(ok_body.data()), chain_hash(env.prev_hash, ok_body)).is_ok());
+}
+
+TEST_CASE("Stored lots whose sum would overflow are refused, and a sum at the limit is read", "[lots]") {
+  // count:u16 { id:u64 expires_at:i64 remaining:i64 source:u8 envelope:u32 }, never-expiring lots
+  // in id order (the stored order), one of INT64_MAX - 1 rials and one of `second`.
+  auto stored = [](Rials second) {
+    std::string bytes;
+    {
+      CanonWriter w(nullptr, &bytes);
+      w.num(std::uint16_t{2});
+      for (const auto& [id, rials] : {std::pair<Seq, Rials>{1, INT64_MAX - 1}, {2, second}}) {
+        w.num(id); w.num(TimeUs{0}); w.num(rials); w.num(std::uint8_t{0}); w.num(std::uint32_t{0});
+      }
+    }
+    return bytes;
+  };
+  auto read = [](const std::string& bytes, Lots& lots) {
+    CanonReader r({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    return lots.read(r) && r.at_end();
+  };
+  Lots at_limit;
+  REQUIRE(read(stored(1), at_limit));
+  CHECK(at_limit.total_rials() == INT64_MAX);
+  Lots past;
+  CHECK_FALSE(read(stored(2), past));
 }
