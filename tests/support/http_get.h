@@ -48,10 +48,11 @@ inline HttpReply http_exchange(std::uint16_t port, const std::string& request, i
 
 // A request with extra header lines ("Name: value\r\n" each) and a body (Content-Length added).
 inline HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& path,
-                              const std::string& headers = "", const std::string& body = "") {
+                              const std::string& headers = "", const std::string& body = "",
+                              int timeout_ms = 10'000) {
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers;
   if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  return http_exchange(port, req + "\r\n" + body);
+  return http_exchange(port, req + "\r\n" + body, timeout_ms);
 }
 
 // The value of header `name` (case as sent) in an answer's headers; "" if absent.
