@@ -5,6 +5,7 @@
 // decide: RocksDB's WAL recovery, the snapshot, the idempotency refill and the tail replay. The
 // parent never opens RocksDB itself (it forks), so every open is a fresh process's.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +31,17 @@ struct OpenReport {
   bool ok = false;
   Seq head = 0;
   Ledger::WriterStats::OpenPhases phases{};
+  // The open's page faults (first touches of memory) and the child's peak resident memory then:
+  // with the phases, whether a slow open touched more memory or waited longer for the same.
+  std::uint64_t open_minor_faults = 0;
+  std::uint64_t peak_rss_mib = 0;
 };
+
+rusage usage_now() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u;
+}
 
 Ledger::Options ledger_options(const RecoverBenchOptions& o, proj::Projections& projections) {
   Ledger::Options options;
@@ -84,8 +95,12 @@ void print_progress(Ledger& ledger) {
 [[noreturn]] void open_and_post(const RecoverBenchOptions& o, const Programme& programme, int fd, std::uint64_t cycle) {
   ManualClock clock(kStartUs);
   proj::Projections projections;
+  const rusage before = usage_now();
   auto opened = Ledger::open(ledger_options(o, projections), clock);
+  const rusage after = usage_now();
   OpenReport report;
+  report.open_minor_faults = static_cast<std::uint64_t>(after.ru_minflt - before.ru_minflt);
+  report.peak_rss_mib = static_cast<std::uint64_t>(after.ru_maxrss) / 1024;
   if (opened.is_ok()) {
     report.ok = true;
     report.head = opened.value()->head_seq();
@@ -118,11 +133,12 @@ void print_cycle(std::uint64_t cycle, double ingest_s, double recovery_s, const 
   else std::snprintf(what, sizeof what, "cycle %llu: serving again %.3f s after the kill", static_cast<unsigned long long>(cycle), recovery_s);
   std::fprintf(stderr,
                "%s (log %.3f, filter %.3f, snapshot %.3f at seq %llu, refill %.3f for %llu events, tail %.3f for %llu "
-               "events); head seq %llu; then %.1f s of posting before the kill\n",
+               "events; %llu page faults, peak RSS %llu MiB); head seq %llu; then %.1f s of posting before the kill\n",
                what, p.log_ns / 1e9, p.dedup_ns / 1e9,
                p.snapshot_ns / 1e9, static_cast<unsigned long long>(p.snapshot_seq), p.refill_ns / 1e9,
                static_cast<unsigned long long>(p.refilled_events), p.replay_ns / 1e9,
-               static_cast<unsigned long long>(p.replayed_events), static_cast<unsigned long long>(r.head), ingest_s);
+               static_cast<unsigned long long>(p.replayed_events), static_cast<unsigned long long>(r.open_minor_faults),
+               static_cast<unsigned long long>(r.peak_rss_mib), static_cast<unsigned long long>(r.head), ingest_s);
 }
 }  // namespace
 
