@@ -15,10 +15,23 @@ namespace {
 
 // The stream message that follows (head_seq, head_hash): the first whose last event is past the
 // head, found by binary search over message headers (their last_seq grows with the stream's seq).
-Result<std::uint64_t> first_message_after(const NatsLink& link, Seq head_seq, const Hash32& head_hash) {
+// A message's header, asked again after an I/O error (a lost or timed-out request on a loaded
+// cluster) until `deadline`: the search keeps what it has found rather than start over.
+Result<CheckedBatch> header_with_retries(const NatsLink& link, std::uint64_t stream_seq,
+                                         std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto h = link.message_header(stream_seq);
+    if (h.is_ok() || h.status().code() != Status::Code::kIoError || std::chrono::steady_clock::now() >= deadline)
+      return h;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Result<std::uint64_t> first_message_after(const NatsLink& link, Seq head_seq, const Hash32& head_hash,
+                                          std::chrono::steady_clock::time_point deadline) {
   const std::uint64_t last = link.last_seq_at_open();
   if (last == 0) return std::uint64_t{1};  // empty: the first message must follow the head
-  auto first = link.message_header(1);
+  auto first = header_with_retries(link, 1, deadline);
   if (!first.is_ok()) return first.status();
   if (first.value().first_seq > head_seq + 1)
     return Status::failed("stream " + link.options().stream + " begins at event " + std::to_string(first.value().first_seq) +
@@ -28,13 +41,13 @@ Result<std::uint64_t> first_message_after(const NatsLink& link, Seq head_seq, co
   std::uint64_t lo = 1, hi = last + 1;  // the answer is in [lo, hi]; hi: none past the head
   while (lo < hi) {
     const std::uint64_t mid = lo + (hi - lo) / 2;
-    auto h = link.message_header(mid);
+    auto h = header_with_retries(link, mid, deadline);
     if (!h.is_ok()) return h.status();
     if (h.value().last_seq > head_seq) hi = mid;
     else lo = mid + 1;
   }
   if (lo > 1) {  // the message before it must end exactly at the head, with its hash
-    auto before = link.message_header(lo - 1);
+    auto before = header_with_retries(link, lo - 1, deadline);
     if (!before.is_ok()) return before.status();
     if (before.value().last_seq != head_seq || before.value().last_hash != head_hash)
       return Status::failed("stream " + link.options().stream + " does not hold this log's head " +
@@ -157,7 +170,7 @@ void StreamFollower::Impl::watch(std::uint64_t next_stream_seq) {
 Result<std::uint64_t> StreamFollower::Impl::find_and_subscribe(Seq head) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(link->options().connect_wait_ms);
   for (;;) {
-    auto from = first_message_after(*link, head, head_hash);
+    auto from = first_message_after(*link, head, head_hash, deadline);
     Status s = from.is_ok() ? subscribe(from.value()) : from.status().with_context("replication: ");
     if (s.is_ok()) return from;
     if (s.code() != Status::Code::kIoError || std::chrono::steady_clock::now() >= deadline) return s;
