@@ -7,9 +7,11 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/event_codec.h"
@@ -48,6 +50,19 @@ inline std::unique_ptr<NatsReplicator> replicator(const NatsCluster& c, const st
   return std::move(r).value();
 }
 
+// One of the test's own JetStream requests, asked again while it times out or finds no responder
+// (a loaded two-core machine running three nats-servers loses one now and then, and a stream
+// leader may be moving), for up to 30 s; the last status.
+template <class Request>
+natsStatus js_request_with_retries(Request request) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    const natsStatus s = request();
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 // Every message of the stream, in order, as the test reads it with its own connection.
 inline std::vector<std::string> stream_messages(const NatsCluster& c, const std::string& stream) {
   natsConnection* nc = nullptr;
@@ -55,13 +70,13 @@ inline std::vector<std::string> stream_messages(const NatsCluster& c, const std:
   jsCtx* js = nullptr;
   REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
   jsStreamInfo* si = nullptr;
-  REQUIRE(js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr) == NATS_OK);
+  REQUIRE(js_request_with_retries([&] { return js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr); }) == NATS_OK);
   const std::uint64_t last = si->State.LastSeq;
   jsStreamInfo_Destroy(si);
   std::vector<std::string> out;
   for (std::uint64_t seq = 1; seq <= last; ++seq) {
     natsMsg* m = nullptr;
-    REQUIRE(js_GetMsg(&m, js, stream.c_str(), seq, nullptr, nullptr) == NATS_OK);
+    REQUIRE(js_request_with_retries([&] { return js_GetMsg(&m, js, stream.c_str(), seq, nullptr, nullptr); }) == NATS_OK);
     out.emplace_back(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
     natsMsg_Destroy(m);
   }
@@ -169,7 +184,7 @@ inline int delete_consumers(const NatsCluster& c, const std::string& stream) {
   jsCtx* js = nullptr;
   REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
   jsConsumerNamesList* names = nullptr;
-  REQUIRE(js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr) == NATS_OK);
+  REQUIRE(js_request_with_retries([&] { return js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr); }) == NATS_OK);
   int deleted = 0;
   for (int i = 0; i < names->Count; ++i)
     if (js_DeleteConsumer(js, stream.c_str(), names->List[i], nullptr, nullptr) == NATS_OK) ++deleted;
