@@ -13,8 +13,6 @@ namespace refah::server::repl {
 
 namespace {
 
-// The stream message that follows (head_seq, head_hash): the first whose last event is past the
-// head, found by binary search over message headers (their last_seq grows with the stream's seq).
 // A message's header, asked again after an I/O error (a lost or timed-out request on a loaded
 // cluster) until `deadline`: the search keeps what it has found rather than start over.
 Result<CheckedBatch> header_with_retries(const NatsLink& link, std::uint64_t stream_seq,
@@ -27,6 +25,8 @@ Result<CheckedBatch> header_with_retries(const NatsLink& link, std::uint64_t str
   }
 }
 
+// The stream message that follows (head_seq, head_hash): the first whose last event is past the
+// head, found by binary search over message headers (their last_seq grows with the stream's seq).
 Result<std::uint64_t> first_message_after(const NatsLink& link, Seq head_seq, const Hash32& head_hash,
                                           std::chrono::steady_clock::time_point deadline) {
   const std::uint64_t last = link.last_seq_at_open();

@@ -138,7 +138,7 @@ class Browser:
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         # Chromium leaves its singleton-socket folder in TMPDIR: give it one of its own, removed at quit.
-        self.tmp = tempfile.TemporaryDirectory(prefix="refah-chromium-")
+        self.tmp = tempfile.TemporaryDirectory(prefix="refah-chromium-", ignore_cleanup_errors=True)
         env = dict(os.environ, TMPDIR=self.tmp.name)
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER, env=env), options=options)
         self.driver.set_page_load_timeout(30)
@@ -146,8 +146,10 @@ class Browser:
         self.checked = 0  # how many of them severe() has looked at
 
     def quit(self):
-        self.driver.quit()
-        self.tmp.cleanup()
+        try:
+            self.driver.quit()
+        finally:
+            self.tmp.cleanup()
 
     def open(self, url):
         """Loads `url` afresh (a page load, even when only the fragment differs)."""

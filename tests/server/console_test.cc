@@ -21,8 +21,8 @@ namespace {
 using nlohmann::json;
 
 // The password check is slow on purpose (Argon2id, 64 MiB a check) and runs one at a time at the
-// people's nice value: on a loaded two-core machine the fourth sign-in waiting can take more than the
-// default 10 s, which is not what these tests are about, so the client waits up to a minute.
+// people's nice value: on a loaded two-core machine the fourth sign-in waiting can take 10 s, when the
+// console answers 504 itself. The client waits longer than that, so it sees that answer.
 constexpr int kSignInWaitMs = 60'000;
 
 HttpReply sign_in_reply(ServerFixture& f, ClientId client, const std::string& password, const std::string& extra = "") {
@@ -260,17 +260,22 @@ TEST_CASE("A flood of console sign-ins is answered 503 past four waiting, and ev
   std::vector<std::future<HttpReply>> replies;
   for (int i = 0; i < 12; ++i)
     replies.push_back(std::async(std::launch::async, [&f] { return sign_in_reply(f, kAdminClient, "wrong password"); }));
-  int refused = 0, busy = 0;
+  // Each is answered: 401 once checked, 503 past four waiting, or 504 from the console's own answer
+  // wait (console_limits::timeout_ms) when a waiting check has not finished by then (a loaded machine:
+  // Argon2id checks run one at a time at the people's nice value).
+  int refused = 0, busy = 0, late = 0;
   for (auto& r : replies) {
     const HttpReply h = r.get();
     if (h.status == 401) ++refused;
+    if (h.status == 504) ++late;
     if (h.status == 503) {
       ++busy;
       CHECK(header_value(h, "Retry-After") == "1");
     }
   }
-  CHECK(refused + busy == 12);
-  CHECK(refused >= 4);
+  if (late > 0) WARN(late << " sign-ins waited past the console's answer wait");
+  CHECK(refused + busy + late == 12);
+  CHECK(refused + late >= 4);
   CHECK(busy >= 1);
 }
 

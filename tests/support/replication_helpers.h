@@ -186,8 +186,18 @@ inline int delete_consumers(const NatsCluster& c, const std::string& stream) {
   jsConsumerNamesList* names = nullptr;
   REQUIRE(js_request_with_retries([&] { return js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr); }) == NATS_OK);
   int deleted = 0;
-  for (int i = 0; i < names->Count; ++i)
-    if (js_DeleteConsumer(js, stream.c_str(), names->List[i], nullptr, nullptr) == NATS_OK) ++deleted;
+  for (int i = 0; i < names->Count; ++i) {
+    // A delete asked again after a lost answer may find the consumer already gone: deleted too.
+    bool retried = false;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_request_with_retries([&] {
+      jerr = static_cast<jsErrCode>(0);
+      const natsStatus r = js_DeleteConsumer(js, stream.c_str(), names->List[i], nullptr, &jerr);
+      if (r == NATS_TIMEOUT || r == NATS_NO_RESPONDERS) retried = true;
+      return r;
+    });
+    if (s == NATS_OK || (retried && jerr == JSConsumerNotFoundErr)) ++deleted;
+  }
   jsConsumerNamesList_Destroy(names);
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);

@@ -133,7 +133,7 @@ void print_cycle(std::uint64_t cycle, double ingest_s, double recovery_s, const 
   else std::snprintf(what, sizeof what, "cycle %llu: serving again %.3f s after the kill", static_cast<unsigned long long>(cycle), recovery_s);
   std::fprintf(stderr,
                "%s (log %.3f, filter %.3f, snapshot %.3f at seq %llu, refill %.3f for %llu events, tail %.3f for %llu "
-               "events; %llu page faults, peak RSS %llu MiB); head seq %llu; then %.1f s of posting before the kill\n",
+               "events; %llu minor page faults, peak RSS %llu MiB); head seq %llu; then %.1f s of posting before the kill\n",
                what, p.log_ns / 1e9, p.dedup_ns / 1e9,
                p.snapshot_ns / 1e9, static_cast<unsigned long long>(p.snapshot_seq), p.refill_ns / 1e9,
                static_cast<unsigned long long>(p.refilled_events), p.replay_ns / 1e9,
