@@ -138,24 +138,28 @@ std::optional<BloomChain> load_bloom_file(const std::string& dir, Seq through) {
   return decode_bloom_record(bytes, through);
 }
 
-void remove_bloom_temporaries(const std::string& dir) {
+namespace {
+// Deletes each filter file (named kPrefix...) of `dir` for which doomed(name) says so.
+template <class Doomed>
+void remove_bloom_files_if(const std::string& dir, Doomed doomed) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(kPrefix, 0) == 0 && is_temporary(name)) std::filesystem::remove(entry.path(), ec);
+    if (name.rfind(kPrefix, 0) == 0 && doomed(name)) std::filesystem::remove(entry.path(), ec);
   }
 }
+}  // namespace
+
+void remove_bloom_temporaries(const std::string& dir) { remove_bloom_files_if(dir, is_temporary); }
 
 void remove_bloom_files_outside(const std::string& dir, Seq keep_from, Seq keep_to) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(kPrefix, 0) != 0 || is_temporary(name)) continue;
+  remove_bloom_files_if(dir, [&](const std::string& name) {
+    if (is_temporary(name)) return false;
     const std::string mark = name.substr(sizeof kPrefix - 1);
     const bool digits = !mark.empty() && mark.size() <= 20 && mark.find_first_not_of("0123456789") == std::string::npos;
     const Seq through = digits ? std::stoull(mark) : 0;
-    if (!digits || through < keep_from || through > keep_to) std::filesystem::remove(entry.path(), ec);
-  }
+    return !digits || through < keep_from || through > keep_to;
+  });
 }
 
 }  // namespace refah

@@ -70,12 +70,9 @@ bool add_rials(BalanceTotals& into, const std::array<Rials, 6>& add) {
 }  // namespace
 
 bool Balances::count_read(const CardBalance& c) {
-  BalanceTotals& t = by_neighbourhood_[c.neighbourhood];
-  if (!add_rials(t, rials_of(c))) return false;
-  t.cards += 1;
-  t.active_cards += c.status == CardStatus::kActive ? 1 : 0;
-  t.visits += c.visits;
-  t.visits_cancelled += c.visits_cancelled;
+  BalanceTotals sums = by_neighbourhood_[c.neighbourhood];
+  if (!add_rials(sums, rials_of(c))) return false;  // checked on a copy; counted as the live fold does
+  count(c, +1);
   return true;
 }
 
