@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 
+#include "ledger/chunk_source.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -61,15 +62,25 @@ class CanonWriter {
 class CanonReader {
  public:
   explicit CanonReader(std::span<const std::uint8_t> in) : in_(in) {}
+  // Reads a source's bytes piece by piece, src.size() of them at most; a source that ends early
+  // fails the read that needed more. Values may straddle pieces.
+  explicit CanonReader(ChunkSource& src) : src_(&src), left_(src.size()) {}
   // On failure the output is zeroed (never left holding half-read or garbage values).
   template <class T>
   bool num(T& v) {
     static_assert(std::is_integral_v<T>);
-    if (!ok_ || in_.size() - pos_ < sizeof(T)) {
-      v = 0;
-      return ok_ = false;
-    }
     std::make_unsigned_t<T> x = 0;
+    if (!ok_ || in_.size() - pos_ < sizeof(T)) {
+      std::uint8_t b[sizeof(T)];
+      if (!bytes_across(b, sizeof(T))) {
+        v = 0;
+        return false;
+      }
+      for (std::size_t i = 0; i < sizeof(T); ++i)
+        x |= static_cast<std::make_unsigned_t<T>>(static_cast<std::make_unsigned_t<T>>(b[i]) << (8 * i));
+      v = static_cast<T>(x);
+      return true;
+    }
     for (std::size_t i = 0; i < sizeof(T); ++i)
       x |= static_cast<std::make_unsigned_t<T>>(static_cast<std::make_unsigned_t<T>>(in_[pos_ + i]) << (8 * i));
     pos_ += sizeof(T);
@@ -77,37 +88,49 @@ class CanonReader {
     return true;
   }
   bool bytes(void* p, std::size_t n) {
-    if (!ok_ || in_.size() - pos_ < n) return ok_ = false;
+    if (!ok_ || in_.size() - pos_ < n) return bytes_across(p, n);
     std::memcpy(p, in_.data() + pos_, n);
     pos_ += n;
     return true;
   }
   bool str(std::string& s, std::size_t max_bytes) {
     std::uint32_t n = 0;
-    if (!num(n) || n > max_bytes || in_.size() - pos_ < n) return ok_ = false;
-    s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
-    pos_ += n;
-    return true;
+    if (!num(n) || n > max_bytes || remaining() < n) return ok_ = false;
+    if (in_.size() - pos_ >= n) {
+      s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
+      pos_ += n;
+      return true;
+    }
+    s.resize(n);
+    return bytes(s.data(), n);
   }
   // A count of items of at least min_item_bytes each: refuses counts the input cannot hold, so a
   // damaged length never makes the caller reserve gigabytes.
   bool count(std::uint64_t& n, std::size_t min_item_bytes) {
     if (!num(n)) return false;
-    if (min_item_bytes > 0 && n > (in_.size() - pos_) / min_item_bytes) {
+    if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {
       n = 0;  // a count the input cannot hold: refused, and never used to reserve
       return ok_ = false;
     }
     return true;
   }
   bool ok() const { return ok_; }
-  bool at_end() const { return ok_ && pos_ == in_.size(); }
+  bool at_end() const { return ok_ && pos_ == in_.size() && left_ == 0; }
+  // Bytes still to read (those a source promised and has not handed out yet included).
+  std::uint64_t remaining() const { return in_.size() - pos_ + left_; }
+  // Of a reader over one span only.
   std::size_t position() const { return pos_; }
   std::span<const std::uint8_t> rest() const { return in_.subspan(pos_); }
   bool fail() { return ok_ = false; }
 
  private:
-  std::span<const std::uint8_t> in_;
+  // The slow path of bytes(): across pieces of a source, taking each next piece as needed.
+  bool bytes_across(void* p, std::size_t n);
+
+  std::span<const std::uint8_t> in_;  // the piece being read
   std::size_t pos_ = 0;
+  ChunkSource* src_ = nullptr;
+  std::uint64_t left_ = 0;  // bytes the source may still hand out after in_
   bool ok_ = true;
 };
 

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 
+#include "ledger/chunk_source.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -134,6 +135,12 @@ class EventLog {
   // Calls f(seq, value) for stored snapshots, newest first, until f returns true.
   [[nodiscard]] Status newest_snapshots(
       const std::function<bool(Seq seq, std::span<const std::uint8_t> value)>& f) const;
+  // The same without reading them whole: f(seq, open) for stored snapshots, newest first, until f
+  // returns true, where open(offset, len) reads the snapshot's bytes from offset on, chunk by chunk
+  // (ledger/chunk_source.h). `open` and its sources are used within the call only. A read error
+  // ends a source early (its reader refuses the snapshot); one while finding the snapshots is
+  // returned.
+  [[nodiscard]] Status newest_snapshot_openers(const std::function<bool(Seq seq, const ChunkOpener& open)>& f) const;
   // Deletes every snapshot older than seq.
   [[nodiscard]] Status delete_snapshots_before(Seq seq);
 

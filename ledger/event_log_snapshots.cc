@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
@@ -119,6 +120,87 @@ Status EventLog::newest_snapshots(
   return from_rocks(it->status(), "reading snapshots");
 }
 
+namespace {
+// A stored snapshot's bytes from an offset on, one chunk at a time (each as RocksDB hands it out,
+// decompressed into the iterator's block: never copied). Offsets assume every chunk before the
+// last is kSnapshotChunkBytes, as put_chunks writes them; a chunk missing, out of order or of
+// another size ends the source early, and its reader refuses the snapshot.
+class StoredChunks final : public ChunkSource {
+ public:
+  StoredChunks(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, Seq seq, std::uint64_t offset, std::uint64_t len)
+      : seq_(seq), len_(len), left_(len), skip_(offset % kSnapshotChunkBytes) {
+    const std::uint64_t chunk = offset / kSnapshotChunkBytes;
+    if (chunk > std::numeric_limits<std::uint32_t>::max()) {
+      left_ = 0;
+      return;
+    }
+    expected_ = static_cast<std::uint32_t>(chunk);
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // read once per open: no copy into the block cache
+    it_.reset(db.NewIterator(ro, cf));
+  }
+  std::uint64_t size() const override { return len_; }
+  std::span<const std::uint8_t> next() override {
+    if (left_ == 0) return {};
+    if (!started_) {
+      it_->Seek(ChunkKey(seq_, expected_).slice());
+      started_ = true;
+    } else if (last_bytes_ != kSnapshotChunkBytes) {
+      return stop();  // a chunk short of full, not the last
+    } else {
+      it_->Next();
+    }
+    if (!it_->Valid()) return stop();
+    const auto key = as_bytes(it_->key());
+    if (key.size() != kChunkKeyBytes || get_seq_key(key.first(kSeqKeyBytes)) != seq_ || chunk_of(key) != expected_)
+      return stop();
+    auto piece = as_bytes(it_->value());
+    last_bytes_ = piece.size();
+    ++expected_;
+    if (skip_ > piece.size()) return stop();
+    piece = piece.subspan(skip_);
+    skip_ = 0;
+    piece = piece.first(static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), left_)));
+    left_ -= piece.size();
+    return piece;
+  }
+
+ private:
+  std::span<const std::uint8_t> stop() {
+    left_ = 0;
+    return {};
+  }
+  std::unique_ptr<rocksdb::Iterator> it_;
+  Seq seq_;
+  std::uint64_t len_, left_;
+  std::size_t skip_;
+  std::uint32_t expected_ = 0;
+  bool started_ = false;
+  std::size_t last_bytes_ = 0;
+};
+}  // namespace
+
+Status EventLog::newest_snapshot_openers(const std::function<bool(Seq, const ChunkOpener&)>& f) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->snapshots));
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (it->key().size() != kChunkKeyBytes) {  // written whole under its seq (or a damaged key: seq 0)
+      if (f(get_seq_key(as_bytes(it->key())), open_span(as_bytes(it->value())))) break;
+      continue;
+    }
+    const Seq seq = get_seq_key(as_bytes(it->key()).first(kSeqKeyBytes));
+    rocksdb::DB& db = *impl_->db;
+    rocksdb::ColumnFamilyHandle* cf = impl_->snapshots;
+    const ChunkOpener open = [&db, cf, seq](std::uint64_t offset, std::uint64_t len) {
+      return std::make_unique<StoredChunks>(db, cf, seq, offset, len);
+    };
+    if (f(seq, open)) break;
+    it->Seek(ChunkKey(seq, 0).slice());  // then Prev(): the older snapshot's last chunk
+  }
+  return from_rocks(it->status(), "reading snapshots");
+}
+
 Status EventLog::delete_snapshots_before(Seq seq) {
   std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
   put_seq_key(0, begin);
@@ -144,6 +226,14 @@ Status testing::EventLogTesting::erase_snapshot_chunk(EventLog& log, Seq seq, st
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return impl->wrote(impl->db->Delete(wo, impl->snapshots, ChunkKey(seq, chunk).slice()), "raw snapshot chunk delete");
+}
+
+Status testing::EventLogTesting::put_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk,
+                                                   const std::string& value) {
+  EventLog::Impl* impl = log.impl_.get();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return impl->wrote(impl->db->Put(wo, impl->snapshots, ChunkKey(seq, chunk).slice(), value), "raw snapshot chunk put");
 }
 
 }  // namespace refah

@@ -66,14 +66,13 @@ class CommitSink {
     (void)bytes;
     return false;  // a sink that cannot load is rebuilt from the log
   }
-  // For a faster open: reads `bytes` aside (on another thread, while the ledger parses its own
-  // part of the snapshot, the sink untouched), and returns what puts them in place, called on the
-  // opening thread once the snapshot has been checked against the log: as load(), true when the
-  // sink took its part whole. Dropped uncalled when the snapshot is not used. The default reads
-  // nothing aside and calls load() at that point.
-  virtual std::function<bool()> stage_load(std::span<const std::uint8_t> bytes) {
-    return [this, bytes] { return load(bytes); };
-  }
+  // For a faster open: reads its part of a snapshot from `part` aside (on another thread, piece by
+  // piece as the snapshot's chunks are read, while the ledger parses its own part; the sink
+  // untouched), and returns what puts it in place, called on the opening thread once the
+  // snapshot has been checked against the log: as load(), true when the sink took its part whole.
+  // Dropped uncalled when the snapshot is not used. The default copies the part and calls load()
+  // at that point.
+  virtual std::function<bool()> stage_load(ChunkSource& part);
 };
 
 class Ledger {

@@ -12,10 +12,19 @@
 
 namespace refah {
 
+std::function<bool()> CommitSink::stage_load(ChunkSource& part) {
+  auto bytes = std::make_shared<std::string>();
+  for (auto piece = part.next(); !piece.empty() && bytes->size() < part.size(); piece = part.next())
+    bytes->append(reinterpret_cast<const char*>(piece.data()), piece.size());
+  if (bytes->size() != part.size()) return [] { return false; };  // the part ended early
+  return [this, bytes] { return load({reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()}); };
+}
+
 Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
   std::unique_ptr<State> loaded;
   Seq ahead = 0;
-  Status s = log->newest_snapshots([&](Seq seq, std::span<const std::uint8_t> value) {
+  // Each snapshot is read chunk by chunk where it is stored, never copied whole first.
+  Status s = log->newest_snapshot_openers([&](Seq seq, const ChunkOpener& open) {
     if (seq > log->head_seq()) {
       // Snapshots are taken of durable states only: one past the head means the log lost events.
       ahead = seq;
@@ -25,12 +34,11 @@ Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
     // (its head hash is the stored hash of event seq) before the sink may take that part; a sink
     // only takes a part whole, or nothing.
     std::function<bool()> adopt;
-    auto decoded = options.sink == nullptr
-                       ? decode_snapshot(value)
-                       : decode_snapshot(value, [&](std::span<const std::uint8_t> part) {
-                           adopt = options.sink->stage_load(part);
-                         });
-    if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) || (adopt && !adopt())) {
+    std::function<void(ChunkSource&)> aside;
+    if (options.sink != nullptr) aside = [&](ChunkSource& part) { adopt = options.sink->stage_load(part); };
+    auto decoded = decode_snapshot(open, aside);
+    if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) || (aside && !adopt) ||
+        (adopt && !adopt())) {
       ++stats.snapshots_ignored;
       return false;
     }

@@ -1,6 +1,7 @@
 // Snapshot encoding and checking: see the grammar in snapshot.h.
 #include "ledger/snapshot.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <future>
@@ -62,25 +63,156 @@ void encode_snapshot_into(const State& state, const std::function<void(std::stri
   out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() < kFrameMinBytes || std::memcmp(bytes.data(), kMagic, kMagicBytes) != 0)
+namespace {
+// The header: magic, format, seq, head hash and the state's length; then the state, the sink's
+// length, the sink, the digest.
+constexpr std::size_t kHeaderBytes = kMagicBytes + 4 + 8 + 32 + 8;
+constexpr std::size_t kDigestBytes = 32;
+// No part is longer (a damaged length stays far from overflowing the offsets computed from it).
+constexpr std::uint64_t kPartMaxBytes = std::uint64_t{1} << 62;
+
+struct Header {
+  std::uint32_t format = 0;
+  Seq seq = 0;
+  Hash32 head_hash{};
+  std::uint64_t state_len = 0;
+};
+
+Result<Header> read_header(const ChunkOpener& open) {
+  auto src = open(0, kHeaderBytes);
+  CanonReader r(*src);
+  char magic[kMagicBytes];
+  Header h;
+  if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0 || !r.num(h.format))
     return Status::corruption("not a snapshot");
-  SnapshotFrame f;
-  f.covered = bytes.first(bytes.size() - f.digest.size());
-  std::memcpy(f.digest.data(), bytes.data() + f.covered.size(), f.digest.size());
-  CanonReader r(f.covered.subspan(kMagicBytes));
-  r.num(f.format);
-  if (f.format != kSnapshotFormat)
-    return Status::invalid_argument("snapshot format " + std::to_string(f.format) + " is not one this build reads (" +
+  if (h.format != kSnapshotFormat)
+    return Status::invalid_argument("snapshot format " + std::to_string(h.format) + " is not one this build reads (" +
                                     std::to_string(kSnapshotFormat) + ")");
-  std::uint64_t state_len = 0, sink_len = 0;
-  r.num(f.seq);
-  r.bytes(f.head_hash.data(), f.head_hash.size());
-  r.count(state_len, 1);
-  if (!r.ok()) return Status::corruption("its lengths run past its end");
-  f.state = r.rest().first(state_len);
-  CanonReader after(r.rest().subspan(state_len));
-  if (!after.num(sink_len)) return Status::corruption("its lengths run past its end");
+  r.num(h.seq);
+  r.bytes(h.head_hash.data(), h.head_hash.size());
+  if (!r.num(h.state_len) || h.state_len > kPartMaxBytes) return Status::corruption("its lengths run past its end");
+  return h;
+}
+
+// Copies the bytes of [from, from + n) that lie in the piece starting at byte `at` to dst + their
+// offset from `from`.
+void copy_overlap(std::span<const std::uint8_t> piece, std::uint64_t at, std::uint64_t from, std::uint8_t* dst,
+                  std::size_t n) {
+  const std::uint64_t lo = std::max(at, from), hi = std::min(at + piece.size(), from + n);
+  if (lo < hi) std::memcpy(dst + (lo - from), piece.data() + (lo - at), hi - lo);
+}
+
+std::uint64_t little_endian_u64(const std::uint8_t* b) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t{b[i]} << (8 * i);
+  return v;
+}
+
+struct FrameEnd {
+  std::uint64_t sink_len = 0;
+  bool digest_ok = false;
+};
+
+// Every byte once, in order: SHA-256 of all but the digest, the sink's length, the stored digest,
+// and that the lengths add up to the whole. Pieces may be of any size.
+Result<FrameEnd> check_frame(ChunkSource& src, std::uint64_t state_len) {
+  const std::uint64_t sink_len_at = kHeaderBytes + state_len;
+  std::uint64_t covered_end = sink_len_at + 8;  // a lower bound until the sink's length is read
+  bool end_known = false;
+  std::uint8_t len_bytes[8]{};
+  Hash32 digest{};
+  Sha256 hash;
+  FrameEnd out;
+  std::uint64_t at = 0;
+  for (auto piece = src.next(); !piece.empty(); piece = src.next()) {
+    const std::uint64_t piece_end = at + piece.size();
+    copy_overlap(piece, at, sink_len_at, len_bytes, sizeof len_bytes);
+    if (!end_known && piece_end >= sink_len_at + 8) {
+      out.sink_len = little_endian_u64(len_bytes);
+      if (out.sink_len > kPartMaxBytes) return Status::corruption("its lengths run past its end");
+      covered_end = sink_len_at + 8 + out.sink_len;
+      end_known = true;
+    }
+    if (at < covered_end) hash.update(piece.data(), std::min(piece_end, covered_end) - at);
+    if (end_known) copy_overlap(piece, at, covered_end, digest.data(), digest.size());
+    at = piece_end;
+    if (end_known && at > covered_end + kDigestBytes) return Status::corruption("its lengths do not add up");
+  }
+  if (!end_known || at < covered_end + kDigestBytes) return Status::corruption("its lengths run past its end");
+  out.digest_ok = hash.finish() == digest;
+  return out;
+}
+
+// The sink's length where the frame puts it, then the sink's part as a source for `alongside`.
+// Returns the length it read.
+std::uint64_t read_sink_aside(const ChunkOpener& open, std::uint64_t state_len,
+                              const std::function<void(ChunkSource&)>& alongside) {
+  std::uint64_t sink_len = 0;
+  {
+    auto src = open(kHeaderBytes + state_len, 8);
+    CanonReader r(*src);
+    if (!r.num(sink_len) || sink_len > kPartMaxBytes) sink_len = 0;  // the frame's check refuses it
+  }
+  auto src = open(kHeaderBytes + state_len + 8, sink_len);
+  alongside(*src);
+  return sink_len;
+}
+
+struct DecodedParts {
+  std::unique_ptr<State> state;
+  std::uint64_t sink_at = 0;  // the sink's part: its offset and length in the snapshot
+  std::uint64_t sink_len = 0;
+};
+
+// The frame and digest are checked on a second thread while the state is parsed here, and the
+// sink's part is handed to `alongside` on a third when asked.
+Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
+  auto header = read_header(open);
+  if (!header.is_ok())
+    return header.status().code() == Status::Code::kCorruption ? Status::corruption("snapshot: " + header.status().message())
+                                                               : header.status();
+  const Header h = header.value();
+  auto frame = std::async(std::launch::async, [&open, &h] {
+    auto src = open(0, ChunkSource::kUnknownSize);
+    return check_frame(*src, h.state_len);
+  });
+  std::uint64_t sink_len_aside = 0;
+  std::future<void> aside;
+  if (alongside)
+    aside = std::async(std::launch::async, [&] { sink_len_aside = read_sink_aside(open, h.state_len, alongside); });
+  auto state = [&] {
+    auto src = open(kHeaderBytes, h.state_len);
+    return State::parse(*src);
+  }();
+  if (aside.valid()) aside.get();
+  auto end = frame.get();
+  if (!end.is_ok()) return Status::corruption("snapshot: " + end.status().message());
+  if (!end.value().digest_ok) return Status::corruption("snapshot: digest does not match");
+  if (alongside && sink_len_aside != end.value().sink_len)
+    return Status::corruption("snapshot: the sink's part was read at another length");
+  if (!state.is_ok()) return state.status();
+  if (state.value()->head_seq() != h.seq || state.value()->head_hash() != h.head_hash)
+    return Status::corruption("snapshot: state does not match its header");
+  return DecodedParts{std::move(state).value(), kHeaderBytes + h.state_len + 8, end.value().sink_len};
+}
+}  // namespace
+
+Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
+  auto header = read_header(open_span(bytes));
+  if (!header.is_ok()) return header.status();
+  const Header& h = header.value();
+  if (bytes.size() < kFrameMinBytes) return Status::corruption("its lengths run past its end");
+  SnapshotFrame f;
+  f.format = h.format;
+  f.seq = h.seq;
+  f.head_hash = h.head_hash;
+  f.covered = bytes.first(bytes.size() - kDigestBytes);
+  std::memcpy(f.digest.data(), bytes.data() + f.covered.size(), kDigestBytes);
+  if (h.state_len > f.covered.size() - kHeaderBytes - 8) return Status::corruption("its lengths run past its end");
+  f.state = f.covered.subspan(kHeaderBytes, h.state_len);
+  CanonReader after(f.covered.subspan(kHeaderBytes + h.state_len));
+  std::uint64_t sink_len = 0;
+  after.num(sink_len);
   if (sink_len != after.rest().size()) return Status::corruption("its lengths do not add up");
   f.sink = after.rest();
   REFAH_ASSERT(f.state.size() + f.sink.size() + kFrameMinBytes == bytes.size());
@@ -89,27 +221,17 @@ Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
 
 bool snapshot_digest_matches(const SnapshotFrame& frame) { return sha256(frame.covered) == frame.digest; }
 
-Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) { return decode_snapshot(bytes, {}); }
+Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
+  auto parts = decode_parts(open_span(bytes), {});
+  if (!parts.is_ok()) return parts.status();
+  REFAH_ASSERT(parts.value().sink_at + parts.value().sink_len + kDigestBytes == bytes.size());
+  return DecodedSnapshot{std::move(parts.value().state), bytes.subspan(parts.value().sink_at, parts.value().sink_len)};
+}
 
-Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes,
-                                        const std::function<void(std::span<const std::uint8_t>)>& alongside) {
-  auto read = read_snapshot_frame(bytes);
-  if (!read.is_ok())
-    return read.status().code() == Status::Code::kCorruption ? Status::corruption("snapshot: " + read.status().message())
-                                                             : read.status();
-  const SnapshotFrame& frame = read.value();
-  // The digest is checked on a second thread while the state is parsed (and the sink's part read
-  // aside on a third, when asked).
-  auto digest_ok = std::async(std::launch::async, [&frame] { return snapshot_digest_matches(frame); });
-  std::future<void> aside;
-  if (alongside) aside = std::async(std::launch::async, [&alongside, &frame] { alongside(frame.sink); });
-  auto state = State::parse(frame.state);
-  if (aside.valid()) aside.get();
-  if (!digest_ok.get()) return Status::corruption("snapshot: digest does not match");
-  if (!state.is_ok()) return state.status();
-  if (state.value()->head_seq() != frame.seq || state.value()->head_hash() != frame.head_hash)
-    return Status::corruption("snapshot: state does not match its header");
-  return DecodedSnapshot{std::move(state).value(), frame.sink};
+Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
+  auto parts = decode_parts(open, alongside);
+  if (!parts.is_ok()) return parts.status();
+  return DecodedSnapshot{std::move(parts.value().state), {}};
 }
 
 bool snapshot_matches_log(const EventLog& log, const State& state) {

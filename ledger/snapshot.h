@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 
+#include "ledger/chunk_source.h"
 #include "ledger/ledger.h"
 #include "ledger/state.h"
 #include "ledger/status.h"
@@ -64,10 +65,13 @@ struct DecodedSnapshot {
 // state's grammar. Touches no sink: callers check the snapshot against the log first
 // (snapshot_matches_log), and only then hand a sink its part.
 [[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes);
-// The same, and runs `alongside` with the sink's part on a thread of its own while the state is
-// parsed (and waits for it): a sink reads its part aside meanwhile (CommitSink::stage_load).
-[[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes,
-                                                      const std::function<void(std::span<const std::uint8_t>)>& alongside);
+// The same, read piece by piece from `open` (a stored snapshot's chunks:
+// EventLog::newest_snapshot_openers), never copied whole: the frame and the digest are checked on
+// one thread while the state is parsed on this one, and `alongside` (when given) is handed the
+// sink's part as a source on a third, so that a sink reads it aside meanwhile
+// (CommitSink::stage_load). Every thread is joined before it returns. sink_bytes is left empty.
+[[nodiscard]] Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open,
+                                                      const std::function<void(ChunkSource&)>& alongside);
 
 class EventLog;
 // True if the snapshot's head hash is the stored hash of its event in this log.

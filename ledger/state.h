@@ -29,6 +29,7 @@ namespace fb {
 struct Event;
 }
 class CanonReader;
+class ChunkSource;
 class CanonWriter;
 
 struct NeighbourhoodState {
@@ -110,6 +111,8 @@ class State {
   std::string serialize() const;
   void serialize_append(std::string& out) const;  // the same, appended to `out`
   [[nodiscard]] static Result<std::unique_ptr<State>> parse(std::span<const std::uint8_t> bytes);
+  // The same from a source's pieces (a snapshot read chunk by chunk).
+  [[nodiscard]] static Result<std::unique_ptr<State>> parse(ChunkSource& src);
 
   Seq head_seq() const { return head_seq_; }
   const Hash32& head_hash() const { return head_hash_; }

@@ -128,8 +128,13 @@ bool read_enum(CanonReader& r, E& e, int count) {
 }  // namespace
 
 Result<std::unique_ptr<State>> State::parse(std::span<const std::uint8_t> bytes) {
+  SpanSource src(bytes);
+  return parse(src);
+}
+
+Result<std::unique_ptr<State>> State::parse(ChunkSource& src) {
   auto st = std::make_unique<State>();
-  CanonReader r(bytes);
+  CanonReader r(src);
   char magic[14];
   if (!r.bytes(magic, 14) || std::memcmp(magic, "refah-state-v3", 14) != 0)
     return Status::corruption("state: not a format 3 state");

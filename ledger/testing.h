@@ -24,6 +24,8 @@ struct EventLogTesting {
   [[nodiscard]] static Status put_whole_snapshot(EventLog& log, Seq seq, const std::string& value);
   // Deletes chunk `chunk` of the snapshot at seq (synced).
   [[nodiscard]] static Status erase_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk);
+  // Stores `value` as chunk `chunk` of the snapshot at seq, in place of what is there (synced).
+  [[nodiscard]] static Status put_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk, const std::string& value);
 };
 
 struct LedgerTesting {

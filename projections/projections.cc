@@ -142,12 +142,15 @@ std::function<void(std::string& out)> Projections::snapshot_copy() const {
   };
 }
 
-bool Projections::load(std::span<const std::uint8_t> bytes) { return stage_load(bytes)(); }
+bool Projections::load(std::span<const std::uint8_t> bytes) {
+  SpanSource part(bytes);
+  return stage_load(part)();
+}
 
 // Reads the snapshot's part into a Copy, without the lock; the returned function moves it in.
-std::function<bool()> Projections::stage_load(std::span<const std::uint8_t> bytes) {
+std::function<bool()> Projections::stage_load(ChunkSource& part) {
   auto read = std::make_shared<Copy>();
-  CanonReader r(bytes);
+  CanonReader r(part);
   char magic[kMagicBytes];
   if (!r.bytes(magic, kMagicBytes) || std::memcmp(magic, kMagic, kMagicBytes) != 0) return [] { return false; };
   r.num(read->seq);

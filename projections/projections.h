@@ -58,7 +58,7 @@ class Projections final : public CommitSink {
   void save(std::string& out) const override;
   std::function<void(std::string& out)> snapshot_copy() const override;
   bool load(std::span<const std::uint8_t> bytes) override;
-  std::function<bool()> stage_load(std::span<const std::uint8_t> bytes) override;
+  std::function<bool()> stage_load(ChunkSource& part) override;
 
  private:
   mutable std::shared_mutex mu_;

@@ -27,7 +27,7 @@ class Feed final : public CommitSink {
   void save(std::string& out) const override { p_.save(out); }
   std::function<void(std::string& out)> snapshot_copy() const override { return p_.snapshot_copy(); }
   bool load(std::span<const std::uint8_t> bytes) override { return p_.load(bytes); }
-  std::function<bool()> stage_load(std::span<const std::uint8_t> bytes) override { return p_.stage_load(bytes); }
+  std::function<bool()> stage_load(ChunkSource& part) override { return p_.stage_load(part); }
 
   // Any thread; nullptr to stop. Never called after set_listener(nullptr) returns.
   void set_listener(std::function<void(Seq head_seq)> f) {

@@ -94,8 +94,8 @@ bool Projector::load(std::span<const std::uint8_t> bytes) {
   return p_.load(bytes);
 }
 
-std::function<bool()> Projector::stage_load(std::span<const std::uint8_t> bytes) {
-  std::function<bool()> put = p_.stage_load(bytes);
+std::function<bool()> Projector::stage_load(ChunkSource& part) {
+  std::function<bool()> put = p_.stage_load(part);
   return [this, put = std::move(put)] {
     drain();
     return put();

@@ -49,7 +49,7 @@ class Projector final : public CommitSink {
   void save(std::string& out) const override;
   std::function<void(std::string& out)> snapshot_copy() const override;
   bool load(std::span<const std::uint8_t> bytes) override;
-  std::function<bool()> stage_load(std::span<const std::uint8_t> bytes) override;
+  std::function<bool()> stage_load(ChunkSource& part) override;
 
   // Any thread: waits until every batch handed over before the call is folded, then runs f with a
   // consistent view (Projections::read).

@@ -2,7 +2,10 @@
 // The input goes to decode_snapshot as it is, and again sealed (its last 32 bytes replaced by the
 // SHA-256 of the rest), so that mutations reach the state's parser and the checks after it rather
 // than stop at the digest. A snapshot that decodes has its state read back whole (its digest) and
-// its sink part loaded into fresh projections (Projections::load), read back whole too.
+// its sink part loaded into fresh projections (Projections::load), read back whole too. The sealed
+// input is decoded once more from small pieces, as open reads a stored snapshot chunk by chunk
+// (the sink's part staged aside, Projections::stage_load): both reads must agree, or it traps.
+#include <functional>
 #include <vector>
 
 #include "ledger/sha256.h"
@@ -18,9 +21,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Hash32 digest = sha256(in.first(size - 32));
   std::copy(digest.begin(), digest.end(), sealed.end() - 32);
   auto decoded = decode_snapshot(sealed);
+  proj::Projections pieces_sink;
+  std::function<bool()> adopt;
+  auto pieces = decode_snapshot(open_span(sealed, 1 + size % 61),
+                                [&](ChunkSource& part) { adopt = pieces_sink.stage_load(part); });
+  if (pieces.is_ok() != decoded.is_ok()) __builtin_trap();
   if (!decoded.is_ok()) return 0;
-  decoded.value().state->digest();
+  const Hash32 state_digest = decoded.value().state->digest();
+  if (pieces.value().state->digest() != state_digest) __builtin_trap();
   proj::Projections projections;
-  if (projections.load(decoded.value().sink_bytes)) projections.digest();
+  const bool loaded = projections.load(decoded.value().sink_bytes);
+  if (!adopt || adopt() != loaded) __builtin_trap();
+  if (loaded && projections.digest() != pieces_sink.digest()) __builtin_trap();
   return 0;
 }
