@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "ledger/chunk_source.h"
 #include "ledger/sha256.h"
@@ -101,8 +102,10 @@ class CanonReader {
       pos_ += n;
       return true;
     }
-    s.resize(n);
-    return bytes(s.data(), n);
+    std::string across(n, '\0');
+    if (!bytes(across.data(), n)) return false;  // s left as it was
+    s = std::move(across);
+    return true;
   }
   // A count of items of at least min_item_bytes each: refuses counts the input cannot hold, so a
   // damaged length never makes the caller reserve gigabytes.

@@ -51,6 +51,9 @@ inline constexpr char kCfSnapshots[] = "snapshots";
 // A snapshot is stored in pieces of this size: RocksDB's table writer copies a value into one block
 // and compresses it whole, and a 300 MB value cost it as much in first-touched memory as in work.
 inline constexpr std::size_t kSnapshotChunkBytes = std::size_t{4} << 20;
+// A snapshot whose last chunk is numbered past this is refused unread (4 GiB: a million cards take
+// 61 chunks), so that a damaged chunk number never stands for gigabytes a reader would reserve.
+inline constexpr std::uint32_t kSnapshotChunksMax = 1024;
 inline constexpr char kCfMeta[] = "meta";
 inline constexpr char kMetaFormat[] = "format";
 inline constexpr char kMetaHead[] = "head";

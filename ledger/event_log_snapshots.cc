@@ -155,6 +155,7 @@ class StoredChunks final : public ChunkSource {
     if (key.size() != kChunkKeyBytes || get_seq_key(key.first(kSeqKeyBytes)) != seq_ || chunk_of(key) != expected_)
       return stop();
     auto piece = as_bytes(it_->value());
+    if (piece.size() > kSnapshotChunkBytes) return stop();  // never written: its bytes are not where offsets say
     last_bytes_ = piece.size();
     ++expected_;
     if (skip_ > piece.size()) return stop();
@@ -190,10 +191,16 @@ Status EventLog::newest_snapshot_openers(const std::function<bool(Seq, const Chu
       continue;
     }
     const Seq seq = get_seq_key(as_bytes(it->key()).first(kSeqKeyBytes));
+    // The bytes stored at most, from the last chunk's number and size: no source promises more,
+    // so a damaged length inside the snapshot never stands for more than is there.
+    const std::uint32_t last = chunk_of(as_bytes(it->key()));
+    const std::uint64_t stored =
+        last >= kSnapshotChunksMax ? 0 : std::uint64_t{last} * kSnapshotChunkBytes + it->value().size();
     rocksdb::DB& db = *impl_->db;
     rocksdb::ColumnFamilyHandle* cf = impl_->snapshots;
-    const ChunkOpener open = [&db, cf, seq](std::uint64_t offset, std::uint64_t len) {
-      return std::make_unique<StoredChunks>(db, cf, seq, offset, len);
+    const ChunkOpener open = [&db, cf, seq, stored](std::uint64_t offset, std::uint64_t len) {
+      const std::uint64_t n = offset >= stored ? 0 : std::min(len, stored - offset);
+      return std::make_unique<StoredChunks>(db, cf, seq, offset, n);
     };
     if (f(seq, open)) break;
     it->Seek(ChunkKey(seq, 0).slice());  // then Prev(): the older snapshot's last chunk

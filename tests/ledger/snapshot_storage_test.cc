@@ -166,8 +166,39 @@ TEST_CASE("A stored snapshot whose chunks are missing, out of place or re-cut en
     REQUIRE(EventLogTesting::put_snapshot_chunk(log, 9, 1, big.substr(kChunk - 1, kChunk + 1)).is_ok());
     CHECK(same(read_stored(log, 0, ChunkSource::kUnknownSize), big.substr(0, kChunk - 1)));
   }
+  SECTION("a last chunk longer than 4 MiB") {
+    REQUIRE(refah::testing::EventLogTesting::put_snapshot_chunk(log, 9, 2, big.substr(2 * kChunk) + "x").is_ok());
+    CHECK(same(read_stored(log, 0, ChunkSource::kUnknownSize), big.substr(0, 2 * kChunk)));
+  }
   SECTION("a chunk past the last") {
     REQUIRE(refah::testing::EventLogTesting::put_snapshot_chunk(log, 9, 4, "stray").is_ok());
     CHECK(same(read_stored(log, 0, ChunkSource::kUnknownSize), big));  // chunk 3 is missing: 4 is not read
   }
+}
+
+TEST_CASE("A stored snapshot's sources promise no more bytes than are stored", "[snapshot]") {
+  TempDir dir;
+  auto opened = EventLog::open(EventLog::Options{dir.path()});
+  REQUIRE(opened.is_ok());
+  EventLog& log = *opened.value();
+  const std::string big = bytes_of(2 * kChunk + 10, 8);
+  REQUIRE(log.put_snapshot(9, big).is_ok());
+  auto promised = [&](std::uint64_t offset, std::uint64_t len) {
+    std::uint64_t size = 99;
+    REQUIRE(log.newest_snapshot_openers([&](Seq, const ChunkOpener& open) {
+      size = open(offset, len)->size();
+      return true;
+    }).is_ok());
+    return size;
+  };
+  // A reader bounds counts by what its source promises: a damaged length asks for no more.
+  CHECK(promised(10, std::uint64_t{1} << 40) == big.size() - 10);
+  CHECK(promised(0, ChunkSource::kUnknownSize) == big.size());
+  CHECK(promised(5, 100) == 100);
+  CHECK(promised(big.size(), 1) == 0);
+  // The last chunk numbered at the limit (kSnapshotChunksMax) and one under it.
+  REQUIRE(refah::testing::EventLogTesting::put_snapshot_chunk(log, 11, 1023, "x").is_ok());
+  CHECK(promised(0, ChunkSource::kUnknownSize) == std::uint64_t{1023} * kChunk + 1);
+  REQUIRE(refah::testing::EventLogTesting::put_snapshot_chunk(log, 12, 1024, "x").is_ok());
+  CHECK(promised(0, ChunkSource::kUnknownSize) == 0);
 }
