@@ -48,12 +48,13 @@ Result<std::unique_ptr<Projections>> as_of_seq(const EventLog& log, Seq seq) {
   auto out = std::make_unique<Projections>();
   Seq from = 0;
   Hash32 from_hash{};
-  Status s = log.newest_snapshots([&](Seq snap, std::span<const std::uint8_t> value) {
+  // Read chunk by chunk where it is stored (a newer one than asked is passed over unread); the
+  // projections take their part only once the snapshot is checked against the log.
+  Status s = log.newest_snapshot_openers([&](Seq snap, const ChunkOpener& open) {
     if (snap > seq) return false;  // newer than asked: keep looking
-    auto decoded = decode_snapshot(value);
-    if (!decoded.is_ok() || !snapshot_matches_log(log, *decoded.value().state) ||
-        !out->load(decoded.value().sink_bytes))
-      return false;
+    std::function<bool()> adopt;
+    auto decoded = decode_snapshot(open, [&](ChunkSource& part) { adopt = out->stage_load(part); });
+    if (!decoded.is_ok() || !snapshot_matches_log(log, *decoded.value().state) || !adopt || !adopt()) return false;
     from = snap;
     from_hash = decoded.value().state->head_hash();
     return true;

@@ -2,6 +2,7 @@
 // read back whole and newest first, beside snapshots stored whole by earlier versions.
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,12 @@ std::string bytes_of(std::size_t n, std::uint8_t seed) {
   return s;
 }
 
+std::unique_ptr<EventLog> open_log(const TempDir& dir) {
+  auto opened = EventLog::open(EventLog::Options{dir.path()});
+  REQUIRE(opened.is_ok());
+  return std::move(opened).value();
+}
+
 std::vector<std::pair<Seq, std::string>> stored(const EventLog& log) {
   std::vector<std::pair<Seq, std::string>> out;
   REQUIRE(log.newest_snapshots([&](Seq seq, std::span<const std::uint8_t> v) {
@@ -38,9 +45,8 @@ std::vector<std::pair<Seq, std::string>> stored(const EventLog& log) {
 
 TEST_CASE("Snapshots stored in chunks read back whole and newest first, beside one stored whole", "[snapshot]") {
   TempDir dir;
-  auto opened = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(opened.is_ok());
-  EventLog& log = *opened.value();
+  auto opened = open_log(dir);
+  EventLog& log = *opened;
   const std::string old_whole = bytes_of(kChunk + 100, 1);  // one value, as written before chunks
   const std::string big = bytes_of(2 * kChunk + kChunk / 2, 2);
   const std::string exact = bytes_of(kChunk, 3);
@@ -71,9 +77,8 @@ TEST_CASE("Snapshots stored in chunks read back whole and newest first, beside o
 
 TEST_CASE("A snapshot missing a chunk reads back without it: its frame no longer adds up", "[snapshot]") {
   TempDir dir;
-  auto opened = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(opened.is_ok());
-  EventLog& log = *opened.value();
+  auto opened = open_log(dir);
+  EventLog& log = *opened;
   const std::string big = bytes_of(3 * kChunk, 4);
   REQUIRE(log.put_snapshot(9, big).is_ok());
   REQUIRE(refah::testing::EventLogTesting::erase_snapshot_chunk(log, 9, 1).is_ok());
@@ -114,9 +119,8 @@ std::string read_stored(const EventLog& log, std::uint64_t offset, std::uint64_t
 
 TEST_CASE("A stored snapshot opened at any offset reads its bytes chunk by chunk, never copied whole", "[snapshot]") {
   TempDir dir;
-  auto opened = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(opened.is_ok());
-  EventLog& log = *opened.value();
+  auto opened = open_log(dir);
+  EventLog& log = *opened;
   const std::string big = bytes_of(2 * kChunk + kChunk / 2, 5);
   REQUIRE(log.put_snapshot(9, big).is_ok());
   const std::string older = bytes_of(kChunk + 7, 6);
@@ -149,9 +153,8 @@ TEST_CASE("A stored snapshot opened at any offset reads its bytes chunk by chunk
 
 TEST_CASE("A stored snapshot whose chunks are missing, out of place or re-cut ends its read early", "[snapshot]") {
   TempDir dir;
-  auto opened = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(opened.is_ok());
-  EventLog& log = *opened.value();
+  auto opened = open_log(dir);
+  EventLog& log = *opened;
   const std::string big = bytes_of(3 * kChunk, 7);
   REQUIRE(log.put_snapshot(9, big).is_ok());
   SECTION("a chunk missing") {
@@ -178,9 +181,8 @@ TEST_CASE("A stored snapshot whose chunks are missing, out of place or re-cut en
 
 TEST_CASE("A stored snapshot's sources promise no more bytes than are stored", "[snapshot]") {
   TempDir dir;
-  auto opened = EventLog::open(EventLog::Options{dir.path()});
-  REQUIRE(opened.is_ok());
-  EventLog& log = *opened.value();
+  auto opened = open_log(dir);
+  EventLog& log = *opened;
   const std::string big = bytes_of(2 * kChunk + 10, 8);
   REQUIRE(log.put_snapshot(9, big).is_ok());
   auto promised = [&](std::uint64_t offset, std::uint64_t len) {

@@ -3,6 +3,7 @@
 
 #include "ledger/event_log.h"
 #include "ledger/snapshot.h"
+#include "ledger/testing.h"
 #include "projections/projections.h"
 #include "replay/audit.h"
 #include "support/fixture.h"
@@ -262,4 +263,87 @@ TEST_CASE("A snapshot encoded into a reused buffer is the same bytes as one enco
     CHECK(loaded.load(decoded.value().sink_bytes));
     CHECK(loaded.digest() == f.projections().digest());
   });
+}
+
+namespace {
+constexpr std::size_t kChunk = std::size_t{4} << 20;  // kSnapshotChunkBytes (ledger/event_log_impl.h)
+}  // namespace
+
+namespace {
+// A ledger on dir with bare projections as its sink (loaded through Projections::stage_load, as
+// refahd's are), its digests, and what its open read.
+std::pair<Digests, Ledger::WriterStats> open_bare(const std::string& dir, Clock& clock) {
+  proj::Projections p;
+  Ledger::Options o;
+  o.data_dir = dir;
+  o.sink = &p;
+  auto opened = Ledger::open(o, clock);
+  REQUIRE(opened.is_ok());
+  Digests d;
+  opened.value()->read([&](const State& s) {
+    d.head = s.head_seq();
+    d.state = s.digest();
+  });
+  d.projections = p.digest();
+  auto stats = opened.value()->writer_stats();
+  opened.value()->close();
+  return {d, stats};
+}
+}  // namespace
+
+TEST_CASE("A snapshot of several chunks is loaded where it is stored, one re-cut is ignored and the log replayed",
+          "[snapshot]") {
+  LedgerFixture f;
+  f.standard_programme();
+  constexpr CardId kCards = 60'000;
+  for (CardId first = 1'000; first < 1'000 + kCards; first += limits::submission_commands_max) {
+    std::vector<Command> batch;
+    for (CardId c = first; c < std::min<CardId>(first + limits::submission_commands_max, 1'000 + kCards); ++c)
+      batch.push_back(Command{admin(), f.ids().next(), IssueCard{c, holder(c), 1, CardCategory::kYouth, 1'000'000,
+                                                                  f.clock().now_us() + 365 * kDayUs}});
+    for (const Outcome& o : f.ledger().execute(std::move(batch))) REQUIRE(o.accepted());
+  }
+  Digests live;
+  f.ledger().read([&](const State& s) {
+    live.head = s.head_seq();
+    live.state = s.digest();
+  });
+  live.projections = f.projections().digest();
+  f.ledger().close();  // writes a snapshot at the head
+  {
+    auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
+    REQUIRE(log.is_ok());
+    std::size_t size = 0;
+    REQUIRE(log.value()->newest_snapshots([&](Seq, std::span<const std::uint8_t> v) {
+      size = v.size();
+      return true;
+    }).is_ok());
+    REQUIRE(size > 2 * kChunk);  // three chunks at least
+  }
+
+  auto [loaded, stats] = open_bare(f.dir().path(), f.clock());
+  CHECK(stats.snapshot_loaded_seq == live.head);
+  CHECK(stats.snapshots_ignored == 0);
+  CHECK(loaded == live);
+
+  // The same bytes cut one byte earlier: offsets into it would land one byte off.
+  {
+    auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
+    REQUIRE(log.is_ok());
+    std::string whole;
+    Seq seq = 0;
+    REQUIRE(log.value()->newest_snapshots([&](Seq s, std::span<const std::uint8_t> v) {
+      seq = s;
+      whole.assign(reinterpret_cast<const char*>(v.data()), v.size());
+      return true;
+    }).is_ok());
+    REQUIRE(seq == live.head);
+    using refah::testing::EventLogTesting;
+    REQUIRE(EventLogTesting::put_snapshot_chunk(*log.value(), seq, 0, whole.substr(0, kChunk - 1)).is_ok());
+    REQUIRE(EventLogTesting::put_snapshot_chunk(*log.value(), seq, 1, whole.substr(kChunk - 1, kChunk + 1)).is_ok());
+  }
+  auto [replayed, stats2] = open_bare(f.dir().path(), f.clock());
+  CHECK(stats2.snapshots_ignored >= 1);
+  CHECK(stats2.snapshot_loaded_seq != live.head);
+  CHECK(replayed == live);
 }
