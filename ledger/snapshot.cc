@@ -159,14 +159,16 @@ std::uint64_t read_sink_aside(const ChunkOpener& open, std::uint64_t state_len,
 }
 
 struct DecodedParts {
-  std::unique_ptr<State> state;
+  std::unique_ptr<State> state;  // null when not asked for
+  SnapshotHead head;
   std::uint64_t sink_at = 0;  // the sink's part: its offset and length in the snapshot
   std::uint64_t sink_len = 0;
 };
 
-// The frame and digest are checked on a second thread while the state is parsed here, and the
-// sink's part is handed to `alongside` on a third when asked.
-Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
+// The frame and digest are checked on a second thread while the state is parsed here (when
+// parse_state), and the sink's part is handed to `alongside` on a third when asked.
+Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside,
+                                  bool parse_state) {
   auto header = read_header(open);
   if (!header.is_ok())
     return header.status().code() == Status::Code::kCorruption ? Status::corruption("snapshot: " + header.status().message())
@@ -180,7 +182,8 @@ Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<v
   std::future<void> aside;
   if (alongside)
     aside = std::async(std::launch::async, [&] { sink_len_aside = read_sink_aside(open, h.state_len, alongside); });
-  auto state = [&] {
+  auto state = [&]() -> Result<std::unique_ptr<State>> {
+    if (!parse_state) return std::unique_ptr<State>();
     auto src = open(kHeaderBytes, h.state_len);
     return State::parse(*src);
   }();
@@ -191,9 +194,10 @@ Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<v
   if (alongside && sink_len_aside != end.value().sink_len)
     return Status::corruption("snapshot: the sink's part was read at another length");
   if (!state.is_ok()) return state.status();
-  if (state.value()->head_seq() != h.seq || state.value()->head_hash() != h.head_hash)
+  if (parse_state && (state.value()->head_seq() != h.seq || state.value()->head_hash() != h.head_hash))
     return Status::corruption("snapshot: state does not match its header");
-  return DecodedParts{std::move(state).value(), kHeaderBytes + h.state_len + 8, end.value().sink_len};
+  return DecodedParts{std::move(state).value(), SnapshotHead{h.seq, h.head_hash}, kHeaderBytes + h.state_len + 8,
+                      end.value().sink_len};
 }
 }  // namespace
 
@@ -222,22 +226,33 @@ Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
 bool snapshot_digest_matches(const SnapshotFrame& frame) { return sha256(frame.covered) == frame.digest; }
 
 Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
-  auto parts = decode_parts(open_span(bytes), {});
+  auto parts = decode_parts(open_span(bytes), {}, true);
   if (!parts.is_ok()) return parts.status();
   REFAH_ASSERT(parts.value().sink_at + parts.value().sink_len + kDigestBytes == bytes.size());
   return DecodedSnapshot{std::move(parts.value().state), bytes.subspan(parts.value().sink_at, parts.value().sink_len)};
 }
 
 Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
-  auto parts = decode_parts(open, alongside);
+  auto parts = decode_parts(open, alongside, true);
   if (!parts.is_ok()) return parts.status();
   return DecodedSnapshot{std::move(parts.value().state), {}};
 }
 
+Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
+  REFAH_ASSERT(alongside);
+  auto parts = decode_parts(open, alongside, false);
+  if (!parts.is_ok()) return parts.status();
+  return parts.value().head;
+}
+
 bool snapshot_matches_log(const EventLog& log, const State& state) {
-  auto event = log.get(state.head_seq());
+  return snapshot_matches_log(log, state.head_seq(), state.head_hash());
+}
+
+bool snapshot_matches_log(const EventLog& log, Seq seq, const Hash32& head_hash) {
+  auto event = log.get(seq);
   return event.is_ok() && event.value().size() >= kEventHeaderBytes &&
-         std::memcmp(event.value().data() + 1, state.head_hash().data(), 32) == 0;
+         std::memcmp(event.value().data() + 1, head_hash.data(), 32) == 0;
 }
 
 }  // namespace refah

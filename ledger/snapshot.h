@@ -73,8 +73,20 @@ struct DecodedSnapshot {
 [[nodiscard]] Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open,
                                                       const std::function<void(ChunkSource&)>& alongside);
 
+// The head a snapshot was taken at, as its header gives it (covered by the digest).
+struct SnapshotHead {
+  Seq seq = 0;
+  Hash32 head_hash{};
+};
+// For a reader of the sink's part alone (as-of projections): the frame and the digest checked as
+// by decode_snapshot while the sink's part is handed to `alongside` (required), and the state's
+// part not parsed (at a million cards, half the work and memory).
+[[nodiscard]] Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open,
+                                                        const std::function<void(ChunkSource&)>& alongside);
+
 class EventLog;
 // True if the snapshot's head hash is the stored hash of its event in this log.
 bool snapshot_matches_log(const EventLog& log, const State& state);
+bool snapshot_matches_log(const EventLog& log, Seq seq, const Hash32& head_hash);
 
 }  // namespace refah

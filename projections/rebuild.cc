@@ -52,11 +52,14 @@ Result<std::unique_ptr<Projections>> as_of_seq(const EventLog& log, Seq seq) {
   // projections take their part only once the snapshot is checked against the log.
   Status s = log.newest_snapshot_openers([&](Seq snap, const ChunkOpener& open) {
     if (snap > seq) return false;  // newer than asked: keep looking
+    // The decision state's part is not parsed: the projections need only the snapshot's head.
     std::function<bool()> adopt;
-    auto decoded = decode_snapshot(open, [&](ChunkSource& part) { adopt = out->stage_load(part); });
-    if (!decoded.is_ok() || !snapshot_matches_log(log, *decoded.value().state) || !adopt || !adopt()) return false;
-    from = snap;
-    from_hash = decoded.value().state->head_hash();
+    auto head = decode_snapshot_sink(open, [&](ChunkSource& part) { adopt = out->stage_load(part); });
+    if (!head.is_ok() || head.value().seq != snap || !snapshot_matches_log(log, snap, head.value().head_hash) ||
+        !adopt || !adopt())
+      return false;
+    from = head.value().seq;
+    from_hash = head.value().head_hash;
     return true;
   });
   if (!s.is_ok()) return s;

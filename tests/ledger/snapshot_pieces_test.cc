@@ -61,6 +61,15 @@ TEST_CASE("A snapshot decoded from pieces of any size gives the state and sink p
     CHECK(d.state == whole.value().state->digest());
     CHECK(d.sink == sink);
   }
+  // A reader of the sink's part alone gets the same part and the state's head, unparsed.
+  std::string sink_alone;
+  auto head = decode_snapshot_sink(open_span(as_span(bytes), 7), [&](ChunkSource& part) {
+    for (auto p = part.next(); !p.empty(); p = part.next()) sink_alone.append(reinterpret_cast<const char*>(p.data()), p.size());
+  });
+  REQUIRE(head.is_ok());
+  CHECK(head.value().seq == whole.value().state->head_seq());
+  CHECK(head.value().head_hash == whole.value().state->head_hash());
+  CHECK(sink_alone == sink);
   // The projections read their part from the pieces as they come.
   proj::Projections loaded;
   std::function<bool()> adopt;
@@ -87,6 +96,9 @@ TEST_CASE("A damaged snapshot is refused read in pieces as read whole", "[snapsh
   for (const auto& [what, b] : damaged) {
     INFO(what);
     CHECK_FALSE(decode_snapshot(as_span(b)).is_ok());
-    for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{4096}}) CHECK_FALSE(decode_in_pieces(b, piece).ok);
+    for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+      CHECK_FALSE(decode_in_pieces(b, piece).ok);
+      CHECK_FALSE(decode_snapshot_sink(open_span(as_span(b), piece), [](ChunkSource&) {}).is_ok());
+    }
   }
 }

@@ -4,6 +4,7 @@
 
 #include "ledger/event_log.h"
 #include "ledger/event_codec.h"
+#include "ledger/testing.h"
 #include "projections/rebuild.h"
 #include "support/fixture.h"
 
@@ -84,4 +85,30 @@ TEST_CASE("Projections as of a time are those of the last event recorded at or b
     CHECK(proj::as_of_time(log, times[seq]).value()->digest() == cut_at(log, last));
   }
   CHECK(proj::seq_at_time(log, times.back() + kDayUs).value() == times.size() - 1);
+}
+
+TEST_CASE("As-of starts from the newest snapshot at or before the point: events before it are not read again",
+          "[asof]") {
+  LedgerFixture f;
+  history(f);
+  const Seq head = f.ledger().head_seq();
+  const Hash32 at_head = f.projections().digest();
+  f.ledger().close();  // writes a snapshot at the head
+  auto opened = EventLog::open(EventLog::Options{f.dir().path()});
+  REQUIRE(opened.is_ok());
+  EventLog& log = *opened.value();
+  std::vector<Seq> snapshots;
+  REQUIRE(log.newest_snapshots([&](Seq seq, auto) {
+    snapshots.push_back(seq);
+    return false;
+  }).is_ok());
+  REQUIRE(snapshots.size() == 2);
+  REQUIRE(snapshots[0] == head);
+  // Event 1 gone: only a point before every snapshot needs it.
+  REQUIRE(refah::testing::EventLogTesting::erase(log, 1).is_ok());
+  auto from_snapshot = proj::as_of_seq(log, head);
+  REQUIRE(from_snapshot.is_ok());
+  CHECK(from_snapshot.value()->digest() == at_head);
+  CHECK(proj::as_of_seq(log, snapshots[1]).is_ok());
+  CHECK_FALSE(proj::as_of_seq(log, snapshots[1] - 1).is_ok());
 }
