@@ -80,7 +80,7 @@ struct SnapshotHead {
 };
 // For a reader of the sink's part alone (as-of projections): the frame and the digest checked as
 // by decode_snapshot while the sink's part is handed to `alongside` (required), and the state's
-// part not parsed (at a million cards, half the work and memory).
+// part not parsed (at a million cards 111 MB of a 264 MB snapshot).
 [[nodiscard]] Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open,
                                                         const std::function<void(ChunkSource&)>& alongside);
 
