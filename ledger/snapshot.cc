@@ -102,12 +102,6 @@ void copy_overlap(std::span<const std::uint8_t> piece, std::uint64_t at, std::ui
   if (lo < hi) std::memcpy(dst + (lo - from), piece.data() + (lo - at), hi - lo);
 }
 
-std::uint64_t little_endian_u64(const std::uint8_t* b) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t{b[i]} << (8 * i);
-  return v;
-}
-
 struct FrameEnd {
   std::uint64_t sink_len = 0;
   bool digest_ok = false;
@@ -128,7 +122,7 @@ Result<FrameEnd> check_frame(ChunkSource& src, std::uint64_t state_len) {
     const std::uint64_t piece_end = at + piece.size();
     copy_overlap(piece, at, sink_len_at, len_bytes, sizeof len_bytes);
     if (!end_known && piece_end >= sink_len_at + 8) {
-      out.sink_len = little_endian_u64(len_bytes);
+      CanonReader(std::span<const std::uint8_t>(len_bytes)).num(out.sink_len);  // all 8 bytes are here
       if (out.sink_len > kPartMaxBytes) return Status::corruption("its lengths run past its end");
       covered_end = sink_len_at + 8 + out.sink_len;
       end_known = true;
