@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/assert.h"
 #include "ledger/prefetch.h"
 #include "ledger/types.h"
 
@@ -53,36 +54,32 @@ class BlockedBloom {
   }
   void prefetch(const Bytes16& id) const { prefetch_read(&words_[(hash(id) % blocks_) * 8]); }
 
-  // Serialized form: capacity:u64 blocks:u64 words:u64 * (blocks * 8), little-endian.
-  void save(std::string& out) const {
-    auto put = [&](std::uint64_t v) {
-      for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-    };
-    put(capacity_);
-    put(blocks_);
-    for (std::size_t i = 0; i < blocks_ * 8; ++i) put(words_[i].load(std::memory_order_relaxed));
+  // Saving and reading back a filter (ledger/bloom_record.h): its words as little-endian bytes, a
+  // range at a time. A filter built for the same capacity and bits a key has as many words.
+  std::size_t words() const { return blocks_ * 8; }
+  // Words [first_word, first_word + n) into out (8 * n bytes).
+  void get_words(std::size_t first_word, std::size_t n, char* out) const {
+    REFAH_ASSERT(first_word <= words() && n <= words() - first_word);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t v = words_[first_word + i].load(std::memory_order_relaxed);
+      for (std::size_t b = 0; b < 8; ++b) out[8 * i + b] = static_cast<char>(v >> (8 * b));
+    }
   }
-  // nullptr if the bytes are not exactly one filter saved with bits_per_key.
-  static std::unique_ptr<BlockedBloom> load(std::string_view in, std::size_t bits_per_key = kDefaultBitsPerKey) {
-    auto get = [&](std::size_t at) {
+  // Words [first_word, first_word + bytes.size() / 8) from little-endian bytes (a whole number of words).
+  void set_words(std::size_t first_word, std::string_view bytes) {
+    const std::size_t n = bytes.size() / 8;
+    REFAH_ASSERT(bytes.size() % 8 == 0 && first_word <= words() && n <= words() - first_word);
+    for (std::size_t i = 0; i < n; ++i) {
       std::uint64_t v = 0;
-      for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(in[at + static_cast<std::size_t>(i)]);
-      return v;
-    };
-    if (in.size() < 16) return nullptr;
-    const std::uint64_t capacity = get(0), blocks = get(8);
-    if (bits_per_key == 0 || bits_per_key > 64 || capacity > (std::uint64_t{1} << 40) ||
-        blocks != blocks_for(capacity, bits_per_key) || in.size() != 16 + blocks * 64)
-      return nullptr;
-    auto bloom = std::make_unique<BlockedBloom>(capacity, bits_per_key);
-    for (std::size_t i = 0; i < blocks * 8; ++i) bloom->words_[i].store(get(16 + 8 * i), std::memory_order_relaxed);
-    return bloom;
+      for (int b = 7; b >= 0; --b) v = (v << 8) | static_cast<std::uint8_t>(bytes[8 * i + static_cast<std::size_t>(b)]);
+      words_[first_word + i].store(v, std::memory_order_relaxed);
+    }
   }
-
- private:
   static std::size_t blocks_for(std::size_t capacity, std::size_t bits_per_key) {
     return std::max<std::size_t>(1, (capacity * bits_per_key + 511) / 512);
   }
+
+ private:
   static std::uint64_t hash(const Bytes16& id) {
     std::uint64_t a, b;
     std::memcpy(&a, id.bytes.data(), 8);

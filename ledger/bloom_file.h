@@ -2,24 +2,19 @@
 // does not scan every id on disk to rebuild them (3.9 s at 11 million ids). One file per mark:
 //
 //   <data dir>/dedup-bloom-<through>   (written to .tmp, synced, renamed, directory synced)
-//   file   := through:u64 | count:u64 | kChainMark:u64 | n:u64 | filter * n | sha256:32 of every byte before it
-//   filter := count:u64 | bits_per_key:u64 | BlockedBloom::save bytes
 //
-// (ledger/bloom_chain.h). Versions before the chain wrote one filter of 10 bits a key:
-//   through:u64 | count:u64 | BlockedBloom::save bytes | sha256:32
-// which is still read, as a chain of one.
+// holding one record (ledger/bloom_record.h), written and read a piece at a time.
 //
 // `through` is the dedup_through mark the filters cover: every id on disk at that mark, and
 // `count` of them. A file is only used when its mark is the log's dedup_through(); any other is
-// stale (a spill whose ingest a crash cut off, or an older mark) and is deleted. Integers
-// little-endian. Losing or damaging the file costs the next open the scan, never an id.
+// stale (a spill whose ingest a crash cut off, or an older mark) and is deleted. Losing or
+// damaging the file costs the next open the scan, never an id.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
 
-#include "ledger/bloom.h"
 #include "ledger/bloom_chain.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -37,13 +32,5 @@ std::optional<BloomChain> load_bloom_file(const std::string& dir, Seq through);
 void remove_bloom_files_outside(const std::string& dir, Seq keep_from, Seq keep_to);
 // Deletes the .tmp files a crash left behind. At open only, before the spill thread starts.
 void remove_bloom_temporaries(const std::string& dir);
-
-// The same record as one string. decode checks the checksum and the mark, and reads both
-// versions (the meta column family holds a single filter saved at a clean close by an earlier
-// version).
-std::string encode_bloom_record(Seq through, const BloomChain& chain);
-std::optional<BloomChain> decode_bloom_record(const std::string& bytes, Seq through);
-// The single-filter record of the versions before the chain (for tests of their directories).
-std::string encode_single_bloom_record(Seq through, std::size_t count, const BlockedBloom& bloom);
 
 }  // namespace refah

@@ -10,6 +10,7 @@
 
 #include "ledger/assert.h"
 #include "ledger/bloom_file.h"
+#include "ledger/bloom_record.h"
 #include "ledger/ingest_leftovers.h"
 #include "ledger/event_codec.h"
 #include "ledger/sha256.h"

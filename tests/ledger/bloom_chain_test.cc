@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "ledger/bloom_chain.h"
 #include "ledger/bloom_file.h"
+#include "ledger/bloom_record.h"
 #include "ledger/sha256.h"
 #include "support/fixture.h"
 
@@ -76,6 +78,14 @@ TEST_CASE("The filter file reads back a chain and the single filter of earlier v
   REQUIRE(chain.filters() > 1);
   const std::string record = encode_bloom_record(77, chain);
 
+  SECTION("the bytes of the format, as the version before the piecewise writer (1ae266c) wrote them") {
+    auto digest = [](const std::string& b) { return to_hex(sha256({reinterpret_cast<const std::uint8_t*>(b.data()), b.size()})); };
+    CHECK(record.size() == 61'536);
+    CHECK(digest(record) == "2ac4d3b3338d2db48a613fbe582a3d9dcb97b6ac956a5b059ab263df88cf24ac");
+    BlockedBloom one(5'000);
+    for (std::uint64_t i = 1; i <= 3'000; ++i) one.add(Ids::make(i));
+    CHECK(digest(encode_single_bloom_record(12, 3'000, one)) == "113e283d8b791b9e5e2cad74f573fd903c3a7eb21fae791a4fef73dc19c457fb");
+  }
   SECTION("a chain, at its mark") {
     auto back = decode_bloom_record(record, 77);
     REQUIRE(back.has_value());
@@ -105,6 +115,53 @@ TEST_CASE("The filter file reads back a chain and the single filter of earlier v
     const Hash32 check = sha256({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
     body.append(reinterpret_cast<const char*>(check.data()), check.size());
     CHECK_FALSE(decode_bloom_record(body, 77).has_value());
+  }
+}
+
+TEST_CASE("A filter file larger than one read piece reads back whole, and a copy cut, grown or flipped anywhere is refused",
+          "[dedup][bloom]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path());
+  const BloomChain chain = grown_chain(300'000);
+  REQUIRE(chain.filter(chain.filters() - 1).memory_bytes() > 256 * 1024);  // the file is read 256 KiB at a time
+  REQUIRE(save_bloom_file(dir.path(), 41, chain).is_ok());
+  const std::string path = dir.path() + "/dedup-bloom-41";
+  std::string saved;
+  {
+    std::ifstream in(path, std::ios::binary);
+    saved.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(saved == encode_bloom_record(41, chain));
+  auto rewrite = [&](const std::string& bytes) { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; };
+
+  SECTION("whole, every id and the same false positives") {
+    auto back = load_bloom_file(dir.path(), 41);
+    REQUIRE(back.has_value());
+    CHECK(back->filters() == chain.filters());
+    CHECK(back->ids() == 300'000);
+    for (std::uint64_t i = 1; i <= 300'000; ++i) REQUIRE(back->may_contain(Ids::make(i)));
+    CHECK(false_positives(*back, 5'000'001, 20'000) == false_positives(chain, 5'000'001, 20'000));
+  }
+  SECTION("cut short") {
+    for (std::size_t keep : {std::size_t{0}, std::size_t{24}, std::size_t{56}, saved.size() / 2, saved.size() - 33,
+                             saved.size() - 32, saved.size() - 1}) {
+      rewrite(saved.substr(0, keep));
+      INFO("kept " << keep << " of " << saved.size() << " bytes");
+      CHECK_FALSE(load_bloom_file(dir.path(), 41).has_value());
+    }
+  }
+  SECTION("a byte more") {
+    rewrite(saved + '\0');
+    CHECK_FALSE(load_bloom_file(dir.path(), 41).has_value());
+  }
+  SECTION("one byte flipped: in the header, a filter's sizes, the first and last piece, the checksum") {
+    for (std::size_t at : {std::size_t{3}, std::size_t{40}, std::size_t{64 + 100}, saved.size() - 40, saved.size() - 5}) {
+      std::string bad = saved;
+      bad[at] ^= 0x01;
+      rewrite(bad);
+      INFO("flipped byte " << at);
+      CHECK_FALSE(load_bloom_file(dir.path(), 41).has_value());
+    }
   }
 }
 
