@@ -118,10 +118,19 @@ Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
   return Status::corruption(scanned.status.message() + " (while refilling the idempotency index)");
 }
 
-
-
-
-
+Status Ledger::Impl::open_dedup(Seq up_to_seq) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto opened = DedupIndex::open(*log, options.dedup_memory_ids_max);
+  if (!opened.is_ok()) return opened.status();
+  dedup = std::move(opened).value();
+  stats.open.dedup_ids_scanned = dedup->stats().scanned_at_open;
+  const auto t1 = std::chrono::steady_clock::now();
+  stats.open.dedup_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
+  Status s = refill_dedup(up_to_seq);
+  stats.open.refill_ns =
+      static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
+  return s;
+}
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
   if (options.batch_commands_max == 0 || options.batch_commands_max > limits::writer_batch_commands_max)
@@ -150,23 +159,14 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   for (auto& stage : impl->stages) stage = std::make_unique<StagedBatch>(*impl->log);
   impl->pipeline_lock = std::unique_lock(impl->state_mu, std::defer_lock);
   impl->stats.open.log_ns = log_ns;
-  auto dedup = DedupIndex::open(*impl->log, options.dedup_memory_ids_max);
-  if (!dedup.is_ok()) return dedup.status();
-  impl->dedup = std::move(dedup).value();
-  impl->stats.open.dedup_ids_scanned = impl->dedup->stats().scanned_at_open;
-  lap(impl->stats.open.dedup_ns);
-  // The idempotency ids past the disk part come back on a second thread, over the whole log past
-  // the mark, while this one loads the snapshot and replays the tail into the state and the sink
-  // (they share nothing: the index is touched only by that thread until it is joined).
+  // The idempotency index opens (its saved filters read back) and then takes back the ids past its
+  // disk part, over the whole log past the mark, on a second thread, while this one loads the
+  // snapshot and replays the tail into the state and the sink (they share nothing: the index is
+  // touched only by that thread until it is joined).
   const Seq head = impl->log->head_seq();
   impl->stats.open.refilled_events = head > impl->log->dedup_through() ? head - impl->log->dedup_through() : 0;
   Status refilled;
-  std::jthread refill([raw = impl.get(), head, &refilled] {
-    const auto t0 = std::chrono::steady_clock::now();
-    refilled = raw->refill_dedup(head);
-    raw->stats.open.refill_ns = static_cast<std::uint64_t>(
-        std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
-  });
+  std::jthread refill([raw = impl.get(), head, &refilled] { refilled = raw->open_dedup(head); });
   std::unique_ptr<State> start;
   if (!options.replay_from_zero) {
     auto loaded = impl->load_snapshot();

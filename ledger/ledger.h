@@ -169,9 +169,10 @@ class Ledger {
     // Each synced write's duration (nanoseconds) and events (kWriteNsBounds, kWriteEventsBounds).
     HistogramCounts write_ns_histogram;
     HistogramCounts write_events_histogram;
-    // Where open() spent its time: opening the log (RocksDB's own WAL recovery included), the
-    // idempotency index's Bloom filter, reading and checking the snapshot, refilling the
-    // idempotency ids between the disk part and the snapshot, replaying the tail after it.
+    // Where open() spent its time: opening the log (RocksDB's own WAL recovery included), then
+    // on one thread reading and checking the snapshot and replaying the tail after it, and beside
+    // them on a second thread the idempotency index's Bloom filters and the refill of its ids past
+    // the disk part (so log + snapshot + tail, or log + filter + refill if longer, is the open).
     struct OpenPhases {
       std::uint64_t log_ns = 0;
       std::uint64_t dedup_ns = 0;

@@ -177,6 +177,9 @@ struct Ledger::Impl {
   // The durable head; state_mu held. After a failed write the state holds the refused batch too.
   Seq head_locked() const { return state_poisoned ? durable_head : state->head_seq(); }
   Result<std::unique_ptr<State>> load_snapshot();
+  // The idempotency index opened (its saved filters, else a scan of the ids on disk), then the ids
+  // between its disk part and up_to_seq taken back (open()'s second thread).
+  Status open_dedup(Seq up_to_seq);
   Status refill_dedup(Seq up_to_seq);
   void write_snapshot();
   Seq last_snapshot_seq = 0;
