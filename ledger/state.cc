@@ -351,7 +351,7 @@ Status State::fold_visit_cancelled(const fb::Event& e) {
         continue;
       }
       c->lots.refund(d);
-      if (d.expires_at_us != kNeverExpires) expiring_.insert({d.expires_at_us, holder});
+      if (d.expires_at_us != kNeverExpires) expiring_.push(d.expires_at_us, holder);
     }
   }
   if (p->lapsed_rials() != lapsed) return bad(e, "lapsed part of the refund does not match its lots");
@@ -494,7 +494,7 @@ Status State::credit_card(CardState& c, CardId id, Seq lot, TimeUs stored_expiry
   }
   c.lots.credit(lot, expires_at, source, envelope, amount_rials);
   c.balance_rials += amount_rials;
-  if (expires_at != kNeverExpires && amount_rials > 0) expiring_.insert({expires_at, id});
+  if (expires_at != kNeverExpires && amount_rials > 0) expiring_.push(expires_at, id);
   return Status::ok();
 }
 
@@ -508,7 +508,7 @@ void State::remember_draws(VisitRecord& r, Seq seq, std::vector<Draw>& draws) {
 
 void State::index_lots(CardId id, const Lots& lots) {
   for (const Lot& l : lots)
-    if (l.expires_at_us != kNeverExpires) expiring_.insert({l.expires_at_us, id});
+    if (l.expires_at_us != kNeverExpires) expiring_.push(l.expires_at_us, id);
 }
 
 std::vector<Draw> State::draws_of(Seq visit_seq) const {
@@ -538,13 +538,13 @@ CardId State::holder_card(CardId id) const {
 }
 
 std::optional<LapseCredit> State::due_lapse(TimeUs now_us) {
-  while (!expiring_.empty() && expiring_.begin()->first <= now_us) {
-    const auto [at, id] = *expiring_.begin();
+  while (!expiring_.empty() && expiring_.earliest().first <= now_us) {
+    const auto [at, id] = expiring_.earliest();
     // Every lot that may lapse has its entry, so the card's lots due at `at` are those of this
     // expiry: the earlier ones lapsed at their own entries.
     if (const CardState* c = card(id))
       if (const Lot* l = c->lots.due(at)) return LapseCredit{id, l->id};
-    expiring_.erase(expiring_.begin());
+    expiring_.pop();
   }
   return std::nullopt;
 }

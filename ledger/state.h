@@ -9,12 +9,12 @@
 #include <span>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ledger/budgets.h"
+#include "ledger/expiry_queue.h"
 #include "ledger/command.h"
 #include "ledger/flat_index.h"
 #include "ledger/id_map.h"
@@ -206,7 +206,7 @@ class State {
   std::map<Seq, std::vector<Draw>> more_draws_;  // visit seq -> its draws after the first
   // (expiry, card) of every lot that may lapse: where due_lapse looks. Not part of the digest: an
   // entry whose lot has gone is skipped and forgotten.
-  std::set<std::pair<TimeUs, CardId>> expiring_;
+  ExpiryQueue expiring_;
   Totals totals_;
   Budgets budgets_;
   Settlements settlements_;  // every venue's unsettled days and last settlement
