@@ -219,6 +219,9 @@ struct Ledger::Impl {
   std::uint64_t snap_bytes = 0;           // guarded by snap_mu: the last snapshot encoded, bytes
   std::uint64_t snap_thread_ns = 0;       // guarded by snap_mu: the last one's encoding and writing
   std::string snap_buffer;  // the snapshot thread's encoding buffer, reused (its capacity kept)
+  // The snapshot open loaded, in bytes (set before the snapshot thread starts): the thread reserves
+  // a quarter more before its first encoding, which then never grows the buffer by doubling.
+  std::uint64_t loaded_snapshot_bytes = 0;
   std::uint64_t last_snapshot_bytes = 0;  // writer thread: the same, once collected
   Outcome decide_one(const Command& cmd, TimeUs now, ledger_detail::StagedBatch& b);
   // Appends a CreditLapsed for every lot of credit that has expired at `now` (ledger/command.h).

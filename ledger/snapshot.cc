@@ -223,13 +223,15 @@ Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
   auto parts = decode_parts(open_span(bytes), {}, true);
   if (!parts.is_ok()) return parts.status();
   REFAH_ASSERT(parts.value().sink_at + parts.value().sink_len + kDigestBytes == bytes.size());
-  return DecodedSnapshot{std::move(parts.value().state), bytes.subspan(parts.value().sink_at, parts.value().sink_len)};
+  return DecodedSnapshot{std::move(parts.value().state), bytes.subspan(parts.value().sink_at, parts.value().sink_len),
+                         bytes.size()};
 }
 
 Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
   auto parts = decode_parts(open, alongside, true);
   if (!parts.is_ok()) return parts.status();
-  return DecodedSnapshot{std::move(parts.value().state), {}};
+  return DecodedSnapshot{std::move(parts.value().state), {},
+                         parts.value().sink_at + parts.value().sink_len + kDigestBytes};
 }
 
 Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {

@@ -59,6 +59,7 @@ bool snapshot_digest_matches(const SnapshotFrame& frame);
 struct DecodedSnapshot {
   std::unique_ptr<State> state;
   std::span<const std::uint8_t> sink_bytes;  // the sink's part, inside the decoded bytes
+  std::uint64_t bytes = 0;                    // the whole snapshot's length, digest included
 };
 
 // Reads the frame (kInvalidArgument for another format: ignore it), checks the digest and the

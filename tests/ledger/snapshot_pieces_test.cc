@@ -33,6 +33,7 @@ struct Decoded {
   bool ok = false;
   Hash32 state{};
   std::string sink;
+  std::uint64_t bytes = 0;
 };
 
 Decoded decode_in_pieces(const std::string& bytes, std::size_t piece) {
@@ -42,6 +43,7 @@ Decoded decode_in_pieces(const std::string& bytes, std::size_t piece) {
   });
   out.ok = d.is_ok();
   if (out.ok) out.state = d.value().state->digest();
+  if (out.ok) out.bytes = d.value().bytes;
   return out;
 }
 }  // namespace
@@ -52,6 +54,7 @@ TEST_CASE("A snapshot decoded from pieces of any size gives the state and sink p
   const std::string bytes = busy_snapshot(f);
   auto whole = decode_snapshot(as_span(bytes));
   REQUIRE(whole.is_ok());
+  CHECK(whole.value().bytes == bytes.size());  // the snapshot thread sizes its next encoding by it
   const std::string sink(reinterpret_cast<const char*>(whole.value().sink_bytes.data()), whole.value().sink_bytes.size());
   for (std::size_t piece : {std::size_t{1}, std::size_t{5}, std::size_t{56}, std::size_t{57}, std::size_t{4096},
                             bytes.size()}) {
@@ -60,6 +63,7 @@ TEST_CASE("A snapshot decoded from pieces of any size gives the state and sink p
     REQUIRE(d.ok);
     CHECK(d.state == whole.value().state->digest());
     CHECK(d.sink == sink);
+    CHECK(d.bytes == bytes.size());
   }
   // A reader of the sink's part alone gets the same part and the state's head, unparsed.
   std::string sink_alone;
