@@ -24,8 +24,10 @@ namespace refah::test {
 class NatsCluster {
  public:
   explicit NatsCluster(std::size_t nodes = 3) {
-    INFO("nats-server is needed (scripts/dev.sh installs Debian's nats-server)");
-    REQUIRE(std::filesystem::exists(NATS_SERVER_PATH));
+    {
+      INFO("nats-server is needed (scripts/dev.sh installs Debian's nats-server)");
+      REQUIRE(std::filesystem::exists(NATS_SERVER_PATH));
+    }
     for (std::size_t i = 0; i < nodes; ++i) {
       client_ports_.push_back(unused_port());
       route_ports_.push_back(unused_port());
@@ -39,8 +41,15 @@ class NatsCluster {
     // leader and the node current in it (a stream made before that may be placed on a group
     // that cannot elect a new leader when one node goes).
     for (std::size_t i = 0; i < nodes; ++i) {
-      INFO("nats-server n" << i << " log:\n" << procs_[i]->stderr_text());
-      REQUIRE(healthy(i));
+      if (healthy(i)) continue;
+      // Read after the wait: what every node said, and what n<i>'s /healthz answered last.
+      std::string logs;
+      for (std::size_t j = 0; j < nodes; ++j)
+        logs += "nats-server n" + std::to_string(j) + (running(j) ? "" : " (exited)") + " log:\n" +
+                procs_[j]->stderr_text() + "\n";
+      const HttpReply last = http_request(monitor_ports_[i], "GET", "/healthz");
+      FAIL("nats-server n" << i << " not healthy within 30 s (/healthz: " << last.status << " " << last.body << ")\n"
+                           << logs);
     }
   }
 
