@@ -31,6 +31,7 @@
 #include "ledger/prefetch.h"
 #include "ledger/rules.h"
 #include "ledger/snapshot.h"
+#include "ledger/tail_ids_sink.h"
 #include "ledger/disk_space.h"
 #include "ledger/ledger_impl.h"
 
@@ -102,9 +103,9 @@ void answer_all(std::vector<Submission>& subs, Reason reason) {
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 
-Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
+Status Ledger::Impl::refill_dedup(Seq first_seq, Seq up_to_seq) {
   ScanOptions scan;
-  scan.first_seq = log->dedup_through() + 1;
+  scan.first_seq = std::max(first_seq, log->dedup_through() + 1);
   if (scan.first_seq > up_to_seq) return Status::ok();
   scan.last_seq = up_to_seq;
   // The ids only: format, verifier and seq, as ever (the tail replay checks the chain after the
@@ -114,11 +115,12 @@ Status Ledger::Impl::refill_dedup(Seq up_to_seq) {
     for (std::size_t i = 0; i < c.size(); ++i) dedup->apply(c.event(i));
     return true;
   });
+  stats.open.refilled_events += scanned.checked;
   if (scanned.status.code() != Status::Code::kCorruption) return scanned.status;
   return Status::corruption(scanned.status.message() + " (while refilling the idempotency index)");
 }
 
-Status Ledger::Impl::open_dedup(Seq up_to_seq) {
+Status Ledger::Impl::open_dedup(Seq up_to_seq, std::atomic<bool>& ready) {
   const auto t0 = std::chrono::steady_clock::now();
   auto opened = DedupIndex::open(*log, options.dedup_memory_ids_max);
   if (!opened.is_ok()) return opened.status();
@@ -126,10 +128,27 @@ Status Ledger::Impl::open_dedup(Seq up_to_seq) {
   stats.open.dedup_ids_scanned = dedup->stats().scanned_at_open;
   const auto t1 = std::chrono::steady_clock::now();
   stats.open.dedup_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
-  Status s = refill_dedup(up_to_seq);
+  Status s = refill_dedup(0, up_to_seq);
+  // The index is the opening thread's from here on (ledger/tail_ids_sink.h).
+  if (s.is_ok()) {
+    if (options.on_open_index_handover) options.on_open_index_handover(false);
+    ready.store(true, std::memory_order_release);
+    if (options.on_open_index_handover) options.on_open_index_handover(true);
+  }
   stats.open.refill_ns =
       static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - t1).count());
   return s;
+}
+
+// The seq of the newest snapshot stored, at most the head; 0 if none (or they cannot be listed:
+// load_snapshot then says so).
+Seq Ledger::Impl::newest_snapshot_seq() const {
+  Seq newest = 0;
+  (void)log->newest_snapshot_openers([&](Seq seq, const ChunkOpener&) {
+    newest = seq;
+    return true;
+  });
+  return std::min(newest, log->head_seq());
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
@@ -160,13 +179,17 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->pipeline_lock = std::unique_lock(impl->state_mu, std::defer_lock);
   impl->stats.open.log_ns = log_ns;
   // The idempotency index opens (its saved filters read back) and then takes back the ids past its
-  // disk part, over the whole log past the mark, on a second thread, while this one loads the
-  // snapshot and replays the tail into the state and the sink (they share nothing: the index is
-  // touched only by that thread until it is joined).
+  // disk part up to the newest snapshot, on a second thread, while this one loads the snapshot
+  // (they share nothing: the index is the second thread's until it says it is done). The tail
+  // replay after the snapshot gives the index the ids of its events once it is free, and the ids
+  // it passed before that are read after it: each event's id read once.
   const Seq head = impl->log->head_seq();
-  impl->stats.open.refilled_events = head > impl->log->dedup_through() ? head - impl->log->dedup_through() : 0;
+  const Seq refill_to = std::max(impl->log->dedup_through(), options.replay_from_zero ? 0 : impl->newest_snapshot_seq());
   Status refilled;
-  std::jthread refill([raw = impl.get(), head, &refilled] { refilled = raw->open_dedup(head); });
+  std::atomic<bool> index_ready{false};
+  std::jthread refill([raw = impl.get(), refill_to, &refilled, &index_ready] {
+    refilled = raw->open_dedup(refill_to, index_ready);
+  });
   std::unique_ptr<State> start;
   if (!options.replay_from_zero) {
     auto loaded = impl->load_snapshot();
@@ -177,12 +200,16 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   lap(impl->stats.open.snapshot_ns);
   const Seq snapshot_seq = start->head_seq();
   impl->stats.open.snapshot_seq = snapshot_seq;
-  LogReplay replay = replay_log_from(*impl->log, std::move(start), head, options.sink);
+  TailIdsSink tail_sink(options.sink, index_ready, impl->dedup, refill_to);
+  LogReplay replay = replay_log_from(*impl->log, std::move(start), head, &tail_sink);
   refill.join();
   if (!refilled.is_ok()) return refilled;
   if (!replay.status.is_ok()) return replay.status;
   if (replay.state->head_hash() != impl->log->head_hash())
     return Status::corruption("replayed head hash differs from the stored head");
+  const Seq taken_from = tail_sink.taken_from() != 0 ? tail_sink.taken_from() : head + 1;
+  impl->stats.open.tail_ids_events = head + 1 - taken_from;
+  if (Status s = impl->refill_dedup(refill_to + 1, taken_from - 1); !s.is_ok()) return s;
   impl->state = std::move(replay.state);
   impl->visible_head.store(impl->state->head_seq(), std::memory_order_release);
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;

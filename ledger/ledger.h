@@ -99,6 +99,10 @@ class Ledger {
     // A replica (docs/REPLICATION.md): no command is decided and no credit lapses here; events
     // come only through append_replicated(), and submit() answers kNotPrimary, until promote().
     bool follower = false;
+    // Tests only: called on open's second thread when it has refilled the idempotency index, with
+    // false just before it hands the index to the tail replay and true just after
+    // (ledger/tail_ids_sink.h), so a test can put the hand-over before, inside or after the tail.
+    std::function<void(bool handed)> on_open_index_handover;
   };
 
   // Opens the data directory, checks the head, loads the newest usable snapshot (ledger/snapshot.h:
@@ -183,6 +187,7 @@ class Ledger {
       Seq refilled_events = 0;  // events read for their idempotency ids only
       Seq replayed_events = 0;  // events after the snapshot, applied to state and sink
       std::uint64_t dedup_ids_scanned = 0;  // ids read to rebuild the filter (no usable saved one)
+      Seq tail_ids_events = 0;  // of the replayed events, those whose ids the replay gave the index
     };
     OpenPhases open;
   };

@@ -178,9 +178,11 @@ struct Ledger::Impl {
   Seq head_locked() const { return state_poisoned ? durable_head : state->head_seq(); }
   Result<std::unique_ptr<State>> load_snapshot();
   // The idempotency index opened (its saved filters, else a scan of the ids on disk), then the ids
-  // between its disk part and up_to_seq taken back (open()'s second thread).
-  Status open_dedup(Seq up_to_seq);
-  Status refill_dedup(Seq up_to_seq);
+  // between its disk part and up_to_seq taken back (open()'s second thread), then `ready` set.
+  Status open_dedup(Seq up_to_seq, std::atomic<bool>& ready);
+  // The ids of the events first_seq..up_to_seq past the index's disk part, read into it.
+  Status refill_dedup(Seq first_seq, Seq up_to_seq);
+  Seq newest_snapshot_seq() const;
   void write_snapshot();
   Seq last_snapshot_seq = 0;
   TimeUs last_snapshot_taken_us = 0;  // under state_mu: WriterStats::snapshot_taken_us

@@ -133,10 +133,11 @@ void print_cycle(std::uint64_t cycle, double ingest_s, double recovery_s, const 
   else std::snprintf(what, sizeof what, "cycle %llu: serving again %.3f s after the kill", static_cast<unsigned long long>(cycle), recovery_s);
   std::fprintf(stderr,
                "%s (log %.3f, snapshot %.3f at seq %llu, tail %.3f for %llu events; beside them filter %.3f, refill %.3f "
-               "for %llu events; %llu minor page faults, peak RSS %llu MiB); head seq %llu; then %.1f s of posting before the kill\n",
+               "for %llu events, the tail's ids %llu; %llu minor page faults, peak RSS %llu MiB); head seq %llu; then %.1f s of posting before the kill\n",
                what, p.log_ns / 1e9, p.snapshot_ns / 1e9, static_cast<unsigned long long>(p.snapshot_seq),
                p.replay_ns / 1e9, static_cast<unsigned long long>(p.replayed_events), p.dedup_ns / 1e9,
-               p.refill_ns / 1e9, static_cast<unsigned long long>(p.refilled_events), static_cast<unsigned long long>(r.open_minor_faults),
+               p.refill_ns / 1e9, static_cast<unsigned long long>(p.refilled_events),
+               static_cast<unsigned long long>(p.tail_ids_events), static_cast<unsigned long long>(r.open_minor_faults),
                static_cast<unsigned long long>(r.peak_rss_mib), static_cast<unsigned long long>(r.head), ingest_s);
 }
 }  // namespace

@@ -27,9 +27,10 @@ std::uint64_t resident_bytes() {
 void print_open_phases(const Ledger::WriterStats& stats) {
   const auto& s = stats.open;
   std::fprintf(stderr, "open: log %.3f s, snapshot %.3f s, tail %.3f s (%llu events); beside them idempotency "
-               "filter %.3f s, refill %.3f s (%llu events)\n", s.log_ns / 1e9, s.snapshot_ns / 1e9, s.replay_ns / 1e9,
-               static_cast<unsigned long long>(s.replayed_events), s.dedup_ns / 1e9, s.refill_ns / 1e9,
-               static_cast<unsigned long long>(s.refilled_events));
+               "filter %.3f s, refill %.3f s (%llu events; the tail gave the ids of %llu)\n", s.log_ns / 1e9,
+               s.snapshot_ns / 1e9, s.replay_ns / 1e9, static_cast<unsigned long long>(s.replayed_events),
+               s.dedup_ns / 1e9, s.refill_ns / 1e9, static_cast<unsigned long long>(s.refilled_events),
+               static_cast<unsigned long long>(s.tail_ids_events));
 }
 
 namespace {
