@@ -11,6 +11,7 @@
 
 #include "ledger/bloom_record.h"
 #include "ledger/dir_sync.h"
+#include "ledger/full_io.h"
 
 namespace refah {
 namespace {
@@ -28,18 +29,8 @@ class FileSink final : public BloomSink {
  public:
   explicit FileSink(int fd) : fd_(fd) {}
   bool write(const void* data, std::size_t n) override {
-    const auto* at = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t put = ::write(fd_, at, n);
-      if (put < 0 && errno == EINTR) continue;
-      if (put <= 0) {
-        error_ = put < 0 ? errno : ENOSPC;
-        return false;
-      }
-      at += put;
-      n -= static_cast<std::size_t>(put);
-    }
-    return true;
+    error_ = write_full(fd_, data, n);
+    return error_ == 0;
   }
   int error() const { return error_; }
 
@@ -52,17 +43,7 @@ class FileSource final : public BloomSource {
  public:
   FileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
   std::uint64_t size() const override { return size_; }
-  bool read(void* out, std::size_t n) override {
-    auto* at = static_cast<char*>(out);
-    while (n > 0) {
-      const ssize_t got = ::read(fd_, at, n);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return false;
-      at += got;
-      n -= static_cast<std::size_t>(got);
-    }
-    return true;
-  }
+  bool read(void* out, std::size_t n) override { return read_full(fd_, out, n) == static_cast<ssize_t>(n); }
 
  private:
   int fd_;

@@ -11,6 +11,7 @@
 
 #include "ledger/limits.h"
 #include "ledger/dir_sync.h"
+#include "ledger/full_io.h"
 #include "ledger/sha256.h"
 
 namespace refah {
@@ -70,14 +71,8 @@ Status errno_status(const std::string& what) { return Status::io_error(what + ":
 // Both slots of the file at fd: the valid one with the highest generation, nullopt if neither is.
 Result<std::optional<Decoded>> read_slots(int fd, const std::string& path) {
   std::array<std::uint8_t, 2 * HeadRecord::kSlotBytes> bytes{};
-  ssize_t got = 0;
-  while (got < static_cast<ssize_t>(bytes.size())) {
-    const ssize_t n = ::pread(fd, bytes.data() + got, bytes.size() - got, got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_status("reading " + path);
-    if (n == 0) break;
-    got += n;
-  }
+  const ssize_t got = pread_full(fd, bytes.data(), bytes.size(), 0);
+  if (got < 0) return errno_status("reading " + path);
   std::optional<Decoded> best;
   for (std::size_t slot = 0; slot < 2; ++slot) {
     if (static_cast<std::size_t>(got) < slot * HeadRecord::kSlotBytes + kSlotUsedBytes) continue;
@@ -138,13 +133,8 @@ HeadRecord::~HeadRecord() {
 Status HeadRecord::record(const Head& head) {
   const Slot s = encode(generation_, head);
   const off_t at = static_cast<off_t>((generation_ % 2) * kSlotBytes);
-  std::size_t put = 0;
-  while (put < s.size()) {
-    const ssize_t n = ::pwrite(fd_, s.data() + put, s.size() - put, at + static_cast<off_t>(put));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_status("writing " + path_);
-    put += static_cast<std::size_t>(n);
-  }
+  if (const int err = pwrite_full(fd_, s.data(), s.size(), at); err != 0)
+    return Status::io_error("writing " + path_ + ": " + std::strerror(err));
   ++generation_;
   dirty_ = true;
   const auto now = std::chrono::steady_clock::now();

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ledger/assert.h"
+#include "ledger/full_io.h"
 #include "ledger/sha256.h"
 
 namespace refah::replay {
@@ -140,12 +141,9 @@ Status write_file_atomically(const std::string& path, std::string_view bytes, mo
     return Status::io_error(path + ": " + what + ": " + err);
   };
   if (mode != 0600 && ::fchmod(fd, mode) != 0) return fail("chmod");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    done += static_cast<std::size_t>(n);
+  if (const int err = write_full(fd, bytes.data(), bytes.size()); err != 0) {
+    errno = err;
+    return fail("write");
   }
   if (::fsync(fd) != 0) return fail("fsync");
   if (::close(fd) != 0) {

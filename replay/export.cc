@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ledger/event_codec.h"
+#include "ledger/full_io.h"
 #include "ledger/sha256.h"
 
 namespace refah::replay {
@@ -61,16 +62,10 @@ class HashingWriter {
     buf_.insert(buf_.end(), p, p + n);
   }
   bool flush() {
-    std::size_t done = 0;
-    while (ok_ && done < buf_.size()) {
-      const ssize_t w = ::write(fd_, buf_.data() + done, buf_.size() - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        ok_ = false;
-        error_ = errno_text("writing the export");
-        break;
-      }
-      done += static_cast<std::size_t>(w);
+    if (const int err = ok_ ? write_full(fd_, buf_.data(), buf_.size()) : 0; err != 0) {
+      errno = err;
+      ok_ = false;
+      error_ = errno_text("writing the export");
     }
     buf_.clear();
     return ok_;
