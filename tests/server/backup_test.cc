@@ -105,7 +105,9 @@ TEST_CASE("refahctl backup under load, refahd restore from it and from an export
                                           "--plaintext"};
   auto ctl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), as_admin.begin(), as_admin.end());
-    return run_tool(REFAHCTL_PATH, args, work);
+    ToolRun r = run_tool(REFAHCTL_PATH, args, work);
+    if (r.status != 0) UNSCOPED_INFO("refahd's log:\n" << last_lines(d.stderr_text(), 60));
+    return r;
   };
   REQUIRE(ctl({"checkpoint"}).status == 0);  // a signed checkpoint for the backup to carry
 
