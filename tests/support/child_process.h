@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -72,6 +73,7 @@ class ChildProcess {
   }
   ~ChildProcess() {
     if (running()) kill_now();
+    print_sanitizer_report();
   }
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -185,6 +187,21 @@ class ChildProcess {
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     return rc;
+  }
+
+  // A sanitizer's report in the child's output, printed on this test's stderr (which ctest shows
+  // for a failed test): a child halted by one otherwise fails the test only as a closed connection
+  // or a log line that never came, and its output is deleted with the test's directory.
+  void print_sanitizer_report() const {
+    const std::string err = stderr_text();
+    for (const char* mark : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+      const std::size_t at = err.find(mark);
+      if (at == std::string::npos) continue;
+      const std::size_t from = err.rfind('\n', at);
+      std::cerr << name_ << " (pid " << pid_ << ") printed a sanitizer report:\n"
+                << err.substr(from == std::string::npos ? 0 : from + 1, 12'000) << std::endl;
+      return;
+    }
   }
 
   std::string name_;
