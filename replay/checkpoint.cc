@@ -134,18 +134,14 @@ Status write_file_atomically(const std::string& path, std::string_view bytes, mo
   std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
   const int fd = mkstemp(tmp.data());  // mode 0600, a name no other writer uses
   if (fd < 0) return Status::io_error(path + ": cannot create a temporary file: " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const std::string err = std::strerror(errno);
+  auto fail = [&](const std::string& what, int err) {
     ::close(fd);
     ::unlink(tmp.c_str());
-    return Status::io_error(path + ": " + what + ": " + err);
+    return Status::io_error(path + ": " + what + ": " + std::strerror(err));
   };
-  if (mode != 0600 && ::fchmod(fd, mode) != 0) return fail("chmod");
-  if (const int err = write_full(fd, bytes.data(), bytes.size()); err != 0) {
-    errno = err;
-    return fail("write");
-  }
-  if (::fsync(fd) != 0) return fail("fsync");
+  if (mode != 0600 && ::fchmod(fd, mode) != 0) return fail("chmod", errno);
+  if (const int err = write_full(fd, bytes.data(), bytes.size()); err != 0) return fail("write", err);
+  if (::fsync(fd) != 0) return fail("fsync", errno);
   if (::close(fd) != 0) {
     const std::string err = std::strerror(errno);
     ::unlink(tmp.c_str());

@@ -32,7 +32,7 @@ constexpr std::uint32_t kEventBytesMax = 1u << 20;
 // The reader hashes the file in blocks of this size as it goes (one EVP call per block).
 constexpr std::size_t kHashBlockBytes = 1u << 20;
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what, int err = errno) { return what + ": " + std::strerror(err); }
 
 void put_u64(std::uint8_t* out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * i));
@@ -63,9 +63,8 @@ class HashingWriter {
   }
   bool flush() {
     if (const int err = ok_ ? write_full(fd_, buf_.data(), buf_.size()) : 0; err != 0) {
-      errno = err;
       ok_ = false;
-      error_ = errno_text("writing the export");
+      error_ = errno_text("writing the export", err);
     }
     buf_.clear();
     return ok_;
