@@ -38,7 +38,7 @@ rocksdb::ColumnFamilyOptions events_cf_options() {
   // Keys arrive in order, so memtables flush into non-overlapping files that compaction moves
   // down without rewriting. A restart after a crash replays every unflushed memtable's WAL and
   // flushes it again before the log opens (about 1 s for a 128 MiB memtable, 500,000 visits), so
-  // they are kept small: 32 MiB, about 130,000 visits; more of them absorb a burst.
+  // they are kept small: 16 MiB, about 65,000 visits; more of them absorb a burst.
   o.write_buffer_size = limits::events_memtable_bytes;
   o.max_write_buffer_number = 6;
   o.level0_slowdown_writes_trigger = 40;

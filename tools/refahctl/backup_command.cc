@@ -12,7 +12,7 @@
 namespace refah::ctl {
 
 namespace {
-// A backup copies the write-ahead log (up to 64 MiB) and, on another filesystem, every table file:
+// A backup copies the write-ahead log (up to 32 MiB) and, on another filesystem, every table file:
 // it may take far longer than a query.
 constexpr int kBackupTimeoutMinMs = 600'000;
 }  // namespace
