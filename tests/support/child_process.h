@@ -35,10 +35,22 @@ inline std::string file_text(const std::filesystem::path& p) {
   return s.str();
 }
 
+// Where a sanitizer's report (TSan, ASan, LSan, UBSan) starts in a process's output: the start of
+// the line naming it; npos if there is none.
+inline std::size_t sanitizer_report_at(const std::string& text) {
+  for (const char* mark : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    const std::size_t at = text.find(mark);
+    if (at == std::string::npos) continue;
+    const std::size_t line = text.rfind('\n', at);
+    return line == std::string::npos ? 0 : line + 1;
+  }
+  return std::string::npos;
+}
+
 // The last `n` lines of a text, for failure messages; a sanitizer's report (which explains an early
 // exit) whole instead.
 inline std::string last_lines(const std::string& text, std::size_t n = 30) {
-  if (const std::size_t report = text.find("WARNING: ThreadSanitizer"); report != std::string::npos) {
+  if (const std::size_t report = sanitizer_report_at(text); report != std::string::npos) {
     return text.substr(report, 12'000);
   }
   std::size_t at = text.size();
@@ -194,14 +206,8 @@ class ChildProcess {
   // or a log line that never came, and its output is deleted with the test's directory.
   void print_sanitizer_report() const {
     const std::string err = stderr_text();
-    for (const char* mark : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
-      const std::size_t at = err.find(mark);
-      if (at == std::string::npos) continue;
-      const std::size_t from = err.rfind('\n', at);
-      std::cerr << name_ << " (pid " << pid_ << ") printed a sanitizer report:\n"
-                << err.substr(from == std::string::npos ? 0 : from + 1, 12'000) << std::endl;
-      return;
-    }
+    if (const std::size_t at = sanitizer_report_at(err); at != std::string::npos)
+      std::cerr << name_ << " (pid " << pid_ << ") printed a sanitizer report:\n" << err.substr(at, 12'000) << std::endl;
   }
 
   std::string name_;
