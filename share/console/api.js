@@ -5,10 +5,11 @@
 export class SignedOut extends Error {}
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfterS) {
     super(body && body.message ? body.message : "HTTP " + status);
     this.status = status;
     this.reason = body ? body.error : undefined;
+    this.retryAfterMs = 1000 * (Number.isFinite(retryAfterS) && retryAfterS >= 0 ? retryAfterS : 1);
   }
 }
 
@@ -47,21 +48,41 @@ async function call(method, path, body) {
     json = null;
   }
   if (answer.ok) return json;
-  throw new ApiError(answer.status, json);
+  throw new ApiError(answer.status, json, parseInt(answer.headers.get("Retry-After"), 10));
+}
+
+// A GET answered 503 because refahd's query threads were busy (OVERLOADED: the server-wide count of
+// expensive queries for the visitor's class, docs/HTTP.md "Bounds") is asked again after the
+// answer's Retry-After, up to BUSY_TRIES times in all; the wait is jittered so that the calls of one
+// page (Promise.all) and of other visitors do not come back together. Any other error, a stopping
+// refahd or failed storage among them, is shown at once.
+const BUSY_TRIES = 5;
+const BUSY_REASONS = new Set(["OVERLOADED", "TOO_MANY_IN_FLIGHT"]);
+const BUSY_WAIT_MAX_MS = 5000;
+
+function busy(e) {
+  return e instanceof ApiError && e.status === 503 && BUSY_REASONS.has(e.reason);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // GET /api/v1/<route>?<params>: the answer's JSON.
 export async function get(route, params = {}) {
   const query = new URLSearchParams(params).toString();
-  try {
-    return await call("GET", "/api/v1/" + route + (query ? "?" + query : ""));
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      forgetSession();
-      signedOutHandler();
-      throw new SignedOut();
+  for (let attempt = 1; ; ++attempt) {
+    try {
+      return await call("GET", "/api/v1/" + route + (query ? "?" + query : ""));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        forgetSession();
+        signedOutHandler();
+        throw new SignedOut();
+      }
+      if (!busy(e) || attempt >= BUSY_TRIES) throw e;
+      await sleep(Math.min(e.retryAfterMs, BUSY_WAIT_MAX_MS) * (0.5 + Math.random()));
     }
-    throw e;
   }
 }
 

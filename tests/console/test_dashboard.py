@@ -159,6 +159,46 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(len(figures["checkpoint.head_hash"]), 64)
         self.assertEqual(figures["checkpoint.public_key"], self.demo.public_key())
 
+    def busy_answers(self, route, reason, times):
+        """From now on the page's first `times` calls to /api/v1/<route> are answered 503 `reason` with
+        `Retry-After: 0`, as refahd answers when a class's query threads are all taken; the rest go
+        to the server. Returns a script that reads how many calls the route had."""
+        self.browser.driver.execute_script(
+            "const [route, reason, times] = arguments; const real = window.refahFetch || (window.refahFetch = window.fetch);"
+            "window.refahCalls = 0;"
+            "window.fetch = (path, init) => {"
+            "  if (!String(path).startsWith('/api/v1/' + route + '?') && String(path) !== '/api/v1/' + route) return real(path, init);"
+            "  if (++window.refahCalls > times) return real(path, init);"
+            "  return Promise.resolve(new Response(JSON.stringify({error: reason, code: 0, message: 'busy, made up by the test'}),"
+            "    {status: 503, headers: {'Content-Type': 'application/json', 'Retry-After': '0'}}));"
+            "};", route, reason, times)
+        return "return window.refahCalls"
+
+    def test_a_busy_answer_is_asked_again(self):
+        # OVERLOADED (the query threads of the visitor's class busy) is asked again after the
+        # answer's Retry-After, up to five times in all: the page loads as if nothing happened.
+        b = self.browser
+        self.sign_in(ADMIN)
+        b.go("coverage")
+        calls = self.busy_answers("totals", "OVERLOADED", 4)
+        b.go("overview")
+        self.assertEqual(b.driver.execute_script(calls), 5)
+        self.assertTrue(b.figures()["totals.cards"])
+        # Five busy answers in a row: the page says so, with the server's reason.
+        b.go("coverage")
+        calls = self.busy_answers("totals", "OVERLOADED", 5)
+        b.driver.execute_script("location.hash = '#/overview'")
+        b.wait(lambda d: d.execute_script("return document.getElementById('view').dataset.ready") == "error")
+        self.assertEqual(b.driver.execute_script(calls), 5)
+        self.assertIn("busy, made up by the test", b.driver.find_element(By.ID, "view").text)
+        # Any other 503 (failed storage, a stopping refahd) is shown at once, never asked again.
+        b.go("coverage")
+        calls = self.busy_answers("totals", "STORAGE_FAILED", 1)
+        b.driver.execute_script("location.hash = '#/overview'")
+        b.wait(lambda d: d.execute_script("return document.getElementById('view').dataset.ready") == "error")
+        self.assertEqual(b.driver.execute_script(calls), 1)
+        self.assertNoBrowserErrors()
+
     def test_the_audit_page_shows_the_saved_checkpoint_and_writes_none(self):
         b = self.browser
         checkpoints = os.path.join(self.demo.data, "checkpoints")
