@@ -1,6 +1,7 @@
 // Snapshots in the event log (ledger/event_log.h): each stored as chunks of kSnapshotChunkBytes
 // under keys seq | chunk (grammar in ledger/event_log_impl.h), written in one synced batch (at
 // close) or as a table file the writer ingests (periodic ones), read back whole, newest first.
+#include <rocksdb/convenience.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
@@ -212,10 +213,24 @@ Status EventLog::delete_snapshots_before(Seq seq) {
   std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
   put_seq_key(0, begin);
   put_seq_key(seq, end);  // sorts before seq's chunks, after every older snapshot's
-  return impl_->wrote(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots,
-                                             rocksdb::Slice(reinterpret_cast<char*>(begin), 8),
-                                             rocksdb::Slice(reinterpret_cast<char*>(end), 8)),
-                      "deleting old snapshots");
+  const rocksdb::Slice from(reinterpret_cast<char*>(begin), 8), to(reinterpret_cast<char*>(end), 8);
+  if (Status s = impl_->wrote(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots, from, to),
+                              "deleting old snapshots");
+      !s.is_ok())
+    return s;
+  // The range's tombstone hides them from every read; their bytes stay on disk until a compaction
+  // rewrites the files, and none ever reached them: each periodic snapshot is a table file
+  // ingested at the bottom level (measured 2026-12-07: 18 snapshots, 1.9 GB, kept on disk beside
+  // the two the reads see). Files wholly inside the range go now; a reader still iterating one
+  // (an as-of query) keeps it until its iterator is gone.
+  return from_rocks(rocksdb::DeleteFilesInRange(impl_->db.get(), impl_->snapshots, &from, &to, false),
+                    "deleting old snapshots' table files");
+}
+
+std::uint64_t testing::EventLogTesting::snapshot_table_bytes(const EventLog& log) {
+  rocksdb::ColumnFamilyMetaData m;
+  log.impl_->db->GetColumnFamilyMetaData(log.impl_->snapshots, &m);
+  return m.size;
 }
 
 Status testing::EventLogTesting::put_whole_snapshot(EventLog& log, Seq seq, const std::string& value) {

@@ -3,6 +3,7 @@
 // internal DBImpl): refahd and the tools never include this header.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -26,6 +27,8 @@ struct EventLogTesting {
   [[nodiscard]] static Status erase_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk);
   // Stores `value` as chunk `chunk` of the snapshot at seq, in place of what is there (synced).
   [[nodiscard]] static Status put_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk, const std::string& value);
+  // Bytes of the snapshots' table files on disk (RocksDB's column-family metadata), read or not.
+  static std::uint64_t snapshot_table_bytes(const EventLog& log);
 };
 
 struct LedgerTesting {

@@ -2,6 +2,8 @@
 // read back whole and newest first, beside snapshots stored whole by earlier versions.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -203,4 +205,28 @@ TEST_CASE("A stored snapshot's sources promise no more bytes than are stored", "
   CHECK(promised(0, ChunkSource::kUnknownSize) == std::uint64_t{1023} * kChunk + 1);
   REQUIRE(refah::testing::EventLogTesting::put_snapshot_chunk(log, 12, 1024, "x").is_ok());
   CHECK(promised(0, ChunkSource::kUnknownSize) == 0);
+}
+
+TEST_CASE("Snapshots deleted before the newest two leave the disk, not only the reads", "[snapshot]") {
+  // Each periodic snapshot is a table file ingested at the bottom level, where no compaction
+  // reaches it: hidden by the delete's tombstone alone, every one written stayed on disk.
+  TempDir dir;
+  auto opened = open_log(dir);
+  EventLog& log = *opened;
+  const std::string value = bytes_of(kChunk + kChunk / 2, 7);  // random bytes: no compression shrinks them
+  const std::uint64_t two = 2 * value.size() + value.size() / 4;  // the newest two and the files' own overhead
+  for (Seq seq = 10; seq <= 60; seq += 10) {
+    const std::string path = std::filesystem::path(dir.path()).parent_path() / ("snapshot-" + std::to_string(seq) + ".sst");
+    REQUIRE(log.write_snapshot_file(seq, value, path).is_ok());
+    REQUIRE(log.ingest_snapshot_file(path).is_ok());
+    if (seq > 10) REQUIRE(log.delete_snapshots_before(seq - 10).is_ok());  // as the ledger does: two kept
+    INFO("after the snapshot at seq " << seq);
+    CHECK(refah::testing::EventLogTesting::snapshot_table_bytes(log) >= std::min<std::uint64_t>(seq / 10, 2) * value.size());
+    CHECK(refah::testing::EventLogTesting::snapshot_table_bytes(log) <= two);
+  }
+  auto all = stored(log);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].first == 60);
+  CHECK(all[1].first == 50);
+  CHECK(all[1].second == value);
 }
