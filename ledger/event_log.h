@@ -143,6 +143,11 @@ class EventLog {
   [[nodiscard]] Status newest_snapshot_openers(const std::function<bool(Seq seq, const ChunkOpener& open)>& f) const;
   // Deletes every snapshot older than seq.
   [[nodiscard]] Status delete_snapshots_before(Seq seq);
+  // Deletes the table files that hold only snapshots before seq, already deleted by
+  // delete_snapshots_before: a range delete hides them from reads, but each periodic snapshot is a
+  // table file ingested at the bottom level, where no compaction reaches it, so without this its
+  // bytes stay on disk for ever. Frees space only; a failure loses nothing.
+  [[nodiscard]] Status free_snapshot_files_before(Seq seq);
 
   // A small named record in the meta column family (for the idempotency index's saved filter).
   [[nodiscard]] Status put_meta(const std::string& key, const std::string& value);  // sync=true

@@ -49,7 +49,8 @@ inline constexpr char kCfEvents[] = "events";
 inline constexpr char kCfDedup[] = "dedup";
 inline constexpr char kCfSnapshots[] = "snapshots";
 // A snapshot is stored in pieces of this size: RocksDB's table writer copies a value into one block
-// and compresses it whole, and a 300 MB value cost it as much in first-touched memory as in work.
+// (and compressed it whole, when snapshots were stored LZ4), and a 300 MB value cost it as much in
+// first-touched memory as in work.
 inline constexpr std::size_t kSnapshotChunkBytes = std::size_t{4} << 20;
 // A snapshot whose last chunk is numbered past this is refused unread (4 GiB: a million cards take
 // 61 chunks), so that a damaged chunk number never stands for gigabytes a reader would reserve.

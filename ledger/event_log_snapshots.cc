@@ -122,8 +122,8 @@ Status EventLog::newest_snapshots(
 }
 
 namespace {
-// A stored snapshot's bytes from an offset on, one chunk at a time (each as RocksDB hands it out,
-// decompressed into the iterator's block: never copied). Offsets assume every chunk before the
+// A stored snapshot's bytes from an offset on, one chunk at a time (each as RocksDB hands it out in
+// the iterator's block, decompressed first if an older build stored it LZ4: never copied again). Offsets assume every chunk before the
 // last is kSnapshotChunkBytes, as put_chunks writes them; a chunk missing, out of order or of
 // another size ends the source early, and its reader refuses the snapshot.
 class StoredChunks final : public ChunkSource {
@@ -209,28 +209,48 @@ Status EventLog::newest_snapshot_openers(const std::function<bool(Seq, const Chu
   return from_rocks(it->status(), "reading snapshots");
 }
 
-Status EventLog::delete_snapshots_before(Seq seq) {
+namespace {
+// The keys before seq's snapshot: from the first key there is to seq alone (8 bytes), which sorts
+// before seq's chunks and after every older snapshot's.
+struct BeforeSeq {
   std::uint8_t begin[kSeqKeyBytes], end[kSeqKeyBytes];
-  put_seq_key(0, begin);
-  put_seq_key(seq, end);  // sorts before seq's chunks, after every older snapshot's
-  const rocksdb::Slice from(reinterpret_cast<char*>(begin), 8), to(reinterpret_cast<char*>(end), 8);
-  if (Status s = impl_->wrote(impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->snapshots, from, to),
-                              "deleting old snapshots");
-      !s.is_ok())
-    return s;
-  // The range's tombstone hides them from every read; their bytes stay on disk until a compaction
-  // rewrites the files, and none ever reached them: each periodic snapshot is a table file
-  // ingested at the bottom level (measured 2026-12-07: 18 snapshots, 1.9 GB, kept on disk beside
-  // the two the reads see). Files wholly inside the range go now; a reader still iterating one
-  // (an as-of query) keeps it until its iterator is gone.
+  explicit BeforeSeq(Seq seq) {
+    put_seq_key(0, begin);
+    put_seq_key(seq, end);
+  }
+  rocksdb::Slice from() const { return {reinterpret_cast<const char*>(begin), kSeqKeyBytes}; }
+  rocksdb::Slice to() const { return {reinterpret_cast<const char*>(end), kSeqKeyBytes}; }
+};
+}  // namespace
+
+Status EventLog::delete_snapshots_before(Seq seq) {
+  const BeforeSeq range(seq);
+  // Synced: free_snapshot_files_before records its deletion in the MANIFEST at once, and the
+  // tombstone must be as durable as that before any file under it goes.
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return impl_->wrote(impl_->db->DeleteRange(wo, impl_->snapshots, range.from(), range.to()), "deleting old snapshots");
+}
+
+Status EventLog::free_snapshot_files_before(Seq seq) {
+  const BeforeSeq range(seq);
+  const rocksdb::Slice from = range.from(), to = range.to();
+  // include_end false: a file whose last key is seq alone (a snapshot stored whole by an earlier
+  // version, or the newest tombstone's file) stays. RocksDB passes over level 0 and files being
+  // compacted; those go when a compaction reaches them. An iterator open on a deleted file keeps
+  // it readable; a reader that opens the snapshot's chunks later (an as-of query) finds it gone,
+  // as after the range delete alone, and rebuilds from an older snapshot or from the first event.
   return from_rocks(rocksdb::DeleteFilesInRange(impl_->db.get(), impl_->snapshots, &from, &to, false),
                     "deleting old snapshots' table files");
 }
 
-std::uint64_t testing::EventLogTesting::snapshot_table_bytes(const EventLog& log) {
+std::vector<std::uint64_t> testing::EventLogTesting::snapshot_table_file_bytes(const EventLog& log) {
   rocksdb::ColumnFamilyMetaData m;
   log.impl_->db->GetColumnFamilyMetaData(log.impl_->snapshots, &m);
-  return m.size;
+  std::vector<std::uint64_t> out;
+  for (const auto& level : m.levels)
+    for (const auto& file : level.files) out.push_back(file.size);
+  return out;
 }
 
 Status testing::EventLogTesting::put_whole_snapshot(EventLog& log, Seq seq, const std::string& value) {

@@ -190,6 +190,9 @@ class Ledger {
       Seq tail_ids_events = 0;  // of the replayed events, those whose ids the replay gave the index
     };
     OpenPhases open;
+    // Times the table files of snapshots older than the two kept could not be deleted (they stay
+    // on disk, hidden; the next snapshot tries again).
+    std::uint64_t snapshot_files_not_freed = 0;
   };
   WriterStats writer_stats() const;
   // writer_stats() and head_seq() together, waiting at most `wait` for a batch in progress (a

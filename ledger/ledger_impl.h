@@ -193,6 +193,8 @@ struct Ledger::Impl {
   void start_snapshot();
   // A snapshot's table file before its ingest: <dir>/snapshot-<seq>.sst (ledger/ingest_leftovers.h).
   static constexpr char kSnapshotFilePrefix[] = "snapshot-";
+  // Writer thread: deletes the snapshots before last_snapshot_seq's and frees their table files.
+  Status keep_two_snapshots();
   // Writer thread: a periodic snapshot may be taken, `events_since_last` events after the last one.
   bool snapshot_due(Seq events_since_last) const;
   // Writer thread: a periodic snapshot is a quarter interval overdue: taken even under load.

@@ -149,7 +149,7 @@ void Ledger::Impl::collect_snapshot() {
   snap_running = false;
   if (st.is_ok()) st = log->ingest_snapshot_file(path);
   if (st.is_ok()) {
-    if (last_snapshot_seq != 0) st = log->delete_snapshots_before(last_snapshot_seq);
+    if (last_snapshot_seq != 0) st = keep_two_snapshots();
     last_snapshot_seq = seq;
     last_snapshot_taken_us = snap_taken_us;
     stats.snapshots_written += 1;
@@ -181,8 +181,7 @@ void Ledger::Impl::write_snapshot() {
   Status s = log->write_snapshot_file(state->head_seq(), bytes, path);
   if (s.is_ok()) s = log->ingest_snapshot_file(path);
   if (s.is_ok()) {
-    // Two are kept: the new one and the one before it, in case the newest proves unusable.
-    if (last_snapshot_seq != 0) s = log->delete_snapshots_before(last_snapshot_seq);
+    if (last_snapshot_seq != 0) s = keep_two_snapshots();
     last_snapshot_seq = state->head_seq();
     last_snapshot_taken_us = clock->now_us();
     stats.snapshots_written += 1;
@@ -190,6 +189,16 @@ void Ledger::Impl::write_snapshot() {
   if (!s.is_ok()) stats.snapshot_error = s.to_string();
   stats.snapshot_write_ns += static_cast<std::uint64_t>(
       std::chrono::nanoseconds(std::chrono::steady_clock::now() - t0).count());
+}
+
+// Two are kept: the one just written and last_snapshot_seq's, in case the newest proves unusable.
+// The older ones' table files are then freed; a failure there only leaves disk space taken (the
+// snapshot stands), so it is counted, not returned.
+Status Ledger::Impl::keep_two_snapshots() {
+  REFAH_ASSERT(last_snapshot_seq != 0);
+  Status s = log->delete_snapshots_before(last_snapshot_seq);
+  if (s.is_ok() && !log->free_snapshot_files_before(last_snapshot_seq).is_ok()) stats.snapshot_files_not_freed += 1;
+  return s;
 }
 
 bool Ledger::Impl::snapshot_due(Seq events_since_last) const {

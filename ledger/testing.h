@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ledger/event_log.h"
 #include "ledger/ledger.h"
@@ -27,8 +28,9 @@ struct EventLogTesting {
   [[nodiscard]] static Status erase_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk);
   // Stores `value` as chunk `chunk` of the snapshot at seq, in place of what is there (synced).
   [[nodiscard]] static Status put_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk, const std::string& value);
-  // Bytes of the snapshots' table files on disk (RocksDB's column-family metadata), read or not.
-  static std::uint64_t snapshot_table_bytes(const EventLog& log);
+  // The size of each of the snapshots' table files on disk (RocksDB's column-family metadata),
+  // whether reads see their snapshots or not.
+  static std::vector<std::uint64_t> snapshot_table_file_bytes(const EventLog& log);
 };
 
 struct LedgerTesting {

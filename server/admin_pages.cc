@@ -126,6 +126,8 @@ void render_durability(PromText& p, const AdminFigures& f) {
           age_s(f.now_us, w.snapshot_taken_us));
   }
   counter(p, "refah_snapshots_written_total", "Snapshots written since start", w.snapshots_written);
+  counter(p, "refah_snapshot_files_not_freed_total",
+          "Times older snapshots' table files could not be deleted (hidden, still on disk)", w.snapshot_files_not_freed);
   if (f.checkpoint_seq) {
     gauge(p, "refah_checkpoint_seq", "Head of the newest signed checkpoint in the checkpoints directory",
           static_cast<double>(*f.checkpoint_seq));

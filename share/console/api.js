@@ -53,8 +53,9 @@ async function call(method, path, body) {
 
 // A GET answered 503 because refahd's query threads were busy (OVERLOADED: the server-wide count of
 // expensive queries for the visitor's class, docs/HTTP.md "Bounds") is asked again after the
-// answer's Retry-After, up to BUSY_TRIES times in all; the wait is jittered so that the calls of one
-// page (Promise.all) and of other visitors do not come back together. Any other error, a stopping
+// answer's Retry-After (capped at BUSY_WAIT_MAX_MS), up to BUSY_TRIES times in all; the wait is
+// lengthened by up to half at random so that the calls of one page (Promise.all) and of other
+// visitors do not come back together. Any other error, a stopping
 // refahd or failed storage among them, is shown at once.
 const BUSY_TRIES = 5;
 const BUSY_REASONS = new Set(["OVERLOADED", "TOO_MANY_IN_FLIGHT"]);
@@ -81,7 +82,7 @@ export async function get(route, params = {}) {
         throw new SignedOut();
       }
       if (!busy(e) || attempt >= BUSY_TRIES) throw e;
-      await sleep(Math.min(e.retryAfterMs, BUSY_WAIT_MAX_MS) * (0.5 + Math.random()));
+      await sleep(Math.min(e.retryAfterMs, BUSY_WAIT_MAX_MS) * (1 + Math.random() / 2));
     }
   }
 }

@@ -1,6 +1,9 @@
 // Snapshots: the state and the projections written at a sequence number and read back exactly.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <limits>
+
 #include "ledger/event_log.h"
 #include "ledger/snapshot.h"
 #include "ledger/testing.h"
@@ -132,6 +135,33 @@ TEST_CASE("Periodic snapshots: a damaged newest snapshot is ignored, the one bef
   CHECK(stats.snapshots_ignored == 1);
   CHECK(stats.snapshot_loaded_seq == kept[1]);
   CHECK(digests(f) == live);
+}
+
+TEST_CASE("Periodic snapshots: the table files of those older than the two kept leave the disk", "[snapshot]") {
+  // Each periodic snapshot is a table file ingested at the bottom level, where no compaction
+  // reaches it: the range delete alone hid the older ones from reads and left every file.
+  LedgerFixture f;
+  Ledger::Options every10;
+  every10.snapshot_every_events = 10;
+  f.reopen(every10);
+  f.standard_programme();
+  for (int i = 0; i < 80; ++i) REQUIRE(f.run(admin(), TopUpCard{100, 1, FundingSource::kDonor}).accepted());
+  f.ledger().close();
+  REQUIRE(f.ledger().writer_stats().snapshots_written >= 4);
+  CHECK(f.ledger().writer_stats().snapshot_files_not_freed == 0);
+  auto log = open_log(f.dir().path());
+  std::size_t smallest = std::numeric_limits<std::size_t>::max(), kept = 0;
+  REQUIRE(log->newest_snapshots([&](Seq, std::span<const std::uint8_t> v) {
+    smallest = std::min(smallest, v.size());
+    ++kept;
+    return false;
+  }).is_ok());
+  REQUIRE(kept == 2);
+  // Files as big as a snapshot: the two kept (the range deletes' own files are a few hundred bytes).
+  std::size_t whole = 0;
+  for (const std::uint64_t bytes : refah::testing::EventLogTesting::snapshot_table_file_bytes(*log))
+    whole += bytes >= smallest ? 1 : 0;
+  CHECK(whole == 2);
 }
 
 TEST_CASE("A snapshot of another format version is ignored and the state rebuilt from the log",

@@ -53,6 +53,10 @@ class NatsCluster {
       if (r.status == 200 && r.body.find("\"ok\"") != std::string::npos) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    // Why, in the test's output: a node that exited at once (a port taken while it was down, its
+    // store refused) says so in its log, which goes with the test's directory.
+    if (procs_[i]) WARN("node n" << i << (running(i) ? " not healthy in 30 s" : " exited") << "; its log ends:\n"
+                                 << last_lines(procs_[i]->stderr_text(), 15));
     return false;
   }
 

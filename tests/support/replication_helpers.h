@@ -76,16 +76,22 @@ inline std::vector<std::string> stream_messages(const NatsCluster& c, const std:
   std::vector<std::string> out;
   for (std::uint64_t seq = 1; seq <= last; ++seq) {
     natsMsg* m = nullptr;
-    // Also asked again while the answer is an API error ("no message found", code 10037): seen
-    // once, 2026-12-07, right after a node came back, from a stream whose info named the message
-    // (a leader still catching up). A message truly missing never turns up, and still fails here.
+    // Also asked again while the answer is an API error a stream settling after a node came back
+    // can give: no message found (10037) for one its stream info named, the system temporarily
+    // unavailable (10008), not the leader (10009), the stream offline (10118). An API error failed
+    // the read-back once, 2026-12-07, right after a node came back; its code was not printed then
+    // (it is now). A message truly missing never turns up, and still fails here after 30 s.
     jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus last_status = NATS_OK;
     const natsStatus got = js_request_with_retries([&] {
-      const natsStatus st = js_GetMsg(&m, js, stream.c_str(), seq, nullptr, &code);
-      return st == NATS_ERR || st == NATS_NOT_FOUND ? NATS_TIMEOUT : st;
+      code = static_cast<jsErrCode>(0);
+      last_status = js_GetMsg(&m, js, stream.c_str(), seq, nullptr, &code);
+      const bool settling = last_status == NATS_NOT_FOUND || code == JSNoMessageFoundErr ||
+                            code == JSClusterNotAvailErr || code == JSClusterNotLeaderErr || code == JSStreamOfflineErr;
+      return settling ? NATS_TIMEOUT : last_status;
     });
-    INFO("message " << seq << " of " << last << ": status " << got << ", JetStream error code " << code << ", "
-                    << nats_GetLastError(nullptr));
+    INFO("message " << seq << " of " << last << ": status " << last_status << ", JetStream error code " << code
+                    << ", " << nats_GetLastError(nullptr));
     REQUIRE(got == NATS_OK);
     out.emplace_back(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
     natsMsg_Destroy(m);
