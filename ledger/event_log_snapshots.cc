@@ -123,9 +123,10 @@ Status EventLog::newest_snapshots(
 
 namespace {
 // A stored snapshot's bytes from an offset on, one chunk at a time (each as RocksDB hands it out in
-// the iterator's block, decompressed first if an older build stored it LZ4: never copied again). Offsets assume every chunk before the
-// last is kSnapshotChunkBytes, as put_chunks writes them; a chunk missing, out of order or of
-// another size ends the source early, and its reader refuses the snapshot.
+// the iterator's block, decompressed first if an older build stored it LZ4: never copied again).
+// Offsets assume every chunk before the last is kSnapshotChunkBytes, as put_chunks writes them; a
+// chunk missing, out of order or of another size ends the source early, and its reader refuses the
+// snapshot.
 class StoredChunks final : public ChunkSource {
  public:
   StoredChunks(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, Seq seq, std::uint64_t offset, std::uint64_t len)

@@ -55,8 +55,8 @@ async function call(method, path, body) {
 // expensive queries for the visitor's class, docs/HTTP.md "Bounds") is asked again after the
 // answer's Retry-After (capped at BUSY_WAIT_MAX_MS), up to BUSY_TRIES times in all; the wait is
 // lengthened by up to half at random so that the calls of one page (Promise.all) and of other
-// visitors do not come back together. Any other error, a stopping
-// refahd or failed storage among them, is shown at once.
+// visitors do not come back together. Any other error, a stopping refahd or failed storage among
+// them, is shown at once.
 const BUSY_TRIES = 5;
 const BUSY_REASONS = new Set(["OVERLOADED", "TOO_MANY_IN_FLIGHT"]);
 const BUSY_WAIT_MAX_MS = 5000;

@@ -186,7 +186,7 @@ class DashboardTest(unittest.TestCase):
         b.go("overview")
         self.assertGreaterEqual(b.driver.execute_script(calls), 4)
         self.assertTrue(b.figures()["totals.cards"])
-        # Five busy answers in a row: the page says so, with the server's reason.
+        # Five busy answers in a row: the page says so, with the answer's message.
         b.go("coverage")
         calls = self.busy_answers("totals", "OVERLOADED", 5)
         b.driver.execute_script("location.hash = '#/overview'")
