@@ -35,6 +35,9 @@ class EventLog {
     // system temp dir, removed when the log is destroyed. It catches up with the primary once, at
     // open: the log then reads as of that moment (head, events and snapshots alike), never later.
     bool secondary = false;
+    // A writable open starts with RocksDB's automatic compactions off, until release_compactions():
+    // the ledger's open (snapshot, tail) has both cores to itself (docs/RELIABILITY.md section 3).
+    bool hold_compactions = false;
   };
 
   // Opens (or creates) the log. Restores the head (sequence number and hash) from meta and, unless
@@ -47,6 +50,9 @@ class EventLog {
   // An existing log as a secondary instance (Options::secondary), without the head checks (the
   // auditor walks the whole log itself): for reading a directory a running refahd writes.
   [[nodiscard]] static Result<std::unique_ptr<EventLog>> open_secondary(const std::string& dir);
+  // Turns RocksDB's automatic compactions on after an open with Options::hold_compactions (a no-op
+  // otherwise). An error leaves them off: level-0 files would pile up until writes stall.
+  [[nodiscard]] Status release_compactions();
   ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

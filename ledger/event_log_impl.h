@@ -81,6 +81,7 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* snapshots = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::Options dedup_options;  // for the SstFileWriter
+  bool compactions_held = false;   // opened with Options::hold_compactions, not yet released
   std::atomic<Seq> dedup_through{0};
   mutable std::mutex head_mu;  // head_seq and head_hash: written by the writer, read by anyone
   Seq head_seq = 0;

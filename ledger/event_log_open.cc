@@ -19,6 +19,7 @@
 #include "ledger/event_log_impl.h"
 #include "ledger/limits.h"
 #include "ledger/rocks_info_log.h"
+#include "ledger/testing.h"
 
 namespace refah {
 
@@ -124,6 +125,8 @@ Status EventLog::Impl::open_db(const EventLog::Options& options, const rocksdb::
       {kCfSnapshots, snapshots_cf_options()},
       {kCfMeta, small},
   };
+  compactions_held = options.hold_compactions && !options.read_only && !options.secondary;
+  for (auto& cf : cfs) cf.options.disable_auto_compactions = compactions_held;
   std::shared_ptr<RocksInfoLog> damage;
   if (!options.secondary) {
     // Ours, not RocksDB's file logger, which aborts on the line after a failed write (a full disk).
@@ -162,6 +165,22 @@ Status EventLog::Impl::open_db(const EventLog::Options& options, const rocksdb::
   meta = handles[4];
   dedup_options = rocksdb::Options(db_options, dedup_cf);
   return Status::ok();
+}
+
+Status EventLog::release_compactions() {
+  if (!impl_->compactions_held) return Status::ok();
+  for (auto* h : impl_->handles) {
+    rocksdb::Status s = impl_->db->SetOptions(h, {{"disable_auto_compactions", "false"}});
+    if (!s.ok()) return from_rocks(s, "turning compactions on in " + impl_->dir);
+  }
+  impl_->compactions_held = false;
+  return Status::ok();
+}
+
+bool testing::EventLogTesting::compactions_on(const EventLog& log) {
+  for (auto* h : log.impl_->handles)
+    if (log.impl_->db->GetOptions(h).disable_auto_compactions) return false;
+  return true;
 }
 
 // The data format record: written into a new, empty ledger; otherwise it must be this build's.

@@ -151,19 +151,29 @@ Seq Ledger::Impl::newest_snapshot_seq() const {
   return std::min(newest, log->head_seq());
 }
 
-Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
+namespace {
+Status check_queue_options(const Ledger::Options& options) {
   if (options.batch_commands_max == 0 || options.batch_commands_max > limits::writer_batch_commands_max)
     return Status::invalid_argument("batch_commands_max out of range");
   if (options.queue_commands_max < options.batch_commands_max ||
       options.queue_commands_max > limits::writer_queue_commands_max)
     return Status::invalid_argument("queue_commands_max out of range");
+  return Status::ok();
+}
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& clock) {
+  if (Status s = check_queue_options(options); !s.is_ok()) return s;
   auto lap = [t = std::chrono::steady_clock::now()](std::uint64_t& ns) mutable {
     const auto now = std::chrono::steady_clock::now();
     ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(now - t).count());
     t = now;
   };
   std::uint64_t log_ns = 0;
-  auto opened = EventLog::open(EventLog::Options{options.data_dir});
+  // RocksDB's compactions wait until the state is rebuilt (docs/ARCHITECTURE.md, start-up).
+  EventLog::Options log_options{options.data_dir};
+  log_options.hold_compactions = true;
+  auto opened = EventLog::open(log_options);
   if (!opened.is_ok()) return opened.status();
   lap(log_ns);
   auto impl = std::make_unique<Impl>();
@@ -213,6 +223,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->state = std::move(replay.state);
   impl->visible_head.store(impl->state->head_seq(), std::memory_order_release);
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
+  if (Status s = impl->log->release_compactions(); !s.is_ok()) return s;
   lap(impl->stats.open.replay_ns);
   Impl* raw = impl.get();
   impl->commit_thread = std::make_unique<CommitThread>("refah-commit");
