@@ -51,7 +51,8 @@ class EventLog {
   // auditor walks the whole log itself): for reading a directory a running refahd writes.
   [[nodiscard]] static Result<std::unique_ptr<EventLog>> open_secondary(const std::string& dir);
   // Turns RocksDB's automatic compactions on after an open with Options::hold_compactions (a no-op
-  // otherwise). An error leaves them off: level-0 files would pile up until writes stall.
+  // otherwise). An error may leave some off: RocksDB does not stall writes for level 0 then, so
+  // level-0 files would pile up without bound and reads slow down; Ledger::open fails instead.
   [[nodiscard]] Status release_compactions();
   ~EventLog();
   EventLog(const EventLog&) = delete;

@@ -1,6 +1,6 @@
 // A ledger's open holds RocksDB's automatic compactions until the state is rebuilt (the snapshot
 // loaded, the tail replayed), so that they do not take the cores from it, and turns them on before
-// it serves: a ledger left with them off would pile up level-0 files until its writes stall.
+// it serves: a ledger left with them off would pile up level-0 files without bound.
 #include <catch2/catch.hpp>
 
 #include "ledger/event_log.h"
