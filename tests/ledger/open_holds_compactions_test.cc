@@ -45,6 +45,6 @@ TEST_CASE("A ledger serves with compactions on, after a fresh open, a clean reop
   o.data_dir = copy.path();
   auto opened = Ledger::open(o, clock);
   REQUIRE(opened.is_ok());
-  CHECK(opened.value()->writer_stats().open.replayed_events > 0);  // a tail was replayed with them held
+  CHECK(opened.value()->writer_stats().open.replayed_events > 0);  // an open after a crash, with a tail
   CHECK(EventLogTesting::compactions_on(*opened.value()->log()));
 }
