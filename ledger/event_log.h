@@ -54,6 +54,9 @@ class EventLog {
   // otherwise). An error may leave some off: RocksDB does not stall writes for level 0 then, so
   // level-0 files would pile up without bound and reads slow down; Ledger::open fails instead.
   [[nodiscard]] Status release_compactions();
+  // Whether automatic compactions are still held (opened with Options::hold_compactions, writable,
+  // and not yet released).
+  bool compactions_held() const;
   ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

@@ -169,13 +169,14 @@ Status EventLog::Impl::open_db(const EventLog::Options& options, const rocksdb::
 
 Status EventLog::release_compactions() {
   if (!impl_->compactions_held) return Status::ok();
-  for (auto* h : impl_->handles) {
-    rocksdb::Status s = impl_->db->SetOptions(h, {{"disable_auto_compactions", "false"}});
-    if (!s.ok()) return from_rocks(s, "turning compactions on in " + impl_->dir);
-  }
+  // One SetOptions per column family (each rewrites the OPTIONS file); the first error is returned.
+  rocksdb::Status s = impl_->db->EnableAutoCompaction(impl_->handles);
+  if (!s.ok()) return from_rocks(s, "turning compactions on in " + impl_->dir);
   impl_->compactions_held = false;
   return Status::ok();
 }
+
+bool EventLog::compactions_held() const { return impl_->compactions_held; }
 
 bool testing::EventLogTesting::compactions_on(const EventLog& log) {
   for (auto* h : log.impl_->handles)

@@ -223,13 +223,17 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->state = std::move(replay.state);
   impl->visible_head.store(impl->state->head_seq(), std::memory_order_release);
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
+  impl->stats.open.compactions_held = impl->log->compactions_held();
   if (Status s = impl->log->release_compactions(); !s.is_ok()) return s;
   lap(impl->stats.open.replay_ns);
-  Impl* raw = impl.get();
-  impl->commit_thread = std::make_unique<CommitThread>("refah-commit");
-  impl->writer = std::thread([raw] { raw->run(); });
-  impl->snapshot_thread = std::thread([raw] { raw->snapshot_loop(); });
+  impl->start_threads();
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+void Ledger::Impl::start_threads() {
+  commit_thread = std::make_unique<CommitThread>("refah-commit");
+  writer = std::thread([this] { run(); });
+  snapshot_thread = std::thread([this] { snapshot_loop(); });
 }
 
 Ledger::~Ledger() { close(); }

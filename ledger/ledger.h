@@ -188,6 +188,9 @@ class Ledger {
       Seq replayed_events = 0;  // events after the snapshot, applied to state and sink
       std::uint64_t dedup_ids_scanned = 0;  // ids read to rebuild the filter (no usable saved one)
       Seq tail_ids_events = 0;  // of the replayed events, those whose ids the replay gave the index
+      // RocksDB's automatic compactions were held while the state was rebuilt, and turned on
+      // before the writer started (docs/ARCHITECTURE.md, start-up).
+      bool compactions_held = false;
     };
     OpenPhases open;
     // Times the table files of snapshots older than the two kept could not be deleted (they stay

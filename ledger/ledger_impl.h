@@ -137,6 +137,8 @@ struct Ledger::Impl {
   Histogram<ledger_detail::kWriteEventsBounds.size()> write_events_histogram{ledger_detail::kWriteEventsBounds};
 
   void run();
+  // The commit, writer and snapshot threads, once the open has rebuilt the state.
+  void start_threads();
   // Writer thread: decides subs as one batch, then writes it on the commit thread while the next
   // batch is decided (more commands are waiting) or on this thread; answers every submission
   // once its batch is durable.
