@@ -55,7 +55,7 @@ class EventLog {
   // level-0 files would pile up without bound and reads slow down; Ledger::open fails instead.
   [[nodiscard]] Status release_compactions();
   // Whether automatic compactions are still held (opened with Options::hold_compactions, writable,
-  // and not yet released).
+  // and not yet released in full: a failed release leaves this true).
   bool compactions_held() const;
   ~EventLog();
   EventLog(const EventLog&) = delete;

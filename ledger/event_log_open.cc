@@ -169,7 +169,8 @@ Status EventLog::Impl::open_db(const EventLog::Options& options, const rocksdb::
 
 Status EventLog::release_compactions() {
   if (!impl_->compactions_held) return Status::ok();
-  // One SetOptions per column family (each rewrites the OPTIONS file); the first error is returned.
+  // One SetOptions per column family (each rewrites the OPTIONS file). RocksDB tries every column
+  // family and returns the last error; after one, the log stays held (Ledger::open fails anyway).
   rocksdb::Status s = impl_->db->EnableAutoCompaction(impl_->handles);
   if (!s.ok()) return from_rocks(s, "turning compactions on in " + impl_->dir);
   impl_->compactions_held = false;

@@ -175,6 +175,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   log_options.hold_compactions = true;
   auto opened = EventLog::open(log_options);
   if (!opened.is_ok()) return opened.status();
+  const bool held_from_open = opened.value()->compactions_held();
   lap(log_ns);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
@@ -223,11 +224,12 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const Options& options, Clock& cloc
   impl->state = std::move(replay.state);
   impl->visible_head.store(impl->state->head_seq(), std::memory_order_release);
   impl->stats.open.replayed_events = impl->state->head_seq() - snapshot_seq;
-  impl->stats.open.compactions_held = impl->log->compactions_held();
+  impl->stats.open.compactions_held = held_from_open && impl->log->compactions_held();  // all along
   if (Status s = impl->log->release_compactions(); !s.is_ok()) return s;
   lap(impl->stats.open.replay_ns);
-  impl->start_threads();
-  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+  auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+  ledger->impl_->start_threads();  // once the Ledger owns it: nothing may throw with them running
+  return ledger;
 }
 
 void Ledger::Impl::start_threads() {

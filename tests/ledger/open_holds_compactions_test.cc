@@ -33,7 +33,7 @@ TEST_CASE("An event log opened holding compactions has them off until it release
   REQUIRE(plain.value()->release_compactions().is_ok());
 }
 
-TEST_CASE("A read-only open never holds compactions", "[log][recovery]") {
+TEST_CASE("A read-only or secondary open never holds compactions", "[log][recovery]") {
   TempDir dir;
   { REQUIRE(EventLog::open(EventLog::Options{dir.path()}).is_ok()); }
   EventLog::Options o{dir.path()};
@@ -42,7 +42,15 @@ TEST_CASE("A read-only open never holds compactions", "[log][recovery]") {
   auto log = EventLog::open(o);
   REQUIRE(log.is_ok());
   CHECK_FALSE(log.value()->compactions_held());
+  CHECK(EventLogTesting::compactions_on(*log.value()));
   CHECK(log.value()->release_compactions().is_ok());
+  EventLog::Options secondary{dir.path()};
+  secondary.hold_compactions = true;
+  secondary.secondary = true;
+  auto reader = EventLog::open(secondary);
+  REQUIRE(reader.is_ok());
+  CHECK_FALSE(reader.value()->compactions_held());
+  CHECK(EventLogTesting::compactions_on(*reader.value()));
 }
 
 TEST_CASE("A ledger serves with compactions on, after a fresh open, a clean reopen and a crash",
