@@ -36,21 +36,17 @@ TEST_CASE("An event log opened holding compactions has them off until it release
 TEST_CASE("A read-only or secondary open never holds compactions", "[log][recovery]") {
   TempDir dir;
   { REQUIRE(EventLog::open(EventLog::Options{dir.path()}).is_ok()); }
-  EventLog::Options o{dir.path()};
-  o.hold_compactions = true;
-  o.read_only = true;
-  auto log = EventLog::open(o);
-  REQUIRE(log.is_ok());
-  CHECK_FALSE(log.value()->compactions_held());
-  CHECK(EventLogTesting::compactions_on(*log.value()));
-  CHECK(log.value()->release_compactions().is_ok());
-  EventLog::Options secondary{dir.path()};
-  secondary.hold_compactions = true;
-  secondary.secondary = true;
-  auto reader = EventLog::open(secondary);
-  REQUIRE(reader.is_ok());
-  CHECK_FALSE(reader.value()->compactions_held());
-  CHECK(EventLogTesting::compactions_on(*reader.value()));
+  for (const bool secondary : {false, true}) {
+    INFO((secondary ? "secondary" : "read-only"));
+    EventLog::Options o{dir.path()};
+    o.hold_compactions = true;
+    (secondary ? o.secondary : o.read_only) = true;
+    auto log = EventLog::open(o);
+    REQUIRE(log.is_ok());
+    CHECK_FALSE(log.value()->compactions_held());
+    CHECK(EventLogTesting::compactions_on(*log.value()));
+    CHECK(log.value()->release_compactions().is_ok());
+  }
 }
 
 TEST_CASE("A ledger serves with compactions on, after a fresh open, a clean reopen and a crash",
