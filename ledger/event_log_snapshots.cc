@@ -254,6 +254,15 @@ std::vector<std::uint64_t> testing::EventLogTesting::snapshot_table_file_bytes(c
   return out;
 }
 
+std::vector<std::string> testing::EventLogTesting::snapshot_table_file_paths(const EventLog& log) {
+  rocksdb::ColumnFamilyMetaData m;
+  log.impl_->db->GetColumnFamilyMetaData(log.impl_->snapshots, &m);
+  std::vector<std::string> out;
+  for (const auto& level : m.levels)
+    for (const auto& file : level.files) out.push_back(file.directory + "/" + file.relative_filename);
+  return out;
+}
+
 Status testing::EventLogTesting::put_whole_snapshot(EventLog& log, Seq seq, const std::string& value) {
   EventLog::Impl* impl = log.impl_.get();
   std::uint8_t key[kSeqKeyBytes];

@@ -36,7 +36,7 @@ Result<std::unique_ptr<State>> Ledger::Impl::load_snapshot() {
     std::function<bool()> adopt;
     std::function<void(ChunkSource&)> aside;
     if (options.sink != nullptr) aside = [&](ChunkSource& part) { adopt = options.sink->stage_load(part); };
-    auto decoded = decode_snapshot(open, aside);
+    auto decoded = decode_snapshot(open, aside, SnapshotDigest::kLeftToTheStore);
     if (!decoded.is_ok() || !snapshot_matches_log(*log, *decoded.value().state) || (aside && !adopt) ||
         (adopt && !adopt())) {
       ++stats.snapshots_ignored;

@@ -104,7 +104,7 @@ void copy_overlap(std::span<const std::uint8_t> piece, std::uint64_t at, std::ui
 
 struct FrameEnd {
   std::uint64_t sink_len = 0;
-  bool digest_ok = false;
+  bool digest_mismatch = false;
 };
 
 // Every byte once, in order: SHA-256 of all but the digest, the sink's length, the stored digest,
@@ -133,20 +133,35 @@ Result<FrameEnd> check_frame(ChunkSource& src, std::uint64_t state_len) {
     if (end_known && at > covered_end + kDigestBytes) return Status::corruption("its lengths do not add up");
   }
   if (!end_known || at < covered_end + kDigestBytes) return Status::corruption("its lengths run past its end");
-  out.digest_ok = hash.finish() == digest;
+  out.digest_mismatch = hash.finish() != digest;
   return out;
 }
 
-// The sink's length where the frame puts it, then the sink's part as a source for `alongside`.
-// Returns the length it read.
+// The sink's length where the frame puts it; 0 when it cannot be read or is too long (the
+// frame's check then refuses the snapshot).
+std::uint64_t read_sink_len(const ChunkOpener& open, std::uint64_t state_len) {
+  std::uint64_t sink_len = 0;
+  auto src = open(kHeaderBytes + state_len, 8);
+  CanonReader r(*src);
+  if (!r.num(sink_len) || sink_len > kPartMaxBytes) return 0;
+  return sink_len;
+}
+
+// The frame without its parts or digest (SnapshotDigest::kLeftToTheStore): the sink's length,
+// and the header, both parts and the digest adding up to exactly the bytes stored.
+Result<FrameEnd> check_lengths(const ChunkOpener& open, std::uint64_t state_len) {
+  const std::uint64_t sink_len = read_sink_len(open, state_len);
+  const std::uint64_t stored = open(0, ChunkSource::kUnknownSize)->size();
+  const std::uint64_t framed = kHeaderBytes + state_len + 8 + sink_len + kDigestBytes;  // parts < 2^62 each
+  if (framed > stored) return Status::corruption("its lengths run past its end");
+  if (framed < stored) return Status::corruption("its lengths do not add up");
+  return FrameEnd{sink_len, false};
+}
+
+// The sink's part as a source for `alongside`; returns the length it was read at.
 std::uint64_t read_sink_aside(const ChunkOpener& open, std::uint64_t state_len,
                               const std::function<void(ChunkSource&)>& alongside) {
-  std::uint64_t sink_len = 0;
-  {
-    auto src = open(kHeaderBytes + state_len, 8);
-    CanonReader r(*src);
-    if (!r.num(sink_len) || sink_len > kPartMaxBytes) sink_len = 0;  // the frame's check refuses it
-  }
+  const std::uint64_t sink_len = read_sink_len(open, state_len);
   auto src = open(kHeaderBytes + state_len + 8, sink_len);
   alongside(*src);
   return sink_len;
@@ -159,19 +174,26 @@ struct DecodedParts {
   std::uint64_t sink_len = 0;
 };
 
-// The frame and digest are checked on a second thread while the state is parsed here (when
-// parse_state), and the sink's part is handed to `alongside` on a third when asked.
+// The frame is checked first (kLeftToTheStore) or on a second thread (kChecked: every byte read
+// again for the digest) while the state is parsed here (when parse_state), and the sink's part is
+// handed to `alongside` on a third when asked.
 Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside,
-                                  bool parse_state) {
+                                  bool parse_state, SnapshotDigest digest) {
   auto header = read_header(open);
   if (!header.is_ok())
     return header.status().code() == Status::Code::kCorruption ? Status::corruption("snapshot: " + header.status().message())
                                                                : header.status();
   const Header h = header.value();
-  auto frame = std::async(std::launch::async, [&open, &h] {
-    auto src = open(0, ChunkSource::kUnknownSize);
-    return check_frame(*src, h.state_len);
-  });
+  Result<FrameEnd> lengths = FrameEnd{};  // kLeftToTheStore: checked before any part is read
+  std::future<Result<FrameEnd>> frame;    // kChecked: every byte read for the digest meanwhile
+  if (digest == SnapshotDigest::kChecked) {
+    frame = std::async(std::launch::async, [&open, &h] {
+      auto src = open(0, ChunkSource::kUnknownSize);
+      return check_frame(*src, h.state_len);
+    });
+  } else if (lengths = check_lengths(open, h.state_len); !lengths.is_ok()) {
+    return Status::corruption("snapshot: " + lengths.status().message());
+  }
   std::uint64_t sink_len_aside = 0;
   std::future<void> aside;
   if (alongside)
@@ -182,9 +204,9 @@ Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<v
     return State::parse(*src);
   }();
   if (aside.valid()) aside.get();
-  auto end = frame.get();
+  const Result<FrameEnd> end = frame.valid() ? frame.get() : lengths;
   if (!end.is_ok()) return Status::corruption("snapshot: " + end.status().message());
-  if (!end.value().digest_ok) return Status::corruption("snapshot: digest does not match");
+  if (end.value().digest_mismatch) return Status::corruption("snapshot: digest does not match");
   if (alongside && sink_len_aside != end.value().sink_len)
     return Status::corruption("snapshot: the sink's part was read at another length");
   if (!state.is_ok()) return state.status();
@@ -220,23 +242,25 @@ Result<SnapshotFrame> read_snapshot_frame(std::span<const std::uint8_t> bytes) {
 bool snapshot_digest_matches(const SnapshotFrame& frame) { return sha256(frame.covered) == frame.digest; }
 
 Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
-  auto parts = decode_parts(open_span(bytes), {}, true);
+  auto parts = decode_parts(open_span(bytes), {}, true, SnapshotDigest::kChecked);
   if (!parts.is_ok()) return parts.status();
   REFAH_ASSERT(parts.value().sink_at + parts.value().sink_len + kDigestBytes == bytes.size());
   return DecodedSnapshot{std::move(parts.value().state), bytes.subspan(parts.value().sink_at, parts.value().sink_len),
                          bytes.size()};
 }
 
-Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
-  auto parts = decode_parts(open, alongside, true);
+Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside,
+                                        SnapshotDigest digest) {
+  auto parts = decode_parts(open, alongside, true, digest);
   if (!parts.is_ok()) return parts.status();
   return DecodedSnapshot{std::move(parts.value().state), {},
                          parts.value().sink_at + parts.value().sink_len + kDigestBytes};
 }
 
-Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside) {
+Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open, const std::function<void(ChunkSource&)>& alongside,
+                                          SnapshotDigest digest) {
   REFAH_ASSERT(alongside);
-  auto parts = decode_parts(open, alongside, false);
+  auto parts = decode_parts(open, alongside, false, digest);
   if (!parts.is_ok()) return parts.status();
   return parts.value().head;
 }

@@ -66,24 +66,36 @@ struct DecodedSnapshot {
 // state's grammar. Touches no sink: callers check the snapshot against the log first
 // (snapshot_matches_log), and only then hand a sink its part.
 [[nodiscard]] Result<DecodedSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes);
+
+// Whether a reader over chunks reads every byte a second time for the SHA-256.
+// kLeftToTheStore is for chunks read from the event log: RocksDB checks each block's checksum as
+// it reads it, and a block that fails ends the source early, so the parser sees too few bytes and
+// refuses the snapshot. The digest would add nothing against accidental damage, and nothing
+// against whoever can write the data directory (the threat model: docs/RELIABILITY.md section 2;
+// `refah-audit verify` compares each part with what it recomputes from the log). The lengths must
+// still add up to the bytes stored.
+enum class SnapshotDigest { kChecked, kLeftToTheStore };
+
 // The same, read piece by piece from `open` (a stored snapshot's chunks:
-// EventLog::newest_snapshot_openers), never copied whole: the frame and the digest are checked on
-// one thread while the state is parsed on this one, and `alongside` (when given) is handed the
-// sink's part as a source on a third, so that a sink reads it aside meanwhile
-// (CommitSink::stage_load). Every thread is joined before it returns. sink_bytes is left empty.
+// EventLog::newest_snapshot_openers), never copied whole: the state is parsed on this thread,
+// `alongside` (when given) is handed the sink's part as a source on a second, so that a sink reads
+// it aside meanwhile (CommitSink::stage_load), and the whole frame is read for its digest on a third
+// when kChecked. Every thread is joined before it returns. sink_bytes is left empty.
 [[nodiscard]] Result<DecodedSnapshot> decode_snapshot(const ChunkOpener& open,
-                                                      const std::function<void(ChunkSource&)>& alongside);
+                                                      const std::function<void(ChunkSource&)>& alongside,
+                                                      SnapshotDigest digest);
 
 // The head a snapshot was taken at, as its header gives it (covered by the digest).
 struct SnapshotHead {
   Seq seq = 0;
   Hash32 head_hash{};
 };
-// For a reader of the sink's part alone (as-of projections): the frame and the digest checked as
-// by decode_snapshot while the sink's part is handed to `alongside` (required), and the state's
-// part not parsed (at a million cards 111 MB of a 264 MB snapshot).
+// For a reader of the sink's part alone (as-of projections): the frame (and the digest when
+// kChecked) checked as by decode_snapshot while the sink's part is handed to `alongside`
+// (required), and the state's part not parsed (at a million cards 111 MB of a 264 MB snapshot).
 [[nodiscard]] Result<SnapshotHead> decode_snapshot_sink(const ChunkOpener& open,
-                                                        const std::function<void(ChunkSource&)>& alongside);
+                                                        const std::function<void(ChunkSource&)>& alongside,
+                                                        SnapshotDigest digest);
 
 class EventLog;
 // True if the snapshot's head hash is the stored hash of its event in this log.

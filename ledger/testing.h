@@ -31,6 +31,8 @@ struct EventLogTesting {
   // The size of each of the snapshots' table files on disk (RocksDB's column-family metadata),
   // whether reads see their snapshots or not.
   static std::vector<std::uint64_t> snapshot_table_file_bytes(const EventLog& log);
+  // The path of each of those files, in the same order.
+  static std::vector<std::string> snapshot_table_file_paths(const EventLog& log);
   // Whether RocksDB's automatic compactions are on in every column family (Options::hold_compactions).
   static bool compactions_on(const EventLog& log);
 };

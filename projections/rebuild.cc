@@ -54,7 +54,8 @@ Result<std::unique_ptr<Projections>> as_of_seq(const EventLog& log, Seq seq) {
     if (snap > seq) return false;  // newer than asked: keep looking
     // The decision state's part is not parsed: the projections need only the snapshot's head.
     std::function<bool()> adopt;
-    auto head = decode_snapshot_sink(open, [&](ChunkSource& part) { adopt = out->stage_load(part); });
+    auto head = decode_snapshot_sink(open, [&](ChunkSource& part) { adopt = out->stage_load(part); },
+                                     SnapshotDigest::kLeftToTheStore);
     if (!head.is_ok() || head.value().seq != snap || !snapshot_matches_log(log, snap, head.value().head_hash) ||
         !adopt || !adopt())
       return false;

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "ledger/event_log.h"
@@ -319,11 +321,9 @@ std::pair<Digests, Ledger::WriterStats> open_bare(const std::string& dir, Clock&
   opened.value()->close();
   return {d, stats};
 }
-}  // namespace
 
-TEST_CASE("A snapshot of several chunks is loaded where it is stored, one re-cut is ignored and the log replayed",
-          "[snapshot]") {
-  LedgerFixture f;
+// 60,000 cards issued, then closed: the close's snapshot at the head, of three chunks at least.
+Digests closed_with_big_snapshot(LedgerFixture& f) {
   f.standard_programme();
   constexpr CardId kCards = 60'000;
   for (CardId first = 1'000; first < 1'000 + kCards; first += limits::submission_commands_max) {
@@ -340,17 +340,22 @@ TEST_CASE("A snapshot of several chunks is loaded where it is stored, one re-cut
   });
   live.projections = f.projections().digest();
   f.ledger().close();  // writes a snapshot at the head
-  {
-    auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
-    REQUIRE(log.is_ok());
-    std::size_t size = 0;
-    REQUIRE(log.value()->newest_snapshots([&](Seq, std::span<const std::uint8_t> v) {
-      size = v.size();
-      return true;
-    }).is_ok());
-    REQUIRE(size > 2 * kChunk);  // three chunks at least
-  }
+  auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
+  REQUIRE(log.is_ok());
+  std::size_t size = 0;
+  REQUIRE(log.value()->newest_snapshots([&](Seq, std::span<const std::uint8_t> v) {
+    size = v.size();
+    return true;
+  }).is_ok());
+  REQUIRE(size > 2 * kChunk);  // three chunks at least
+  return live;
+}
+}  // namespace
 
+TEST_CASE("A snapshot of several chunks is loaded where it is stored, one re-cut is ignored and the log replayed",
+          "[snapshot]") {
+  LedgerFixture f;
+  const Digests live = closed_with_big_snapshot(f);
   auto [loaded, stats] = open_bare(f.dir().path(), f.clock());
   CHECK(stats.snapshot_loaded_seq == live.head);
   CHECK(stats.snapshots_ignored == 0);
@@ -375,5 +380,37 @@ TEST_CASE("A snapshot of several chunks is loaded where it is stored, one re-cut
   auto [replayed, stats2] = open_bare(f.dir().path(), f.clock());
   CHECK(stats2.snapshots_ignored >= 1);
   CHECK(stats2.snapshot_loaded_seq != live.head);
+  CHECK(replayed == live);
+}
+
+TEST_CASE("A snapshot whose table file is damaged on disk is ignored at open and the log replayed", "[snapshot]") {
+  // The open does not read a stored snapshot's digest (SnapshotDigest::kLeftToTheStore): RocksDB
+  // checks each block it reads, and a block that fails ends the chunks early.
+  LedgerFixture f;
+  const Digests live = closed_with_big_snapshot(f);
+  std::vector<std::string> paths;
+  {
+    auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
+    REQUIRE(log.is_ok());
+    paths = refah::testing::EventLogTesting::snapshot_table_file_paths(*log.value());
+  }
+  REQUIRE(paths.size() == 1);  // the close's snapshot, ingested as its own table file
+  // Each 4 MiB chunk is a data block of its own, in key order from the file's start, and stored
+  // uncompressed: the byte at 1.5 chunks is inside the second chunk's bytes.
+  REQUIRE(std::filesystem::file_size(paths[0]) > 2 * kChunk);
+  {
+    std::fstream file(paths[0], std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(file.good());
+    file.seekg(static_cast<std::streamoff>(kChunk + kChunk / 2));
+    char byte = 0;
+    file.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x04);
+    file.seekp(static_cast<std::streamoff>(kChunk + kChunk / 2));
+    file.write(&byte, 1);
+    REQUIRE(file.good());
+  }
+  auto [replayed, stats] = open_bare(f.dir().path(), f.clock());
+  CHECK(stats.snapshots_ignored == 1);
+  CHECK(stats.snapshot_loaded_seq == 0);
   CHECK(replayed == live);
 }
