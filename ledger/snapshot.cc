@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstring>
 #include <future>
+#include <optional>
 
 #include "ledger/assert.h"
 #include "ledger/canon.h"
@@ -104,7 +105,7 @@ void copy_overlap(std::span<const std::uint8_t> piece, std::uint64_t at, std::ui
 
 struct FrameEnd {
   std::uint64_t sink_len = 0;
-  bool digest_mismatch = false;
+  bool digest_mismatch = false;  // false also when the digest was not read (kLeftToTheStore)
 };
 
 // Every byte once, in order: SHA-256 of all but the digest, the sink's length, the stored digest,
@@ -137,31 +138,34 @@ Result<FrameEnd> check_frame(ChunkSource& src, std::uint64_t state_len) {
   return out;
 }
 
-// The sink's length where the frame puts it; 0 when it cannot be read or is too long (the
-// frame's check then refuses the snapshot).
-std::uint64_t read_sink_len(const ChunkOpener& open, std::uint64_t state_len) {
+// The sink's length where the frame puts it; none when it cannot be read or is too long.
+std::optional<std::uint64_t> read_sink_len(const ChunkOpener& open, std::uint64_t state_len) {
   std::uint64_t sink_len = 0;
   auto src = open(kHeaderBytes + state_len, 8);
   CanonReader r(*src);
-  if (!r.num(sink_len) || sink_len > kPartMaxBytes) return 0;
+  if (!r.num(sink_len) || sink_len > kPartMaxBytes) return std::nullopt;
   return sink_len;
 }
 
-// The frame without its parts or digest (SnapshotDigest::kLeftToTheStore): the sink's length,
-// and the header, both parts and the digest adding up to exactly the bytes stored.
+// The frame without its parts or digest (SnapshotDigest::kLeftToTheStore): the sink's length, and
+// the header, both parts and the digest adding up to exactly the size the source promises (for
+// stored chunks, the size the last chunk implies: a chunk missing before it is found by the
+// reader of its part, whose source then ends early).
 Result<FrameEnd> check_lengths(const ChunkOpener& open, std::uint64_t state_len) {
-  const std::uint64_t sink_len = read_sink_len(open, state_len);
+  const std::optional<std::uint64_t> sink_len = read_sink_len(open, state_len);
+  if (!sink_len) return Status::corruption("its lengths run past its end");
   const std::uint64_t stored = open(0, ChunkSource::kUnknownSize)->size();
-  const std::uint64_t framed = kHeaderBytes + state_len + 8 + sink_len + kDigestBytes;  // parts < 2^62 each
+  const std::uint64_t framed = kHeaderBytes + state_len + 8 + *sink_len + kDigestBytes;  // parts < 2^62 each
   if (framed > stored) return Status::corruption("its lengths run past its end");
   if (framed < stored) return Status::corruption("its lengths do not add up");
-  return FrameEnd{sink_len, false};
+  return FrameEnd{*sink_len, false};
 }
 
-// The sink's part as a source for `alongside`; returns the length it was read at.
+// The sink's part as a source for `alongside`; returns the length it was read at (0 when the
+// length cannot be read: the frame's check refuses the snapshot).
 std::uint64_t read_sink_aside(const ChunkOpener& open, std::uint64_t state_len,
                               const std::function<void(ChunkSource&)>& alongside) {
-  const std::uint64_t sink_len = read_sink_len(open, state_len);
+  const std::uint64_t sink_len = read_sink_len(open, state_len).value_or(0);
   auto src = open(kHeaderBytes + state_len + 8, sink_len);
   alongside(*src);
   return sink_len;
@@ -191,8 +195,9 @@ Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<v
       auto src = open(0, ChunkSource::kUnknownSize);
       return check_frame(*src, h.state_len);
     });
-  } else if (lengths = check_lengths(open, h.state_len); !lengths.is_ok()) {
-    return Status::corruption("snapshot: " + lengths.status().message());
+  } else {
+    lengths = check_lengths(open, h.state_len);
+    if (!lengths.is_ok()) return Status::corruption("snapshot: " + lengths.status().message());
   }
   std::uint64_t sink_len_aside = 0;
   std::future<void> aside;

@@ -73,7 +73,7 @@ struct DecodedSnapshot {
 // refuses the snapshot. The digest would add nothing against accidental damage, and nothing
 // against whoever can write the data directory (the threat model: docs/RELIABILITY.md section 2;
 // `refah-audit verify` compares each part with what it recomputes from the log). The lengths must
-// still add up to the bytes stored.
+// still add up to the size the source promises (for stored chunks, the size the last chunk implies).
 enum class SnapshotDigest { kChecked, kLeftToTheStore };
 
 // The same, read piece by piece from `open` (a stored snapshot's chunks:

@@ -126,6 +126,9 @@ void render_durability(PromText& p, const AdminFigures& f) {
           age_s(f.now_us, w.snapshot_taken_us));
   }
   counter(p, "refah_snapshots_written_total", "Snapshots written since start", w.snapshots_written);
+  gauge(p, "refah_snapshots_ignored_at_open",
+        "Snapshots the open passed over (damaged, of another format, or not of this log) before the one it loaded",
+        static_cast<double>(w.snapshots_ignored));
   counter(p, "refah_snapshot_files_not_freed_total",
           "Times older snapshots' table files could not be deleted (hidden, still on disk)", w.snapshot_files_not_freed);
   if (f.checkpoint_seq) {

@@ -382,6 +382,9 @@ void Daemon::log_banner() const {
              project_version(), config_.host, srv_->port(), config_.data_dir, ledger_->head_seq(), open_s_,
              ledger_->writer_stats().snapshot_loaded_seq, keys_->size());
   log_->info("build: {}", version_line("refahd"));
+  if (const std::uint64_t n = ledger_->writer_stats().snapshots_ignored; n != 0)
+    log_->warn("{} snapshot(s) passed over at open (damaged, another format, or not of this log); unless this is "
+               "an upgrade, run refah-audit verify on a copy of the data directory", n);
   const server::Limits& l = config_.limits;
   log_->info("limits: frame {} B, batch {}, in flight {}/conn, {} connections, handshake {} ms, read {} ms, idle {} ms, write queue {} B",
              l.frame_bytes_max, l.batch_commands_max, l.requests_in_flight_max, l.connections_max,

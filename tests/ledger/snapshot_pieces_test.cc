@@ -109,6 +109,13 @@ TEST_CASE("A damaged snapshot is refused read in pieces as read whole", "[snapsh
   REQUIRE(sink_len_grown[sink_len_at] != static_cast<char>(0xFF));
   ++sink_len_grown[sink_len_at];
   damaged.emplace_back("the sink's length one more", sink_len_grown);
+  // A snapshot without a sink's part (its length 0) whose length is damaged past 2^62: never read
+  // as if it were 0.
+  std::string sinkless;
+  f.ledger().read([&](const State& s) { sinkless = encode_snapshot(s, nullptr); });
+  REQUIRE(decode_snapshot(as_span(sinkless)).is_ok());
+  sinkless[56 + static_cast<std::size_t>(state_len) + 7] = static_cast<char>(0x80);
+  damaged.emplace_back("no sink, and its length 2^63", sinkless);
   // Refused whether or not the digest is read: the lengths must add up to the bytes there are.
   for (const auto& [what, b] : damaged) {
     INFO(what);

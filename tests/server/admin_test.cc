@@ -5,7 +5,11 @@
 #include <future>
 #include <thread>
 
+#include "ledger/event_log.h"
 #include "ledger/testing.h"
+#include "server/admin_pages.h"
+#include "server/metrics.h"
+#include "tests/support/fixture.h"
 #include "tests/support/http_get.h"
 #include "tests/support/promtool.h"
 #include "tests/support/wire_helpers.h"
@@ -271,6 +275,26 @@ TEST_CASE("/readyz says the log is not open when the ledger is closed under the 
   CHECK(r.status == 503);
   CHECK(r.body == "not ready: the log is not open\n");
   CHECK(http_get(f.admin_port(), "/metrics").status == 200);
+}
+
+TEST_CASE("/metrics says how many snapshots the open passed over", "[server][admin]") {
+  LedgerFixture f;
+  f.standard_programme();
+  const Seq head = f.ledger().head_seq();
+  f.ledger().close();  // a snapshot at the head
+  {
+    auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
+    REQUIRE(log.is_ok());
+    REQUIRE(log.value()->put_snapshot(head, "RFSN damaged").is_ok());  // in its place
+  }
+  f.reopen();
+  server::AdminFigures figures;
+  figures.metrics = server::ServerMetrics().figures();
+  figures.writer = f.ledger().writer_stats();
+  CHECK(metric_value(server::render_metrics(figures), "refah_snapshots_ignored_at_open") == 1);
+  f.reopen();  // the close wrote a good one at the head again
+  figures.writer = f.ledger().writer_stats();
+  CHECK(metric_value(server::render_metrics(figures), "refah_snapshots_ignored_at_open") == 0);
 }
 
 TEST_CASE("promtool check metrics accepts a live scrape", "[server][admin]") {
