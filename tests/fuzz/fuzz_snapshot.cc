@@ -27,9 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // As open reads a stored snapshot (the digest left to the store's block checksums), or with the
   // digest read across the pieces, by the input's length: sealed, the digest matches, so every
   // read must agree.
-  const auto digest = size % 2 == 0 ? SnapshotDigest::kLeftToTheStore : SnapshotDigest::kChecked;
+  const auto mode = size % 2 == 0 ? SnapshotDigest::kLeftToTheStore : SnapshotDigest::kChecked;
   auto pieces = decode_snapshot(open_span(sealed, 1 + size % 61),
-                                [&](ChunkSource& part) { adopt = pieces_sink.stage_load(part); }, digest);
+                                [&](ChunkSource& part) { adopt = pieces_sink.stage_load(part); }, mode);
   if (pieces.is_ok() != decoded.is_ok()) __builtin_trap();
   if (!decoded.is_ok()) return 0;
   const Hash32 state_digest = decoded.value().state->digest();
