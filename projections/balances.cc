@@ -343,6 +343,26 @@ bool Balances::read_replacements(CanonReader& r) {
   return r.ok();
 }
 
+namespace {
+// Every card read into the index (reserved for them), each id's slot loaded kSlotAhead cards
+// ahead. At a million cards each insert's first slot is a cache miss into a 16 MB table; inserting
+// each card as it was read waited for those misses one at a time, and this part of a snapshot is
+// what the open waits for (docs/RELIABILITY.md section 3). False for a card read twice.
+bool index_read_cards(const FlatIndex::Ids& ids, FlatIndex& index) {
+  bool repeated = false;
+  for_each_prefetched(
+      ids.size(),
+      [&](std::size_t j, int stage) {
+        if (stage == 1) index.prefetch(ids[j]);
+      },
+      [&](std::size_t j) {
+        repeated = !index.insert_new(static_cast<std::uint32_t>(j), ids);
+        return !repeated;
+      });
+  return !repeated;
+}
+}  // namespace
+
 bool Balances::read(CanonReader& r) {
   std::uint64_t n = 0;
   if (!r.count(n, 122)) return false;
@@ -371,9 +391,10 @@ bool Balances::read(CanonReader& r) {
     c.age_band = static_cast<AgeBand>(age_band);
     ids_.push_back(id);
     dense_.push_back(c);
-    if (!index_.insert_new(static_cast<std::uint32_t>(ids_.size() - 1), ids_)) return r.fail();  // repeated
   }
-  if (!r.ok() || !budgets_.read(r) || !read_replacements(r)) return false;
+  if (!r.ok()) return false;
+  if (!index_read_cards(ids_, index_)) return r.fail();  // a card read twice
+  if (!budgets_.read(r) || !read_replacements(r)) return false;
   by_neighbourhood_ = {};
   for (const CardBalance& c : dense_)
     if (!count_read(c)) return r.fail();
