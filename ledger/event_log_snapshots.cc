@@ -245,21 +245,12 @@ Status EventLog::free_snapshot_files_before(Seq seq) {
                     "deleting old snapshots' table files");
 }
 
-std::vector<std::uint64_t> testing::EventLogTesting::snapshot_table_file_bytes(const EventLog& log) {
+std::vector<testing::EventLogTesting::TableFile> testing::EventLogTesting::snapshot_table_files(const EventLog& log) {
   rocksdb::ColumnFamilyMetaData m;
   log.impl_->db->GetColumnFamilyMetaData(log.impl_->snapshots, &m);
-  std::vector<std::uint64_t> out;
+  std::vector<TableFile> out;
   for (const auto& level : m.levels)
-    for (const auto& file : level.files) out.push_back(file.size);
-  return out;
-}
-
-std::vector<std::string> testing::EventLogTesting::snapshot_table_file_paths(const EventLog& log) {
-  rocksdb::ColumnFamilyMetaData m;
-  log.impl_->db->GetColumnFamilyMetaData(log.impl_->snapshots, &m);
-  std::vector<std::string> out;
-  for (const auto& level : m.levels)
-    for (const auto& file : level.files) out.push_back(file.directory + "/" + file.relative_filename);
+    for (const auto& file : level.files) out.push_back({file.directory + "/" + file.relative_filename, file.size});
   return out;
 }
 

@@ -161,11 +161,12 @@ Result<FrameEnd> check_lengths(const ChunkOpener& open, std::uint64_t state_len)
   return FrameEnd{*sink_len, false};
 }
 
-// The sink's part as a source for `alongside`; returns the length it was read at (0 when the
+// The sink's part as a source for `alongside`, at `known_len` when the frame's lengths were
+// checked first, else at the length read here; returns the length it was read at (0 when the
 // length cannot be read: the frame's check refuses the snapshot).
-std::uint64_t read_sink_aside(const ChunkOpener& open, std::uint64_t state_len,
+std::uint64_t read_sink_aside(const ChunkOpener& open, std::uint64_t state_len, std::optional<std::uint64_t> known_len,
                               const std::function<void(ChunkSource&)>& alongside) {
-  const std::uint64_t sink_len = read_sink_len(open, state_len).value_or(0);
+  const std::uint64_t sink_len = known_len ? *known_len : read_sink_len(open, state_len).value_or(0);
   auto src = open(kHeaderBytes + state_len + 8, sink_len);
   alongside(*src);
   return sink_len;
@@ -201,8 +202,11 @@ Result<DecodedParts> decode_parts(const ChunkOpener& open, const std::function<v
   }
   std::uint64_t sink_len_aside = 0;
   std::future<void> aside;
+  const std::optional<std::uint64_t> known_len =
+      frame.valid() ? std::nullopt : std::optional<std::uint64_t>(lengths.value().sink_len);
   if (alongside)
-    aside = std::async(std::launch::async, [&] { sink_len_aside = read_sink_aside(open, h.state_len, alongside); });
+    aside = std::async(std::launch::async,
+                       [&] { sink_len_aside = read_sink_aside(open, h.state_len, known_len, alongside); });
   auto state = [&]() -> Result<std::unique_ptr<State>> {
     if (!parse_state) return std::unique_ptr<State>();
     auto src = open(kHeaderBytes, h.state_len);

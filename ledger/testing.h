@@ -28,11 +28,13 @@ struct EventLogTesting {
   [[nodiscard]] static Status erase_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk);
   // Stores `value` as chunk `chunk` of the snapshot at seq, in place of what is there (synced).
   [[nodiscard]] static Status put_snapshot_chunk(EventLog& log, Seq seq, std::uint32_t chunk, const std::string& value);
-  // The size of each of the snapshots' table files on disk (RocksDB's column-family metadata),
-  // whether reads see their snapshots or not.
-  static std::vector<std::uint64_t> snapshot_table_file_bytes(const EventLog& log);
-  // The path of each of those files, in the same order.
-  static std::vector<std::string> snapshot_table_file_paths(const EventLog& log);
+  // Each of the snapshots' table files on disk (RocksDB's column-family metadata), whether reads
+  // see their snapshots or not.
+  struct TableFile {
+    std::string path;
+    std::uint64_t bytes = 0;
+  };
+  static std::vector<TableFile> snapshot_table_files(const EventLog& log);
   // Whether RocksDB's automatic compactions are on in every column family (Options::hold_compactions).
   static bool compactions_on(const EventLog& log);
 };

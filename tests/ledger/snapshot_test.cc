@@ -11,6 +11,7 @@
 #include "ledger/testing.h"
 #include "projections/projections.h"
 #include "replay/audit.h"
+#include "support/bytes_edit.h"
 #include "support/fixture.h"
 
 using namespace refah;
@@ -60,6 +61,22 @@ TEST_CASE("A damaged or truncated state is refused, never half-read", "[snapshot
   std::string wrong_magic = bytes;
   wrong_magic[13] = '1';  // format 1 (before lots) is not read: its snapshot is passed over
   CHECK_FALSE(parse(wrong_magic).is_ok());
+}
+
+TEST_CASE("A state with a card read twice is refused", "[snapshot]") {
+  LedgerFixture f;
+  busy_programme(f);  // cards 100, 200 (replaced by 201) and 201, in id order: 201's id is the last 201
+  std::string bytes;
+  f.ledger().read([&](const State& s) { bytes = s.serialize(); });
+  auto parse = [](const std::string& b) {
+    return State::parse({reinterpret_cast<const std::uint8_t*>(b.data()), b.size()});
+  };
+  // Card 201 renamed 202: still a good state, so the bytes changed are that card's id.
+  REQUIRE(parse(with_last_u64_set(bytes, 201, 202)).is_ok());
+  // Renamed 200: card 200 twice (the first replaced, so no holder has two active cards).
+  auto twice = parse(with_last_u64_set(bytes, 201, 200));
+  REQUIRE_FALSE(twice.is_ok());
+  CHECK(twice.status().message() == "state: repeated card");
 }
 
 namespace {
@@ -161,8 +178,8 @@ TEST_CASE("Periodic snapshots: the table files of those older than the two kept 
   REQUIRE(kept == 2);
   // Files as big as a snapshot: the two kept (the range deletes' own files are a few hundred bytes).
   std::size_t whole = 0;
-  for (const std::uint64_t bytes : refah::testing::EventLogTesting::snapshot_table_file_bytes(*log))
-    whole += bytes >= smallest ? 1 : 0;
+  for (const auto& file : refah::testing::EventLogTesting::snapshot_table_files(*log))
+    whole += file.bytes >= smallest ? 1 : 0;
   CHECK(whole == 2);
 }
 
@@ -392,7 +409,8 @@ TEST_CASE("A snapshot whose table file is damaged on disk is ignored at open and
   {
     auto log = EventLog::open(EventLog::Options{f.dir().path(), false, false});
     REQUIRE(log.is_ok());
-    paths = refah::testing::EventLogTesting::snapshot_table_file_paths(*log.value());
+    for (const auto& file : refah::testing::EventLogTesting::snapshot_table_files(*log.value()))
+      paths.push_back(file.path);
   }
   REQUIRE(paths.size() == 1);  // the close's snapshot, ingested as its own table file
   // Each 4 MiB chunk is a data block of its own, in key order from the file's start, and stored

@@ -14,6 +14,7 @@
 #include "projections/need.h"
 #include "projections/projections.h"
 #include "projections/rule_book.h"
+#include "tests/support/bytes_edit.h"
 #include "tests/support/fixture.h"
 
 using namespace refah;
@@ -512,4 +513,21 @@ TEST_CASE("The balances' canonical bytes keep each card's expiry and the replace
   twice[last_new + 1] = 0;
   proj::Balances refused_too;
   CHECK_FALSE(read_into(refused_too, twice));
+}
+
+
+TEST_CASE("The balances' canonical bytes with a card read twice are refused", "[projections][need]") {
+  LedgerFixture f;
+  f.standard_programme();  // card 100
+  REQUIRE(f.issue(300, 1, 1'000).accepted());
+  REQUIRE(f.issue(400, 1, 2'000).accepted());
+  std::string bytes;
+  f.projections().read([&](const proj::View& v) { bytes = bytes_of(v.balances); });
+  // Card 400 (the last, and only in its own id) renamed 500: still good bytes, so the bytes
+  // changed are that card's id. Renamed 300: card 300 twice, refused.
+  proj::Balances renamed;
+  REQUIRE(read_into(renamed, with_last_u64_set(bytes, 400, 500)));
+  CHECK(renamed.card(500) != nullptr);
+  proj::Balances refused;
+  CHECK_FALSE(read_into(refused, with_last_u64_set(bytes, 400, 300)));
 }
