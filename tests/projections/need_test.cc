@@ -515,7 +515,6 @@ TEST_CASE("The balances' canonical bytes keep each card's expiry and the replace
   CHECK_FALSE(read_into(refused_too, twice));
 }
 
-
 TEST_CASE("The balances' canonical bytes with a card read twice are refused", "[projections][need]") {
   LedgerFixture f;
   f.standard_programme();  // card 100
