@@ -3,6 +3,7 @@
 // digest is SHA-256 of exactly the bytes stored); the reader checks every length against the input.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -14,6 +15,31 @@
 #include "ledger/sha256.h"
 
 namespace refah {
+
+namespace canon_detail {
+// An integer's little-endian bytes, and back: one unaligned store or load on a little-endian host
+// (the byte-by-byte loop it replaces was a store per byte, each reloading the writer's position).
+template <class U>
+inline void store_le(std::uint8_t* out, U x) {
+  static_assert(std::is_unsigned_v<U>);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out, &x, sizeof(U));
+  } else {
+    for (std::size_t i = 0; i < sizeof(U); ++i) out[i] = static_cast<std::uint8_t>(x >> (8 * i));
+  }
+}
+template <class U>
+inline U load_le(const std::uint8_t* in) {
+  static_assert(std::is_unsigned_v<U>);
+  U x = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&x, in, sizeof(U));
+  } else {
+    for (std::size_t i = 0; i < sizeof(U); ++i) x |= static_cast<U>(static_cast<U>(in[i]) << (8 * i));
+  }
+  return x;
+}
+}  // namespace canon_detail
 
 class CanonWriter {
  public:
@@ -27,8 +53,9 @@ class CanonWriter {
   void num(T v) {
     static_assert(std::is_integral_v<T>);
     if (n_ + sizeof(T) > sizeof buf_) flush();
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      buf_[n_++] = static_cast<std::uint8_t>(static_cast<std::make_unsigned_t<T>>(v) >> (8 * i));
+    const std::size_t at = n_;
+    canon_detail::store_le(buf_ + at, static_cast<std::make_unsigned_t<T>>(v));
+    n_ = at + sizeof(T);
   }
   void bytes(const void* p, std::size_t n) {
     if (n_ + n > sizeof buf_) flush();
@@ -70,22 +97,19 @@ class CanonReader {
   template <class T>
   bool num(T& v) {
     static_assert(std::is_integral_v<T>);
-    std::make_unsigned_t<T> x = 0;
+    using U = std::make_unsigned_t<T>;
     if (!ok_ || in_.size() - pos_ < sizeof(T)) {
       std::uint8_t b[sizeof(T)];
       if (!bytes_across(b, sizeof(T))) {
         v = 0;
         return false;
       }
-      for (std::size_t i = 0; i < sizeof(T); ++i)
-        x |= static_cast<std::make_unsigned_t<T>>(static_cast<std::make_unsigned_t<T>>(b[i]) << (8 * i));
-      v = static_cast<T>(x);
+      v = static_cast<T>(canon_detail::load_le<U>(b));
       return true;
     }
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      x |= static_cast<std::make_unsigned_t<T>>(static_cast<std::make_unsigned_t<T>>(in_[pos_ + i]) << (8 * i));
-    pos_ += sizeof(T);
-    v = static_cast<T>(x);
+    const std::size_t at = pos_;
+    v = static_cast<T>(canon_detail::load_le<U>(in_.data() + at));
+    pos_ = at + sizeof(T);
     return true;
   }
   bool bytes(void* p, std::size_t n) {

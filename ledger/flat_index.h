@@ -1,11 +1,13 @@
 // Open-addressing indexes of the decision state and the projections. Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "ledger/assert.h"
 #include "ledger/prefetch.h"
 #include "ledger/types.h"
 
@@ -227,5 +229,23 @@ class DenseRange {
   const std::vector<Id>* ids_;
   const std::vector<T>* values_;
 };
+
+// Calls fn(position) for every position of a dense vector of unique ids, in ascending id order (the
+// order canonical bytes list them in). Ids added in ascending order, as cards usually are, are
+// walked as stored: no copy, no sort and no index lookup per id. Otherwise (id, position) pairs are
+// sorted once.
+template <class Id, class Fn>
+void for_each_position_by_id(const std::vector<Id>& ids, Fn&& fn) {
+  REFAH_ASSERT(ids.size() < FlatIndex::kNone);
+  if (std::is_sorted(ids.begin(), ids.end())) {
+    for (std::size_t p = 0; p < ids.size(); ++p) fn(static_cast<std::uint32_t>(p));
+    return;
+  }
+  std::vector<std::pair<Id, std::uint32_t>> order;
+  order.reserve(ids.size());
+  for (std::size_t p = 0; p < ids.size(); ++p) order.emplace_back(ids[p], static_cast<std::uint32_t>(p));
+  std::sort(order.begin(), order.end());
+  for (const auto& [id, p] : order) fn(p);
+}
 
 }  // namespace refah

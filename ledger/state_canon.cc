@@ -63,12 +63,10 @@ void State::write(CanonWriter& w) const {
     w.num(r.cancel_window_us); w.num(r.visit_max_age_us); w.num(r.utc_offset_minutes);
     w.num(r.credit_valid_days);
   }
-  std::vector<CardId> ids = card_ids_;
-  std::sort(ids.begin(), ids.end());
-  w.num<std::uint64_t>(ids.size());
-  for (CardId id : ids) {
-    const CardState& c = *card(id);
-    w.num(id);
+  w.num<std::uint64_t>(card_ids_.size());
+  for_each_position_by_id(card_ids_, [&](std::uint32_t p) {
+    const CardState& c = cards_[p];
+    w.num(card_ids_[p]);
     w.num(c.balance_rials); w.num(c.valid_until_us); w.num(c.last_event_seq);
     w.bytes(c.holder_ref.bytes.data(), 16);
     w.num(c.neighbourhood); w.num(c.day); w.num(c.visits_today);
@@ -76,7 +74,7 @@ void State::write(CanonWriter& w) const {
     w.num(static_cast<std::uint8_t>(c.status)); w.num(static_cast<std::uint8_t>(c.category));
     w.num(c.replaced_by);
     c.lots.write(w);
-  }
+  });
   w.num(visits_base_seq_);
   w.num<std::uint64_t>(recent_visits_.size());
   Seq seq = visits_base_seq_;

@@ -298,12 +298,10 @@ CardBalance* Balances::apply_lapse(const fb::Event& e) {
 }
 
 void Balances::write(CanonWriter& w) const {
-  std::vector<CardId> ids = ids_;
-  std::sort(ids.begin(), ids.end());
-  w.num<std::uint64_t>(ids.size());
-  for (CardId id : ids) {
-    const CardBalance& c = *card(id);
-    w.num(id);
+  w.num<std::uint64_t>(ids_.size());
+  for_each_position_by_id(ids_, [&](std::uint32_t p) {
+    const CardBalance& c = dense_[p];
+    w.num(ids_[p]);
     w.num(c.balance_rials); w.num(c.credited_rials); w.num(c.spent_rials); w.num(c.refunded_rials);
     w.num(c.released_rials); w.num(c.carried_in_rials); w.num(c.carried_out_rials);
     w.num(c.issued_at_us); w.num(c.last_visit_us); w.num(c.last_event_seq);
@@ -313,7 +311,7 @@ void Balances::write(CanonWriter& w) const {
     w.num(c.lapsed_rials);
     c.lots.write(w);
     w.num(c.valid_until_us);
-  }
+  });
   budgets_.write(w);
   w.num<std::uint64_t>(replaced_by_.size());
   for (const auto& [old_card, new_card] : replaced_by_) { w.num(old_card); w.num(new_card); }

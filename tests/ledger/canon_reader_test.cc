@@ -139,3 +139,39 @@ TEST_CASE("A reader over pieces refuses what its source cannot hold, as one over
     CHECK_FALSE(r.ok());
   }
 }
+
+TEST_CASE("Integers are laid out little-endian at their width, and read back", "[canon]") {
+  std::string out;
+  {
+    CanonWriter w(nullptr, &out);
+    w.num(std::uint8_t{0xA1});
+    w.num(std::uint16_t{0xB2C3});
+    w.num(std::int32_t{-2});
+    w.num(std::uint64_t{0x0102030405060708});
+    w.num(std::int64_t{-0x0102030405060709});
+  }
+  const std::string want =
+      "\xA1"
+      "\xC3\xB2"
+      "\xFE\xFF\xFF\xFF"
+      "\x08\x07\x06\x05\x04\x03\x02\x01"
+      "\xF7\xF8\xF9\xFA\xFB\xFC\xFD\xFE";
+  CHECK(out == want);
+  // Read back over one span, and over pieces of one byte (every value across pieces).
+  SpanSource bytewise(as_span(out), 1);
+  CanonReader whole(as_span(out)), pieces(bytewise);
+  for (CanonReader* r : {&whole, &pieces}) {
+    std::uint8_t a = 0;
+    std::uint16_t b = 0;
+    std::int32_t c = 0;
+    std::uint64_t d = 0;
+    std::int64_t e = 0;
+    r->num(a), r->num(b), r->num(c), r->num(d), r->num(e);
+    CHECK(r->at_end());
+    CHECK(a == 0xA1);
+    CHECK(b == 0xB2C3);
+    CHECK(c == -2);
+    CHECK(d == 0x0102030405060708);
+    CHECK(e == -0x0102030405060709);
+  }
+}

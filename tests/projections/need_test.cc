@@ -530,3 +530,36 @@ TEST_CASE("The balances' canonical bytes with a card read twice are refused", "[
   proj::Balances refused;
   CHECK_FALSE(read_into(refused, with_last_u64_set(bytes, 400, 300)));
 }
+
+TEST_CASE("The state's and the balances' canonical bytes list cards by id, whatever order they were issued in",
+          "[projections][need]") {
+  LedgerFixture f;
+  f.standard_programme();  // card 100
+  for (CardId id : {CardId{300}, CardId{50}, CardId{200}}) REQUIRE(f.issue(id, 1, 1'000).accepted());
+  const std::vector<CardId> ascending{50, 100, 200, 300};
+  // A parse adds cards in the order the bytes list them, so the parsed tables' order is the bytes'.
+  std::string state_bytes, balance_bytes;
+  f.ledger().read([&](const State& s) { state_bytes = s.serialize(); });
+  f.projections().read([&](const proj::View& v) { balance_bytes = bytes_of(v.balances); });
+  auto parsed = State::parse(span_of(state_bytes));
+  REQUIRE(parsed.is_ok());
+  std::vector<CardId> state_order;
+  for (const auto& [id, c] : parsed.value()->cards()) state_order.push_back(id);
+  CHECK(state_order == ascending);
+  proj::Balances balances;
+  REQUIRE(read_into(balances, balance_bytes));
+  std::vector<CardId> balance_order;
+  for (const auto& [id, c] : balances.cards()) balance_order.push_back(id);
+  CHECK(balance_order == ascending);
+  // Issued in ascending order, the same cards give the same card lists (walked as stored).
+  LedgerFixture g;
+  g.standard_programme();
+  for (CardId id : {CardId{200}, CardId{300}}) REQUIRE(g.issue(id, 1, 1'000).accepted());
+  std::string sorted_bytes;
+  g.ledger().read([&](const State& s) { sorted_bytes = s.serialize(); });
+  auto sorted = State::parse(span_of(sorted_bytes));
+  REQUIRE(sorted.is_ok());
+  std::vector<CardId> sorted_order;
+  for (const auto& [id, c] : sorted.value()->cards()) sorted_order.push_back(id);
+  CHECK(sorted_order == std::vector<CardId>{100, 200, 300});
+}
