@@ -563,3 +563,29 @@ TEST_CASE("The state's and the balances' canonical bytes list cards by id, whate
   for (const auto& [id, c] : sorted.value()->cards()) sorted_order.push_back(id);
   CHECK(sorted_order == std::vector<CardId>{100, 200, 300});
 }
+
+TEST_CASE("The venue usage's canonical bytes list the open day's (venue, card) pairs in order, ids of any size",
+          "[projections][need]") {
+  for (const CardId big : {CardId{5'000}, (CardId{1} << 44) + 3}) {  // 64-bit keys, then pairs
+    LedgerFixture f;
+    f.standard_programme();  // card 100
+    for (CardId id : {big, CardId{300}, CardId{50}}) REQUIRE(f.issue(id, 1, 1'000'000).accepted());
+    std::uint64_t txn = 0;
+    for (auto [card, venue] : std::vector<std::pair<CardId, VenueId>>{
+             {300, 11}, {big, 10}, {50, 11}, {100, 10}, {big, 11}, {50, 10}, {300, 10}})
+      REQUIRE(f.visit(card, venue, 10'000, ++txn).accepted());
+    std::string bytes;
+    f.projections().read([&](const proj::View& v) { bytes = bytes_of(v.usage); });
+    std::string listed;
+    {
+      CanonWriter w(nullptr, &listed);
+      w.num(std::uint64_t{7});
+      for (auto [venue, card] : std::vector<std::pair<VenueId, CardId>>{
+               {10, 50}, {10, 100}, {10, 300}, {10, big}, {11, 50}, {11, 300}, {11, big}}) {
+        w.num(venue);
+        w.num(card);
+      }
+    }
+    CHECK(bytes.find(listed) != std::string::npos);
+  }
+}
