@@ -26,7 +26,6 @@
 // (ledger/dedup_index.h), kept by the writer.
 #include "ledger/state.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "ledger/assert.h"
@@ -82,15 +81,11 @@ void State::write(CanonWriter& w) const {
     w.num(r.card); w.num(r.venue); w.num<std::uint8_t>(r.is_visit); w.num<std::uint8_t>(r.cancelled);
     w.num(r.subsidy_rials); w.num(r.recorded_at_us); w.num(r.cancel_until_us);
     w.num(r.draws);
-    auto write_draw = [&w](const Draw& d) {
-      w.num(d.lot); w.num(expiry_to_stored(d.expires_at_us)); w.num(d.amount_rials);
-      w.num(static_cast<std::uint8_t>(d.source)); w.num(d.envelope);
-    };
-    if (r.draws > 0) write_draw(r.draw);  // the first in the record, the rest beside it (draws_of_record)
-    if (r.draws > 1) {
-      auto it = more_draws_.find(seq);
-      REFAH_ASSERT(it != more_draws_.end() && it->second.size() + 1 == r.draws);
-      for (const Draw& d : it->second) write_draw(d);
+    if (r.draws > 0) {
+      for (const Draw& d : draws_of_record(r, seq)) {
+        w.num(d.lot); w.num(expiry_to_stored(d.expires_at_us)); w.num(d.amount_rials);
+        w.num(static_cast<std::uint8_t>(d.source)); w.num(d.envelope);
+      }
     }
     ++seq;
   }

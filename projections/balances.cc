@@ -6,7 +6,6 @@
 //   then replacements: count:u64 { old:u64 new:u64 } in old card order
 #include "projections/balances.h"
 
-#include <algorithm>
 #include <array>
 #include <vector>
 

@@ -178,14 +178,17 @@ void sort_pairs(std::vector<std::pair<VenueId, CardId>>& pairs) {
   constexpr int kCardBits = 44;
   VenueId venue_max = 0;
   CardId card_max = 0;
-  for (const auto& [v, c] : pairs) venue_max = std::max(venue_max, v), card_max = std::max(card_max, c);
+  for (const auto& [v, c] : pairs) {
+    venue_max = std::max(venue_max, v);
+    card_max = std::max(card_max, c);
+  }
   if (venue_max >= (VenueId{1} << (64 - kCardBits)) || card_max >= (CardId{1} << kCardBits)) {
     std::sort(pairs.begin(), pairs.end());
     return;
   }
   std::vector<std::uint64_t> keys;
   keys.reserve(pairs.size());
-  for (const auto& [v, c] : pairs) keys.push_back(static_cast<std::uint64_t>(v) << kCardBits | c);
+  for (const auto& [v, c] : pairs) keys.push_back((static_cast<std::uint64_t>(v) << kCardBits) | c);
   std::sort(keys.begin(), keys.end());
   for (std::size_t i = 0; i < keys.size(); ++i)
     pairs[i] = {static_cast<VenueId>(keys[i] >> kCardBits), keys[i] & ((CardId{1} << kCardBits) - 1)};

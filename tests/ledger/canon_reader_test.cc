@@ -149,14 +149,20 @@ TEST_CASE("Integers are laid out little-endian at their width, and read back", "
     w.num(std::int32_t{-2});
     w.num(std::uint64_t{0x0102030405060708});
     w.num(std::int64_t{-0x0102030405060709});
+    w.num(std::int8_t{-1});
+    w.num(std::int16_t{-0x1234});
+    w.num(std::uint32_t{0x80000001});
   }
-  const std::string want =
+  const char want[] =
       "\xA1"
       "\xC3\xB2"
       "\xFE\xFF\xFF\xFF"
       "\x08\x07\x06\x05\x04\x03\x02\x01"
-      "\xF7\xF8\xF9\xFA\xFB\xFC\xFD\xFE";
-  CHECK(out == want);
+      "\xF7\xF8\xF9\xFA\xFB\xFC\xFD\xFE"
+      "\xFF"
+      "\xCC\xED"
+      "\x01\x00\x00\x80";
+  CHECK(out == std::string(want, sizeof want - 1));  // the literal holds NULs
   // Read back over one span, and over pieces of one byte (every value across pieces).
   SpanSource bytewise(as_span(out), 1);
   CanonReader whole(as_span(out)), pieces(bytewise);
@@ -166,8 +172,14 @@ TEST_CASE("Integers are laid out little-endian at their width, and read back", "
     std::int32_t c = 0;
     std::uint64_t d = 0;
     std::int64_t e = 0;
-    r->num(a), r->num(b), r->num(c), r->num(d), r->num(e);
+    std::int8_t f = 0;
+    std::int16_t g = 0;
+    std::uint32_t h = 0;
+    r->num(a), r->num(b), r->num(c), r->num(d), r->num(e), r->num(f), r->num(g), r->num(h);
     CHECK(r->at_end());
+    CHECK(f == -1);
+    CHECK(g == -0x1234);
+    CHECK(h == 0x80000001);
     CHECK(a == 0xA1);
     CHECK(b == 0xB2C3);
     CHECK(c == -2);

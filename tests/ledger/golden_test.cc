@@ -144,4 +144,36 @@ TEST_CASE("A history with a profile, need weights and a reinstatement is pinned"
   CHECK(to_hex(f.projections().digest()) == "ffc0750c1a40ba46616e2feb2943bba25ae53d565d30bceff8b120094bdffdf5");
 }
 
+TEST_CASE("A history with cards issued out of order, a visit from two lots and pairs open on the day is pinned",
+          "[ledger][golden]") {
+  // The canonical bytes' slower paths: cards listed by sorting (issued 300, 100, 200), a remembered
+  // visit with two draws, and several (venue, card) pairs open on the day. Recorded at 1ca664a,
+  // before the canonical writer's fast paths (d982ba7), and unchanged by them.
+  LedgerFixture f;
+  REQUIRE(f.define_neighbourhood(1).accepted());
+  REQUIRE(f.register_venue(10, 1).accepted());
+  REQUIRE(f.register_venue(11, 1, VenueCategory::kPool).accepted());
+  REQUIRE(f.publish_rules(1, kT0).accepted());
+  for (CardId id : {CardId{300}, CardId{100}, CardId{200}})
+    REQUIRE(f.run(admin(), IssueCard{id, holder(id), 1, CardCategory::kYouth, id == 300 ? 20'000 : 2'000'000,
+                                     kT0 + 365 * kDayUs})
+                .accepted());
+  REQUIRE(f.run(admin(), TopUpCard{300, 900'000, FundingSource::kMunicipality}).accepted());
+  f.clock().advance_us(kMinuteUs);
+  const Outcome two_lots = f.run(venue_actor(10), RecordVisit{300, 10, 1, 400'000, kT0});
+  REQUIRE(two_lots.accepted());
+  std::uint64_t txn = 1;
+  for (auto [card, venue] : std::vector<std::pair<CardId, VenueId>>{{200, 11}, {100, 11}, {200, 10}, {300, 11}})
+    REQUIRE(f.run(venue_actor(venue), RecordVisit{card, venue, ++txn, 100'000, kT0}).accepted());
+  Hash32 head{}, state{};
+  REQUIRE(f.ledger().read([&](const State& s) {
+    REQUIRE(s.draws_of(two_lots.seq).size() == 2);
+    head = s.head_hash();
+    state = s.digest();
+  }));
+  CHECK(to_hex(head) == "6e8b5440fa4b0163be712c1602d4cf250ff4c921f1cf906317933f6eccc09358");
+  CHECK(to_hex(state) == "ee4a5e4ecc21f267388c51c8162a178c8e9be79e7e6f7586dd397b3b574a0e6a");
+  CHECK(to_hex(f.projections().digest()) == "5a3f9aec35931737260b467cfa9cbc7c93dcee618ad6b302168d062161287822");
+}
+
 }  // namespace refah::test

@@ -6,6 +6,7 @@
 // profile, of the rule book and of the balances with replacement links.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -533,46 +534,52 @@ TEST_CASE("The balances' canonical bytes with a card read twice are refused", "[
 
 TEST_CASE("The state's and the balances' canonical bytes list cards by id, whatever order they were issued in",
           "[projections][need]") {
-  LedgerFixture f;
-  f.standard_programme();  // card 100
-  for (CardId id : {CardId{300}, CardId{50}, CardId{200}}) REQUIRE(f.issue(id, 1, 1'000).accepted());
+  // Card 100 (2,000,000 rials) by the standard programme, then 300, 50 and 200, each with its own
+  // credit, so that a card listed with another's record is seen.
+  const std::map<CardId, Rials> credit{{50, 5'000}, {100, 2'000'000}, {200, 7'000}, {300, 3'000}};
   const std::vector<CardId> ascending{50, 100, 200, 300};
-  // A parse adds cards in the order the bytes list them, so the parsed tables' order is the bytes'.
-  std::string state_bytes, balance_bytes;
-  f.ledger().read([&](const State& s) { state_bytes = s.serialize(); });
-  f.projections().read([&](const proj::View& v) { balance_bytes = bytes_of(v.balances); });
-  auto parsed = State::parse(span_of(state_bytes));
-  REQUIRE(parsed.is_ok());
-  std::vector<CardId> state_order;
-  for (const auto& [id, c] : parsed.value()->cards()) state_order.push_back(id);
-  CHECK(state_order == ascending);
-  proj::Balances balances;
-  REQUIRE(read_into(balances, balance_bytes));
-  std::vector<CardId> balance_order;
-  for (const auto& [id, c] : balances.cards()) balance_order.push_back(id);
-  CHECK(balance_order == ascending);
-  // Issued in ascending order, the same cards give the same card lists (walked as stored).
-  LedgerFixture g;
-  g.standard_programme();
-  for (CardId id : {CardId{200}, CardId{300}}) REQUIRE(g.issue(id, 1, 1'000).accepted());
-  std::string sorted_bytes;
-  g.ledger().read([&](const State& s) { sorted_bytes = s.serialize(); });
-  auto sorted = State::parse(span_of(sorted_bytes));
-  REQUIRE(sorted.is_ok());
-  std::vector<CardId> sorted_order;
-  for (const auto& [id, c] : sorted.value()->cards()) sorted_order.push_back(id);
-  CHECK(sorted_order == std::vector<CardId>{100, 200, 300});
+  for (const bool out_of_order : {true, false}) {  // (id, position) pairs sorted, then walked as stored
+    LedgerFixture f;
+    f.standard_programme();
+    const std::vector<CardId> issue = out_of_order ? std::vector<CardId>{300, 50, 200} : std::vector<CardId>{200, 300};
+    for (CardId id : issue) REQUIRE(f.issue(id, 1, credit.at(id)).accepted());
+    const std::vector<CardId> want = out_of_order ? ascending : std::vector<CardId>{100, 200, 300};
+    // A parse adds cards in the order the bytes list them, so the parsed tables' order is the bytes'.
+    std::string state_bytes, balance_bytes;
+    f.ledger().read([&](const State& s) { state_bytes = s.serialize(); });
+    f.projections().read([&](const proj::View& v) { balance_bytes = bytes_of(v.balances); });
+    auto parsed = State::parse(span_of(state_bytes));
+    REQUIRE(parsed.is_ok());
+    std::vector<CardId> state_order;
+    for (const auto& [id, c] : parsed.value()->cards()) {
+      state_order.push_back(id);
+      CHECK(c.balance_rials == credit.at(id));
+      CHECK(c.holder_ref == holder(id));
+    }
+    CHECK(state_order == want);
+    proj::Balances balances;
+    REQUIRE(read_into(balances, balance_bytes));
+    std::vector<CardId> balance_order;
+    for (const auto& [id, c] : balances.cards()) {
+      balance_order.push_back(id);
+      CHECK(c.balance_rials == credit.at(id));
+    }
+    CHECK(balance_order == want);
+  }
 }
 
 TEST_CASE("The venue usage's canonical bytes list the open day's (venue, card) pairs in order, ids of any size",
           "[projections][need]") {
-  for (const CardId big : {CardId{5'000}, (CardId{1} << 44) + 3}) {  // 64-bit keys, then pairs
+  // 64-bit keys (cards up to 2^44 - 1), then pairs (card 2^44, venue 2^20).
+  for (const CardId big : {CardId{5'000}, (CardId{1} << 44) - 1, CardId{1} << 44, CardId{5'001}}) {
+    const VenueId pool = big == 5'001 ? VenueId{1} << 20 : VenueId{11};
     LedgerFixture f;
-    f.standard_programme();  // card 100
+    f.standard_programme();  // card 100, venues 10 and 11
+    if (pool != 11) f.register_venue(pool, 1, VenueCategory::kPool);
     for (CardId id : {big, CardId{300}, CardId{50}}) REQUIRE(f.issue(id, 1, 1'000'000).accepted());
     std::uint64_t txn = 0;
     for (auto [card, venue] : std::vector<std::pair<CardId, VenueId>>{
-             {300, 11}, {big, 10}, {50, 11}, {100, 10}, {big, 11}, {50, 10}, {300, 10}})
+             {300, pool}, {big, 10}, {50, pool}, {100, 10}, {big, pool}, {50, 10}, {300, 10}})
       REQUIRE(f.visit(card, venue, 10'000, ++txn).accepted());
     std::string bytes;
     f.projections().read([&](const proj::View& v) { bytes = bytes_of(v.usage); });
@@ -581,7 +588,7 @@ TEST_CASE("The venue usage's canonical bytes list the open day's (venue, card) p
       CanonWriter w(nullptr, &listed);
       w.num(std::uint64_t{7});
       for (auto [venue, card] : std::vector<std::pair<VenueId, CardId>>{
-               {10, 50}, {10, 100}, {10, 300}, {10, big}, {11, 50}, {11, 300}, {11, big}}) {
+               {10, 50}, {10, 100}, {10, 300}, {10, big}, {pool, 50}, {pool, 300}, {pool, big}}) {
         w.num(venue);
         w.num(card);
       }
