@@ -170,31 +170,6 @@ CountyCode VenueUsage::county_of(NeighbourhoodId n) const {
   return it == county_of_.end() ? 0 : it->second;
 }
 
-namespace {
-// Sorts (venue, card) pairs as std::sort would. A snapshot sorts every pair seen on the open day
-// (hundreds of thousands at full speed): when every venue fits in 20 bits and every card in 44, as
-// 64-bit keys (venue high), half the bytes to move and one comparison each.
-void sort_pairs(std::vector<std::pair<VenueId, CardId>>& pairs) {
-  constexpr int kCardBits = 44;
-  VenueId venue_max = 0;
-  CardId card_max = 0;
-  for (const auto& [v, c] : pairs) {
-    venue_max = std::max(venue_max, v);
-    card_max = std::max(card_max, c);
-  }
-  if (venue_max >= (VenueId{1} << (64 - kCardBits)) || card_max >= (CardId{1} << kCardBits)) {
-    std::sort(pairs.begin(), pairs.end());
-    return;
-  }
-  std::vector<std::uint64_t> keys;
-  keys.reserve(pairs.size());
-  for (const auto& [v, c] : pairs) keys.push_back((static_cast<std::uint64_t>(v) << kCardBits) | c);
-  std::sort(keys.begin(), keys.end());
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    pairs[i] = {static_cast<VenueId>(keys[i] >> kCardBits), keys[i] & ((CardId{1} << kCardBits) - 1)};
-}
-}  // namespace
-
 void VenueUsage::write(CanonWriter& w) const {
   w.num<std::uint64_t>(county_of_.size());
   for (const auto& [n, c] : county_of_) { w.num(n); w.num(c); }
@@ -212,7 +187,7 @@ void VenueUsage::write(CanonWriter& w) const {
     w.num(d.subsidy_rials); w.num(d.copay_rials);
   }
   std::vector<std::pair<VenueId, CardId>> open = seen_today_.items();
-  sort_pairs(open);
+  std::sort(open.begin(), open.end());
   w.num(open_day_);
   w.num<std::uint64_t>(open.size());
   for (const auto& [v, c] : open) { w.num(v); w.num(c); }

@@ -570,7 +570,7 @@ TEST_CASE("The state's and the balances' canonical bytes list cards by id, whate
 
 TEST_CASE("The venue usage's canonical bytes list the open day's (venue, card) pairs in order, ids of any size",
           "[projections][need]") {
-  // 64-bit keys (cards up to 2^44 - 1), then pairs (card 2^44, venue 2^20).
+  // Small ids, and large ones (cards around 2^44, a venue at 2^20).
   for (const CardId big : {CardId{5'000}, (CardId{1} << 44) - 1, CardId{1} << 44, CardId{5'001}}) {
     const VenueId pool = big == 5'001 ? VenueId{1} << 20 : VenueId{11};
     LedgerFixture f;
